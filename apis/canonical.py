@@ -1,0 +1,214 @@
+"""Canonical business objects: the only shapes that cross a layer boundary.
+
+Every object is a frozen :class:`msgspec.Struct`. Outbound objects (what system APIs return)
+are plain frozen structs; inbound ones (what callers send us) also forbid unknown fields, so a
+typo in a request body is an error instead of a silently ignored value.
+
+Conventions (see ``/work/shared/ARCHITECTURE.md``):
+
+* money is :class:`Money` — a decimal string and an ISO 4217 code, never a float;
+* timestamps are timezone-aware ``datetime`` values in UTC (RFC 3339 on the wire), dates are
+  ``datetime.date`` (ISO 8601);
+* ids are opaque strings; no vendor field name appears in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Generic, Literal, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+OpportunityStage = Literal[
+    "prospecting",
+    "qualification",
+    "needs_analysis",
+    "value_proposition",
+    "decision_makers",
+    "perception_analysis",
+    "proposal",
+    "negotiation",
+    "closed_won",
+    "closed_lost",
+    "other",
+]
+"""Sales stages, in pipeline order. ``other`` stands for a vendor stage we do not know."""
+
+OPPORTUNITY_STAGES: tuple[str, ...] = OpportunityStage.__args__  # type: ignore[attr-defined]
+
+CustomerBillingStatus = Literal["prospect", "active", "past_due", "suspended", "churned"]
+"""Where a customer stands with billing."""
+
+OpportunityBillingStatus = Literal["not_invoiced", "pending", "invoiced", "paid", "failed"]
+"""How far a won opportunity has travelled through billing (written back by quote-to-cash)."""
+
+
+class Money(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An amount in one currency: ``{"amount": "1234.50", "currency": "EUR"}``."""
+
+    amount: str
+    """Decimal string, e.g. ``"1234.50"``; never a float."""
+    currency: str
+    """ISO 4217 code, e.g. ``"EUR"``."""
+
+    @classmethod
+    def of(cls, amount: Decimal, currency: str) -> Money:
+        """Build from a :class:`~decimal.Decimal`, written without exponent."""
+        return cls(amount=format(amount, "f"), currency=currency)
+
+    def decimal(self) -> Decimal:
+        """The amount as a :class:`~decimal.Decimal`."""
+        return Decimal(self.amount)
+
+
+class Address(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A postal address."""
+
+    line1: str | None = None
+    """First street line."""
+    line2: str | None = None
+    """Second street line (building, floor, ...)."""
+    city: str | None = None
+    """City or locality."""
+    region: str | None = None
+    """State, province or region."""
+    postal_code: str | None = None
+    """Postal or ZIP code."""
+    country: str | None = None
+    """ISO 3166-1 alpha-2 country code."""
+
+
+class Customer(msgspec.Struct, frozen=True, kw_only=True):
+    """A customer account, as the CRM knows it."""
+
+    id: str
+    """Opaque id of the customer in this API (for the CRM API: the CRM's own id)."""
+    external_id: str | None
+    """Strata's canonical id (``cus_…``) stored on the CRM record, when it has been synced."""
+    name: str
+    """Legal or trading name."""
+    domain: str | None
+    """Primary web domain, e.g. ``example.com``."""
+    parent_id: str | None
+    """Id of the parent customer in the account hierarchy."""
+    billing_address: Address | None
+    """Billing address."""
+    tax_id: str | None
+    """VAT / tax registration number."""
+    currency: str | None
+    """ISO 4217 code of the customer's default currency."""
+    industry: str | None
+    """Industry, free text as kept in the CRM."""
+    billing_status: CustomerBillingStatus | None
+    """Where the customer stands with billing."""
+    created_at: dt.datetime
+    """When the record was created (UTC)."""
+    updated_at: dt.datetime
+    """When the record last changed (UTC)."""
+
+
+class Contact(msgspec.Struct, frozen=True, kw_only=True):
+    """A person at a customer."""
+
+    id: str
+    """Opaque id of the contact."""
+    account_id: str | None
+    """Id of the customer the contact belongs to."""
+    first_name: str | None
+    """Given name."""
+    last_name: str
+    """Family name."""
+    email: str | None
+    """E-mail address."""
+    phone: str | None
+    """Phone number, as entered."""
+    title: str | None
+    """Job title."""
+    created_at: dt.datetime
+    """When the record was created (UTC)."""
+    updated_at: dt.datetime
+    """When the record last changed (UTC)."""
+
+
+class OpportunityLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One product line of an opportunity."""
+
+    product_code: str | None
+    """Product code, e.g. ``STRATA-CORE``."""
+    description: str | None
+    """Line description."""
+    quantity: str
+    """Quantity as a decimal string."""
+    unit_price: Money
+    """Price of one unit."""
+    total: Money
+    """Line total (after any line discount)."""
+
+
+class Opportunity(msgspec.Struct, frozen=True, kw_only=True):
+    """A sales opportunity; a won one is what quote-to-cash turns into a subscription."""
+
+    id: str
+    """Opaque id of the opportunity."""
+    name: str
+    """Name of the deal."""
+    account_id: str | None
+    """Id of the customer."""
+    stage: OpportunityStage
+    """Sales stage."""
+    amount: Money | None
+    """Deal amount, when known."""
+    close_date: dt.date
+    """Expected or actual close date."""
+    billing_status: OpportunityBillingStatus | None
+    """How far the deal has travelled through billing."""
+    invoice_number: str | None
+    """Number of the invoice billing issued, once invoiced."""
+    lines: list[OpportunityLine] | None
+    """Product lines; ``None`` in list results, where lines are not fetched."""
+    created_at: dt.datetime
+    """When the record was created (UTC)."""
+    updated_at: dt.datetime
+    """When the record last changed (UTC)."""
+
+
+class CustomerUpsert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Create-or-update of a customer keyed by its external (Strata) id."""
+
+    name: str
+    """Legal or trading name."""
+    domain: str | None = None
+    """Primary web domain."""
+    parent_id: str | None = None
+    """Id of the parent customer."""
+    billing_address: Address | None = None
+    """Billing address."""
+    tax_id: str | None = None
+    """VAT / tax registration number."""
+    currency: str | None = None
+    """ISO 4217 code."""
+    industry: str | None = None
+    """Industry."""
+    billing_status: CustomerBillingStatus | None = None
+    """Where the customer stands with billing."""
+
+
+class BillingStatusPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Billing's write-back onto an opportunity."""
+
+    billing_status: OpportunityBillingStatus
+    """The new billing status."""
+    invoice_number: str | None = None
+    """Number of the invoice, when one exists."""
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
+    """One page of a list: the items and the cursor of the next page (``None`` on the last)."""
+
+    items: list[T]
+    """The objects of this page."""
+    next_cursor: str | None
+    """Opaque cursor of the next page; ``None`` on the last page."""

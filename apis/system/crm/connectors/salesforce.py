@@ -1,0 +1,354 @@
+"""Salesforce REST connector: OAuth 2.0 client credentials, SOQL, sObjects, composite.
+
+Speaks Salesforce's own dialect (see ``/work/shared/VENDORS.md``) and maps its failures onto
+:mod:`gateway.errors`:
+
+=====================================================  ==============================
+Salesforce                                             Strata
+=====================================================  ==============================
+429, 403 ``REQUEST_LIMIT_EXCEEDED``                    UpstreamRateLimited (retryable)
+5xx, connection errors                                 UpstreamUnavailable (retryable)
+no answer within ``timeout_seconds``                   UpstreamTimeout (retryable)
+404 / ``NOT_FOUND``                                    NotFound
+300 (upsert or external-id read matched several)       Conflict
+other 4xx error arrays                                 UpstreamRejected (vendor_code set)
+unreadable bodies, missing fields                      UpstreamContractViolation
+=====================================================  ==============================
+
+A 401 ``INVALID_SESSION_ID`` refreshes the token once and repeats the call. Only idempotent
+calls (reads and upserts by external id) are retried, with exponential backoff and full
+jitter; a ``Retry-After`` longer than ``backoff_max_seconds`` is not waited for: the error
+is raised with its ``retry_after`` so a durable workflow can schedule the retry instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+from prometheus_client import Gauge
+
+from gateway.errors import (
+    Conflict,
+    NotFound,
+    RetryableError,
+    StrataError,
+    UpstreamContractViolation,
+    UpstreamRateLimited,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+VENDOR = "salesforce"
+API_USAGE = Gauge("strata_vendor_api_usage", "API calls used in the vendor's current allocation", ["vendor"])
+API_USAGE_MAX = Gauge("strata_vendor_api_usage_max", "Size of the vendor's API call allocation", ["vendor"])
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+"""Vendor JSON with every non-integer number as an exact Decimal."""
+
+
+class SalesforceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Timeouts and retries of the Salesforce connector."""
+
+    timeout_seconds: float = 10.0
+    """Deadline of one HTTP exchange (token or data call), connect to last byte."""
+    max_retries: int = 3
+    """Retries after the first attempt, for idempotent calls only (reads, upserts)."""
+    backoff_base_seconds: float = 0.5
+    """First backoff step; doubles per retry, with full jitter."""
+    backoff_max_seconds: float = 30.0
+    """Ceiling of one backoff; a longer ``Retry-After`` is raised instead of waited for."""
+    token_max_age_seconds: float = 3600.0
+    """Refresh the token after this long even without a 401 (Salesforce sends no expiry)."""
+
+    def __post_init__(self) -> None:
+        if self.timeout_seconds <= 0 or self.backoff_base_seconds < 0 or self.max_retries < 0:
+            raise ValueError("timeout_seconds must be positive; backoff and retries not negative")
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("backoff_max_seconds must be at least backoff_base_seconds")
+
+
+DEFAULT_SALESFORCE_CONFIG = SalesforceConfig()
+
+
+class ApiUsage(msgspec.Struct, frozen=True):
+    """The last ``Sforce-Limit-Info`` seen: calls used of the org's allocation."""
+
+    used: int
+    max: int
+
+
+class _Token(msgspec.Struct):
+    access_token: str
+    instance_url: str
+    token_type: str = "Bearer"
+
+
+class _SessionExpired(Exception):
+    pass
+
+
+class SalesforceConnector:
+    """One Salesforce org, reached through ``client`` (any transport: network or in-process)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        api_version: str = "v62.0",
+        config: SalesforceConfig = DEFAULT_SALESFORCE_CONFIG,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.api_version = api_version
+        self.config = config
+        self.api_usage: ApiUsage | None = None
+        self._token: _Token | None = None
+        self._token_at = 0.0
+        self._token_lock = asyncio.Lock()
+        self._random = random.Random()
+
+    @property
+    def data_path(self) -> str:
+        """Root-relative path of the REST API, e.g. ``/services/data/v62.0``."""
+        return f"/services/data/{self.api_version}"
+
+    # -- public operations ------------------------------------------------------------------------
+    async def query(self, soql: str) -> list[dict[str, Any]]:
+        """All records of a SOQL query, following ``nextRecordsUrl`` to the last batch."""
+        page = await self._call("GET", f"{self.data_path}/query", params={"q": soql}, idempotent=True)
+        records = list(self._field(page, "records", list))
+        while not page.get("done", True):
+            next_url = self._field(page, "nextRecordsUrl", str)
+            page = await self._call("GET", next_url, idempotent=True)
+            records.extend(self._field(page, "records", list))
+        return records
+
+    async def get(self, sobject: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
+        """One record by id."""
+        params = {"fields": ",".join(fields)} if fields else None
+        result = await self._call("GET", self.sobject_url(sobject, record_id), params=params, idempotent=True)
+        return self.require_record(result)
+
+    async def get_by_external_id(self, sobject: str, field: str, value: str) -> dict[str, Any]:
+        """One record by external id (Conflict when several match)."""
+        result = await self._call("GET", self.sobject_url(sobject, field, value), idempotent=True)
+        return self.require_record(result)
+
+    async def create(self, sobject: str, values: Mapping[str, Any]) -> str:
+        """Insert a record; returns its id. Not retried (a retry could insert twice)."""
+        result = await self._call("POST", self.sobject_url(sobject), json=dict(values), idempotent=False)
+        return str(self._field(result, "id", str))
+
+    async def update(self, sobject: str, record_id: str, values: Mapping[str, Any]) -> None:
+        """Change fields of a record. Not retried."""
+        await self._call("PATCH", self.sobject_url(sobject, record_id), json=dict(values), idempotent=False)
+
+    async def upsert(self, sobject: str, field: str, value: str, values: Mapping[str, Any]) -> bool:
+        """Create or update by external id; True when created. Retried: it is idempotent."""
+        response = await self._call(
+            "PATCH", self.sobject_url(sobject, field, value), json=dict(values), idempotent=True, raw=True
+        )
+        return bool(response.status_code == 201)
+
+    async def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool, idempotent: bool) -> list[Any]:
+        """Run subrequests in one round trip; returns their bodies, raising the first failure."""
+        result = await self._call(
+            "POST",
+            f"{self.data_path}/composite",
+            json={"allOrNone": all_or_none, "compositeRequest": subrequests},
+            idempotent=idempotent,
+        )
+        bodies = []
+        for item in self._field(result, "compositeResponse", list):
+            status = self._field(item, "httpStatusCode", int)
+            body = item.get("body")
+            if status >= 300:
+                errors = (
+                    [e for e in body if e.get("errorCode") != "PROCESSING_HALTED"] if isinstance(body, list) else []
+                )
+                raise self._error_for(status, errors or body, None)
+            bodies.append(body)
+        return bodies
+
+    # -- transport ----------------------------------------------------------------------------
+    def sobject_url(self, sobject: str, *parts: str) -> str:
+        """Root-relative URL of an sObject resource; parts are percent-encoded."""
+        return "/".join([f"{self.data_path}/sobjects/{sobject}", *(quote(p, safe="") for p in parts)])
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool,
+        raw: bool = False,
+    ) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await self._authorized(method, path, params, json, raw)
+            except RetryableError as error:
+                if not idempotent or attempt >= self.config.max_retries:
+                    raise
+                delay = self._backoff(attempt, error.retry_after)
+                if delay is None:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        """Full-jitter exponential backoff, never shorter than Retry-After; None = don't wait."""
+        ceiling = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2**attempt)
+        delay = self._random.uniform(0, ceiling)
+        if retry_after is not None:
+            if retry_after > self.config.backoff_max_seconds:
+                return None
+            delay = max(delay, retry_after)
+        return delay
+
+    async def _authorized(self, method: str, path: str, params: Any, json: Any, raw: bool) -> Any:
+        token = await self._current_token()
+        try:
+            return await self._send(method, path, params, json, raw, token)
+        except _SessionExpired:
+            token = await self._current_token(stale=token)
+            try:
+                return await self._send(method, path, params, json, raw, token)
+            except _SessionExpired:
+                raise UpstreamRejected("Salesforce refused a fresh session", vendor_code="INVALID_SESSION_ID") from None
+
+    async def _current_token(self, stale: _Token | None = None) -> _Token:
+        async with self._token_lock:
+            too_old = time.monotonic() - self._token_at > self.config.token_max_age_seconds
+            if self._token is None or self._token is stale or too_old:
+                self._token = await self._fetch_token()
+                self._token_at = time.monotonic()
+            return self._token
+
+    async def _fetch_token(self) -> _Token:
+        """OAuth 2.0 client credentials grant (RFC 6749 §4.4) at ``/services/oauth2/token``."""
+        form = {"grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret}
+        response = await self._exchange("POST", f"{self._base_url}/services/oauth2/token", data=form)
+        self._note_limits(response)
+        if response.status_code == 429:
+            retry_after = _parse_retry_after(response.headers.get("retry-after"))
+            raise UpstreamRateLimited("Salesforce throttled the token request", retry_after=retry_after)
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"Salesforce token endpoint answered {response.status_code}")
+        body = self._decode(response)
+        if response.status_code != 200:
+            code = body.get("error") if isinstance(body, dict) else None
+            detail = body.get("error_description") if isinstance(body, dict) else None
+            raise UpstreamRejected(f"Salesforce refused the client credentials: {detail or code}", vendor_code=code)
+        try:
+            return msgspec.convert(body, _Token)
+        except msgspec.ValidationError as error:
+            raise UpstreamContractViolation(f"Salesforce token response: {error}") from None
+
+    async def _send(self, method: str, path: str, params: Any, json: Any, raw: bool, token: _Token) -> Any:
+        url = path if path.startswith("http") else f"{token.instance_url.rstrip('/')}{path}"
+        headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
+        response = await self._exchange(method, url, params=params, json=json, headers=headers)
+        self._note_limits(response)
+        if response.status_code == 401:
+            raise _SessionExpired
+        if response.status_code >= 300:
+            body = self._decode(response, strict=response.status_code < 500)
+            raise self._error_for(response.status_code, body, response.headers.get("retry-after"))
+        if raw:
+            return response
+        return self._decode(response) if response.content else None
+
+    async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        # asyncio.timeout as well as httpx's: in-process transports ignore httpx timeouts.
+        try:
+            async with asyncio.timeout(self.config.timeout_seconds):
+                return await self._client.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
+        except (TimeoutError, httpx.TimeoutException):
+            raise UpstreamTimeout(f"Salesforce did not answer within {self.config.timeout_seconds}s") from None
+        except httpx.TransportError as error:
+            raise UpstreamUnavailable(f"Salesforce unreachable: {type(error).__name__}") from None
+
+    def _note_limits(self, response: httpx.Response) -> None:
+        match = _LIMIT_INFO.search(response.headers.get("sforce-limit-info", ""))
+        if match:
+            self.api_usage = ApiUsage(int(match[1]), int(match[2]))
+            API_USAGE.labels(vendor=VENDOR).set(self.api_usage.used)
+            API_USAGE_MAX.labels(vendor=VENDOR).set(self.api_usage.max)
+
+    # -- decoding and errors -------------------------------------------------------------------
+    @staticmethod
+    def _decode(response: httpx.Response, strict: bool = True) -> Any:
+        try:
+            return _DECODER.decode(response.content)
+        except msgspec.DecodeError:
+            if not strict:
+                return None
+            raise UpstreamContractViolation(
+                f"Salesforce answered {response.status_code} with a body that is not JSON"
+            ) from None
+
+    @staticmethod
+    def _error_for(status: int, body: Any, retry_after_header: str | None) -> StrataError:
+        """The Strata error for a Salesforce error answer (status + error array)."""
+        first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+        code = first.get("errorCode")
+        message = first.get("message") or f"Salesforce answered {status}"
+        retry_after = _parse_retry_after(retry_after_header)
+        if status == 429 or code == "REQUEST_LIMIT_EXCEEDED":
+            return UpstreamRateLimited(
+                f"Salesforce throttled the call: {message}", retry_after=retry_after, vendor_code=code
+            )
+        if status >= 500:
+            error = UpstreamUnavailable(f"Salesforce answered {status}: {message}", vendor_code=code)
+            error.retry_after = retry_after
+            return error
+        if status == 300:
+            return Conflict("Several Salesforce records match the external id", vendor_code="MULTIPLE_CHOICES")
+        if status == 404 or code == "NOT_FOUND":
+            return NotFound("No such record in Salesforce", vendor_code=code)
+        if not first or not isinstance(code, str):
+            return UpstreamContractViolation(f"Salesforce answered {status} without a readable error array")
+        fields = first.get("fields")
+        suffix = f" (fields: {', '.join(map(str, fields))})" if isinstance(fields, list) and fields else ""
+        return UpstreamRejected(f"Salesforce rejected the request: {message}{suffix}", vendor_code=code)
+
+    @staticmethod
+    def _field(body: Any, name: str, kind: type) -> Any:
+        if not isinstance(body, dict) or not isinstance(body.get(name), kind):
+            raise UpstreamContractViolation(f"Salesforce response lacks '{name}' ({kind.__name__})")
+        return body[name]
+
+    @staticmethod
+    def require_record(body: Any) -> dict[str, Any]:
+        """``body`` as a record, checked to carry an ``Id``."""
+        if not isinstance(body, dict) or not isinstance(body.get("Id"), str):
+            raise UpstreamContractViolation("Salesforce record lacks 'Id'")
+        return body
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds; fractions tolerated; dates ignored)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds)

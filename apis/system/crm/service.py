@@ -1,0 +1,278 @@
+"""The CRM system API's operations, in canonical objects only.
+
+Lists use keyset pagination on the CRM id (ids sort in creation order): the opaque cursor is
+base64url of ``{"after": "<last id>"}``. Each page asks for ``limit + 1`` rows to learn
+whether another page exists, so no count query and no OFFSET (capped at 2,000 by SOQL).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import msgspec
+
+from apis.canonical import (
+    BillingStatusPatch,
+    Contact,
+    Customer,
+    CustomerUpsert,
+    Opportunity,
+    Page,
+)
+from apis.system.crm import mapping as m
+from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from gateway.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+MAX_LIMIT = 200
+SANDBOX_BASE_URL = "http://salesforce.sandbox"
+
+
+class InvalidCursor(InvalidInput):
+    """The cursor was not issued by this API (or was tampered with)."""
+
+    def __init__(self, detail: str = "cursor is not a cursor this API issued") -> None:
+        super().__init__(detail, field_errors=[{"in": "query", "name": "cursor", "detail": detail}])
+
+
+class _Cursor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    after: str
+
+
+def encode_cursor(last_id: str) -> str:
+    """Opaque cursor for the page after ``last_id``."""
+    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(after=last_id))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The last id behind a cursor.
+
+    Raises:
+        InvalidCursor: not a cursor this API issued.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        after = msgspec.json.decode(raw, type=_Cursor).after
+    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+        raise InvalidCursor() from None
+    if not after.isalnum() or len(after) not in (15, 18):
+        raise InvalidCursor()
+    return after
+
+
+class CrmService:
+    """Canonical CRM operations over one connector."""
+
+    def __init__(self, connector: SalesforceConnector, client: httpx.AsyncClient | None = None) -> None:
+        self.connector = connector
+        self._client = client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this service owns, if any."""
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- accounts --------------------------------------------------------------------------------
+    async def list_accounts(
+        self,
+        *,
+        name_prefix: str | None = None,
+        parent_id: str | None = None,
+        updated_since: dt.datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Customer]:
+        """Customers, in id order, filtered by name prefix, parent and last change."""
+        where = []
+        if name_prefix:
+            where.append(f"Name LIKE {m.soql_like_prefix(name_prefix)}")
+        if parent_id:
+            where.append(f"ParentId = {m.soql_string(parent_id)}")
+        if updated_since:
+            where.append(f"LastModifiedDate >= {m.soql_datetime(updated_since)}")
+        records, next_cursor = await self._page(m.ACCOUNT, m.ACCOUNT_FIELDS, where, limit, cursor)
+        return Page(items=[m.to_customer(r) for r in records], next_cursor=next_cursor)
+
+    async def get_account(self, account_id: str) -> Customer:
+        """One customer by CRM id."""
+        return m.to_customer(await self.connector.get(m.ACCOUNT, _checked_id(account_id), m.ACCOUNT_FIELDS))
+
+    async def upsert_account_by_external_id(self, external_id: str, upsert: CustomerUpsert) -> tuple[Customer, bool]:
+        """Create or update the customer carrying ``external_id``; returns (customer, created).
+
+        Upsert and read-back travel in one composite call (one round trip, one API call).
+        """
+        path = self.connector.sobject_url(m.ACCOUNT, m.EXTERNAL_ID_FIELD, external_id)
+        fields = ",".join(m.ACCOUNT_FIELDS)
+        upserted, record = await self.connector.composite(
+            [
+                {"method": "PATCH", "url": path, "referenceId": "upsert", "body": m.from_customer_upsert(upsert)},
+                {"method": "GET", "url": f"{path}?fields={fields}", "referenceId": "account"},
+            ],
+            all_or_none=True,
+            idempotent=True,
+        )
+        created = isinstance(upserted, dict) and bool(upserted.get("created", False))
+        return m.to_customer(self.connector.require_record(record)), created
+
+    # -- contacts --------------------------------------------------------------------------------
+    async def list_contacts(
+        self,
+        *,
+        account_id: str | None = None,
+        updated_since: dt.datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Contact]:
+        """Contacts, in id order, optionally of one customer."""
+        where = []
+        if account_id:
+            where.append(f"AccountId = {m.soql_string(account_id)}")
+        if updated_since:
+            where.append(f"LastModifiedDate >= {m.soql_datetime(updated_since)}")
+        records, next_cursor = await self._page(m.CONTACT, m.CONTACT_FIELDS, where, limit, cursor)
+        return Page(items=[m.to_contact(r) for r in records], next_cursor=next_cursor)
+
+    async def get_contact(self, contact_id: str) -> Contact:
+        """One contact by CRM id."""
+        return m.to_contact(await self.connector.get(m.CONTACT, _checked_id(contact_id), m.CONTACT_FIELDS))
+
+    # -- opportunities ---------------------------------------------------------------------------
+    async def list_opportunities(
+        self,
+        *,
+        stage: str | None = None,
+        modified_since: dt.datetime | None = None,
+        account_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Opportunity]:
+        """Opportunities (without lines), in id order."""
+        where = []
+        if stage == "other":
+            known = ", ".join(m.soql_string(s) for s in m.STAGES)
+            where.append(f"StageName NOT IN ({known})")
+        elif stage:
+            where.append(f"StageName = {m.soql_string(m.STAGES_BACK[stage])}")
+        if modified_since:
+            where.append(f"LastModifiedDate >= {m.soql_datetime(modified_since)}")
+        if account_id:
+            where.append(f"AccountId = {m.soql_string(account_id)}")
+        records, next_cursor = await self._page(m.OPPORTUNITY, m.OPPORTUNITY_FIELDS, where, limit, cursor)
+        return Page(items=[m.to_opportunity(r, with_lines=False) for r in records], next_cursor=next_cursor)
+
+    async def get_opportunity(self, opportunity_id: str) -> Opportunity:
+        """One opportunity with its product lines (one SOQL call with a subquery)."""
+        records = await self.connector.query(self._opportunity_soql(_checked_id(opportunity_id)))
+        if not records:
+            raise NotFound(f"No opportunity {opportunity_id}")
+        return m.to_opportunity(records[0], with_lines=True)
+
+    async def patch_opportunity_billing_status(self, opportunity_id: str, patch: BillingStatusPatch) -> Opportunity:
+        """Write billing's status (and invoice number) onto an opportunity; returns it updated.
+
+        Update and read-back travel in one composite call.
+        """
+        opportunity_id = _checked_id(opportunity_id)
+        values = {"Billing_Status__c": m.OPPORTUNITY_BILLING_BACK[patch.billing_status]}
+        if patch.invoice_number is not None:
+            values["Invoice_Number__c"] = patch.invoice_number
+        soql = self._opportunity_soql(opportunity_id)
+        _, result = await self.connector.composite(
+            [
+                {
+                    "method": "PATCH",
+                    "url": self.connector.sobject_url(m.OPPORTUNITY, opportunity_id),
+                    "referenceId": "patch",
+                    "body": values,
+                },
+                {"method": "GET", "url": f"{self.connector.data_path}/query?{_q(soql)}", "referenceId": "read"},
+            ],
+            all_or_none=True,
+            idempotent=False,
+        )
+        records = result.get("records") if isinstance(result, dict) else None
+        if not records:
+            raise NotFound(f"No opportunity {opportunity_id}")
+        return m.to_opportunity(records[0], with_lines=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @staticmethod
+    def _opportunity_soql(opportunity_id: str) -> str:
+        # SOQL, not SQL: every value in it went through mapping.soql_* escaping.
+        lines = f"(SELECT {', '.join(m.LINE_FIELDS)} FROM {m.LINES_RELATIONSHIP} ORDER BY Id)"  # noqa: S608
+        select = f"SELECT {', '.join(m.OPPORTUNITY_FIELDS)}, {lines} FROM {m.OPPORTUNITY}"  # noqa: S608
+        return f"{select} WHERE Id = {m.soql_string(opportunity_id)}"
+
+    async def _page(
+        self, sobject: str, fields: list[str], where: list[str], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, object]], str | None]:
+        limit = max(1, min(MAX_LIMIT, limit))
+        conditions = list(where)
+        if cursor:
+            conditions.append(f"Id > {m.soql_string(decode_cursor(cursor))}")
+        soql = f"SELECT {', '.join(fields)} FROM {sobject}"  # noqa: S608 - SOQL; values escaped by mapping
+        if conditions:
+            soql += " WHERE " + " AND ".join(conditions)
+        soql += f" ORDER BY Id LIMIT {limit + 1}"
+        records = await self.connector.query(soql)
+        if len(records) > limit:
+            return records[:limit], encode_cursor(str(records[limit - 1]["Id"]))
+        return records, None
+
+
+def _q(soql: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"q": soql})
+
+
+def _checked_id(value: str) -> str:
+    """Salesforce ids are 15 or 18 letters and digits; anything else cannot exist."""
+    if not value.isascii() or not value.isalnum() or len(value) not in (15, 18):
+        raise NotFound(f"No object with id {value}")
+    return value
+
+
+async def build_crm_service(
+    settings: Settings, *, sandbox: Any | None = None, config: SalesforceConfig | None = None
+) -> CrmService:
+    """The CRM service for these settings: the real org, or the sandbox in process.
+
+    Args:
+        settings: ``salesforce_url`` empty means the embedded sandbox; client id and secret are
+            the connected app's credentials either way.
+        sandbox: an already created sandbox ASGI app to talk to (e.g. the one mounted under
+            ``/sandbox/salesforce``, so both see the same state); when omitted and
+            ``salesforce_url`` is empty, one is created with its state under
+            ``<state dir>/sandboxes/salesforce``.
+        config: connector timeouts and retries (defaults: :class:`SalesforceConfig`).
+    """
+    if settings.salesforce_url:
+        base_url = settings.salesforce_url
+        client = httpx.AsyncClient()
+    else:
+        if sandbox is None:
+            from sandboxes.salesforce import create_salesforce_sandbox
+
+            state_dir: Path = settings.state_path / "sandboxes" / "salesforce"
+            sandbox = create_salesforce_sandbox(
+                state_dir, client_id=settings.salesforce_client_id, client_secret=settings.salesforce_client_secret
+            )
+        base_url = SANDBOX_BASE_URL
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL)
+    connector = SalesforceConnector(
+        client,
+        base_url,
+        settings.salesforce_client_id,
+        settings.salesforce_client_secret,
+        config=config or SalesforceConfig(),
+    )
+    return CrmService(connector, client)

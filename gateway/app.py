@@ -1,0 +1,146 @@
+"""The app factory: settings → a Litestar app with every API behind the governance pipeline.
+
+``create_app`` decides everything that can be decided at start-up (governance, contracts,
+the compiled chain of every route) and leaves to the lifespan only what needs I/O
+(database, keys, Redis, vendor connectors).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.middleware import DefineMiddleware
+from litestar.response import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.components import Components
+from gateway.exceptions import exception_handlers, exception_to_response
+from gateway.logging import configure_logging
+from gateway.routing import bind_contracts
+from gateway.settings import Settings, load_settings
+from policies.authentication import AuthenticationPolicy
+from policies.authorization import AuthorizationPolicy
+from policies.base import Policy
+from policies.edge import EdgeConfig, EdgeMiddleware
+from policies.governance import Governance, load_governance
+from policies.lifecycle import LifecyclePolicy
+from policies.observe import ObservePolicy
+from policies.pipeline import GovernanceMiddleware
+from policies.request_contract import RequestContractPolicy
+from policies.request_limits import RequestLimitsPolicy
+from policies.response_contract import ResponseContractPolicy
+
+
+class UngovernedRouteError(RuntimeError):
+    """A route handler matches no contract operation and is not an explicit exemption."""
+
+    def __init__(self, routes: list[str]) -> None:
+        super().__init__(f"routes without a contract operation: {', '.join(routes)}")
+        self.routes = routes
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    """Prometheus exposition of this process's metrics."""
+    return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@get("/health/live", include_in_schema=False, sync_to_thread=False)
+def health_live() -> dict[str, str]:
+    """The process is up and serving."""
+    return {"status": "ok"}
+
+
+def build_policies(settings: Settings, governance: Governance, components: Components) -> dict[str, Policy]:
+    """Every policy instance, shared by all routes; per-route data lives in CompiledRoute."""
+    from policies.idempotency import IdempotencyConfig, IdempotencyPolicy
+    from policies.pre_auth_limit import PreAuthLimitPolicy
+    from policies.rate_limit import RateLimitPolicy
+
+    policies: dict[str, Policy] = {
+        "lifecycle": LifecyclePolicy(),
+        "request_limits": RequestLimitsPolicy(governance.request_limits),
+        "pre_auth_limit": PreAuthLimitPolicy(governance.pre_auth_limit),
+        "authentication": AuthenticationPolicy(
+            governance.authentication, components.trusted_issuers(), components.revocations
+        ),
+        "authorization": AuthorizationPolicy(),
+        "rate_limit": RateLimitPolicy(governance, components.rate_limit_backend),
+        "request_contract": RequestContractPolicy(),
+        "idempotency": IdempotencyPolicy(
+            IdempotencyConfig(retention_seconds=settings.idempotency_retention_seconds), components.idempotency_store
+        ),
+        "response_contract": ResponseContractPolicy(settings.response_contract_mode, settings.problem_base_uri),
+    }
+    return policies
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    extra_route_handlers: Sequence[Any] = (),
+    governed: bool = True,
+    **overrides: Any,
+) -> Litestar:
+    """Build the gateway app.
+
+    Args:
+        settings: resolved settings (read from the environment when omitted).
+        extra_route_handlers: more handlers, e.g. the benchmark's cheap route.
+        governed: bind contracts and run the policy chain; ``False`` only for the
+            benchmark's side-by-side baseline.
+        overrides: settings to replace when ``settings`` is omitted.
+    """
+    if settings is None:
+        settings = load_settings(overrides or None)
+    configure_logging(settings.log_level)
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1" if settings.issuer.startswith("http://") else "0")
+    governance = load_governance(settings.governance_path)
+    components = Components(settings, governance)
+    policies = build_policies(settings, governance, components)
+    base_uri = settings.problem_base_uri
+    app = Litestar(
+        route_handlers=[metrics, health_live, *components.route_handlers(), *extra_route_handlers],
+        middleware=[
+            DefineMiddleware(
+                GovernanceMiddleware,  # type: ignore[arg-type]
+                completion_policies=(ObservePolicy(components.audit_proxy),),
+                map_exception=exception_to_response(base_uri),
+                problem_base_uri=base_uri,
+            )
+        ],
+        exception_handlers=exception_handlers(base_uri),
+        lifespan=[components.lifespan],
+        openapi_config=None,
+        debug=False,
+    )
+    # The edge wraps Litestar's whole handler (router + exception handling), so it runs
+    # before routing for every request, 404s and CORS preflights included; ``app`` stays
+    # the Litestar instance (lifespan, state, route table).
+    app.asgi_handler = EdgeMiddleware(  # type: ignore[assignment]
+        app.asgi_handler,  # type: ignore[arg-type]
+        EdgeConfig(
+            trusted_proxies=settings.trusted_proxy_networks,
+            max_in_flight=settings.max_in_flight,
+            cors=governance.cors,
+            public_https=settings.public_url.startswith("https://"),
+            problem_base_uri=base_uri,
+        ),
+    )
+    app.state.settings = settings
+    app.state.governance = governance
+    app.state.components = components
+    app.state.policies = policies
+    if governed:
+        table = bind_contracts(app, settings.contracts_path, policies)
+        if table.handlers_without_operation:
+            # Fail closed: a handler outside every contract would be served with no token
+            # check and no scopes at all.
+            raise UngovernedRouteError(table.handlers_without_operation)
+        app.state.route_table = table
+    else:
+        app.state.route_table = None
+    return app

@@ -1,0 +1,117 @@
+"""The audit log: who did what, when, with which outcome — never bodies or secrets.
+
+Records are queued in memory and written in batches by one background task, so recording
+never blocks or fails a request: when the queue is full (the database is slow or down) the
+record is dropped and counted in ``strata_audit_dropped_total``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db import audit_events
+
+logger = logging.getLogger("strata.audit")
+
+AUDIT_DROPPED = Counter("strata_audit_dropped_total", "Audit records dropped because the writer fell behind")
+DEFAULT_QUEUE_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audited request or event."""
+
+    at: float
+    request_id: str
+    method: str
+    route: str
+    status: int
+    outcome: str
+    """``allowed``, ``denied``, ``replayed`` (idempotent replay) or ``error``."""
+    client_id: str | None = None
+    partner_id: str | None = None
+    api: str | None = None
+    policy: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    duration_ms: float | None = None
+
+
+class AuditLog:
+    """Non-blocking writer of :class:`AuditRecord` rows into ``audit_events``."""
+
+    def __init__(self, engine: AsyncEngine, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self.engine = engine
+        self._queue: asyncio.Queue[AuditRecord] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, record: AuditRecord) -> None:
+        """Queue a record; drop and count it if the writer has fallen behind."""
+        try:
+            self._queue.put_nowait(record)
+        except asyncio.QueueFull:
+            AUDIT_DROPPED.inc()
+
+    def start(self) -> None:
+        """Start the background writer."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="strata-audit-writer")
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._task is None:
+            return
+        await self.flush()  # before cancelling: a batch cancelled mid-write would be lost
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def flush(self) -> None:
+        """Wait until every queued record is written (tests, shutdown).
+
+        While the writer task runs it is the only writer, so rows land in queue order;
+        writing a batch here as well would race it and could reorder the log.
+        """
+        if self._task is None or self._task.done():
+            while not self._queue.empty():
+                await self._write_batch(self._drain())
+        await self._queue.join()
+
+    def _drain(self) -> list[AuditRecord]:
+        batch: list[AuditRecord] = []
+        while len(batch) < DEFAULT_BATCH_SIZE and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            await self._write_batch([first, *self._drain()])
+
+    async def _write_batch(self, batch: list[AuditRecord]) -> None:
+        """Insert a batch; every record taken from the queue is marked done, written or not."""
+        if not batch:
+            return
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(audit_events.insert(), [asdict(record) for record in batch])
+        except Exception:  # the audit writer must never take the gateway down
+            logger.exception("audit batch of %d records could not be written", len(batch))
+            AUDIT_DROPPED.inc(len(batch))
+        finally:
+            for _ in batch:
+                self._queue.task_done()
+
+
+def now() -> float:
+    """Wall-clock time for audit records."""
+    return time.time()

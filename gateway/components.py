@@ -1,0 +1,194 @@
+"""Runtime components of one gateway process and their lifecycle.
+
+Created by the app factory (no I/O), started and stopped by the app's lifespan. Policies
+hold references to these objects from the start; the objects connect when started.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from joserfc.jwk import KeySet
+from litestar import Litestar
+
+from gateway.audit import AuditLog, AuditRecord, now
+from gateway.db import create_engine, create_schema
+from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
+from gateway.master_key import resolve_master_key
+from gateway.settings import Settings
+from policies.authentication import JwksFetcher, TrustedIssuer
+from policies.governance import Governance
+from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_for
+
+if TYPE_CHECKING:
+    from apis.system.crm.service import CrmService
+    from policies.oauth import OAuthService
+
+logger = logging.getLogger("strata.components")
+JWKS_FETCH_TIMEOUT = httpx.Timeout(5.0)
+
+
+class _LocalKeys:
+    """Verification keys of the embedded authorization server (read from the OAuth service)."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+
+    def keyset(self) -> KeySet:
+        oauth = self.components.oauth
+        return oauth.keys.public_keyset() if oauth is not None else KeySet([])
+
+    async def refresh(self) -> None:
+        if self.components.oauth is not None:
+            await self.components.oauth.keys.refresh()
+
+
+class _Revocations:
+    """In-memory revocation check, delegating to the OAuth service once it has started."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+
+    def is_revoked(self, jti: str) -> bool:
+        oauth = self.components.oauth
+        return oauth.revocations.is_revoked(jti) if oauth is not None else False
+
+
+class Components:
+    """Everything with I/O that one gateway process owns."""
+
+    def __init__(self, settings: Settings, governance: Governance) -> None:
+        self.settings = settings
+        self.governance = governance
+        self.engine = create_engine(settings.effective_database_url)
+        self.audit = AuditLog(self.engine)
+        self.audit_proxy = self.audit
+        self.rate_limit_backend: RateLimitBackend = rate_limit_backend_for(settings.redis_url)
+        self.idempotency_store: IdempotencyStore = (
+            RedisIdempotencyStore(settings.redis_url) if settings.redis_url else SqlIdempotencyStore(self.engine)
+        )
+        self.revocations = _Revocations(self)
+        self.oauth: OAuthService | None = None
+        self.crm: CrmService | None = None
+        self.http = httpx.AsyncClient(timeout=JWKS_FETCH_TIMEOUT)
+        self.sandbox_apps: dict[str, Any] = {}
+
+    def trusted_issuers(self) -> tuple[TrustedIssuer, ...]:
+        """The embedded issuer plus every external issuer of the governance file."""
+        issuers = [
+            TrustedIssuer(
+                issuer=self.settings.issuer,
+                audience=self.settings.issuer,
+                keys=_LocalKeys(self),
+                client_revoked=self._client_revoked,
+            )
+        ]
+        for config in self.governance.issuers:
+            issuers.append(
+                TrustedIssuer(
+                    issuer=config.issuer,
+                    audience=config.audience,
+                    keys=JwksFetcher(config.jwks_uri, self._fetch_json),
+                    algorithms=config.algorithms,
+                    accepted_typ=frozenset(config.accepted_typ),
+                    scopes_claim=config.scopes_claim,
+                    partner_id_claim=config.partner_id_claim,
+                    customer_id_claim=config.customer_id_claim,
+                    tier_claim=None,
+                    default_tier=config.tier,
+                )
+            )
+        return tuple(issuers)
+
+    def _client_revoked(self, client_id: str) -> bool:
+        """Whether the embedded server's client was revoked (its cache: no I/O).
+
+        An unknown id is not revoked: the token carries our signature, so the client
+        existed; another process may have created it since our last refresh.
+        """
+        record = self.oauth.clients.cached(client_id) if self.oauth is not None else None
+        return record is not None and not record.active
+
+    async def _fetch_json(self, url: str) -> dict[str, Any]:
+        response = await self.http.get(url)
+        response.raise_for_status()
+        document = response.json()
+        if not isinstance(document, dict):
+            raise ValueError(f"{url} did not return a JSON object")
+        return document
+
+    def route_handlers(self) -> Sequence[Any]:
+        """Handlers of every API this process serves, plus OAuth, docs and sandboxes."""
+        from apis.system.crm.routes import router as crm_router
+        from gateway.contracts.docs import docs_route_handlers
+        from policies.oauth import oauth_route_handlers
+        from sandboxes.mount import sandbox_mounts
+
+        handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, crm_router]
+        if not self.settings.salesforce_url:
+            handlers.extend(sandbox_mounts(self))
+        return handlers
+
+    def sandbox_state_dir(self, vendor: str) -> Path:
+        """Where a sandbox persists its state in the embedded default."""
+        return self.settings.state_path / "sandboxes" / vendor
+
+    def record_auth_failure(self, client_id: str | None, source: str, reason: str) -> None:
+        """Audit a failed client authentication at the token endpoint."""
+        self.audit.record(
+            AuditRecord(
+                at=now(),
+                request_id="-",
+                method="POST",
+                route="/oauth/token",
+                status=401,
+                outcome="denied",
+                client_id=client_id,
+                policy="client_authentication",
+                reason=reason[:300],
+                source=source,
+            )
+        )
+
+    @asynccontextmanager
+    async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        """Start every component; stop them in reverse order."""
+        from apis.system.crm.service import build_crm_service
+        from gateway.contracts.docs import build_docs_catalogue
+        from policies.oauth import OAuthService
+
+        await create_schema(self.engine)
+        self.audit.start()
+        self.oauth = await OAuthService.start(
+            self.settings,
+            self.engine,
+            self.settings.redis_url or None,
+            on_auth_failure=self.record_auth_failure,
+            key_encryption_secret=resolve_master_key(self.settings),
+        )
+        app.state.oauth = self.oauth
+        app.state.docs = build_docs_catalogue(
+            self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
+        )
+        self.crm = await build_crm_service(self.settings, sandbox=self.sandbox_apps.get("salesforce"))
+        app.state.crm = self.crm
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's sight, so full collections scan only per-request garbage.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            await self.crm.aclose()
+            await self.oauth.stop()
+            await self.rate_limit_backend.aclose()
+            await self.idempotency_store.aclose()
+            await self.audit.stop()
+            await self.http.aclose()
+            await self.engine.dispose()

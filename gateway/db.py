@@ -1,0 +1,129 @@
+"""The gateway's state database: table definitions and the async engine.
+
+SQLite under the state directory by default, PostgreSQL when ``STRATA_DATABASE_URL`` points
+at it. Tables are SQLAlchemy Core (no ORM): the gateway reads and writes a handful of narrow
+rows, and Core keeps every statement visible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+metadata = MetaData()
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(128), nullable=True, doc="HMAC-SHA256 of the secret, hex"),
+    Column("secret_salt", String(64), nullable=True),
+    Column("auth_method", String(40), nullable=False, default="client_secret_basic"),
+    Column("jwks", Text, nullable=True, doc="public JWK set for private_key_jwt, JSON"),
+    Column("scopes", Text, nullable=False, doc="space-separated allowed scopes"),
+    Column("tier", String(40), nullable=False),
+    Column("partner_id", String(64), nullable=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(16), nullable=False),
+    Column("private_jwk", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("retired_at", Float, nullable=True, doc="when it stopped signing; still published"),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=False),
+)
+Index("ix_revoked_tokens_revoked_at", revoked_tokens.c.revoked_at)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("client_id", String(64), nullable=True),
+    Column("partner_id", String(64), nullable=True),
+    Column("method", String(10), nullable=False),
+    Column("route", String(300), nullable=False, doc="route template, never the raw path"),
+    Column("api", String(100), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False, doc="allowed | denied | replayed | error"),
+    Column("policy", String(40), nullable=True, doc="policy that denied, if any"),
+    Column("reason", String(300), nullable=True),
+    Column("source", String(64), nullable=True),
+    Column("duration_ms", Float, nullable=True),
+)
+Index("ix_audit_events_at", audit_events.c.at)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("route", String(300), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False, doc="in_flight | done"),
+    Column("claim_token", String(32), nullable=True, doc="random token of the in-flight claim"),
+    Column("status_code", Integer, nullable=True),
+    Column("headers", Text, nullable=True, doc="JSON list of [name, value]"),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+Index("ix_idempotency_expires_at", idempotency_records.c.expires_at)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Create the async engine; for SQLite, make the directory and use WAL so readers never block."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 15})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Bring the schema to the latest migration (see :mod:`gateway.migrations`); safe to race."""
+    from gateway.migrations import upgrade_database  # late: the migrations import this module
+
+    await upgrade_database(engine)

@@ -1,0 +1,89 @@
+"""``strata db``: schema migrations of the state database.
+
+``strata db upgrade`` brings the database to the latest revision (``make run`` calls it before
+starting the server), ``strata db current`` prints its revision and ``strata db history`` the
+known revisions. Settings resolve exactly as for the other commands: ``--state-dir`` and
+``--database-url`` given to ``strata`` (kept in ``ctx.obj``) or to ``db``, then ``STRATA_*``
+variables and the ``STRATA_CONFIG`` file. A wrong setting exits with code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db import create_engine
+from gateway.migrations import current_revision, head_revision, script_directory, upgrade_database
+from gateway.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+EXIT_USAGE = 2
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(dict(ctx.obj or {}))
+    except SettingsError as exc:
+        click.echo(f"strata: invalid setting: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+        raise  # unreachable: ctx.exit raises
+
+
+def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _label(revision: str | None) -> str:
+    return revision or "none (empty database)"
+
+
+@click.group()
+@click.option("--state-dir", help="State directory (STRATA_STATE_DIR).")
+@click.option("--database-url", help="Database URL (STRATA_DATABASE_URL).")
+@click.pass_context
+def db(ctx: click.Context, state_dir: str | None, database_url: str | None) -> None:
+    """Schema migrations of the state database."""
+    given: dict[str, Any] = {"state_dir": state_dir, "database_url": database_url}
+    ctx.obj = {**(ctx.obj or {}), **{key: value for key, value in given.items() if value}}
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Upgrade the database to the latest revision (prints the revision before and after)."""
+    settings = _settings(ctx)
+    result = _with_engine(settings, upgrade_database)
+    if result.stamped:
+        click.echo(f"found tables without a revision: stamped {result.stamped}")
+    click.echo(f"before: {_label(result.before)}")
+    click.echo(f"after:  {_label(result.after)}")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Print the database's revision."""
+    settings = _settings(ctx)
+    revision = _with_engine(settings, current_revision)
+    suffix = " (head)" if revision == head_revision() else (" (upgrade pending)" if revision else "")
+    click.echo(f"{_label(revision)}{suffix}")
+
+
+@db.command()
+def history() -> None:
+    """List the revisions, newest first."""
+    for script in script_directory().walk_revisions():
+        marker = " (head)" if script.is_head else ""
+        parent = script.down_revision or "<base>"
+        click.echo(f"{parent} -> {script.revision}{marker}: {script.doc}")

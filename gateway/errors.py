@@ -1,0 +1,118 @@
+"""The gateway's error tree, written once.
+
+Everything a connector, a policy or a handler raises on purpose is a :class:`StrataError`.
+The split that matters to callers (and later to the workflow engine's retry decision) is
+the first level::
+
+    StrataError
+    ├── RetryableError            # the same call may succeed later
+    │   ├── UpstreamTimeout       # the vendor did not answer within its deadline (504)
+    │   ├── UpstreamRateLimited   # 429 / REQUEST_LIMIT_EXCEEDED; carries retry_after (503)
+    │   └── UpstreamUnavailable   # 5xx, connection refused or dropped (503)
+    └── PermanentError            # retrying the same call cannot help
+        ├── InvalidInput          # the caller's input is wrong; names the fields (422)
+        ├── NotFound              # the object does not exist (404)
+        ├── Conflict              # state conflict, e.g. duplicate or several matches (409)
+        ├── UpstreamRejected      # the vendor refused our input (422)
+        └── UpstreamContractViolation  # the vendor answered something we cannot read (502)
+
+Each error knows the HTTP status and problem ``type`` suffix it maps to, so the handler
+layer turns any of them into an RFC 9457 problem without a table of its own.
+"""
+
+from __future__ import annotations
+
+
+class StrataError(Exception):
+    """Base of every deliberate error. ``detail`` is safe to show to a caller."""
+
+    status: int = 500
+    problem: str = "internal-error"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, *, vendor_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.vendor_code = vendor_code
+
+
+class RetryableError(StrataError):
+    """The same call may succeed later (timeouts, throttling, vendor 5xx)."""
+
+    retry_after: float | None = None
+
+
+class UpstreamTimeout(RetryableError):
+    """The vendor did not answer within the configured deadline."""
+
+    status = 504
+    problem = "upstream-timeout"
+    title = "Upstream timeout"
+
+
+class UpstreamRateLimited(RetryableError):
+    """The vendor throttled us; ``retry_after`` is its advice in seconds, if it gave one."""
+
+    status = 503
+    problem = "upstream-rate-limited"
+    title = "Upstream rate limited"
+
+    def __init__(self, detail: str, *, retry_after: float | None = None, vendor_code: str | None = None) -> None:
+        super().__init__(detail, vendor_code=vendor_code)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(RetryableError):
+    """The vendor answered 5xx or could not be reached."""
+
+    status = 503
+    problem = "upstream-unavailable"
+    title = "Upstream unavailable"
+
+
+class PermanentError(StrataError):
+    """Retrying the same call cannot help: the input or the state must change first."""
+
+
+class InvalidInput(PermanentError):
+    """The caller's input is wrong in a way the contract cannot express (e.g. a forged cursor)."""
+
+    status = 422
+    problem = "validation-failed"
+    title = "Request does not match the contract"
+
+    def __init__(self, detail: str, *, field_errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.field_errors = field_errors or []
+
+
+class NotFound(PermanentError):
+    """The requested object does not exist (or is not visible to the caller)."""
+
+    status = 404
+    problem = "not-found"
+    title = "Not found"
+
+
+class Conflict(PermanentError):
+    """The request conflicts with the current state of the object."""
+
+    status = 409
+    problem = "conflict"
+    title = "Conflict"
+
+
+class UpstreamRejected(PermanentError):
+    """The vendor refused the data we sent (validation, missing field, business rule)."""
+
+    status = 422
+    problem = "upstream-rejected"
+    title = "Upstream rejected the request"
+
+
+class UpstreamContractViolation(PermanentError):
+    """The vendor answered with something we cannot interpret."""
+
+    status = 502
+    problem = "upstream-contract-violation"
+    title = "Upstream contract violation"

@@ -1,0 +1,97 @@
+"""Exceptions → RFC 9457 problems, for governed routes and for everything else.
+
+Governed routes convert inside the pipeline (:func:`exception_to_response`); Litestar's
+app-level handlers (:func:`exception_handlers`) cover what never reaches a route — 404,
+405 — and the ungoverned routes. A 500 says only that something failed and gives the
+request id; the traceback goes to the log, never to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from gateway.errors import InvalidInput, RetryableError, StrataError
+from gateway.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
+from policies.context import CapturedResponse
+from policies.correlation import new_request_id
+
+logger = logging.getLogger("strata.errors")
+
+
+def _describe(exc: Exception) -> tuple[int, str, str, str, dict[str, str], list[dict[str, str]] | None]:
+    """(status, type suffix, title, detail, headers, field errors) of an exception."""
+    if isinstance(exc, StrataError):
+        headers: dict[str, str] = {}
+        if isinstance(exc, RetryableError) and exc.status == 503:
+            headers["retry-after"] = str(max(1, math.ceil(exc.retry_after or 1)))
+        field_errors = exc.field_errors if isinstance(exc, InvalidInput) else None
+        return exc.status, exc.problem, exc.title, exc.detail, headers, field_errors or None
+    if isinstance(exc, ValidationException):
+        errors = []
+        for item in exc.extra if isinstance(exc.extra, list) else []:
+            if isinstance(item, dict):
+                source = item.get("source") or "body"
+                entry = {
+                    "in": source if source in ("body", "query", "path", "header") else "body",
+                    "detail": str(item.get("message", "invalid")),
+                }
+                key = item.get("key")
+                if entry["in"] == "body":
+                    entry["pointer"] = f"/{key}" if key else ""
+                else:
+                    entry["name"] = str(key or "")
+                errors.append(entry)
+        return 400, "bad-request", "Bad request", "the request could not be read", {}, errors or None
+    if isinstance(exc, HTTPException):
+        problem, title = generic_problem(exc.status_code)
+        detail = exc.detail if exc.status_code < 500 else title
+        headers = {key.lower(): value for key, value in (exc.headers or {}).items()}
+        return exc.status_code, problem, title, str(detail), headers, None
+    return 500, "internal-error", "Internal error", "the gateway failed to handle this request", {}, None
+
+
+def exception_to_response(base_uri: str) -> Callable[[Exception, str, str], CapturedResponse]:
+    """A mapper used by the pipeline: exception, path, request id → problem response."""
+
+    def mapper(exc: Exception, path: str, request_id: str) -> CapturedResponse:
+        status, problem, title, detail, headers, errors = _describe(exc)
+        if status >= 500 and not isinstance(exc, StrataError):
+            logger.error("unhandled error on %s (request %s)", path, request_id, exc_info=exc)
+        body = problem_body(
+            status=status,
+            problem=problem,
+            title=title,
+            detail=detail,
+            instance=path,
+            request_id=request_id,
+            errors=errors,
+            base_uri=base_uri,
+        )
+        raw_headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
+        raw_headers.extend((key.encode("latin-1"), value.encode("latin-1")) for key, value in headers.items())
+        return CapturedResponse(status=status, headers=raw_headers, body=body)
+
+    return mapper
+
+
+def exception_handlers(base_uri: str) -> dict[Any, Callable[[Request[Any, Any, Any], Exception], Response[bytes]]]:
+    """Litestar app-level handlers: 404/405 and errors outside governed routes."""
+    mapper = exception_to_response(base_uri)
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
+        captured = mapper(exc, request.url.path, request_id)
+        headers = {name.decode(): value.decode() for name, value in captured.headers if name != b"content-type"}
+        headers["x-request-id"] = request_id
+        headers.setdefault("x-content-type-options", "nosniff")
+        return Response(
+            content=captured.body, status_code=captured.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        )
+
+    return {Exception: handle, HTTPException: handle}

@@ -1,0 +1,99 @@
+"""Health endpoints for load balancers and orchestrators.
+
+* ``GET /health/live`` — the process is up and its event loop answers. Nothing else: a
+  liveness probe that checks dependencies gets healthy processes restarted when Redis blips.
+* ``GET /health/ready`` — this process can serve: the state database answers, Redis answers
+  when configured, signing keys are loaded. Each check has its own short deadline and all
+  run concurrently; any failure → 503 ``application/problem+json`` naming the failing parts
+  (never their error text, which could leak hosts or credentials into a public probe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Response
+from sqlalchemy import text
+
+from gateway.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+CHECK_TIMEOUT_SECONDS = 1.0
+
+
+@get("/health/live", include_in_schema=False, sync_to_thread=False)
+def health_live() -> dict[str, str]:
+    """The process is up and serving."""
+    return {"status": "ok"}
+
+
+async def _database(components: Any) -> None:
+    async with components.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def _redis(components: Any) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(components.settings.redis_url, socket_timeout=CHECK_TIMEOUT_SECONDS)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def _signing_keys(components: Any) -> None:
+    oauth = components.oauth
+    if oauth is None:
+        raise RuntimeError("the authorization server has not started")
+    oauth.keys.current()
+
+
+def readiness_checks(components: Any) -> dict[str, Callable[[Any], Awaitable[None]]]:
+    """The checks that apply to this process's configuration."""
+    checks: dict[str, Callable[[Any], Awaitable[None]]] = {"database": _database, "signing_keys": _signing_keys}
+    if components.settings.redis_url:
+        checks["redis"] = _redis
+    return checks
+
+
+async def _run(name: str, check: Callable[[Any], Awaitable[None]], components: Any) -> tuple[str, str, float]:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await check(components)
+        outcome = "ok"
+    except TimeoutError:
+        outcome = "timeout"
+    except Exception:  # a failing dependency is a "not ready", never a 500
+        outcome = "failed"
+    return name, outcome, round((time.perf_counter() - started) * 1000, 2)
+
+
+@get("/health/ready", include_in_schema=False)
+async def health_ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Ready when every dependency of this process answers within its deadline."""
+    components = request.app.state.components
+    results = await asyncio.gather(
+        *(_run(name, check, components) for name, check in readiness_checks(components).items())
+    )
+    checks = {name: {"status": outcome, "duration_ms": duration} for name, outcome, duration in results}
+    failing = sorted(name for name, outcome, _ in results if outcome != "ok")
+    if not failing:
+        import msgspec
+
+        return Response(msgspec.json.encode({"status": "ready", "checks": checks}), media_type="application/json")
+    body = problem_body(
+        status=503,
+        problem="not-ready",
+        title="Not ready",
+        detail=f"failing: {', '.join(failing)}",
+        instance=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        extensions={"checks": checks},
+        base_uri=components.settings.problem_base_uri,
+    )
+    return Response(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE, headers={"Retry-After": "5"})

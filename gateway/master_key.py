@@ -1,0 +1,45 @@
+"""The master key that encrypts signing keys at rest.
+
+From ``STRATA_MASTER_KEY``, else the file named by ``STRATA_MASTER_KEY_FILE`` (a secret
+mount), else — the embedded default — ``<state dir>/master.key``, created once with mode
+0600. Losing it makes the stored signing keys unreadable (new ones are then issued by
+``strata keys rotate`` on a fresh state); it is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from gateway.settings import Settings, SettingsError
+
+MASTER_KEY_FILE_NAME = "master.key"
+MIN_MASTER_KEY_LENGTH = 32
+
+
+def resolve_master_key(settings: Settings) -> str:
+    """The master key for these settings, creating the embedded default file if needed."""
+    if settings.master_key:
+        return _checked(settings.master_key, "master_key")
+    if settings.master_key_file:
+        try:
+            return _checked(Path(settings.master_key_file).read_text().strip(), "master_key_file")
+        except OSError as exc:
+            raise SettingsError(f"master_key_file: cannot read {settings.master_key_file!r} ({exc.strerror})") from None
+    path = settings.state_path / MASTER_KEY_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _checked(path.read_text().strip(), str(path))
+    with os.fdopen(descriptor, "w") as handle:
+        key = secrets.token_urlsafe(32)
+        handle.write(key + "\n")
+    return key
+
+
+def _checked(key: str, source: str) -> str:
+    if len(key) < MIN_MASTER_KEY_LENGTH:
+        raise SettingsError(f"{source}: the master key must be at least {MIN_MASTER_KEY_LENGTH} characters")
+    return key

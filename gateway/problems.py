@@ -1,0 +1,82 @@
+"""RFC 9457 problem details: the one shape of every error Strata's own APIs write.
+
+Every problem carries a stable ``type`` (under the configured base URI unless absolute),
+``title``, ``status``, ``detail``, ``instance`` (the request path), the ``request_id``, and
+for input errors ``errors: [{"in", "pointer" | "name", "detail"}]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+DEFAULT_BASE_URI = "https://strata.dev/problems/"
+
+_encoder = msgspec.json.Encoder()
+
+
+def problem_type(problem: str, base_uri: str = DEFAULT_BASE_URI) -> str:
+    """Absolute ``type`` URI: ``problem`` itself if absolute, else under ``base_uri``."""
+    if problem.startswith(("https://", "http://", "urn:")):
+        return problem
+    return base_uri + problem
+
+
+def problem_body(
+    *,
+    status: int,
+    problem: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    request_id: str | None = None,
+    errors: Iterable[Mapping[str, str]] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+    base_uri: str = DEFAULT_BASE_URI,
+) -> bytes:
+    """Encode a problem+json body."""
+    body: dict[str, Any] = {
+        "type": problem_type(problem, base_uri),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
+    if errors:
+        body["errors"] = [dict(error) for error in errors]
+    if extensions:
+        for key, value in extensions.items():
+            body.setdefault(key, value)
+    return _encoder.encode(body)
+
+
+STATUS_TITLES: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    410: ("gone", "Gone"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-failed", "Request does not match the contract"),
+    429: ("too-many-requests", "Too many requests"),
+    431: ("request-header-fields-too-large", "Request header fields too large"),
+    500: ("internal-error", "Internal error"),
+    502: ("bad-gateway", "Bad gateway"),
+    503: ("service-unavailable", "Service unavailable"),
+    504: ("gateway-timeout", "Gateway timeout"),
+}
+
+
+def generic_problem(status: int) -> tuple[str, str]:
+    """(type suffix, title) for a bare HTTP status."""
+    return STATUS_TITLES.get(status, ("http-error", "HTTP error"))

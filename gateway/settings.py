@@ -1,0 +1,228 @@
+"""Gateway settings: one frozen object, read once at start-up.
+
+Sources, highest precedence first:
+
+1. command-line flags (``strata serve --port 9000``),
+2. ``STRATA_<NAME>`` environment variables,
+3. the TOML file named by ``STRATA_CONFIG`` (keys are the field names below),
+4. the defaults written here.
+
+A wrong value raises :class:`SettingsError`, whose message names the key and the allowed
+values; the CLI turns it into exit code 2 and never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import msgspec
+
+ENV_PREFIX = "STRATA_"
+DEFAULT_PORT = 8080
+DEFAULT_TOKEN_TTL_SECONDS = 900
+DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PolicyMode = Literal["enforce", "shadow", "off"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+BackendErrorMode = Literal["allow", "deny"]
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names the key and what is allowed."""
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Everything the gateway reads from its environment, resolved once."""
+
+    host: str = "127.0.0.1"
+    """Interface the server binds."""
+    port: int = DEFAULT_PORT
+    """TCP port the server binds (1-65535)."""
+    workers: int = 1
+    """Server worker processes (1-64). More than one needs Redis for shared limits."""
+    state_dir: str = "var"
+    """Directory for the embedded database, sandbox state and demo credentials."""
+    public_url: str = ""
+    """External base URL (issuer and absolute links); defaults to http://host:port."""
+    database_url: str = ""
+    """SQLAlchemy async URL; defaults to SQLite under ``state_dir``."""
+    redis_url: str = ""
+    """Redis URL for shared rate limits, revocation and idempotency; empty = in-process."""
+    governance_file: str = ""
+    """Governance config (tiers, limits, issuers); defaults to contracts/governance.yaml."""
+    contracts_dir: str = ""
+    """Directory of OpenAPI contracts; defaults to the project's ``contracts/``."""
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
+    """Lifetime of issued access tokens (60-86400)."""
+    idempotency_retention_seconds: int = DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
+    """How long a stored idempotent response is replayed (60-604800)."""
+    response_contract_mode: PolicyMode = "shadow"
+    """Response contract policy: enforce (502 on drift), shadow (log + count) or off."""
+    log_level: LogLevel = "info"
+    """Minimum level of log lines."""
+    salesforce_url: str = ""
+    """Salesforce base URL; empty = the embedded sandbox, in process."""
+    salesforce_client_id: str = "strata-sandbox"
+    """Connected-app consumer key for the Salesforce client-credentials flow."""
+    salesforce_client_secret: str = "sandbox-secret"
+    """Connected-app consumer secret (read from the environment or a secret file)."""
+    seed_demo: bool = True
+    """Seed demo OAuth clients and sandbox data when the state is empty."""
+    master_key: str = ""
+    """Key encrypting signing keys at rest (at least 32 characters); see gateway.master_key."""
+    master_key_file: str = ""
+    """File holding the master key (a secret mount), read when ``master_key`` is empty."""
+    problem_base_uri: str = "https://strata.dev/problems/"
+    """Base URI of the ``type`` of every problem+json body Strata writes."""
+    trusted_proxies: str = ""
+    """Comma-separated CIDRs of reverse proxies whose ``Forwarded`` / ``X-Forwarded-*`` headers
+    are believed; empty = trust none (the direct peer is the client)."""
+    max_in_flight: int = 512
+    """Requests served at once by one process before new ones are shed with 503 (0 = off)."""
+
+    def __post_init__(self) -> None:
+        _check_range("port", self.port, 1, 65535)
+        _check_range("workers", self.workers, 1, 64)
+        _check_range("token_ttl_seconds", self.token_ttl_seconds, 60, 86400)
+        _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
+        _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
+        _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
+        for key in ("public_url", "salesforce_url"):
+            value = getattr(self, key)
+            if value and not value.startswith(("http://", "https://")):
+                raise SettingsError(f"{key}: {value!r} is not an http:// or https:// URL")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"redis_url: {self.redis_url!r} must start with redis://, rediss:// or unix://")
+
+    # Derived values: computed here so every consumer agrees on them.
+    @property
+    def state_path(self) -> Path:
+        """Absolute path of the state directory."""
+        return Path(self.state_dir).resolve()
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed; a bare address is a one-address network."""
+        networks = []
+        for item in self.trusted_proxies.split(","):
+            text = item.strip()
+            if not text:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"trusted_proxies: {text!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8, ::1)"
+                ) from None
+        return tuple(networks)
+
+    @property
+    def issuer(self) -> str:
+        """OAuth issuer and base of every absolute link (no trailing slash)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under the state directory."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.state_path / 'strata.db'}"
+
+    @property
+    def contracts_path(self) -> Path:
+        """Directory holding the OpenAPI contracts."""
+        return Path(self.contracts_dir) if self.contracts_dir else PROJECT_ROOT / "contracts"
+
+    @property
+    def governance_path(self) -> Path:
+        """The governance config file."""
+        return Path(self.governance_file) if self.governance_file else self.contracts_path / "governance.yaml"
+
+
+def _check_range(key: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise SettingsError(f"{key}: {value} is out of range; allowed values are {low}..{high}")
+
+
+def _field_types() -> dict[str, Any]:
+    hints = typing.get_type_hints(Settings, include_extras=False)
+    return {field: hints[field] for field in Settings.__struct_fields__}
+
+
+def _coerce(key: str, raw: Any, annotation: Any) -> Any:
+    """Turn a raw value (a string from the environment, or a TOML value) into the field type."""
+    if get_origin(annotation) is Literal:
+        allowed = get_args(annotation)
+        if raw not in allowed:
+            raise SettingsError(f"{key}: {raw!r} is not allowed; allowed values are {', '.join(allowed)}")
+        return raw
+    if annotation is bool:
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{key}: {raw!r} is not a boolean; allowed values are true, false")
+    if annotation is int:
+        if isinstance(raw, bool):
+            raise SettingsError(f"{key}: {raw!r} is not an integer")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: {raw!r} is not an integer") from None
+    if not isinstance(raw, str):
+        raise SettingsError(f"{key}: {raw!r} is not a string")
+    return raw
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the settings from flags (``overrides``), environment and TOML file.
+
+    Args:
+        overrides: values from command-line flags; ``None`` values are ignored.
+        environ: the environment to read (defaults to ``os.environ``).
+
+    Raises:
+        SettingsError: a value is of the wrong type or out of its allowed set.
+    """
+    env = os.environ if environ is None else environ
+    types = _field_types()
+    merged: dict[str, Any] = {}
+
+    config_file = env.get(f"{ENV_PREFIX}CONFIG")
+    if config_file:
+        try:
+            with open(config_file, "rb") as handle:
+                from_file = tomllib.load(handle)
+        except OSError as exc:
+            raise SettingsError(f"STRATA_CONFIG: cannot read {config_file!r} ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"STRATA_CONFIG: {config_file!r} is not valid TOML ({exc})") from None
+        for key, value in from_file.items():
+            if key not in types:
+                raise SettingsError(f"{key}: unknown setting in {config_file}; known settings are {', '.join(types)}")
+            merged[key] = value
+
+    for key in types:
+        value = env.get(ENV_PREFIX + key.upper())
+        if value is not None:
+            merged[key] = value
+
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            if key not in types:
+                raise SettingsError(f"{key}: unknown setting")
+            merged[key] = value
+
+    coerced = {key: _coerce(key, value, types[key]) for key, value in merged.items()}
+    return Settings(**coerced)

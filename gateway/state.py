@@ -1,0 +1,111 @@
+"""The state directory and database, as the CLI sees them.
+
+``prepare_state`` runs before the server starts: it creates the state directory and the
+schema, the first signing key, and — on an empty state with ``seed_demo`` — the demo OAuth
+clients, whose secrets are printed once and written to ``<state>/demo-clients.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from gateway.db import create_engine, create_schema
+from gateway.master_key import resolve_master_key
+from gateway.settings import Settings
+from policies.oauth import ClientStore, OAuthService, SigningKeyStore, TokenRequestError, request_token
+
+DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "demo-internal-app",
+        "scopes": ["system:crm:read", "system:crm:write"],
+        "tier": "internal",
+    },
+    {
+        "name": "demo-operations",
+        "scopes": ["system:crm:read"],
+        "tier": "gold",
+    },
+    {
+        "name": "demo-trial-app",
+        "scopes": ["system:crm:read"],
+        "tier": "bronze",
+    },
+)
+
+
+@asynccontextmanager
+async def open_client_store(settings: Settings) -> AsyncIterator[ClientStore]:
+    """The client store over the configured database (schema created if missing)."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await create_schema(engine)
+        store = ClientStore(engine)
+        await store.refresh()
+        yield store
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_key_store(settings: Settings) -> AsyncIterator[SigningKeyStore]:
+    """The signing-key store over the configured database (a first key created if none)."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await create_schema(engine)
+        store = SigningKeyStore(engine, settings.token_ttl_seconds, key_encryption_secret=resolve_master_key(settings))
+        await store.start()
+        yield store
+    finally:
+        await engine.dispose()
+
+
+async def issue_token(settings: Settings, client_id: str, client_secret: str, scope: str | None) -> str:
+    """An access token for a client, through the token endpoint's own code path."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await create_schema(engine)
+        service = await OAuthService.start(settings, engine, None, key_encryption_secret=resolve_master_key(settings))
+        try:
+            return await request_token(service, client_id, client_secret, scope)
+        except TokenRequestError as exc:
+            raise PermissionError(f"token refused: {exc.error} ({exc.description})") from None
+        finally:
+            await service.stop()
+    finally:
+        await engine.dispose()
+
+
+async def prepare_state(settings: Settings, echo: Callable[[str], None] = print) -> None:
+    """Create the state directory, schema and keys; seed demo clients on an empty state."""
+    settings.state_path.mkdir(parents=True, exist_ok=True)
+    async with open_key_store(settings):
+        pass
+    if not settings.seed_demo:
+        return
+    async with open_client_store(settings) as store:
+        if await store.list():
+            return
+        created = []
+        for spec in DEMO_CLIENTS:
+            record, secret = await store.create(name=spec["name"], scopes=spec["scopes"], tier=spec["tier"])
+            created.append(
+                {
+                    "name": record.name,
+                    "client_id": record.client_id,
+                    "client_secret": secret,
+                    "scopes": list(record.oauth_scopes),
+                    "tier": record.tier,
+                    **({"partner_id": record.partner_id} if record.partner_id else {}),
+                    **({"customer_id": record.customer_id} if record.customer_id else {}),
+                }
+            )
+    path = settings.state_path / "demo-clients.json"
+    path.write_text(json.dumps(created, indent=2) + "\n")
+    os.chmod(path, 0o600)
+    echo(f"strata: seeded {len(created)} demo clients (secrets shown once; also in {path}):")
+    for client in created:
+        echo(f"  {client['name']:20} {client['client_id']}  {client['client_secret']}  [{client['tier']}]")

@@ -1,0 +1,53 @@
+"""Lifecycle of an API version (policy 2 of the chain, and the deprecation headers).
+
+From the contract's ``info.x-strata-lifecycle``:
+
+* ``retired`` → 410 problem before any other work (no token check, no body read);
+* ``deprecated`` → every response carries ``Deprecation: @<epoch seconds>`` (RFC 9745),
+  ``Sunset: <HTTP-date>`` (RFC 8594) when a sunset is set, and
+  ``Link: <successor>; rel="successor-version"`` when a successor is named.
+
+The header values are computed once per API at start-up.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+from typing import ClassVar
+
+from policies.base import Policy
+from policies.context import Denial, RequestContext
+from policies.routes import Lifecycle
+
+
+def lifecycle_headers(lifecycle: Lifecycle) -> tuple[tuple[str, str], ...]:
+    """Response headers announcing a deprecation, sunset and successor."""
+    headers: list[tuple[str, str]] = []
+    if lifecycle.state in ("deprecated", "retired") and lifecycle.deprecated_at is not None:
+        headers.append(("deprecation", f"@{int(lifecycle.deprecated_at)}"))
+    if lifecycle.sunset_at is not None:
+        headers.append(("sunset", formatdate(lifecycle.sunset_at, usegmt=True)))
+    if lifecycle.successor:
+        headers.append(("link", f'<{lifecycle.successor}>; rel="successor-version"'))
+    return tuple(headers)
+
+
+class LifecyclePolicy(Policy):
+    """Refuse retired versions with 410; decorate deprecated ones."""
+
+    name: ClassVar[str] = "lifecycle"
+
+    async def on_request(self, ctx: RequestContext) -> Denial | None:
+        lifecycle = ctx.route.api.lifecycle
+        headers = lifecycle_headers(lifecycle)
+        if lifecycle.state == "retired":
+            successor = f" Use {lifecycle.successor} instead." if lifecycle.successor else ""
+            return Denial(
+                status=410,
+                problem="api-version-retired",
+                title="API version retired",
+                detail=f"{ctx.route.api.api_id} has been retired.{successor}",
+                headers=dict(headers),
+            )
+        ctx.response_headers.extend(headers)
+        return None

@@ -1,0 +1,82 @@
+"""Audit and metrics (policy 12): who/what/when/outcome, latency and denials. Never blocks.
+
+Metrics (Prometheus, per process):
+
+* ``strata_requests_total{api, version, route, method, status}`` and
+  ``strata_request_duration_seconds{api, version, route}`` (histogram), kept lock-free
+  by :mod:`policies.request_metrics`;
+* ``strata_policy_denials_total{policy, status}`` and, for shadow-mode policies,
+  ``strata_policy_shadow_denials_total{policy}``.
+
+Audit: every mutating call and every denial, with client, partner, route template,
+status, request id and time; reads that succeed are counted, not audited.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from prometheus_client import Counter
+
+from gateway.audit import AuditLog, AuditRecord
+from policies.base import Policy
+from policies.context import RequestContext
+from policies.request_metrics import REQUEST_METRICS, RequestMetrics
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+DENIALS = Counter("strata_policy_denials_total", "Requests denied, by the policy that denied", ["policy", "status"])
+SHADOW_DENIALS = Counter(
+    "strata_policy_shadow_denials_total", "Denials a shadow-mode policy would have made", ["policy"]
+)
+
+
+def _outcome(ctx: RequestContext, status: int) -> str:
+    if ctx.denied is not None:
+        return "denied"
+    if ctx.state.get("replayed"):
+        return "replayed"
+    return "error" if status >= 500 else "allowed"
+
+
+class ObservePolicy(Policy):
+    """Record metrics for every governed request and audit what must be audited."""
+
+    name: ClassVar[str] = "observe"
+    has_request_hook: ClassVar[bool] = False
+
+    def __init__(self, audit: AuditLog | None, metrics: RequestMetrics = REQUEST_METRICS) -> None:
+        self.audit = audit
+        self.metrics = metrics
+
+    async def on_complete(self, ctx: RequestContext, status: int) -> None:
+        route = ctx.route
+        api = route.api
+        elapsed = time.perf_counter() - ctx.started_at
+        self.metrics.record(route, status, elapsed)
+        for policy in ctx.shadow_denials:
+            SHADOW_DENIALS.labels(policy).inc()
+        denial = ctx.denied
+        if denial is not None:
+            DENIALS.labels(denial.policy, str(status)).inc()
+        if self.audit is None or (denial is None and ctx.method in SAFE_METHODS and status < 500):
+            return
+        principal = ctx.principal
+        self.audit.record(
+            AuditRecord(
+                at=time.time(),
+                request_id=ctx.request_id,
+                method=ctx.method,
+                route=route.path_template,
+                status=status,
+                outcome=_outcome(ctx, status),
+                client_id=principal.client_id if principal else None,
+                partner_id=principal.partner_id if principal else None,
+                api=api.api_id,
+                policy=denial.policy if denial is not None else None,
+                reason=(ctx.state.get("auth_failure") or denial.detail)[:300] if denial is not None else None,
+                source=ctx.source,
+                duration_ms=round(elapsed * 1000, 3),
+            )
+        )

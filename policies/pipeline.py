@@ -1,0 +1,269 @@
+"""The governance pipeline: one ordered chain of policies, compiled per route.
+
+Order (ARCHITECTURE.md, "Governance"), one literal tuple — no priorities spread over files::
+
+    correlation → lifecycle → request limits → pre-auth limit → authentication
+    → authorization → rate limit → request contract → idempotency → handler
+    ← response contract ← idempotency (store) ← response decoration ← audit/metrics
+
+:class:`GovernanceMiddleware` runs as ASGI middleware on every route. Litestar builds the
+middleware stack per route, so ``scope["route_handler"].opt["strata_route"]`` carries the
+route's :class:`~policies.routes.CompiledRoute`, compiled once at start-up; a route without
+one (OAuth, docs, metrics, sandboxes) only gets correlation and the security headers.
+
+Handler exceptions are turned into problems *inside* the pipeline, so response policies,
+audit and metrics see them like any other response.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from gateway.problems import problem_body
+from policies.base import Policy
+from policies.context import CapturedResponse, Denial, RequestContext, read_body
+from policies.correlation import REQUEST_ID, correlate, new_request_id
+from policies.lifecycle import lifecycle_headers
+from policies.routes import CompiledRoute
+
+logger = logging.getLogger("strata.pipeline")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ExceptionMapper = Callable[[Exception, str, str], CapturedResponse]
+
+# Correlation (step 1) is applied by the middleware itself, before this chain, always.
+POLICY_ORDER = (
+    "lifecycle",
+    "request_limits",
+    "pre_auth_limit",
+    "authentication",
+    "authorization",
+    "rate_limit",
+    "request_contract",
+    "idempotency",
+)
+RESPONSE_POLICY_ORDER = ("response_contract", "idempotency")
+ROUTE_OPT_KEY = "strata_route"
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+
+
+def request_headers(scope: Scope, ctx_state: dict[str, Any]) -> dict[str, str]:
+    """Lower-case header map (first value wins); records header size and credential count."""
+    headers: dict[str, str] = {}
+    size = 0
+    authorizations = 0
+    for raw_name, raw_value in scope["headers"]:
+        size += len(raw_name) + len(raw_value) + 4
+        name = raw_name.decode("latin-1").lower()
+        if name == "authorization":
+            authorizations += 1
+        if name not in headers:
+            headers[name] = raw_value.decode("latin-1")
+    ctx_state["header_bytes"] = size
+    ctx_state["authorization_count"] = authorizations
+    return headers
+
+
+def denial_response(denial: Denial, ctx: RequestContext, base_uri: str) -> CapturedResponse:
+    """The HTTP response of a denial: a problem+json body, or a stored replay."""
+    if denial.replay is not None:
+        return denial.replay
+    body = problem_body(
+        status=denial.status,
+        problem=denial.problem,
+        title=denial.title,
+        detail=denial.detail,
+        instance=ctx.path,
+        request_id=ctx.request_id,
+        errors=denial.errors,
+        extensions=denial.extensions,
+        base_uri=base_uri,
+    )
+    headers = [(b"content-type", b"application/problem+json")]
+    headers.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in denial.headers.items())
+    return CapturedResponse(status=denial.status, headers=headers, body=body)
+
+
+def compile_chain(route: CompiledRoute, available: dict[str, Policy]) -> tuple[tuple[Policy, ...], tuple[Policy, ...]]:
+    """The request and response policies that apply to ``route``, in pipeline order.
+
+    A policy in ``off`` mode is left out; authentication and authorization are left out of
+    public operations; idempotency only guards unsafe methods that declare it.
+    """
+    unsafe = route.method in ("POST", "PUT", "PATCH", "DELETE")
+
+    def applies(name: str) -> bool:
+        policy = available.get(name)
+        if policy is None or policy.mode == "off":
+            return False
+        if name in ("authentication", "authorization", "rate_limit") and not route.security:
+            return False
+        if name == "lifecycle" and not lifecycle_headers(route.api.lifecycle) and route.api.lifecycle.state == "active":
+            return False  # an active version with nothing to announce: nothing to do per request
+        return not (name == "idempotency" and (not unsafe or route.idempotency == "none"))
+
+    request = tuple(available[name] for name in POLICY_ORDER if applies(name) and available[name].has_request_hook)
+    response = tuple(available[name] for name in RESPONSE_POLICY_ORDER if applies(name))
+    return request, response
+
+
+class GovernanceMiddleware:
+    """ASGI middleware running the compiled policy chain of the matched route."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        completion_policies: tuple[Policy, ...],
+        map_exception: ExceptionMapper,
+        problem_base_uri: str,
+    ) -> None:
+        self.app = app
+        self.completion_policies = completion_policies
+        self.map_exception = map_exception
+        self.problem_base_uri = problem_base_uri
+        self._completion: dict[int, tuple[Policy, ...]] = {}
+
+    def _completion_of(self, route: CompiledRoute) -> tuple[Policy, ...]:
+        """The policies of ``route`` that act on completion (computed once per route)."""
+        found = self._completion.get(id(route))
+        if found is None:
+            chain = (*route.policies, *route.response_policies)
+            found = tuple(policy for policy in chain if type(policy).on_complete is not Policy.on_complete)
+            found += self.completion_policies
+            self._completion[id(route)] = found
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handler = scope.get("route_handler")
+        route: CompiledRoute | None = handler.opt.get(ROUTE_OPT_KEY) if handler is not None else None
+        if route is None:
+            await self._ungoverned(scope, receive, send)
+            return
+        state: dict[str, Any] = {}
+        client = scope.get("client")
+        ctx = RequestContext(
+            method=scope["method"],
+            path=scope["path"],
+            headers=request_headers(scope, state),
+            query_string=scope.get("query_string", b""),
+            path_params=scope.get("path_params", {}),
+            source=client[0] if client else "",
+            route=route,
+            state=state,
+            started_at=time.perf_counter(),
+            receive=receive,
+        )
+        correlate(ctx)
+        scope.setdefault("state", {})["request_id"] = ctx.request_id
+        status = 500
+        try:
+            response = await self._run(ctx, scope, send)
+            status = response.status if response is not None else ctx.state.get("streamed_status", 500)
+        finally:
+            for policy in self._completion_of(route):
+                try:
+                    await policy.on_complete(ctx, status)
+                except Exception:  # completion hooks (audit, metrics) never fail a request
+                    logger.exception("on_complete of %s failed", policy.name)
+
+    async def _run(self, ctx: RequestContext, scope: Scope, send: Send) -> CapturedResponse | None:
+        route = ctx.route
+        for policy in route.policies:
+            denial = await policy.on_request(ctx)
+            if denial is None:
+                continue
+            if policy.mode == "shadow":
+                ctx.shadow_denials.append(policy.name)
+                continue
+            denial.policy = policy.name
+            if denial.replay is None:
+                ctx.denied = denial
+            else:  # an idempotent replay answers the request; it is not a refusal
+                ctx.state["replayed"] = True
+            response = denial_response(denial, ctx, self.problem_base_uri)
+            await self._send(response, ctx, send)
+            return response
+        if not ctx.body_read:
+            await self._read_remaining_body(ctx)
+        response = await self._call_handler(ctx, scope)
+        for policy in route.response_policies:
+            await policy.on_response(ctx, response)
+        await self._send(response, ctx, send)
+        return response
+
+    async def _read_remaining_body(self, ctx: RequestContext) -> None:
+        """Buffer the body for the handler when no policy read it (request limits off)."""
+        await read_body(ctx, 1 << 62)
+
+    async def _call_handler(self, ctx: RequestContext, scope: Scope) -> CapturedResponse:
+        body_sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": ctx.body, "more_body": False}
+            return await ctx.receive()  # type: ignore[no-any-return]
+
+        captured = CapturedResponse(status=500, headers=[], body=b"")
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured.status = message["status"]
+                # Litestar writes lower-case header names already.
+                captured.headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        except Exception as exc:  # every failure becomes a problem inside the pipeline
+            return self.map_exception(exc, ctx.path, ctx.request_id)
+        captured.body = b"".join(chunks)
+        return captured
+
+    async def _send(self, response: CapturedResponse, ctx: RequestContext, send: Send) -> None:
+        # Policy headers (correlation, rate limit, lifecycle) replace a handler's header of
+        # the same name; Link is the exception, as several links may coexist.
+        policy_headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in ctx.response_headers]
+        replaced = {name for name, _ in policy_headers} - {b"link"}
+        headers = [
+            (name, value) for name, value in response.headers if name != b"content-length" and name not in replaced
+        ]
+        headers.extend(policy_headers)
+        headers.extend(SECURITY_HEADERS)
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+    async def _ungoverned(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Routes outside the contracts: request id and security headers only."""
+        incoming = None
+        for name, value in scope["headers"]:
+            if name.lower() == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if incoming and REQUEST_ID.match(incoming) else new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def decorate(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(SECURITY_HEADERS)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, decorate)

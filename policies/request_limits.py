@@ -1,0 +1,122 @@
+"""Request limits: size and shape checked before anything interprets the request (policy 3).
+
+* header block larger than ``max_header_bytes`` → 431;
+* body larger than ``max_body_bytes`` → 413 (the declared ``Content-Length`` is checked
+  before reading; a body without one is counted while read and refused at the limit);
+* a body whose media type the operation does not accept → 415;
+* malformed JSON → 400; JSON nested deeper than ``max_json_depth``, an object with more
+  than ``max_json_members`` members or an array longer than ``max_json_array`` → 400.
+
+The decoded JSON is kept on the context so no later policy decodes it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+
+from policies.base import Policy
+from policies.context import BodyTooLarge, Denial, RequestContext, read_body
+from policies.governance import RequestLimitsConfig
+
+_decoder = msgspec.json.Decoder()
+
+
+class _ShapeError(Exception):
+    pass
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/json; charset=utf-8`` → ``application/json``."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+class RequestLimitsPolicy(Policy):
+    """Refuse requests over the configured size and shape limits."""
+
+    name: ClassVar[str] = "request_limits"
+
+    def __init__(self, config: RequestLimitsConfig) -> None:
+        self.config = config
+        self.mode = config.mode
+
+    async def on_request(self, ctx: RequestContext) -> Denial | None:
+        config = self.config
+        if ctx.state.get("header_bytes", 0) > config.max_header_bytes:
+            return Denial(
+                status=431,
+                problem="request-header-fields-too-large",
+                title="Request header fields too large",
+                detail=f"the request headers exceed {config.max_header_bytes} bytes",
+            )
+        try:
+            body = await read_body(ctx, config.max_body_bytes)
+        except BodyTooLarge:
+            return Denial(
+                status=413,
+                problem="payload-too-large",
+                title="Payload too large",
+                detail=f"the request body exceeds {config.max_body_bytes} bytes",
+            )
+        accepted: tuple[str, ...] = ctx.route.validators.body_media_types if ctx.route.validators else ()
+        if not body:
+            return None
+        if not accepted:
+            # The operation takes no body; what was sent is ignored, never interpreted.
+            return None
+        received = media_type(ctx.headers.get("content-type"))
+        if received not in accepted:
+            return Denial(
+                status=415,
+                problem="unsupported-media-type",
+                title="Unsupported media type",
+                detail=f"expected {', '.join(accepted)}, got {received or 'no Content-Type'}",
+                headers={"accept": ", ".join(accepted)},
+                errors=[{"in": "header", "name": "Content-Type", "detail": f"must be one of {', '.join(accepted)}"}],
+            )
+        if received.endswith("json"):
+            return self._decode_json(ctx, body)
+        return None
+
+    def _decode_json(self, ctx: RequestContext, body: bytes) -> Denial | None:
+        try:
+            value = _decoder.decode(body)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            return _bad_body(f"the body is not valid JSON: {exc}")
+        try:
+            self._check_shape(value, 1)
+        except _ShapeError as exc:
+            return _bad_body(str(exc))
+        ctx.json_body = value
+        ctx.has_json_body = True
+        return None
+
+    def _check_shape(self, value: Any, depth: int) -> None:
+        config = self.config
+        if isinstance(value, dict):
+            if depth > config.max_json_depth:
+                raise _ShapeError(f"the JSON body is nested deeper than {config.max_json_depth} levels")
+            if len(value) > config.max_json_members:
+                raise _ShapeError(f"a JSON object has more than {config.max_json_members} members")
+            for item in value.values():
+                self._check_shape(item, depth + 1)
+        elif isinstance(value, list):
+            if depth > config.max_json_depth:
+                raise _ShapeError(f"the JSON body is nested deeper than {config.max_json_depth} levels")
+            if len(value) > config.max_json_array:
+                raise _ShapeError(f"a JSON array has more than {config.max_json_array} items")
+            for item in value:
+                self._check_shape(item, depth + 1)
+
+
+def _bad_body(detail: str) -> Denial:
+    return Denial(
+        status=400,
+        problem="malformed-body",
+        title="Malformed request body",
+        detail=detail,
+        errors=[{"in": "body", "pointer": "", "detail": detail}],
+    )

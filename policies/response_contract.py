@@ -1,0 +1,84 @@
+"""Response contract: the handler's answer checked against the operation (policy 10).
+
+``enforce`` (the test default) turns a drift into a 502 problem, so a handler that returns
+what its contract does not promise fails its tests; ``shadow`` (the production default)
+logs and counts the drift and lets the response through. Checked: the status is declared,
+the media type is one the contract lists for it, and a JSON body matches its schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import msgspec
+from prometheus_client import Counter
+
+from gateway.problems import problem_body
+from policies.base import Policy
+from policies.context import CapturedResponse, RequestContext
+from policies.request_contract import OperationValidators, body_errors
+from policies.request_limits import media_type
+
+logger = logging.getLogger("strata.policies.response_contract")
+
+RESPONSE_DRIFT = Counter(
+    "strata_response_contract_violations_total",
+    "Responses that did not match their contract",
+    ["api", "operation", "mode"],
+)
+
+
+def response_violations(validators: OperationValidators, response: CapturedResponse) -> list[str]:
+    """Ways in which ``response`` departs from the contract (empty when it conforms)."""
+    declared = validators.response_for(response.status)
+    if declared is None:
+        return [f"status {response.status} is not declared"]
+    if not response.body:
+        return []
+    received = media_type((response.header(b"content-type") or b"").decode("latin-1"))
+    if declared.media_types and received not in declared.media_types:
+        return [f"media type {received or 'none'} is not one of {', '.join(declared.media_types)}"]
+    if declared.validator is None or not received.endswith("json"):
+        return []
+    try:
+        value = msgspec.json.decode(response.body)
+    except msgspec.DecodeError:
+        return ["the body is not valid JSON"]
+    return [f"{error['pointer'] or '/'}: {error['detail']}" for error in body_errors(declared.validator, value, 10)]
+
+
+class ResponseContractPolicy(Policy):
+    """Compare every governed response with its contract."""
+
+    name: ClassVar[str] = "response_contract"
+    has_request_hook: ClassVar[bool] = False
+    has_response_hook: ClassVar[bool] = True
+
+    def __init__(self, mode: str, problem_base_uri: str) -> None:
+        self.mode = mode  # type: ignore[assignment]
+        self.problem_base_uri = problem_base_uri
+
+    async def on_response(self, ctx: RequestContext, response: CapturedResponse) -> None:
+        violations = response_violations(ctx.route.validators, response)
+        if not violations:
+            return
+        RESPONSE_DRIFT.labels(ctx.route.api.api_id, ctx.route.operation_id, self.mode).inc()
+        logger.warning(
+            "response contract violation",
+            extra={"request_id": ctx.request_id, "route": ctx.route.label, "violations": violations},
+        )
+        if self.mode != "enforce":
+            ctx.shadow_denials.append(self.name)
+            return
+        response.status = 502
+        response.headers = [(b"content-type", b"application/problem+json")]
+        response.body = problem_body(
+            status=502,
+            problem="response-contract-violation",
+            title="Response does not match the contract",
+            detail="; ".join(violations),
+            instance=ctx.path,
+            request_id=ctx.request_id,
+            base_uri=self.problem_base_uri,
+        )

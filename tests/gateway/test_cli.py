@@ -1,0 +1,100 @@
+"""The strata CLI, on a real state directory (click's runner, in process)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def strata(tmp_path: Path):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), env={"STRATA_STATE_DIR": str(tmp_path)}, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_client_lifecycle_and_a_token(strata) -> None:  # type: ignore[no-untyped-def]
+    created = json.loads(
+        strata(
+            "clients",
+            "create",
+            "--name",
+            "acme",
+            "--scopes",
+            "system:crm:read system:crm:write",
+            "--tier",
+            "gold",
+            "--partner-id",
+            "P-1",
+            "--json",
+        )
+    )
+    assert created["client_id"].startswith("cli_") and len(created["client_secret"]) >= 40
+    listed = json.loads(strata("clients", "list", "--json"))
+    assert [client["client_id"] for client in listed] == [created["client_id"]]
+    assert "client_secret" not in listed[0] and "secret_hash" not in json.dumps(listed)
+    shown = json.loads(strata("clients", "show", created["client_id"], "--json"))
+    assert shown["partner_id"] == "P-1" and shown["tier"] == "gold"
+
+    token = strata(
+        "token",
+        "--client-id",
+        created["client_id"],
+        "--client-secret",
+        created["client_secret"],
+        "--scope",
+        "system:crm:read",
+    ).strip()
+    keys = json.loads(strata("keys", "list", "--json"))
+    assert [key["status"] for key in keys] == ["current"]
+    assert token.count(".") == 2
+    claims = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["scope"] == "system:crm:read" and claims["partner_id"] == "P-1"
+
+    strata("clients", "revoke", created["client_id"])
+    assert json.loads(strata("clients", "show", created["client_id"], "--json"))["status"] == "revoked"
+    refused = strata("token", "--client-id", created["client_id"], "--client-secret", created["client_secret"], code=1)
+    assert "invalid_client" in refused
+
+
+def test_wrong_input_is_refused_with_exit_2(strata) -> None:  # type: ignore[no-untyped-def]
+    output = strata("clients", "create", "--name", "x", "--scopes", "system:crm:read", "--tier", "platinum", code=2)
+    assert "allowed values are bronze, silver, gold, internal" in output
+    output = strata("clients", "create", "--name", "x", "--scopes", "crm-read", "--tier", "gold", code=2)
+    assert "crm-read" in output
+
+
+def test_keys_rotate_keeps_the_previous_key_published(strata) -> None:  # type: ignore[no-untyped-def]
+    strata("keys", "list")
+    strata("keys", "rotate")
+    statuses = sorted(key["status"] for key in json.loads(strata("keys", "list", "--json")))
+    assert statuses == ["current", "previous"]
+
+
+def test_contracts_lint_and_diff(strata, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert "0 error(s)" in strata("contracts", "lint")
+    crm = PROJECT / "contracts" / "system" / "crm" / "v1.yaml"
+    assert strata("contracts", "diff", str(crm), str(crm)) is not None
+    tree = tmp_path / "contracts"
+    shutil.copytree(PROJECT / "contracts", tree)
+    broken = tree / "system" / "crm" / "v1.yaml"
+    broken.write_text(
+        crm.read_text()
+        .replace("operationId: getContact", "operationId: getContactRenamed")
+        .replace("  /contacts/{contact_id}:", "  /people/{contact_id}:")
+    )
+    output = strata("contracts", "diff", str(crm), str(broken), code=1)
+    assert "/contacts/{contact_id}" in output

@@ -1,0 +1,102 @@
+"""One harness for end-to-end tests: a real gateway app on a temporary state directory.
+
+The app is the production factory (lifespan included) with the production components (SQLite state, the
+embedded authorization server, the in-process Salesforce sandbox); only the settings
+differ: a temporary state directory, response contracts enforced, no demo seeding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from gateway.app import create_app
+from gateway.settings import load_settings
+
+
+@dataclass
+class Gateway:
+    """A running gateway app and a client bound to it."""
+
+    app: Litestar
+    client: httpx.AsyncClient
+
+    @property
+    def oauth(self) -> Any:
+        return self.app.state.oauth
+
+    async def create_client(self, scopes: str, tier: str = "gold", **binding: str) -> tuple[str, str]:
+        """Register an OAuth client; return (client_id, client_secret)."""
+        record, secret = await self.oauth.clients.create(
+            name=f"test-{tier}", scopes=scopes.split(), tier=tier, **binding
+        )
+        return record.client_id, secret
+
+    async def token(self, client_id: str, secret: str, scope: str | None = None) -> str:
+        """An access token from the embedded server's token endpoint."""
+        form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        response = await self.client.post("/oauth/token", data=form, auth=(client_id, secret))
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    async def bearer(self, scopes: str, tier: str = "gold", **binding: str) -> dict[str, str]:
+        """Authorization header of a fresh client with ``scopes``."""
+        client_id, secret = await self.create_client(scopes, tier, **binding)
+        return {"Authorization": f"Bearer {await self.token(client_id, secret)}"}
+
+
+def gateway_settings(state_dir: Path, **overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "state_dir": str(state_dir),
+        "seed_demo": False,
+        "response_contract_mode": "enforce",
+        **overrides,
+    }
+    return load_settings(values, environ={})
+
+
+@asynccontextmanager
+async def running_gateway(
+    state_dir: Path, *, extra_route_handlers: Sequence[Any] = (), **overrides: Any
+) -> AsyncIterator[Gateway]:
+    """Start a gateway app (lifespan included) and yield it with a test client."""
+    app = create_app(gateway_settings(state_dir, **overrides), extra_route_handlers=extra_route_handlers)
+    # The lifespan and every request run on the test's own event loop (Litestar's test
+    # client would run the lifespan on a portal thread, i.e. a second loop).
+    # Entered and exited in one task of its own: anyio's cancel scopes inside the lifespan
+    # must not cross tasks, and pytest may tear a fixture down in another task.
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stopping.wait()
+
+    task = asyncio.create_task(lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # start-up failed: raise its error here
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", timeout=30) as client:
+            yield Gateway(app=app, client=client)
+    finally:
+        stopping.set()
+        await task
+
+
+def problem(response: httpx.Response) -> dict[str, Any]:
+    """The problem+json body of a response, checking its media type."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == response.status_code
+    return dict(body)

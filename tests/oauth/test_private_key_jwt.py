@@ -1,0 +1,139 @@
+"""private_key_jwt client authentication (RFC 7523 §2.2, §3)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from policies.oauth import OAuthService
+from tests.oauth.conftest import FORM, ISSUER, FailureLog, assertion, assertion_form, basic, decode
+
+Client = AsyncTestClient[Litestar]
+
+
+def rsa_key(kid: str = "k1") -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid}, private=True)
+
+
+async def jwt_client(service: OAuthService, key: Any) -> str:
+    jwks = {"keys": [key.as_dict(private=False)]}
+    record, secret = await service.clients.create("Signer", ["system:crm:read"], "gold", jwks=jwks)
+    assert secret is None
+    assert record.auth_method == "private_key_jwt"
+    return record.client_id
+
+
+@pytest.mark.parametrize(
+    ("make_key", "alg"),
+    [
+        (rsa_key, "RS256"),
+        (rsa_key, "PS256"),
+        (lambda: ECKey.generate_key("P-256", parameters={"kid": "e1"}, private=True), "ES256"),
+        (lambda: OKPKey.generate_key("Ed25519", parameters={"kid": "o1"}, private=True), "EdDSA"),
+        (lambda: OKPKey.generate_key("Ed25519", parameters={"kid": "o2"}, private=True), "Ed25519"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+async def test_good_assertion(service: OAuthService, http: Client, make_key: Any, alg: str) -> None:
+    key = make_key()
+    client_id = await jwt_client(service, key)
+    response = await http.post("/oauth/token", headers=FORM, data=assertion_form(assertion(key, client_id, alg=alg)))
+    assert response.status_code == 200, response.text
+    assert decode(service, response.json()["access_token"]).claims["sub"] == client_id
+
+
+async def test_issuer_is_accepted_as_audience(service: OAuthService, http: Client) -> None:
+    key = rsa_key()
+    client_id = await jwt_client(service, key)
+    token = assertion(key, client_id, aud=["https://elsewhere.test", ISSUER])
+    response = await http.post("/oauth/token", headers=FORM, data=assertion_form(token, client_id=client_id))
+    assert response.status_code == 200, response.text
+
+
+def _bad_cases() -> list[tuple[str, Any]]:
+    return [
+        ("bad signature", lambda key, cid: assertion(rsa_key("k1"), cid)),
+        ("wrong aud", lambda key, cid: assertion(key, cid, aud="https://other.test/oauth/token")),
+        ("expired", lambda key, cid: assertion(key, cid, lifetime=-120)),
+        ("too long-lived", lambda key, cid: assertion(key, cid, lifetime=3600)),
+        ("no jti", lambda key, cid: assertion(key, cid, jti=None)),
+        ("iss differs", lambda key, cid: assertion(key, cid, iss="someone-else")),
+        ("no exp", lambda key, cid: _no_exp(key, cid)),
+        ("HS256", lambda key, cid: _hs256(cid)),
+        ("garbage", lambda key, cid: "not.a.jwt"),
+    ]
+
+
+def _no_exp(key: RSAKey, client_id: str) -> str:
+    claims = {"iss": client_id, "sub": client_id, "aud": ISSUER, "jti": "j"}
+    return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key, algorithms=["RS256"])
+
+
+def _hs256(client_id: str) -> str:
+    claims = {"iss": client_id, "sub": client_id, "aud": ISSUER, "jti": "j", "exp": int(time.time()) + 60}
+    return jwt.encode({"alg": "HS256"}, claims, OctKey.generate_key(256), algorithms=["HS256"])
+
+
+@pytest.mark.parametrize(("case", "make"), _bad_cases(), ids=[case for case, _ in _bad_cases()])
+async def test_bad_assertion_is_invalid_client(
+    service: OAuthService, http: Client, failures: FailureLog, case: str, make: Any
+) -> None:
+    key = rsa_key()
+    client_id = await jwt_client(service, key)
+    response = await http.post("/oauth/token", headers=FORM, data=assertion_form(make(key, client_id)))
+    assert response.status_code == 400, case
+    assert response.json()["error"] == "invalid_client"
+    assert len(failures.calls) == 1
+
+
+async def test_reused_jti_is_refused(service: OAuthService, http: Client) -> None:
+    key = rsa_key()
+    client_id = await jwt_client(service, key)
+    token = assertion(key, client_id, jti="once")
+    first = await http.post("/oauth/token", headers=FORM, data=assertion_form(token))
+    assert first.status_code == 200
+    again = await http.post("/oauth/token", headers=FORM, data=assertion_form(assertion(key, client_id, jti="once")))
+    assert again.status_code == 400
+    assert "already used" in again.json()["error_description"]
+
+
+async def test_client_id_must_match_assertion(service: OAuthService, http: Client) -> None:
+    key = rsa_key()
+    client_id = await jwt_client(service, key)
+    response = await http.post(
+        "/oauth/token", headers=FORM, data=assertion_form(assertion(key, client_id), client_id="cli_other")
+    )
+    assert response.json()["error"] == "invalid_client"
+
+
+async def test_secret_client_cannot_use_assertion_and_jwt_client_has_no_secret(
+    service: OAuthService, http: Client
+) -> None:
+    key = rsa_key()
+    record, secret = await service.clients.create("Secret", ["system:crm:read"], "gold")
+    assert secret is not None
+    response = await http.post("/oauth/token", headers=FORM, data=assertion_form(assertion(key, record.client_id)))
+    assert response.json()["error"] == "invalid_client"
+    jwt_id = await jwt_client(service, key)
+    response = await http.post("/oauth/token", headers=basic(jwt_id, ""), content=b"grant_type=client_credentials")
+    assert response.json()["error"] == "invalid_client"
+
+
+async def test_private_key_material_is_not_stored(service: OAuthService) -> None:
+    key = rsa_key()
+    record, _ = await service.clients.create("Signer", ["system:crm:read"], "gold", jwks={"keys": [key.as_dict()]})
+    assert record.jwks is not None
+    assert "d" not in record.jwks["keys"][0]
+
+
+@pytest.mark.parametrize("jwks", [{"keys": []}, {"keys": [{"kty": "oct", "k": "AAAA"}]}, {"nope": 1}])
+@pytest.mark.filterwarnings("ignore:Key size should be")
+async def test_unusable_jwks_refused(service: OAuthService, jwks: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="jwks"):
+        await service.clients.create("Signer", ["system:crm:read"], "gold", jwks=jwks)

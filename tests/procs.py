@@ -1,0 +1,92 @@
+"""One harness for tests that need real gateway *processes*: scale-out, crash and restart.
+
+``GatewayProcess`` runs ``strata serve`` (granian, the production server) on a free
+loopback port with the given settings, waits until ``/health/live`` answers, and stops it
+with SIGTERM (SIGKILL when a test asks for a crash).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+START_DEADLINE_SECONDS = 30.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GatewayProcess:
+    """A ``strata serve`` subprocess."""
+
+    def __init__(self, state_dir: Path, **settings: Any) -> None:
+        self.port = int(settings.pop("port", 0)) or free_port()
+        self.state_dir = state_dir
+        self.env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("STRATA_")},
+            "STRATA_PORT": str(self.port),
+            "STRATA_STATE_DIR": str(state_dir),
+            "STRATA_SEED_DEMO": "false",
+            "STRATA_LOG_LEVEL": "warning",
+            **{f"STRATA_{key.upper()}": str(value) for key, value in settings.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = state_dir / f"gateway-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> GatewayProcess:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve"],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health/live", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"gateway did not start within {START_DEADLINE_SECONDS}s:\n{self.log_path.read_text()[-3000:]}"
+        )
+
+    def stop(self, *, crash: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def __enter__(self) -> GatewayProcess:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
