@@ -96,6 +96,15 @@ class ResponseValidator:
 
     media_types: tuple[str, ...]
     validator: Any = None
+    item_validator: Any = None
+    """For a sequence media type (NDJSON): the schema every line must match."""
+
+
+SEQUENCE_MEDIA_TYPES = frozenset({"application/x-ndjson", "application/jsonl"})
+"""Media types whose body is one JSON document per line, not one JSON document."""
+ITEM_SCHEMA_KEY = "x-strata-item-schema"
+"""Media-type member naming the schema of each item of a sequence (OpenAPI 3.2 calls it
+``itemSchema``; 3.1 has no such member, so the contract carries it as an extension)."""
 
 
 @dataclass(slots=True)
@@ -156,11 +165,21 @@ def compile_operation(
     for status, response in operation.get("responses", {}).items():
         content = response.get("content") or {}
         media_types = tuple(content)
+        sequence = next(
+            (item[ITEM_SCHEMA_KEY] for media, item in content.items() if media in SEQUENCE_MEDIA_TYPES), None
+        )
         schema = next(
-            (item["schema"] for media, item in content.items() if media.endswith("json") and "schema" in item), None
+            (
+                item["schema"]
+                for media, item in content.items()
+                if media.endswith("json") and media not in SEQUENCE_MEDIA_TYPES and "schema" in item
+            ),
+            None,
         )
         validators.responses[str(status).upper()] = ResponseValidator(
-            media_types=media_types, validator=_schema(schema) if schema is not None else None
+            media_types=media_types,
+            validator=_schema(schema) if schema is not None else None,
+            item_validator=_schema(sequence) if sequence is not None else None,
         )
     return validators
 

@@ -3,13 +3,14 @@
 ``enforce`` (the test default) turns a drift into a 502 problem, so a handler that returns
 what its contract does not promise fails its tests; ``shadow`` (the production default)
 logs and counts the drift and lets the response through. Checked: the status is declared,
-the media type is one the contract lists for it, and a JSON body matches its schema.
+the media type is one the contract lists for it, and a JSON body matches its schema (an
+NDJSON body: every line, against the media type's ``x-strata-item-schema``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 from prometheus_client import Counter
@@ -17,7 +18,7 @@ from prometheus_client import Counter
 from gateway.problems import problem_body
 from policies.base import Policy
 from policies.context import CapturedResponse, RequestContext
-from policies.request_contract import OperationValidators, body_errors
+from policies.request_contract import SEQUENCE_MEDIA_TYPES, OperationValidators, body_errors
 from policies.request_limits import media_type
 
 logger = logging.getLogger("strata.policies.response_contract")
@@ -39,6 +40,8 @@ def response_violations(validators: OperationValidators, response: CapturedRespo
     received = media_type((response.header(b"content-type") or b"").decode("latin-1"))
     if declared.media_types and received not in declared.media_types:
         return [f"media type {received or 'none'} is not one of {', '.join(declared.media_types)}"]
+    if received in SEQUENCE_MEDIA_TYPES:
+        return _sequence_violations(declared.item_validator, response.body)
     if declared.validator is None or not received.endswith("json"):
         return []
     try:
@@ -46,6 +49,25 @@ def response_violations(validators: OperationValidators, response: CapturedRespo
     except msgspec.DecodeError:
         return ["the body is not valid JSON"]
     return [f"{error['pointer'] or '/'}: {error['detail']}" for error in body_errors(declared.validator, value, 10)]
+
+
+def _sequence_violations(item_validator: Any, body: bytes, limit: int = 10) -> list[str]:
+    """Violations of a one-JSON-document-per-line body: each line parsed and, with a schema, checked."""
+    violations: list[str] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            violations.append(f"line {number}: not valid JSON")
+        else:
+            if item_validator is not None:
+                for error in body_errors(item_validator, value, limit):
+                    violations.append(f"line {number}: {error['pointer'] or '/'}: {error['detail']}")
+        if len(violations) >= limit:
+            break
+    return violations[:limit]
 
 
 class ResponseContractPolicy(Policy):
