@@ -63,6 +63,10 @@ class _Key(msgspec.Struct, frozen=True):
     retired_at: float | None
 
 
+class SigningKeyUnreadable(RuntimeError):
+    """A stored signing key cannot be decrypted: the master key is missing or another one."""
+
+
 def _encryption_key(secret: str | None) -> OctKey | None:
     if not secret:
         return None
@@ -81,11 +85,14 @@ def _open(stored: str, key: OctKey | None, kid: str) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(stored)
         return loaded
     if key is None:
-        raise RuntimeError(f"signing key {kid} is encrypted: a key_encryption_secret is needed to read it")
+        raise SigningKeyUnreadable(f"signing key {kid} is encrypted: a master key is needed to read it")
     try:
         plaintext = jwe.decrypt_compact(stored, key, algorithms=_JWE_ALGORITHMS).plaintext
     except JoseError:
-        raise RuntimeError(f"signing key {kid} cannot be decrypted with the key_encryption_secret given") from None
+        raise SigningKeyUnreadable(
+            f"signing key {kid} cannot be decrypted with this master key; every process sharing a database"
+            " needs the same STRATA_MASTER_KEY (or STRATA_MASTER_KEY_FILE)"
+        ) from None
     opened: dict[str, Any] = json.loads(plaintext or b"{}")
     return opened
 

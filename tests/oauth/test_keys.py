@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import signing_keys
 from policies.oauth import OAuthService, SigningKeyStore, request_token
-from policies.oauth.keys import RETIRED_KEY_GRACE_SECONDS
+from policies.oauth.keys import RETIRED_KEY_GRACE_SECONDS, SigningKeyUnreadable
 from tests.oauth.conftest import decode
 
 
@@ -81,7 +81,7 @@ async def test_keys_encrypted_at_rest(engine: AsyncEngine) -> None:
     again = SigningKeyStore(engine, 300, key_encryption_secret="s3cret-from-a-file")
     await again.start()
     assert again.current()[0] == store.current()[0]
-    with pytest.raises(RuntimeError, match="key_encryption_secret"):
+    with pytest.raises(SigningKeyUnreadable, match="a master key is needed"):
         await SigningKeyStore(engine, 300).start()
-    with pytest.raises(RuntimeError, match="cannot be decrypted"):
+    with pytest.raises(SigningKeyUnreadable, match=r"cannot be decrypted.*same STRATA_MASTER_KEY"):
         await SigningKeyStore(engine, 300, key_encryption_secret="wrong").start()
