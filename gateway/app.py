@@ -68,7 +68,7 @@ def build_policies(settings: Settings, governance: Governance, components: Compo
             governance.authentication, components.trusted_issuers(), components.revocations
         ),
         "authorization": AuthorizationPolicy(),
-        "rate_limit": RateLimitPolicy(governance, components.rate_limit_backend),
+        "rate_limit": RateLimitPolicy(governance, components.rate_limit_backend, components.live_client_settings),
         "request_contract": RequestContractPolicy(),
         "idempotency": IdempotencyPolicy(
             IdempotencyConfig(retention_seconds=settings.idempotency_retention_seconds), components.idempotency_store

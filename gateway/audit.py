@@ -2,7 +2,9 @@
 
 Records are queued in memory and written in batches by one background task, so recording
 never blocks or fails a request: when the queue is full (the database is slow or down) the
-record is dropped and counted in ``strata_audit_dropped_total``.
+record is dropped and counted in ``strata_audit_dropped_total``. Records older than the
+retention are purged at start and then hourly (every process does it; the delete is
+idempotent). Reading the log is :mod:`gateway.management.audit_query`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from prometheus_client import Counter
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import audit_events
@@ -23,6 +26,7 @@ logger = logging.getLogger("strata.audit")
 AUDIT_DROPPED = Counter("strata_audit_dropped_total", "Audit records dropped because the writer fell behind")
 DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 200
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +52,14 @@ class AuditRecord:
 class AuditLog:
     """Non-blocking writer of :class:`AuditRecord` rows into ``audit_events``."""
 
-    def __init__(self, engine: AsyncEngine, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self, engine: AsyncEngine, queue_size: int = DEFAULT_QUEUE_SIZE, retention_seconds: float | None = None
+    ) -> None:
         self.engine = engine
+        self.retention_seconds = retention_seconds
         self._queue: asyncio.Queue[AuditRecord] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
+        self._purge_task: asyncio.Task[None] | None = None
 
     def record(self, record: AuditRecord) -> None:
         """Queue a record; drop and count it if the writer has fallen behind."""
@@ -61,15 +69,41 @@ class AuditLog:
             AUDIT_DROPPED.inc()
 
     def start(self) -> None:
-        """Start the background writer."""
+        """Start the background writer (and the retention purge, when a retention is set)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="strata-audit-writer")
+        if self._purge_task is None and self.retention_seconds is not None:
+            self._purge_task = asyncio.create_task(self._purge_periodically(), name="strata-audit-purge")
+
+    async def purge(self, now: float | None = None) -> int:
+        """Delete records older than the retention; return how many."""
+        if self.retention_seconds is None:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention_seconds
+        async with self.engine.begin() as connection:
+            result = await connection.execute(delete(audit_events).where(audit_events.c.at < cutoff))
+        return int(result.rowcount or 0)
+
+    async def _purge_periodically(self) -> None:
+        while True:
+            try:
+                purged = await self.purge()
+                if purged:
+                    logger.info("purged %d audit records past the retention", purged)
+            except Exception:  # a failed purge is retried next round; it never stops the gateway
+                logger.exception("audit purge failed")
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
     async def stop(self) -> None:
         """Write what is queued, then stop the writer."""
         if self._task is None:
             return
         await self.flush()  # before cancelling: a batch cancelled mid-write would be lost
+        if self._purge_task is not None:
+            self._purge_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purge_task
+            self._purge_task = None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

@@ -62,9 +62,14 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     import os
 
     from gateway.state import prepare_state
+    from policies.oauth.keys import SigningKeyUnreadable
 
     settings = _settings(ctx, host=host, port=port, workers=workers, seed_demo=False if no_seed else None)
-    _run(lambda: prepare_state(settings, echo=click.echo))
+    try:
+        _run(lambda: prepare_state(settings, echo=click.echo))
+    except SigningKeyUnreadable as exc:
+        click.echo(f"strata: cannot start: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
     if settings.workers > 1 and not settings.redis_url:
         click.echo(
             f"strata: warning: {settings.workers} workers without STRATA_REDIS_URL: rate limits, revocation "
@@ -99,63 +104,7 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
 
 @main.group()
 def clients() -> None:
-    """Manage OAuth clients."""
-
-
-def _client_json(record: Any) -> dict[str, Any]:
-    return msgspec.to_builtins(record)  # type: ignore[no-any-return]
-
-
-@clients.command("create")
-@click.option("--name", required=True)
-@click.option("--scopes", required=True, help='Space-separated, e.g. "system:crm:read system:crm:write".')
-@click.option("--tier", required=True)
-@click.option("--partner-id")
-@click.option("--customer-id")
-@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWK set for private_key_jwt.")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def clients_create(
-    ctx: click.Context,
-    name: str,
-    scopes: str,
-    tier: str,
-    partner_id: str | None,
-    customer_id: str | None,
-    jwks_file: str | None,
-    as_json: bool,
-) -> None:
-    """Create a client; its secret is printed once and never again."""
-    from gateway.state import open_client_store
-
-    settings = _settings(ctx)
-    governance_tiers = _tiers(settings)
-    if tier not in governance_tiers:
-        click.echo(f"strata: --tier {tier!r} is not a tier; allowed values are {', '.join(governance_tiers)}", err=True)
-        ctx.exit(EXIT_USAGE)
-    jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
-
-    async def create() -> tuple[Any, str | None]:
-        async with open_client_store(settings) as store:
-            return await store.create(
-                name=name, scopes=scopes.split(), tier=tier, partner_id=partner_id, customer_id=customer_id, jwks=jwks
-            )
-
-    try:
-        record, secret = _run(create)
-    except ValueError as exc:
-        click.echo(f"strata: {exc}", err=True)
-        ctx.exit(EXIT_USAGE)
-        return
-    output = {**_client_json(record), "client_secret": secret}
-    if as_json:
-        click.echo(json.dumps(output))
-    else:
-        click.echo(f"client_id:     {record.client_id}")
-        if secret:
-            click.echo(f"client_secret: {secret}   (shown once; store it now)")
-        click.echo(f"scopes:        {' '.join(record.oauth_scopes)}")
-        click.echo(f"tier:          {record.tier}")
+    """Manage OAuth clients (the same service as /gateway/v1/clients)."""
 
 
 def _tiers(settings: Settings) -> list[str]:
@@ -168,22 +117,106 @@ def _tiers(settings: Settings) -> list[str]:
         sys.exit(EXIT_USAGE)
 
 
+def _admin_call(ctx: click.Context, call: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``call(admin)`` on a :class:`ClientAdmin` over the configured state; errors exit cleanly.
+
+    Invalid input exits 2 naming every wrong field; an unknown client exits 1.
+    """
+    from gateway.errors import InvalidInput, NotFound
+    from gateway.management.client_admin import ClientAdmin
+    from gateway.state import open_client_store
+
+    settings = _settings(ctx)
+    tiers = _tiers(settings)
+
+    async def run() -> T:
+        async with open_client_store(settings) as store:
+            return await call(ClientAdmin(store, lambda: tiers))
+
+    try:
+        return _run(run)
+    except InvalidInput as exc:
+        details = "; ".join(error["detail"] for error in exc.field_errors) or exc.detail
+        click.echo(f"strata: {details}", err=True)
+        ctx.exit(EXIT_USAGE)
+    except NotFound as exc:
+        click.echo(f"strata: {exc.detail}", err=True)
+        ctx.exit(1)
+    raise AssertionError("unreachable")  # ctx.exit raises
+
+
+def _echo_client(record: Any, as_json: bool, secret: str | None = None, *, with_secret: bool = False) -> None:
+    from gateway.management.client_admin import client_view
+
+    view = client_view(record)
+    if with_secret:
+        view["client_secret"] = secret
+    if as_json:
+        click.echo(json.dumps(view))
+        return
+    for key in ("client_id", "name", "status", "tier", "scopes", "rate_limits", "partner_id", "customer_id"):
+        value = view[key]
+        if value is not None:
+            click.echo(f"{key + ':':15}{' '.join(value) if isinstance(value, list) else value}")
+    if with_secret and secret:
+        click.echo(f"{'client_secret:':15}{secret}   (shown once; store it now)")
+    if view["previous_secret_expires_at"]:
+        click.echo(f"{'old secret until:':15}{view['previous_secret_expires_at']}")
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--scopes", required=True, help='Space-separated, e.g. "system:crm:read system:crm:write".')
+@click.option("--tier", required=True)
+@click.option("--partner-id")
+@click.option("--customer-id")
+@click.option("--rate-limits", help='Space-separated limits replacing the tier\'s, e.g. "10/second 5000/day".')
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWK set for private_key_jwt.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def clients_create(
+    ctx: click.Context,
+    name: str,
+    scopes: str,
+    tier: str,
+    partner_id: str | None,
+    customer_id: str | None,
+    rate_limits: str | None,
+    jwks_file: str | None,
+    as_json: bool,
+) -> None:
+    """Create a client; its secret is printed once and never again."""
+    from gateway.management.client_admin import ClientCreate
+
+    try:
+        jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
+    except ValueError:
+        click.echo(f"strata: --jwks-file {jwks_file}: not JSON", err=True)
+        ctx.exit(EXIT_USAGE)
+        return
+    spec = ClientCreate(
+        name=name,
+        scopes=scopes.split(),
+        tier=tier,
+        partner_id=partner_id,
+        customer_id=customer_id,
+        jwks=jwks,
+        rate_limits=rate_limits.split(" ") if rate_limits else None,
+    )
+    record, secret = _admin_call(ctx, lambda admin: admin.create(spec))
+    _echo_client(record, as_json, secret, with_secret=True)
+
+
 @clients.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def clients_list(ctx: click.Context, as_json: bool) -> None:
     """List clients (never their secrets)."""
-    from gateway.state import open_client_store
+    from gateway.management.client_admin import client_view
 
-    settings = _settings(ctx)
-
-    async def fetch() -> list[Any]:
-        async with open_client_store(settings) as store:
-            return list(await store.list())
-
-    records = _run(fetch)
+    records, _ = _admin_call(ctx, lambda admin: admin.list(limit=1_000_000))
     if as_json:
-        click.echo(json.dumps([_client_json(record) for record in records]))
+        click.echo(json.dumps([client_view(record) for record in records]))
         return
     for record in records:
         bound = record.partner_id or record.customer_id or "-"
@@ -196,39 +229,95 @@ def clients_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def clients_show(ctx: click.Context, client_id: str, as_json: bool) -> None:
     """Show one client."""
-    from gateway.state import open_client_store
-
-    settings = _settings(ctx)
-
-    async def fetch() -> Any:
-        async with open_client_store(settings) as store:
-            return await store.get(client_id)
-
-    record = _run(fetch)
-    if record is None:
-        click.echo(f"strata: no client {client_id!r}", err=True)
-        ctx.exit(1)
-    data = _client_json(record)
-    click.echo(json.dumps(data, indent=None if as_json else 2))
+    _echo_client(_admin_call(ctx, lambda admin: admin.get(client_id)), as_json)
 
 
+@clients.command("update")
+@click.argument("client_id")
+@click.option("--name")
+@click.option("--scopes", help="Space-separated; replaces the client's scopes.")
+@click.option("--tier")
+@click.option("--rate-limits", help="Space-separated limits replacing the tier's; \"tier\" goes back to the tier's.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def clients_update(
+    ctx: click.Context,
+    client_id: str,
+    name: str | None,
+    scopes: str | None,
+    tier: str | None,
+    rate_limits: str | None,
+    as_json: bool,
+) -> None:
+    """Change a client's name, scopes, tier or own limits."""
+    from gateway.management.client_admin import ClientUpdate
+
+    change = ClientUpdate(
+        name=name if name is not None else msgspec.UNSET,
+        scopes=scopes.split() if scopes is not None else msgspec.UNSET,
+        tier=tier if tier is not None else msgspec.UNSET,
+        rate_limits=msgspec.UNSET
+        if rate_limits is None
+        else (None if rate_limits == "tier" else rate_limits.split(" ")),
+    )
+    _echo_client(_admin_call(ctx, lambda admin: admin.update(client_id, change)), as_json)
+
+
+@clients.command("disable")
+@click.argument("client_id")
+@click.pass_context
+def clients_disable(ctx: click.Context, client_id: str) -> None:
+    """Disable a client: no new tokens, and its live tokens are refused."""
+    _admin_call(ctx, lambda admin: admin.disable(client_id))
+    click.echo(f"disabled {client_id}")
+
+
+# RFC 7009 speaks of revoking tokens; operators also say "revoke a client".
 @clients.command("revoke")
 @click.argument("client_id")
 @click.pass_context
 def clients_revoke(ctx: click.Context, client_id: str) -> None:
-    """Revoke a client: it can no longer obtain tokens."""
-    from gateway.state import open_client_store
-
-    settings = _settings(ctx)
-
-    async def revoke() -> bool:
-        async with open_client_store(settings) as store:
-            return bool(await store.revoke(client_id))
-
-    if not _run(revoke):
-        click.echo(f"strata: no client {client_id!r}", err=True)
-        ctx.exit(1)
+    """Revoke (disable) a client: no new tokens, and its live tokens are refused."""
+    _admin_call(ctx, lambda admin: admin.disable(client_id))
     click.echo(f"revoked {client_id}")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+@click.pass_context
+def clients_enable(ctx: click.Context, client_id: str) -> None:
+    """Enable a disabled client (tokens issued before it was disabled stay refused)."""
+    _admin_call(ctx, lambda admin: admin.enable(client_id))
+    click.echo(f"enabled {client_id}")
+
+
+@clients.command("delete")
+@click.argument("client_id")
+@click.pass_context
+def clients_delete(ctx: click.Context, client_id: str) -> None:
+    """Delete a client for good; its live tokens are refused."""
+    _admin_call(ctx, lambda admin: admin.delete(client_id))
+    click.echo(f"deleted {client_id}")
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option(
+    "--previous-valid-for",
+    type=click.IntRange(0, 30 * 86400),
+    default=86400,
+    show_default=True,
+    help="Seconds the current secret keeps working (0: it stops now).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def clients_rotate_secret(ctx: click.Context, client_id: str, previous_valid_for: int, as_json: bool) -> None:
+    """Issue a new secret (printed once); the current one works for the overlap."""
+    from gateway.management.client_admin import SecretRotation
+
+    rotation = SecretRotation(previous_secret_valid_for=previous_valid_for)
+    record, secret = _admin_call(ctx, lambda admin: admin.rotate_secret(client_id, rotation))
+    _echo_client(record, as_json, secret, with_secret=True)
 
 
 # ---------------------------------------------------------------------------- keys

@@ -23,6 +23,7 @@ from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, S
 from gateway.master_key import resolve_master_key
 from gateway.settings import Settings
 from policies.authentication import JwksFetcher, TrustedIssuer
+from policies.context import Principal
 from policies.governance import Governance
 from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_for
 
@@ -67,7 +68,7 @@ class Components:
         self.settings = settings
         self.governance = governance
         self.engine = create_engine(settings.effective_database_url)
-        self.audit = AuditLog(self.engine)
+        self.audit = AuditLog(self.engine, retention_seconds=settings.audit_retention_days * 86400.0)
         self.audit_proxy = self.audit
         self.rate_limit_backend: RateLimitBackend = rate_limit_backend_for(settings.redis_url)
         self.idempotency_store: IdempotencyStore = (
@@ -86,7 +87,7 @@ class Components:
                 issuer=self.settings.issuer,
                 audience=self.settings.issuer,
                 keys=_LocalKeys(self),
-                client_revoked=self._client_revoked,
+                client_refuses=self._client_refuses,
             )
         ]
         for config in self.governance.issuers:
@@ -106,14 +107,33 @@ class Components:
             )
         return tuple(issuers)
 
-    def _client_revoked(self, client_id: str) -> bool:
-        """Whether the embedded server's client was revoked (its cache: no I/O).
+    def _client_refuses(self, client_id: str, issued_at: Any) -> bool:
+        """Whether a token of the embedded server's client must be refused (its cache: no I/O).
 
-        An unknown id is not revoked: the token carries our signature, so the client
-        existed; another process may have created it since our last refresh.
+        Refused: the client is disabled or deleted, or the token was issued before the client
+        was last disabled (``iat`` is whole seconds, RFC 7519 NumericDate, so a token from the
+        very second of the disabling survives a re-enabling). An unknown id is not refused:
+        the token carries our signature, so the client existed; another process may have
+        created it since our last poll.
         """
         record = self.oauth.clients.cached(client_id) if self.oauth is not None else None
-        return record is not None and not record.active
+        if record is None:
+            return False
+        if not record.active:
+            return True
+        not_before = record.tokens_not_before
+        return not_before is not None and isinstance(issued_at, int | float) and issued_at < int(not_before)
+
+    def live_client_settings(self, principal: Principal) -> tuple[str, tuple[str, ...] | None] | None:
+        """Tier and limits override of an embedded-server client as they are now (cache, no I/O).
+
+        A tier or override changed through the management API applies to live tokens too,
+        whatever ``tier`` claim they were issued with.
+        """
+        if self.oauth is None or principal.issuer != self.settings.issuer:
+            return None
+        record = self.oauth.clients.cached(principal.client_id)
+        return (record.tier, record.rate_limits) if record is not None else None
 
     async def _fetch_json(self, url: str) -> dict[str, Any]:
         response = await self.http.get(url)
@@ -127,10 +147,11 @@ class Components:
         """Handlers of every API this process serves, plus OAuth, docs and sandboxes."""
         from apis.system.crm.routes import router as crm_router
         from gateway.contracts.docs import docs_route_handlers
+        from gateway.management.routes import router as management_router
         from policies.oauth import oauth_route_handlers
         from sandboxes.mount import sandbox_mounts
 
-        handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, crm_router]
+        handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, management_router, crm_router]
         if not self.settings.salesforce_url:
             handlers.extend(sandbox_mounts(self))
         return handlers
@@ -161,6 +182,8 @@ class Components:
         """Start every component; stop them in reverse order."""
         from apis.system.crm.service import build_crm_service
         from gateway.contracts.docs import build_docs_catalogue
+        from gateway.management.audit_query import AuditQuery
+        from gateway.management.client_admin import ClientAdmin
         from policies.oauth import OAuthService
 
         await create_schema(self.engine)
@@ -173,6 +196,8 @@ class Components:
             key_encryption_secret=resolve_master_key(self.settings),
         )
         app.state.oauth = self.oauth
+        app.state.client_admin = ClientAdmin(self.oauth.clients, lambda: app.state.governance.tiers)
+        app.state.audit_query = AuditQuery(self.engine)
         app.state.docs = build_docs_catalogue(
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )

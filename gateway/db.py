@@ -40,10 +40,17 @@ oauth_clients = Table(
     Column("tier", String(40), nullable=False),
     Column("partner_id", String(64), nullable=True),
     Column("customer_id", String(64), nullable=True),
-    Column("status", String(16), nullable=False, default="active"),
+    Column("status", String(16), nullable=False, default="active", doc="active | disabled | deleted"),
     Column("created_at", Float, nullable=False),
-    Column("revoked_at", Float, nullable=True),
+    Column("disabled_at", Float, nullable=True),
+    Column("updated_at", Float, nullable=False, doc="last change; other processes poll for newer rows"),
+    Column("tokens_not_before", Float, nullable=True, doc="tokens issued before this are refused"),
+    Column("previous_secret_hash", String(128), nullable=True, doc="the secret a rotation replaced"),
+    Column("previous_secret_salt", String(64), nullable=True),
+    Column("previous_secret_expires_at", Float, nullable=True, doc="when the replaced secret stops working"),
+    Column("rate_limits", Text, nullable=True, doc="per-client limits replacing the tier's, JSON list"),
 )
+Index("ix_oauth_clients_updated_at", oauth_clients.c.updated_at)
 
 signing_keys = Table(
     "signing_keys",

@@ -63,6 +63,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Lifetime of issued access tokens (60-86400)."""
     idempotency_retention_seconds: int = DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
     """How long a stored idempotent response is replayed (60-604800)."""
+    audit_retention_days: int = 90
+    """Audit records older than this are purged, hourly (1-3650)."""
     response_contract_mode: PolicyMode = "shadow"
     """Response contract policy: enforce (502 on drift), shadow (log + count) or off."""
     log_level: LogLevel = "info"
@@ -92,6 +94,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("workers", self.workers, 1, 64)
         _check_range("token_ttl_seconds", self.token_ttl_seconds, 60, 86400)
         _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
+        _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)
         _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         for key in ("public_url", "salesforce_url"):

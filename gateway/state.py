@@ -26,7 +26,7 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
     },
     {
         "name": "demo-operations",
-        "scopes": ["system:crm:read"],
+        "scopes": ["system:crm:read", "gateway:clients:admin", "gateway:audit:read", "gateway:catalog:read"],
         "tier": "gold",
     },
     {

@@ -80,9 +80,10 @@ class TrustedIssuer:
     customer_id_claim: str | None = "customer_id"
     tier_claim: str | None = "tier"
     default_tier: str | None = None
-    client_revoked: Callable[[str], bool] | None = None
-    """For the embedded issuer: whether a client was revoked (in-memory, no I/O), so a
-    revoked client's live tokens stop working too, not only its future ones."""
+    client_refuses: Callable[[str, Any], bool] | None = None
+    """For the embedded issuer: ``(client_id, iat)`` → whether the client's token must be
+    refused (client disabled or deleted, or the token issued before it was disabled);
+    in-memory, no I/O, so a disabled client's live tokens stop working too."""
 
 
 class _InvalidToken(Exception):
@@ -199,8 +200,9 @@ class AuthenticationPolicy(Policy):
         if principal.token_id and self.revocations.is_revoked(principal.token_id):
             raise _InvalidToken("the token was revoked")
         issuer = self.issuers.get(principal.issuer)
-        if issuer is not None and issuer.client_revoked is not None and issuer.client_revoked(principal.client_id):
-            raise _InvalidToken("the client was revoked")
+        refuses = issuer.client_refuses if issuer is not None else None
+        if refuses is not None and refuses(principal.client_id, principal.claims.get("iat")):
+            raise _InvalidToken("the client is disabled or the token predates its re-enabling")
 
     def forget_cached(self) -> None:
         """Drop every cached verification (e.g. after a client was disabled)."""

@@ -21,7 +21,7 @@ from prometheus_client import Counter
 
 from gateway.audit import AuditLog, AuditRecord
 from policies.base import Policy
-from policies.context import RequestContext
+from policies.context import Denial, RequestContext
 from policies.request_metrics import REQUEST_METRICS, RequestMetrics
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -38,6 +38,17 @@ def _outcome(ctx: RequestContext, status: int) -> str:
     if ctx.state.get("replayed"):
         return "replayed"
     return "error" if status >= 500 else "allowed"
+
+
+AUDIT_NOTE_KEY = "audit_note"
+"""``ctx.state`` key where a handler says what it changed (e.g. ``disabled client cli_…``)."""
+
+
+def _reason(ctx: RequestContext, denial: Denial | None) -> str | None:
+    if denial is not None:
+        return str(ctx.state.get("auth_failure") or denial.detail)[:300]
+    note = ctx.state.get(AUDIT_NOTE_KEY)
+    return str(note)[:300] if note else None
 
 
 class ObservePolicy(Policy):
@@ -75,7 +86,7 @@ class ObservePolicy(Policy):
                 partner_id=principal.partner_id if principal else None,
                 api=api.api_id,
                 policy=denial.policy if denial is not None else None,
-                reason=(ctx.state.get("auth_failure") or denial.detail)[:300] if denial is not None else None,
+                reason=_reason(ctx, denial),
                 source=ctx.source,
                 duration_ms=round(elapsed * 1000, 3),
             )

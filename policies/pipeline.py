@@ -51,6 +51,8 @@ POLICY_ORDER = (
 )
 RESPONSE_POLICY_ORDER = ("response_contract", "idempotency")
 ROUTE_OPT_KEY = "strata_route"
+CONTEXT_STATE_KEY = "strata_context"
+"""Key of the :class:`RequestContext` in the ASGI scope's ``state`` (``request.state``)."""
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 
 
@@ -165,7 +167,10 @@ class GovernanceMiddleware:
             receive=receive,
         )
         correlate(ctx)
-        scope.setdefault("state", {})["request_id"] = ctx.request_id
+        request_state = scope.setdefault("state", {})
+        request_state["request_id"] = ctx.request_id
+        # Handlers reach the principal and annotate the audit record through this (see observe.py).
+        request_state[CONTEXT_STATE_KEY] = ctx
         status = 500
         try:
             response = await self._run(ctx, scope, send)

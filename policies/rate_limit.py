@@ -1,8 +1,14 @@
 """Rate limit per client: tier (or per-client override) limits, per-route cost.
 
-The limits of a principal come from :meth:`Governance.limits_for` (its override, else its
-tier's), each request costs ``ctx.route.rate_cost``, and every limit must pass: admission
-is exact and a rejected request consumes nothing (see :mod:`policies.rate_limit_backends`).
+The limits of a principal: for a client of the embedded server, its live record's
+``rate_limits`` (set through the management API), else the governance file's override,
+else its live tier's; for other principals the file's override, else the token's tier.
+Each request costs ``ctx.route.rate_cost``, and every limit must pass: admission is exact
+and a rejected request consumes nothing (see :mod:`policies.rate_limit_backends`).
+
+Every admission also meters :data:`USAGE_TODAY`, a per-client counter of units admitted in
+the current UTC day that never refuses (same script, same round trip on Redis): the
+management API's usage report reads it with a cost-0 admission, which consumes nothing.
 
 Headers follow the IETF httpapi ratelimit-headers draft (-11, §3 and §4):
 
@@ -20,13 +26,13 @@ Either way the failure is logged and counted in ``strata_rate_limit_backend_erro
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from prometheus_client import Counter
 
 from policies.base import Policy
-from policies.context import Denial, RequestContext
+from policies.context import Denial, Principal, RequestContext
 from policies.governance import Governance, RateLimitConfig
 from policies.rate_limit_backends import Admission, Limit, RateLimitBackend, parse_limits
 
@@ -34,6 +40,12 @@ QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded
 """Problem type for 429 answers, from the ratelimit-headers draft's IANA registration."""
 
 logger = logging.getLogger(__name__)
+
+USAGE_TODAY = Limit(name="usage-today", amount=10**15, window=86400)
+"""Units admitted per client in the current UTC day; metered, never refusing, never in headers."""
+
+LiveClientSettings = Callable[[Principal], "tuple[str, tuple[str, ...] | None] | None"]
+"""``principal`` → ``(tier, rate_limits override)`` from the live client record, or None."""
 
 BACKEND_ERRORS = Counter(
     "strata_rate_limit_backend_errors",
@@ -87,32 +99,52 @@ class RateLimitPolicy(Policy):
 
     name: ClassVar[str] = "rate_limit"
 
-    def __init__(self, governance: Governance, backend: RateLimitBackend) -> None:
+    def __init__(
+        self, governance: Governance, backend: RateLimitBackend, live_client: LiveClientSettings | None = None
+    ) -> None:
         self.governance = governance
         self.config: RateLimitConfig = governance.rate_limit
         self.mode = self.config.mode
         self.backend = backend
-        self._parsed: dict[tuple[str, ...], tuple[Limit, ...]] = {}
+        self.live_client = live_client
+        self._parsed: dict[tuple[str, ...], tuple[tuple[Limit, ...], tuple[Limit, ...]]] = {}
 
     def limits(self, texts: tuple[str, ...]) -> tuple[Limit, ...]:
         """Parsed limits, cached per distinct tuple (tiers and overrides are few)."""
+        return self._metered(texts)[0]
+
+    def _metered(self, texts: tuple[str, ...]) -> tuple[tuple[Limit, ...], tuple[Limit, ...]]:
         parsed = self._parsed.get(texts)
         if parsed is None:
-            parsed = self._parsed[texts] = parse_limits(texts)
+            limits = parse_limits(texts)
+            parsed = self._parsed[texts] = (limits, (*limits, USAGE_TODAY))
         return parsed
+
+    def limit_texts(self, principal: Principal) -> tuple[str, ...]:
+        """The limits that apply to ``principal`` now (see the module docstring)."""
+        live = self.live_client(principal) if self.live_client is not None else None
+        if live is None:
+            return self.governance.limits_for(principal.client_id, principal.tier)
+        tier, override = live
+        return override or self.governance.limits_for(principal.client_id, tier)
+
+    async def usage(self, principal: Principal) -> Admission:
+        """The principal's limits and today's usage, last, without consuming anything."""
+        return await self.backend.admit(principal.client_id, self._metered(self.limit_texts(principal))[1], 0)
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         """Admit the request against the principal's limits, or deny it with 429."""
         principal = ctx.principal
         if self.mode == "off" or principal is None:
             return None
-        limits = self.limits(self.governance.limits_for(principal.client_id, principal.tier))
-        if not limits:
-            return None
+        limits, metered = self._metered(self.limit_texts(principal))
         try:
-            admission = await self.backend.admit(principal.client_id, limits, ctx.route.rate_cost)
+            metered_admission = await self.backend.admit(principal.client_id, metered, ctx.route.rate_cost)
         except Exception as exc:  # any backend failure is an on_backend_error decision
             return self._backend_failed(ctx, exc)
+        if not limits:
+            return None
+        admission = Admission(metered_admission.allowed, metered_admission.states[:-1])
         ctx.response_headers.extend(quota_headers(limits, admission))
         if admission.allowed:
             return None

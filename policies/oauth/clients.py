@@ -9,6 +9,13 @@ another process (the CLI) are picked up.
 Client authentication methods (RFC 7591 §2 names): ``client_secret_basic`` /
 ``client_secret_post`` for clients with a secret, ``private_key_jwt`` (RFC 7523 §2.2) for
 clients registered with a public JWK set, which get no secret at all.
+
+Lifecycle: ``active`` → ``disabled`` (reversible) → ``deleted`` (a tombstone: the row stays,
+its secrets are wiped, it is never listed or shown again, and its tokens stay refused).
+Disabling or deleting sets ``tokens_not_before``, so tokens issued earlier are refused even
+after the client is enabled again. Every write stamps ``updated_at``, which other processes
+poll (:meth:`ClientStore.refresh_changed`) to see the change within their poll interval.
+A secret rotation keeps the replaced secret working until ``previous_secret_expires_at``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.db import oauth_clients
 from policies.oauth import secrets
 
-ClientStatus = Literal["active", "revoked"]
+ClientStatus = Literal["active", "disabled", "deleted"]
 AuthMethod = Literal["client_secret_basic", "private_key_jwt"]
 
 SCOPE_LAYERS = ("system", "process", "experience", "gateway")
@@ -37,6 +44,10 @@ SCOPE_ACCESS = ("read", "write", "execute", "admin")
 _SCOPE_RE = re.compile(r"^(?P<layer>[a-z]+):(?P<api>[a-z0-9][a-z0-9-]{0,62}):(?P<access>[a-z]+)$")
 _SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CLIENT_JWK_TYPES = ("RSA", "EC", "OKP")
+CHANGE_OVERLAP_SECONDS = 5.0
+"""Re-read this much before the newest change seen: commits can land out of timestamp order."""
+MAX_SECRET_OVERLAP_SECONDS = 30 * 86400
+"""The longest a rotated-out secret may keep working."""
 
 
 class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,8 +65,15 @@ class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str | None = None
     jwks: dict[str, Any] | None = None
     """Public JWK set for ``private_key_jwt`` clients."""
+    rate_limits: tuple[str, ...] | None = None
+    """Limits replacing the tier's (``limits`` notation), or None for the tier's."""
     created_at: float = 0.0
-    revoked_at: float | None = None
+    updated_at: float = 0.0
+    disabled_at: float | None = None
+    tokens_not_before: float | None = None
+    """Tokens issued (``iat``) before this instant are refused."""
+    previous_secret_expires_at: float | None = None
+    """After a rotation: when the replaced secret stops working."""
 
     @property
     def active(self) -> bool:
@@ -69,6 +87,8 @@ class _StoredClient(msgspec.Struct, frozen=True):
     record: ClientRecord
     secret_hash: str | None
     secret_salt: str | None
+    previous_secret_hash: str | None = None
+    previous_secret_salt: str | None = None
 
 
 def validate_scope(scope: str) -> str:
@@ -83,7 +103,7 @@ def validate_scope(scope: str) -> str:
     return scope
 
 
-def _validate_jwks(jwks: dict[str, Any]) -> dict[str, Any]:
+def check_jwks(jwks: dict[str, Any]) -> dict[str, Any]:
     """Import a client's JWK set and return its public parts only; raise ValueError if unusable."""
     try:
         key_set = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
@@ -99,7 +119,8 @@ def _validate_jwks(jwks: dict[str, Any]) -> dict[str, Any]:
     return {"keys": public}
 
 
-def _check_slug(field: str, value: str | None) -> None:
+def check_slug(field: str, value: str | None) -> None:
+    """Check an id-like value (tier, partner or customer id); raise ValueError naming ``field``."""
     if value is not None and not _SLUG_RE.match(value):
         raise ValueError(f"{field}: {value!r} must be 1-64 characters of letters, digits, '_', '.', '-'")
 
@@ -111,14 +132,32 @@ def _row_to_stored(row: Any) -> _StoredClient:
         oauth_scopes=tuple(row.scopes.split()),
         tier=row.tier,
         auth_method="private_key_jwt" if row.auth_method == "private_key_jwt" else "client_secret_basic",
-        status="revoked" if row.status == "revoked" else "active",
+        status=row.status if row.status in ("disabled", "deleted") else "active",
         partner_id=row.partner_id,
         customer_id=row.customer_id,
         jwks=json.loads(row.jwks) if row.jwks else None,
+        rate_limits=tuple(json.loads(row.rate_limits)) if row.rate_limits else None,
         created_at=row.created_at,
-        revoked_at=row.revoked_at,
+        updated_at=row.updated_at,
+        disabled_at=row.disabled_at,
+        tokens_not_before=row.tokens_not_before,
+        previous_secret_expires_at=row.previous_secret_expires_at,
     )
-    return _StoredClient(record, row.secret_hash, row.secret_salt)
+    return _StoredClient(record, row.secret_hash, row.secret_salt, row.previous_secret_hash, row.previous_secret_salt)
+
+
+def validate_limits(limits: builtins.list[str]) -> tuple[str, ...]:
+    """Check per-client limits (``limits`` notation, e.g. ``10/second``); raise ValueError."""
+    from limits import parse_many
+
+    if not limits or len(limits) > 10:
+        raise ValueError("rate_limits: give 1-10 limits like '10/second', or null for the tier's")
+    for text in limits:
+        try:
+            parse_many(text)
+        except ValueError:
+            raise ValueError(f"rate_limits: {text!r} is not a limit like '10/second'") from None
+    return tuple(dict.fromkeys(limits))
 
 
 class ClientStore:
@@ -127,12 +166,33 @@ class ClientStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._cache: dict[str, _StoredClient] = {}
+        self._newest_change = 0.0
 
     async def refresh(self) -> None:
         """Reload every client from the database (start-up, and periodically)."""
         async with self._engine.connect() as connection:
             rows = (await connection.execute(select(oauth_clients))).all()
         self._cache = {row.client_id: _row_to_stored(row) for row in rows}
+        self._newest_change = max((row.updated_at for row in rows), default=self._newest_change)
+
+    async def refresh_changed(self) -> builtins.list[str]:
+        """Reload the clients changed since the newest change seen; return their ids.
+
+        One indexed range query, cheap enough to run every fraction of a second: this is
+        how a client disabled by another process is refused here.
+        """
+        since = self._newest_change - CHANGE_OVERLAP_SECONDS
+        async with self._engine.connect() as connection:
+            query = select(oauth_clients).where(oauth_clients.c.updated_at >= since)
+            rows = (await connection.execute(query)).all()
+        changed = []
+        for row in rows:
+            stored = _row_to_stored(row)
+            if self._cache.get(row.client_id) != stored:
+                changed.append(row.client_id)
+            self._cache[row.client_id] = stored
+            self._newest_change = max(self._newest_change, row.updated_at)
+        return changed
 
     async def load_one(self, client_id: str) -> ClientRecord | None:
         """Read one client from the database into the cache (a client another process created)."""
@@ -155,6 +215,7 @@ class ClientStore:
         partner_id: str | None = None,
         customer_id: str | None = None,
         jwks: dict[str, Any] | None = None,
+        rate_limits: builtins.list[str] | None = None,
     ) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (``None`` for ``private_key_jwt`` clients).
 
@@ -166,11 +227,13 @@ class ClientStore:
         if not scopes:
             raise ValueError("a client needs at least one scope")
         checked_scopes = tuple(dict.fromkeys(validate_scope(scope) for scope in scopes))
-        _check_slug("tier", tier)
-        _check_slug("partner_id", partner_id)
-        _check_slug("customer_id", customer_id)
-        public_jwks = _validate_jwks(jwks) if jwks is not None else None
+        check_slug("tier", tier)
+        check_slug("partner_id", partner_id)
+        check_slug("customer_id", customer_id)
+        public_jwks = check_jwks(jwks) if jwks is not None else None
+        checked_limits = validate_limits(rate_limits) if rate_limits is not None else None
 
+        now = time.time()
         client_id = "cli_" + stdlib_secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")
         secret: str | None = None
         salt = secret_hash = None
@@ -187,7 +250,9 @@ class ClientStore:
             partner_id=partner_id,
             customer_id=customer_id,
             jwks=public_jwks,
-            created_at=time.time(),
+            rate_limits=checked_limits,
+            created_at=now,
+            updated_at=now,
         )
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -203,41 +268,147 @@ class ClientStore:
                     partner_id=partner_id,
                     customer_id=customer_id,
                     status="active",
+                    rate_limits=json.dumps(checked_limits) if checked_limits is not None else None,
                     created_at=record.created_at,
+                    updated_at=record.created_at,
                 )
             )
         self._cache[client_id] = _StoredClient(record, secret_hash, salt)
         return record, secret
 
     async def list(self) -> builtins.list[ClientRecord]:
-        """Every client, freshly read from the database, oldest first."""
+        """Every client that is not deleted, freshly read from the database, oldest first."""
         await self.refresh()
-        return sorted((stored.record for stored in self._cache.values()), key=lambda r: r.created_at)
+        records = (stored.record for stored in self._cache.values() if stored.record.status != "deleted")
+        return sorted(records, key=lambda r: (r.created_at, r.client_id))
 
     async def get(self, client_id: str) -> ClientRecord | None:
-        """One client read from the database, or None."""
-        return await self.load_one(client_id)
+        """One client read from the database, or None (also for a deleted one)."""
+        record = await self.load_one(client_id)
+        return record if record is not None and record.status != "deleted" else None
 
-    async def revoke(self, client_id: str) -> ClientRecord | None:
-        """Mark a client revoked (it can no longer authenticate); None if it does not exist."""
+    async def update(
+        self,
+        client_id: str,
+        *,
+        name: str | None = None,
+        scopes: builtins.list[str] | None = None,
+        tier: str | None = None,
+        rate_limits: builtins.list[str] | msgspec.UnsetType | None = msgspec.UNSET,
+    ) -> ClientRecord | None:
+        """Change what is given (``rate_limits=None`` goes back to the tier's); None if no such client.
+
+        Raises:
+            ValueError: a value is malformed.
+        """
+        values: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip() or len(name) > 200:
+                raise ValueError("name must be 1-200 characters")
+            values["name"] = name
+        if scopes is not None:
+            if not scopes:
+                raise ValueError("a client needs at least one scope")
+            values["scopes"] = " ".join(dict.fromkeys(validate_scope(scope) for scope in scopes))
+        if tier is not None:
+            check_slug("tier", tier)
+            values["tier"] = tier
+        if rate_limits is not msgspec.UNSET:
+            checked = validate_limits(rate_limits) if rate_limits is not None else None
+            values["rate_limits"] = json.dumps(checked) if checked is not None else None
+        return await self._write(client_id, values)
+
+    async def disable(self, client_id: str) -> ClientRecord | None:
+        """Disable a client: no new tokens, and its live tokens are refused; None if no such client."""
         now = time.time()
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(oauth_clients)
-                .where(oauth_clients.c.client_id == client_id, oauth_clients.c.status != "revoked")
-                .values(status="revoked", revoked_at=now)
+        return await self._write(
+            client_id, {"status": "disabled", "disabled_at": now, "tokens_not_before": now}, only_status="active"
+        )
+
+    async def enable(self, client_id: str) -> ClientRecord | None:
+        """Enable a disabled client again (tokens issued before it was disabled stay refused)."""
+        return await self._write(client_id, {"status": "active", "disabled_at": None}, only_status="disabled")
+
+    async def delete(self, client_id: str) -> bool:
+        """Delete a client for good (a tombstone that keeps its tokens refused); False if no such client."""
+        now = time.time()
+        wiped = {"secret_hash": None, "secret_salt": None, "previous_secret_hash": None, "previous_secret_salt": None}
+        values = {"status": "deleted", "disabled_at": now, "tokens_not_before": now, "jwks": None, **wiped}
+        return await self._write(client_id, values) is not None
+
+    async def rotate_secret(self, client_id: str, overlap_seconds: float) -> tuple[ClientRecord, str] | None:
+        """Issue a new secret; the current one keeps working for ``overlap_seconds`` (0: stops now).
+
+        Returns the client and its new secret (shown once), or None if no such client.
+
+        Raises:
+            ValueError: the client authenticates with ``private_key_jwt``, or the overlap is out of range.
+        """
+        if not 0 <= overlap_seconds <= MAX_SECRET_OVERLAP_SECONDS:
+            raise ValueError(f"previous_secret_valid_for: must be 0..{MAX_SECRET_OVERLAP_SECONDS} seconds")
+        current = await self.get(client_id)
+        if current is None:
+            return None
+        if current.auth_method == "private_key_jwt":
+            raise ValueError("this client authenticates with private_key_jwt: it has no secret to rotate")
+        stored = self._cache[client_id]
+        secret = secrets.generate_secret()
+        salt = secrets.generate_salt()
+        values: dict[str, Any] = {"secret_hash": secrets.hash_secret(secret, salt), "secret_salt": salt}
+        if overlap_seconds > 0:
+            values.update(
+                previous_secret_hash=stored.secret_hash,
+                previous_secret_salt=stored.secret_salt,
+                previous_secret_expires_at=time.time() + overlap_seconds,
             )
+        else:
+            values.update(previous_secret_hash=None, previous_secret_salt=None, previous_secret_expires_at=None)
+        record = await self._write(client_id, values)
+        return (record, secret) if record is not None else None
+
+    async def _write(
+        self, client_id: str, values: dict[str, Any], only_status: str | None = None
+    ) -> ClientRecord | None:
+        """Apply ``values`` to a client that is not deleted, stamp ``updated_at``, return the fresh record.
+
+        None when there is no such client (or it was deleted before this write).
+        """
+        if len(client_id) > 64:
+            return None
+        condition = [oauth_clients.c.client_id == client_id, oauth_clients.c.status != "deleted"]
+        async with self._engine.begin() as connection:
+            if only_status is not None:
+                # A no-op (disabling a disabled client) changes nothing, not even tokens_not_before.
+                exists = select(oauth_clients.c.status).where(*condition)
+                status = (await connection.execute(exists)).scalar_one_or_none()
+                if status is None:
+                    return None
+                if status != only_status:
+                    values = {}
+            if values:
+                statement = update(oauth_clients).where(*condition).values(**values, updated_at=time.time())
+                if (await connection.execute(statement)).rowcount == 0:
+                    return None
         return await self.load_one(client_id)
 
-    # Synchronous read side, for Authlib's server core.
+    # Synchronous read side, for Authlib's server core and the resource side.
     def cached(self, client_id: str) -> ClientRecord | None:
-        """The cached client, or None (no I/O)."""
+        """The cached client (deleted ones included, as tombstones), or None (no I/O)."""
         stored = self._cache.get(client_id)
         return stored.record if stored else None
 
     def check_secret(self, client_id: str, secret: str) -> bool:
-        """Whether ``secret`` is the client's secret (constant-time compare; no I/O)."""
+        """Whether ``secret`` is the client's secret, or its rotated-out one still in overlap (no I/O).
+
+        Compares in constant time against both verifiers when both exist, so timing does not
+        tell which one matched.
+        """
         stored = self._cache.get(client_id)
         if stored is None or stored.secret_hash is None or stored.secret_salt is None:
             return False
-        return secrets.verify_secret(secret, stored.secret_salt, stored.secret_hash)
+        current = secrets.verify_secret(secret, stored.secret_salt, stored.secret_hash)
+        expires = stored.record.previous_secret_expires_at
+        previous = False
+        if stored.previous_secret_hash and stored.previous_secret_salt and expires and time.time() < expires:
+            previous = secrets.verify_secret(secret, stored.previous_secret_salt, stored.previous_secret_hash)
+        return current or previous

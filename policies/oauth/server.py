@@ -208,10 +208,10 @@ class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     # Authlib hooks.
     def query_client(self, client_id: str) -> OAuthClient | None:
         record = self.clients.cached(client_id) if isinstance(client_id, str) else None
-        if record is None:
+        if record is None or record.status == "deleted":
             return None
         if not record.active:
-            raise InvalidClientError(description="The client is revoked.")
+            raise InvalidClientError(description="The client is disabled.")
         return OAuthClient(record, self.clients)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:

@@ -54,7 +54,10 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 20
 STORE_REFRESH_SECONDS = 5.0
-"""How often clients and keys are re-read, to see changes made by other processes."""
+"""How often signing keys are re-read, to see rotations made by other processes."""
+CLIENT_CHANGE_POLL_SECONDS = 0.5
+"""How often changed clients are read (one indexed query): a client disabled by another
+process is refused here within about this long."""
 
 
 class TokenRequestError(Exception):
@@ -182,11 +185,15 @@ class OAuthService:
         await self.revocations.stop()
 
     async def _refresh_stores(self) -> None:
+        loop = asyncio.get_running_loop()
+        keys_read_at = loop.time()
         while True:
-            await asyncio.sleep(STORE_REFRESH_SECONDS)
+            await asyncio.sleep(CLIENT_CHANGE_POLL_SECONDS)
             try:
-                await self.clients.refresh()
-                await self.keys.refresh()
+                await self.clients.refresh_changed()
+                if loop.time() - keys_read_at >= STORE_REFRESH_SECONDS:
+                    keys_read_at = loop.time()
+                    await self.keys.refresh()
             except Exception as exc:  # keep refreshing: a failed round only delays news from other processes
                 log.warning("oauth store refresh failed", error=str(exc))
 

@@ -208,11 +208,11 @@ async def test_a_revoked_token_is_refused(gw: Gateway) -> None:
     _assert_invalid_token(await _get(gw, token))
 
 
-async def test_revoking_a_client_stops_its_live_tokens(gw: Gateway) -> None:
+async def test_disabling_a_client_stops_its_live_tokens(gw: Gateway) -> None:
     client_id, secret = await gw.create_client("system:probe:read")
     token = await gw.token(client_id, secret)
     assert (await _get(gw, token)).status_code == 200
-    await gw.oauth.clients.revoke(client_id)
+    await gw.oauth.clients.disable(client_id)
     _assert_invalid_token(await _get(gw, token))
 
 

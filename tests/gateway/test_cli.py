@@ -65,7 +65,7 @@ def test_client_lifecycle_and_a_token(strata) -> None:  # type: ignore[no-untype
     assert claims["scope"] == "system:crm:read" and claims["partner_id"] == "P-1"
 
     strata("clients", "revoke", created["client_id"])
-    assert json.loads(strata("clients", "show", created["client_id"], "--json"))["status"] == "revoked"
+    assert json.loads(strata("clients", "show", created["client_id"], "--json"))["status"] == "disabled"
     refused = strata("token", "--client-id", created["client_id"], "--client-secret", created["client_secret"], code=1)
     assert "invalid_client" in refused
 
@@ -98,3 +98,41 @@ def test_contracts_lint_and_diff(strata, tmp_path: Path) -> None:  # type: ignor
     )
     output = strata("contracts", "diff", str(crm), str(broken), code=1)
     assert "/contacts/{contact_id}" in output
+
+
+def test_update_disable_enable_rotate_delete(strata) -> None:  # type: ignore[no-untyped-def]
+    created = json.loads(
+        strata("clients", "create", "--name", "ops", "--scopes", "system:crm:read", "--tier", "bronze", "--json")
+    )
+    client_id = created["client_id"]
+    updated = json.loads(
+        strata("clients", "update", client_id, "--tier", "gold", "--rate-limits", "10/second 500/day", "--json")
+    )
+    assert updated["tier"] == "gold" and updated["rate_limits"] == ["10/second", "500/day"]
+    back = json.loads(strata("clients", "update", client_id, "--rate-limits", "tier", "--json"))
+    assert back["rate_limits"] is None
+    assert "platinum" in strata("clients", "update", client_id, "--tier", "platinum", code=2)
+
+    strata("clients", "disable", client_id)
+    assert json.loads(strata("clients", "show", client_id, "--json"))["status"] == "disabled"
+    strata("clients", "enable", client_id)
+    assert json.loads(strata("clients", "show", client_id, "--json"))["status"] == "active"
+
+    rotated = json.loads(strata("clients", "rotate-secret", client_id, "--previous-valid-for", "0", "--json"))
+    assert rotated["client_secret"] and rotated["client_secret"] != created["client_secret"]
+    strata("token", "--client-id", client_id, "--client-secret", created["client_secret"], code=1)
+    strata("token", "--client-id", client_id, "--client-secret", rotated["client_secret"])
+
+    strata("clients", "delete", client_id)
+    assert "no client" in strata("clients", "show", client_id, code=1).lower()
+    assert json.loads(strata("clients", "list", "--json")) == []
+
+
+def test_a_master_key_that_cannot_read_the_keys_stops_serve_cleanly(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"STRATA_STATE_DIR": str(tmp_path), "STRATA_MASTER_KEY": "the-first-master-key-of-32-chars-or-more"}
+    assert runner.invoke(main, ["keys", "list"], env=env).exit_code == 0  # creates a key under the first master key
+    other = {**env, "STRATA_MASTER_KEY": "another-master-key-of-32-characters-x"}
+    result = runner.invoke(main, ["serve", "--no-seed"], env=other)
+    assert result.exit_code == 2, result.output
+    assert "STRATA_MASTER_KEY" in result.output and "Traceback" not in result.output

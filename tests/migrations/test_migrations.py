@@ -22,6 +22,7 @@ from gateway.db import create_engine, create_schema, metadata
 from gateway.db_cli import db
 from gateway.migrations import (
     CLAIM_TOKEN_REVISION,
+    CLIENT_LIFECYCLE_REVISION,
     INITIAL_REVISION,
     current_revision,
     head_revision,
@@ -55,8 +56,41 @@ async def _columns(engine: AsyncEngine, table: str) -> set[str]:
         return await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(table)})
 
 
-def test_head_is_the_claim_token_revision() -> None:
-    assert head_revision() == CLAIM_TOKEN_REVISION
+def test_head_is_the_client_lifecycle_revision() -> None:
+    assert head_revision() == CLIENT_LIFECYCLE_REVISION
+
+
+async def test_upgrade_from_claim_token_revision_turns_revoked_clients_into_disabled(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade_database(engine, CLAIM_TOKEN_REVISION)
+        async with engine.begin() as connection:
+            for client_id, status, revoked_at in (("cli_a", "active", None), ("cli_r", "revoked", 50.0)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO oauth_clients (client_id, name, secret_hash, secret_salt, auth_method, scopes,"
+                        " tier, status, created_at, revoked_at) VALUES (:id, :id, 'h', 's', 'client_secret_basic',"
+                        " 'system:crm:read', 'gold', :status, 10.0, :revoked_at)"
+                    ),
+                    {"id": client_id, "status": status, "revoked_at": revoked_at},
+                )
+        await upgrade_database(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT client_id, status, disabled_at, updated_at, tokens_not_before, secret_hash"
+                        " FROM oauth_clients ORDER BY client_id"
+                    )
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("cli_a", "active", None, 10.0, None, "h"),
+            ("cli_r", "disabled", 50.0, 50.0, 50.0, "h"),
+        ]
+        assert await _schema_differences(engine) == []
+    finally:
+        await engine.dispose()
 
 
 async def test_upgrade_empty_database_to_head(database_url: str) -> None:
@@ -203,8 +237,9 @@ def test_cli_upgrade_current_history(database_url: str) -> None:
     history = runner.invoke(db, ["history"])
     assert history.exit_code == 0, history.output
     lines = history.output.splitlines()
-    assert lines[0].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION} (head)")
-    assert lines[1].startswith(f"<base> -> {INITIAL_REVISION}")
+    assert lines[0].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION} (head)")
+    assert lines[1].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
+    assert lines[2].startswith(f"<base> -> {INITIAL_REVISION}")
 
 
 def test_cli_state_dir_option_on_the_group(tmp_path: Path) -> None:

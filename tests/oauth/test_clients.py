@@ -40,7 +40,7 @@ async def test_secret_never_stored_or_shown(engine: AsyncEngine) -> None:
     assert [c.client_id for c in await store.list()] == [record.client_id]
     assert await store.get(record.client_id) == record
     assert await store.get("cli_missing") is None
-    assert await store.revoke("cli_missing") is None
+    assert await store.disable("cli_missing") is None
 
 
 @pytest.mark.parametrize(

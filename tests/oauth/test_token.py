@@ -134,16 +134,16 @@ async def test_no_credentials(http: Client, failures: FailureLog) -> None:
     assert failures.calls == [(None, "testclient", "no client credentials")]
 
 
-async def test_revoked_client(service: OAuthService, http: Client, failures: FailureLog) -> None:
+async def test_disabled_client(service: OAuthService, http: Client, failures: FailureLog) -> None:
     client_id, secret = await new_client(service)
-    revoked = await service.clients.revoke(client_id)
-    assert revoked is not None and revoked.status == "revoked" and revoked.revoked_at
+    disabled = await service.clients.disable(client_id)
+    assert disabled is not None and disabled.status == "disabled" and disabled.disabled_at
     response = await http.post(
         "/oauth/token", headers=basic(client_id, secret), content=b"grant_type=client_credentials"
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert failures.calls[0][2] == "The client is revoked."
+    assert failures.calls[0][2] == "The client is disabled."
 
 
 async def test_client_created_by_another_process_is_found(

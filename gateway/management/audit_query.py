@@ -1,0 +1,179 @@
+"""Reading the audit log: filtered queries with keyset cursors, NDJSON export, denial counts.
+
+Newest first for queries (what an auditor reads first), oldest first for exports (what a
+SIEM ingests). Cursors are opaque; under them is the id of the last row returned, so paging
+is stable while new records arrive. Rows are shown as written: who (client, partner,
+source address), what (method, route template, API), when, outcome, the policy that denied
+and why, or what a management call changed. Never a body or a secret: none is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db import audit_events
+from gateway.errors import InvalidInput
+
+EXPORT_BATCH_ROWS = 1000
+"""Rows read per query while exporting (each batch is one keyset query)."""
+EXPORT_MAX_ROWS = 50_000
+"""Rows in one export response; a ``next`` link continues from there."""
+
+
+class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which records: every given field must match."""
+
+    since: dt.datetime | None = None
+    """At or after this instant."""
+    until: dt.datetime | None = None
+    """Before this instant."""
+    client_id: str | None = None
+    partner_id: str | None = None
+    route: str | None = None
+    """Route template, e.g. ``/system/crm/v1/accounts/{account_id}``."""
+    outcome: str | None = None
+    policy: str | None = None
+    """The policy that denied."""
+
+    def check(self) -> None:
+        """InvalidInput naming the parameters when the range is empty or backwards."""
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise InvalidInput(
+                "since must be before until.",
+                field_errors=[{"in": "query", "name": "until", "detail": "must be after since"}],
+            )
+
+
+def _epoch(value: dt.datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
+def _rfc3339(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _where(query: Select[Any], where: AuditFilter) -> Select[Any]:
+    columns = audit_events.c
+    if where.since is not None:
+        query = query.where(columns.at >= _epoch(where.since))
+    if where.until is not None:
+        query = query.where(columns.at < _epoch(where.until))
+    for name in ("client_id", "partner_id", "route", "outcome", "policy"):
+        value = getattr(where, name)
+        if value is not None:
+            query = query.where(columns[name] == value)
+    return query
+
+
+def record_view(row: Any) -> dict[str, Any]:
+    """One audit record as the API shows it."""
+    return {
+        "id": str(row.id),
+        "at": _rfc3339(row.at),
+        "request_id": row.request_id,
+        "client_id": row.client_id,
+        "partner_id": row.partner_id,
+        "source": row.source,
+        "method": row.method,
+        "route": row.route,
+        "api": row.api,
+        "status": row.status,
+        "outcome": row.outcome,
+        "policy": row.policy,
+        "reason": row.reason,
+        "duration_ms": row.duration_ms,
+    }
+
+
+def _encode_cursor(row_id: int, direction: str = "before") -> str:
+    return base64.urlsafe_b64encode(json.dumps({direction: row_id}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, direction: str = "before") -> int:
+    """The row id under a cursor of this direction; InvalidInput naming ``cursor`` otherwise."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        row_id = decoded[direction]
+        if not isinstance(row_id, int) or isinstance(row_id, bool) or row_id < 0:
+            raise ValueError(row_id)
+        return row_id
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise InvalidInput(
+            "The cursor was not issued by this API.",
+            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor this API issued"}],
+        ) from None
+
+
+class AuditQuery:
+    """Queries over ``audit_events`` (the writer is :class:`gateway.audit.AuditLog`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def search(
+        self, where: AuditFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of records, newest first, and the next page's cursor (or None)."""
+        where.check()
+        query = _where(select(audit_events), where).order_by(audit_events.c.id.desc()).limit(limit + 1)
+        if cursor is not None:
+            query = query.where(audit_events.c.id < _decode_cursor(cursor))
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        page = rows[:limit]
+        next_cursor = _encode_cursor(page[-1].id) if len(rows) > limit else None
+        return [record_view(row) for row in page], next_cursor
+
+    async def export(
+        self, where: AuditFilter, *, cursor: str | None = None, max_rows: int = EXPORT_MAX_ROWS
+    ) -> tuple[bytes, str | None]:
+        """Matching records, oldest first, one JSON object per line (NDJSON), at most ``max_rows``.
+
+        Returns the lines and, when more records match, the cursor that continues the export
+        (responses are buffered by the governance pipeline, so one export is bounded).
+        """
+        where.check()
+        after = _decode_cursor(cursor, "after") if cursor is not None else -1
+        lines: list[bytes] = []
+        while len(lines) < max_rows:
+            query = (
+                _where(select(audit_events), where)
+                .where(audit_events.c.id > after)
+                .order_by(audit_events.c.id)
+                .limit(min(EXPORT_BATCH_ROWS, max_rows - len(lines)))
+            )
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(query)).all()
+            if not rows:
+                return b"".join(lines), None
+            lines.extend(msgspec.json.encode(record_view(row)) + b"\n" for row in rows)
+            after = rows[-1].id
+        async with self.engine.connect() as connection:
+            more = (
+                await connection.execute(
+                    _where(select(audit_events.c.id), where).where(audit_events.c.id > after).limit(1)
+                )
+            ).first()
+        return b"".join(lines), _encode_cursor(after, "after") if more is not None else None
+
+    async def denials_by_policy(self, client_id: str, since: float) -> dict[str, int]:
+        """How many requests of a client each policy denied since ``since`` (epoch seconds)."""
+        columns = audit_events.c
+        query = (
+            select(columns.policy, func.count())
+            .where(columns.client_id == client_id, columns.outcome == "denied", columns.at >= since)
+            .group_by(columns.policy)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {str(policy): int(count) for policy, count in rows if policy}

@@ -1,0 +1,272 @@
+"""Client lifecycle for operators: the one service behind ``strata clients`` and ``/gateway/v1/clients``.
+
+It validates every field against the governance in force (a tier must be declared) and
+lists every wrong field at once, then delegates to :class:`policies.oauth.ClientStore`.
+Errors are :mod:`gateway.errors` exceptions: :class:`InvalidInput` naming the fields,
+:class:`NotFound` for an unknown (or deleted) client, so the CLI and the HTTP API refuse
+the same input with the same words.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Callable, Collection
+from typing import Any
+
+import msgspec
+
+from gateway.errors import InvalidInput, NotFound
+from policies.oauth.clients import (
+    MAX_SECRET_OVERLAP_SECONDS,
+    ClientRecord,
+    ClientStatus,
+    ClientStore,
+    check_jwks,
+    check_slug,
+    validate_limits,
+    validate_scope,
+)
+
+DEFAULT_SECRET_OVERLAP_SECONDS = 86400
+"""How long a rotated-out secret keeps working when the caller does not say."""
+
+
+class ClientCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """What an operator gives to register a client."""
+
+    name: str
+    scopes: list[str]
+    tier: str
+    partner_id: str | None = None
+    customer_id: str | None = None
+    jwks: dict[str, Any] | None = None
+    """A public JWK set makes it a ``private_key_jwt`` client (no secret)."""
+    rate_limits: list[str] | None = None
+
+
+class ClientUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A partial change; absent fields stay, ``rate_limits: null`` goes back to the tier's."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    scopes: list[str] | msgspec.UnsetType = msgspec.UNSET
+    tier: str | msgspec.UnsetType = msgspec.UNSET
+    rate_limits: list[str] | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class SecretRotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How long the current secret keeps working after a new one is issued."""
+
+    previous_secret_valid_for: int = DEFAULT_SECRET_OVERLAP_SECONDS
+    """Seconds (0 = the old secret stops now)."""
+
+
+def _rfc3339(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def client_view(record: ClientRecord) -> dict[str, Any]:
+    """A client as operators see it (API and ``--json``): never a secret or its hash."""
+    return {
+        "client_id": record.client_id,
+        "name": record.name,
+        "scopes": list(record.oauth_scopes),
+        "tier": record.tier,
+        "rate_limits": list(record.rate_limits) if record.rate_limits is not None else None,
+        "auth_method": record.auth_method,
+        "status": record.status,
+        "partner_id": record.partner_id,
+        "customer_id": record.customer_id,
+        "jwks": record.jwks,
+        "created_at": _rfc3339(record.created_at),
+        "updated_at": _rfc3339(record.updated_at),
+        "disabled_at": _rfc3339(record.disabled_at),
+        "previous_secret_expires_at": _rfc3339(record.previous_secret_expires_at),
+    }
+
+
+def _body_error(field: str, detail: str) -> dict[str, str]:
+    return {"in": "body", "pointer": f"/{field}", "detail": detail}
+
+
+def _collect(errors: list[dict[str, str]], field: str, check: Callable[[], Any]) -> Any:
+    try:
+        return check()
+    except ValueError as exc:
+        errors.append(_body_error(field, str(exc)))
+        return None
+
+
+def _refuse(errors: list[dict[str, str]]) -> None:
+    if errors:
+        fields = ", ".join(error["pointer"].lstrip("/") for error in errors)
+        raise InvalidInput(f"Invalid client fields: {fields}.", field_errors=errors)
+
+
+def encode_cursor(client_id: str) -> str:
+    """Opaque cursor after ``client_id``."""
+    return base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
+
+
+def forged_cursor() -> InvalidInput:
+    """The error for a cursor this API did not issue (or that names nothing any more)."""
+    return InvalidInput(
+        "The cursor was not issued by this API.",
+        field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor this API issued"}],
+    )
+
+
+def decode_cursor(cursor: str) -> str:
+    """The client id a cursor continues after; InvalidInput naming ``cursor`` if forged."""
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise forged_cursor() from None
+
+
+class ClientAdmin:
+    """Create, read, change, disable, delete clients and rotate their secrets."""
+
+    def __init__(self, store: ClientStore, tiers: Callable[[], Collection[str]]) -> None:
+        """``tiers`` returns the tier names of the governance in force (it can be reloaded)."""
+        self.store = store
+        self.tiers = tiers
+
+    def _check_tier(self, tier: str) -> str:
+        tiers = self.tiers()
+        if tier not in tiers:
+            raise ValueError(f"tier: {tier!r} is not a tier; allowed values are {', '.join(tiers)}")
+        return tier
+
+    @staticmethod
+    def _check_name(name: str) -> str:
+        if not name.strip() or len(name) > 200:
+            raise ValueError("name must be 1-200 characters")
+        return name
+
+    @staticmethod
+    def _check_scopes(scopes: list[str]) -> list[str]:
+        if not scopes:
+            raise ValueError("a client needs at least one scope")
+        return [validate_scope(scope) for scope in scopes]
+
+    async def create(self, spec: ClientCreate) -> tuple[ClientRecord, str | None]:
+        """Register a client; return it and its secret (shown once; None for ``private_key_jwt``)."""
+        errors: list[dict[str, str]] = []
+        _collect(errors, "name", lambda: self._check_name(spec.name))
+        _collect(errors, "scopes", lambda: self._check_scopes(spec.scopes))
+        _collect(errors, "tier", lambda: self._check_tier(spec.tier))
+        _collect(errors, "partner_id", lambda: check_slug("partner_id", spec.partner_id))
+        _collect(errors, "customer_id", lambda: check_slug("customer_id", spec.customer_id))
+        if spec.partner_id and spec.customer_id:
+            errors.append(_body_error("customer_id", "a client is bound to a partner or a customer, not both"))
+        if spec.jwks is not None:
+            _collect(errors, "jwks", lambda: check_jwks(spec.jwks or {}))
+        if spec.rate_limits is not None:
+            _collect(errors, "rate_limits", lambda: validate_limits(spec.rate_limits or []))
+        _refuse(errors)
+        return await self.store.create(
+            name=spec.name,
+            scopes=spec.scopes,
+            tier=spec.tier,
+            partner_id=spec.partner_id,
+            customer_id=spec.customer_id,
+            jwks=spec.jwks,
+            rate_limits=spec.rate_limits,
+        )
+
+    async def list(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        status: ClientStatus | None = None,
+        tier: str | None = None,
+        partner_id: str | None = None,
+    ) -> tuple[list[ClientRecord], str | None]:
+        """A page of clients, oldest first, and the cursor of the next page (or None)."""
+        records = [
+            record
+            for record in await self.store.list()
+            if (status is None or record.status == status)
+            and (tier is None or record.tier == tier)
+            and (partner_id is None or record.partner_id == partner_id)
+        ]
+        start = 0
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            positions = [index for index, record in enumerate(records) if record.client_id == after]
+            if not positions:
+                raise forged_cursor()
+            start = positions[0] + 1
+        page = records[start : start + limit]
+        more = start + limit < len(records)
+        return page, encode_cursor(page[-1].client_id) if more and page else None
+
+    async def get(self, client_id: str) -> ClientRecord:
+        """One client; NotFound if there is none (or it was deleted)."""
+        record = await self.store.get(client_id)
+        if record is None:
+            raise NotFound(f"No client {client_id!r}.")
+        return record
+
+    async def update(self, client_id: str, change: ClientUpdate) -> ClientRecord:
+        """Apply a partial change; every wrong field is listed."""
+        await self.get(client_id)
+        errors: list[dict[str, str]] = []
+        if not isinstance(change.name, msgspec.UnsetType):
+            _collect(errors, "name", lambda: self._check_name(str(change.name)))
+        if not isinstance(change.scopes, msgspec.UnsetType):
+            _collect(errors, "scopes", lambda: self._check_scopes(list(change.scopes or [])))
+        if not isinstance(change.tier, msgspec.UnsetType):
+            _collect(errors, "tier", lambda: self._check_tier(str(change.tier)))
+        if isinstance(change.rate_limits, list):
+            _collect(errors, "rate_limits", lambda: validate_limits(list(change.rate_limits or [])))
+        _refuse(errors)
+        record = await self.store.update(
+            client_id,
+            name=None if isinstance(change.name, msgspec.UnsetType) else change.name,
+            scopes=None if isinstance(change.scopes, msgspec.UnsetType) else change.scopes,
+            tier=None if isinstance(change.tier, msgspec.UnsetType) else change.tier,
+            rate_limits=change.rate_limits,
+        )
+        return self._found(client_id, record)
+
+    async def disable(self, client_id: str) -> ClientRecord:
+        """Disable: no new tokens, live tokens refused in every process (within its poll interval)."""
+        return self._found(client_id, await self.store.disable(client_id))
+
+    async def enable(self, client_id: str) -> ClientRecord:
+        """Enable a disabled client; tokens issued before it was disabled stay refused."""
+        return self._found(client_id, await self.store.enable(client_id))
+
+    async def delete(self, client_id: str) -> None:
+        """Delete for good; its tokens stay refused."""
+        if not await self.store.delete(client_id):
+            raise NotFound(f"No client {client_id!r}.")
+
+    async def rotate_secret(self, client_id: str, rotation: SecretRotation) -> tuple[ClientRecord, str]:
+        """A new secret (shown once); the current one works for ``previous_secret_valid_for`` more seconds."""
+        record = await self.get(client_id)
+        if record.auth_method == "private_key_jwt":
+            raise InvalidInput(
+                "This client authenticates with private_key_jwt: it has no secret to rotate.",
+                field_errors=[{"in": "path", "name": "client_id", "detail": "a private_key_jwt client"}],
+            )
+        if not 0 <= rotation.previous_secret_valid_for <= MAX_SECRET_OVERLAP_SECONDS:
+            _refuse(
+                [_body_error("previous_secret_valid_for", f"must be 0..{MAX_SECRET_OVERLAP_SECONDS} seconds (30 days)")]
+            )
+        rotated = await self.store.rotate_secret(client_id, rotation.previous_secret_valid_for)
+        if rotated is None:
+            raise NotFound(f"No client {client_id!r}.")
+        return rotated
+
+    @staticmethod
+    def _found(client_id: str, record: ClientRecord | None) -> ClientRecord:
+        if record is None:
+            raise NotFound(f"No client {client_id!r}.")
+        return record

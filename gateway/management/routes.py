@@ -1,0 +1,330 @@
+"""``/gateway/v1``: the gateway's own management API (contract ``contracts/gateway/v1.yaml``).
+
+Clients (the same :class:`ClientAdmin` the CLI uses), per-client usage, the audit log and
+the API catalogue. Scopes, input validation, idempotency and audit are the pipeline's; what
+a write changed is added to its audit record through the request context's audit note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from gateway.errors import InvalidInput
+from gateway.management.audit_query import AuditFilter, AuditQuery
+from gateway.management.client_admin import (
+    ClientAdmin,
+    ClientCreate,
+    ClientUpdate,
+    SecretRotation,
+    client_view,
+)
+from policies.context import Principal, RequestContext
+from policies.observe import AUDIT_NOTE_KEY
+from policies.pipeline import CONTEXT_STATE_KEY
+from policies.rate_limit import RateLimitPolicy
+from policies.routes import ApiVersion, CompiledRoute
+
+T = TypeVar("T")
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
+BASE = "/gateway/v1"
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
+DAY = 86400
+
+
+def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
+
+
+async def _decode(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """The body as ``kind``; the request contract has checked its shape already."""
+    body = await request.body()
+    try:
+        return msgspec.json.decode(body or b"{}", type=kind)
+    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+        raise InvalidInput(f"Request body violates the contract: {error}") from None
+
+
+def _admin(request: Request[Any, Any, Any]) -> ClientAdmin:
+    admin: ClientAdmin = request.app.state.client_admin
+    return admin
+
+
+def _note(request: Request[Any, Any, Any], note: str) -> None:
+    """Say in the audit record what this call changed."""
+    ctx: RequestContext | None = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
+    if ctx is not None:
+        ctx.state[AUDIT_NOTE_KEY] = note
+
+
+def _page(request: Request[Any, Any, Any], items: list[Any], next_cursor: str | None) -> Response[bytes]:
+    headers = None
+    if next_cursor:
+        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+        query["cursor"] = next_cursor
+        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
+    return _json({"items": items, "next_cursor": next_cursor}, headers=headers)
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+@post("/clients", operation_id="createClient")
+async def create_client(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Register a client; its secret is in this response only."""
+    record, secret = await _admin(request).create(await _decode(request, ClientCreate))
+    _note(request, f"created client {record.client_id} (tier {record.tier})")
+    body = {**client_view(record), "client_secret": secret}
+    return _json(body, 201, {"Location": f"{BASE}/clients/{record.client_id}"})
+
+
+@get("/clients", operation_id="listClients")
+async def list_clients(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    tier: FromQuery[str | None] = None,
+    partner_id: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Clients, oldest first, filtered by status, tier and partner."""
+    records, next_cursor = await _admin(request).list(
+        limit=limit,
+        cursor=cursor,
+        status="disabled" if status == "disabled" else ("active" if status == "active" else None),
+        tier=tier,
+        partner_id=partner_id,
+    )
+    return _page(request, [client_view(record) for record in records], next_cursor)
+
+
+@get("/clients/{client_id:str}", operation_id="getClient")
+async def get_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+    """One client (never its secret)."""
+    return _json(client_view(await _admin(request).get(client_id)))
+
+
+@patch("/clients/{client_id:str}", operation_id="updateClient")
+async def update_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+    """Change name, scopes, tier or per-client limits; live tokens follow the new tier and limits."""
+    change = await _decode(request, ClientUpdate)
+    record = await _admin(request).update(client_id, change)
+    fields = [name for name in ClientUpdate.__struct_fields__ if getattr(change, name) is not msgspec.UNSET]
+    _note(request, f"updated client {client_id}: {', '.join(fields) or 'nothing'}")
+    return _json(client_view(record))
+
+
+@delete("/clients/{client_id:str}", operation_id="deleteClient", status_code=204)
+async def delete_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> None:
+    """Delete for good; its live tokens are refused at once."""
+    await _admin(request).delete(client_id)
+    _note(request, f"deleted client {client_id}")
+
+
+@post("/clients/{client_id:str}/disable", operation_id="disableClient", status_code=200)
+async def disable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+    """Disable; its live tokens are refused at once, here and in every other process."""
+    record = await _admin(request).disable(client_id)
+    _note(request, f"disabled client {client_id}")
+    return _json(client_view(record))
+
+
+@post("/clients/{client_id:str}/enable", operation_id="enableClient", status_code=200)
+async def enable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+    """Enable again; tokens issued before it was disabled stay refused."""
+    record = await _admin(request).enable(client_id)
+    _note(request, f"enabled client {client_id}")
+    return _json(client_view(record))
+
+
+@post("/clients/{client_id:str}/secret", operation_id="rotateClientSecret", status_code=200)
+async def rotate_secret(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+    """A new secret (in this response only); the current one keeps working for the stated overlap."""
+    record, secret = await _admin(request).rotate_secret(client_id, await _decode(request, SecretRotation))
+    _note(request, f"rotated the secret of client {client_id}")
+    return _json({**client_view(record), "client_secret": secret})
+
+
+@get("/clients/{client_id:str}/usage", operation_id="getClientUsage")
+async def client_usage(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+    """Limits with what is left in the current windows, units admitted today, denials today."""
+    record = await _admin(request).get(client_id)
+    policy: RateLimitPolicy = request.app.state.policies["rate_limit"]
+    principal = Principal(
+        subject=client_id,
+        client_id=client_id,
+        issuer=request.app.state.settings.issuer,
+        oauth_scopes=frozenset(),
+        tier=record.tier,
+    )
+    admission = await policy.usage(principal)
+    *windows, today = admission.states
+    now = time.time()
+    day_start = int(now // DAY) * DAY
+    audit: AuditQuery = request.app.state.audit_query
+    return _json(
+        {
+            "client_id": client_id,
+            "tier": record.tier,
+            "limits": [
+                {
+                    "name": state.limit.name,
+                    "quota": state.limit.amount,
+                    "window_seconds": state.limit.window,
+                    "used": state.limit.amount - state.remaining,
+                    "remaining": state.remaining,
+                    "resets_in_seconds": state.reset_after,
+                }
+                for state in windows
+            ],
+            "today": {
+                "date": dt.datetime.fromtimestamp(day_start, dt.UTC).date().isoformat(),
+                "units_admitted": today.limit.amount - today.remaining,
+                "denials_by_policy": await audit.denials_by_policy(client_id, day_start),
+            },
+        }
+    )
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+def _audit_filter(
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    client_id: str | None,
+    partner_id: str | None,
+    route: str | None,
+    outcome: str | None,
+    policy: str | None,
+) -> AuditFilter:
+    return AuditFilter(
+        since=since,
+        until=until,
+        client_id=client_id,
+        partner_id=partner_id,
+        route=route,
+        outcome=outcome,
+        policy=policy,
+    )
+
+
+@get("/audit/events", operation_id="listAuditEvents")
+async def list_audit_events(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    since: FromQuery[dt.datetime | None] = None,
+    until: FromQuery[dt.datetime | None] = None,
+    client_id: FromQuery[str | None] = None,
+    partner_id: FromQuery[str | None] = None,
+    route: FromQuery[str | None] = None,
+    outcome: FromQuery[str | None] = None,
+    policy: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Audit records, newest first."""
+    audit: AuditQuery = request.app.state.audit_query
+    where = _audit_filter(since, until, client_id, partner_id, route, outcome, policy)
+    items, next_cursor = await audit.search(where, limit=limit, cursor=cursor)
+    return _page(request, items, next_cursor)
+
+
+@get("/audit/export", operation_id="exportAuditEvents")
+async def export_audit_events(
+    request: Request[Any, Any, Any],
+    since: FromQuery[dt.datetime],
+    until: FromQuery[dt.datetime],
+    cursor: FromQuery[str | None] = None,
+    client_id: FromQuery[str | None] = None,
+    partner_id: FromQuery[str | None] = None,
+    route: FromQuery[str | None] = None,
+    outcome: FromQuery[str | None] = None,
+    policy: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Records of a time range, oldest first, as NDJSON; a ``next`` link continues a long range."""
+    audit: AuditQuery = request.app.state.audit_query
+    where = _audit_filter(since, until, client_id, partner_id, route, outcome, policy)
+    lines, next_cursor = await audit.export(where, cursor=cursor)
+    headers = {}
+    if next_cursor:
+        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+        query["cursor"] = next_cursor
+        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    return Response(content=lines, media_type=NDJSON, headers=headers)
+
+
+# ---------------------------------------------------------------------------- catalogue
+
+
+def _api_view(api: ApiVersion, routes: list[CompiledRoute]) -> dict[str, Any]:
+    lifecycle = api.lifecycle
+
+    def instant(epoch: float | None) -> str | None:
+        if epoch is None:
+            return None
+        return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")
+
+    docs = f"/docs/{api.api_id}"
+    return {
+        "api_id": api.api_id,
+        "layer": api.layer,
+        "name": api.name,
+        "version": api.version,
+        "title": api.title,
+        "owner": api.owner or None,
+        "base_path": api.base_path,
+        "lifecycle": {
+            "state": lifecycle.state,
+            "deprecated_at": instant(lifecycle.deprecated_at),
+            "sunset_at": instant(lifecycle.sunset_at),
+            "successor": lifecycle.successor,
+        },
+        "links": {"docs": docs, "contract": f"{docs}/openapi.yaml"},
+        "operations": [
+            {
+                "operation_id": route.operation_id,
+                "method": route.method,
+                "path": route.path_template,
+                "scopes": [sorted(alternative) for alternative in route.security],
+                "idempotency": route.idempotency,
+                "rate_cost": route.rate_cost,
+            }
+            for route in routes
+            if route.api is api
+        ],
+    }
+
+
+@get("/catalogue", operation_id="getCatalogue")
+async def get_catalogue(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every API and version this gateway serves, with lifecycle, owner, links and scopes."""
+    table = request.app.state.route_table
+    if table is None:
+        return _json({"apis": []})
+    return _json({"apis": [_api_view(api, table.routes) for api in table.apis]})
+
+
+router = Router(
+    path=BASE,
+    route_handlers=[
+        create_client,
+        list_clients,
+        get_client,
+        update_client,
+        delete_client,
+        disable_client,
+        enable_client,
+        rotate_secret,
+        client_usage,
+        list_audit_events,
+        export_audit_events,
+        get_catalogue,
+    ],
+)
