@@ -18,7 +18,7 @@ import msgspec
 
 from policies.base import Policy
 from policies.context import BodyTooLarge, Denial, RequestContext, read_body
-from policies.governance import RequestLimitsConfig
+from policies.governance import Governance, RequestLimitsConfig
 
 _decoder = msgspec.json.Decoder()
 
@@ -42,6 +42,10 @@ class RequestLimitsPolicy(Policy):
     def __init__(self, config: RequestLimitsConfig) -> None:
         self.config = config
         self.mode = config.mode
+
+    def reconfigure(self, governance: Governance) -> None:
+        """New size and shape limits."""
+        self.config, self.mode = governance.request_limits, governance.request_limits.mode
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         config = self.config
@@ -86,6 +90,8 @@ class RequestLimitsPolicy(Policy):
             value = _decoder.decode(body)
         except (msgspec.DecodeError, RecursionError) as exc:
             return _bad_body(f"the body is not valid JSON: {exc}")
+        except UnicodeDecodeError:  # msgspec raises this, not DecodeError, for invalid UTF-8 in an object key
+            return _bad_body("the body is not valid UTF-8")
         try:
             self._check_shape(value, 1)
         except _ShapeError as exc:

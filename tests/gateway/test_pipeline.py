@@ -81,8 +81,9 @@ async def test_wrong_media_type_is_415(gw: Gateway, writer: dict[str, str]) -> N
         json.dumps({"name": "x", "deep": json.loads("[" * 40 + "]" * 40)}).encode(),
         json.dumps({"name": "x", **{f"k{i}": i for i in range(1001)}}).encode(),
         json.dumps({"name": "x", "many": list(range(10_001))}).encode(),
+        b'{"name": "x", "\xed\xa0\x80": 1}',
     ],
-    ids=["truncated", "not-utf8", "too-deep", "too-many-members", "array-too-long"],
+    ids=["truncated", "not-utf8", "too-deep", "too-many-members", "array-too-long", "not-utf8-in-a-key"],
 )
 async def test_malformed_or_oversized_json_is_400(gw: Gateway, writer: dict[str, str], body: bytes) -> None:
     response = await gw.client.post(
