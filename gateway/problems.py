@@ -7,6 +7,7 @@ for input errors ``errors: [{"in", "pointer" | "name", "detail"}]``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -53,7 +54,26 @@ def problem_body(
     if extensions:
         for key, value in extensions.items():
             body.setdefault(key, value)
-    return _encoder.encode(body)
+    try:
+        return _encoder.encode(body)
+    except UnicodeEncodeError:
+        # A detail may quote the caller's input, and JSON lets a caller send lone surrogates
+        # ("\ud800") that UTF-8 cannot carry: replace them rather than fail the answer.
+        return _encoder.encode(_encodable(body))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with every string made UTF-8-encodable (lone surrogates become U+FFFD)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
 
 
 STATUS_TITLES: dict[int, tuple[str, str]] = {
