@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import yaml
@@ -188,6 +189,39 @@ def _check(governance: Governance) -> list[str]:
     return errors
 
 
+_KEYED_SECTIONS: tuple[tuple[str, type[Any]], ...] = (
+    ("tiers", TierConfig),
+    ("clients", ClientOverride),
+    ("cors", CorsConfig),
+)
+
+
+def _dotted(message: str, prefix: str) -> str:
+    """``"Expected `array`, got `str` - at `$.limits[0]`"`` → ``"<prefix>.limits.0: Expected ..."``."""
+    text, _, path = message.partition(" - at `$")
+    path = re.sub(r"\[(\d+)\]", r".\1", path.rstrip("`"))
+    return f"{prefix}{path}: {text}"
+
+
+def _located(raw: Any, exc: Exception) -> list[str]:
+    """Name the failing entry of a keyed section (msgspec's path says only ``tiers[...]``)."""
+    if not isinstance(raw, dict):
+        return []
+    errors = []
+    for section, kind in _KEYED_SECTIONS:
+        entries = raw.get(section)
+        if not isinstance(entries, dict):
+            continue
+        for key, value in entries.items():
+            try:
+                msgspec.convert(value, kind)
+            except (msgspec.ValidationError, ValueError) as entry_error:
+                errors.append(_dotted(str(entry_error), f"{section}.{key}"))
+    if not errors and isinstance(exc, msgspec.ValidationError) and " - at `$." in str(exc):
+        errors.append(_dotted(str(exc), "").lstrip("."))
+    return errors
+
+
 def parse_governance(text: str, source: str = "governance") -> Governance:
     """Decode and check a governance document; raise GovernanceError listing every problem."""
     try:
@@ -197,7 +231,7 @@ def parse_governance(text: str, source: str = "governance") -> Governance:
     try:
         governance = msgspec.convert(raw, Governance)
     except (msgspec.ValidationError, ValueError) as exc:
-        raise GovernanceError([f"{source}: {exc}"]) from None
+        raise GovernanceError(_located(raw, exc) or [f"{source}: {exc}"]) from None
     errors = _check(governance)
     if errors:
         raise GovernanceError(errors)
