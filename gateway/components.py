@@ -182,6 +182,7 @@ class Components:
         """Start every component; stop them in reverse order."""
         from apis.system.crm.service import build_crm_service
         from gateway.contracts.docs import build_docs_catalogue
+        from gateway.governance_reload import GovernanceReloader
         from gateway.management.audit_query import AuditQuery
         from gateway.management.client_admin import ClientAdmin
         from policies.oauth import OAuthService
@@ -198,6 +199,11 @@ class Components:
         app.state.oauth = self.oauth
         app.state.client_admin = ClientAdmin(self.oauth.clients, lambda: app.state.governance.tiers)
         app.state.audit_query = AuditQuery(self.engine)
+        reloader = GovernanceReloader(
+            app, self.settings.governance_path, self.settings.reloaded_governance_path, self.settings.redis_url
+        )
+        await reloader.start()
+        app.state.governance_reloader = reloader
         app.state.docs = build_docs_catalogue(
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )
@@ -210,6 +216,7 @@ class Components:
         try:
             yield
         finally:
+            await reloader.stop()
             await self.crm.aclose()
             await self.oauth.stop()
             await self.rate_limit_backend.aclose()

@@ -143,8 +143,18 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
     @property
     def governance_path(self) -> Path:
-        """The governance config file."""
-        return Path(self.governance_file) if self.governance_file else self.contracts_path / "governance.yaml"
+        """The governance file in force: the configured one; else a reloaded copy in the state
+        directory, if a reload wrote one; else the bundled ``contracts/governance.yaml``."""
+        if self.governance_file:
+            return Path(self.governance_file)
+        reloaded = self.reloaded_governance_path
+        return reloaded if reloaded.exists() else self.contracts_path / "governance.yaml"
+
+    @property
+    def reloaded_governance_path(self) -> Path:
+        """Where a governance reload writes: the configured file, or ``<state>/governance.yaml``
+        (never the bundled file, which belongs to the source tree)."""
+        return Path(self.governance_file) if self.governance_file else self.state_path / "governance.yaml"
 
 
 def _check_range(key: str, value: int, low: int, high: int) -> None:

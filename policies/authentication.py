@@ -159,6 +159,12 @@ class AuthenticationPolicy(Policy):
         self._cache: OrderedDict[bytes, Principal] = OrderedDict()
         self._last_refresh: dict[str, float] = {}
 
+    def use_issuers(self, config: AuthenticationConfig, issuers: tuple[TrustedIssuer, ...]) -> None:
+        """New settings and trusted issuers (hot reload); verified tokens are checked again."""
+        self.config = config
+        self.issuers = {issuer.issuer: issuer for issuer in issuers}
+        self.forget_cached()
+
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         header = ctx.headers.get("authorization")
         query_token = b"access_token=" in ctx.query_string

@@ -8,9 +8,12 @@ counts it, ``off`` keeps the policy out of the compiled chain altogether.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from policies.context import CapturedResponse, Denial, RequestContext
+
+if TYPE_CHECKING:
+    from policies.governance import Governance
 
 PolicyMode = Literal["enforce", "shadow", "off"]
 
@@ -33,4 +36,12 @@ class Policy:
 
     async def on_complete(self, ctx: RequestContext, status: int) -> None:
         """Called once the response is sent or the request denied (audit, metrics, locks)."""
+        return None
+
+    def reconfigure(self, governance: Governance) -> None:
+        """Take a new governance document (hot reload); policies configured by it override this.
+
+        Called on the event loop between requests' awaits, so a request sees either the old
+        or the new settings of a policy, never a mix.
+        """
         return None

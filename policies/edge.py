@@ -200,6 +200,10 @@ class EdgeMiddleware:
         # "/<layer>/<api>/v<N>" → allowlist, matched on path segments.
         self._cors = {f"/{api_id}": cors for api_id, cors in (config.cors or {}).items()}
 
+    def use_cors(self, cors: dict[str, CorsConfig]) -> None:
+        """A new CORS allowlist (hot reload)."""
+        self._cors = {f"/{api_id}": allowlist for api_id, allowlist in cors.items()}
+
     def _cors_of(self, path: str) -> CorsConfig | None:
         if not self._cors:
             return None

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from policies.base import Policy
 from policies.context import Denial, RequestContext
-from policies.governance import PreAuthLimitConfig
+from policies.governance import Governance, PreAuthLimitConfig
 from policies.rate_limit import quota_exceeded
 from policies.rate_limit_backends import MemoryRateLimitBackend, parse_limits
 
@@ -31,6 +31,11 @@ class PreAuthLimitPolicy(Policy):
         self.mode = config.mode
         self.limits = parse_limits(config.limits)
         self.backend = backend or MemoryRateLimitBackend()
+
+    def reconfigure(self, governance: Governance) -> None:
+        """New limits per source address (counters carry over)."""
+        config = governance.pre_auth_limit
+        self.config, self.mode, self.limits = config, config.mode, parse_limits(config.limits)
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         """Admit the request for its source address or deny it with 429."""

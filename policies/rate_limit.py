@@ -109,6 +109,10 @@ class RateLimitPolicy(Policy):
         self.live_client = live_client
         self._parsed: dict[tuple[str, ...], tuple[tuple[Limit, ...], tuple[Limit, ...]]] = {}
 
+    def reconfigure(self, governance: Governance) -> None:
+        """New tiers, per-client overrides and mode; counters carry over (keys are limit names)."""
+        self.governance, self.config, self.mode = governance, governance.rate_limit, governance.rate_limit.mode
+
     def limits(self, texts: tuple[str, ...]) -> tuple[Limit, ...]:
         """Parsed limits, cached per distinct tuple (tiers and overrides are few)."""
         return self._metered(texts)[0]

@@ -13,10 +13,11 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, patch, post
+from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from gateway.errors import InvalidInput
+from gateway.governance_reload import AppliedGovernance, GovernanceReloader, governance_field_errors
 from gateway.management.audit_query import AuditFilter, AuditQuery
 from gateway.management.client_admin import (
     ClientAdmin,
@@ -26,6 +27,7 @@ from gateway.management.client_admin import (
     client_view,
 )
 from policies.context import Principal, RequestContext
+from policies.governance import GovernanceError
 from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
 from policies.rate_limit import RateLimitPolicy
@@ -260,6 +262,44 @@ async def export_audit_events(
     return Response(content=lines, media_type=NDJSON, headers=headers)
 
 
+# ---------------------------------------------------------------------------- governance
+
+
+def _governance_view(applied: AppliedGovernance) -> dict[str, Any]:
+    return {
+        "digest": applied.digest,
+        "applied_at": dt.datetime.fromtimestamp(applied.applied_at, dt.UTC).isoformat().replace("+00:00", "Z"),
+        "source": applied.source,
+        "persisted": applied.persisted,
+    }
+
+
+@get("/governance", operation_id="getGovernance")
+async def get_governance(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The governance document in force in this process, with its digest."""
+    reloader: GovernanceReloader = request.app.state.governance_reloader
+    document = msgspec.to_builtins(request.app.state.governance)
+    return _json({**_governance_view(reloader.current), "document": document})
+
+
+@put("/governance", operation_id="replaceGovernance")
+async def replace_governance(request: Request[Any, Any, Any], dry_run: FromQuery[bool] = False) -> Response[bytes]:
+    """Check a governance document and put it in force without a restart (every process, with Redis)."""
+    reloader: GovernanceReloader = request.app.state.governance_reloader
+    document = msgspec.json.decode(await request.body())
+    try:
+        applied = await reloader.replace(document, dry_run=dry_run)
+    except GovernanceError as error:
+        raise InvalidInput(
+            f"The governance document has {len(error.errors)} problem(s); the running one stays in force.",
+            field_errors=governance_field_errors(error),
+        ) from None
+    if not dry_run:
+        persisted = "written to its file" if applied.persisted else "NOT written to its file (holds until restart)"
+        _note(request, f"governance replaced: {applied.digest[:12]}, {persisted}")
+    return _json({**_governance_view(applied), "dry_run": dry_run})
+
+
 # ---------------------------------------------------------------------------- catalogue
 
 
@@ -325,6 +365,8 @@ router = Router(
         client_usage,
         list_audit_events,
         export_audit_events,
+        get_governance,
+        replace_governance,
         get_catalogue,
     ],
 )

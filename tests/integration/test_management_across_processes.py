@@ -9,16 +9,18 @@ timing: the deadline below only bounds a hang.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from gateway.settings import load_settings
 from gateway.state import issue_token, open_client_store, prepare_state
-from tests.procs import GatewayProcess
+from tests.procs import PROJECT_ROOT, GatewayProcess
 
 PROPAGATION_DEADLINE_SECONDS = 10.0
 CATALOGUE = "/gateway/v1/catalogue"
@@ -29,11 +31,14 @@ def two_gateways(
     tmp_path: Path, redis_url: str, postgres_url: str
 ) -> Iterator[tuple[GatewayProcess, GatewayProcess, str]]:
     # Behind one load balancer: one public URL (one issuer), one master key for the shared signing keys.
+    governance = tmp_path / "governance.yaml"  # each machine has its own copy; here both share one
+    governance.write_text((PROJECT_ROOT / "contracts" / "governance.yaml").read_text())
     common = {
         "redis_url": redis_url,
         "database_url": postgres_url,
         "public_url": "http://gateway.test",
         "master_key": "test-master-key-shared-by-both-processes",
+        "governance_file": str(governance),
     }
     settings = load_settings({"state_dir": str(tmp_path / "setup"), "seed_demo": False, **common}, environ={})
 
@@ -41,7 +46,9 @@ def two_gateways(
         await prepare_state(settings)
         async with open_client_store(settings) as store:
             record, secret = await store.create(
-                name="operator", scopes=["gateway:clients:admin", "gateway:audit:read"], tier="internal"
+                name="operator",
+                scopes=["gateway:clients:admin", "gateway:audit:read", "gateway:governance:admin"],
+                tier="internal",
             )
         assert secret is not None
         return await issue_token(settings, record.client_id, secret, None)
@@ -109,3 +116,85 @@ def test_a_client_disabled_in_one_process_is_refused_in_the_other(
             if not events:
                 time.sleep(0.1)
         assert [event["reason"] for event in events] == [f"disabled client {client['client_id']}"]
+
+
+def _wait_for(check: object, deadline: float = PROPAGATION_DEADLINE_SECONDS) -> float:
+    """Call ``check()`` until it is true; return the seconds it took (raises on the deadline)."""
+    started = time.monotonic()
+    while not check():  # type: ignore[operator]
+        if time.monotonic() - started > deadline:
+            raise AssertionError(f"not true within {deadline} s")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_a_governance_reload_in_one_process_is_in_force_in_the_other(
+    two_gateways: tuple[GatewayProcess, GatewayProcess, str],
+) -> None:
+    first, second, admin_token = two_gateways
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    with httpx.Client(timeout=10) as http:
+        created = http.post(
+            f"{first.url}/gateway/v1/clients",
+            json={"name": "bronze-app", "scopes": ["gateway:catalog:read"], "tier": "bronze"},
+            headers=admin,
+        ).json()
+        issued = http.post(
+            f"{second.url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(created["client_id"], created["client_secret"]),
+        ).json()
+        token = {"Authorization": f"Bearer {issued['access_token']}"}
+
+        def policy_on_second() -> str:
+            return str(http.get(f"{second.url}{CATALOGUE}", headers=token).headers.get("ratelimit-policy", ""))
+
+        assert '"5-per-second"' in policy_on_second()
+        document = yaml.safe_load((PROJECT_ROOT / "contracts" / "governance.yaml").read_text())
+        document["tiers"]["bronze"]["limits"] = ["7/second"]
+        replaced = http.put(f"{first.url}/gateway/v1/governance", json=document, headers=admin)
+        assert replaced.status_code == 200, replaced.text
+        delay = _wait_for(lambda: policy_on_second() == '"7-per-second";q=7;w=1')
+        print(f"governance reload in force in the other process after {delay * 1000:.0f} ms")
+        second_view = http.get(f"{second.url}/gateway/v1/governance", headers=admin).json()
+        assert second_view["digest"] == replaced.json()["digest"] and second_view["source"] == "peer"
+
+        def audited() -> bool:
+            items = http.get(
+                f"{second.url}/gateway/v1/audit/events", params={"route": "/gateway/v1/governance"}, headers=admin
+            ).json()["items"]
+            return any(str(item["reason"]).startswith("governance replaced") for item in items)
+
+        _wait_for(audited)
+
+
+def test_sighup_puts_the_edited_file_in_force(tmp_path: Path) -> None:
+    governance = tmp_path / "governance.yaml"
+    bundled = (PROJECT_ROOT / "contracts" / "governance.yaml").read_text()
+    governance.write_text(bundled)
+    common = {"governance_file": str(governance), "public_url": "http://gateway.test"}  # one issuer for both
+    settings = load_settings({"state_dir": str(tmp_path / "state"), "seed_demo": False, **common}, environ={})
+
+    async def setup() -> str:
+        await prepare_state(settings)
+        async with open_client_store(settings) as store:
+            record, secret = await store.create(name="bronze", scopes=["gateway:catalog:read"], tier="bronze")
+        assert secret is not None
+        return await issue_token(settings, record.client_id, secret, None)
+
+    token = {"Authorization": f"Bearer {asyncio.run(setup())}"}
+    with GatewayProcess(tmp_path / "state", **common) as gateway, httpx.Client() as http:
+
+        def policy() -> str:
+            try:
+                return str(http.get(f"{gateway.url}{CATALOGUE}", headers=token).headers.get("ratelimit-policy", ""))
+            except httpx.TransportError:  # a worker being replaced
+                return ""
+
+        assert '"5-per-second"' in policy()
+        governance.write_text(bundled.replace('["5/second", "2000/day"]', '["6/second"]'))
+        assert gateway.process is not None
+        gateway.process.send_signal(signal.SIGHUP)
+        delay = _wait_for(lambda: policy() == '"6-per-second";q=6;w=1')
+        print(f"SIGHUP: the edited governance file in force after {delay * 1000:.0f} ms")
+        assert gateway.process.poll() is None  # still serving: a reload, not a stop
