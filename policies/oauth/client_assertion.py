@@ -34,16 +34,63 @@ MAX_ASSERTION_LENGTH = 8192
 MAX_JTI_LENGTH = 256
 
 
-def unverified_subject(assertion: str) -> str | None:
-    """The ``sub`` of an assertion before any check (only to find the client and rate-limit)."""
+def unverified_claims(assertion: str) -> dict[str, Any] | None:
+    """The claims of an assertion before any check (to find the client, rate-limit, claim its jti)."""
     if len(assertion) > MAX_ASSERTION_LENGTH:
         return None
     try:
         claims = json.loads(jws.extract_compact(assertion.encode("ascii")).payload)
     except (JoseError, ValueError, TypeError, UnicodeError):
         return None
-    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return claims if isinstance(claims, dict) else None
+
+
+def unverified_subject(assertion: str) -> str | None:
+    """The ``sub`` of an assertion before any check (only to find the client and rate-limit)."""
+    sub = (unverified_claims(assertion) or {}).get("sub")
     return sub if isinstance(sub, str) and 0 < len(sub) <= 64 else None
+
+
+class SharedJtiGuard:
+    """With Redis: a ``jti`` used in one process is refused by every process (RFC 7523 §3 item 7).
+
+    Authlib's core is synchronous, so the claim happens before it runs: ``SET NX`` of
+    ``<client>:<jti>`` expiring with the assertion. An assertion that then fails
+    verification releases its claim, so a forged assertion cannot burn a real one's ``jti``
+    for long. When Redis fails, the per-process :class:`JtiReplayCache` still refuses replays
+    to the same process (logged by the caller).
+    """
+
+    KEY_PREFIX = "strata:jti:"
+    TIMEOUT_SECONDS = 0.25
+
+    def __init__(self, redis_url: str) -> None:
+        from gateway.redis_pool import fail_fast_redis
+
+        self._redis = fail_fast_redis(redis_url, timeout=self.TIMEOUT_SECONDS, max_connections=16)
+
+    @staticmethod
+    def key_of(claims: dict[str, Any]) -> tuple[str, int] | None:
+        """``(key, seconds to keep it)`` for an assertion's claims, or None if they cannot be claimed."""
+        sub, jti, exp = claims.get("sub"), claims.get("jti"), claims.get("exp")
+        if not (isinstance(sub, str) and isinstance(jti, str) and 0 < len(jti) <= MAX_JTI_LENGTH):
+            return None
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return None
+        ttl = int(min(max(exp - time.time(), 0) + LEEWAY_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS + LEEWAY_SECONDS))
+        return f"{SharedJtiGuard.KEY_PREFIX}{sub[:64]}:{jti}", max(ttl, 1)
+
+    async def claim(self, key: str, ttl: int) -> bool:
+        """True if this process is the first to present the ``jti``; raises on Redis errors."""
+        return bool(await self._redis.set(key, b"1", nx=True, ex=ttl))
+
+    async def release(self, key: str) -> None:
+        """Forget a claim whose assertion failed verification."""
+        await self._redis.delete(key)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._redis.aclose()
 
 
 class JtiReplayCache:

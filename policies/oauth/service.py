@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.settings import Settings
 from policies.oauth.auth_failures import AuthFailureLimiter
-from policies.oauth.client_assertion import unverified_subject
+from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_subject
 from policies.oauth.clients import ClientStore
 from policies.oauth.introspection import StrataIntrospectionEndpoint
 from policies.oauth.keys import SigningKeyStore
@@ -138,6 +138,7 @@ class OAuthService:
         self.server.register_endpoint(StrataIntrospectionEndpoint(self.server, revocations))
         self.server.register_endpoint(StrataRevocationEndpoint(self.server))
         self._refresh_task: asyncio.Task[None] | None = None
+        self.jti_guard: SharedJtiGuard | None = None
 
     @classmethod
     async def start(
@@ -172,6 +173,7 @@ class OAuthService:
         service = cls(
             settings, clients, keys, revocations, on_auth_failure=on_auth_failure, scopes_supported=scopes_supported
         )
+        service.jti_guard = SharedJtiGuard(redis_url) if redis_url else None
         service._refresh_task = asyncio.create_task(service._refresh_stores(), name="strata-oauth-refresh")
         return service
 
@@ -183,6 +185,8 @@ class OAuthService:
                 await self._refresh_task
             self._refresh_task = None
         await self.revocations.stop()
+        if self.jti_guard is not None:
+            await self.jti_guard.aclose()
 
     async def _refresh_stores(self) -> None:
         loop = asyncio.get_running_loop()
@@ -253,6 +257,11 @@ class OAuthService:
             )
         if client_id and self.clients.cached(client_id) is None:
             await self.clients.load_one(client_id)
+        claimed_jti = await self._claim_assertion_jti(form)
+        if claimed_jti is False:
+            self.failure_limiter.record_failure(client_id, source)
+            await self._report_failure(client_id, source, "client assertion jti already used (another process)")
+            return oauth_error(400, "invalid_client", "The client assertion jti was already used.")
         try:
             request = OAuthHttpRequest("POST", self.issuer + path, form, headers)
         except OAuth2Error:
@@ -268,9 +277,32 @@ class OAuthService:
         if request.auth_failure is not None:
             self.failure_limiter.record_failure(client_id, source)
             await self._report_failure(client_id, source, request.auth_failure)
+            if isinstance(claimed_jti, str) and self.jti_guard is not None:
+                with contextlib.suppress(Exception):  # it expires anyway
+                    await self.jti_guard.release(claimed_jti)
         if request.revoke_jti is not None and response.status == 200:
             await self.revocations.revoke(*request.revoke_jti)
         return response
+
+    async def _claim_assertion_jti(self, form: dict[str, str]) -> str | bool | None:
+        """With Redis, claim the ``jti`` of a client assertion for every process.
+
+        Returns the claimed key, False for a ``jti`` already used, or None when there is
+        nothing to claim (no assertion, no Redis, claims the core will refuse anyway, or
+        Redis failing: the per-process replay cache still applies).
+        """
+        assertion = form.get("client_assertion")
+        if not assertion or self.jti_guard is None:
+            return None
+        claims = unverified_claims(assertion)
+        claim = SharedJtiGuard.key_of(claims) if claims is not None else None
+        if claim is None:
+            return None
+        try:
+            return claim[0] if await self.jti_guard.claim(*claim) else False
+        except Exception as exc:
+            log.warning("shared jti check unavailable; per-process replay check only", error=str(exc))
+            return None
 
     async def _report_failure(self, client_id: str | None, source: str, reason: str) -> None:
         if self.on_auth_failure is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
@@ -137,3 +138,34 @@ async def test_private_key_material_is_not_stored(service: OAuthService) -> None
 async def test_unusable_jwks_refused(service: OAuthService, jwks: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="jwks"):
         await service.clients.create("Signer", ["system:crm:read"], "gold", jwks=jwks)
+
+
+@pytest.mark.redis
+async def test_a_jti_used_in_one_process_is_refused_in_another(tmp_path: Any, engine: Any, redis_url: str) -> None:
+    from tests.oauth.conftest import make_app, make_settings
+
+    first = await OAuthService.start(make_settings(tmp_path), engine, redis_url)
+    second = await OAuthService.start(make_settings(tmp_path), engine, redis_url)
+    try:
+        key = rsa_key()
+        client_id = await jwt_client(first, key)
+        await second.clients.load_one(client_id)
+        # On this test's own event loop (the Redis connections live on it), unlike AsyncTestClient.
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app(first)), base_url=ISSUER) as one,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app(second)), base_url=ISSUER) as two,
+        ):
+            # A forged assertion (someone else's key) with the jti the client will use next
+            # is refused, and does not burn that jti.
+            forged = assertion(rsa_key(), client_id, jti="shared-1")
+            assert (await two.post("/oauth/token", headers=FORM, data=assertion_form(forged))).status_code in (400, 401)
+
+            token = assertion(key, client_id, jti="shared-1")
+            accepted = await one.post("/oauth/token", headers=FORM, data=assertion_form(token))
+            assert accepted.status_code == 200, accepted.text
+            replayed = await two.post("/oauth/token", headers=FORM, data=assertion_form(token))
+            assert replayed.status_code == 400
+            assert "already used" in replayed.json()["error_description"]
+    finally:
+        await first.stop()
+        await second.stop()
