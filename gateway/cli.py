@@ -172,6 +172,7 @@ def _echo_client(record: Any, as_json: bool, secret: str | None = None, *, with_
 @click.option("--customer-id")
 @click.option("--rate-limits", help='Space-separated limits replacing the tier\'s, e.g. "10/second 5000/day".')
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWK set for private_key_jwt.")
+@click.option("--jwks-uri", help="Or the URL where the client publishes its keys (private_key_jwt).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def clients_create(
@@ -183,6 +184,7 @@ def clients_create(
     customer_id: str | None,
     rate_limits: str | None,
     jwks_file: str | None,
+    jwks_uri: str | None,
     as_json: bool,
 ) -> None:
     """Create a client; its secret is printed once and never again."""
@@ -201,6 +203,7 @@ def clients_create(
         partner_id=partner_id,
         customer_id=customer_id,
         jwks=jwks,
+        jwks_uri=jwks_uri,
         rate_limits=rate_limits.split(" ") if rate_limits else None,
     )
     record, secret = _admin_call(ctx, lambda admin: admin.create(spec))

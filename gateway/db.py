@@ -36,6 +36,7 @@ oauth_clients = Table(
     Column("secret_salt", String(64), nullable=True),
     Column("auth_method", String(40), nullable=False, default="client_secret_basic"),
     Column("jwks", Text, nullable=True, doc="public JWK set for private_key_jwt, JSON"),
+    Column("jwks_uri", String(500), nullable=True, doc="or where the client publishes it (RFC 7591 §2)"),
     Column("scopes", Text, nullable=False, doc="space-separated allowed scopes"),
     Column("tier", String(40), nullable=False),
     Column("partner_id", String(64), nullable=True),

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from gateway.errors import InvalidInput, NotFound
+from policies.oauth.client_jwks import check_jwks_uri
 from policies.oauth.clients import (
     MAX_SECRET_OVERLAP_SECONDS,
     ClientRecord,
@@ -43,6 +44,8 @@ class ClientCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     customer_id: str | None = None
     jwks: dict[str, Any] | None = None
     """A public JWK set makes it a ``private_key_jwt`` client (no secret)."""
+    jwks_uri: str | None = None
+    """Or the URL where the client publishes its key set (fetched, cached, refetched on a new ``kid``)."""
     rate_limits: list[str] | None = None
 
 
@@ -81,6 +84,7 @@ def client_view(record: ClientRecord) -> dict[str, Any]:
         "partner_id": record.partner_id,
         "customer_id": record.customer_id,
         "jwks": record.jwks,
+        "jwks_uri": record.jwks_uri,
         "created_at": _rfc3339(record.created_at),
         "updated_at": _rfc3339(record.updated_at),
         "disabled_at": _rfc3339(record.disabled_at),
@@ -165,6 +169,10 @@ class ClientAdmin:
             errors.append(_body_error("customer_id", "a client is bound to a partner or a customer, not both"))
         if spec.jwks is not None:
             _collect(errors, "jwks", lambda: check_jwks(spec.jwks or {}))
+        if spec.jwks_uri is not None:
+            _collect(errors, "jwks_uri", lambda: check_jwks_uri(spec.jwks_uri or ""))
+            if spec.jwks is not None:
+                errors.append(_body_error("jwks_uri", "give jwks or jwks_uri, not both"))
         if spec.rate_limits is not None:
             _collect(errors, "rate_limits", lambda: validate_limits(spec.rate_limits or []))
         _refuse(errors)
@@ -175,6 +183,7 @@ class ClientAdmin:
             partner_id=spec.partner_id,
             customer_id=spec.customer_id,
             jwks=spec.jwks,
+            jwks_uri=spec.jwks_uri,
             rate_limits=spec.rate_limits,
         )
 

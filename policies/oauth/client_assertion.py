@@ -45,6 +45,18 @@ def unverified_claims(assertion: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
+def unverified_kid(assertion: str) -> str | None:
+    """The ``kid`` of an assertion's header before any check (to know whether to refetch keys)."""
+    if len(assertion) > MAX_ASSERTION_LENGTH:
+        return None
+    try:
+        header = jws.extract_compact(assertion.encode("ascii")).protected
+    except (JoseError, ValueError, TypeError, UnicodeError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) and 0 < len(kid) <= 200 else None
+
+
 def unverified_subject(assertion: str) -> str | None:
     """The ``sub`` of an assertion before any check (only to find the client and rate-limit)."""
     sub = (unverified_claims(assertion) or {}).get("sub")

@@ -65,6 +65,8 @@ class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str | None = None
     jwks: dict[str, Any] | None = None
     """Public JWK set for ``private_key_jwt`` clients."""
+    jwks_uri: str | None = None
+    """Or where a ``private_key_jwt`` client publishes its key set (fetched and cached)."""
     rate_limits: tuple[str, ...] | None = None
     """Limits replacing the tier's (``limits`` notation), or None for the tier's."""
     created_at: float = 0.0
@@ -136,6 +138,7 @@ def _row_to_stored(row: Any) -> _StoredClient:
         partner_id=row.partner_id,
         customer_id=row.customer_id,
         jwks=json.loads(row.jwks) if row.jwks else None,
+        jwks_uri=row.jwks_uri,
         rate_limits=tuple(json.loads(row.rate_limits)) if row.rate_limits else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -216,6 +219,7 @@ class ClientStore:
         customer_id: str | None = None,
         jwks: dict[str, Any] | None = None,
         rate_limits: builtins.list[str] | None = None,
+        jwks_uri: str | None = None,
     ) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (``None`` for ``private_key_jwt`` clients).
 
@@ -231,13 +235,20 @@ class ClientStore:
         check_slug("partner_id", partner_id)
         check_slug("customer_id", customer_id)
         public_jwks = check_jwks(jwks) if jwks is not None else None
+        if jwks_uri is not None:
+            from policies.oauth.client_jwks import check_jwks_uri
+
+            if public_jwks is not None:
+                raise ValueError("jwks_uri: give jwks or jwks_uri, not both")
+            check_jwks_uri(jwks_uri)
+        key_based = public_jwks is not None or jwks_uri is not None
         checked_limits = validate_limits(rate_limits) if rate_limits is not None else None
 
         now = time.time()
         client_id = "cli_" + stdlib_secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")
         secret: str | None = None
         salt = secret_hash = None
-        if public_jwks is None:
+        if not key_based:
             secret = secrets.generate_secret()
             salt = secrets.generate_salt()
             secret_hash = secrets.hash_secret(secret, salt)
@@ -246,10 +257,11 @@ class ClientStore:
             name=name,
             oauth_scopes=checked_scopes,
             tier=tier,
-            auth_method="client_secret_basic" if public_jwks is None else "private_key_jwt",
+            auth_method="private_key_jwt" if key_based else "client_secret_basic",
             partner_id=partner_id,
             customer_id=customer_id,
             jwks=public_jwks,
+            jwks_uri=jwks_uri,
             rate_limits=checked_limits,
             created_at=now,
             updated_at=now,
@@ -263,6 +275,7 @@ class ClientStore:
                     secret_salt=salt,
                     auth_method=record.auth_method,
                     jwks=json.dumps(public_jwks) if public_jwks is not None else None,
+                    jwks_uri=jwks_uri,
                     scopes=" ".join(checked_scopes),
                     tier=tier,
                     partner_id=partner_id,
@@ -333,7 +346,8 @@ class ClientStore:
         """Delete a client for good (a tombstone that keeps its tokens refused); False if no such client."""
         now = time.time()
         wiped = {"secret_hash": None, "secret_salt": None, "previous_secret_hash": None, "previous_secret_salt": None}
-        values = {"status": "deleted", "disabled_at": now, "tokens_not_before": now, "jwks": None, **wiped}
+        values = {"status": "deleted", "disabled_at": now, "tokens_not_before": now, "jwks": None, "jwks_uri": None}
+        values.update(wiped)
         return await self._write(client_id, values) is not None
 
     async def rotate_secret(self, client_id: str, overlap_seconds: float) -> tuple[ClientRecord, str] | None:

@@ -30,6 +30,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
 from policies.oauth.access_tokens import issue_access_token
 from policies.oauth.client_assertion import ASSERTION_TYPE, PrivateKeyJWTAuth
+from policies.oauth.client_jwks import ClientJwksCache
 from policies.oauth.clients import ClientRecord, ClientStore
 from policies.oauth.keys import SigningKeyStore
 
@@ -191,15 +192,26 @@ class OAuthResponse:
 class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """Authlib's authorization server bound to Strata's stores; synchronous, no I/O."""
 
-    def __init__(self, clients: ClientStore, keys: SigningKeyStore, *, issuer: str, token_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        clients: ClientStore,
+        keys: SigningKeyStore,
+        *,
+        issuer: str,
+        token_ttl_seconds: int,
+        client_jwks: ClientJwksCache | None = None,
+    ) -> None:
         super().__init__(scopes_supported=None)
         self.clients = clients
         self.keys = keys
+        self.client_jwks = client_jwks or ClientJwksCache()
         self.issuer = issuer
         self.token_ttl_seconds = token_ttl_seconds
         self.private_key_jwt = PrivateKeyJWTAuth(
             audiences=lambda: [self.issuer, self.issuer + TOKEN_PATH],
-            jwks_of=lambda client: client.record.jwks,
+            # A registered set, else the one fetched from the client's jwks_uri (fetched beforehand,
+            # in the async path: this core does no I/O).
+            jwks_of=lambda client: client.record.jwks or self.client_jwks.get(client.record.client_id),
         )
         self.register_client_auth_method("private_key_jwt", self.private_key_jwt)
         self.register_token_generator("default", self._generate_token)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.settings import Settings
 from policies.oauth.auth_failures import AuthFailureLimiter
-from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_subject
+from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid, unverified_subject
 from policies.oauth.clients import ClientStore
 from policies.oauth.introspection import StrataIntrospectionEndpoint
 from policies.oauth.keys import SigningKeyStore
@@ -185,6 +185,7 @@ class OAuthService:
                 await self._refresh_task
             self._refresh_task = None
         await self.revocations.stop()
+        await self.server.client_jwks.aclose()
         if self.jti_guard is not None:
             await self.jti_guard.aclose()
 
@@ -257,6 +258,7 @@ class OAuthService:
             )
         if client_id and self.clients.cached(client_id) is None:
             await self.clients.load_one(client_id)
+        await self._fetch_client_jwks(client_id, form)
         claimed_jti = await self._claim_assertion_jti(form)
         if claimed_jti is False:
             self.failure_limiter.record_failure(client_id, source)
@@ -283,6 +285,15 @@ class OAuthService:
         if request.revoke_jti is not None and response.status == 200:
             await self.revocations.revoke(*request.revoke_jti)
         return response
+
+    async def _fetch_client_jwks(self, client_id: str | None, form: dict[str, str]) -> None:
+        """For a client with a ``jwks_uri``: have its key set (with the assertion's ``kid``) cached."""
+        assertion = form.get("client_assertion")
+        record = self.clients.cached(client_id) if client_id and assertion else None
+        if record is None or record.jwks_uri is None or assertion is None:
+            return
+        kid = unverified_kid(assertion)
+        await self.server.client_jwks.ensure(record.client_id, record.jwks_uri, kid)
 
     async def _claim_assertion_jti(self, form: dict[str, str]) -> str | bool | None:
         """With Redis, claim the ``jti`` of a client assertion for every process.

@@ -6,10 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from joserfc.jwk import RSAKey
 
 from tests.gateway.probe import probe_options
 from tests.harness import Gateway, problem, running_gateway
+from tests.jwks_server import JwksServer
 
 ACCOUNTS = "/system/probe/v1/items/abc"
 
@@ -219,47 +218,18 @@ async def test_disabling_a_client_stops_its_live_tokens(gw: Gateway) -> None:
 # ---------------------------------------------------------------- external issuers
 
 
-class _JwksServer:
-    """A real HTTP server on loopback publishing an external IdP's JWKS."""
-
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        body = json.dumps(jwks).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _JwksServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture
 def idp_key() -> RSAKey:
     return RSAKey.generate_key(2048, private=True, parameters={"kid": "idp-1"})
 
 
 @pytest.fixture
-def idp(idp_key: RSAKey) -> Iterator[_JwksServer]:
-    with _JwksServer({"keys": [idp_key.as_dict(private=False)]}) as server:
+def idp(idp_key: RSAKey) -> Iterator[JwksServer]:
+    with JwksServer({"keys": [idp_key.as_dict(private=False)]}) as server:
         yield server
 
 
-async def test_an_external_issuer_with_its_own_conventions(tmp_path: Path, idp: _JwksServer, idp_key: RSAKey) -> None:
+async def test_an_external_issuer_with_its_own_conventions(tmp_path: Path, idp: JwksServer, idp_key: RSAKey) -> None:
     issuers = f"""issuers:
   - issuer: https://idp.example/realms/acme
     jwks_uri: {idp.url}

@@ -233,3 +233,24 @@ async def test_usage_reports_windows_today_and_denials(gw: Gateway, admin: dict[
     assert body["today"]["denials_by_policy"] == {"authorization": 1}
     again = await gw.client.get(f"{CLIENTS}/{client['client_id']}/usage", headers=admin)
     assert again.json()["today"]["units_admitted"] == 3
+
+
+async def test_private_key_jwt_clients_may_register_a_jwks_uri(gw: Gateway, admin: dict[str, str]) -> None:
+    from joserfc.jwk import ECKey
+
+    created = await _create(gw, admin, jwks_uri="https://keys.acme.example/jwks.json")
+    assert created["auth_method"] == "private_key_jwt" and created["client_secret"] is None
+    assert created["jwks_uri"] == "https://keys.acme.example/jwks.json" and created["jwks"] is None
+    jwks = {"keys": [ECKey.generate_key("P-256").as_dict(private=False)]}
+    both = await gw.client.post(
+        CLIENTS,
+        json={"name": "x", "scopes": ["gateway:catalog:read"], "tier": "gold", "jwks": jwks, "jwks_uri": "https://a/b"},
+        headers=admin,
+    )
+    assert both.status_code == 422 and [e["pointer"] for e in problem(both)["errors"]] == ["/jwks_uri"]
+    plain = await gw.client.post(
+        CLIENTS,
+        json={"name": "x", "scopes": ["gateway:catalog:read"], "tier": "gold", "jwks_uri": "http://keys.acme.example/"},
+        headers=admin,
+    )
+    assert plain.status_code == 422 and "https" in problem(plain)["errors"][0]["detail"]

@@ -169,3 +169,38 @@ async def test_a_jti_used_in_one_process_is_refused_in_another(tmp_path: Any, en
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_keys_published_at_a_jwks_uri_are_fetched_cached_and_refetched_on_rotation(
+    service: OAuthService, http: Client
+) -> None:
+    import time_machine
+
+    from tests.jwks_server import JwksServer
+
+    first, second = rsa_key("k1"), rsa_key("k2")
+    with JwksServer({"keys": [first.as_dict(private=False)]}) as published:
+        record, secret = await service.clients.create("Signer", ["system:crm:read"], "gold", jwks_uri=published.url)
+        assert secret is None and record.auth_method == "private_key_jwt" and record.jwks is None
+        for _ in range(2):
+            ok = await http.post("/oauth/token", headers=FORM, data=assertion_form(assertion(first, record.client_id)))
+            assert ok.status_code == 200, ok.text
+        assert published.fetches == 1  # cached
+
+        published.publish({"keys": [second.as_dict(private=False)]})  # the client rotates its key
+        early = await http.post("/oauth/token", headers=FORM, data=assertion_form(assertion(second, record.client_id)))
+        assert early.status_code == 400  # within the refetch cooldown: not fetched again
+        assert published.fetches == 1
+        with time_machine.travel(time.time() + 31, tick=True):
+            later = assertion(second, record.client_id)
+            rotated = await http.post("/oauth/token", headers=FORM, data=assertion_form(later))
+            assert rotated.status_code == 200, rotated.text
+        assert published.fetches == 2
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://jwks.example.com/keys", "ftp://127.0.0.1/keys", "https://", "https://x/" + "a" * 500]
+)
+async def test_unsafe_jwks_uris_are_refused(service: OAuthService, uri: str) -> None:
+    with pytest.raises(ValueError, match="jwks_uri"):
+        await service.clients.create("Signer", ["system:crm:read"], "gold", jwks_uri=uri)

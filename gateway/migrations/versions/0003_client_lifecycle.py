@@ -3,7 +3,8 @@
 ``revoked_at`` becomes ``disabled_at`` and the status ``revoked`` becomes ``disabled``;
 ``updated_at`` (indexed) lets other processes poll for changed clients; ``tokens_not_before``
 refuses tokens issued before a client was disabled; ``previous_secret_*`` keep a rotated-out
-secret working until its stated expiry; ``rate_limits`` replaces the tier's limits.
+secret working until its stated expiry; ``rate_limits`` replaces the tier's limits;
+``jwks_uri`` is where a ``private_key_jwt`` client publishes its keys.
 
 Revision ID: 0003_client_lifecycle
 Revises: 0002_idempotency_claim_token
@@ -29,6 +30,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("previous_secret_salt", sa.String(64), nullable=True))
         batch.add_column(sa.Column("previous_secret_expires_at", sa.Float(), nullable=True))
         batch.add_column(sa.Column("rate_limits", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("jwks_uri", sa.String(500), nullable=True))
     op.execute("UPDATE oauth_clients SET status = 'disabled', tokens_not_before = disabled_at WHERE status = 'revoked'")
     op.execute("UPDATE oauth_clients SET updated_at = COALESCE(disabled_at, created_at)")
     with op.batch_alter_table("oauth_clients") as batch:
@@ -41,6 +43,7 @@ def downgrade() -> None:
     op.execute("UPDATE oauth_clients SET status = 'revoked' WHERE status IN ('disabled', 'deleted')")
     with op.batch_alter_table("oauth_clients") as batch:
         for column in (
+            "jwks_uri",
             "rate_limits",
             "previous_secret_expires_at",
             "previous_secret_salt",
