@@ -96,7 +96,7 @@ def create_app(
     """
     if settings is None:
         settings = load_settings(overrides or None)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_redact_field_names)
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1" if settings.issuer.startswith("http://") else "0")
     governance = load_governance(settings.governance_path)
     components = Components(settings, governance)
@@ -115,6 +115,9 @@ def create_app(
         exception_handlers=exception_handlers(base_uri),
         lifespan=[components.lifespan],
         openapi_config=None,
+        # Litestar's default LoggingConfig would replace the root handler (our JSON lines)
+        # with its own text formatter: logging is configured by gateway.logging alone.
+        logging_config=None,
         debug=False,
     )
     # The edge wraps Litestar's whole handler (router + exception handling), so it runs

@@ -140,7 +140,13 @@ class Components:
         return self.settings.state_path / "sandboxes" / vendor
 
     def record_auth_failure(self, client_id: str | None, source: str, reason: str) -> None:
-        """Audit a failed client authentication at the token endpoint."""
+        """Audit (and log) a failed client authentication at the token endpoint."""
+        # An id we do not know is not logged: it may be a secret pasted into the wrong field.
+        known = client_id is not None and self.oauth is not None and self.oauth.clients.cached(client_id) is not None
+        logger.info(
+            "client authentication failed",
+            extra={"client_id": client_id if known else None, "reason": reason[:300], "source": source},
+        )
         self.audit.record(
             AuditRecord(
                 at=now(),

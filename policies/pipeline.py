@@ -13,6 +13,9 @@ one (OAuth, docs, metrics, sandboxes) only gets correlation and the security hea
 
 Handler exceptions are turned into problems *inside* the pipeline, so response policies,
 audit and metrics see them like any other response.
+
+The request's ids are in :data:`~policies.correlation.CURRENT` while it is handled, for
+log lines and vendor calls.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from gateway.problems import problem_body
 from policies.base import Policy
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
-from policies.correlation import REQUEST_ID, correlate, new_request_id
+from policies.correlation import CURRENT, correlate, correlation_ids
 from policies.lifecycle import lifecycle_headers
 from policies.routes import CompiledRoute
 
@@ -166,6 +169,7 @@ class GovernanceMiddleware:
         )
         correlate(ctx)
         scope.setdefault("state", {})["request_id"] = ctx.request_id
+        ids_token = CURRENT.set((ctx.request_id, ctx.traceparent))
         status = 500
         try:
             response = await self._run(ctx, scope, send)
@@ -176,6 +180,7 @@ class GovernanceMiddleware:
                     await policy.on_complete(ctx, status)
                 except Exception:  # completion hooks (audit, metrics) never fail a request
                     logger.exception("on_complete of %s failed", policy.name)
+            CURRENT.reset(ids_token)
 
     async def _run(self, ctx: RequestContext, scope: Scope, send: Send) -> CapturedResponse | None:
         route = ctx.route
@@ -250,13 +255,19 @@ class GovernanceMiddleware:
 
     async def _ungoverned(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Routes outside the contracts: request id and security headers only."""
-        incoming = None
-        for name, value in scope["headers"]:
-            if name.lower() == b"x-request-id":
+        incoming = incoming_traceparent = None
+        for raw_name, value in scope["headers"]:
+            name = raw_name.lower()
+            if name == b"x-request-id" and incoming is None:
                 incoming = value.decode("latin-1")
-                break
-        request_id = incoming if incoming and REQUEST_ID.match(incoming) else new_request_id()
+            elif name == b"traceparent" and incoming_traceparent is None:
+                incoming_traceparent = value.decode("latin-1")
+        ids = correlation_ids(incoming, incoming_traceparent)
+        request_id = ids[0]
         scope.setdefault("state", {})["request_id"] = request_id
+        # The traceparent is not echoed here (these routes answer as before), but it is in
+        # every log line of the request.
+        ids_token = CURRENT.set(ids)
 
         async def decorate(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -266,4 +277,7 @@ class GovernanceMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, decorate)
+        try:
+            await self.app(scope, receive, decorate)
+        finally:
+            CURRENT.reset(ids_token)
