@@ -70,7 +70,11 @@ class Tracing:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        owned_provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+        resource = Resource.create()  # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, when set
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
+        # The sampler comes from OTEL_TRACES_SAMPLER (default: parent-based, always on).
+        owned_provider = TracerProvider(resource=resource)
         exporter = OTLPSpanExporter(endpoint=settings.otlp_traces_url, timeout=EXPORT_TIMEOUT_SECONDS)
         owned_provider.add_span_processor(BatchSpanProcessor(exporter))
         return cls(owned_provider, owned=True)

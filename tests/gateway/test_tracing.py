@@ -127,7 +127,7 @@ def test_tracing_is_off_unless_an_otlp_endpoint_is_configured() -> None:
     assert Tracing.from_settings(load_settings(environ={})).tracer is None
     on = Tracing.from_settings(load_settings(environ={"STRATA_OTLP_ENDPOINT": "http://127.0.0.1:4318"}))
     assert on.tracer is not None and on.owned
-    assert on.provider is not None
+    assert on.provider is not None and on.provider.resource.attributes["service.name"] == "strata"
     on.provider.shutdown()
     assert load_settings(environ={"STRATA_OTLP_ENDPOINT": "http://collector:4318/"}).otlp_traces_url == (
         "http://collector:4318/v1/traces"
