@@ -14,8 +14,9 @@ Two processors run on every line, whichever API emitted it:
   (``authorization``, ``*token*``, ``*secret*``, ``password``, ``cookie``, ``query_string``,
   …) and under the configured personal-data keys (``email``, ``phone``, ``tax_id`` by
   default), at any depth; and, inside any string, query strings of URLs, ``Bearer`` /
-  ``Basic`` credentials and JWTs. It runs last, after exceptions are rendered, so a
-  traceback's message is scrubbed too.
+  ``Basic`` credentials, JWTs and ``*token*=`` / ``*secret*=`` / ``password=`` form
+  fields. It runs last, after exceptions are rendered, so a traceback's message is
+  scrubbed too.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ _SECRET_KEY_PARTS = ("token", "secret", "credential", "private_key")
 _IN_TEXT = re.compile(
     r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*"  # a URL's query string
     r"|(?P<scheme>\b(?:Bearer|Basic|DPoP)\s+)[A-Za-z0-9._~+/=-]+"  # an HTTP credential
+    r"|(?P<param>\b[\w.-]*(?:token|secret|password|assertion)[\w.-]*=)[^\s&\"'<>]+"  # a form field
     r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # a JWT (JWS compact)
     re.IGNORECASE,
 )
@@ -68,6 +70,8 @@ def _scrub_text(match: re.Match[str]) -> str:
         return f"{match['url']}?{REDACTED}"
     if match["scheme"] is not None:
         return f"{match['scheme']}{REDACTED}"
+    if match["param"] is not None:
+        return f"{match['param']}{REDACTED}"
     return REDACTED
 
 

@@ -68,6 +68,7 @@ def test_secrets_and_personal_data_are_redacted_in_both_apis(lines: io.StringIO)
         tax_id="DE123456789",
         query_string="limit=1&access_token=" + jwt,
         note=f"got {jwt} in a body",
+        form=f"grant_type=client_credentials&client_secret={secret}&scope=a",
     )
     text = lines.getvalue()
     for leaked in (secret, jwt, "a@b.c", "+49 30 1234", "DE123456789", "key="):
@@ -80,6 +81,7 @@ def test_secrets_and_personal_data_are_redacted_in_both_apis(lines: io.StringIO)
     assert struct["access_token"] == REDACTED and struct["tax_id"] == REDACTED
     assert struct["query_string"] == REDACTED
     assert struct["note"] == f"got {REDACTED} in a body"
+    assert struct["form"] == f"grant_type=client_credentials&client_secret={REDACTED}&scope=a"
 
 
 def test_exception_messages_are_scrubbed_after_rendering(lines: io.StringIO) -> None:
