@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
@@ -32,6 +32,9 @@ from policies.pipeline import GovernanceMiddleware
 from policies.request_contract import RequestContractPolicy
 from policies.request_limits import RequestLimitsPolicy
 from policies.response_contract import ResponseContractPolicy
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 class UngovernedRouteError(RuntimeError):
@@ -83,6 +86,7 @@ def create_app(
     *,
     extra_route_handlers: Sequence[Any] = (),
     governed: bool = True,
+    tracer_provider: TracerProvider | None = None,
     **overrides: Any,
 ) -> Litestar:
     """Build the gateway app.
@@ -92,14 +96,16 @@ def create_app(
         extra_route_handlers: more handlers, e.g. the benchmark's cheap route.
         governed: bind contracts and run the policy chain; ``False`` only for the
             benchmark's side-by-side baseline.
+        tracer_provider: trace into this provider (tests) instead of the one
+            ``otlp_endpoint`` configures; see :mod:`gateway.tracing`.
         overrides: settings to replace when ``settings`` is omitted.
     """
     if settings is None:
         settings = load_settings(overrides or None)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_redact_field_names)
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1" if settings.issuer.startswith("http://") else "0")
     governance = load_governance(settings.governance_path)
-    components = Components(settings, governance)
+    components = Components(settings, governance, tracer_provider=tracer_provider)
     policies = build_policies(settings, governance, components)
     base_uri = settings.problem_base_uri
     app = Litestar(
@@ -110,11 +116,15 @@ def create_app(
                 completion_policies=(ObservePolicy(components.audit_proxy),),
                 map_exception=exception_to_response(base_uri),
                 problem_base_uri=base_uri,
+                tracer=components.tracing.tracer,
             )
         ],
         exception_handlers=exception_handlers(base_uri),
         lifespan=[components.lifespan],
         openapi_config=None,
+        # Litestar's default LoggingConfig would replace the root handler (our JSON lines)
+        # with its own text formatter: logging is configured by gateway.logging alone.
+        logging_config=None,
         debug=False,
     )
     # The edge wraps Litestar's whole handler (router + exception handling), so it runs

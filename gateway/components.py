@@ -22,12 +22,15 @@ from gateway.db import create_engine, create_schema
 from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from gateway.master_key import resolve_master_key
 from gateway.settings import Settings
+from gateway.tracing import Tracing
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
 from policies.governance import Governance
 from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_for
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
     from apis.system.crm.service import CrmService
     from policies.oauth import OAuthService
 
@@ -64,7 +67,9 @@ class _Revocations:
 class Components:
     """Everything with I/O that one gateway process owns."""
 
-    def __init__(self, settings: Settings, governance: Governance) -> None:
+    def __init__(
+        self, settings: Settings, governance: Governance, *, tracer_provider: TracerProvider | None = None
+    ) -> None:
         self.settings = settings
         self.governance = governance
         self.engine = create_engine(settings.effective_database_url)
@@ -79,6 +84,7 @@ class Components:
         self.crm: CrmService | None = None
         self.http = httpx.AsyncClient(timeout=JWKS_FETCH_TIMEOUT)
         self.sandbox_apps: dict[str, Any] = {}
+        self.tracing = Tracing.from_settings(settings, tracer_provider)
 
     def trusted_issuers(self) -> tuple[TrustedIssuer, ...]:
         """The embedded issuer plus every external issuer of the governance file."""
@@ -161,7 +167,13 @@ class Components:
         return self.settings.state_path / "sandboxes" / vendor
 
     def record_auth_failure(self, client_id: str | None, source: str, reason: str) -> None:
-        """Audit a failed client authentication at the token endpoint."""
+        """Audit (and log) a failed client authentication at the token endpoint."""
+        # An id we do not know is not logged: it may be a secret pasted into the wrong field.
+        known = client_id is not None and self.oauth is not None and self.oauth.clients.cached(client_id) is not None
+        logger.info(
+            "client authentication failed",
+            extra={"client_id": client_id if known else None, "reason": reason[:300], "source": source},
+        )
         self.audit.record(
             AuditRecord(
                 at=now(),
@@ -207,7 +219,9 @@ class Components:
         app.state.docs = build_docs_catalogue(
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )
-        self.crm = await build_crm_service(self.settings, sandbox=self.sandbox_apps.get("salesforce"))
+        self.crm = await build_crm_service(
+            self.settings, sandbox=self.sandbox_apps.get("salesforce"), tracer=self.tracing.tracer
+        )
         app.state.crm = self.crm
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, so full collections scan only per-request garbage.
@@ -224,3 +238,4 @@ class Components:
             await self.audit.stop()
             await self.http.aclose()
             await self.engine.dispose()
+            await self.tracing.shutdown()

@@ -3,31 +3,155 @@
 Both structlog loggers and ``logging`` loggers end up in the same JSON renderer, so every
 line is machine-readable. Client libraries that log whole URLs at INFO (httpx logs every
 vendor request line, query string included, which may carry PII or SOQL) are raised to
-WARNING. Nothing here ever logs a body, a token or a secret.
+WARNING.
+
+Two processors run on every line, whichever API emitted it:
+
+* :func:`add_correlation` adds the ``request_id`` and ``trace_id`` of the request being
+  handled (read from :data:`policies.correlation.CURRENT`, set by the pipeline), so a
+  line can be joined to its trace and its audit record;
+* :class:`Redactor` removes what a log must never hold: values under credential keys
+  (``authorization``, ``*token*``, ``*secret*``, ``password``, ``cookie``, ``query_string``,
+  …) and under the configured personal-data keys (``email``, ``phone``, ``tax_id`` by
+  default), at any depth; and, inside any string, query strings of URLs, ``Bearer`` /
+  ``Basic`` credentials, JWTs and ``*token*=`` / ``*secret*=`` / ``password=`` form
+  fields. It runs last, after exceptions are rendered, so a traceback's message is
+  scrubbed too.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import structlog
 import structlog.types
 
+from policies.correlation import CURRENT
+
 NOISY_LIBRARIES = ("httpx", "httpcore", "hpack", "aiosqlite", "asyncio")
+REDACTED = "[redacted]"
+ALWAYS_REDACTED_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "set_cookie",
+        "password",
+        "passwd",
+        "client_assertion",
+        "assertion",
+        "api_key",
+        "apikey",
+        "query",
+        "query_string",
+        "querystring",
+        "url_query",
+    }
+)
+"""Keys whose value is never logged (compared lower-case, ``-`` read as ``_``)."""
+_SECRET_KEY_PARTS = ("token", "secret", "credential", "private_key")
+"""A key containing any of these (``access_token``, ``client_secret``, …) is redacted too."""
+_IN_TEXT = re.compile(
+    r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*"  # a URL's query string
+    r"|(?P<scheme>\b(?:Bearer|Basic|DPoP)\s+)[A-Za-z0-9._~+/=-]+"  # an HTTP credential
+    r"|(?P<param>\b[\w.-]*(?:token|secret|password|assertion)[\w.-]*=)[^\s&\"'<>]+"  # a form field
+    r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # a JWT (JWS compact)
+    re.IGNORECASE,
+)
 _configured = False
 
 
-def configure_logging(level: str) -> None:
-    """Configure structlog and the root logger once per process."""
+def _scrub_text(match: re.Match[str]) -> str:
+    if match["url"] is not None:
+        return f"{match['url']}?{REDACTED}"
+    if match["scheme"] is not None:
+        return f"{match['scheme']}{REDACTED}"
+    if match["param"] is not None:
+        return f"{match['param']}{REDACTED}"
+    return REDACTED
+
+
+class Redactor:
+    """A structlog processor removing credentials and personal data from a log event.
+
+    Keys are matched case-insensitively with ``-`` read as ``_``, in nested mappings and
+    sequences too; strings anywhere are scrubbed of URL query strings, HTTP credentials and
+    JWTs. The personal-data keys are replaced by :meth:`configure` (settings are per app).
+    """
+
+    def __init__(self, pii_fields: Iterable[str] = ()) -> None:
+        self.keys = ALWAYS_REDACTED_KEYS
+        self.configure(pii_fields)
+
+    def configure(self, pii_fields: Iterable[str]) -> None:
+        """Redact ``pii_fields`` (besides the credential keys) from now on."""
+        self.keys = ALWAYS_REDACTED_KEYS | {name.lower().replace("-", "_") for name in pii_fields}
+
+    def __call__(self, logger: Any, method: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+        for key, value in event_dict.items():
+            event_dict[key] = REDACTED if self._sensitive(key) else self._clean(value)
+        return event_dict
+
+    def _sensitive(self, key: Any) -> bool:
+        if not isinstance(key, str):
+            return False
+        name = key.lower().replace("-", "_")
+        return name in self.keys or any(part in name for part in _SECRET_KEY_PARTS)
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return _IN_TEXT.sub(_scrub_text, value) if value else value
+        if isinstance(value, Mapping):
+            return {key: REDACTED if self._sensitive(key) else self._clean(item) for key, item in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._clean(item) for item in value]
+        if isinstance(value, bytes | bytearray):
+            return self._clean(value.decode("utf-8", "replace"))
+        return value
+
+
+REDACTOR = Redactor()
+_HANDLER = logging.StreamHandler(sys.stderr)
+"""The process's one log handler: JSON lines on standard error."""
+
+
+def add_correlation(logger: Any, method: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    """Add ``request_id`` and ``trace_id`` of the request this line is logged for, if any."""
+    current = CURRENT.get()
+    if current is not None:
+        request_id, traceparent = current
+        event_dict.setdefault("request_id", request_id)
+        event_dict.setdefault("trace_id", traceparent[3:35])
+    return event_dict
+
+
+def configure_logging(level: str, pii_fields: Iterable[str] = ()) -> None:
+    """Configure structlog and the root logger once per process.
+
+    Args:
+        level: minimum level of the lines written.
+        pii_fields: log-event keys holding personal data, redacted wherever they appear
+            (replaces the previous list on every call).
+    """
     global _configured
     numeric = getattr(logging, level.upper(), logging.INFO)
+    REDACTOR.configure(pii_fields)
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_correlation,
         structlog.stdlib.add_logger_name,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    root = logging.getLogger()
+    if _configured and _HANDLER not in root.handlers:
+        # Something replaced the root handlers since (e.g. a Litestar app built with its
+        # default logging config): put ours back, leave theirs.
+        root.addHandler(_HANDLER)
     if not _configured:
         structlog.configure(
             processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -35,19 +159,18 @@ def configure_logging(level: str) -> None:
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,
         )
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(
+        _HANDLER.setFormatter(
             structlog.stdlib.ProcessorFormatter(
                 foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
+                    REDACTOR,
                     structlog.processors.JSONRenderer(),
                 ],
             )
         )
-        root = logging.getLogger()
-        root.handlers[:] = [handler]
+        root.handlers[:] = [_HANDLER]
         _configured = True
     logging.getLogger().setLevel(numeric)
     for name in NOISY_LIBRARIES:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -28,6 +30,11 @@ DEFAULT_PORT = 8080
 DEFAULT_TOKEN_TTL_SECONDS = 900
 DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Names of log-event keys redacted by default as personal data (see gateway.logging); secrets
+# and credentials are redacted whatever this list says.
+DEFAULT_LOG_REDACT_FIELDS = "email,phone,tax_id"
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 PolicyMode = Literal["enforce", "shadow", "off"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -88,6 +95,14 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     are believed; empty = trust none (the direct peer is the client)."""
     max_in_flight: int = 512
     """Requests served at once by one process before new ones are shed with 503 (0 = off)."""
+    otlp_endpoint: str = ""
+    """Base URL of an OpenTelemetry collector speaking OTLP over HTTP/protobuf, e.g.
+    ``http://127.0.0.1:4318``; spans are posted to ``<endpoint>/v1/traces``. Empty = tracing
+    off (no spans are created at all)."""
+    log_redact_fields: str = DEFAULT_LOG_REDACT_FIELDS
+    """Comma-separated log-event keys holding personal data, redacted wherever they appear
+    (nested too, case-insensitive). Credentials (Authorization, tokens, secrets, query strings)
+    are always redacted; empty = redact only those."""
 
     def __post_init__(self) -> None:
         _check_range("port", self.port, 1, 65535)
@@ -97,10 +112,13 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)
         _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
-        for key in ("public_url", "salesforce_url"):
+        _ = self.log_redact_field_names  # validate the field list at start-up
+        for key in ("public_url", "salesforce_url", "otlp_endpoint"):
             value = getattr(self, key)
             if value and not value.startswith(("http://", "https://")):
                 raise SettingsError(f"{key}: {value!r} is not an http:// or https:// URL")
+        if self.otlp_endpoint and not urlsplit(self.otlp_endpoint).hostname:
+            raise SettingsError(f"otlp_endpoint: {self.otlp_endpoint!r} has no host (e.g. http://127.0.0.1:4318)")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"redis_url: {self.redis_url!r} must start with redis://, rediss:// or unix://")
 
@@ -125,6 +143,27 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
                     f"trusted_proxies: {text!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8, ::1)"
                 ) from None
         return tuple(networks)
+
+    @property
+    def log_redact_field_names(self) -> frozenset[str]:
+        """``log_redact_fields`` parsed (lower-case names)."""
+        names = set()
+        for item in self.log_redact_fields.split(","):
+            text = item.strip()
+            if not text:
+                continue
+            if not _FIELD_NAME.match(text):
+                raise SettingsError(
+                    f"log_redact_fields: {text!r} is not a field name (letters, digits, '_', '-', '.'; "
+                    "comma-separated, e.g. email,phone,tax_id)"
+                )
+            names.add(text.lower())
+        return frozenset(names)
+
+    @property
+    def otlp_traces_url(self) -> str:
+        """Where spans are posted (OTLP/HTTP signal path under the endpoint), or empty."""
+        return f"{self.otlp_endpoint.rstrip('/')}/v1/traces" if self.otlp_endpoint else ""
 
     @property
     def issuer(self) -> str:

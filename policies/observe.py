@@ -10,10 +10,14 @@ Metrics (Prometheus, per process):
 
 Audit: every mutating call and every denial, with client, partner, route template,
 status, request id and time; reads that succeed are counted, not audited.
+
+Logs: one INFO line per denial and one WARNING line per 5xx (``strata.requests``), with the
+route template, never the query string; nothing for requests that succeed.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import ClassVar
 
@@ -24,6 +28,7 @@ from policies.base import Policy
 from policies.context import Denial, RequestContext
 from policies.request_metrics import REQUEST_METRICS, RequestMetrics
 
+logger = logging.getLogger("strata.requests")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 DENIALS = Counter("strata_policy_denials_total", "Requests denied, by the policy that denied", ["policy", "status"])
@@ -71,6 +76,8 @@ class ObservePolicy(Policy):
         denial = ctx.denied
         if denial is not None:
             DENIALS.labels(denial.policy, str(status)).inc()
+        if denial is not None or status >= 500:
+            self._log(ctx, status, elapsed)
         if self.audit is None or (denial is None and ctx.method in SAFE_METHODS and status < 500):
             return
         principal = ctx.principal
@@ -91,3 +98,24 @@ class ObservePolicy(Policy):
                 duration_ms=round(elapsed * 1000, 3),
             )
         )
+
+    @staticmethod
+    def _log(ctx: RequestContext, status: int, elapsed: float) -> None:
+        denial = ctx.denied
+        level = logging.WARNING if status >= 500 else logging.INFO
+        if not logger.isEnabledFor(level):
+            return
+        principal = ctx.principal
+        extra = {
+            "route": ctx.route.label,
+            "status": status,
+            "client_id": principal.client_id if principal else None,
+            "duration_ms": round(elapsed * 1000, 3),
+        }
+        if denial is not None:
+            # The title and the authentication reason are fixed texts; a detail may quote
+            # the caller's input (a query value, a body field) and stays in the audit log.
+            extra["policy"] = denial.policy
+            extra["problem"] = denial.problem
+            extra["reason"] = ctx.state.get("auth_failure") or denial.title
+        logger.log(level, "request denied" if denial is not None else "request failed", extra=extra)

@@ -13,6 +13,13 @@ one (OAuth, docs, metrics, sandboxes) only gets correlation and the security hea
 
 Handler exceptions are turned into problems *inside* the pipeline, so response policies,
 audit and metrics see them like any other response.
+
+With a tracer (``gateway.tracing``), a request is a server span and every request and
+response hook that runs is a child span named after its policy (completion hooks, i.e.
+audit and metrics, are not: a span would cost more than they do); without one, or when the
+request is not sampled, the only per-request cost of tracing is testing ``tracer``. Either
+way the request's ids are in :data:`~policies.correlation.CURRENT` while it is handled,
+for log lines and vendor calls.
 """
 
 from __future__ import annotations
@@ -20,14 +27,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.problems import problem_body
+from gateway.tracing import end_server_span, start_server_span, traced_hook
 from policies.base import Policy
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
-from policies.correlation import REQUEST_ID, correlate, new_request_id
+from policies.correlation import CURRENT, correlate, correlation_ids
 from policies.lifecycle import lifecycle_headers
 from policies.routes import CompiledRoute
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger("strata.pipeline")
 
@@ -126,11 +137,13 @@ class GovernanceMiddleware:
         completion_policies: tuple[Policy, ...],
         map_exception: ExceptionMapper,
         problem_base_uri: str,
+        tracer: Tracer | None = None,
     ) -> None:
         self.app = app
         self.completion_policies = completion_policies
         self.map_exception = map_exception
         self.problem_base_uri = problem_base_uri
+        self.tracer = tracer
         self._completion: dict[int, tuple[Policy, ...]] = {}
 
     def _completion_of(self, route: CompiledRoute) -> tuple[Policy, ...]:
@@ -171,21 +184,36 @@ class GovernanceMiddleware:
         request_state["request_id"] = ctx.request_id
         # Handlers reach the principal and annotate the audit record through this (see observe.py).
         request_state[CONTEXT_STATE_KEY] = ctx
+        tracer = self.tracer
+        span = span_token = None
+        if tracer is not None:
+            span, span_token = start_server_span(tracer, ctx)
+            if not span.is_recording():
+                tracer = None  # not sampled: no policy spans either (vendors still get the traceparent)
+        ids_token = CURRENT.set((ctx.request_id, ctx.traceparent))
         status = 500
         try:
-            response = await self._run(ctx, scope, send)
+            response = await self._run(ctx, scope, send, tracer)
             status = response.status if response is not None else ctx.state.get("streamed_status", 500)
         finally:
             for policy in self._completion_of(route):
-                try:
+                try:  # not spanned: audit and metrics cost less than a span would
                     await policy.on_complete(ctx, status)
                 except Exception:  # completion hooks (audit, metrics) never fail a request
                     logger.exception("on_complete of %s failed", policy.name)
+            CURRENT.reset(ids_token)
+            if span is not None:
+                end_server_span(span, span_token, ctx, status)
 
-    async def _run(self, ctx: RequestContext, scope: Scope, send: Send) -> CapturedResponse | None:
+    async def _run(
+        self, ctx: RequestContext, scope: Scope, send: Send, tracer: Tracer | None
+    ) -> CapturedResponse | None:
         route = ctx.route
         for policy in route.policies:
-            denial = await policy.on_request(ctx)
+            if tracer is None:
+                denial = await policy.on_request(ctx)
+            else:
+                denial = await traced_hook(tracer, policy.name, "request", policy.on_request(ctx))
             if denial is None:
                 continue
             if policy.mode == "shadow":
@@ -203,7 +231,10 @@ class GovernanceMiddleware:
             await self._read_remaining_body(ctx)
         response = await self._call_handler(ctx, scope)
         for policy in route.response_policies:
-            await policy.on_response(ctx, response)
+            if tracer is None:
+                await policy.on_response(ctx, response)
+            else:
+                await traced_hook(tracer, policy.name, "response", policy.on_response(ctx, response))
         await self._send(response, ctx, send)
         return response
 
@@ -254,14 +285,20 @@ class GovernanceMiddleware:
         await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
     async def _ungoverned(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Routes outside the contracts: request id and security headers only."""
-        incoming = None
-        for name, value in scope["headers"]:
-            if name.lower() == b"x-request-id":
+        """Routes outside the contracts: request id and security headers only (no span)."""
+        incoming = incoming_traceparent = None
+        for raw_name, value in scope["headers"]:
+            name = raw_name.lower()
+            if name == b"x-request-id" and incoming is None:
                 incoming = value.decode("latin-1")
-                break
-        request_id = incoming if incoming and REQUEST_ID.match(incoming) else new_request_id()
+            elif name == b"traceparent" and incoming_traceparent is None:
+                incoming_traceparent = value.decode("latin-1")
+        ids = correlation_ids(incoming, incoming_traceparent)
+        request_id = ids[0]
         scope.setdefault("state", {})["request_id"] = request_id
+        # The traceparent is not echoed here (these routes answer as before), but it is in
+        # every log line of the request.
+        ids_token = CURRENT.set(ids)
 
         async def decorate(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -271,4 +308,7 @@ class GovernanceMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, decorate)
+        try:
+            await self.app(scope, receive, decorate)
+        finally:
+            CURRENT.reset(ids_token)

@@ -8,7 +8,7 @@ differ: a temporary state directory, response contracts enforced, no demo seedin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +64,25 @@ def gateway_settings(state_dir: Path, **overrides: Any) -> Any:
 
 @asynccontextmanager
 async def running_gateway(
-    state_dir: Path, *, extra_route_handlers: Sequence[Any] = (), **overrides: Any
+    state_dir: Path,
+    *,
+    extra_route_handlers: Sequence[Any] = (),
+    tracer_provider: Any = None,
+    before_start: Callable[[Litestar], None] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Gateway]:
-    """Start a gateway app (lifespan included) and yield it with a test client."""
-    app = create_app(gateway_settings(state_dir, **overrides), extra_route_handlers=extra_route_handlers)
+    """Start a gateway app (lifespan included) and yield it with a test client.
+
+    ``tracer_provider`` is handed to the app factory (e.g. an SDK provider with an in-memory
+    exporter); ``before_start`` sees the app after the factory and before the lifespan.
+    """
+    app = create_app(
+        gateway_settings(state_dir, **overrides),
+        extra_route_handlers=extra_route_handlers,
+        tracer_provider=tracer_provider,
+    )
+    if before_start is not None:
+        before_start(app)
     # The lifespan and every request run on the test's own event loop (Litestar's test
     # client would run the lifespan on a portal thread, i.e. a second loop).
     # Entered and exited in one task of its own: anyio's cancel scopes inside the lifespan

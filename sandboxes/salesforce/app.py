@@ -59,6 +59,9 @@ class SalesforceSandbox:
             route_handlers=ROUTE_HANDLERS,
             exception_handlers=EXCEPTION_HANDLERS,
             openapi_config=None,
+            # Runs in the gateway's process: Litestar's default logging config would replace
+            # the process's JSON log handler with its own text format.
+            logging_config=None,
             debug=False,
         )
         self.app.state.sandbox = self

@@ -48,6 +48,12 @@ def test_public_url_sets_the_issuer() -> None:
         ({"STRATA_SEED_DEMO": "perhaps"}, "seed_demo: 'perhaps' is not a boolean; allowed values are true, false"),
         ({"STRATA_PUBLIC_URL": "ftp://x"}, "public_url"),
         ({"STRATA_REDIS_URL": "127.0.0.1:6379"}, "redis_url"),
+        (
+            {"STRATA_OTLP_ENDPOINT": "127.0.0.1:4318"},
+            "otlp_endpoint: '127.0.0.1:4318' is not an http:// or https:// URL",
+        ),
+        ({"STRATA_OTLP_ENDPOINT": "http://"}, "otlp_endpoint: 'http://' has no host"),
+        ({"STRATA_LOG_REDACT_FIELDS": "email,e mail"}, "log_redact_fields: 'e mail' is not a field name"),
     ],
 )
 def test_wrong_values_name_the_key_and_the_allowed_values(environ: dict[str, str], message: str) -> None:
@@ -73,3 +79,26 @@ def test_the_cli_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "port: 'nope' is not an integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_tracing_and_redaction_settings() -> None:
+    defaults = load_settings(environ={})
+    assert defaults.otlp_endpoint == "" and defaults.otlp_traces_url == ""
+    assert defaults.log_redact_field_names == frozenset({"email", "phone", "tax_id"})
+    settings = load_settings(
+        environ={"STRATA_OTLP_ENDPOINT": "https://otel.example:4318", "STRATA_LOG_REDACT_FIELDS": " IBAN, email ,"}
+    )
+    assert settings.otlp_traces_url == "https://otel.example:4318/v1/traces"
+    assert settings.log_redact_field_names == frozenset({"iban", "email"})
+
+
+def test_a_bad_otlp_endpoint_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "clients", "list"],
+        env={"STRATA_OTLP_ENDPOINT": "collector:4318", "STRATA_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "otlp_endpoint: 'collector:4318' is not an http:// or https:// URL" in result.stderr

@@ -25,10 +25,13 @@ from apis.canonical import (
     Page,
 )
 from apis.system.crm import mapping as m
-from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from apis.system.crm.connectors.salesforce import VENDOR, SalesforceConfig, SalesforceConnector
 from gateway.errors import InvalidInput, NotFound
+from gateway.tracing import TracedClient
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
     from gateway.settings import Settings
 
 MAX_LIMIT = 200
@@ -242,7 +245,11 @@ def _checked_id(value: str) -> str:
 
 
 async def build_crm_service(
-    settings: Settings, *, sandbox: Any | None = None, config: SalesforceConfig | None = None
+    settings: Settings,
+    *,
+    sandbox: Any | None = None,
+    config: SalesforceConfig | None = None,
+    tracer: Tracer | None = None,
 ) -> CrmService:
     """The CRM service for these settings: the real org, or the sandbox in process.
 
@@ -254,10 +261,12 @@ async def build_crm_service(
             ``salesforce_url`` is empty, one is created with its state under
             ``<state dir>/sandboxes/salesforce``.
         config: connector timeouts and retries (defaults: :class:`SalesforceConfig`).
+        tracer: makes every Salesforce exchange a client span (``None``: tracing off; the
+            caller's ``traceparent`` is propagated either way).
     """
     if settings.salesforce_url:
         base_url = settings.salesforce_url
-        client = httpx.AsyncClient()
+        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
     else:
         if sandbox is None:
             from sandboxes.salesforce import create_salesforce_sandbox
@@ -267,7 +276,9 @@ async def build_crm_service(
                 state_dir, client_id=settings.salesforce_client_id, client_secret=settings.salesforce_client_secret
             )
         base_url = SANDBOX_BASE_URL
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL)
+        client = TracedClient(
+            transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
+        )
     connector = SalesforceConnector(
         client,
         base_url,
