@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
 from litestar.response import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.components import Components
 from gateway.exceptions import exception_handlers, exception_to_response
 from gateway.logging import configure_logging
+from gateway.metrics import exposition
 from gateway.routing import bind_contracts
 from gateway.settings import Settings, load_settings
 from policies.authentication import AuthenticationPolicy
@@ -47,8 +47,9 @@ class UngovernedRouteError(RuntimeError):
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
 def metrics() -> Response[bytes]:
-    """Prometheus exposition of this process's metrics."""
-    return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus exposition: this process's metrics, or every worker's (see gateway.metrics)."""
+    body, media_type = exposition()
+    return Response(content=body, media_type=media_type)
 
 
 @get("/health/live", include_in_schema=False, sync_to_thread=False)

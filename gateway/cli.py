@@ -65,6 +65,8 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     from policies.oauth.keys import SigningKeyUnreadable
 
     settings = _settings(ctx, host=host, port=port, workers=workers, seed_demo=False if no_seed else None)
+    if settings.workers > 1:
+        _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     try:
         _run(lambda: prepare_state(settings, echo=click.echo))
     except SigningKeyUnreadable as exc:
@@ -97,6 +99,22 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
         factory=True,
         log_level=settings.log_level,  # type: ignore[arg-type]
     ).serve()
+
+
+def _prepare_prometheus_multiprocess(path: Path) -> None:
+    """Metrics of several workers behind one port: prometheus_client's multiprocess mode.
+
+    Set before anything in this process imports prometheus_client (it picks its value store
+    at import, and granian forks the workers from this process); wiped at each start, as the
+    library asks. Scraping is gateway.metrics.
+    """
+    import os
+    import shutil
+
+    assert "prometheus_client" not in sys.modules, "prometheus_client imported before its multiprocess setup"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 # ---------------------------------------------------------------------------- clients

@@ -6,6 +6,8 @@ hold references to these objects from the start; the objects connect when starte
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -197,6 +199,7 @@ class Components:
         from gateway.governance_reload import GovernanceReloader
         from gateway.management.audit_query import AuditQuery
         from gateway.management.client_admin import ClientAdmin
+        from gateway.metrics import multiprocess_dir, snapshot_periodically
         from policies.oauth import OAuthService
 
         await create_schema(self.engine)
@@ -216,6 +219,8 @@ class Components:
         )
         await reloader.start()
         app.state.governance_reloader = reloader
+        directory = multiprocess_dir()
+        snapshots = asyncio.create_task(snapshot_periodically(directory)) if directory is not None else None
         app.state.docs = build_docs_catalogue(
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )
@@ -230,6 +235,10 @@ class Components:
         try:
             yield
         finally:
+            if snapshots is not None:
+                snapshots.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await snapshots
             await reloader.stop()
             await self.crm.aclose()
             await self.oauth.stop()

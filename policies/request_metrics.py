@@ -56,41 +56,66 @@ class RequestMetrics(Collector):
         series.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         series.total_seconds += seconds
 
+    def snapshot(self) -> list[list[Any]]:
+        """This process's series as plain data: ``[labels, method, {status: count}, buckets, seconds]``.
+
+        What a worker writes for the others to sum (see :mod:`gateway.metrics`).
+        """
+        return [
+            [
+                list(series.labels),
+                series.method,
+                {str(k): v for k, v in series.by_status.items()},
+                list(series.buckets),
+                series.total_seconds,
+            ]
+            for series in list(self._series.values())
+        ]
+
     def collect(self) -> Iterator[Any]:
         """The two families, built at scrape time."""
-        requests = CounterMetricFamily(
-            "strata_requests", "Governed requests", labels=["api", "version", "route", "method", "status"]
-        )
-        latency = HistogramMetricFamily(
-            "strata_request_duration_seconds",
-            "Time from the first policy to the last byte handed to the server",
-            labels=["api", "version", "route"],
-        )
-        # Several apps in one process (tests) may each have a route with the same labels:
-        # their series are summed, so no label set appears twice.
-        counts: dict[tuple[str, ...], int] = {}
-        by_labels: dict[tuple[str, str, str], tuple[list[int], float]] = {}
-        for series in list(self._series.values()):
-            for status, count in list(series.by_status.items()):
-                key = (*series.labels, series.method, str(status))
-                counts[key] = counts.get(key, 0) + count
-            buckets, total = by_labels.get(series.labels, ([0] * len(series.buckets), 0.0))
-            merged = [a + b for a, b in zip(buckets, series.buckets, strict=True)]
-            by_labels[series.labels] = (merged, total + series.total_seconds)
-        for labels_and_status, total_count in counts.items():
-            requests.add_metric(list(labels_and_status), total_count)
-        for labels, (buckets, total) in by_labels.items():
-            cumulative, running = [], 0
-            for bound, in_bucket in zip([*map(str, LATENCY_BUCKETS), "+Inf"], buckets, strict=True):
-                running += in_bucket
-                cumulative.append((bound, running))
-            latency.add_metric(list(labels), cumulative, total)
-        yield requests
-        yield latency
+        return families([self.snapshot()])
 
     def describe(self) -> Iterator[Any]:
         """No description ahead of time: the families are built when collected."""
         return iter(())
+
+
+def families(snapshots: list[list[list[Any]]]) -> Iterator[Any]:
+    """``strata_requests_total`` and ``strata_request_duration_seconds`` summed over snapshots.
+
+    Several apps in one process (tests), or several worker processes, may each have a route
+    with the same labels: their series are summed, so no label set appears twice.
+    """
+    requests = CounterMetricFamily(
+        "strata_requests", "Governed requests", labels=["api", "version", "route", "method", "status"]
+    )
+    latency = HistogramMetricFamily(
+        "strata_request_duration_seconds",
+        "Time from the first policy to the last byte handed to the server",
+        labels=["api", "version", "route"],
+    )
+    counts: dict[tuple[str, ...], int] = {}
+    by_labels: dict[tuple[str, ...], tuple[list[int], float]] = {}
+    for snapshot in snapshots:
+        for labels, method, by_status, series_buckets, seconds in snapshot:
+            key_labels = tuple(labels)
+            for status, count in by_status.items():
+                key = (*key_labels, method, str(status))
+                counts[key] = counts.get(key, 0) + int(count)
+            buckets, total = by_labels.get(key_labels, ([0] * len(series_buckets), 0.0))
+            merged = [a + b for a, b in zip(buckets, series_buckets, strict=True)]
+            by_labels[key_labels] = (merged, total + float(seconds))
+    for labels_and_status, total_count in counts.items():
+        requests.add_metric(list(labels_and_status), total_count)
+    for labels, (buckets, total) in by_labels.items():
+        cumulative, running = [], 0
+        for bound, in_bucket in zip([*map(str, LATENCY_BUCKETS), "+Inf"], buckets, strict=True):
+            running += in_bucket
+            cumulative.append((bound, running))
+        latency.add_metric(list(labels), cumulative, total)
+    yield requests
+    yield latency
 
 
 REQUEST_METRICS = RequestMetrics()

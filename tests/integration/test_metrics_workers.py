@@ -1,0 +1,63 @@
+"""``strata serve --workers 2``: every scrape of /metrics reports all workers' requests, summed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import httpx
+
+from gateway.settings import load_settings
+from gateway.state import issue_token, open_client_store, prepare_state
+from tests.procs import GatewayProcess
+
+REQUESTS = 40
+DENIED = 10
+DEADLINE_SECONDS = 15.0
+ROUTE = "/gateway/v1/catalogue"
+
+
+def _total(text: str, pattern: str) -> float:
+    """Sum of the samples whose line matches ``pattern`` (one series per worker, or one summed)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if re.match(pattern, line))
+
+
+def test_every_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
+    common = {"public_url": "http://gateway.test"}
+    settings = load_settings({"state_dir": str(tmp_path), "seed_demo": False, **common}, environ={})
+
+    async def setup() -> str:
+        await prepare_state(settings)
+        async with open_client_store(settings) as store:
+            record, secret = await store.create(name="reader", scopes=["gateway:catalog:read"], tier="internal")
+        assert secret is not None
+        return await issue_token(settings, record.client_id, secret, None)
+
+    token = {"Authorization": f"Bearer {asyncio.run(setup())}"}
+    with GatewayProcess(tmp_path, workers=2, **common) as gateway:
+
+        async def load() -> list[int]:
+            async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+                allowed = [http.get(ROUTE, headers=token) for _ in range(REQUESTS)]
+                denied = [http.get(ROUTE) for _ in range(DENIED)]  # no token: 401
+                return [response.status_code for response in await asyncio.gather(*allowed, *denied)]
+
+        statuses = asyncio.run(load())
+        assert statuses.count(200) == REQUESTS and statuses.count(401) == DENIED
+        requests_line = r'strata_requests_total\{.*route="/gateway/v1/catalogue".*status="200"'
+        denials_line = r'strata_policy_denials_total\{.*policy="authentication"'
+        started = time.monotonic()
+        seen: list[tuple[float, float]] = []
+        with httpx.Client(base_url=gateway.url, timeout=10) as http:
+            while time.monotonic() - started < DEADLINE_SECONDS:
+                # New connections: the two workers take turns accepting them.
+                text = http.get("/metrics", headers={"connection": "close"}).text
+                seen.append((_total(text, requests_line), _total(text, denials_line)))
+                if len(seen) >= 6 and all(sample == (REQUESTS, DENIED) for sample in seen[-6:]):
+                    break
+                time.sleep(0.2)
+        assert seen[-6:] == [(REQUESTS, DENIED)] * 6, seen
+        pids = {path.name for path in (tmp_path / "prometheus").glob("strata-requests-*.json")}
+        assert len(pids) == 2, pids  # both workers served and wrote their share
