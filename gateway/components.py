@@ -170,11 +170,14 @@ class Components:
 
     def record_auth_failure(self, client_id: str | None, source: str, reason: str) -> None:
         """Audit (and log) a failed client authentication at the token endpoint."""
-        # An id we do not know is not logged: it may be a secret pasted into the wrong field.
+        # An id we do not know is neither logged nor audited: it may be a secret pasted into the
+        # wrong field. The audit row then says the claimed id was unknown.
         known = client_id is not None and self.oauth is not None and self.oauth.clients.cached(client_id) is not None
+        if not known:
+            client_id = None
+            reason = f"unknown client id; {reason}"
         logger.info(
-            "client authentication failed",
-            extra={"client_id": client_id if known else None, "reason": reason[:300], "source": source},
+            "client authentication failed", extra={"client_id": client_id, "reason": reason[:300], "source": source}
         )
         self.audit.record(
             AuditRecord(

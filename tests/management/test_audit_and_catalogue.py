@@ -127,3 +127,20 @@ async def test_the_catalogue_lists_every_api_with_its_scopes(gw: Gateway) -> Non
     assert operations["upsertAccountByExternalId"]["idempotency"] == "optional"
     docs = await gw.client.get(crm["links"]["contract"])
     assert docs.status_code == 200 and "openapi: 3.1.0" in docs.text
+
+
+async def test_failed_logins_are_audited_without_unknown_ids(gw: Gateway) -> None:
+    auditor = await gw.bearer("gateway:audit:read")
+    known, _ = await gw.create_client("gateway:catalog:read")
+    pasted_secret = "x9Qe2mLwT5rV8nB3kJ7hG4fD1sA6zC0p"  # a secret typed where the id goes
+    for client_id in (known, pasted_secret):
+        response = await gw.client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, "wrong-secret")
+        )
+        assert response.status_code == 401
+    await gw.app.state.components.audit.flush()
+    events = await gw.client.get(EVENTS, params={"route": "/oauth/token"}, headers=auditor)
+    rows = events.json()["items"]
+    assert pasted_secret not in events.text
+    assert sorted((row["client_id"] or "-") for row in rows) == sorted([known, "-"])
+    assert any(str(row["reason"]).startswith("unknown client id") for row in rows)
