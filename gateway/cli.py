@@ -89,6 +89,9 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     from granian import Granian
     from granian.constants import Interfaces
 
+    from gateway.logging import configure_logging
+
+    configure_logging(settings.log_level)  # granian's own lines go through the same JSON renderer
     click.echo(f"strata: serving on http://{settings.host}:{settings.port} (issuer {settings.issuer})")
     Granian(
         "gateway.asgi:create_app_from_environment",
@@ -98,7 +101,18 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
         workers=settings.workers,
         factory=True,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        log_dictconfig=GRANIAN_LOGGING,
     ).serve()
+
+
+GRANIAN_LOGGING: dict[str, Any] = {
+    # Merged over granian's defaults (granian/log.py): its loggers lose their plain-text
+    # handlers and propagate to the root logger, whose JSON handler gateway.logging installs.
+    "loggers": {
+        "_granian": {"handlers": [], "propagate": True},
+        "granian.access": {"handlers": [], "propagate": True},
+    },
+}
 
 
 def _prepare_prometheus_multiprocess(path: Path) -> None:
