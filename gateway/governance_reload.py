@@ -39,6 +39,7 @@ import structlog
 import yaml
 
 from gateway.audit import AuditRecord
+from gateway.redis_pool import listen_forever
 from policies.authentication import AuthenticationPolicy
 from policies.edge import EdgeMiddleware
 from policies.governance import Governance, GovernanceError, parse_governance
@@ -223,20 +224,14 @@ class GovernanceReloader:
             log.warning("governance publish failed", error=str(exc))
 
     async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(GOVERNANCE_CHANNEL)
-                    self._subscribed.set()
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            await self._on_message(message.get("data"))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep listening whatever Redis does
-                self._subscribed.clear()
-                log.warning("governance listener lost Redis; retrying", error=str(exc))
-                await asyncio.sleep(REDIS_RETRY_SECONDS)
+        await listen_forever(
+            self._redis,
+            GOVERNANCE_CHANNEL,
+            self._on_message,
+            self._subscribed,
+            retry_seconds=REDIS_RETRY_SECONDS,
+            name="governance listener",
+        )
 
     async def _on_message(self, data: Any) -> None:
         try:

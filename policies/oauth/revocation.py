@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import revoked_tokens
+from gateway.redis_pool import listen_forever
 
 log = structlog.get_logger(__name__)
 
@@ -136,21 +137,15 @@ class RevocationList:
                 log.warning("revocation poll failed", error=str(exc))
 
     async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(REVOCATION_CHANNEL)
-                    self._subscribed.set()
-                    await self._catch_up()
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._on_message(message.get("data"))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep listening whatever Redis does
-                self._subscribed.clear()
-                log.warning("revocation listener lost Redis; retrying", error=str(exc))
-                await asyncio.sleep(REDIS_RETRY_SECONDS)
+        await listen_forever(
+            self._redis,
+            REVOCATION_CHANNEL,
+            self._on_message,
+            self._subscribed,
+            on_subscribed=self._catch_up,
+            retry_seconds=REDIS_RETRY_SECONDS,
+            name="revocation listener",
+        )
 
     def _on_message(self, data: Any) -> None:
         try:
