@@ -90,3 +90,22 @@ class GatewayProcess:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def provision_token(settings: Any, scopes: list[str], tier: str = "internal", name: str = "test") -> str:
+    """Prepare the state of ``settings`` (schema, keys), register a client, return a token of it.
+
+    For tests that start gateway processes on that state: run before they start.
+    """
+    import asyncio
+
+    from gateway.state import issue_token, open_client_store, prepare_state
+
+    async def setup() -> str:
+        await prepare_state(settings)
+        async with open_client_store(settings) as store:
+            record, secret = await store.create(name=name, scopes=scopes, tier=tier)
+        assert secret is not None
+        return await issue_token(settings, record.client_id, secret, None)
+
+    return asyncio.run(setup())

@@ -8,7 +8,6 @@ timing: the deadline below only bounds a hang.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from collections.abc import Iterator
@@ -19,8 +18,7 @@ import pytest
 import yaml
 
 from gateway.settings import load_settings
-from gateway.state import issue_token, open_client_store, prepare_state
-from tests.procs import PROJECT_ROOT, GatewayProcess
+from tests.procs import PROJECT_ROOT, GatewayProcess, provision_token
 
 PROPAGATION_DEADLINE_SECONDS = 10.0
 CATALOGUE = "/gateway/v1/catalogue"
@@ -42,23 +40,35 @@ def two_gateways(
     }
     settings = load_settings({"state_dir": str(tmp_path / "setup"), "seed_demo": False, **common}, environ={})
 
-    async def setup() -> str:
-        await prepare_state(settings)
-        async with open_client_store(settings) as store:
-            record, secret = await store.create(
-                name="operator",
-                scopes=["gateway:clients:admin", "gateway:audit:read", "gateway:governance:admin"],
-                tier="internal",
-            )
-        assert secret is not None
-        return await issue_token(settings, record.client_id, secret, None)
-
-    admin_token = asyncio.run(setup())
+    admin_token = provision_token(
+        settings, ["gateway:clients:admin", "gateway:audit:read", "gateway:governance:admin"], name="operator"
+    )
     with (
         GatewayProcess(tmp_path / "one", **common) as first,
         GatewayProcess(tmp_path / "two", **common) as second,
     ):
         yield first, second, admin_token
+
+
+def _client_with_token(
+    http: httpx.Client, first: GatewayProcess, second: GatewayProcess, admin: dict[str, str], tier: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A client created through the first process's API, and a token for it from the second."""
+    created = http.post(
+        f"{first.url}/gateway/v1/clients",
+        json={"name": f"{tier}-app", "scopes": ["gateway:catalog:read"], "tier": tier},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    client = created.json()
+    # The second process has never seen this client: it learns of it from the database.
+    issued = http.post(
+        f"{second.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+    return client, {"Authorization": f"Bearer {issued.json()['access_token']}"}
 
 
 def test_a_client_disabled_in_one_process_is_refused_in_the_other(
@@ -67,21 +77,7 @@ def test_a_client_disabled_in_one_process_is_refused_in_the_other(
     first, second, admin_token = two_gateways
     admin = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(timeout=10) as http:
-        created = http.post(
-            f"{first.url}/gateway/v1/clients",
-            json={"name": "partner-app", "scopes": ["gateway:catalog:read"], "tier": "gold"},
-            headers=admin,
-        )
-        assert created.status_code == 201, created.text
-        client = created.json()
-        # The second process has never seen this client: it learns of it from the database.
-        issued = http.post(
-            f"{second.url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client["client_id"], client["client_secret"]),
-        )
-        assert issued.status_code == 200, issued.text
-        token = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        client, token = _client_with_token(http, first, second, admin, "gold")
         assert http.get(f"{second.url}{CATALOGUE}", headers=token).status_code == 200
 
         time.sleep(1.05)  # iat is whole seconds: disable in a later second than the token was issued
@@ -134,17 +130,7 @@ def test_a_governance_reload_in_one_process_is_in_force_in_the_other(
     first, second, admin_token = two_gateways
     admin = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(timeout=10) as http:
-        created = http.post(
-            f"{first.url}/gateway/v1/clients",
-            json={"name": "bronze-app", "scopes": ["gateway:catalog:read"], "tier": "bronze"},
-            headers=admin,
-        ).json()
-        issued = http.post(
-            f"{second.url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(created["client_id"], created["client_secret"]),
-        ).json()
-        token = {"Authorization": f"Bearer {issued['access_token']}"}
+        _, token = _client_with_token(http, first, second, admin, "bronze")
 
         def policy_on_second() -> str:
             return str(http.get(f"{second.url}{CATALOGUE}", headers=token).headers.get("ratelimit-policy", ""))
@@ -175,14 +161,7 @@ def test_sighup_puts_the_edited_file_in_force(tmp_path: Path) -> None:
     common = {"governance_file": str(governance), "public_url": "http://gateway.test"}  # one issuer for both
     settings = load_settings({"state_dir": str(tmp_path / "state"), "seed_demo": False, **common}, environ={})
 
-    async def setup() -> str:
-        await prepare_state(settings)
-        async with open_client_store(settings) as store:
-            record, secret = await store.create(name="bronze", scopes=["gateway:catalog:read"], tier="bronze")
-        assert secret is not None
-        return await issue_token(settings, record.client_id, secret, None)
-
-    token = {"Authorization": f"Bearer {asyncio.run(setup())}"}
+    token = {"Authorization": f"Bearer {provision_token(settings, ['gateway:catalog:read'], tier='bronze')}"}
     with GatewayProcess(tmp_path / "state", **common) as gateway, httpx.Client() as http:
 
         def policy() -> str:

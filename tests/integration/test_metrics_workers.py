@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 
 from gateway.settings import load_settings
-from gateway.state import issue_token, open_client_store, prepare_state
-from tests.procs import GatewayProcess
+from tests.procs import GatewayProcess, provision_token
 
 REQUESTS = 40
 DENIED = 10
@@ -28,14 +27,7 @@ def test_every_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
     common = {"public_url": "http://gateway.test"}
     settings = load_settings({"state_dir": str(tmp_path), "seed_demo": False, **common}, environ={})
 
-    async def setup() -> str:
-        await prepare_state(settings)
-        async with open_client_store(settings) as store:
-            record, secret = await store.create(name="reader", scopes=["gateway:catalog:read"], tier="internal")
-        assert secret is not None
-        return await issue_token(settings, record.client_id, secret, None)
-
-    token = {"Authorization": f"Bearer {asyncio.run(setup())}"}
+    token = {"Authorization": f"Bearer {provision_token(settings, ['gateway:catalog:read'], name='reader')}"}
     with GatewayProcess(tmp_path, workers=2, **common) as gateway:
 
         async def load() -> list[int]:
