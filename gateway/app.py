@@ -17,6 +17,7 @@ from litestar.response import Response
 
 from gateway.components import Components
 from gateway.exceptions import exception_handlers, exception_to_response
+from gateway.health import health_live, health_ready
 from gateway.logging import configure_logging
 from gateway.metrics import exposition
 from gateway.routing import bind_contracts
@@ -50,12 +51,6 @@ def metrics() -> Response[bytes]:
     """Prometheus exposition: this process's metrics, or every worker's (see gateway.metrics)."""
     body, media_type = exposition()
     return Response(content=body, media_type=media_type)
-
-
-@get("/health/live", include_in_schema=False, sync_to_thread=False)
-def health_live() -> dict[str, str]:
-    """The process is up and serving."""
-    return {"status": "ok"}
 
 
 def build_policies(settings: Settings, governance: Governance, components: Components) -> dict[str, Policy]:
@@ -110,7 +105,7 @@ def create_app(
     policies = build_policies(settings, governance, components)
     base_uri = settings.problem_base_uri
     app = Litestar(
-        route_handlers=[metrics, health_live, *components.route_handlers(), *extra_route_handlers],
+        route_handlers=[metrics, health_live, health_ready, *components.route_handlers(), *extra_route_handlers],
         middleware=[
             DefineMiddleware(
                 GovernanceMiddleware,  # type: ignore[arg-type]

@@ -6,6 +6,8 @@
   when configured, signing keys are loaded. Each check has its own short deadline and all
   run concurrently; any failure → 503 ``application/problem+json`` naming the failing parts
   (never their error text, which could leak hosts or credentials into a public probe).
+  It also reports every vendor's circuit breaker (``vendors``), without failing on them:
+  see :mod:`gateway.circuit_breaker`.
 """
 
 from __future__ import annotations
@@ -82,10 +84,14 @@ async def health_ready(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
     checks = {name: {"status": outcome, "duration_ms": duration} for name, outcome, duration in results}
     failing = sorted(name for name, outcome, _ in results if outcome != "ok")
+    # Informational: an open vendor circuit does not make this instance unready (see
+    # gateway.circuit_breaker); it tells an operator which vendor calls fail fast right now.
+    vendors = {vendor: breaker.describe() for vendor, breaker in components.circuit_breakers.items()}
     if not failing:
         import msgspec
 
-        return Response(msgspec.json.encode({"status": "ready", "checks": checks}), media_type="application/json")
+        ready = {"status": "ready", "checks": checks, "vendors": vendors}
+        return Response(msgspec.json.encode(ready), media_type="application/json")
     body = problem_body(
         status=503,
         problem="not-ready",
@@ -93,7 +99,7 @@ async def health_ready(request: Request[Any, Any, Any]) -> Response[bytes]:
         detail=f"failing: {', '.join(failing)}",
         instance=request.url.path,
         request_id=request.scope.get("state", {}).get("request_id"),
-        extensions={"checks": checks},
+        extensions={"checks": checks, "vendors": vendors},
         base_uri=components.settings.problem_base_uri,
     )
     return Response(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE, headers={"Retry-After": "5"})
