@@ -20,6 +20,7 @@ from joserfc.jwk import KeySet
 from litestar import Litestar
 
 from gateway.audit import AuditLog, AuditRecord, now
+from gateway.circuit_breaker import CircuitBreaker
 from gateway.db import create_engine, create_schema
 from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from gateway.master_key import resolve_master_key
@@ -86,7 +87,15 @@ class Components:
         self.crm: CrmService | None = None
         self.http = httpx.AsyncClient(timeout=JWKS_FETCH_TIMEOUT)
         self.sandbox_apps: dict[str, Any] = {}
+        self.circuit_breakers: dict[str, CircuitBreaker] = {}
         self.tracing = Tracing.from_settings(settings, tracer_provider)
+
+    def circuit_breaker(self, vendor: str) -> CircuitBreaker:
+        """The circuit breaker of ``vendor`` in this process (created on first use)."""
+        breaker = self.circuit_breakers.get(vendor)
+        if breaker is None:
+            breaker = self.circuit_breakers[vendor] = CircuitBreaker(vendor)
+        return breaker
 
     def trusted_issuers(self) -> tuple[TrustedIssuer, ...]:
         """The embedded issuer plus every external issuer of the governance file."""
@@ -228,7 +237,10 @@ class Components:
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )
         self.crm = await build_crm_service(
-            self.settings, sandbox=self.sandbox_apps.get("salesforce"), tracer=self.tracing.tracer
+            self.settings,
+            sandbox=self.sandbox_apps.get("salesforce"),
+            tracer=self.tracing.tracer,
+            breaker=self.circuit_breaker("salesforce"),
         )
         app.state.crm = self.crm
         # Everything built so far lives as long as the process: move it out of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
 from gateway.errors import (
     Conflict,
     NotFound,
@@ -167,3 +169,22 @@ async def test_transport_failures_and_unreadable_bodies() -> None:
             await connector.query("SELECT Id FROM Account")
         with pytest.raises(UpstreamContractViolation):
             await connector.get("Account", "001Qy0000000008IAA")
+
+
+async def test_the_connector_stops_calling_a_vendor_that_is_down(sandbox: SalesforceSandbox) -> None:
+    breaker = CircuitBreaker("salesforce", CircuitBreakerConfig(failure_threshold=2, open_seconds=0.2))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as http:
+        connector = SalesforceConnector(
+            http, BASE, "strata-sandbox", "sandbox-secret", config=SalesforceConfig(max_retries=0), breaker=breaker
+        )
+        await connector.query("SELECT Id FROM Account LIMIT 1")  # token fetched, vendor up
+        sandbox.faults.add(FaultRule(kind="status", status=503, path_prefix="/services/data", count=2))
+        for _ in range(2):
+            with pytest.raises(UpstreamUnavailable):
+                await connector.query("SELECT Id FROM Account LIMIT 1")
+        # The fault rule is used up: a call that reached Salesforce would succeed now.
+        with pytest.raises(CircuitOpen):
+            await connector.query("SELECT Id FROM Account LIMIT 1")
+        await asyncio.sleep(0.25)
+        assert len(await connector.query("SELECT Id FROM Account LIMIT 1")) == 1  # the trial call
+        assert breaker.state == "closed"

@@ -26,6 +26,7 @@ from apis.canonical import (
 )
 from apis.system.crm import mapping as m
 from apis.system.crm.connectors.salesforce import VENDOR, SalesforceConfig, SalesforceConnector
+from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import InvalidInput, NotFound
 from gateway.tracing import TracedClient
 
@@ -250,6 +251,7 @@ async def build_crm_service(
     sandbox: Any | None = None,
     config: SalesforceConfig | None = None,
     tracer: Tracer | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> CrmService:
     """The CRM service for these settings: the real org, or the sandbox in process.
 
@@ -263,6 +265,7 @@ async def build_crm_service(
         config: connector timeouts and retries (defaults: :class:`SalesforceConfig`).
         tracer: makes every Salesforce exchange a client span (``None``: tracing off; the
             caller's ``traceparent`` is propagated either way).
+        breaker: Salesforce's circuit breaker in this process (``None``: no breaker).
     """
     if settings.salesforce_url:
         base_url = settings.salesforce_url
@@ -285,5 +288,6 @@ async def build_crm_service(
         settings.salesforce_client_id,
         settings.salesforce_client_secret,
         config=config or SalesforceConfig(),
+        breaker=breaker,
     )
     return CrmService(connector, client)

@@ -19,6 +19,8 @@ A 401 ``INVALID_SESSION_ID`` refreshes the token once and repeats the call. Only
 calls (reads and upserts by external id) are retried, with exponential backoff and full
 jitter; a ``Retry-After`` longer than ``backoff_max_seconds`` is not waited for: the error
 is raised with its ``retry_after`` so a durable workflow can schedule the retry instead.
+Every attempt goes through the vendor's :class:`~gateway.circuit_breaker.CircuitBreaker`
+when one is given: while Salesforce's circuit is open, calls fail at once with a 503.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import httpx
 import msgspec
 from prometheus_client import Gauge
 
+from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import (
     Conflict,
     NotFound,
@@ -108,8 +111,10 @@ class SalesforceConnector:
         client_secret: str,
         api_version: str = "v62.0",
         config: SalesforceConfig = DEFAULT_SALESFORCE_CONFIG,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self._client = client
+        self.breaker = breaker
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
@@ -200,17 +205,30 @@ class SalesforceConnector:
         raw: bool = False,
     ) -> Any:
         attempt = 0
+        breaker = self.breaker
         while True:
+            if breaker is not None:
+                breaker.before_call()  # CircuitOpen (503, Retry-After) without calling Salesforce
             try:
-                return await self._authorized(method, path, params, json, raw)
-            except RetryableError as error:
-                if not idempotent or attempt >= self.config.max_retries:
+                result = await self._authorized(method, path, params, json, raw)
+            except StrataError as error:
+                if breaker is not None:
+                    breaker.record(error)
+                if not isinstance(error, RetryableError) or not idempotent or attempt >= self.config.max_retries:
                     raise
                 delay = self._backoff(attempt, error.retry_after)
                 if delay is None:
                     raise
                 attempt += 1
                 await asyncio.sleep(delay)
+            except BaseException:
+                if breaker is not None:
+                    breaker.abandon()
+                raise
+            else:
+                if breaker is not None:
+                    breaker.record(None)
+                return result
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
         """Full-jitter exponential backoff, never shorter than Retry-After; None = don't wait."""
