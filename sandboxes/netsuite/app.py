@@ -11,7 +11,7 @@ from litestar import Litestar
 
 from sandboxes.faults import ASGIApp, FaultInjector, Message, Receive, Scope, Send
 from sandboxes.netsuite.auth import DEFAULT_TOKEN_TTL_SECONDS, TOKEN_PATH, TokenIssuer
-from sandboxes.netsuite.routes import ERROR, EXCEPTION_HANDLERS, ROUTE_HANDLERS, render_fault, rest_base
+from sandboxes.netsuite.routes import ERROR, EXCEPTION_HANDLERS, JSON, ROUTE_HANDLERS, render_fault, rest_base
 from sandboxes.netsuite.schema import NsError
 from sandboxes.netsuite.seed import seed as seed_account
 from sandboxes.netsuite.store import Store
@@ -151,7 +151,7 @@ class NetSuiteSandbox:
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> dict[str, Any]:
     """Run a request to completion and keep its status, ``Location``, body and media type."""
-    answer: dict[str, Any] = {"status": 500, "location": None, "body": "", "media_type": ERROR}
+    answer: dict[str, Any] = {"status": 500, "location": None, "body": "", "media_type": JSON}
     chunks: list[bytes] = []
 
     async def keep(message: Message) -> None:

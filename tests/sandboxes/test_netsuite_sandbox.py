@@ -162,6 +162,10 @@ async def test_record_crud_answers_204_with_location(sandbox: NetSuiteSandbox, c
     assert (await client.delete(f"{RECORD}/customer/{customer_id}")).status_code == 204
     gone = await client.get(f"{RECORD}/customer/{customer_id}")
     assert gone.status_code == 404 and _error_code(gone) == "NONEXISTENT_ID"
+    referenced = sandbox.store.all("salesOrder")[0]["entity"]
+    still_used = await client.delete(f"{RECORD}/customer/{referenced}")
+    assert still_used.status_code == 400 and _error_code(still_used) == "USER_ERROR"
+    assert referenced in sandbox.store.records["customer"]
 
 
 async def test_sales_order_sublist_expands_and_references_are_checked(
@@ -169,6 +173,7 @@ async def test_sales_order_sublist_expands_and_references_are_checked(
 ) -> None:
     customer, item = _a_customer(sandbox)["id"], _an_item(sandbox)["id"]
     lines = {"items": [{"item": {"id": item}, "quantity": 2, "rate": 100.5}]}
+    orders_before = sum(1 for order in sandbox.store.all("salesOrder") if order["entity"] == customer)
     order_id = _id(
         await client.post(f"{RECORD}/salesOrder", json={"entity": {"id": customer}, "item": lines}), "salesOrder"
     )
@@ -189,7 +194,7 @@ async def test_sales_order_sublist_expands_and_references_are_checked(
     assert unknown.status_code == 400 and unknown.json()["o:errorDetails"][0]["o:errorPath"] == "foo"
     wrong_type = await client.patch(f"{RECORD}/salesOrder/{order_id}", json={"tranDate": "yesterday"})
     assert wrong_type.status_code == 400 and _error_code(wrong_type) == "INVALID_VALUE"
-    assert len(sandbox.store.records["salesOrder"]) == len(sandbox.store.all("salesOrder"))
+    assert sum(1 for order in sandbox.store.all("salesOrder") if order["entity"] == customer) == orders_before + 1
     assert (await client.get(f"{RECORD}/nonsense/1")).status_code == 404
 
 
@@ -203,6 +208,11 @@ async def test_eid_upsert_creates_once_then_updates(sandbox: NetSuiteSandbox, cl
     by_eid = await client.get(url)
     assert by_eid.json()["companyName"] == "Upserted again" and by_eid.json()["externalId"] == "cus_01JUPSERT"
     assert (await client.put(f"{RECORD}/customer/123", json={"companyName": "x"})).status_code == 405
+    duplicate = await client.post(
+        f"{RECORD}/customer", json={"companyName": "Twin", "subsidiary": {"id": "102"}, "externalId": "cus_01JUPSERT"}
+    )
+    assert duplicate.status_code == 400 and _error_code(duplicate) == "DUP_RCRD"
+    assert len(sandbox.store.records["customer"]) == before + 1
 
 
 async def test_transform_sales_order_to_invoice(sandbox: NetSuiteSandbox, client: httpx.AsyncClient) -> None:
