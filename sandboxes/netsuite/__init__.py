@@ -34,7 +34,8 @@ Simulated (answers in NetSuite's own formats; never problem+json from us):
   ``/_control``: ``faults``, ``reset``, ``counts``, ``expire-tokens``, ``certificates`` (upload a
   client's public key, as an administrator does on the integration record).
 * State (records, async jobs, idempotency keys) is a JSON file under ``state_dir``; issued
-  tokens and registered certificates are not persisted.
+  tokens and registered certificates are not persisted. The state is loaded (or seeded) on first
+  use, not at construction, so mounting the sandbox adds next to nothing to a gateway's start.
 
 Errors are ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorPath"?,
 "o:errorCode"}]}``. Codes used, and why:

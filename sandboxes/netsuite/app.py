@@ -36,7 +36,9 @@ class NetSuiteSandbox:
     ) -> None:
         if concurrency_limit < 1:
             raise ValueError("concurrency_limit must be at least 1")
-        self.store = Store(state_dir, lambda store: seed_account(store, seed))
+        self._state_dir, self._seed = state_dir, seed
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
         self.tokens = TokenIssuer(clients, token_ttl_seconds)
         self.faults = FaultInjector(render_fault, seed=seed)
         self.concurrency_limit = concurrency_limit
@@ -55,6 +57,15 @@ class NetSuiteSandbox:
         self.app.state.sandbox = self
         inner = cast(ASGIApp, self.app)
         self._asgi: ASGIApp = self._concurrency(self.faults.wrap(self._guard(self._async_jobs(inner))))
+
+    @property
+    def store(self) -> Store:
+        """The account's records, loaded or seeded on first use (so a gateway starts without seeding)."""
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    self._store = Store(self._state_dir, lambda store: seed_account(store, self._seed))
+        return self._store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)
