@@ -225,6 +225,12 @@ async def test_transform_sales_order_to_invoice(sandbox: NetSuiteSandbox, client
     assert invoice["total"] == 30.0 and invoice["amountRemaining"] == 30.0 and invoice["status"] == "Open"
     assert [line["quantity"] for line in invoice["item"]["items"]] == [3.0]
     assert (await client.get(f"{RECORD}/salesOrder/{order_id}")).json()["status"] == "Billed"
+    invoice_id = invoice["id"]
+    paid = await client.post(f"{RECORD}/invoice/{invoice_id}/!transform/customerPayment", json={})
+    payment = (await client.get(f"{RECORD}/customerPayment/{_id(paid, 'customerPayment')}")).json()
+    assert payment["customer"]["id"] == customer and payment["payment"] == 30.0
+    settled = (await client.get(f"{RECORD}/invoice/{invoice_id}")).json()
+    assert settled["amountRemaining"] == 0.0 and settled["status"] == "Paid In Full"
     missing = await client.post(f"{RECORD}/salesOrder/99999/!transform/invoice")
     assert missing.status_code == 404 and _error_code(missing) == "NONEXISTENT_ID"
 
