@@ -9,7 +9,10 @@ matches (method, path prefix) and fires (probability, remaining count) decides w
   body comes from the sandbox's *renderer*, so every sandbox fails in its own vendor's format
   (a Salesforce error array, a Stripe error object, ...);
 * ``timeout`` — sleep ``latency_seconds`` (choose more than the client's deadline), then answer
-  as ``status`` would (a client that waits that long sees a late error, not data).
+  as ``status`` would (a client that waits that long sees a late error, not data);
+* ``lost_response`` — serve the request (a write is applied), discard the simulator's answer,
+  sleep ``latency_seconds``, then answer as ``status`` would: the client sees a failure although
+  the write happened, which is what an idempotency key or an upsert must survive.
 
 Rules are switched from Python (``sandbox.faults.add(FaultRule(...))``) or over HTTP by the
 control API each sandbox mounts: ``POST /_control/faults`` (one rule as JSON, or a list),
@@ -40,18 +43,19 @@ ErrorRenderer = Callable[[int], tuple[bytes, str]]
 
 CONTROL_PREFIX = "/_control"
 
-FaultKind = Literal["latency", "status", "timeout"]
+FaultKind = Literal["latency", "status", "timeout", "lost_response"]
 
 
 class FaultRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One fault: what to do, to which requests, how often."""
 
     kind: FaultKind
-    """``latency`` (delay then serve), ``status`` (answer an error), ``timeout`` (delay then error)."""
+    """``latency`` (delay then serve), ``status`` (answer an error), ``timeout`` (delay then error),
+    ``lost_response`` (serve, drop the answer, then error)."""
     status: int = 503
-    """HTTP status of ``status`` and ``timeout`` faults (429, 403 for a quota, 5xx, ...)."""
+    """HTTP status of ``status``, ``timeout`` and ``lost_response`` faults (429, 403 for a quota, 5xx, ...)."""
     latency_seconds: float = 0.0
-    """Delay of ``latency`` and ``timeout`` faults."""
+    """Delay of ``latency``, ``timeout`` and ``lost_response`` faults."""
     retry_after: float | None = None
     """Value of the ``Retry-After`` header on an injected error, in seconds; ``None`` = no header."""
     method: str | None = None
@@ -153,6 +157,8 @@ class FaultInjector:
             if rule is None:
                 await app(scope, receive, send)
                 return
+            if rule.kind == "lost_response":
+                await app(scope, receive, _discard)
             if rule.latency_seconds:
                 await asyncio.sleep(rule.latency_seconds)
             if rule.kind == "latency":
@@ -171,6 +177,10 @@ class FaultInjector:
             headers.append((b"retry-after", text.encode()))
         await send({"type": "http.response.start", "status": rule.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _discard(message: Message) -> None:
+    """An ASGI ``send`` that throws the answer away."""
 
 
 def decode_rules(body: bytes) -> list[FaultRule]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 def sandbox_mounts(components: Components) -> list[Any]:
     """Litestar mount handlers for every embedded sandbox; registers the apps on ``components``."""
+    from sandboxes.netsuite import create_netsuite_sandbox
     from sandboxes.salesforce import create_salesforce_sandbox
 
     settings = components.settings
@@ -32,4 +33,13 @@ def sandbox_mounts(components: Components) -> list[Any]:
     async def salesforce_sandbox(scope: Any, receive: Any, send: Any) -> None:
         await salesforce(scope, receive, send)
 
-    return [salesforce_sandbox]
+    # No certificate is registered here: a client uploads its public key through the sandbox's
+    # POST /_control/certificates, as an administrator uploads it to the integration record.
+    netsuite = create_netsuite_sandbox(state_dir=components.sandbox_state_dir("netsuite"))
+    components.sandbox_apps["netsuite"] = netsuite
+
+    @asgi("/sandbox/netsuite", is_mount=True, copy_scope=True)
+    async def netsuite_sandbox(scope: Any, receive: Any, send: Any) -> None:
+        await netsuite(scope, receive, send)
+
+    return [salesforce_sandbox, netsuite_sandbox]

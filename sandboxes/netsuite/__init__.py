@@ -1,0 +1,81 @@
+"""NetSuite sandbox: a local simulator of a faithful subset of NetSuite SuiteTalk REST web services.
+
+Simulated (answers in NetSuite's own formats; never problem+json from us):
+
+* ``POST /services/rest/auth/oauth2/v1/token`` — OAuth 2.0 client credentials (M2M) with a JWT
+  client assertion; see :mod:`sandboxes.netsuite.auth`. Answers ``{access_token, token_type:
+  "bearer", expires_in}``; errors ``{"error", "error_description"}`` with 400/401.
+* Every other ``/services/rest/`` call needs ``Authorization: Bearer <token>``; otherwise 401
+  ``INVALID_LOGIN`` (NetSuite's documented text).
+* Records ``/services/rest/record/v1/<type>`` for ``customer, salesOrder, invoice,
+  customerPayment, creditMemo, journalEntry, serviceSaleItem, subsidiary, accountingPeriod``
+  (:mod:`sandboxes.netsuite.schema` lists their fields): ``POST`` → 204 + ``Location``; ``GET
+  /<type>/<id>`` (``?expandSubResources=true`` inlines sublists ``item``, ``apply``, ``line``);
+  ``PATCH`` → 204; ``DELETE`` → 204; ``PUT /<type>/eid:<externalId>`` upsert → 204 + ``Location``;
+  ``eid:`` also works for GET/PATCH/DELETE; ``GET /<type>?limit=&offset=`` lists references;
+  ``POST /salesOrder/<id>/!transform/invoice`` (also invoice → creditMemo, invoice →
+  customerPayment) → 204 + ``Location`` of the new record. References are ``{"id": "..."}`` (or
+  ``{"externalId": "..."}``) and come back with ``links`` and ``refName``; empty fields are left
+  out of a record, as NetSuite does.
+* ``POST /services/rest/query/v1/suiteql`` (``Prefer: transient``) — the subset in
+  :mod:`sandboxes.netsuite.suiteql`; pages ``{links, count, hasMore, items, offset,
+  totalResults}`` with ``limit`` (1..1,000, default 1,000) and ``offset``.
+* Async: ``Prefer: respond-async`` on a record write → 202 + ``Location:
+  <base>/services/rest/async/v1/job/<id>``; ``GET`` the job → ``{links, id, completed, progress}``;
+  ``GET /job/<id>/task/<id>/result`` → the answer the synchronous call would have had.
+  ``X-NetSuite-Idempotency-Key`` with respond-async: a repeated key creates nothing and answers an
+  error naming the original job.
+* Business rules: a posting transaction (invoice, credit memo, customer payment, journal entry)
+  dated in a closed accounting period → 400 ``CLOSED_TRAN_PRD``; an unbalanced journal entry →
+  400 ``USER_ERROR``; a payment's ``apply`` lines lower the invoices' ``amountRemaining``;
+  deleting a record another record references → 400 ``USER_ERROR``.
+* At most ``concurrency_limit`` (5, a developer account's) REST requests in flight; more → 429.
+* Faults (:mod:`sandboxes.faults`, rendered in NetSuite's error format) and a control API under
+  ``/_control``: ``faults``, ``reset``, ``counts``, ``expire-tokens``, ``certificates`` (upload a
+  client's public key, as an administrator does on the integration record).
+* State (records, async jobs, idempotency keys) is a JSON file under ``state_dir``; issued
+  tokens and registered certificates are not persisted. The state is loaded (or seeded) on first
+  use, not at construction, so mounting the sandbox adds next to nothing to a gateway's start.
+
+Errors are ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorPath"?,
+"o:errorCode"}]}``. Codes used, and why:
+
+* ``INVALID_LOGIN`` (401, documented) — missing, unknown or expired bearer token.
+* ``NONEXISTENT_ID`` (404, documented) — unknown record id, ``eid:`` value, record type, job.
+* ``INVALID_CONTENT`` (400, documented for a reference to a missing record, with
+  ``o:errorPath`` like ``item.items[0].item``) — also used for unknown and read-only fields,
+  malformed JSON and malformed sublists (NetSuite's exact code for those is not documented).
+* ``INVALID_VALUE`` (400) — a value of the wrong type, or a date not ``YYYY-MM-DD``.
+* ``USER_ERROR`` (400, documented as NetSuite's generic business-rule code) — missing required
+  field, unbalanced journal, delete of a referenced record.
+* ``INVALID_PARAMETER`` (400) — malformed SuiteQL (detail "Invalid search query ...") and bad
+  ``limit``/``offset``; ``INVALID_HEADER`` (``o:errorHeader``) — SuiteQL without ``Prefer:
+  transient``.
+* ``CLOSED_TRAN_PRD`` (400) — the SOAP web services status code for a closed period, reused
+  here; REST's exact code for this is not documented.
+* ``IDEMPOTENCY_ERROR`` (400, ``o:errorHeader: X-NetSuite-Idempotency-Key``) — not a documented
+  literal; the status (400) and the original job's URL in ``detail`` (and in ``Location``) are our
+  choice.
+* ``CONCURRENCY_LIMIT_EXCEEDED`` (429) — unverified: third parties report a 429 for REST over the
+  concurrency limit, NetSuite documents no code. Injected 429s use it too.
+* Injected faults: 401 ``INVALID_LOGIN``, 403 ``INSUFFICIENT_PERMISSION``, 404 ``NONEXISTENT_ID``,
+  503 ``SERVICE_UNAVAILABLE``, other 5xx ``UNEXPECTED_ERROR``, other 4xx ``USER_ERROR``.
+
+Other choices where NetSuite's documentation is silent or could not be checked:
+
+* Async jobs run to completion before the 202 is answered, so a job is always ``completed``
+  (``progress`` ``succeeded`` or ``failed``); only record writes can be async.
+* Internal ids come from one sequence shared by all record types and jobs.
+* ``externalId`` is unique per record type (a second POST with it → 400 ``DUP_RCRD``).
+* ``tranDate`` defaults to today; ``tranId`` is ``SO``/``INV``/``CM``/``PYMT``/``JE`` + id; the
+  subsidiary of a sale defaults to the customer's; line ``amount`` = ``quantity × rate``.
+* Currencies and the chart of accounts are fixed lists referenced by id (``currency``,
+  ``account``), not served as records.
+* Error ``type`` URLs point at RFC 9110 sections (newer NetSuite releases; older ones cite
+  RFC 2616).
+"""
+
+from sandboxes.netsuite.app import NetSuiteSandbox, create_netsuite_sandbox
+from sandboxes.netsuite.auth import KeyPair, generate_key_pair, make_assertion
+
+__all__ = ["KeyPair", "NetSuiteSandbox", "create_netsuite_sandbox", "generate_key_pair", "make_assertion"]
