@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
@@ -29,6 +30,13 @@ def test_every_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
 
     token = {"Authorization": f"Bearer {provision_token(settings, ['gateway:catalog:read'], name='reader')}"}
     with GatewayProcess(tmp_path, workers=2, **common) as gateway:
+        # /health/live answers once the first worker is up; wait for the second too (each
+        # running worker writes its snapshot every second), or it might serve nothing.
+        snapshots = tmp_path / "prometheus"
+        started = time.monotonic()
+        while len(list(snapshots.glob("strata-requests-*.json"))) < 2:
+            assert time.monotonic() - started < DEADLINE_SECONDS, "the second worker did not start"
+            time.sleep(0.1)
 
         async def load() -> list[int]:
             async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
@@ -51,5 +59,19 @@ def test_every_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
                     break
                 time.sleep(0.2)
         assert seen[-6:] == [(REQUESTS, DENIED)] * 6, seen
-        pids = {path.name for path in (tmp_path / "prometheus").glob("strata-requests-*.json")}
-        assert len(pids) == 2, pids  # both workers served and wrote their share
+
+        def shares() -> list[int]:
+            return [
+                sum(
+                    count
+                    for labels, _, by_status, _, _ in json.loads(path.read_text())
+                    if labels[2] == ROUTE
+                    for count in by_status.values()
+                )
+                for path in snapshots.glob("strata-requests-*.json")
+            ]
+
+        started = time.monotonic()  # snapshots are rewritten every second: wait for the latest
+        while sum(shares()) != REQUESTS + DENIED and time.monotonic() - started < DEADLINE_SECONDS:
+            time.sleep(0.2)
+        assert sum(shares()) == REQUESTS + DENIED, shares()  # the workers' shares add up
