@@ -7,14 +7,9 @@ sublists as lists of line dicts. :mod:`sandboxes.netsuite.records` turns them in
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from sandboxes.netsuite.schema import (
     BOOL,
@@ -28,6 +23,7 @@ from sandboxes.netsuite.schema import (
     NsError,
     RecordType,
 )
+from sandboxes.state_file import JsonStateFile
 
 STATE_FILE = "netsuite.json"
 FIRST_ID = 100
@@ -45,24 +41,19 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Store:
+class Store(JsonStateFile):
     """All records, keyed by record type then internal id; persisted to JSON after each write."""
 
     def __init__(self, state_dir: Path | None, seeder: Callable[[Store], None]) -> None:
-        self._path = state_dir / STATE_FILE if state_dir is not None else None
+        super().__init__(state_dir, STATE_FILE)
         self._seeder = seeder
-        self._lock = threading.RLock()
-        self._batch_depth = 0
         self.records: dict[str, dict[str, Record]] = {}
         self.counter = FIRST_ID
         self.jobs: dict[str, dict[str, Any]] = {}
         """Async jobs by id (persisted with the records)."""
         self.idempotency: dict[str, str] = {}
         """``X-NetSuite-Idempotency-Key`` -> job id (persisted)."""
-        if self._path is not None and self._path.exists():
-            self._load()
-        else:
-            self.reset()
+        self._load_or_reset()
 
     # -- persistence -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -74,35 +65,13 @@ class Store:
             with self.batch():
                 self._seeder(self)
 
-    def _load(self) -> None:
-        assert self._path is not None
-        data = msgspec.json.decode(self._path.read_bytes())
+    def _restore(self, data: dict[str, Any]) -> None:
         self.records = {name: dict(data["records"].get(name, {})) for name in RECORD_TYPES}
         self.counter = int(data["counter"])
         self.jobs, self.idempotency = dict(data.get("jobs", {})), dict(data.get("idempotency", {}))
 
-    def save(self) -> None:
-        """Write the state file atomically (no-op in memory, or inside :meth:`batch`)."""
-        if self._path is None or self._batch_depth:
-            return
-        with self._lock:
-            state = {"counter": self.counter, "records": self.records, "jobs": self.jobs}
-            state["idempotency"] = self.idempotency
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self._path.with_suffix(".tmp")
-            temporary.write_bytes(msgspec.json.encode(state))
-            os.replace(temporary, self._path)
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Group writes: the state file is written once, at the end."""
-        with self._lock:
-            self._batch_depth += 1
-            try:
-                yield
-            finally:
-                self._batch_depth -= 1
-            self.save()
+    def _state(self) -> dict[str, Any]:
+        return {"counter": self.counter, "records": self.records, "jobs": self.jobs, "idempotency": self.idempotency}
 
     def next_id(self) -> str:
         """A fresh internal id (one sequence for every record type and job)."""

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from sandboxes.salesforce.schema import (
     BOOLEAN,
@@ -31,28 +26,24 @@ from sandboxes.salesforce.schema import (
     make_id,
     parse_datetime,
 )
+from sandboxes.state_file import JsonStateFile
 
 STATE_FILE = "salesforce.json"
 Record = dict[str, Any]
 
 
-class Store:
+class Store(JsonStateFile):
     """All records, keyed by sObject type then id; persisted to JSON after each write."""
 
     def __init__(
         self, state_dir: Path | None, seeder: Callable[[Store], None], clock: Callable[[], dt.datetime] | None = None
     ) -> None:
-        self._path = state_dir / STATE_FILE if state_dir is not None else None
+        super().__init__(state_dir, STATE_FILE)
         self._seeder = seeder
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self._lock = threading.RLock()
         self.records: dict[str, dict[str, Record]] = {}
         self.counter = 0
-        self._batch_depth = 0
-        if self._path is not None and self._path.exists():
-            self._load()
-        else:
-            self.reset()
+        self._load_or_reset()
 
     # -- persistence -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -63,32 +54,12 @@ class Store:
             with self.batch():
                 self._seeder(self)
 
-    def _load(self) -> None:
-        assert self._path is not None
-        data = msgspec.json.decode(self._path.read_bytes())
+    def _restore(self, data: dict[str, Any]) -> None:
         self.records = {name: dict(data["records"].get(name, {})) for name in SOBJECTS}
         self.counter = int(data["counter"])
 
-    def save(self) -> None:
-        """Write the state file atomically (no-op in memory, or inside :meth:`batch`)."""
-        if self._path is None or self._batch_depth:
-            return
-        with self._lock:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self._path.with_suffix(".tmp")
-            temporary.write_bytes(msgspec.json.encode({"counter": self.counter, "records": self.records}))
-            os.replace(temporary, self._path)
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Group writes: the state file is written once, at the end."""
-        with self._lock:
-            self._batch_depth += 1
-            try:
-                yield
-            finally:
-                self._batch_depth -= 1
-            self.save()
+    def _state(self) -> dict[str, Any]:
+        return {"counter": self.counter, "records": self.records}
 
     def snapshot(self) -> tuple[int, dict[str, dict[str, Record]]]:
         """A deep copy of the state, for all-or-none rollback."""
