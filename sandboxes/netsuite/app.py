@@ -7,14 +7,13 @@ import threading
 from pathlib import Path
 from typing import Any, cast
 
-from litestar import Litestar
-
 from sandboxes.faults import ASGIApp, FaultInjector, Message, Receive, Scope, Send
 from sandboxes.netsuite.auth import DEFAULT_TOKEN_TTL_SECONDS, TOKEN_PATH, TokenIssuer
 from sandboxes.netsuite.routes import ERROR, EXCEPTION_HANDLERS, JSON, ROUTE_HANDLERS, render_fault, rest_base
 from sandboxes.netsuite.schema import NsError
 from sandboxes.netsuite.seed import seed as seed_account
 from sandboxes.netsuite.store import Store
+from sandboxes.shared_app import sandbox_litestar
 
 DEFAULT_CONCURRENCY_LIMIT = 5
 """Requests an account may have in flight at once (a developer account's limit)."""
@@ -45,16 +44,7 @@ class NetSuiteSandbox:
         self.in_flight = 0
         self.concurrency_refused = 0
         self._lock = threading.Lock()
-        self.app = Litestar(
-            route_handlers=ROUTE_HANDLERS,
-            exception_handlers=EXCEPTION_HANDLERS,
-            openapi_config=None,
-            # Runs in the gateway's process: Litestar's default logging config would replace
-            # the process's JSON log handler with its own text format.
-            logging_config=None,
-            debug=False,
-        )
-        self.app.state.sandbox = self
+        self.app = sandbox_litestar(self, ROUTE_HANDLERS, EXCEPTION_HANDLERS)
         inner = cast(ASGIApp, self.app)
         self._asgi: ASGIApp = self._concurrency(self.faults.wrap(self._guard(self._async_jobs(inner))))
 

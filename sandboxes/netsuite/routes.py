@@ -11,7 +11,6 @@ from litestar import Request, Response, delete, get, patch, post, put
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
-from sandboxes.faults import decode_rules
 from sandboxes.netsuite import suiteql
 from sandboxes.netsuite.auth import TOKEN_PATH, OAuthError
 from sandboxes.netsuite.records import page, paging, record_href, render
@@ -228,30 +227,7 @@ def _job(request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
     return job
 
 
-# -- control API ------------------------------------------------------------------------------------
-@post("/_control/faults", status_code=201)
-async def add_faults(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Add fault rules (one JSON rule or a list)."""
-    try:
-        rules = decode_rules(await request.body())
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        return _json({"error": str(error)}, 400, "application/json")
-    _sandbox(request).faults.add(*rules)
-    return _json({"active_rules": len(_sandbox(request).faults.rules)}, 201, "application/json")
-
-
-@delete("/_control/faults", status_code=204)
-async def clear_faults(request: Request[Any, Any, Any]) -> None:
-    """Remove every fault rule."""
-    _sandbox(request).faults.clear()
-
-
-@post("/_control/reset", status_code=204)
-async def reset(request: Request[Any, Any, Any]) -> None:
-    """Re-seed the data, forget jobs, drop faults and counters."""
-    _sandbox(request).reset()
-
-
+# -- control API (faults and reset: sandboxes.shared_app) -------------------------------------------
 class _Certificate(msgspec.Struct, forbid_unknown_fields=True):
     client_id: str
     certificate_id: str
@@ -301,6 +277,6 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 
 ROUTE_HANDLERS = [
     token, list_records, create_record, get_record, update_record, upsert_record, delete_record, transform,
-    run_suiteql, get_job, get_job_result, add_faults, clear_faults, reset, add_certificate, expire_tokens, counts,
+    run_suiteql, get_job, get_job_result, add_certificate, expire_tokens, counts,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {NsError: _ns_error, HTTPException: _http_error, Exception: _unexpected}

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import msgspec
-from litestar import Litestar
 
 from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
 from sandboxes.salesforce.query import QueryEngine
@@ -25,6 +24,7 @@ from sandboxes.salesforce.routes import (
 from sandboxes.salesforce.schema import SfError
 from sandboxes.salesforce.seed import seed as seed_org
 from sandboxes.salesforce.store import Store
+from sandboxes.shared_app import sandbox_litestar
 
 DEFAULT_API_LIMIT = 100_000
 """Daily API request allocation reported in ``Sforce-Limit-Info`` (a developer org has 15,000)."""
@@ -55,16 +55,7 @@ class SalesforceSandbox:
         self.faults = FaultInjector(render_fault, seed=seed)
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
-        self.app = Litestar(
-            route_handlers=ROUTE_HANDLERS,
-            exception_handlers=EXCEPTION_HANDLERS,
-            openapi_config=None,
-            # Runs in the gateway's process: Litestar's default logging config would replace
-            # the process's JSON log handler with its own text format.
-            logging_config=None,
-            debug=False,
-        )
-        self.app.state.sandbox = self
+        self.app = sandbox_litestar(self, ROUTE_HANDLERS, EXCEPTION_HANDLERS)
         self.asgi_app = cast(ASGIApp, self.app)
         """The bare simulator (no guards, no faults), for composite subrequests."""
         self._asgi: ASGIApp = self._limit_info(self.faults.wrap(self._guard(self.asgi_app)))

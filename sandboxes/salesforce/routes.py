@@ -14,7 +14,6 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
-from sandboxes.faults import decode_rules
 from sandboxes.salesforce.composite import run_composite
 from sandboxes.salesforce.query import batch_size_from, record_url, serialize
 from sandboxes.salesforce.schema import SfError, SfMultipleChoices, get_sobject
@@ -247,30 +246,7 @@ async def composite(request: Request[Any, Any, Any], version: FromPath[str]) -> 
     return _json(await run_composite(sandbox.asgi_app, sandbox.store, body, dict(request.headers)))
 
 
-# -- control API ------------------------------------------------------------------------------------
-@post("/_control/faults", status_code=201)
-async def add_faults(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Add fault rules (one JSON rule or a list)."""
-    try:
-        rules = decode_rules(await request.body())
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        return _json({"error": str(error)}, 400)
-    _sandbox(request).faults.add(*rules)
-    return _json({"active_rules": len(_sandbox(request).faults.rules)}, 201)
-
-
-@delete("/_control/faults", status_code=204)
-async def clear_faults(request: Request[Any, Any, Any]) -> None:
-    """Remove every fault rule."""
-    _sandbox(request).faults.clear()
-
-
-@post("/_control/reset", status_code=204)
-async def reset(request: Request[Any, Any, Any]) -> None:
-    """Re-seed the data, drop faults and counters, zero the API usage."""
-    _sandbox(request).reset()
-
-
+# -- control API (faults and reset: sandboxes.shared_app) -------------------------------------------
 @post("/_control/expire-tokens", status_code=204)
 async def expire_tokens(request: Request[Any, Any, Any]) -> None:
     """Invalidate every issued token (the next data call answers INVALID_SESSION_ID)."""
@@ -308,7 +284,7 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 ROUTE_HANDLERS = [
     token, versions, resources, get_record, get_by_external_id, create_record, update_record,
     delete_record, upsert_record, query, query_more, composite,
-    add_faults, clear_faults, reset, expire_tokens, counts,
+    expire_tokens, counts,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     SfError: _sf_error,
