@@ -10,7 +10,6 @@ idempotent). Reading the log is :mod:`gateway.management.audit_query`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ from prometheus_client import Counter
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.background import cancel_and_wait
 from gateway.db import audit_events
 
 logger = logging.getLogger("strata.audit")
@@ -99,15 +99,9 @@ class AuditLog:
         if self._task is None:
             return
         await self.flush()  # before cancelling: a batch cancelled mid-write would be lost
-        if self._purge_task is not None:
-            self._purge_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purge_task
-            self._purge_task = None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await cancel_and_wait(self._purge_task)
+        await cancel_and_wait(self._task)
+        self._purge_task = self._task = None
 
     async def flush(self) -> None:
         """Wait until every queued record is written (tests, shutdown).

@@ -7,7 +7,6 @@ hold references to these objects from the start; the objects connect when starte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -20,6 +19,7 @@ from joserfc.jwk import KeySet
 from litestar import Litestar
 
 from gateway.audit import AuditLog, AuditRecord, now
+from gateway.background import cancel_and_wait
 from gateway.circuit_breaker import CircuitBreaker
 from gateway.db import create_engine, create_schema
 from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
@@ -250,10 +250,7 @@ class Components:
         try:
             yield
         finally:
-            if snapshots is not None:
-                snapshots.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await snapshots
+            await cancel_and_wait(snapshots)
             await reloader.stop()
             await self.crm.aclose()
             await self.oauth.stop()

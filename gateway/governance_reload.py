@@ -39,6 +39,7 @@ import structlog
 import yaml
 
 from gateway.audit import AuditRecord
+from gateway.background import cancel_and_wait
 from gateway.redis_pool import listen_forever
 from policies.authentication import AuthenticationPolicy
 from policies.edge import EdgeMiddleware
@@ -126,11 +127,8 @@ class GovernanceReloader:
         """Stop listening."""
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.background import cancel_and_wait
 from gateway.db import revoked_tokens
 from gateway.redis_pool import listen_forever
 
@@ -77,11 +78,8 @@ class RevocationList:
 
     async def stop(self) -> None:
         """Stop the background task and close the Redis connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None

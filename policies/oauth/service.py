@@ -24,6 +24,7 @@ from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749 import OAuth2Error
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.background import cancel_and_wait
 from gateway.settings import Settings
 from policies.oauth.auth_failures import AuthFailureLimiter
 from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid, unverified_subject
@@ -179,11 +180,8 @@ class OAuthService:
 
     async def stop(self) -> None:
         """Stop the background tasks."""
-        if self._refresh_task is not None:
-            self._refresh_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresh_task
-            self._refresh_task = None
+        await cancel_and_wait(self._refresh_task)
+        self._refresh_task = None
         await self.revocations.stop()
         await self.server.client_jwks.aclose()
         if self.jti_guard is not None:
