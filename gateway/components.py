@@ -34,7 +34,7 @@ from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_fo
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from apis.system.crm.service import CrmService
+    from apis.system.registry import Service
     from policies.oauth import OAuthService
 
 logger = logging.getLogger("strata.components")
@@ -84,7 +84,8 @@ class Components:
         )
         self.revocations = _Revocations(self)
         self.oauth: OAuthService | None = None
-        self.crm: CrmService | None = None
+        self.system_services: dict[str, Service] = {}
+        """Each system API's service by its ``state_name`` (see :mod:`apis.system.registry`)."""
         self.http = httpx.AsyncClient(timeout=JWKS_FETCH_TIMEOUT)
         self.sandbox_apps: dict[str, Any] = {}
         self.circuit_breakers: dict[str, CircuitBreaker] = {}
@@ -162,15 +163,15 @@ class Components:
 
     def route_handlers(self) -> Sequence[Any]:
         """Handlers of every API this process serves, plus OAuth, docs and sandboxes."""
-        from apis.system.crm.routes import router as crm_router
+        from apis.system.registry import SYSTEM_APIS
         from gateway.contracts.docs import docs_route_handlers
         from gateway.management.routes import router as management_router
         from policies.oauth import oauth_route_handlers
         from sandboxes.mount import sandbox_mounts
 
-        handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, management_router, crm_router]
-        if not self.settings.salesforce_url:
-            handlers.extend(sandbox_mounts(self))
+        handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, management_router]
+        handlers.extend(spec.router() for spec in SYSTEM_APIS)
+        handlers.extend(sandbox_mounts(self))
         return handlers
 
     def sandbox_state_dir(self, vendor: str) -> Path:
@@ -206,7 +207,7 @@ class Components:
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """Start every component; stop them in reverse order."""
-        from apis.system.crm.service import build_crm_service
+        from apis.system.registry import SYSTEM_APIS
         from gateway.contracts.docs import build_docs_catalogue
         from gateway.governance_reload import GovernanceReloader
         from gateway.management.audit_query import AuditQuery
@@ -236,13 +237,10 @@ class Components:
         app.state.docs = build_docs_catalogue(
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )
-        self.crm = await build_crm_service(
-            self.settings,
-            sandbox=self.sandbox_apps.get("salesforce"),
-            tracer=self.tracing.tracer,
-            breaker=self.circuit_breaker("salesforce"),
-        )
-        app.state.crm = self.crm
+        for spec in SYSTEM_APIS:
+            service = await spec.build(self)
+            self.system_services[spec.state_name] = service
+            setattr(app.state, spec.state_name, service)
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, so full collections scan only per-request garbage.
         gc.collect()
@@ -252,7 +250,8 @@ class Components:
         finally:
             await cancel_and_wait(snapshots)
             await reloader.stop()
-            await self.crm.aclose()
+            for service in reversed(self.system_services.values()):
+                await service.aclose()
             await self.oauth.stop()
             await self.rate_limit_backend.aclose()
             await self.idempotency_store.aclose()

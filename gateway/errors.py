@@ -13,6 +13,7 @@ the first level::
         ├── InvalidInput          # the caller's input is wrong; names the fields (422)
         ├── NotFound              # the object does not exist (404)
         ├── Conflict              # state conflict, e.g. duplicate or several matches (409)
+        │   └── PeriodClosed      # posting dated in a closed accounting period (409)
         ├── UpstreamRejected      # the vendor refused our input (422)
         └── UpstreamContractViolation  # the vendor answered something we cannot read (502)
 
@@ -100,6 +101,13 @@ class Conflict(PermanentError):
     status = 409
     problem = "conflict"
     title = "Conflict"
+
+
+class PeriodClosed(Conflict):
+    """A posting is dated in an accounting period that is closed (or locked) in the ERP."""
+
+    problem = "period-closed"
+    title = "Accounting period closed"
 
 
 class UpstreamRejected(PermanentError):

@@ -82,6 +82,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Connected-app consumer key for the Salesforce client-credentials flow."""
     salesforce_client_secret: str = "sandbox-secret"
     """Connected-app consumer secret (read from the environment or a secret file)."""
+    netsuite_url: str = ""
+    """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
+    embedded sandbox, in process."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""

@@ -3,7 +3,7 @@
 Each sandbox is a separate ASGI app answering in its vendor's own dialect, outside the
 governance pipeline and the contracts. The same instance is handed to the connector (over
 an in-process ASGI transport), so what a test sees under ``/sandbox/salesforce`` is exactly
-the state the CRM system API works on.
+the state the CRM system API works on. The list of sandboxes is :mod:`sandboxes.registry`.
 """
 
 from __future__ import annotations
@@ -12,34 +12,35 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.handlers import asgi
 
+from sandboxes.registry import SANDBOXES, SandboxSpec, embedded_sandboxes
+
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gateway.components import Components
+    from gateway.settings import Settings
+
+
+def mount_handler(vendor: str, app: Any) -> Any:
+    """A Litestar handler serving ``app`` under ``/sandbox/<vendor>``."""
+
+    @asgi(f"/sandbox/{vendor}", is_mount=True, copy_scope=True, name=f"sandbox-{vendor}")
+    async def sandbox(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+
+    return sandbox
 
 
 def sandbox_mounts(components: Components) -> list[Any]:
-    """Litestar mount handlers for every embedded sandbox; registers the apps on ``components``."""
-    from sandboxes.netsuite import create_netsuite_sandbox
-    from sandboxes.salesforce import create_salesforce_sandbox
+    """Mount handlers for the embedded sandboxes; registers the apps on ``components``."""
+    handlers = []
+    for spec in embedded_sandboxes(components.settings):
+        app = spec.factory(components.settings, components.sandbox_state_dir(spec.vendor))
+        components.sandbox_apps[spec.vendor] = app
+        handlers.append(mount_handler(spec.vendor, app))
+    return handlers
 
-    settings = components.settings
-    salesforce = create_salesforce_sandbox(
-        state_dir=components.sandbox_state_dir("salesforce"),
-        client_id=settings.salesforce_client_id,
-        client_secret=settings.salesforce_client_secret,
-    )
-    components.sandbox_apps["salesforce"] = salesforce
 
-    @asgi("/sandbox/salesforce", is_mount=True, copy_scope=True)
-    async def salesforce_sandbox(scope: Any, receive: Any, send: Any) -> None:
-        await salesforce(scope, receive, send)
-
-    # No certificate is registered here: a client uploads its public key through the sandbox's
-    # POST /_control/certificates, as an administrator uploads it to the integration record.
-    netsuite = create_netsuite_sandbox(state_dir=components.sandbox_state_dir("netsuite"))
-    components.sandbox_apps["netsuite"] = netsuite
-
-    @asgi("/sandbox/netsuite", is_mount=True, copy_scope=True)
-    async def netsuite_sandbox(scope: Any, receive: Any, send: Any) -> None:
-        await netsuite(scope, receive, send)
-
-    return [salesforce_sandbox, netsuite_sandbox]
+def build_all(settings: Settings, state_root: Path, specs: tuple[SandboxSpec, ...] = SANDBOXES) -> dict[str, Any]:
+    """Every sandbox's app, each persisting under ``state_root/<vendor>`` (for ``sandboxes serve``)."""
+    return {spec.vendor: spec.factory(settings, state_root / spec.vendor) for spec in specs}

@@ -42,14 +42,13 @@ from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import (
     Conflict,
     NotFound,
-    RetryableError,
     StrataError,
     UpstreamContractViolation,
     UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
 
 VENDOR = "salesforce"
 API_USAGE = Gauge("strata_vendor_api_usage", "API calls used in the vendor's current allocation", ["vendor"])
@@ -59,25 +58,11 @@ _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 """Vendor JSON with every non-integer number as an exact Decimal."""
 
 
-class SalesforceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts and retries of the Salesforce connector."""
+class SalesforceConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Timeouts and retries of the Salesforce connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
 
-    timeout_seconds: float = 10.0
-    """Deadline of one HTTP exchange (token or data call), connect to last byte."""
-    max_retries: int = 3
-    """Retries after the first attempt, for idempotent calls only (reads, upserts)."""
-    backoff_base_seconds: float = 0.5
-    """First backoff step; doubles per retry, with full jitter."""
-    backoff_max_seconds: float = 30.0
-    """Ceiling of one backoff; a longer ``Retry-After`` is raised instead of waited for."""
     token_max_age_seconds: float = 3600.0
     """Refresh the token after this long even without a 401 (Salesforce sends no expiry)."""
-
-    def __post_init__(self) -> None:
-        if self.timeout_seconds <= 0 or self.backoff_base_seconds < 0 or self.max_retries < 0:
-            raise ValueError("timeout_seconds must be positive; backoff and retries not negative")
-        if self.backoff_max_seconds < self.backoff_base_seconds:
-            raise ValueError("backoff_max_seconds must be at least backoff_base_seconds")
 
 
 DEFAULT_SALESFORCE_CONFIG = SalesforceConfig()
@@ -204,41 +189,13 @@ class SalesforceConnector:
         idempotent: bool,
         raw: bool = False,
     ) -> Any:
-        attempt = 0
-        breaker = self.breaker
-        while True:
-            if breaker is not None:
-                breaker.before_call()  # CircuitOpen (503, Retry-After) without calling Salesforce
-            try:
-                result = await self._authorized(method, path, params, json, raw)
-            except StrataError as error:
-                if breaker is not None:
-                    breaker.record(error)
-                if not isinstance(error, RetryableError) or not idempotent or attempt >= self.config.max_retries:
-                    raise
-                delay = self._backoff(attempt, error.retry_after)
-                if delay is None:
-                    raise
-                attempt += 1
-                await asyncio.sleep(delay)
-            except BaseException:
-                if breaker is not None:
-                    breaker.abandon()
-                raise
-            else:
-                if breaker is not None:
-                    breaker.record(None)
-                return result
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
-        """Full-jitter exponential backoff, never shorter than Retry-After; None = don't wait."""
-        ceiling = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2**attempt)
-        delay = self._random.uniform(0, ceiling)
-        if retry_after is not None:
-            if retry_after > self.config.backoff_max_seconds:
-                return None
-            delay = max(delay, retry_after)
-        return delay
+        return await call_with_retries(
+            lambda: self._authorized(method, path, params, json, raw),
+            policy=self.config,
+            idempotent=idempotent,
+            breaker=self.breaker,
+            rng=self._random,
+        )
 
     async def _authorized(self, method: str, path: str, params: Any, json: Any, raw: bool) -> Any:
         token = await self._current_token()
@@ -265,7 +222,7 @@ class SalesforceConnector:
         response = await self._exchange("POST", f"{self._base_url}/services/oauth2/token", data=form)
         self._note_limits(response)
         if response.status_code == 429:
-            retry_after = _parse_retry_after(response.headers.get("retry-after"))
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise UpstreamRateLimited("Salesforce throttled the token request", retry_after=retry_after)
         if response.status_code >= 500:
             raise UpstreamUnavailable(f"Salesforce token endpoint answered {response.status_code}")
@@ -294,14 +251,9 @@ class SalesforceConnector:
         return self._decode(response) if response.content else None
 
     async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        # asyncio.timeout as well as httpx's: in-process transports ignore httpx timeouts.
-        try:
-            async with asyncio.timeout(self.config.timeout_seconds):
-                return await self._client.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
-        except (TimeoutError, httpx.TimeoutException):
-            raise UpstreamTimeout(f"Salesforce did not answer within {self.config.timeout_seconds}s") from None
-        except httpx.TransportError as error:
-            raise UpstreamUnavailable(f"Salesforce unreachable: {type(error).__name__}") from None
+        return await exchange(
+            self._client, method, url, vendor="Salesforce", timeout_seconds=self.config.timeout_seconds, **kwargs
+        )
 
     def _note_limits(self, response: httpx.Response) -> None:
         match = _LIMIT_INFO.search(response.headers.get("sforce-limit-info", ""))
@@ -328,7 +280,7 @@ class SalesforceConnector:
         first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
         code = first.get("errorCode")
         message = first.get("message") or f"Salesforce answered {status}"
-        retry_after = _parse_retry_after(retry_after_header)
+        retry_after = parse_retry_after(retry_after_header)
         if status == 429 or code == "REQUEST_LIMIT_EXCEEDED":
             return UpstreamRateLimited(
                 f"Salesforce throttled the call: {message}", retry_after=retry_after, vendor_code=code
@@ -359,14 +311,3 @@ class SalesforceConnector:
         if not isinstance(body, dict) or not isinstance(body.get("Id"), str):
             raise UpstreamContractViolation("Salesforce record lacks 'Id'")
         return body
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds from ``Retry-After`` (delta-seconds; fractions tolerated; dates ignored)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(0.0, seconds)

@@ -1,0 +1,59 @@
+"""Every vendor sandbox, in one list: how to build it and which setting replaces it.
+
+A sandbox is mounted at ``/sandbox/<vendor>`` in the embedded default while its vendor's URL
+setting is empty; set the URL (``STRATA_NETSUITE_URL`` …) and the connector talks to that
+address instead, and the sandbox is not mounted. ``strata sandboxes serve`` runs every
+sandbox of this list in a process of its own, under the same paths.
+
+Adding a vendor: write ``sandboxes/<vendor>/`` (build its app with
+:func:`sandboxes.shared_app.sandbox_litestar`), add a factory function below and one
+:class:`SandboxSpec` to :data:`SANDBOXES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+
+class SandboxSpec(NamedTuple):
+    """One vendor sandbox."""
+
+    vendor: str
+    """Path segment under ``/sandbox/`` and key of ``Components.sandbox_apps``."""
+    url_setting: str
+    """Settings attribute holding the real vendor's URL; the sandbox is mounted while it is empty."""
+    factory: Callable[[Settings, Path], Any]
+    """Builds the sandbox's ASGI app from the settings and its state directory."""
+
+
+def _salesforce(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.salesforce import create_salesforce_sandbox
+
+    return create_salesforce_sandbox(
+        state_dir=state_dir, client_id=settings.salesforce_client_id, client_secret=settings.salesforce_client_secret
+    )
+
+
+def _netsuite(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.netsuite import create_netsuite_sandbox
+
+    # No certificate is registered here: a client uploads its public key through the sandbox's
+    # POST /_control/certificates, as an administrator uploads it to the integration record.
+    return create_netsuite_sandbox(state_dir=state_dir)
+
+
+SANDBOXES: tuple[SandboxSpec, ...] = (
+    SandboxSpec("salesforce", "salesforce_url", _salesforce),
+    SandboxSpec("netsuite", "netsuite_url", _netsuite),
+)
+"""Every sandbox, in mount order."""
+
+
+def embedded_sandboxes(settings: Settings) -> list[SandboxSpec]:
+    """The sandboxes this process mounts: those whose vendor URL setting is empty."""
+    return [spec for spec in SANDBOXES if not getattr(settings, spec.url_setting, "")]
