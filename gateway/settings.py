@@ -39,6 +39,7 @@ _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 PolicyMode = Literal["enforce", "shadow", "off"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 BackendErrorMode = Literal["allow", "deny"]
+ErpVendor = Literal["netsuite", "business-central"]
 
 
 class SettingsError(ValueError):
@@ -82,6 +83,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Connected-app consumer key for the Salesforce client-credentials flow."""
     salesforce_client_secret: str = "sandbox-secret"
     """Connected-app consumer secret (read from the environment or a secret file)."""
+    erp_vendor: ErpVendor = "netsuite"
+    """Which ERP serves ``/system/erp/v1``: ``netsuite`` or ``business-central``."""
     netsuite_url: str = ""
     """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
     embedded sandbox, in process."""

@@ -1,0 +1,118 @@
+"""What an ERP connector must do: the one interface NetSuite and Business Central implement.
+
+The ERP system API (:mod:`apis.system.erp.service`) and everything above it see only this
+protocol and the canonical objects of :mod:`apis.canonical`; which vendor stands behind it is
+configuration (``STRATA_ERP_VENDOR=netsuite|business-central``). A connector:
+
+* speaks its vendor's dialect (auth handshake, paging, error bodies, concurrency limits) and
+  maps failures onto :mod:`gateway.errors` (a posting into a closed period →
+  :class:`~gateway.errors.PeriodClosed`; an unknown id → :class:`~gateway.errors.NotFound`);
+* makes every create exactly-once by the document's ``external_id`` — NetSuite by ``eid:``
+  upsert or ``X-NetSuite-Idempotency-Key``, Business Central by check-before-create on the
+  external document number — so it may retry a create after a lost answer;
+* pages lists with an opaque cursor of its own making (``Page.next_cursor``), refusing
+  cursors it did not issue with :class:`~gateway.errors.InvalidInput`;
+* uses :mod:`gateway.vendor_http` for deadlines, retries and its vendor's circuit breaker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from apis.canonical import (
+    AccountingPeriod,
+    CreditMemo,
+    CreditMemoCreate,
+    CustomerPayment,
+    CustomerPaymentCreate,
+    ErpCustomer,
+    ErpCustomerUpsert,
+    Invoice,
+    InvoiceCreate,
+    Item,
+    JournalEntry,
+    JournalEntryCreate,
+    LegalEntity,
+    Page,
+    SalesOrder,
+    SalesOrderCreate,
+)
+
+
+class ErpConnector(Protocol):
+    """One ERP account / company, in canonical objects."""
+
+    vendor: str
+    """Vendor name as used for the circuit breaker and metrics (``netsuite``, ``business_central``)."""
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the connector owns, if any."""
+
+    # -- master data -------------------------------------------------------------------------
+    async def list_legal_entities(self) -> list[LegalEntity]:
+        """Every legal entity (subsidiary / company) the account holds."""
+
+    async def list_accounting_periods(self, *, year: int | None = None) -> list[AccountingPeriod]:
+        """Monthly posting periods in date order, optionally of one calendar year."""
+
+    async def period_for(self, day: dt.date) -> AccountingPeriod | None:
+        """The monthly period containing ``day``, if the ERP has one."""
+
+    async def list_items(self, *, code: str | None, limit: int, cursor: str | None) -> Page[Item]:
+        """Items, optionally the one with ``code``."""
+
+    async def get_item(self, item_id: str) -> Item:
+        """One item."""
+
+    # -- customers ---------------------------------------------------------------------------
+    async def upsert_customer(self, external_id: str, upsert: ErpCustomerUpsert) -> tuple[ErpCustomer, bool]:
+        """Create or update the customer carrying ``external_id``; returns (customer, created)."""
+
+    async def get_customer(self, customer_id: str) -> ErpCustomer:
+        """One customer by ERP id."""
+
+    async def search_customers(
+        self,
+        *,
+        name_prefix: str | None,
+        tax_id: str | None,
+        external_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ErpCustomer]:
+        """Customers matching every given filter, in id order."""
+
+    # -- documents (each create is exactly-once by its external_id) --------------------------
+    async def create_sales_order(self, order: SalesOrderCreate) -> tuple[SalesOrder, bool]:
+        """Create the order, or return the one already created with its external id; (order, created)."""
+
+    async def get_sales_order(self, order_id: str) -> SalesOrder:
+        """One sales order."""
+
+    async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
+        """Post the receivable (from the sales order when given), or return the existing one."""
+
+    async def get_invoice(self, invoice_id: str) -> Invoice:
+        """One invoice."""
+
+    async def list_invoices(self, *, customer_id: str | None, limit: int, cursor: str | None) -> Page[Invoice]:
+        """Invoices, optionally of one customer, in id order."""
+
+    async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
+        """Record the payment applied to its invoices, or return the existing one."""
+
+    async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
+        """One customer payment."""
+
+    async def create_credit_memo(self, memo: CreditMemoCreate) -> tuple[CreditMemo, bool]:
+        """Post the credit memo, or return the existing one."""
+
+    async def get_credit_memo(self, memo_id: str) -> CreditMemo:
+        """One credit memo."""
+
+    async def create_journal_entry(self, entry: JournalEntryCreate) -> tuple[JournalEntry, bool]:
+        """Post the journal entry, or return the existing one."""
+
+    async def get_journal_entry(self, entry_id: str) -> JournalEntry:
+        """One journal entry."""
