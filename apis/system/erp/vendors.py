@@ -18,13 +18,15 @@ if TYPE_CHECKING:
 async def _netsuite(components: Components) -> ErpConnector:
     from apis.system.erp.connectors.netsuite import build_netsuite_connector
 
-    return await build_netsuite_connector(components)
+    connector: ErpConnector = await build_netsuite_connector(components)
+    return connector
 
 
 async def _business_central(components: Components) -> ErpConnector:
     from apis.system.erp.connectors.business_central import build_business_central_connector
 
-    return await build_business_central_connector(components)
+    connector: ErpConnector = await build_business_central_connector(components)
+    return connector
 
 
 ERP_VENDORS: dict[str, Callable[[Components], Awaitable[ErpConnector]]] = {
