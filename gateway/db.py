@@ -109,6 +109,17 @@ idempotency_records = Table(
 )
 Index("ix_idempotency_expires_at", idempotency_records.c.expires_at)
 
+xrefs = Table(
+    "xrefs",
+    metadata,
+    Column("kind", String(32), primary_key=True, doc="customer | product | order | invoice | ..."),
+    Column("canonical_id", String(40), primary_key=True, doc="<prefix>_<ULID>"),
+    Column("system", String(40), primary_key=True, doc="vendor: salesforce, netsuite, stripe, ..."),
+    Column("vendor_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ux_xrefs_vendor", xrefs.c.kind, xrefs.c.system, xrefs.c.vendor_id, unique=True)
+
 
 def create_engine(url: str) -> AsyncEngine:
     """Create the async engine; for SQLite, make the directory and use WAL so readers never block."""
