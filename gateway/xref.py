@@ -124,7 +124,7 @@ class XrefStore:
         except Conflict:
             # Another caller linked this vendor object first: theirs is the id.
             winner = await self.canonical_id(kind, system, vendor_id)
-            if winner is None:  # the conflict was on the canonical id, which was just minted: cannot be
+            if winner is None:  # a fresh ULID collides with nothing: the vendor id had an owner
                 raise
             return winner, False
         return minted, True
