@@ -52,5 +52,25 @@ async def _crm(components: Components) -> Service:
     )
 
 
-SYSTEM_APIS: tuple[SystemApiSpec, ...] = (SystemApiSpec("crm", _crm_router, _crm),)
+def _product_router() -> Any:
+    from apis.system.product.routes import router
+
+    return router
+
+
+async def _product(components: Components) -> Service:
+    from apis.system.product.service import build_product_service
+
+    return await build_product_service(
+        components.settings,
+        sandbox=components.sandbox_apps.get("product-platform"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("product-platform"),
+    )
+
+
+SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
+    SystemApiSpec("crm", _crm_router, _crm),
+    SystemApiSpec("product", _product_router, _product),
+)
 """Every system API the gateway serves."""
