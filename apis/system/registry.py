@@ -69,8 +69,21 @@ async def _product(components: Components) -> Service:
     )
 
 
+def _data_router() -> Any:
+    from apis.system.data.routes import router
+
+    return router
+
+
+async def _data(components: Components) -> Service:
+    from apis.system.data.service import build_data_service
+
+    return await build_data_service(components.settings, breaker=components.circuit_breaker("data-platform"))
+
+
 SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
     SystemApiSpec("crm", _crm_router, _crm),
     SystemApiSpec("product", _product_router, _product),
+    SystemApiSpec("data", _data_router, _data),
 )
 """Every system API the gateway serves."""
