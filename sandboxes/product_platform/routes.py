@@ -328,8 +328,12 @@ def _ingest_one(store: Store, event: Record) -> Record:
         if occurred_at is None:
             raise PpError(400, "invalid_timestamp", "timestamp is required")
     except PpError as error:
-        return {"id": event_id, "status": "rejected", "error": {"code": error.code, "message": error.message}}
+        return _rejected(event_id, error)
+    properties = event.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        return _rejected(event_id, PpError(400, "invalid_properties", "properties must be an object"))
     store.usage_events[event_id] = {
+        "properties": properties or {},
         "accountId": account_id,
         "skuCode": sku["code"],
         "quantity": quantity,
@@ -338,6 +342,10 @@ def _ingest_one(store: Store, event: Record) -> Record:
     }
     store.writes["usage_event"] += 1
     return {"id": event_id, "status": "accepted"}
+
+
+def _rejected(event_id: str, error: PpError) -> Record:
+    return {"id": event_id, "status": "rejected", "error": {"code": error.code, "message": error.message}}
 
 
 # -- field checks --------------------------------------------------------------------------------

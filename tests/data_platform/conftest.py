@@ -132,7 +132,7 @@ def stand_in() -> Iterator[tuple[str, Script]]:
                 script.puts.append(self.path)
                 answer = script.answers.pop(0) if script.answers else "ok"
             if answer == "stall":
-                time.sleep(1.5)
+                time.sleep(0.8)
             if answer == "slowdown":
                 self.send_response(503)
                 self.send_header("Content-Type", "application/xml")

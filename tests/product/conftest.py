@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,31 +10,16 @@ import pytest
 from apis.system.product.connectors.product_platform import ProductPlatformConfig, ProductPlatformConnector
 from apis.system.product.service import ProductService
 from sandboxes.product_platform import ProductPlatformSandbox, create_product_platform_sandbox
-from sandboxes.product_platform.store import Store
 
 BASE = "http://product-platform.sandbox"
 API_KEY = "pp_test_sandbox"
 FAST = ProductPlatformConfig(timeout_seconds=0.5, max_retries=3, backoff_base_seconds=0.001, backoff_max_seconds=0.5)
 
 
-@pytest.fixture(scope="session")
-def seeded() -> ProductPlatformSandbox:
-    """One seeded sandbox whose store later sandboxes copy (seeding reads the whole CRM seed)."""
-    return create_product_platform_sandbox()
-
-
 @pytest.fixture
-def sandbox(seeded: ProductPlatformSandbox) -> ProductPlatformSandbox:
-    fresh = create_product_platform_sandbox()
-    fresh._store = copy_store(seeded)
-    return fresh
-
-
-def copy_store(source: ProductPlatformSandbox) -> Store:
-    """A private copy of a seeded store (in memory)."""
-    store = copy.copy(source.store)
-    store._restore(copy.deepcopy(source.store._state()))
-    return store
+def sandbox() -> ProductPlatformSandbox:
+    """A fresh, seeded sandbox in memory (the CRM seed it derives from is cached per process)."""
+    return create_product_platform_sandbox()
 
 
 @pytest.fixture

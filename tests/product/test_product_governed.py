@@ -17,11 +17,12 @@ from gateway.settings import PROJECT_ROOT
 from sandboxes.faults import FaultRule
 from sandboxes.product_platform import ProductPlatformSandbox
 from tests.harness import Gateway, problem, running_gateway
-from tests.product.conftest import FAST
+from tests.product.conftest import API_KEY, FAST
 
 PRODUCT = "/system/product/v1"
 READ = "system:product:read"
 WRITE = "system:product:read system:product:write"
+KEY = {"X-Api-Key": API_KEY}
 
 
 def _sandbox(gw: Gateway) -> ProductPlatformSandbox:
@@ -52,6 +53,11 @@ async def test_reads_page_and_follow_their_link(gw: Gateway) -> None:
     assert sku.json()["unit_price"] == {"amount": "5500.00", "currency": "USD"}
     entitlements = await gw.client.get(f"{PRODUCT}/customers/acc_000001/entitlements", headers=headers)
     assert entitlements.status_code == 200
+    # The same sandbox is mounted for direct inspection, in its own dialect and outside the pipeline.
+    direct = await gw.client.get("/sandbox/product-platform/v1/accounts/acc_000001/entitlements", headers=KEY)
+    assert [e["id"] for e in direct.json()["data"]] == [e["id"] for e in entitlements.json()["items"]]
+    counts = await gw.client.get("/sandbox/product-platform/_control/counts")
+    assert counts.json()["accounts"] == 56
 
 
 async def test_refusals_401_403_422_404_409(gw: Gateway) -> None:

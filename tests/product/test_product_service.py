@@ -146,6 +146,12 @@ async def test_unreadable_answers_are_contract_violations() -> None:
             await service.get_product("prod_x")
 
 
+async def test_a_refused_api_key_is_a_gateway_set_up_error(http: httpx.AsyncClient) -> None:
+    service = ProductService(ProductPlatformConnector(http, BASE, "wrong-key", config=FAST))
+    with pytest.raises(UpstreamContractViolation, match="API key"):
+        await service.list_bundles(limit=5, cursor=None)
+
+
 def test_vendor_keys_are_stable_per_caller_key_and_fresh_without_one() -> None:
     assert vendor_idempotency_key("client-a", "k") == vendor_idempotency_key("client-a", "k")
     assert vendor_idempotency_key("client-a", "k") != vendor_idempotency_key("client-b", "k")

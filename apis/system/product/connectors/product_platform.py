@@ -13,7 +13,8 @@ no answer within ``timeout_seconds``               UpstreamTimeout (retryable)
 409, 422 ``idempotency_key_reused``                Conflict
 400 ``invalid_page_token``                         InvalidInput naming ``cursor``
 other 4xx                                          UpstreamRejected (vendor_code = error code)
-unreadable bodies, missing fields                  UpstreamContractViolation
+401/403 (our API key refused), unreadable bodies,   UpstreamContractViolation (502)
+missing fields
 =================================================  ==============================
 
 Retried (exponential backoff with full jitter, honouring ``Retry-After``): reads, PATCH
@@ -176,6 +177,9 @@ class ProductPlatformConnector:
             unavailable = UpstreamUnavailable(f"{DISPLAY_NAME} answered {status}: {message}", vendor_code=code)
             unavailable.retry_after = retry_after
             return unavailable
+        if status in (401, 403):
+            # Our credentials were refused: the gateway's set-up is wrong, not the caller's input.
+            return UpstreamContractViolation(f"{DISPLAY_NAME} refused the gateway's API key: {message}")
         if status == 404:
             return NotFound(message, vendor_code=code)
         if status == 409 or code == "idempotency_key_reused":
