@@ -582,6 +582,8 @@ class JournalEntryCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     """At least two lines; debits must equal credits."""
     memo: str | None = None
     """Memo."""
+
+
 # -- product ---------------------------------------------------------------------------------------
 ChargeModel = Literal["flat", "per_unit", "metered"]
 """How a SKU is charged: a flat fee, per unit (seat, instance), or by metered usage."""
