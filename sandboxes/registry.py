@@ -47,9 +47,18 @@ def _netsuite(settings: Settings, state_dir: Path) -> Any:
     return create_netsuite_sandbox(state_dir=state_dir)
 
 
+def _avalara(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.avalara import create_avalara_sandbox
+
+    return create_avalara_sandbox(
+        state_dir=state_dir, account_id=settings.avalara_account_id, license_key=settings.avalara_license_key
+    )
+
+
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec("salesforce", "salesforce_url", _salesforce),
     SandboxSpec("netsuite", "netsuite_url", _netsuite),
+    SandboxSpec("avalara", "avalara_url", _avalara),
 )
 """Every sandbox, in mount order."""
 
