@@ -52,5 +52,25 @@ async def _crm(components: Components) -> Service:
     )
 
 
-SYSTEM_APIS: tuple[SystemApiSpec, ...] = (SystemApiSpec("crm", _crm_router, _crm),)
+def _tax_router() -> Any:
+    from apis.system.tax.routes import router
+
+    return router
+
+
+async def _tax(components: Components) -> Service:
+    from apis.system.tax.service import build_tax_service
+
+    return await build_tax_service(
+        components.settings,
+        sandbox=components.sandbox_apps.get("avalara"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("avalara"),
+    )
+
+
+SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
+    SystemApiSpec("crm", _crm_router, _crm),
+    SystemApiSpec("tax", _tax_router, _tax),
+)
 """Every system API the gateway serves."""

@@ -19,6 +19,8 @@ SAVED_TYPES = ("SalesInvoice", "ReturnInvoice")
 """Types whose documents are saved; orders are estimates (status ``Temporary``, never stored)."""
 ADDRESS_KEYS = ("singleLocation", "shipFrom", "shipTo", "pointOfOrderOrigin", "pointOfOrderAcceptance")
 LIMITS = {"code": 50, "companyCode": 25, "customerCode": 50, "currencyCode": 3, "businessIdentificationNo": 25}
+JURIS_TYPE_IDS = {"Country": "CNT", "State": "STA", "County": "CTY", "City": "CIT", "Special": "STJ"}
+"""AvaTax's short jurisdiction type ids (``details[].jurisType``)."""
 LINE_LIMITS = {"number": 50, "itemCode": 50, "taxCode": 25, "description": 2096}
 
 
@@ -254,7 +256,7 @@ def _detail(juris: rates.Jurisdiction, amount: Decimal, detail_id: int) -> dict[
         "transactionLineId": detail_id // 10,
         "country": juris.country,
         "region": juris.region,
-        "jurisType": juris.juris_type[:3].upper(),
+        "jurisType": JURIS_TYPE_IDS[juris.juris_type],
         "jurisdictionType": juris.juris_type,
         "jurisCode": juris.juris_code,
         "jurisName": juris.juris_name,
