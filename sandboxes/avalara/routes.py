@@ -46,12 +46,13 @@ async def _body(request: Request[Any, Any, Any]) -> Any:
 @get(API + "/utilities/ping")
 async def ping(request: Request[Any, Any, Any]) -> Response[bytes]:
     """``/utilities/ping``: answers without credentials; says whether the ones sent are valid."""
-    authenticated = _sandbox(request).authenticated(request.headers.get("authorization", ""))
+    sandbox = _sandbox(request)
+    authenticated = sandbox.authenticated(request.headers.get("authorization", ""))
     body: dict[str, Any] = {"version": VERSION, "authenticated": authenticated, "authenticationType": "None"}
     if authenticated:
-        from sandboxes.avalara.seed import ACCOUNT_ID
-
-        body.update(authenticationType="AccountIdLicenseKey", authenticatedAccountId=int(ACCOUNT_ID))
+        body.update(
+            authenticationType="AccountIdLicenseKey", authenticatedAccountId=_account_number(sandbox.account_id)
+        )
     return _json(body)
 
 
@@ -143,3 +144,8 @@ ROUTE_HANDLERS = [
     adjust_transaction, counts,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {AvaError: _ava_error, HTTPException: _http_error, Exception: _unexpected}
+
+
+def _account_number(account_id: str) -> int | str:
+    """AvaTax account ids are numbers; a sandbox configured with another id answers it as text."""
+    return int(account_id) if account_id.isdigit() else account_id
