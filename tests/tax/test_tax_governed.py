@@ -41,7 +41,8 @@ async def clean(gw: Gateway) -> None:
     sandbox_of(gw).reset()
     connector = gw.app.state.tax.connector
     connector.config = FAST
-    connector.breaker = CircuitBreaker("avalara")
+    breaker = CircuitBreaker("avalara")  # the breaker /health/ready reports
+    connector.breaker = gw.app.state.components.circuit_breakers["avalara"] = breaker
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -209,8 +210,8 @@ async def test_vendor_trouble_is_a_retryable_problem(gw: Gateway, writer: dict[s
 
 
 async def test_an_open_circuit_answers_at_once(gw: Gateway, writer: dict[str, str]) -> None:
-    connector = gw.app.state.tax.connector
-    connector.breaker = CircuitBreaker("avalara", CircuitBreakerConfig(failure_threshold=2, open_seconds=30))
+    breaker = CircuitBreaker("avalara", CircuitBreakerConfig(failure_threshold=2, open_seconds=30))
+    gw.app.state.tax.connector.breaker = gw.app.state.components.circuit_breakers["avalara"] = breaker
     sandbox_of(gw).faults.add(FaultRule(kind="status", status=500, count=2 * (1 + FAST.max_retries)))
     for _ in range(2):
         assert (await gw.client.post(f"{TAX}/quotes", json=quote_body(), headers=writer)).status_code == 503
@@ -218,6 +219,8 @@ async def test_an_open_circuit_answers_at_once(gw: Gateway, writer: dict[str, st
     refused = await gw.client.post(f"{TAX}/quotes", json=quote_body(), headers=writer)
     assert refused.status_code == 503 and problem(refused)["type"].endswith("/upstream-circuit-open")
     assert int(refused.headers["retry-after"]) > 1 and sandbox_of(gw).faults.counts()["requests"] == requests
+    ready = await gw.client.get("/health/ready")
+    assert ready.json()["vendors"]["avalara"]["circuit"] == "open"
 
 
 async def test_the_sandbox_is_mounted_and_keeps_its_state_across_a_restart(tmp_path: Path) -> None:
