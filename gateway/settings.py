@@ -85,6 +85,15 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     netsuite_url: str = ""
     """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
     embedded sandbox, in process."""
+    stripe_url: str = ""
+    """Stripe API base URL (``https://api.stripe.com``); empty = the embedded sandbox, in process."""
+    stripe_secret_key: str = "sk_test_strata_sandbox"
+    """Stripe secret API key (``sk_live_…`` / ``sk_test_…``; read from the environment or a secret file)."""
+    stripe_webhook_url: str = ""
+    """Where the embedded Stripe sandbox POSTs its webhooks (e.g. this gateway's
+    ``/system/payments/v1/webhooks/stripe``); empty = no deliveries. Real Stripe is configured in its Dashboard."""
+    stripe_webhook_secret: str = "whsec_strata_sandbox"
+    """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -116,7 +125,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
-        for key in ("public_url", "salesforce_url", "otlp_endpoint"):
+        for key in ("public_url", "salesforce_url", "stripe_url", "stripe_webhook_url", "otlp_endpoint"):
             value = getattr(self, key)
             if value and not value.startswith(("http://", "https://")):
                 raise SettingsError(f"{key}: {value!r} is not an http:// or https:// URL")

@@ -47,9 +47,21 @@ def _netsuite(settings: Settings, state_dir: Path) -> Any:
     return create_netsuite_sandbox(state_dir=state_dir)
 
 
+def _stripe(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.stripe import create_stripe_sandbox
+
+    return create_stripe_sandbox(
+        state_dir=state_dir,
+        secret_key=settings.stripe_secret_key,
+        webhook_url=settings.stripe_webhook_url,
+        webhook_secret=settings.stripe_webhook_secret,
+    )
+
+
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec("salesforce", "salesforce_url", _salesforce),
     SandboxSpec("netsuite", "netsuite_url", _netsuite),
+    SandboxSpec("stripe", "stripe_url", _stripe),
 )
 """Every sandbox, in mount order."""
 
