@@ -52,5 +52,25 @@ async def _crm(components: Components) -> Service:
     )
 
 
-SYSTEM_APIS: tuple[SystemApiSpec, ...] = (SystemApiSpec("crm", _crm_router, _crm),)
+def _billing_router() -> Any:
+    from apis.system.billing.routes import router
+
+    return router
+
+
+async def _billing(components: Components) -> Service:
+    from apis.system.billing.service import build_billing_service
+
+    return await build_billing_service(
+        components.settings,
+        sandbox=components.sandbox_apps.get("stripe"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("stripe"),
+    )
+
+
+SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
+    SystemApiSpec("crm", _crm_router, _crm),
+    SystemApiSpec("billing", _billing_router, _billing),
+)
 """Every system API the gateway serves."""
