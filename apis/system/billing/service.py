@@ -347,12 +347,9 @@ class BillingService:
         duplicate = False
         try:
             await self.connector.post("/v1/billing/meter_events", params, idempotency_key=key, pointer=m.usage_pointer)
-        except InvalidInput as error:
-            # Stripe refuses an identifier it has seen: the usage is recorded already.
-            if (
-                not any(e.get("pointer") == "/identifier" for e in error.field_errors)
-                or "already exists" not in error.detail
-            ):
+        except Conflict as error:
+            # Stripe refuses an identifier it has seen: that usage is recorded already.
+            if error.vendor_code != "resource_already_exists":
                 raise
             duplicate = True
         return UsageEvent(
