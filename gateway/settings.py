@@ -93,7 +93,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Where the embedded Stripe sandbox POSTs its webhooks (e.g. this gateway's
     ``/system/payments/v1/webhooks/stripe``); empty = no deliveries. Real Stripe is configured in its Dashboard."""
     stripe_webhook_secret: str = "whsec_strata_sandbox"
-    """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``."""
+    """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``;
+    several, comma-separated, while a secret is rolled (the sandbox signs with the first)."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""

@@ -54,7 +54,7 @@ def _stripe(settings: Settings, state_dir: Path) -> Any:
         state_dir=state_dir,
         secret_key=settings.stripe_secret_key,
         webhook_url=settings.stripe_webhook_url,
-        webhook_secret=settings.stripe_webhook_secret,
+        webhook_secret=settings.stripe_webhook_secret.split(",")[0].strip(),
     )
 
 

@@ -69,8 +69,27 @@ async def _billing(components: Components) -> Service:
     )
 
 
+def _payments_router() -> Any:
+    from apis.system.payments.routes import router
+
+    return router
+
+
+async def _payments(components: Components) -> Service:
+    from apis.system.payments.service import build_payments_service
+
+    return await build_payments_service(
+        components.settings,
+        components.engine,
+        sandbox=components.sandbox_apps.get("stripe"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("stripe"),
+    )
+
+
 SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
     SystemApiSpec("crm", _crm_router, _crm),
     SystemApiSpec("billing", _billing_router, _billing),
+    SystemApiSpec("payments", _payments_router, _payments),
 )
 """Every system API the gateway serves."""

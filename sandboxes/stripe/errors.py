@@ -44,9 +44,13 @@ class StripeError(Exception):
         return {"error": error}
 
 
-def missing(kind: str, object_id: str, param: str | None = "id") -> StripeError:
-    """``resource_missing`` as Stripe writes it: ``No such customer: 'cus_x'``."""
-    return StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+def missing(kind: str, object_id: str, param: str | None = "id", status: int | None = None) -> StripeError:
+    """``resource_missing`` as Stripe writes it: ``No such customer: 'cus_x'``.
+
+    404 for the object the path names, 400 for an object a parameter names (as Stripe answers).
+    """
+    code = status or (404 if param == "id" else 400)
+    return StripeError(code, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
 
 
 def invalid(param: str, message: str, code: str | None = "parameter_invalid_empty") -> StripeError:

@@ -108,7 +108,7 @@ def create_intent(account: Account, params: dict[str, Any]) -> dict[str, Any]:
 def confirm_intent(account: Account, intent_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/payment_intents/{id}/confirm``."""
     p.check_known(params, ("payment_method", "return_url", "off_session", "receipt_email"))
-    intent = account.store.get("payment_intent", intent_id, "intent")
+    intent = account.store.get("payment_intent", intent_id, "intent", status=404)
     if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
         raise unexpected_state(intent, "confirmation")
     method = p.text(params, "payment_method")
@@ -216,7 +216,7 @@ def charge_invoice(account: Account, invoice: dict[str, Any], method: str) -> No
 def capture_intent(account: Account, intent_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/payment_intents/{id}/capture``."""
     p.check_known(params, ("amount_to_capture",))
-    intent = account.store.get("payment_intent", intent_id, "intent")
+    intent = account.store.get("payment_intent", intent_id, "intent", status=404)
     if intent["status"] != "requires_capture":
         raise unexpected_state(intent, "capture")
     amount = p.integer(params, "amount_to_capture", minimum=1, default=intent["amount_capturable"]) or 0
@@ -238,7 +238,7 @@ def capture_intent(account: Account, intent_id: str, params: dict[str, Any]) -> 
 def cancel_intent(account: Account, intent_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/payment_intents/{id}/cancel``."""
     p.check_known(params, ("cancellation_reason",))
-    intent = account.store.get("payment_intent", intent_id, "intent")
+    intent = account.store.get("payment_intent", intent_id, "intent", status=404)
     if intent["status"] in ("succeeded", "canceled", "processing"):
         raise unexpected_state(intent, "cancellation")
     intent["status"], intent["canceled_at"] = "canceled", account.now()

@@ -22,7 +22,7 @@ ID = r"([A-Za-z0-9_]+)"
 def _get(kind: str, param: str = "id") -> Handler:
     def handler(account: Account, ids: tuple[str, ...], params: dict[str, Any]) -> dict[str, Any]:
         p.check_known(params, ())
-        return account.store.get(kind, ids[0], param)
+        return account.store.get(kind, ids[0], param, status=404)
 
     return handler
 

@@ -117,11 +117,11 @@ class Store(JsonStateFile):
             self.writes[kind] += 1
             self.save()
 
-    def get(self, kind: str, object_id: Any, param: str | None = "id") -> dict[str, Any]:
-        """One object; ``resource_missing`` (404) when there is none."""
+    def get(self, kind: str, object_id: Any, param: str | None = "id", *, status: int | None = None) -> dict[str, Any]:
+        """One object; ``resource_missing`` (404 for ``param="id"``, else 400) when there is none."""
         found = self.objects[kind].get(object_id) if isinstance(object_id, str) else None
         if found is None:
-            raise missing(kind.replace("_", " ").replace("billing.", ""), str(object_id), param)
+            raise missing(kind.replace("_", " ").replace("billing.", ""), str(object_id), param, status)
         return found
 
     def find(self, object_id: str) -> dict[str, Any] | None:

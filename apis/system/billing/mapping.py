@@ -78,14 +78,16 @@ def _invalid(pointer: str, detail: str) -> InvalidInput:
     return InvalidInput(detail, field_errors=[{"in": "body", "pointer": pointer, "detail": detail}])
 
 
-def _required(obj: dict[str, Any], name: str) -> Any:
+def required_field(obj: dict[str, Any], name: str) -> Any:
+    """``obj[name]``, which must be present (else 502)."""
     value = obj.get(name)
     if value is None:
         raise UpstreamContractViolation(f"Stripe {obj.get('object', 'object')} lacks {name}")
     return value
 
 
-def _time(value: Any) -> dt.datetime | None:
+def unix_time(value: Any) -> dt.datetime | None:
+    """A Stripe Unix timestamp as a UTC datetime (``None`` stays ``None``)."""
     if value is None:
         return None
     if not isinstance(value, int):
@@ -93,21 +95,22 @@ def _time(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
-def _created(obj: dict[str, Any]) -> dt.datetime:
-    created = _time(_required(obj, "created"))
+def created_time(obj: dict[str, Any]) -> dt.datetime:
+    """The object's ``created`` time (required)."""
+    created = unix_time(required_field(obj, "created"))
     assert created is not None
     return created
 
 
 def _ref(obj: dict[str, Any], name: str) -> str:
     """A required reference (an id, or an expanded object's id)."""
-    value = _id_of(obj.get(name))
+    value = id_of(obj.get(name))
     if value is None:
         raise UpstreamContractViolation(f"Stripe {obj.get('object', 'object')} lacks {name}")
     return value
 
 
-def _id_of(value: Any) -> str | None:
+def id_of(value: Any) -> str | None:
     """An id field that may be expanded into an object."""
     if isinstance(value, dict):
         value = value.get("id")
@@ -126,14 +129,14 @@ def to_customer(obj: dict[str, Any]) -> BillingCustomer:
     )
     currency = obj.get("currency")
     return BillingCustomer(
-        id=_required(obj, "id"),
+        id=required_field(obj, "id"),
         external_id=metadata.get(EXTERNAL_ID_KEY),
         crm_account_id=metadata.get(CRM_ACCOUNT_KEY),
         name=obj.get("name"),
         email=obj.get("email"),
         billing_address=address,
         currency=currency.upper() if isinstance(currency, str) else None,
-        created_at=_created(obj),
+        created_at=created_time(obj),
     )
 
 
@@ -148,12 +151,12 @@ def from_address(address: Address | None) -> dict[str, Any] | None:
 def to_product(obj: dict[str, Any]) -> BillingProduct:
     """Stripe product → BillingProduct."""
     return BillingProduct(
-        id=_required(obj, "id"),
+        id=required_field(obj, "id"),
         code=(obj.get("metadata") or {}).get(PRODUCT_CODE_KEY),
-        name=_required(obj, "name"),
+        name=required_field(obj, "name"),
         description=obj.get("description"),
         active=bool(obj.get("active", True)),
-        created_at=_created(obj),
+        created_at=created_time(obj),
     )
 
 
@@ -165,10 +168,10 @@ def to_price(obj: dict[str, Any]) -> BillingPrice:
     if isinstance(recurring, dict):
         kind = "metered" if recurring.get("usage_type") == "metered" else "recurring"
     return BillingPrice(
-        id=_required(obj, "id"),
+        id=required_field(obj, "id"),
         product_id=_ref(obj, "product"),
         lookup_key=obj.get("lookup_key"),
-        unit_amount=to_money(unit, _required(obj, "currency")) if unit is not None else None,
+        unit_amount=to_money(unit, required_field(obj, "currency")) if unit is not None else None,
         kind=kind,  # type: ignore[arg-type]
         interval=recurring.get("interval") if recurring else None,
         interval_count=recurring.get("interval_count") if recurring else None,
@@ -180,67 +183,67 @@ def to_price(obj: dict[str, Any]) -> BillingPrice:
 # -- subscriptions --------------------------------------------------------------------------
 def to_subscription(obj: dict[str, Any]) -> Subscription:
     """Stripe subscription → Subscription."""
-    items = _required(obj, "items")
+    items = required_field(obj, "items")
     if not isinstance(items, dict) or not isinstance(items.get("data"), list):
         raise UpstreamContractViolation("Stripe subscription items is not a list")
     return Subscription(
-        id=_required(obj, "id"),
+        id=required_field(obj, "id"),
         customer_id=_ref(obj, "customer"),
-        status=_required(obj, "status"),
-        currency=str(_required(obj, "currency")).upper(),
-        collection_method=_required(obj, "collection_method"),
+        status=required_field(obj, "status"),
+        currency=str(required_field(obj, "currency")).upper(),
+        collection_method=required_field(obj, "collection_method"),
         days_until_due=obj.get("days_until_due"),
         items=[_item(item) for item in items["data"]],
         cancel_at_period_end=bool(obj.get("cancel_at_period_end", False)),
-        latest_invoice_id=_id_of(obj.get("latest_invoice")),
-        canceled_at=_time(obj.get("canceled_at")),
-        created_at=_created(obj),
+        latest_invoice_id=id_of(obj.get("latest_invoice")),
+        canceled_at=unix_time(obj.get("canceled_at")),
+        created_at=created_time(obj),
     )
 
 
 def _item(obj: dict[str, Any]) -> SubscriptionItem:
-    price = _required(obj, "price")
+    price = required_field(obj, "price")
     if not isinstance(price, dict):
         raise UpstreamContractViolation("Stripe subscription item lacks its price")
     return SubscriptionItem(
-        id=_required(obj, "id"),
-        price_id=_required(price, "id"),
+        id=required_field(obj, "id"),
+        price_id=required_field(price, "id"),
         product_id=_ref(price, "product"),
         quantity=obj.get("quantity"),
-        current_period_start=_time(obj.get("current_period_start")),
-        current_period_end=_time(obj.get("current_period_end")),
+        current_period_start=unix_time(obj.get("current_period_start")),
+        current_period_end=unix_time(obj.get("current_period_end")),
     )
 
 
 # -- invoices -------------------------------------------------------------------------------
 def to_invoice(obj: dict[str, Any]) -> BillingInvoice:
     """Stripe invoice → BillingInvoice (subscription read from ``parent``, as the current API has it)."""
-    currency = _required(obj, "currency")
+    currency = required_field(obj, "currency")
     lines = obj.get("lines") or {"data": []}
     if not isinstance(lines, dict) or not isinstance(lines.get("data"), list):
         raise UpstreamContractViolation("Stripe invoice lines is not a list")
     parent = obj.get("parent") or {}
     subscription = (parent.get("subscription_details") or {}).get("subscription") if isinstance(parent, dict) else None
     transitions = obj.get("status_transitions") or {}
-    due = _time(obj.get("due_date"))
+    due = unix_time(obj.get("due_date"))
     return BillingInvoice(
-        id=_required(obj, "id"),
+        id=required_field(obj, "id"),
         number=obj.get("number"),
         customer_id=_ref(obj, "customer"),
-        subscription_id=_id_of(subscription) or _id_of(obj.get("subscription")),
-        status=_required(obj, "status"),
+        subscription_id=id_of(subscription) or id_of(obj.get("subscription")),
+        status=required_field(obj, "status"),
         collection_method=obj.get("collection_method") or "charge_automatically",
-        total=to_money(_required(obj, "total"), currency),
-        amount_due=to_money(_required(obj, "amount_due"), currency),
-        amount_paid=to_money(_required(obj, "amount_paid"), currency),
-        amount_remaining=to_money(_required(obj, "amount_remaining"), currency),
+        total=to_money(required_field(obj, "total"), currency),
+        amount_due=to_money(required_field(obj, "amount_due"), currency),
+        amount_paid=to_money(required_field(obj, "amount_paid"), currency),
+        amount_remaining=to_money(required_field(obj, "amount_remaining"), currency),
         due_date=due.date() if due else None,
         hosted_url=obj.get("hosted_invoice_url"),
         lines=[_line(line, currency) for line in lines["data"]],
-        created_at=_created(obj),
-        finalized_at=_time(transitions.get("finalized_at")),
-        paid_at=_time(transitions.get("paid_at")),
-        voided_at=_time(transitions.get("voided_at")),
+        created_at=created_time(obj),
+        finalized_at=unix_time(transitions.get("finalized_at")),
+        paid_at=unix_time(transitions.get("paid_at")),
+        voided_at=unix_time(transitions.get("voided_at")),
     )
 
 
@@ -249,41 +252,41 @@ def _line(obj: dict[str, Any], currency: str) -> BillingInvoiceLine:
     price = (pricing.get("price_details") or {}).get("price") if isinstance(pricing, dict) else None
     period = obj.get("period") or {}
     return BillingInvoiceLine(
-        id=_required(obj, "id"),
+        id=required_field(obj, "id"),
         description=obj.get("description"),
         quantity=obj.get("quantity"),
-        amount=to_money(_required(obj, "amount"), obj.get("currency") or currency),
-        price_id=_id_of(price) or _id_of(obj.get("price")),
+        amount=to_money(required_field(obj, "amount"), obj.get("currency") or currency),
+        price_id=id_of(price) or id_of(obj.get("price")),
         proration=bool(obj.get("proration", False)),
-        period_start=_time(period.get("start")),
-        period_end=_time(period.get("end")),
+        period_start=unix_time(period.get("start")),
+        period_end=unix_time(period.get("end")),
     )
 
 
 def to_credit_note(obj: dict[str, Any]) -> BillingCreditNote:
     """Stripe credit note → BillingCreditNote."""
     return BillingCreditNote(
-        id=_required(obj, "id"),
-        number=_required(obj, "number"),
+        id=required_field(obj, "id"),
+        number=required_field(obj, "number"),
         invoice_id=_ref(obj, "invoice"),
         customer_id=_ref(obj, "customer"),
-        amount=to_money(_required(obj, "amount"), _required(obj, "currency")),
+        amount=to_money(required_field(obj, "amount"), required_field(obj, "currency")),
         reason=obj.get("reason"),
         memo=obj.get("memo"),
-        status=_required(obj, "status"),
+        status=required_field(obj, "status"),
         applies_before_payment=obj.get("type") == "pre_payment",
-        created_at=_created(obj),
+        created_at=created_time(obj),
     )
 
 
 def to_meter(obj: dict[str, Any]) -> Meter:
     """Stripe billing meter → Meter."""
-    aggregation = _required(obj, "default_aggregation")
+    aggregation = required_field(obj, "default_aggregation")
     return Meter(
-        id=_required(obj, "id"),
-        event_name=_required(obj, "event_name"),
+        id=required_field(obj, "id"),
+        event_name=required_field(obj, "event_name"),
         display_name=obj.get("display_name") or obj["event_name"],
-        aggregation=_required(aggregation, "formula"),
+        aggregation=required_field(aggregation, "formula"),
         active=obj.get("status") == "active",
     )
 

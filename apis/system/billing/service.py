@@ -109,9 +109,10 @@ class BillingService:
         if self._client is not None:
             await self._client.aclose()
 
-    async def _page(
+    async def list_page(
         self, path: str, params: dict[str, Any], limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        """One Stripe list page and the cursor of the next (``None`` on the last)."""
         data, has_more = await self.connector.page(path, params, limit=limit, after=decode_cursor(cursor))
         return data, encode_cursor(data[-1]["id"]) if has_more and data else None
 
@@ -120,7 +121,7 @@ class BillingService:
         self, *, email: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[BillingCustomer]:
         """Customers, newest first."""
-        data, next_cursor = await self._page("/v1/customers", {"email": email}, limit, cursor)
+        data, next_cursor = await self.list_page("/v1/customers", {"email": email}, limit, cursor)
         return Page(items=[m.to_customer(c) for c in data], next_cursor=next_cursor)
 
     async def get_customer(self, customer_id: str) -> BillingCustomer:
@@ -153,7 +154,7 @@ class BillingService:
         self, *, active: bool | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[BillingProduct]:
         """Products, newest first."""
-        data, next_cursor = await self._page("/v1/products", {"active": active}, limit, cursor)
+        data, next_cursor = await self.list_page("/v1/products", {"active": active}, limit, cursor)
         return Page(items=[m.to_product(p) for p in data], next_cursor=next_cursor)
 
     async def get_product(self, product_id: str) -> BillingProduct:
@@ -175,7 +176,7 @@ class BillingService:
             "currency": currency.lower() if currency else None,
             "lookup_keys": [lookup_key] if lookup_key else None,
         }
-        data, next_cursor = await self._page("/v1/prices", params, limit, cursor)
+        data, next_cursor = await self.list_page("/v1/prices", params, limit, cursor)
         return Page(items=[m.to_price(p) for p in data], next_cursor=next_cursor)
 
     async def get_price(self, price_id: str) -> BillingPrice:
@@ -218,7 +219,7 @@ class BillingService:
         self, *, customer_id: str | None = None, status: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[Subscription]:
         """Subscriptions, newest first (canceled ones only when ``status`` asks for them)."""
-        data, next_cursor = await self._page(
+        data, next_cursor = await self.list_page(
             "/v1/subscriptions", {"customer": customer_id, "status": status}, limit, cursor
         )
         return Page(items=[m.to_subscription(s) for s in data], next_cursor=next_cursor)
@@ -270,7 +271,7 @@ class BillingService:
     ) -> Page[BillingInvoice]:
         """Invoices, newest first."""
         params = {"customer": customer_id, "subscription": subscription_id, "status": status}
-        data, next_cursor = await self._page("/v1/invoices", params, limit, cursor)
+        data, next_cursor = await self.list_page("/v1/invoices", params, limit, cursor)
         return Page(items=[m.to_invoice(i) for i in data], next_cursor=next_cursor)
 
     async def get_invoice(self, invoice_id: str) -> BillingInvoice:
@@ -320,7 +321,7 @@ class BillingService:
         self, *, invoice_id: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[BillingCreditNote]:
         """Credit notes, newest first."""
-        data, next_cursor = await self._page("/v1/credit_notes", {"invoice": invoice_id}, limit, cursor)
+        data, next_cursor = await self.list_page("/v1/credit_notes", {"invoice": invoice_id}, limit, cursor)
         return Page(items=[m.to_credit_note(c) for c in data], next_cursor=next_cursor)
 
     async def get_credit_note(self, credit_note_id: str) -> BillingCreditNote:
@@ -332,7 +333,7 @@ class BillingService:
     # -- metered usage ------------------------------------------------------------------------
     async def list_meters(self, *, limit: int = 50, cursor: str | None = None) -> Page[Meter]:
         """Usage meters."""
-        data, next_cursor = await self._page("/v1/billing/meters", {}, limit, cursor)
+        data, next_cursor = await self.list_page("/v1/billing/meters", {}, limit, cursor)
         return Page(items=[m.to_meter(x) for x in data], next_cursor=next_cursor)
 
     async def record_usage(self, body: UsageEventCreate, *, key: str) -> UsageEvent:
@@ -384,7 +385,7 @@ def stripe_client(settings: Settings, sandbox: Any | None, tracer: Tracer | None
             state_dir,
             secret_key=settings.stripe_secret_key,
             webhook_url=settings.stripe_webhook_url,
-            webhook_secret=settings.stripe_webhook_secret,
+            webhook_secret=settings.stripe_webhook_secret.split(",")[0].strip(),
         )
     client = TracedClient(
         transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
