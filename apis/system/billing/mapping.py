@@ -236,7 +236,7 @@ def to_invoice(obj: dict[str, Any]) -> BillingInvoice:
         total=to_money(required_field(obj, "total"), currency),
         amount_due=to_money(required_field(obj, "amount_due"), currency),
         amount_paid=to_money(required_field(obj, "amount_paid"), currency),
-        amount_remaining=to_money(required_field(obj, "amount_remaining"), currency),
+        amount_remaining=to_money(_remaining(obj), currency),
         due_date=due.date() if due else None,
         hosted_url=obj.get("hosted_invoice_url"),
         lines=[_line(line, currency) for line in lines["data"]],
@@ -245,6 +245,15 @@ def to_invoice(obj: dict[str, Any]) -> BillingInvoice:
         paid_at=unix_time(transitions.get("paid_at")),
         voided_at=unix_time(transitions.get("voided_at")),
     )
+
+
+def _remaining(invoice: dict[str, Any]) -> Any:
+    """``amount_remaining``, or ``amount_due - amount_paid`` from older API shapes that lack it."""
+    remaining = invoice.get("amount_remaining")
+    if remaining is None:
+        due, paid = required_field(invoice, "amount_due"), required_field(invoice, "amount_paid")
+        remaining = due - paid if isinstance(due, int) and isinstance(paid, int) else None
+    return remaining
 
 
 def _line(obj: dict[str, Any], currency: str) -> BillingInvoiceLine:
