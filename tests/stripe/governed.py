@@ -9,6 +9,7 @@ from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from sandboxes.stripe import StripeSandbox
 from tests.harness import Gateway
 
+WEBHOOK_PATH = "/system/payments/v1/webhooks/stripe"
 FAST = StripeConfig(timeout_seconds=1.0, max_retries=3, backoff_base_seconds=0.001, backoff_max_seconds=0.5)
 
 

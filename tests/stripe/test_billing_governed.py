@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from apis.system.billing.connectors.stripe import StripeConfig
 from gateway.circuit_breaker import CircuitBreakerConfig
 from sandboxes.faults import FaultRule
-from tests.harness import Gateway, problem, running_gateway
+from tests.harness import Gateway, problem
 from tests.stripe.governed import seed_customer, speed_up, stripe_sandbox
 
 BILLING = "/system/billing/v1"
 RW = "system:billing:read system:billing:write"
-# One gateway for the module (start-up costs seconds); each test leaves faults and breaker as it found them.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]:
-    async with running_gateway(tmp_path_factory.mktemp("billing")) as gateway:
-        yield gateway
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def gw(shared_gateway: Gateway) -> AsyncIterator[Gateway]:
-    speed_up(shared_gateway, breaker=CircuitBreakerConfig())
-    yield shared_gateway
-    stripe_sandbox(shared_gateway).faults.clear()
+pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
 async def test_a_token_and_the_right_scope_are_needed(gw: Gateway) -> None:

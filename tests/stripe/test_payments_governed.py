@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import pytest_asyncio
 
-from gateway.circuit_breaker import CircuitBreakerConfig
 from sandboxes.faults import FaultRule
-from tests.harness import Gateway, problem, running_gateway
-from tests.stripe.governed import seed_customer, speed_up, stripe_sandbox
+from tests.harness import Gateway, problem
+from tests.stripe.governed import seed_customer, stripe_sandbox
 
 PAYMENTS = "/system/payments/v1"
 RW = "system:payments:read system:payments:write"
 WEBHOOK = f"{PAYMENTS}/webhooks/stripe"
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]:
-    async with running_gateway(tmp_path_factory.mktemp("payments")) as gateway:
-        sandbox = stripe_sandbox(gateway)
-        # The sandbox delivers its webhooks to this very gateway, in process.
-        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK}", "whsec_strata_sandbox")
-        sandbox.webhooks.transport = httpx.ASGITransport(app=gateway.app, client=("127.0.0.1", 40001))
-        sandbox.webhooks.backoff_seconds = 0.001
-        yield gateway
-        await sandbox.webhooks.aclose()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def gw(shared_gateway: Gateway) -> AsyncIterator[Gateway]:
-    speed_up(shared_gateway, breaker=CircuitBreakerConfig())
-    yield shared_gateway
-    stripe_sandbox(shared_gateway).faults.clear()
+pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
 async def _intent(gw: Gateway, headers: dict[str, str], **body: object) -> httpx.Response:
