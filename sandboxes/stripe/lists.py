@@ -83,6 +83,8 @@ def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
             400, f"This property cannot be expanded ({path}).", code="parameter_invalid_empty", param="expand"
         )
     value = node[head]
+    if not isinstance(value, str | dict) and value is not None:
+        raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
     if isinstance(value, str):
         found = store.find(value)
         if found is None:

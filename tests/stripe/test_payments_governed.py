@@ -120,6 +120,9 @@ async def test_sandbox_webhooks_land_in_the_inbox_once(gw: Gateway) -> None:
     assert [a["status"] for a in attempts] == [200, 200]  # the duplicate was answered 2xx
     again = [e for e in await payments.unprocessed_events(limit=1000) if e.id == succeeded["id"]]
     assert len(again) == 1
+    assert await payments.mark_events_processed([succeeded["id"]]) == 1
+    assert succeeded["id"] not in {e.id for e in await payments.unprocessed_events(limit=1000)}
+    assert await payments.mark_events_processed([succeeded["id"]]) == 0
 
 
 async def test_webhook_needs_no_token_but_a_valid_signature(gw: Gateway) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 
@@ -161,3 +162,32 @@ async def test_subscription_update_prorates_and_emits_signed_webhooks() -> None:
     assert event["data"]["previous_attributes"]["items"]["data"][0]["quantity"] == 1
     delivered = next(e for e in events if e["id"] == event["id"])
     assert delivered["delivered"] is True and len(delivered["attempts"]) == 2
+
+
+async def test_state_and_idempotency_survive_a_restart_and_reset_reseeds(tmp_path: Path) -> None:
+    from sandboxes.stripe import create_stripe_sandbox
+
+    auth = {"Authorization": "Bearer sk_test_strata_sandbox", "Idempotency-Key": "persist-1"}
+    first = create_stripe_sandbox(tmp_path)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://s") as http:
+        created = (await http.post("/v1/customers", data={"name": "Durable"}, headers=auth)).json()
+    second = create_stripe_sandbox(tmp_path)  # a restart: same state directory
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://s") as http:
+        assert (await http.get(f"/v1/customers/{created['id']}", headers=auth)).json()["name"] == "Durable"
+        replay = await http.post("/v1/customers", data={"name": "Durable"}, headers=auth)
+        assert replay.json()["id"] == created["id"] and replay.headers["idempotent-replayed"] == "true"
+        counts = (await http.get("/_control/counts")).json()
+        assert counts["writes_applied"] == {"customer": 1} and counts["objects"]["customer"] == 45
+        assert (await http.post("/_control/reset")).status_code == 204
+        assert (await http.get(f"/v1/customers/{created['id']}", headers=auth)).status_code == 404
+        assert (await http.get("/_control/counts")).json()["writes_applied"] == {}
+
+
+async def test_expand_replaces_ids_by_objects(http: httpx.AsyncClient) -> None:
+    form = {"amount": "1000", "currency": "usd", "payment_method": "pm_card_visa", "confirm": "true"}
+    intent = (await http.post("/v1/payment_intents", data={**form, "expand[]": "latest_charge"})).json()
+    assert intent["latest_charge"]["object"] == "charge" and intent["latest_charge"]["amount"] == 1000
+    listed = (await http.get("/v1/payment_intents", params={"expand[]": "data.latest_charge", "limit": 1})).json()
+    assert listed["data"][0]["latest_charge"]["id"] == intent["latest_charge"]["id"]
+    wrong = await http.get(f"/v1/payment_intents/{intent['id']}", params={"expand[]": "amount"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "expand"

@@ -186,6 +186,10 @@ class PaymentsService:
         """Verified Stripe events no consumer has processed yet, oldest first (issue 5 reads these)."""
         return await self.inbox.unprocessed(vendor=STRIPE, limit=limit)
 
+    async def mark_events_processed(self, event_ids: list[str]) -> int:
+        """Mark Stripe events handled (by the consumer of :meth:`unprocessed_events`); returns how many changed."""
+        return await self.inbox.mark_processed(STRIPE, event_ids)
+
 
 async def build_payments_service(
     settings: Settings,
