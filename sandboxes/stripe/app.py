@@ -105,7 +105,7 @@ class StripeSandbox:
                 raise StripeError(400, f"Invalid Stripe API version: {version}", param="stripe-version")
             extra.append(("stripe-version", version))
             self._check_rate()
-            params = self._params(method, scope, headers, body)
+            params = self._params(scope, headers, body)
         except StripeError as error:
             return await _respond(send, error.status, error.body(), extra, error.should_retry)
         key = headers.get("idempotency-key") if method == "POST" else None
@@ -237,7 +237,7 @@ class StripeSandbox:
             self._recent.append(now)
 
     @staticmethod
-    def _params(method: str, scope: Scope, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    def _params(scope: Scope, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         query = scope.get("query_string", b"").decode("latin-1")
         try:
             params = decode_form(query)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from sandboxes.stripe import credit_notes as cn
 from sandboxes.stripe import customers as cu
 from sandboxes.stripe import invoices as inv
 from sandboxes.stripe import meters as me
@@ -108,10 +109,10 @@ def build_routes(charge_invoice: Callable[[dict[str, Any], str], None]) -> list[
         ("POST", f"/v1/invoices/{ID}/pay", pay_invoice),
         ("POST", "/v1/invoiceitems", lambda a, i, q: inv.create_invoice_item(a, q)),
         ("GET", f"/v1/invoiceitems/{ID}", _get("invoiceitem")),
-        ("POST", "/v1/credit_notes", lambda a, i, q: inv.create_credit_note(a, q)),
-        ("GET", "/v1/credit_notes", lambda a, i, q: inv.list_credit_notes(a, q)),
+        ("POST", "/v1/credit_notes", lambda a, i, q: cn.create_credit_note(a, q)),
+        ("GET", "/v1/credit_notes", lambda a, i, q: cn.list_credit_notes(a, q)),
         ("GET", f"/v1/credit_notes/{ID}", _get("credit_note")),
-        ("POST", f"/v1/credit_notes/{ID}/void", lambda a, i, q: inv.void_credit_note(a, i[0], q)),
+        ("POST", f"/v1/credit_notes/{ID}/void", lambda a, i, q: cn.void_credit_note(a, i[0], q)),
         ("POST", "/v1/payment_intents", lambda a, i, q: pay.create_intent(a, q)),
         ("GET", "/v1/payment_intents", lambda a, i, q: pay.list_intents(a, q)),
         ("GET", f"/v1/payment_intents/{ID}", _get("payment_intent", "intent")),
