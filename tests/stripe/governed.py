@@ -31,6 +31,12 @@ def speed_up(gw: Gateway, *, config: StripeConfig = FAST, breaker: CircuitBreake
 
 
 async def seed_customer(gw: Gateway, headers: dict[str, str]) -> dict[str, Any]:
-    """A seeded customer (one with a CRM account)."""
-    page = (await gw.client.get("/system/billing/v1/customers", params={"limit": 5}, headers=headers)).json()
-    return next(c for c in page["items"] if c["crm_account_id"])
+    """A seeded customer (one with a CRM account), whatever other tests created since."""
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = (await gw.client.get("/system/billing/v1/customers", params=params, headers=headers)).json()
+        found = next((c for c in page["items"] if c["crm_account_id"]), None)
+        if found is not None:
+            return dict(found)
+        assert page["next_cursor"], "no seeded customer left"
+        params["cursor"] = page["next_cursor"]

@@ -128,6 +128,12 @@ async def test_sandbox_webhooks_land_in_the_inbox_once(gw: Gateway) -> None:
 async def test_webhook_needs_no_token_but_a_valid_signature(gw: Gateway) -> None:
     from sandboxes.stripe.webhooks import sign
 
+    # The signature scheme carries no OAuth scopes, so the route compiles as public (no bearer
+    # check); the handler's signature check is the gate. Every other payments route needs a token.
+    routes = {route.operation_id: route for route in gw.app.state.route_table.routes}
+    assert routes["receiveStripeWebhook"].security == ()
+    assert routes["createPaymentIntent"].security == (frozenset({"system:payments:write"}),)
+
     payload = b'{"id":"evt_manual1","object":"event","type":"invoice.paid","data":{"object":{}}}'
     content = {"Content-Type": "application/json"}
     unsigned = await gw.client.post(WEBHOOK, content=payload, headers=content)
