@@ -153,6 +153,17 @@ outbox_dead_letters = Table(
     Column("error", String(500), nullable=False),
     Column("at", Float, nullable=False),
 )
+vendor_event_inbox = Table(
+    "vendor_event_inbox",
+    metadata,
+    Column("vendor", String(32), primary_key=True, doc="who sent the event, e.g. stripe"),
+    Column("event_id", String(255), primary_key=True, doc="the vendor's event id: the de-duplication key"),
+    Column("event_type", String(120), nullable=False),
+    Column("payload", LargeBinary, nullable=False, doc="the verified raw body, as received"),
+    Column("received_at", Float, nullable=False),
+    Column("processed_at", Float, nullable=True, doc="set by the consumer once it handled the event"),
+)
+Index("ix_vendor_event_inbox_pending", vendor_event_inbox.c.processed_at, vendor_event_inbox.c.received_at)
 
 
 def create_engine(url: str) -> AsyncEngine:

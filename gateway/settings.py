@@ -113,6 +113,16 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """AvaTax account id (the user name of Basic auth)."""
     avalara_license_key: str = "sandbox-license-key"
     """AvaTax license key (the password of Basic auth; read from the environment or a secret file)."""
+    stripe_url: str = ""
+    """Stripe API base URL (``https://api.stripe.com``); empty = the embedded sandbox, in process."""
+    stripe_secret_key: str = "sk_test_strata_sandbox"
+    """Stripe secret API key (``sk_live_…`` / ``sk_test_…``; read from the environment or a secret file)."""
+    stripe_webhook_url: str = ""
+    """Where the embedded Stripe sandbox POSTs its webhooks (e.g. this gateway's
+    ``/system/payments/v1/webhooks/stripe``); empty = no deliveries. Real Stripe is configured in its Dashboard."""
+    stripe_webhook_secret: str = "whsec_strata_sandbox"
+    """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``;
+    several, comma-separated, while a secret is rolled (the sandbox signs with the first)."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""

@@ -61,11 +61,23 @@ def _avalara(settings: Settings, state_dir: Path) -> Any:
     )
 
 
+def _stripe(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.stripe import create_stripe_sandbox
+
+    return create_stripe_sandbox(
+        state_dir=state_dir,
+        secret_key=settings.stripe_secret_key,
+        webhook_url=settings.stripe_webhook_url,
+        webhook_secret=settings.stripe_webhook_secret.split(",")[0].strip(),
+    )
+
+
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec("salesforce", "salesforce_url", _salesforce),
     SandboxSpec("netsuite", "netsuite_url", _netsuite),
     SandboxSpec("product-platform", "product_platform_url", _product_platform),
     SandboxSpec("avalara", "avalara_url", _avalara),
+    SandboxSpec("stripe", "stripe_url", _stripe),
 )
 """Every sandbox, in mount order."""
 

@@ -98,10 +98,47 @@ async def _tax(components: Components) -> Service:
     )
 
 
+def _billing_router() -> Any:
+    from apis.system.billing.routes import router
+
+    return router
+
+
+async def _billing(components: Components) -> Service:
+    from apis.system.billing.service import build_billing_service
+
+    return await build_billing_service(
+        components.settings,
+        sandbox=components.sandbox_apps.get("stripe"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("stripe"),
+    )
+
+
+def _payments_router() -> Any:
+    from apis.system.payments.routes import router
+
+    return router
+
+
+async def _payments(components: Components) -> Service:
+    from apis.system.payments.service import build_payments_service
+
+    return await build_payments_service(
+        components.settings,
+        components.engine,
+        sandbox=components.sandbox_apps.get("stripe"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("stripe"),
+    )
+
+
 SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
     SystemApiSpec("crm", _crm_router, _crm),
     SystemApiSpec("product", _product_router, _product),
     SystemApiSpec("data", _data_router, _data),
     SystemApiSpec("tax", _tax_router, _tax),
+    SystemApiSpec("billing", _billing_router, _billing),
+    SystemApiSpec("payments", _payments_router, _payments),
 )
 """Every system API the gateway serves."""

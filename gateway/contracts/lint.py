@@ -265,10 +265,19 @@ def rule_operation_ids(contract: _Contract) -> Iterator[LintFinding]:
 def _webhook_scheme_allowed(scheme: dict[str, Any]) -> bool:
     """Hook: which non-OAuth schemes a webhook (``x-strata-webhook: true``) may rely on.
 
-    Signature verification of webhooks arrives in a later issue; until then any declared
-    ``apiKey`` or ``http`` scheme (the carrier of a signature header) is accepted.
+    Exactly one kind: a signature scheme of ours — ``type: apiKey`` carried ``in: header``
+    (e.g. ``Stripe-Signature``) and itself marked ``x-strata-webhook: true``, which says the
+    handler verifies the header as a signature over the raw body (see
+    :mod:`apis.system.payments.webhook`) rather than looking it up as a key. Any other
+    scheme (HTTP basic or bearer, an API key in the query or a cookie, an unmarked header
+    key) would be a credential the gateway's authentication policy does not check.
     """
-    return scheme.get("type") in ("apiKey", "http")
+    return (
+        scheme.get("type") == "apiKey"
+        and scheme.get("in") == "header"
+        and isinstance(scheme.get("name"), str)
+        and scheme.get("x-strata-webhook") is True
+    )
 
 
 def _scope_problem(contract: _Contract, scope: Any) -> str | None:

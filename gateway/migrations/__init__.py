@@ -31,6 +31,7 @@ INITIAL_REVISION = "0001_initial"
 CLAIM_TOKEN_REVISION = "0002_idempotency_claim_token"
 CLIENT_LIFECYCLE_REVISION = "0003_client_lifecycle"
 PROCESS_STATE_REVISION = "0004_process_state"
+VENDOR_EVENT_INBOX_REVISION = "0005_vendor_event_inbox"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -97,6 +98,8 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("vendor_event_inbox"):
+        return VENDOR_EVENT_INBOX_REVISION
     if inspector.has_table("xrefs"):
         return PROCESS_STATE_REVISION
     if "updated_at" in {column["name"] for column in inspector.get_columns("oauth_clients")}:

@@ -250,6 +250,32 @@ def test_signature_scheme_needs_the_webhook_mark(contract_tree: Path) -> None:
     assert "x-strata-webhook" in findings[0].message
 
 
+@pytest.mark.parametrize(
+    "scheme",
+    [
+        {"type": "apiKey", "in": "header", "name": "X-Signature"},  # not marked as a signature
+        {"type": "apiKey", "in": "query", "name": "signature", "x-strata-webhook": True},
+        {"type": "http", "scheme": "basic", "x-strata-webhook": True},
+        {"type": "http", "scheme": "bearer", "x-strata-webhook": True},
+    ],
+    ids=["unmarked-header", "query", "http-basic", "http-bearer"],
+)
+def test_webhooks_may_only_use_a_marked_header_signature_scheme(contract_tree: Path, scheme: dict[str, Any]) -> None:
+    relative = Path("process/order-flow/v1.yaml")
+    document = load_fixture(relative)
+    document["components"]["securitySchemes"]["signature"] = scheme
+    findings = lint_contract(write_contract(contract_tree, document, relative))
+    assert _rules(findings) == {"STR002"}, findings
+    assert "signature" in findings[0].message
+
+
+def test_a_marked_header_signature_scheme_passes_on_a_webhook(contract_tree: Path) -> None:
+    relative = Path("process/order-flow/v1.yaml")
+    document = load_fixture(relative)
+    assert document["components"]["securitySchemes"]["signature"]["x-strata-webhook"] is True
+    assert lint_contract(write_contract(contract_tree, document, relative)) == []
+
+
 def test_unquoted_yaml_timestamp_is_refused(contract_tree: Path) -> None:
     path = contract_tree / "process/order-flow/v1.yaml"
     path.write_text(path.read_text().replace("'2026-01-01T00:00:00Z'", "2026-01-01T00:00:00Z"))

@@ -1,0 +1,307 @@
+"""``/system/billing/v1``: customers, catalogue, subscriptions, invoices, credit notes, usage.
+
+Authentication, scopes, request validation, the gateway's idempotency record and problem+json
+belong to the governance pipeline in front; handlers read ``request.app.state.billing`` (a
+:class:`BillingService`). Each write derives its Stripe ``Idempotency-Key`` from the caller's
+``Idempotency-Key`` and client id (:func:`idempotency_key`), so a retry of the same request
+reaches Stripe with the same key even when the gateway's own record was released by a 5xx.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, Router, get, patch, post
+from litestar.exceptions import ClientException, ValidationException
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from apis.canonical import (
+    BillingCreditNoteCreate,
+    BillingCustomerCreate,
+    BillingCustomerPatch,
+    Page,
+    SubscriptionAmend,
+    SubscriptionCancel,
+    SubscriptionCreate,
+    UsageEventCreate,
+)
+from apis.system.billing.connectors.stripe import derive_idempotency_key
+from apis.system.billing.service import BillingService
+from gateway.errors import InvalidInput
+from policies.pipeline import CONTEXT_STATE_KEY
+
+T = TypeVar("T")
+JSON = "application/json"
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size.")]
+
+
+def _service(request: Request[Any, Any, Any]) -> BillingService:
+    service: BillingService = request.app.state.billing
+    return service
+
+
+def idempotency_key(request: Request[Any, Any, Any]) -> str:
+    """The Stripe key of this write: derived from the caller's key, client and concrete path."""
+    caller = request.headers.get("idempotency-key")
+    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
+    principal = getattr(context, "principal", None)
+    client_id = getattr(principal, "client_id", None)
+    operation = f"{request.method} {request.url.path}"
+    return derive_idempotency_key(caller.strip('"') if caller else None, client_id=client_id, operation=operation)
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    """A JSON response of canonical objects."""
+    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
+
+
+async def decode_body(request: Request[Any, Any, Any], kind: type[T], *, optional: bool = False) -> T:
+    """The body as a canonical input object (the contract check ran before; this is the second line)."""
+    body = await request.body()
+    if optional and not body.strip():
+        return msgspec.json.decode(b"{}", type=kind)
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as error:
+        raise ClientException(status_code=422, detail=f"Request body violates the contract: {error}") from None
+    except msgspec.DecodeError:
+        raise ValidationException(detail="Request body is not valid JSON") from None
+
+
+def page_response(request: Request[Any, Any, Any], page: Page[Any]) -> Response[bytes]:
+    """``{items, next_cursor}`` plus ``Link: rel="next"``."""
+    headers = None
+    if page.next_cursor:
+        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+        query["cursor"] = page.next_cursor
+        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
+    return json_response({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)
+
+
+# -- customers ---------------------------------------------------------------------------------
+@get("/customers", operation_id="listBillingCustomers")
+async def list_customers(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    email: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Customers, newest first."""
+    return page_response(request, await _service(request).list_customers(email=email, limit=limit, cursor=cursor))
+
+
+@post("/customers", operation_id="createBillingCustomer")
+async def create_customer(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A new customer: 201."""
+    body = await decode_body(request, BillingCustomerCreate)
+    customer = await _service(request).create_customer(body, key=idempotency_key(request))
+    return json_response(customer, 201, {"Location": f"{request.url.path}/{customer.id}"})
+
+
+@get("/customers/{customer_id:str}", operation_id="getBillingCustomer")
+async def get_customer(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
+    """One customer."""
+    return json_response(await _service(request).get_customer(customer_id))
+
+
+@patch("/customers/{customer_id:str}", operation_id="updateBillingCustomer")
+async def update_customer(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
+    """Change name, e-mail or billing address."""
+    body = await decode_body(request, BillingCustomerPatch)
+    return json_response(await _service(request).update_customer(customer_id, body, key=idempotency_key(request)))
+
+
+# -- catalogue --------------------------------------------------------------------------------
+@get("/products", operation_id="listBillingProducts")
+async def list_products(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    active: FromQuery[bool | None] = None,
+) -> Response[bytes]:
+    """Products, newest first."""
+    return page_response(request, await _service(request).list_products(active=active, limit=limit, cursor=cursor))
+
+
+@get("/products/{product_id:str}", operation_id="getBillingProduct")
+async def get_product(request: Request[Any, Any, Any], product_id: FromPath[str]) -> Response[bytes]:
+    """One product."""
+    return json_response(await _service(request).get_product(product_id))
+
+
+@get("/prices", operation_id="listBillingPrices")
+async def list_prices(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    product_id: FromQuery[str | None] = None,
+    lookup_key: FromQuery[str | None] = None,
+    currency: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Prices, by product, lookup key or currency."""
+    page = await _service(request).list_prices(
+        product_id=product_id, lookup_key=lookup_key, currency=currency, limit=limit, cursor=cursor
+    )
+    return page_response(request, page)
+
+
+@get("/prices/{price_id:str}", operation_id="getBillingPrice")
+async def get_price(request: Request[Any, Any, Any], price_id: FromPath[str]) -> Response[bytes]:
+    """One price."""
+    return json_response(await _service(request).get_price(price_id))
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+@get("/subscriptions", operation_id="listSubscriptions")
+async def list_subscriptions(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    customer_id: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Subscriptions, newest first."""
+    page = await _service(request).list_subscriptions(
+        customer_id=customer_id, status=status, limit=limit, cursor=cursor
+    )
+    return page_response(request, page)
+
+
+@post("/subscriptions", operation_id="createSubscription")
+async def create_subscription(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A new subscription: 201."""
+    body = await decode_body(request, SubscriptionCreate)
+    subscription = await _service(request).create_subscription(body, key=idempotency_key(request))
+    return json_response(subscription, 201, {"Location": f"{request.url.path}/{subscription.id}"})
+
+
+@get("/subscriptions/{subscription_id:str}", operation_id="getSubscription")
+async def get_subscription(request: Request[Any, Any, Any], subscription_id: FromPath[str]) -> Response[bytes]:
+    """One subscription."""
+    return json_response(await _service(request).get_subscription(subscription_id))
+
+
+@post("/subscriptions/{subscription_id:str}/amend", operation_id="amendSubscription", status_code=200)
+async def amend_subscription(request: Request[Any, Any, Any], subscription_id: FromPath[str]) -> Response[bytes]:
+    """Change, add or remove items, with proration."""
+    body = await decode_body(request, SubscriptionAmend)
+    return json_response(
+        await _service(request).amend_subscription(subscription_id, body, key=idempotency_key(request))
+    )
+
+
+@post("/subscriptions/{subscription_id:str}/cancel", operation_id="cancelSubscription", status_code=200)
+async def cancel_subscription(request: Request[Any, Any, Any], subscription_id: FromPath[str]) -> Response[bytes]:
+    """End a subscription now."""
+    body = await decode_body(request, SubscriptionCancel, optional=True)
+    return json_response(await _service(request).cancel_subscription(subscription_id, body))
+
+
+# -- invoices ---------------------------------------------------------------------------------
+@get("/invoices", operation_id="listBillingInvoices")
+async def list_invoices(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    customer_id: FromQuery[str | None] = None,
+    subscription_id: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Invoices, newest first."""
+    page = await _service(request).list_invoices(
+        customer_id=customer_id, subscription_id=subscription_id, status=status, limit=limit, cursor=cursor
+    )
+    return page_response(request, page)
+
+
+@get("/invoices/{invoice_id:str}", operation_id="getBillingInvoice")
+async def get_invoice(request: Request[Any, Any, Any], invoice_id: FromPath[str]) -> Response[bytes]:
+    """One invoice with its lines."""
+    return json_response(await _service(request).get_invoice(invoice_id))
+
+
+@post("/invoices/{invoice_id:str}/finalize", operation_id="finalizeBillingInvoice", status_code=200)
+async def finalize_invoice(request: Request[Any, Any, Any], invoice_id: FromPath[str]) -> Response[bytes]:
+    """Draft → open."""
+    return json_response(await _service(request).finalize_invoice(invoice_id, key=idempotency_key(request)))
+
+
+@post("/invoices/{invoice_id:str}/void", operation_id="voidBillingInvoice", status_code=200)
+async def void_invoice(request: Request[Any, Any, Any], invoice_id: FromPath[str]) -> Response[bytes]:
+    """Open → void."""
+    return json_response(await _service(request).void_invoice(invoice_id, key=idempotency_key(request)))
+
+
+# -- credit notes -----------------------------------------------------------------------------
+@get("/credit-notes", operation_id="listCreditNotes")
+async def list_credit_notes(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    invoice_id: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Credit notes, newest first."""
+    page = await _service(request).list_credit_notes(invoice_id=invoice_id, limit=limit, cursor=cursor)
+    return page_response(request, page)
+
+
+@post("/credit-notes", operation_id="createCreditNote")
+async def create_credit_note(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Credit an open or paid invoice: 201."""
+    body = await decode_body(request, BillingCreditNoteCreate)
+    note = await _service(request).create_credit_note(body, key=idempotency_key(request))
+    return json_response(note, 201, {"Location": f"{request.url.path}/{note.id}"})
+
+
+@get("/credit-notes/{credit_note_id:str}", operation_id="getCreditNote")
+async def get_credit_note(request: Request[Any, Any, Any], credit_note_id: FromPath[str]) -> Response[bytes]:
+    """One credit note."""
+    return json_response(await _service(request).get_credit_note(credit_note_id))
+
+
+# -- metered usage ----------------------------------------------------------------------------
+@get("/meters", operation_id="listMeters")
+async def list_meters(
+    request: Request[Any, Any, Any], limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """Usage meters."""
+    return page_response(request, await _service(request).list_meters(limit=limit, cursor=cursor))
+
+
+@get("/meters/{meter_id:str}/usage", operation_id="getMeterUsage")
+async def meter_usage(
+    request: Request[Any, Any, Any],
+    meter_id: FromPath[str],
+    customer_id: FromQuery[str],
+    start: FromQuery[dt.datetime],
+    end: FromQuery[dt.datetime],
+) -> Response[bytes]:
+    """A meter's usage of one customer over ``[start, end)``."""
+    if end <= start:
+        raise InvalidInput(
+            "end must be after start", field_errors=[{"in": "query", "name": "end", "detail": "must be after start"}]
+        )
+    summary = await _service(request).usage_summary(meter_id, customer_id=customer_id, start=start, end=end)
+    return json_response(summary)
+
+
+@post("/usage-events", operation_id="recordUsageEvent")
+async def record_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Report usage: 201 recorded, 200 when the identifier was recorded before."""
+    body = await decode_body(request, UsageEventCreate)
+    event = await _service(request).record_usage(body, key=idempotency_key(request))
+    return json_response(event, 200 if event.duplicate else 201)
+
+
+router = Router(
+    path="/system/billing/v1",
+    route_handlers=[
+        list_customers, create_customer, get_customer, update_customer, list_products, get_product, list_prices,
+        get_price, list_subscriptions, create_subscription, get_subscription, amend_subscription,
+        cancel_subscription, list_invoices, get_invoice, finalize_invoice, void_invoice, list_credit_notes,
+        create_credit_note, get_credit_note, list_meters, meter_usage, record_usage,
+    ],
+)  # fmt: skip

@@ -1,0 +1,409 @@
+"""The billing system API's operations, in canonical objects only, over Stripe.
+
+Lists page with Stripe's ``starting_after``: the opaque cursor is base64url of ``{"after":
+"<last Stripe id>"}``. Writes take the Stripe ``Idempotency-Key`` the route derived from the
+caller's key (see :func:`~apis.system.billing.connectors.stripe.derive_idempotency_key`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import msgspec
+
+from apis.canonical import (
+    BillingCreditNote,
+    BillingCreditNoteCreate,
+    BillingCustomer,
+    BillingCustomerCreate,
+    BillingCustomerPatch,
+    BillingInvoice,
+    BillingPrice,
+    BillingProduct,
+    Meter,
+    MeterUsageEvent,
+    Page,
+    Subscription,
+    SubscriptionAmend,
+    SubscriptionCancel,
+    SubscriptionCreate,
+    UsageEventCreate,
+    UsageSummary,
+)
+from apis.system.billing import mapping as m
+from apis.system.billing.connectors.stripe import VENDOR, StripeConfig, StripeConnector
+from gateway.circuit_breaker import CircuitBreaker
+from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.tracing import TracedClient
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+    from gateway.settings import Settings
+
+SANDBOX_BASE_URL = "http://stripe.sandbox"
+_STRIPE_ID = re.compile(r"^[a-z]+_[A-Za-z0-9]{1,64}$")
+
+
+class InvalidCursor(InvalidInput):
+    """The cursor was not issued by this API (or was tampered with)."""
+
+    def __init__(self, detail: str = "cursor is not a cursor this API issued") -> None:
+        super().__init__(detail, field_errors=[{"in": "query", "name": "cursor", "detail": detail}])
+
+
+class _Cursor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    after: str
+
+
+def encode_cursor(last_id: str) -> str:
+    """Opaque cursor for the page after ``last_id``."""
+    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(after=last_id))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The Stripe id behind a cursor (``None`` for no cursor).
+
+    Raises:
+        InvalidCursor: not a cursor this API issued.
+    """
+    if cursor is None:
+        return None
+    try:
+        after = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor).after
+    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+        raise InvalidCursor() from None
+    if not _STRIPE_ID.match(after):
+        raise InvalidCursor()
+    return after
+
+
+def checked_id(value: str, what: str) -> str:
+    """A Stripe id from a path; anything else cannot exist (and never reaches a Stripe URL)."""
+    if not _STRIPE_ID.match(value):
+        raise NotFound(f"No {what} {value}")
+    return value
+
+
+def _ts(value: dt.datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return int(value.timestamp())
+
+
+class BillingService:
+    """Canonical billing operations over one Stripe account."""
+
+    def __init__(self, connector: StripeConnector, client: httpx.AsyncClient | None = None) -> None:
+        self.connector = connector
+        self._client = client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this service owns, if any."""
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def list_page(
+        self, path: str, params: dict[str, Any], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One Stripe list page and the cursor of the next (``None`` on the last)."""
+        data, has_more = await self.connector.page(path, params, limit=limit, after=decode_cursor(cursor))
+        return data, encode_cursor(data[-1]["id"]) if has_more and data else None
+
+    # -- customers -----------------------------------------------------------------------------
+    async def list_customers(
+        self, *, email: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[BillingCustomer]:
+        """Customers, newest first."""
+        data, next_cursor = await self.list_page("/v1/customers", {"email": email}, limit, cursor)
+        return Page(items=[m.to_customer(c) for c in data], next_cursor=next_cursor)
+
+    async def get_customer(self, customer_id: str) -> BillingCustomer:
+        """One customer."""
+        customer = await self.connector.get(f"/v1/customers/{checked_id(customer_id, 'customer')}")
+        if customer.get("deleted"):
+            raise NotFound(f"No customer {customer_id}")
+        return m.to_customer(customer)
+
+    async def create_customer(self, body: BillingCustomerCreate, *, key: str) -> BillingCustomer:
+        """A new customer (exactly once per key)."""
+        metadata = {m.EXTERNAL_ID_KEY: body.external_id, m.CRM_ACCOUNT_KEY: body.crm_account_id}
+        params = {
+            "name": body.name,
+            "email": body.email,
+            "address": m.from_address(body.billing_address),
+            "metadata": {k: v for k, v in metadata.items() if v is not None} or None,
+        }
+        created = await self.connector.post("/v1/customers", params, idempotency_key=key, pointer=m.customer_pointer)
+        return m.to_customer(created)
+
+    async def update_customer(self, customer_id: str, body: BillingCustomerPatch, *, key: str) -> BillingCustomer:
+        """Change name, e-mail or address."""
+        path = f"/v1/customers/{checked_id(customer_id, 'customer')}"
+        params = {"name": body.name, "email": body.email, "address": m.from_address(body.billing_address)}
+        return m.to_customer(await self.connector.post(path, params, idempotency_key=key, pointer=m.customer_pointer))
+
+    # -- catalogue ----------------------------------------------------------------------------
+    async def list_products(
+        self, *, active: bool | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[BillingProduct]:
+        """Products, newest first."""
+        data, next_cursor = await self.list_page("/v1/products", {"active": active}, limit, cursor)
+        return Page(items=[m.to_product(p) for p in data], next_cursor=next_cursor)
+
+    async def get_product(self, product_id: str) -> BillingProduct:
+        """One product."""
+        return m.to_product(await self.connector.get(f"/v1/products/{checked_id(product_id, 'product')}"))
+
+    async def list_prices(
+        self,
+        *,
+        product_id: str | None = None,
+        lookup_key: str | None = None,
+        currency: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[BillingPrice]:
+        """Prices, newest first, by product, lookup key or currency."""
+        params = {
+            "product": product_id,
+            "currency": currency.lower() if currency else None,
+            "lookup_keys": [lookup_key] if lookup_key else None,
+        }
+        data, next_cursor = await self.list_page("/v1/prices", params, limit, cursor)
+        return Page(items=[m.to_price(p) for p in data], next_cursor=next_cursor)
+
+    async def get_price(self, price_id: str) -> BillingPrice:
+        """One price."""
+        return m.to_price(await self.connector.get(f"/v1/prices/{checked_id(price_id, 'price')}"))
+
+    # -- subscriptions -----------------------------------------------------------------------
+    async def create_subscription(self, body: SubscriptionCreate, *, key: str) -> Subscription:
+        """A new subscription; its first invoice is created by the billing system."""
+        if body.collection_method == "send_invoice" and body.days_until_due is None:
+            raise InvalidInput(
+                "send_invoice needs days_until_due",
+                field_errors=[
+                    {
+                        "in": "body",
+                        "pointer": "/days_until_due",
+                        "detail": "required when collection_method is send_invoice",
+                    }
+                ],
+            )
+        params = {
+            "customer": body.customer_id,
+            "items": [{"price": item.price_id, "quantity": item.quantity} for item in body.items],
+            "collection_method": body.collection_method,
+            "days_until_due": body.days_until_due if body.collection_method == "send_invoice" else None,
+            "metadata": {m.EXTERNAL_ID_KEY: body.external_id} if body.external_id else None,
+        }
+        created = await self.connector.post(
+            "/v1/subscriptions", params, idempotency_key=key, pointer=m.subscription_pointer
+        )
+        return m.to_subscription(created)
+
+    async def get_subscription(self, subscription_id: str) -> Subscription:
+        """One subscription."""
+        return m.to_subscription(
+            await self.connector.get(f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}")
+        )
+
+    async def list_subscriptions(
+        self, *, customer_id: str | None = None, status: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Subscription]:
+        """Subscriptions, newest first (canceled ones only when ``status`` asks for them)."""
+        data, next_cursor = await self.list_page(
+            "/v1/subscriptions", {"customer": customer_id, "status": status}, limit, cursor
+        )
+        return Page(items=[m.to_subscription(s) for s in data], next_cursor=next_cursor)
+
+    async def amend_subscription(self, subscription_id: str, body: SubscriptionAmend, *, key: str) -> Subscription:
+        """Change, add or remove items; charged as ``body.proration`` says."""
+        items: list[dict[str, Any]] = []
+        for index, change in enumerate(body.items):
+            if change.item_id is None and (change.price_id is None or change.remove):
+                raise InvalidInput(
+                    "a new item needs price_id",
+                    field_errors=[
+                        {
+                            "in": "body",
+                            "pointer": f"/items/{index}/price_id",
+                            "detail": "required for a new item (no item_id)",
+                        }
+                    ],
+                )
+            items.append(
+                {
+                    "id": change.item_id,
+                    "price": change.price_id,
+                    "quantity": change.quantity,
+                    "deleted": True if change.remove else None,
+                }
+            )
+        params = {"items": items, "proration_behavior": m.PRORATION[body.proration]}
+        path = f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}"
+        return m.to_subscription(
+            await self.connector.post(path, params, idempotency_key=key, pointer=m.subscription_pointer)
+        )
+
+    async def cancel_subscription(self, subscription_id: str, body: SubscriptionCancel) -> Subscription:
+        """End a subscription now (cancelling a canceled one answers it unchanged)."""
+        path = f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}"
+        params = {"prorate": body.prorate or None, "invoice_now": body.invoice_now if body.prorate else None}
+        return m.to_subscription(await self.connector.delete(path, params))
+
+    # -- invoices ------------------------------------------------------------------------------
+    async def list_invoices(
+        self,
+        *,
+        customer_id: str | None = None,
+        subscription_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[BillingInvoice]:
+        """Invoices, newest first."""
+        params = {"customer": customer_id, "subscription": subscription_id, "status": status}
+        data, next_cursor = await self.list_page("/v1/invoices", params, limit, cursor)
+        return Page(items=[m.to_invoice(i) for i in data], next_cursor=next_cursor)
+
+    async def get_invoice(self, invoice_id: str) -> BillingInvoice:
+        """One invoice with its lines."""
+        return m.to_invoice(await self.connector.get(f"/v1/invoices/{checked_id(invoice_id, 'invoice')}"))
+
+    async def finalize_invoice(self, invoice_id: str, *, key: str) -> BillingInvoice:
+        """Draft → open: numbered and due (409 when it is not a draft)."""
+        path = f"/v1/invoices/{checked_id(invoice_id, 'invoice')}/finalize"
+        return m.to_invoice(await self.connector.post(path, {}, idempotency_key=key))
+
+    async def void_invoice(self, invoice_id: str, *, key: str) -> BillingInvoice:
+        """Open → void (409 when it is not open)."""
+        path = f"/v1/invoices/{checked_id(invoice_id, 'invoice')}/void"
+        return m.to_invoice(await self.connector.post(path, {}, idempotency_key=key))
+
+    # -- credit notes -------------------------------------------------------------------------
+    async def create_credit_note(self, body: BillingCreditNoteCreate, *, key: str) -> BillingCreditNote:
+        """Credit part of an open or paid invoice."""
+        invoice = await self.get_invoice(body.invoice_id)
+        if body.amount.currency != invoice.total.currency:
+            raise InvalidInput(
+                "currency differs from the invoice's",
+                field_errors=[
+                    {
+                        "in": "body",
+                        "pointer": "/amount/currency",
+                        "detail": f"the invoice is in {invoice.total.currency}",
+                    }
+                ],
+            )
+        if invoice.status not in ("open", "paid"):
+            raise Conflict(f"Invoice {invoice.id} is {invoice.status}; only open or paid invoices can be credited")
+        minor, _ = m.to_minor(body.amount, "/amount")
+        if minor <= 0:
+            raise InvalidInput(
+                "amount must be positive",
+                field_errors=[{"in": "body", "pointer": "/amount/amount", "detail": "must be greater than 0"}],
+            )
+        params = {"invoice": invoice.id, "amount": minor, "reason": body.reason, "memo": body.memo}
+        created = await self.connector.post(
+            "/v1/credit_notes", params, idempotency_key=key, pointer=m.credit_note_pointer
+        )
+        return m.to_credit_note(created)
+
+    async def list_credit_notes(
+        self, *, invoice_id: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[BillingCreditNote]:
+        """Credit notes, newest first."""
+        data, next_cursor = await self.list_page("/v1/credit_notes", {"invoice": invoice_id}, limit, cursor)
+        return Page(items=[m.to_credit_note(c) for c in data], next_cursor=next_cursor)
+
+    async def get_credit_note(self, credit_note_id: str) -> BillingCreditNote:
+        """One credit note."""
+        return m.to_credit_note(
+            await self.connector.get(f"/v1/credit_notes/{checked_id(credit_note_id, 'credit note')}")
+        )
+
+    # -- metered usage ------------------------------------------------------------------------
+    async def list_meters(self, *, limit: int = 50, cursor: str | None = None) -> Page[Meter]:
+        """Usage meters."""
+        data, next_cursor = await self.list_page("/v1/billing/meters", {}, limit, cursor)
+        return Page(items=[m.to_meter(x) for x in data], next_cursor=next_cursor)
+
+    async def record_usage(self, body: UsageEventCreate, *, key: str) -> MeterUsageEvent:
+        """Report usage; a repeated ``identifier`` is recorded once (``duplicate`` true)."""
+        when = body.timestamp or dt.datetime.now(dt.UTC)
+        params = {
+            "event_name": body.event_name,
+            "identifier": body.identifier,
+            "timestamp": _ts(when),
+            "payload": {"stripe_customer_id": body.customer_id, "value": body.value},
+        }
+        duplicate = False
+        try:
+            await self.connector.post("/v1/billing/meter_events", params, idempotency_key=key, pointer=m.usage_pointer)
+        except Conflict as error:
+            # Stripe refuses an identifier it has seen: that usage is recorded already.
+            if error.vendor_code != "resource_already_exists":
+                raise
+            duplicate = True
+        return MeterUsageEvent(
+            identifier=body.identifier,
+            event_name=body.event_name,
+            customer_id=body.customer_id,
+            value=body.value,
+            timestamp=when.astimezone(dt.UTC).replace(microsecond=0),
+            duplicate=duplicate,
+        )
+
+    async def usage_summary(
+        self, meter_id: str, *, customer_id: str, start: dt.datetime, end: dt.datetime
+    ) -> UsageSummary:
+        """A meter's usage of one customer over ``[start, end)``."""
+        path = f"/v1/billing/meters/{checked_id(meter_id, 'meter')}/event_summaries"
+        body = await self.connector.get(path, {"customer": customer_id, "start_time": _ts(start), "end_time": _ts(end)})
+        data = self.connector.field(body, "data", list)
+        value = sum(int(s.get("aggregated_value") or 0) for s in data if isinstance(s, dict))
+        return UsageSummary(meter_id=meter_id, customer_id=customer_id, start=start, end=end, value=value)
+
+
+def stripe_client(settings: Settings, sandbox: Any | None, tracer: Tracer | None) -> tuple[httpx.AsyncClient, str]:
+    """The HTTP client and base URL for Stripe: the real API, or the sandbox in process."""
+    if settings.stripe_url:
+        return TracedClient(tracer=tracer, peer_service=VENDOR), settings.stripe_url
+    if sandbox is None:
+        from sandboxes.stripe import create_stripe_sandbox
+
+        state_dir: Path = settings.state_path / "sandboxes" / "stripe"
+        sandbox = create_stripe_sandbox(
+            state_dir,
+            secret_key=settings.stripe_secret_key,
+            webhook_url=settings.stripe_webhook_url,
+            webhook_secret=settings.stripe_webhook_secret.split(",")[0].strip(),
+        )
+    client = TracedClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
+    )
+    return client, SANDBOX_BASE_URL
+
+
+async def build_billing_service(
+    settings: Settings,
+    *,
+    sandbox: Any | None = None,
+    config: StripeConfig | None = None,
+    tracer: Tracer | None = None,
+    breaker: CircuitBreaker | None = None,
+) -> BillingService:
+    """The billing service for these settings: real Stripe (``stripe_url``) or the sandbox in process."""
+    client, base_url = stripe_client(settings, sandbox, tracer)
+    connector = StripeConnector(
+        client, base_url, settings.stripe_secret_key, config=config or StripeConfig(), breaker=breaker
+    )
+    return BillingService(connector, client)

@@ -1,0 +1,54 @@
+"""What every resource module shares: the store, the clock, the request context, events."""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sandboxes.stripe.store import Store, new_id
+
+API_VERSION = "2026-10-28.endive"
+"""The account's default API version (the one the stripe 16.1 SDK pins)."""
+CURRENT_REQUEST: contextvars.ContextVar[dict[str, str | None] | None] = contextvars.ContextVar(
+    "stripe_sandbox_request", default=None
+)
+"""Request id, idempotency key and API version of the request being served (for events)."""
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+class Account:
+    """One simulated Stripe account: its objects and what happens when they change."""
+
+    def __init__(self, store: Store, on_event: EventSink, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._on_event = on_event
+        self._clock = clock
+
+    def now(self) -> int:
+        """Unix seconds (Stripe's timestamps)."""
+        return int(self._clock())
+
+    def emit(self, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record an event about ``obj`` (a snapshot) and hand it to the webhook sender."""
+        request = CURRENT_REQUEST.get() or {}
+        data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+        if previous:
+            data["previous_attributes"] = copy.deepcopy(previous)
+        event = {
+            "id": new_id("event"),
+            "object": "event",
+            "api_version": request.get("version") or API_VERSION,
+            "created": self.now(),
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": request.get("id"), "idempotency_key": request.get("idempotency_key")},
+            "type": event_type,
+        }
+        self.store.add("event", event, count=False)
+        self._on_event(event)
+        return event
