@@ -1,0 +1,835 @@
+"""NetSuite SuiteTalk REST connector: M2M OAuth, records, SuiteQL, async postings.
+
+Speaks NetSuite's own dialect (``/work/shared/VENDORS.md``):
+
+* **Auth** — OAuth 2.0 client credentials (RFC 6749 §4.4) with a JWT client assertion
+  (RFC 7523 §2.2): ``kid`` = the certificate id, ``iss`` = the integration's client id,
+  ``scope=rest_webservices``, ``aud`` = the token URL, signed PS256 or ES256 (joserfc). The
+  token is cached until shortly before ``expires_in``; a 401 ``INVALID_LOGIN`` refreshes it
+  once and repeats the call.
+* **Records** — ``/record/v1/<type>``; a create answers 204 and the new id is read from its
+  ``Location``; customers are upserted with ``PUT /customer/eid:<externalId>``.
+* **SuiteQL** — ``POST /query/v1/suiteql`` with ``Prefer: transient``; pages of ``{links,
+  hasMore, offset, items}``: our cursor carries the offset; internal lookups follow the
+  ``next`` link to the end.
+* **Postings are exactly-once by an async idempotency key.** Every document create (sales
+  order, invoice, payment, credit memo, journal entry) is sent with ``Prefer: respond-async``
+  and ``X-NetSuite-Idempotency-Key`` = a UUIDv5 of (record type, target path, external id,
+  payload), and carries ``externalId``. A retry after a lost answer gets ``IDEMPOTENCY_ERROR``
+  naming the original job, whose result is read instead: one write, whatever the retries.
+  The payload is part of the key so that a *corrected* repeat of a refused posting is a new
+  job; if the first one had succeeded, the new job fails with ``DUP_RCRD`` (``externalId`` is
+  unique per type) and the existing document is read by ``eid:``. Why not ``eid:`` upsert for
+  postings: a repeat would be an update of a posted transaction (a second write, and a repeat
+  with other amounts would silently change the books), which "return the existing document"
+  must not do. Customers are master data, where upsert *is* the meaning.
+* **Concurrency** — at most ``max_concurrency`` exchanges in flight (an ``asyncio.Semaphore``
+  around each exchange, not around backoff sleeps), below the account's limit (5 on a
+  developer account); a 429 anyway is retried like any throttling.
+
+Errors (``o:errorDetails[0]``) onto :mod:`gateway.errors`:
+
+=====================================================  =====================================
+NetSuite                                               Strata
+=====================================================  =====================================
+429 (``CONCURRENCY_LIMIT_EXCEEDED`` …)                 UpstreamRateLimited (retryable, 503)
+5xx, connection errors / no answer in time             UpstreamUnavailable 503 / UpstreamTimeout 504
+``CLOSED_TRAN_PRD``                                    PeriodClosed (409)
+404 / ``NONEXISTENT_ID``                               NotFound
+``DUP_RCRD``                                           Conflict (resolved by an ``eid:`` read)
+``INVALID_CONTENT``, ``USER_ERROR``, ``INVALID_VALUE`` UpstreamRejected naming our field
+other 4xx, token refusals                              UpstreamRejected (vendor_code set)
+unreadable bodies, missing fields                      UpstreamContractViolation (502)
+=====================================================  =====================================
+
+Retries (``gateway.vendor_http``): reads, ``eid:`` upserts and idempotency-keyed postings only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+import msgspec
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
+
+from apis.canonical import (
+    AccountingPeriod,
+    CreditMemo,
+    CreditMemoCreate,
+    CustomerPayment,
+    CustomerPaymentCreate,
+    ErpCustomer,
+    ErpCustomerUpsert,
+    Invoice,
+    InvoiceCreate,
+    Item,
+    JournalEntry,
+    JournalEntryCreate,
+    LegalEntity,
+    Page,
+    SalesOrder,
+    SalesOrderCreate,
+)
+from apis.system.erp.connectors import netsuite_mapping as m
+from apis.system.erp.cursor import decode_offset, encode_offset
+from gateway.circuit_breaker import CircuitBreaker
+from gateway.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PeriodClosed,
+    StrataError,
+    UpstreamContractViolation,
+    UpstreamRateLimited,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from gateway.settings import SettingsError
+from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+
+if TYPE_CHECKING:
+    from gateway.components import Components
+    from gateway.settings import Settings
+
+T = TypeVar("T")
+VENDOR = "netsuite"
+DISPLAY = "NetSuite"
+REST = "/services/rest"
+TOKEN_PATH = "/auth/oauth2/v1/token"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+IDEMPOTENCY_HEADER = "X-NetSuite-Idempotency-Key"
+SANDBOX_BASE_URL = "http://netsuite.sandbox"
+KEY_NAMESPACE = uuid.UUID("6f1f9d0e-2b8a-5c61-9a57-3f7d6c0e4b21")
+"""Namespace of the UUIDv5 idempotency keys (any fixed UUID: keys must be stable across processes)."""
+_LOCATION = re.compile(r"/record/v1/([A-Za-z]+)/(\d+)/?$")
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+_SUITEQL_PAGE = 1000
+ITEM_SELECT = "SELECT id, itemid, displayname, description, baseprice FROM item"
+
+
+class NetSuiteConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Timeouts, retries, concurrency and lookups of the NetSuite connector."""
+
+    max_concurrency: int = 4
+    """Exchanges in flight at once; stay below the account's concurrency limit (5 on developer accounts)."""
+    token_refresh_margin_seconds: float = 60.0
+    """Fetch a new token this long before the cached one expires."""
+    assertion_lifetime_seconds: int = 300
+    """``exp - iat`` of the client assertion (NetSuite allows at most 3,600)."""
+    job_poll_seconds: float = 0.2
+    """Pause between polls of an async job that has not completed."""
+    job_wait_seconds: float = 30.0
+    """How long to wait for an async job before answering 504."""
+    lookup_cache_seconds: float = 60.0
+    """How long subsidiaries and accounting periods are kept (the period check before a posting);
+    NetSuite's own ``CLOSED_TRAN_PRD`` still guards a period closed in the meantime."""
+    lists: m.NetSuiteLists = m.DEFAULT_LISTS
+    """Currency, account and term ids of the account."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_concurrency < 1 or not 0 < self.assertion_lifetime_seconds <= 3600:
+            raise ValueError("max_concurrency must be at least 1; assertion_lifetime_seconds within 1..3600")
+
+
+@dataclass(frozen=True)
+class NetSuiteCredentials:
+    """The integration record's client id and the certificate whose private key signs assertions."""
+
+    client_id: str
+    certificate_id: str
+    private_key: RSAKey | ECKey = field(repr=False)
+    algorithm: str = "PS256"
+
+
+class _Token(msgspec.Struct):
+    access_token: str
+    expires_in: float = 3600.0
+    token_type: str = "bearer"
+
+
+class _SessionExpired(Exception):
+    pass
+
+
+class _AlreadySubmitted(Exception):
+    """``IDEMPOTENCY_ERROR``: the key was used before; ``job_url`` is the original job."""
+
+    def __init__(self, job_url: str) -> None:
+        super().__init__(job_url)
+        self.job_url = job_url
+
+
+def idempotency_key(record_type: str, path: str, external_id: str, body: Any) -> str:
+    """The ``X-NetSuite-Idempotency-Key`` of a posting: stable for the same document and payload."""
+    digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{record_type}|{path}|{external_id}|{digest}"))
+
+
+class NetSuiteConnector:
+    """One NetSuite account, reached through ``client`` (network or an in-process sandbox)."""
+
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        credentials: NetSuiteCredentials,
+        config: NetSuiteConfig | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._credentials = credentials
+        self.config = config or NetSuiteConfig()
+        self.lists = self.config.lists
+        self.breaker = breaker
+        self._slots = asyncio.Semaphore(self.config.max_concurrency)
+        self._token: _Token | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self._random = random.Random()
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self.in_flight = 0
+        """Exchanges in flight now (a test reads it to see the cap hold)."""
+        self.max_in_flight_seen = 0
+
+    @property
+    def token_url(self) -> str:
+        """The token endpoint, which is also the assertion's ``aud``."""
+        return f"{self._base}{REST}{TOKEN_PATH}"
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the connector owns."""
+        await self._client.aclose()
+
+    # -- master data -----------------------------------------------------------------------------
+    async def list_legal_entities(self) -> list[LegalEntity]:
+        """Every active subsidiary, in id order."""
+        rows = await self.suiteql_all(
+            "SELECT * FROM subsidiary ORDER BY id"
+        )
+        entities = [m.to_legal_entity(row, self.lists) for row in rows if row.get("isinactive") != "T"]
+        self._cache["subsidiaries"] = (time.monotonic(), entities)
+        return entities
+
+    async def list_accounting_periods(self, *, year: int | None = None) -> list[AccountingPeriod]:
+        """Monthly periods (not quarters, not years), by start date."""
+        rows = await self.suiteql_all(
+            "SELECT id, periodname, startdate, enddate, closed FROM accountingperiod "
+            "WHERE isquarter = 'F' AND isyear = 'F' ORDER BY startdate"
+        )
+        periods = sorted((m.to_period(row) for row in rows), key=lambda p: p.start_date)
+        self._cache["periods"] = (time.monotonic(), periods)
+        return [p for p in periods if year is None or p.start_date.year == year]
+
+    async def period_for(self, day: Any) -> AccountingPeriod | None:
+        """The monthly period containing ``day`` (periods kept ``lookup_cache_seconds``)."""
+        periods = self._cached("periods")
+        if periods is None:
+            await self.list_accounting_periods()
+            periods = self._cached("periods")
+        return next((p for p in periods or [] if p.start_date <= day <= p.end_date), None)
+
+    async def list_items(self, *, code: str | None, limit: int, cursor: str | None) -> Page[Item]:
+        """Items in id order, optionally the one with item id (code) ``code``."""
+        where = f" WHERE itemid = {_literal(code)}" if code else ""
+        query = f"{ITEM_SELECT}{where} ORDER BY id"
+        rows, next_cursor = await self._page("items", query, limit, cursor)
+        return Page(items=[m.to_item(row, self.lists) for row in rows], next_cursor=next_cursor)
+
+    async def get_item(self, item_id: str) -> Item:
+        """One item of any item type (found through SuiteQL's ``item`` table)."""
+        query = f"{ITEM_SELECT} WHERE id = {_literal(_checked_id(item_id))}"
+        rows, _ = await self.suiteql_page(query, 1, 0)
+        if not rows:
+            raise NotFound(f"No item {item_id}")
+        return m.to_item(rows[0], self.lists)
+
+    # -- customers -------------------------------------------------------------------------------
+    async def upsert_customer(self, external_id: str, upsert: ErpCustomerUpsert) -> tuple[ErpCustomer, bool]:
+        """``PUT /customer/eid:<externalId>``; an ``eid:`` read first tells create from update."""
+        path = f"/record/v1/customer/eid:{quote(external_id, safe='')}"
+        existing = await self._get_optional(path)
+        subsidiary = upsert.legal_entity_id
+        if subsidiary is None and existing is None:
+            subsidiary = await self._default_subsidiary(upsert.currency)
+        body = m.from_customer_upsert(upsert, self.lists, subsidiary)
+        response = await self._call("PUT", path, json=body, idempotent=True)
+        _, record_id = self._location(response)
+        record = await self.get_record("customer", record_id, expand=False)
+        return m.to_customer(record, self.lists), existing is None
+
+    async def get_customer(self, customer_id: str) -> ErpCustomer:
+        """One customer by internal id."""
+        return m.to_customer(await self.get_record("customer", _checked_id(customer_id), expand=False), self.lists)
+
+    async def search_customers(
+        self,
+        *,
+        name_prefix: str | None,
+        tax_id: str | None,
+        external_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ErpCustomer]:
+        """Customers matching every filter, in id order (one SuiteQL page per call)."""
+        where = []
+        if name_prefix:
+            where.append(f"companyname LIKE {_literal(name_prefix + '%')}")
+        if tax_id:
+            where.append(f"vatregnumber = {_literal(tax_id)}")
+        if external_id:
+            where.append(f"externalid = {_literal(external_id)}")
+        query = "SELECT * FROM customer" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"  # noqa: S608
+        rows, next_cursor = await self._page("customers", query, limit, cursor)
+        customers = [m.to_customer(m.customer_row_to_record(row), self.lists) for row in rows]
+        if name_prefix and ("%" in name_prefix or "_" in name_prefix):
+            # LIKE has no ESCAPE in every dialect we speak to: wildcards in the prefix are filtered here.
+            customers = [c for c in customers if c.name.startswith(name_prefix)]
+        return Page(items=customers, next_cursor=next_cursor)
+
+    # -- documents -------------------------------------------------------------------------------
+    async def create_sales_order(self, order: SalesOrderCreate) -> tuple[SalesOrder, bool]:
+        """Create the order exactly once by its external id."""
+        body = m.from_sales_order(order, self.lists)
+        record, created = await self._post_once("salesOrder", "/record/v1/salesOrder", body, order.external_id)
+        return m.to_sales_order(record, self.lists), created
+
+    async def get_sales_order(self, order_id: str) -> SalesOrder:
+        """One sales order."""
+        return m.to_sales_order(await self.get_record("salesOrder", _checked_id(order_id)), self.lists)
+
+    async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
+        """Post the invoice: ``!transform`` of the sales order when one is given, else a plain create."""
+        body = m.from_invoice(invoice, self.lists)
+        path = "/record/v1/invoice"
+        if invoice.sales_order_id is not None:
+            path = f"/record/v1/salesOrder/{_checked_ref(invoice.sales_order_id, '/sales_order_id')}/!transform/invoice"
+        record, created = await self._post_once("invoice", path, body, invoice.external_id)
+        return m.to_invoice(record, self.lists), created
+
+    async def get_invoice(self, invoice_id: str) -> Invoice:
+        """One invoice."""
+        return m.to_invoice(await self.get_record("invoice", _checked_id(invoice_id)), self.lists)
+
+    async def list_invoices(self, *, customer_id: str | None, limit: int, cursor: str | None) -> Page[Invoice]:
+        """Invoices in id order: one SuiteQL page of ids, then each record (lines need the record)."""
+        where = "type = 'CustInvc'"
+        if customer_id:
+            where += f" AND entity = {_literal(customer_id)}"
+        query = f"SELECT id FROM transaction WHERE {where} ORDER BY id"  # noqa: S608 - SuiteQL, literals escaped
+        rows, next_cursor = await self._page("invoices", query, limit, cursor)
+        records = await asyncio.gather(*(self.get_record("invoice", str(row["id"])) for row in rows))
+        return Page(items=[m.to_invoice(r, self.lists) for r in records], next_cursor=next_cursor)
+
+    async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
+        """Record the payment with its ``apply`` lines, exactly once."""
+        body = m.from_payment(payment, self.lists)
+        path = "/record/v1/customerPayment"
+        record, created = await self._post_once("customerPayment", path, body, payment.external_id)
+        return m.to_payment(record, self.lists), created
+
+    async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
+        """One customer payment."""
+        return m.to_payment(await self.get_record("customerPayment", _checked_id(payment_id)), self.lists)
+
+    async def create_credit_memo(self, memo: CreditMemoCreate) -> tuple[CreditMemo, bool]:
+        """Post the credit memo (``!transform`` of the invoice when one is given), exactly once."""
+        body = m.from_credit_memo(memo, self.lists)
+        path = "/record/v1/creditMemo"
+        if memo.invoice_id is not None:
+            path = f"/record/v1/invoice/{_checked_ref(memo.invoice_id, '/invoice_id')}/!transform/creditMemo"
+        record, created = await self._post_once("creditMemo", path, body, memo.external_id)
+        return m.to_credit_memo(record, self.lists), created
+
+    async def get_credit_memo(self, memo_id: str) -> CreditMemo:
+        """One credit memo."""
+        return m.to_credit_memo(await self.get_record("creditMemo", _checked_id(memo_id)), self.lists)
+
+    async def create_journal_entry(self, entry: JournalEntryCreate) -> tuple[JournalEntry, bool]:
+        """Post the journal entry, exactly once."""
+        body = m.from_journal_entry(entry, self.lists)
+        path = "/record/v1/journalEntry"
+        record, created = await self._post_once("journalEntry", path, body, entry.external_id)
+        return m.to_journal_entry(record, self.lists), created
+
+    async def get_journal_entry(self, entry_id: str) -> JournalEntry:
+        """One journal entry."""
+        return m.to_journal_entry(await self.get_record("journalEntry", _checked_id(entry_id)), self.lists)
+
+    # -- records and SuiteQL ------------------------------------------------------------------
+    async def get_record(self, record_type: str, record_id: str, *, expand: bool = True) -> m.Record:
+        """One record; ``expand`` inlines its sublists (``expandSubResources=true``)."""
+        params = {"expandSubResources": "true"} if expand else None
+        response = await self._call("GET", f"/record/v1/{record_type}/{record_id}", params=params, idempotent=True)
+        return _record(self._decode(response))
+
+    async def suiteql_page(self, query: str, limit: int, offset: int) -> tuple[list[m.Record], bool]:
+        """One page of a SuiteQL query: (rows, hasMore)."""
+        params = {"limit": str(limit), "offset": str(offset)}
+        page = await self._suiteql(f"{REST}/query/v1/suiteql", query, params)
+        return page["items"], page["hasMore"]
+
+    async def suiteql_all(self, query: str) -> list[m.Record]:
+        """Every row of a SuiteQL query, following the ``next`` link while ``hasMore``."""
+        page = await self._suiteql(f"{REST}/query/v1/suiteql", query, {"limit": str(_SUITEQL_PAGE), "offset": "0"})
+        rows = list(page["items"])
+        while page["hasMore"]:
+            href = next(
+                (link.get("href") for link in page["links"] if isinstance(link, dict) and link.get("rel") == "next"),
+                None,
+            )
+            if not isinstance(href, str):
+                raise UpstreamContractViolation("NetSuite SuiteQL page has more rows but no 'next' link")
+            page = await self._suiteql(self._own_path(href), query, None)
+            rows.extend(page["items"])
+        return rows
+
+    async def _suiteql(self, path: str, query: str, params: Mapping[str, str] | None) -> dict[str, Any]:
+        response = await self._call(
+            "POST", path, json={"q": query}, params=params, headers={"Prefer": "transient"}, idempotent=True
+        )
+        page = self._decode(response)
+        if (
+            not isinstance(page, dict)
+            or not isinstance(page.get("items"), list)
+            or not isinstance(page.get("hasMore"), bool)
+        ):
+            raise UpstreamContractViolation("NetSuite SuiteQL answer lacks 'items' or 'hasMore'")
+        page.setdefault("links", [])
+        if not all(isinstance(row, dict) for row in page["items"]):
+            raise UpstreamContractViolation("NetSuite SuiteQL rows are not objects")
+        return page
+
+    async def _page(self, kind: str, query: str, limit: int, cursor: str | None) -> tuple[list[m.Record], str | None]:
+        offset = decode_offset(cursor, kind) if cursor else 0
+        rows, has_more = await self.suiteql_page(query, limit, offset)
+        return rows, encode_offset(kind, offset + limit) if has_more else None
+
+    async def _get_optional(self, path: str) -> m.Record | None:
+        try:
+            return _record(self._decode(await self._call("GET", path, idempotent=True)))
+        except NotFound:
+            return None
+
+    def _cached(self, name: str) -> Any:
+        entry = self._cache.get(name)
+        if entry is None or time.monotonic() - entry[0] > self.config.lookup_cache_seconds:
+            return None
+        return entry[1]
+
+    async def _default_subsidiary(self, currency: str | None) -> str:
+        """The subsidiary a new customer is sold by: the first whose currency is the customer's."""
+        entities: list[LegalEntity] = self._cached("subsidiaries") or await self.list_legal_entities()
+        selling = [e for e in entities if e.parent_id is not None] or entities
+        match = next((e for e in selling if currency is not None and e.currency == currency), None)
+        if match is None and len(entities) > 1:
+            match = next(
+                (
+                    e
+                    for e in entities
+                    if e.currency == (currency or self.lists.base_currency) and e.id != entities[0].id
+                ),
+                None,
+            )
+        chosen = match or (selling[0] if selling else None)
+        if chosen is None:
+            raise UpstreamContractViolation("NetSuite account has no subsidiary")
+        return chosen.id
+
+    # -- postings: async + idempotency key -------------------------------------------------------
+    async def _post_once(self, record_type: str, path: str, body: m.Record, external_id: str) -> tuple[m.Record, bool]:
+        """Submit a posting as an async job under its idempotency key; read the created record."""
+        key = idempotency_key(record_type, path, external_id, body)
+        headers = {"Prefer": "respond-async", IDEMPOTENCY_HEADER: key}
+        attempts = 0
+
+        async def submit() -> tuple[str, bool]:
+            nonlocal attempts
+            attempts += 1
+            try:
+                response = await self._attempt("POST", path, json=body, params=None, headers=headers)
+            except _AlreadySubmitted as submitted:
+                # On a retry the original job is most likely ours (its answer was lost).
+                return submitted.job_url, attempts > 1
+            if response.status_code != 202 or not response.headers.get("location"):
+                raise UpstreamContractViolation(f"NetSuite answered {response.status_code} to an async request")
+            return response.headers["location"], True
+
+        job_url, created = await call_with_retries(
+            submit, policy=self.config, idempotent=True, breaker=self.breaker, rng=self._random
+        )
+        status, location, result = await self._job_result(job_url)
+        if status >= 400:
+            error = self._error_for(status, result, None)
+            if isinstance(error, Conflict) and error.vendor_code == "DUP_RCRD":
+                existing = await self.get_record(record_type, f"eid:{quote(external_id, safe='')}")
+                return existing, False
+            raise error
+        if not location:
+            raise UpstreamContractViolation("NetSuite async job result lacks the new record's Location")
+        _, record_id = _parse_location(location)
+        return await self.get_record(record_type, record_id), created
+
+    async def _job_result(self, job_url: str) -> tuple[int, str | None, Any]:
+        """Wait for an async job, then read its task's result: (status, Location, body)."""
+        job_path = self._own_path(job_url)
+        deadline = time.monotonic() + self.config.job_wait_seconds
+        while True:
+            job = self._decode(await self._call("GET", job_path, idempotent=True))
+            if not isinstance(job, dict) or "completed" not in job:
+                raise UpstreamContractViolation("NetSuite async job lacks 'completed'")
+            if job["completed"]:
+                break
+            if time.monotonic() > deadline:
+                raise UpstreamTimeout(
+                    f"NetSuite job {job_path} did not complete within {self.config.job_wait_seconds}s"
+                )
+            await asyncio.sleep(self.config.job_poll_seconds)
+        links: list[Any] = job["links"] if isinstance(job.get("links"), list) else []
+        href = next(
+            (link.get("href") for link in links if isinstance(link, dict) and link.get("rel") == "related"), None
+        )
+        result_path = (
+            self._own_path(href) if isinstance(href, str) else f"{job_path}/task/{job_path.rsplit('/', 1)[-1]}/result"
+        )
+        response = await self._call("GET", result_path, idempotent=True, raw=True)
+        body = self._decode(response, strict=False) if response.content else None
+        return response.status_code, response.headers.get("location"), body
+
+    # -- transport -------------------------------------------------------------------------------
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        raw: bool = False,
+    ) -> httpx.Response:
+        return await call_with_retries(
+            lambda: self._attempt(method, path, json=json, params=params, headers=headers, raw=raw),
+            policy=self.config,
+            idempotent=idempotent,
+            breaker=self.breaker,
+            rng=self._random,
+        )
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        raw: bool = False,
+    ) -> httpx.Response:
+        """One authorized exchange; a 401 refreshes the token once."""
+        token = await self._current_token()
+        try:
+            return await self._send(method, path, json, params, headers, token, raw)
+        except _SessionExpired:
+            token = await self._current_token(stale=token)
+            try:
+                return await self._send(method, path, json, params, headers, token, raw)
+            except _SessionExpired:
+                raise UpstreamRejected("NetSuite refused a fresh token", vendor_code="INVALID_LOGIN") from None
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        token: _Token,
+        raw: bool,
+    ) -> httpx.Response:
+        url = f"{self._base}{path if path.startswith(REST) else REST + path}"
+        sent = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json", **(headers or {})}
+        response = await self._exchange(method, url, json=json, params=params, headers=sent)
+        if response.status_code == 401:
+            raise _SessionExpired
+        if raw and response.status_code < 500 and response.status_code != 429:
+            return response
+        if response.status_code >= 400:
+            body = self._decode(response, strict=False)
+            error = self._error_for(response.status_code, body, response.headers.get("retry-after"))
+            if error.vendor_code == "IDEMPOTENCY_ERROR":
+                job = response.headers.get("location") or _job_in(body)
+                if job:
+                    raise _AlreadySubmitted(job)
+            raise error
+        return response
+
+    async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async with self._slots:
+            self.in_flight += 1
+            self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
+            try:
+                return await exchange(
+                    self._client, method, url, vendor=DISPLAY, timeout_seconds=self.config.timeout_seconds, **kwargs
+                )
+            finally:
+                self.in_flight -= 1
+
+    async def _current_token(self, stale: _Token | None = None) -> _Token:
+        async with self._token_lock:
+            expired = time.monotonic() >= self._token_expires
+            if self._token is None or self._token is stale or expired:
+                self._token = await self._fetch_token()
+                lifetime = max(0.0, self._token.expires_in - self.config.token_refresh_margin_seconds)
+                self._token_expires = time.monotonic() + lifetime
+            return self._token
+
+    def client_assertion(self) -> str:
+        """A fresh signed JWT client assertion (RFC 7523 §2.2) for the token request."""
+        now = int(time.time())
+        credentials = self._credentials
+        header = {"alg": credentials.algorithm, "typ": "JWT", "kid": credentials.certificate_id}
+        claims = {
+            "iss": credentials.client_id,
+            "scope": "rest_webservices",
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + self.config.assertion_lifetime_seconds,
+        }
+        return jwt.encode(header, claims, credentials.private_key, algorithms=[credentials.algorithm])
+
+    async def _fetch_token(self) -> _Token:
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": self.client_assertion(),
+        }
+        response = await self._exchange("POST", self.token_url, data=form)
+        if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise UpstreamRateLimited("NetSuite throttled the token request", retry_after=retry_after)
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"NetSuite token endpoint answered {response.status_code}")
+        body = self._decode(response, strict=False)
+        if response.status_code != 200:
+            code = body.get("error") if isinstance(body, dict) else None
+            detail = body.get("error_description") if isinstance(body, dict) else None
+            raise UpstreamRejected(f"NetSuite refused the client assertion: {detail or code}", vendor_code=code)
+        try:
+            return msgspec.convert(body, _Token)
+        except msgspec.ValidationError as error:
+            raise UpstreamContractViolation(f"NetSuite token response: {error}") from None
+
+    def _own_path(self, href: str) -> str:
+        """The REST path of a URL NetSuite handed us; only its path is used, never its host."""
+        path = urlsplit(href).path
+        at = path.find(REST)
+        if at < 0:
+            raise UpstreamContractViolation(f"NetSuite link {href!r} is not under {REST}")
+        query = urlsplit(href).query
+        return path[at:] + (f"?{query}" if query else "")
+
+    @staticmethod
+    def _location(response: httpx.Response) -> tuple[str, str]:
+        location = response.headers.get("location")
+        if response.status_code != 204 or not location:
+            raise UpstreamContractViolation(f"NetSuite answered {response.status_code} without a Location")
+        return _parse_location(location)
+
+    # -- decoding and errors -------------------------------------------------------------------
+    @staticmethod
+    def _decode(response: httpx.Response, strict: bool = True) -> Any:
+        try:
+            return _DECODER.decode(response.content)
+        except msgspec.DecodeError:
+            if not strict:
+                return None
+            raise UpstreamContractViolation(
+                f"NetSuite answered {response.status_code} with a body that is not JSON"
+            ) from None
+
+    @staticmethod
+    def _error_for(status: int, body: Any, retry_after_header: str | None) -> StrataError:
+        """The Strata error for a NetSuite error answer (``o:errorDetails``)."""
+        details = body.get("o:errorDetails") if isinstance(body, dict) else None
+        first = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else {}
+        code = first.get("o:errorCode")
+        message = str(
+            first.get("detail") or (body.get("title") if isinstance(body, dict) else None) or f"answered {status}"
+        )
+        retry_after = parse_retry_after(retry_after_header)
+        if status == 429:
+            return UpstreamRateLimited(
+                f"NetSuite throttled the call: {message}", retry_after=retry_after, vendor_code=code
+            )
+        if status >= 500:
+            error = UpstreamUnavailable(f"NetSuite answered {status}: {message}", vendor_code=code)
+            error.retry_after = retry_after
+            return error
+        if code == "CLOSED_TRAN_PRD":
+            return PeriodClosed(f"The ERP refused the posting: {message}", vendor_code=code)
+        if status == 404 or code == "NONEXISTENT_ID":
+            return NotFound("No such record in NetSuite", vendor_code=code or "NONEXISTENT_ID")
+        if code == "DUP_RCRD":
+            return Conflict("A NetSuite record with this external id exists", vendor_code=code)
+        if code == "IDEMPOTENCY_ERROR":
+            return Conflict("NetSuite saw this idempotency key before", vendor_code=code)
+        if not isinstance(code, str):
+            return UpstreamContractViolation(f"NetSuite answered {status} without readable o:errorDetails")
+        path = first.get("o:errorPath")
+        suffix = f" (field {m.field_pointer(path)})" if isinstance(path, str) and path else ""
+        return UpstreamRejected(f"NetSuite rejected the request: {message}{suffix}", vendor_code=code)
+
+
+def _record(body: Any) -> m.Record:
+    if not isinstance(body, dict) or body.get("id") in (None, ""):
+        raise UpstreamContractViolation("NetSuite record lacks 'id'")
+    return body
+
+
+def _parse_location(location: str) -> tuple[str, str]:
+    match = _LOCATION.search(urlsplit(location).path)
+    if match is None:
+        raise UpstreamContractViolation(f"NetSuite Location {location!r} names no record")
+    return match[1], match[2]
+
+
+def _job_in(body: Any) -> str | None:
+    details = body.get("o:errorDetails") if isinstance(body, dict) else None
+    text = (
+        str(details[0].get("detail", ""))
+        if isinstance(details, list) and details and isinstance(details[0], dict)
+        else ""
+    )
+    found = re.search(r"(\S*/async/v1/job/\d+)", text)
+    return found[1].rstrip(".") if found else None
+
+
+def _literal(value: str) -> str:
+    """A SuiteQL string literal (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _checked_id(value: str) -> str:
+    """NetSuite internal ids are digits; anything else cannot exist (and must not reach a URL)."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise NotFound(f"No object with id {value}")
+    return value
+
+
+def _checked_ref(value: str, pointer: str) -> str:
+    """An id referenced by a request body: digits, else a 422 naming the field."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        detail = f"{value!r} is not an id of the ERP"
+        raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": pointer, "detail": detail}])
+    return value
+
+
+# -- building --------------------------------------------------------------------------------------
+def config_from_settings(settings: Settings) -> NetSuiteConfig:
+    """The connector config the ``netsuite_*`` settings describe."""
+    return NetSuiteConfig(
+        timeout_seconds=settings.netsuite_timeout_ms / 1000,
+        max_retries=settings.netsuite_max_retries,
+        backoff_base_seconds=settings.netsuite_backoff_base_ms / 1000,
+        backoff_max_seconds=max(settings.netsuite_backoff_max_ms, settings.netsuite_backoff_base_ms) / 1000,
+        max_concurrency=settings.netsuite_max_concurrency,
+    )
+
+
+def load_private_key(settings: Settings) -> RSAKey | ECKey | None:
+    """The configured signing key (``netsuite_private_key`` or the file), or None when unset."""
+    pem = settings.netsuite_private_key
+    if not pem and settings.netsuite_private_key_file:
+        try:
+            pem = Path(settings.netsuite_private_key_file).read_text(encoding="utf-8")
+        except OSError as error:
+            raise SettingsError(f"netsuite_private_key_file: cannot read it ({error.strerror})") from None
+    if not pem:
+        return None
+    try:
+        if settings.netsuite_signing_algorithm == "ES256":
+            return ECKey.import_key(pem)
+        return RSAKey.import_key(pem)
+    except Exception:  # joserfc raises several types for a bad PEM; never echo the key
+        raise SettingsError(
+            f"netsuite_private_key: not a PEM private key for {settings.netsuite_signing_algorithm}"
+        ) from None
+
+
+async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
+    """The NetSuite connector for the settings: the real account, or the embedded sandbox.
+
+    With ``netsuite_url`` empty the sandbox mounted at ``/sandbox/netsuite`` is used in process;
+    unless a key is configured, a key pair is generated at start and its certificate uploaded
+    through the sandbox's ``POST /_control/certificates`` — as an administrator uploads one to
+    the integration record.
+    """
+    from gateway.tracing import TracedClient
+
+    settings = components.settings
+    config = config_from_settings(settings)
+    breaker = components.circuit_breaker(VENDOR)
+    tracer = components.tracing.tracer
+    key = load_private_key(settings)
+    algorithm = settings.netsuite_signing_algorithm
+    if settings.netsuite_url:
+        if key is None or not settings.netsuite_certificate_id:
+            raise SettingsError(
+                "netsuite_certificate_id and netsuite_private_key (or netsuite_private_key_file) are required "
+                "when netsuite_url is set"
+            )
+        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
+        credentials = NetSuiteCredentials(settings.netsuite_client_id, settings.netsuite_certificate_id, key, algorithm)
+        return NetSuiteConnector(client, settings.netsuite_url, credentials, config, breaker)
+    sandbox = components.sandbox_apps.get(VENDOR)
+    if sandbox is None:
+        from sandboxes.netsuite import create_netsuite_sandbox
+
+        sandbox = create_netsuite_sandbox(components.sandbox_state_dir(VENDOR), client_id=settings.netsuite_client_id)
+    client = TracedClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
+    )
+    credentials = await register_sandbox_certificate(client, settings, key)
+    return NetSuiteConnector(client, SANDBOX_BASE_URL, credentials, config, breaker)
+
+
+async def register_sandbox_certificate(
+    client: httpx.AsyncClient, settings: Settings, key: RSAKey | ECKey | None
+) -> NetSuiteCredentials:
+    """Upload the public key to the sandbox (a generated pair unless a key is configured)."""
+    from sandboxes.netsuite import generate_key_pair
+
+    algorithm = settings.netsuite_signing_algorithm
+    if key is None:
+        pair = generate_key_pair(settings.netsuite_certificate_id or None, algorithm)
+        key, certificate_id, public_pem = pair.private_key, pair.certificate_id, pair.public_pem
+    else:
+        certificate_id = settings.netsuite_certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
+        public_pem = key.as_pem(private=False)
+    upload = {
+        "client_id": settings.netsuite_client_id,
+        "certificate_id": certificate_id,
+        "public_key_pem": public_pem.decode(),
+    }
+    response = await client.post(f"{SANDBOX_BASE_URL}/_control/certificates", json=upload)
+    if response.status_code != 201:
+        raise RuntimeError(f"the NetSuite sandbox refused the certificate upload: {response.text}")
+    return NetSuiteCredentials(settings.netsuite_client_id, certificate_id, key, algorithm)
