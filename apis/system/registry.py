@@ -52,5 +52,21 @@ async def _crm(components: Components) -> Service:
     )
 
 
-SYSTEM_APIS: tuple[SystemApiSpec, ...] = (SystemApiSpec("crm", _crm_router, _crm),)
+def _erp_router() -> Any:
+    from apis.system.erp.routes import router
+
+    return router
+
+
+async def _erp(components: Components) -> Service:
+    # The connector is ERP_VENDORS[settings.erp_vendor]: NetSuite or Business Central.
+    from apis.system.erp.service import build_erp_service
+
+    return await build_erp_service(components)
+
+
+SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
+    SystemApiSpec("crm", _crm_router, _crm),
+    SystemApiSpec("erp", _erp_router, _erp),
+)
 """Every system API the gateway serves."""

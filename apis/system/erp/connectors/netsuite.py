@@ -221,9 +221,7 @@ class NetSuiteConnector:
     # -- master data -----------------------------------------------------------------------------
     async def list_legal_entities(self) -> list[LegalEntity]:
         """Every active subsidiary, in id order."""
-        rows = await self.suiteql_all(
-            "SELECT * FROM subsidiary ORDER BY id"
-        )
+        rows = await self.suiteql_all("SELECT * FROM subsidiary ORDER BY id")
         entities = [m.to_legal_entity(row, self.lists) for row in rows if row.get("isinactive") != "T"]
         self._cache["subsidiaries"] = (time.monotonic(), entities)
         return entities

@@ -238,6 +238,13 @@ def _money(value: Any, currency: str, field: str) -> Money:
     return Money.of(amount, currency)
 
 
+def _rate(value: Any, currency: str) -> Money:
+    """A unit price: two decimals at least, more when the rate has them (up to six)."""
+    number = _decimal(value if value not in (None, "") else 0, "rate").quantize(Decimal("0.000001"))
+    money = number.quantize(CENT) if number == number.quantize(CENT) else number.normalize()
+    return Money.of(money, currency)
+
+
 def _quantity(value: Any) -> str:
     number = _decimal(value if value not in (None, "") else 1, "quantity").normalize()
     return format(number, "f")
@@ -270,7 +277,7 @@ def _lines(record: Record, currency: str) -> list[DocumentLine]:
         if item_id is None:
             raise UpstreamContractViolation("NetSuite item line lacks 'item'")
         quantity = _quantity(line.get("quantity"))
-        rate = _money(line.get("rate"), currency, "rate")
+        rate = _rate(line.get("rate"), currency)
         amount = line.get("amount")
         if amount in (None, ""):
             amount = Decimal(quantity) * rate.decimal()
