@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from apis.system.erp.vendors import ERP_VENDORS
 from tests.harness import Gateway, running_gateway
@@ -25,6 +26,7 @@ ERP = "/system/erp/v1"
 
 FAST_SETTINGS: dict[str, dict[str, Any]] = {
     "netsuite": {
+        "netsuite_signing_algorithm": "ES256",
         "netsuite_timeout_ms": 2000,
         "netsuite_max_retries": 5,
         "netsuite_backoff_base_ms": 1,
@@ -87,32 +89,37 @@ def _key() -> str:
 MakeErp = Callable[..., AbstractAsyncContextManager[Erp]]
 
 
-@pytest.fixture(params=VENDORS)
+@pytest.fixture(scope="module", params=VENDORS)
 def vendor(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@asynccontextmanager
+async def _started(
+    vendor: str, state_dir: Path, before_start: Callable[[Any], None] | None = None, **overrides: Any
+) -> AsyncIterator[Erp]:
+    settings = {"erp_vendor": vendor, **FAST_SETTINGS[vendor], **overrides}
+    async with running_gateway(state_dir, before_start=before_start, **settings) as gw:
+        reader = await gw.bearer("system:erp:read", tier="internal")
+        writer = await gw.bearer("system:erp:read system:erp:write", tier="internal")
+        yield Erp(gw, vendor, reader, writer)
+
+
 @pytest.fixture
 def make_erp(vendor: str, tmp_path: Path) -> MakeErp:
-    """Start a gateway on ``vendor`` with the fast settings plus ``overrides``."""
-    from contextlib import asynccontextmanager
-
+    """Start a gateway of its own on ``vendor`` with the fast settings plus ``overrides``."""
     counter = itertools.count()
 
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Erp]:
-        settings = {"erp_vendor": vendor, **FAST_SETTINGS[vendor], **overrides}
-        async with running_gateway(tmp_path / f"gw{next(counter)}", **settings) as gw:
-            reader = await gw.bearer("system:erp:read", tier="internal")
-            writer = await gw.bearer("system:erp:read system:erp:write", tier="internal")
-            yield Erp(gw, vendor, reader, writer)
+    def start(before_start: Callable[[Any], None] | None = None, **overrides: Any) -> AbstractAsyncContextManager[Erp]:
+        return _started(vendor, tmp_path / f"gw{next(counter)}", before_start, **overrides)
 
     return start
 
 
-@pytest.fixture
-async def erp(make_erp: MakeErp) -> AsyncIterator[Erp]:
-    async with make_erp() as started:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def erp(vendor: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Erp]:
+    """One gateway per vendor shared by a module's tests that leave no faults or open circuits behind."""
+    async with _started(vendor, tmp_path_factory.mktemp(f"erp-{vendor}")) as started:
         yield started
 
 
