@@ -48,6 +48,7 @@ Retries (``gateway.vendor_http``): reads, ``eid:`` upserts and idempotency-keyed
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import random
 import re
@@ -236,7 +237,7 @@ class NetSuiteConnector:
         self._cache["periods"] = (time.monotonic(), periods)
         return [p for p in periods if year is None or p.start_date.year == year]
 
-    async def period_for(self, day: Any) -> AccountingPeriod | None:
+    async def period_for(self, day: dt.date) -> AccountingPeriod | None:
         """The monthly period containing ``day`` (periods kept ``lookup_cache_seconds``)."""
         periods = self._cached("periods")
         if periods is None:
