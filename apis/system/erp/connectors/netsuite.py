@@ -806,7 +806,9 @@ async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
     client = TracedClient(
         transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
     )
-    credentials = await register_sandbox_certificate(client, settings, key)
+    # The upload goes through a plain client: it is set-up of the sandbox, not traffic to trace.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL) as control:
+        credentials = await register_sandbox_certificate(control, settings, key)
     return NetSuiteConnector(client, SANDBOX_BASE_URL, credentials, config, breaker)
 
 
