@@ -88,8 +88,6 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     netsuite_url: str = ""
     """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
     embedded sandbox, in process."""
-    netsuite_account_id: str = "TSTDRV1234567"
-    """NetSuite account id (the sandbox's by default); shown in errors and logs, not a secret."""
     netsuite_client_id: str = "strata-sandbox"
     """Client id of the integration record (the JWT assertion's ``iss``)."""
     netsuite_certificate_id: str = ""

@@ -36,8 +36,6 @@ FAST_SETTINGS: dict[str, dict[str, Any]] = {
 }
 """Per vendor: millisecond backoffs and short deadlines (settings of its own connector)."""
 
-SANDBOX_MOUNTS = {"netsuite": "/sandbox/netsuite", "business-central": "/sandbox/business_central"}
-"""Where each vendor's sandbox is mounted in the embedded default."""
 
 VENDORS = sorted(ERP_VENDORS)
 
@@ -57,7 +55,11 @@ class Erp:
 
     @property
     def sandbox(self) -> str:
-        return SANDBOX_MOUNTS[self.vendor]
+        """Mount path of the vendor's sandbox (``business-central`` may be mounted as ``business_central``)."""
+        mounted = self.gw.app.state.components.sandbox_apps
+        wanted = self.vendor.replace("-", "").replace("_", "")
+        name = next(key for key in mounted if key.replace("-", "").replace("_", "") == wanted)
+        return f"/sandbox/{name}"
 
     async def faults(self, *rules: dict[str, Any]) -> None:
         response = await self.client.post(f"{self.sandbox}/_control/faults", json=list(rules))

@@ -505,12 +505,22 @@ class NetSuiteConnector:
         href = next(
             (link.get("href") for link in links if isinstance(link, dict) and link.get("rel") == "related"), None
         )
-        result_path = (
-            self._own_path(href) if isinstance(href, str) else f"{job_path}/task/{job_path.rsplit('/', 1)[-1]}/result"
-        )
+        result_path = self._own_path(href) if isinstance(href, str) else await self._first_task_result(job_path)
         response = await self._call("GET", result_path, idempotent=True, raw=True)
         body = self._decode(response, strict=False) if response.content else None
         return response.status_code, response.headers.get("location"), body
+
+    async def _first_task_result(self, job_path: str) -> str:
+        """``<job>/task`` lists the job's tasks; the result of its (only) task is ``<task>/result``."""
+        tasks = self._decode(await self._call("GET", f"{job_path}/task", idempotent=True))
+        items = tasks.get("items") if isinstance(tasks, dict) else None
+        links = items[0].get("links") if isinstance(items, list) and items and isinstance(items[0], dict) else None
+        href = next(
+            (link.get("href") for link in links or [] if isinstance(link, dict) and link.get("rel") == "self"), None
+        )
+        if not isinstance(href, str):
+            raise UpstreamContractViolation(f"NetSuite job {job_path} names no task")
+        return f"{self._own_path(href)}/result"
 
     # -- transport -------------------------------------------------------------------------------
     async def _call(
