@@ -231,6 +231,15 @@ async def test_suiteql_lookups_follow_next_links_to_the_last_page(connector: Net
             break
         cursor = page.next_cursor
     assert len(seen) == len(set(seen)) == len(await connector.suiteql_all("SELECT id FROM customer"))
+    await connector.upsert_customer("cus_quote", ErpCustomerUpsert(name="O'Brien & 100% Sons"))
+    quoted = await connector.search_customers(
+        name_prefix="O'Brien & 100%", tax_id=None, external_id=None, limit=5, cursor=None
+    )
+    assert [c.external_id for c in quoted.items] == ["cus_quote"]  # quotes doubled, the wildcard taken literally
+    none = await connector.search_customers(
+        name_prefix="O'Brien & 1000", tax_id=None, external_id=None, limit=5, cursor=None
+    )
+    assert none.items == []
 
 
 async def test_a_period_closed_after_the_lookup_is_still_a_409_through_the_api(tmp_path: Path) -> None:
