@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
-from tests.erp.conftest import ERP, Data, Erp, MakeErp, canonical_data, invoice_body
+from tests.erp.conftest import DEADLINE_SETTINGS, ERP, Data, Erp, MakeErp, canonical_data, invoice_body
 from tests.harness import problem
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -300,8 +300,7 @@ async def test_vendor_throttling_is_503_with_retry_after(make_erp: MakeErp) -> N
 
 
 async def test_a_vendor_past_its_deadline_is_504_everywhere(make_erp: MakeErp, vendor: str) -> None:
-    deadline = {"netsuite": {"netsuite_timeout_ms": 100, "netsuite_max_retries": 0}}.get(vendor, {})
-    async with make_erp(before_start=_tolerant_breaker, **deadline) as erp:
+    async with make_erp(before_start=_tolerant_breaker, **DEADLINE_SETTINGS[vendor]) as erp:
         data = await canonical_data(erp)
         await erp.faults({"kind": "timeout", "latency_seconds": 0.5, "status": 504})
         for method, path, body in _every_operation(data):
