@@ -25,7 +25,13 @@ Speaks NetSuite's own dialect (``/work/shared/VENDORS.md``):
   must not do. Customers are master data, where upsert *is* the meaning.
 * **Concurrency** — at most ``max_concurrency`` exchanges in flight (an ``asyncio.Semaphore``
   around each exchange, not around backoff sleeps), below the account's limit (5 on a
-  developer account); a 429 anyway is retried like any throttling.
+  developer account); a 429 anyway is retried like any throttling. The cap is per process:
+  with several gateway processes, give each its share of the account's limit.
+
+Limits of the exactly-once scheme, on purpose: a posting whose job failed keeps its key, so
+the same payload repeated gets the same refusal (fix the input and it is a new job); a job
+whose stored result is a 5xx is read again until the retries run out (503). Whether NetSuite
+accepts ``respond-async`` on ``!transform`` is not documented; the sandbox does.
 
 Errors (``o:errorDetails[0]``) onto :mod:`gateway.errors`:
 
