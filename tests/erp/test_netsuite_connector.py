@@ -38,6 +38,7 @@ from sandboxes.netsuite import KeyPair, NetSuiteSandbox, create_netsuite_sandbox
 from sandboxes.netsuite.schema import RECORD_TYPES
 from tests.erp.conftest import ERP, FAST_SETTINGS, Erp, canonical_data, invoice_body
 from tests.harness import problem, running_gateway
+from tests.procs import SandboxesProcess
 
 BASE = "http://netsuite.sandbox"
 FAST = NetSuiteConfig(timeout_seconds=2.0, max_retries=5, backoff_base_seconds=0.001, backoff_max_seconds=1.0)
@@ -279,3 +280,42 @@ def test_a_real_account_needs_a_certificate_and_a_readable_key(tmp_path: Path) -
         load_private_key(junk)
     assert "NOTHING" not in str(refused.value)
     assert load_private_key(load_settings({}, environ={})) is None
+
+
+async def test_pointing_at_an_account_url_is_configuration(tmp_path: Path) -> None:
+    """``STRATA_NETSUITE_URL``: the connector speaks HTTP to that URL; the gateway mounts no sandbox.
+
+    The "account" is the NetSuite sandbox of ``strata sandboxes serve``: once with a configured key
+    whose certificate an administrator uploaded, once with none (a key is generated and uploaded).
+    """
+    sandboxes = SandboxesProcess(tmp_path / "vendors").start()
+    try:
+        url = f"{sandboxes.url}/sandbox/netsuite"
+        pair = generate_key_pair("cert-admin-upload", "ES256")
+        admin = {"client_id": "strata-sandbox", "certificate_id": pair.certificate_id,
+                 "public_key_pem": pair.public_pem.decode()}  # fmt: skip
+        async with httpx.AsyncClient() as plain:
+            assert (await plain.post(f"{url}/_control/certificates", json=admin)).status_code == 201
+        configured = {
+            "netsuite_certificate_id": pair.certificate_id,
+            "netsuite_private_key": pair.private_key.as_pem(private=True).decode(),
+            "netsuite_signing_algorithm": "ES256",
+        }
+        for number, settings in enumerate(({**configured}, {"netsuite_signing_algorithm": "ES256"})):
+            async with running_gateway(
+                tmp_path / f"gw{number}", erp_vendor="netsuite", netsuite_url=url, **settings
+            ) as gw:
+                assert "netsuite" not in gw.app.state.components.sandbox_apps
+                headers = await gw.bearer("system:erp:read", tier="internal")
+                response = await gw.client.get(f"{ERP}/legal-entities", headers=headers)
+                assert response.status_code == 200, response.text
+                assert {e["currency"] for e in response.json()["items"]} >= {"EUR", "USD"}
+    finally:
+        sandboxes.stop()
+    with pytest.raises(BaseException) as refused:  # the lifespan's task group wraps the SettingsError
+        async with running_gateway(tmp_path / "gw-down", erp_vendor="netsuite", netsuite_url=sandboxes.url):
+            pass
+    error: BaseException = refused.value
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    assert isinstance(error, SettingsError) and "netsuite_certificate_id are required" in str(error)

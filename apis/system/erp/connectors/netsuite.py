@@ -427,12 +427,16 @@ def _checked_ref(value: str, pointer: str) -> str:
 
 
 async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
-    """The NetSuite connector for the settings: the real account, or the embedded sandbox.
+    """The NetSuite connector for the settings: an account at ``netsuite_url``, or the embedded sandbox.
 
-    With ``netsuite_url`` empty the sandbox mounted at ``/sandbox/netsuite`` is used in process;
-    unless a key is configured, a key pair is generated at start and its certificate uploaded
-    through the sandbox's ``POST /_control/certificates`` — as an administrator uploads one to
-    the integration record.
+    * ``netsuite_url`` set, key and certificate id configured: the real account (or any sandbox
+      that has the certificate).
+    * ``netsuite_url`` set, no key: a standalone sandbox (``strata sandboxes serve``) — a key pair
+      is generated and its certificate uploaded through ``<url>/_control/certificates``; a URL that
+      refuses the upload (any real account) stops the start with a SettingsError naming the settings.
+    * ``netsuite_url`` empty: the sandbox mounted at ``/sandbox/netsuite``, in process, with the
+      configured key or a generated one uploaded the same way — as an administrator uploads a
+      certificate to the integration record.
     """
     from gateway.tracing import TracedClient
 
@@ -443,14 +447,19 @@ async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
     key = load_private_key(settings)
     algorithm = settings.netsuite_signing_algorithm
     if settings.netsuite_url:
-        if key is None or not settings.netsuite_certificate_id:
-            raise SettingsError(
-                "netsuite_certificate_id and netsuite_private_key (or netsuite_private_key_file) are required "
-                "when netsuite_url is set"
-            )
+        base_url = settings.netsuite_url.rstrip("/")
         client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
-        credentials = NetSuiteCredentials(settings.netsuite_client_id, settings.netsuite_certificate_id, key, algorithm)
-        return NetSuiteConnector(client, settings.netsuite_url, credentials, config, breaker)
+        if key is not None:
+            if not settings.netsuite_certificate_id:
+                raise SettingsError("netsuite_certificate_id: required with netsuite_private_key (the JWT kid)")
+            credentials = NetSuiteCredentials(
+                settings.netsuite_client_id, settings.netsuite_certificate_id, key, algorithm
+            )
+            return NetSuiteConnector(client, base_url, credentials, config, breaker)
+        # Set-up of a sandbox, not vendor traffic: a plain client, no trace.
+        async with httpx.AsyncClient(base_url=base_url, timeout=config.timeout_seconds) as control:
+            credentials = await register_sandbox_certificate(control, settings, None)
+        return NetSuiteConnector(client, base_url, credentials, config, breaker)
     sandbox = components.sandbox_apps.get(VENDOR)
     if sandbox is None:
         from sandboxes.netsuite import create_netsuite_sandbox
@@ -459,31 +468,42 @@ async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
     client = TracedClient(
         transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
     )
-    # The upload goes through a plain client: it is set-up of the sandbox, not traffic to trace.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL) as control:
         credentials = await register_sandbox_certificate(control, settings, key)
     return NetSuiteConnector(client, SANDBOX_BASE_URL, credentials, config, breaker)
 
 
-async def register_sandbox_certificate(
-    client: httpx.AsyncClient, settings: Settings, key: RSAKey | ECKey | None
-) -> NetSuiteCredentials:
-    """Upload the public key to the sandbox (a generated pair unless a key is configured)."""
-    from sandboxes.netsuite import generate_key_pair
+def generate_key(algorithm: str) -> RSAKey | ECKey:
+    """A fresh signing key: EC P-256 for ES256, RSA 2048 for PS256."""
+    return ECKey.generate_key("P-256") if algorithm == "ES256" else RSAKey.generate_key(2048)
 
+
+async def register_sandbox_certificate(
+    control: httpx.AsyncClient, settings: Settings, key: RSAKey | ECKey | None
+) -> NetSuiteCredentials:
+    """Upload the public key through the sandbox's control API (a generated key unless one is configured).
+
+    ``control`` is bound to the sandbox's base URL.
+
+    Raises:
+        SettingsError: the URL is not a NetSuite sandbox taking certificate uploads.
+    """
     algorithm = settings.netsuite_signing_algorithm
-    if key is None:
-        pair = generate_key_pair(settings.netsuite_certificate_id or None, algorithm)
-        key, certificate_id, public_pem = pair.private_key, pair.certificate_id, pair.public_pem
-    else:
-        certificate_id = settings.netsuite_certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
-        public_pem = key.as_pem(private=False)
+    key = key or generate_key(algorithm)
+    certificate_id = settings.netsuite_certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
     upload = {
         "client_id": settings.netsuite_client_id,
         "certificate_id": certificate_id,
-        "public_key_pem": public_pem.decode(),
+        "public_key_pem": key.as_pem(private=False).decode(),
     }
-    response = await client.post(f"{SANDBOX_BASE_URL}/_control/certificates", json=upload)
-    if response.status_code != 201:
-        raise RuntimeError(f"the NetSuite sandbox refused the certificate upload: {response.text}")
+    try:
+        response = await control.post("/_control/certificates", json=upload)
+        status, reason = response.status_code, f"it answered {response.status_code}"
+    except httpx.HTTPError as error:
+        status, reason = 0, type(error).__name__
+    if status != 201:
+        raise SettingsError(
+            "netsuite_private_key (or netsuite_private_key_file) and netsuite_certificate_id are required: "
+            f"{control.base_url} took no certificate upload ({reason}), so it is no NetSuite sandbox"
+        )
     return NetSuiteCredentials(settings.netsuite_client_id, certificate_id, key, algorithm)
