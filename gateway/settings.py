@@ -109,6 +109,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """First retry backoff in milliseconds (doubles per retry, full jitter; 0-60000)."""
     netsuite_backoff_max_ms: int = 30_000
     """Longest backoff in milliseconds; a longer ``Retry-After`` is answered as 503 instead (1-600000)."""
+    netsuite_lists_file: str = ""
+    """JSON file with the account's internal ids of currencies, GL accounts and terms
+    (``{"currencies": {"EUR": "2"}, "accounts": {"4000": "54"}, "terms": {"Net 30": "3"},
+    "base_currency": "USD"}``); empty = the sandbox account's ids."""
     product_platform_url: str = ""
     """Product platform base URL (its ``/v1`` API lives under it); empty = the embedded sandbox."""
     product_platform_api_key: str = "pp_test_sandbox"

@@ -27,6 +27,7 @@ from apis.system.erp.connectors.netsuite import (
     NetSuiteConfig,
     NetSuiteConnector,
     NetSuiteCredentials,
+    config_from_settings,
     idempotency_key,
     load_private_key,
 )
@@ -280,6 +281,14 @@ def test_a_real_account_needs_a_certificate_and_a_readable_key(tmp_path: Path) -
         load_private_key(junk)
     assert "NOTHING" not in str(refused.value)
     assert load_private_key(load_settings({}, environ={})) is None
+
+    lists = tmp_path / "lists.json"
+    lists.write_text('{"currencies": {"EUR": "7"}, "accounts": {"4000": "54"}, "base_currency": "EUR"}')
+    config = config_from_settings(load_settings({"netsuite_lists_file": str(lists)}, environ={}))
+    assert config.lists.currency_id("EUR") == "7" and config.lists.account_id("4000", "/x") == "54"
+    lists.write_text('{"currency": {"EUR": "7"}}')
+    with pytest.raises(SettingsError, match="netsuite_lists_file"):
+        config_from_settings(load_settings({"netsuite_lists_file": str(lists)}, environ={}))
 
 
 async def test_pointing_at_an_account_url_is_configuration(tmp_path: Path) -> None:

@@ -402,9 +402,24 @@ def job_in(body: Any) -> str | None:
 
 
 # -- building --------------------------------------------------------------------------------------
+def lists_from_settings(settings: Settings) -> m.NetSuiteLists:
+    """The account's list ids: ``netsuite_lists_file``, or the sandbox account's."""
+    if not settings.netsuite_lists_file:
+        return m.DEFAULT_LISTS
+    try:
+        raw = Path(settings.netsuite_lists_file).read_bytes()
+    except OSError as error:
+        raise SettingsError(f"netsuite_lists_file: cannot read it ({error.strerror})") from None
+    try:
+        return msgspec.json.decode(raw, type=m.NetSuiteLists)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise SettingsError(f"netsuite_lists_file: {error}") from None
+
+
 def config_from_settings(settings: Settings) -> NetSuiteConfig:
     """The connector config the ``netsuite_*`` settings describe."""
     return NetSuiteConfig(
+        lists=lists_from_settings(settings),
         timeout_seconds=settings.netsuite_timeout_ms / 1000,
         max_retries=settings.netsuite_max_retries,
         backoff_base_seconds=settings.netsuite_backoff_base_ms / 1000,
