@@ -228,13 +228,15 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the round, not after: a notify() arriving while the round reads the
+            # outbox must start the next round at once, not be erased and wait for the poll.
+            self._wake.clear()
             try:
                 delivered = await self.run_once()
             except Exception:  # a database hiccup must not end the relay
                 logger.exception("outbox relay round failed")
                 delivered = 0
             if delivered == 0:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
 

@@ -58,7 +58,8 @@ _SECRET_KEY_PARTS = ("token", "secret", "credential", "private_key", "api_key", 
 _IN_TEXT = re.compile(
     r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*"  # a URL's query string
     r"|(?P<scheme>\b(?:Bearer|Basic|DPoP)\s+)[A-Za-z0-9._~+/=-]+"  # an HTTP credential
-    r"|(?P<param>\b[\w.-]*(?:token|secret|password|assertion|api_?key|license_?key)[\w.-]*=)[^\s&\"'<>]+"  # a form field
+    # a form field
+    r"|(?P<param>\b[\w.-]*(?:token|secret|password|assertion|api_?key|license_?key)[\w.-]*=)[^\s&\"'<>]+"
     r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # a JWT (JWS compact)
     re.IGNORECASE,
 )

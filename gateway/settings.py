@@ -131,6 +131,13 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """S3 access key id; empty = boto3's default credential chain (environment, profile, role)."""
     data_s3_secret_access_key: str = ""
     """S3 secret access key (a secret: never logged)."""
+    avalara_url: str = ""
+    """AvaTax base URL (``https://rest.avatax.com``, or ``https://sandbox-rest.avatax.com`` for an
+    Avalara sandbox account); empty = the embedded sandbox, in process."""
+    avalara_account_id: str = "1100000000"
+    """AvaTax account id (the user name of Basic auth)."""
+    avalara_license_key: str = "sandbox-license-key"
+    """AvaTax license key (the password of Basic auth; read from the environment or a secret file)."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -167,7 +174,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("netsuite_backoff_max_ms", self.netsuite_backoff_max_ms, 1, 600_000)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
-        for key in ("public_url", "salesforce_url", "netsuite_url", "otlp_endpoint"):
+        # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.
+        web_urls = [name for name in self.__struct_fields__ if name.endswith("_url")]
+        for key in [*(name for name in web_urls if name not in ("database_url", "redis_url")), "otlp_endpoint"]:
             value = getattr(self, key)
             if value and not value.startswith(("http://", "https://")):
                 raise SettingsError(f"{key}: {value!r} is not an http:// or https:// URL")

@@ -53,10 +53,19 @@ def _product_platform(settings: Settings, state_dir: Path) -> Any:
     return create_product_platform_sandbox(state_dir=state_dir, api_key=settings.product_platform_api_key)
 
 
+def _avalara(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.avalara import create_avalara_sandbox
+
+    return create_avalara_sandbox(
+        state_dir=state_dir, account_id=settings.avalara_account_id, license_key=settings.avalara_license_key
+    )
+
+
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec("salesforce", "salesforce_url", _salesforce),
     SandboxSpec("netsuite", "netsuite_url", _netsuite),
     SandboxSpec("product-platform", "product_platform_url", _product_platform),
+    SandboxSpec("avalara", "avalara_url", _avalara),
 )
 """Every sandbox, in mount order."""
 

@@ -94,10 +94,28 @@ async def _data(components: Components) -> Service:
     return await build_data_service(components.settings, breaker=components.circuit_breaker("data-platform"))
 
 
+def _tax_router() -> Any:
+    from apis.system.tax.routes import router
+
+    return router
+
+
+async def _tax(components: Components) -> Service:
+    from apis.system.tax.service import build_tax_service
+
+    return await build_tax_service(
+        components.settings,
+        sandbox=components.sandbox_apps.get("avalara"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("avalara"),
+    )
+
+
 SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
     SystemApiSpec("crm", _crm_router, _crm),
     SystemApiSpec("erp", _erp_router, _erp),
     SystemApiSpec("product", _product_router, _product),
     SystemApiSpec("data", _data_router, _data),
+    SystemApiSpec("tax", _tax_router, _tax),
 )
 """Every system API the gateway serves."""

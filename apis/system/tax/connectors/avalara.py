@@ -1,0 +1,263 @@
+"""Avalara AvaTax REST v2 connector: Basic auth, transactions, AvaTax's ``error.details[]``.
+
+Speaks AvaTax's own dialect (see ``/work/shared/VENDORS.md``) and maps its failures onto
+:mod:`gateway.errors`:
+
+===========================================================  ==================================
+AvaTax                                                       Strata
+===========================================================  ==================================
+429 (``RequestLimitExceeded``)                               UpstreamRateLimited (retryable)
+5xx, connection errors                                       UpstreamUnavailable (retryable)
+no answer within ``timeout_seconds``                         UpstreamTimeout (retryable)
+404 ``EntityNotFoundError``                                  :class:`AvalaraNotFound` (NotFound)
+``DocumentCodeConflict``, ``InvalidDocumentStatus``           Conflict
+401 ``AuthenticationException``                              UpstreamRejected (our credentials)
+other 4xx with ``error.details[]``                           :class:`AvalaraRejected` (UpstreamRejected)
+unreadable bodies, missing fields                            UpstreamContractViolation
+===========================================================  ==================================
+
+Both AvaTax-specific errors carry ``refers_to`` (the detail's ``refersTo``: the model field at
+fault, e.g. ``addresses.shipTo.postalCode``), which the service turns into field errors.
+
+Retries: only calls that are safe to repeat — tax estimates (``SalesOrder`` through
+``transactions/create``: nothing is recorded), ``transactions/createoradjust`` (the document
+code is the key; an identical repeat applies nothing) and reads. Commit, void and adjust are
+sent once. Every attempt goes through AvaTax's circuit breaker when one is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from gateway.circuit_breaker import CircuitBreaker
+from gateway.errors import (
+    Conflict,
+    NotFound,
+    StrataError,
+    UpstreamContractViolation,
+    UpstreamRateLimited,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+
+VENDOR = "avalara"
+API = "/api/v2"
+CONFLICT_CODES = frozenset({"DocumentCodeConflict", "InvalidDocumentStatus"})
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+"""AvaTax JSON with every non-integer number as an exact Decimal."""
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+"""Decimals go out as JSON numbers, as AvaTax's models declare them."""
+
+
+class AvalaraConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Timeouts and retries of the AvaTax connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+
+    client_header: str = "Strata; 1.0; Strata AvaTax connector; 1.0; strata-gateway"
+    """``X-Avalara-Client``: application; version; adapter; adapter version; machine."""
+
+
+DEFAULT_AVALARA_CONFIG = AvalaraConfig()
+
+
+class AvalaraRejected(UpstreamRejected):
+    """AvaTax refused the model; ``refers_to`` names the field at fault, when it says."""
+
+    def __init__(self, detail: str, *, vendor_code: str | None, refers_to: str | None) -> None:
+        super().__init__(detail, vendor_code=vendor_code)
+        self.refers_to = refers_to
+
+
+class AvalaraNotFound(NotFound):
+    """AvaTax has no such company or document; ``refers_to`` says which (``companyCode``, …)."""
+
+    def __init__(self, detail: str, *, vendor_code: str | None, refers_to: str | None) -> None:
+        super().__init__(detail, vendor_code=vendor_code)
+        self.refers_to = refers_to
+
+
+class AvalaraConnector:
+    """One AvaTax account, reached through ``client`` (any transport: network or in-process)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        account_id: str,
+        license_key: str,
+        config: AvalaraConfig = DEFAULT_AVALARA_CONFIG,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        # Built once; the license key is never logged or put into an error detail.
+        token = base64.b64encode(f"{account_id}:{license_key}".encode()).decode()
+        self._authorization = f"Basic {token}"
+        self.config = config
+        self.breaker = breaker
+        self._random = random.Random()
+
+    # -- operations ---------------------------------------------------------------------------------
+    async def ping(self) -> dict[str, Any]:
+        """``GET /utilities/ping``: the service version and whether our credentials are valid."""
+        result = await self._call("GET", f"{API}/utilities/ping", idempotent=True)
+        if not isinstance(result, dict) or not isinstance(result.get("authenticated"), bool):
+            raise UpstreamContractViolation("AvaTax ping answer lacks 'authenticated'")
+        return result
+
+    async def estimate(self, model: dict[str, Any]) -> dict[str, Any]:
+        """Tax for a ``SalesOrder``/``ReturnOrder`` model (not recorded, so retried)."""
+        if model.get("type") not in ("SalesOrder", "ReturnOrder"):
+            raise ValueError("estimate() takes an order model; invoices are recorded: use create_or_adjust()")
+        return self._transaction(await self._call("POST", f"{API}/transactions/create", json=model, idempotent=True))
+
+    async def create_or_adjust(
+        self, model: dict[str, Any], *, reason: str = "Other", description: str | None = None
+    ) -> dict[str, Any]:
+        """``transactions/createoradjust``: the idempotent write (retried; the document code is the key)."""
+        body = {"adjustmentReason": reason, "adjustmentDescription": description, "createTransactionModel": model}
+        result = await self._call("POST", f"{API}/transactions/createoradjust", json=body, idempotent=True)
+        return self._transaction(result)
+
+    async def get(self, company: str, code: str, document_type: str | None = None) -> dict[str, Any]:
+        """The current version of a document."""
+        params = {"documentType": document_type} if document_type else None
+        result = await self._call("GET", self._document(company, code), params=params, idempotent=True)
+        return self._transaction(result)
+
+    async def void(self, company: str, code: str, reason: str, document_type: str | None = None) -> dict[str, Any]:
+        """``…/void`` (sent once)."""
+        return await self._document_call(company, code, "void", {"code": reason}, document_type)
+
+    async def commit(self, company: str, code: str, document_type: str | None = None) -> dict[str, Any]:
+        """``…/commit`` (sent once)."""
+        return await self._document_call(company, code, "commit", {"commit": True}, document_type)
+
+    async def adjust(
+        self,
+        company: str,
+        code: str,
+        model: dict[str, Any],
+        *,
+        reason: str,
+        description: str | None,
+        document_type: str | None = None,
+    ) -> dict[str, Any]:
+        """``…/adjust`` with a new model (sent once: every adjustment is a new version)."""
+        body = {"adjustmentReason": reason, "adjustmentDescription": description, "newTransaction": model}
+        return await self._document_call(company, code, "adjust", body, document_type)
+
+    # -- transport ------------------------------------------------------------------------------------
+    @staticmethod
+    def _document(company: str, code: str) -> str:
+        return f"{API}/companies/{quote(company, safe='')}/transactions/{quote(code, safe='')}"
+
+    async def _document_call(
+        self, company: str, code: str, action: str, body: dict[str, Any], document_type: str | None
+    ) -> dict[str, Any]:
+        params = {"documentType": document_type} if document_type else None
+        path = f"{self._document(company, code)}/{action}"
+        return self._transaction(await self._call("POST", path, json=body, params=params, idempotent=False))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        idempotent: bool,
+    ) -> Any:
+        return await call_with_retries(
+            lambda: self._send(method, path, json, params),
+            policy=self.config,
+            idempotent=idempotent,
+            breaker=self.breaker,
+            rng=self._random,
+        )
+
+    async def _send(self, method: str, path: str, json: Any, params: dict[str, str] | None) -> Any:
+        headers = {
+            "Authorization": self._authorization,
+            "Accept": "application/json",
+            "X-Avalara-Client": self.config.client_header,
+        }
+        content = None
+        if json is not None:
+            content = _ENCODER.encode(json)
+            headers["Content-Type"] = "application/json"
+        response = await exchange(
+            self._client,
+            method,
+            f"{self._base_url}{path}",
+            vendor="AvaTax",
+            timeout_seconds=self.config.timeout_seconds,
+            content=content,
+            params=params,
+            headers=headers,
+        )
+        if response.status_code >= 300:
+            body = self._decode(response, strict=response.status_code < 500)
+            raise self._error_for(response.status_code, body, response.headers.get("retry-after"))
+        return self._decode(response)
+
+    # -- decoding and errors --------------------------------------------------------------------------
+    @staticmethod
+    def _decode(response: httpx.Response, strict: bool = True) -> Any:
+        try:
+            return _DECODER.decode(response.content)
+        except msgspec.DecodeError:
+            if not strict:
+                return None
+            raise UpstreamContractViolation(
+                f"AvaTax answered {response.status_code} with a body that is not JSON"
+            ) from None
+
+    @staticmethod
+    def _error_for(status: int, body: Any, retry_after_header: str | None) -> StrataError:
+        """The Strata error for an AvaTax error answer (status + ``error`` object)."""
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        details = error.get("details") if isinstance(error.get("details"), list) else []
+        first = details[0] if details and isinstance(details[0], dict) else {}
+        code = error.get("code") or first.get("code")
+        code = code if isinstance(code, str) else None
+        message = (
+            first.get("description") or error.get("message") or first.get("message") or f"AvaTax answered {status}"
+        )
+        refers_to = first.get("refersTo") if isinstance(first.get("refersTo"), str) else None
+        retry_after = parse_retry_after(retry_after_header)
+        if status == 429:
+            return UpstreamRateLimited(
+                f"AvaTax throttled the call: {message}", retry_after=retry_after, vendor_code=code
+            )
+        if status >= 500:
+            unavailable = UpstreamUnavailable(f"AvaTax answered {status}: {message}", vendor_code=code)
+            unavailable.retry_after = retry_after
+            return unavailable
+        if code is None:
+            return UpstreamContractViolation(f"AvaTax answered {status} without a readable error object")
+        if status == 401:
+            return UpstreamRejected(f"AvaTax refused the account id and license key: {message}", vendor_code=code)
+        if status == 404 or code == "EntityNotFoundError":
+            return AvalaraNotFound(str(message), vendor_code=code, refers_to=refers_to)
+        if code in CONFLICT_CODES:
+            return Conflict(f"AvaTax: {message}", vendor_code=code)
+        return AvalaraRejected(f"AvaTax rejected the transaction: {message}", vendor_code=code, refers_to=refers_to)
+
+    @staticmethod
+    def _transaction(body: Any) -> dict[str, Any]:
+        """``body`` as a TransactionModel, checked to carry what the mapping needs."""
+        if not isinstance(body, dict):
+            raise UpstreamContractViolation("AvaTax answered a transaction that is not an object")
+        for name, kind in (("code", str), ("lines", list), ("totalAmount", int | Decimal), ("totalTax", int | Decimal)):
+            if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool):
+                raise UpstreamContractViolation(f"AvaTax transaction lacks '{name}'")
+        return body
