@@ -88,6 +88,31 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     netsuite_url: str = ""
     """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
     embedded sandbox, in process."""
+    netsuite_client_id: str = "strata-sandbox"
+    """Client id of the integration record (the JWT assertion's ``iss``)."""
+    netsuite_certificate_id: str = ""
+    """Certificate id NetSuite showed when the public key was uploaded (the assertion's ``kid``).
+    Empty with the embedded sandbox: a key pair is generated at start and its certificate uploaded."""
+    netsuite_private_key: str = ""
+    """PEM private key of that certificate (RSA for PS256, EC P-256 for ES256); never logged."""
+    netsuite_private_key_file: str = ""
+    """File holding the PEM private key (a secret mount), read when ``netsuite_private_key`` is empty."""
+    netsuite_signing_algorithm: Literal["PS256", "ES256"] = "PS256"
+    """Signature algorithm of the JWT client assertion."""
+    netsuite_max_concurrency: int = 4
+    """Requests in flight to NetSuite from this process (1-64); keep it under the account's limit."""
+    netsuite_timeout_ms: int = 10_000
+    """Deadline of one NetSuite exchange, in milliseconds (1-300000)."""
+    netsuite_max_retries: int = 3
+    """Retries of a read, an ``eid:`` upsert or an idempotency-keyed posting (0-10)."""
+    netsuite_backoff_base_ms: int = 500
+    """First retry backoff in milliseconds (doubles per retry, full jitter; 0-60000)."""
+    netsuite_backoff_max_ms: int = 30_000
+    """Longest backoff in milliseconds; a longer ``Retry-After`` is answered as 503 instead (1-600000)."""
+    netsuite_lists_file: str = ""
+    """JSON file with the account's internal ids of currencies, GL accounts and terms
+    (``{"currencies": {"EUR": "2"}, "accounts": {"4000": "54"}, "terms": {"Net 30": "3"},
+    "base_currency": "USD"}``); empty = the sandbox account's ids."""
     product_platform_url: str = ""
     """Product platform base URL (its ``/v1`` API lives under it); empty = the embedded sandbox."""
     product_platform_api_key: str = "pp_test_sandbox"
@@ -152,6 +177,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
         _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)
         _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
+        _check_range("netsuite_max_concurrency", self.netsuite_max_concurrency, 1, 64)
+        _check_range("netsuite_timeout_ms", self.netsuite_timeout_ms, 1, 300_000)
+        _check_range("netsuite_max_retries", self.netsuite_max_retries, 0, 10)
+        _check_range("netsuite_backoff_base_ms", self.netsuite_backoff_base_ms, 0, 60_000)
+        _check_range("netsuite_backoff_max_ms", self.netsuite_backoff_max_ms, 1, 600_000)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.

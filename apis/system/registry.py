@@ -52,6 +52,19 @@ async def _crm(components: Components) -> Service:
     )
 
 
+def _erp_router() -> Any:
+    from apis.system.erp.routes import router
+
+    return router
+
+
+async def _erp(components: Components) -> Service:
+    # The connector is ERP_VENDORS[settings.erp_vendor]: NetSuite or Business Central.
+    from apis.system.erp.service import build_erp_service
+
+    return await build_erp_service(components)
+
+
 def _product_router() -> Any:
     from apis.system.product.routes import router
 
@@ -135,6 +148,7 @@ async def _payments(components: Components) -> Service:
 
 SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
     SystemApiSpec("crm", _crm_router, _crm),
+    SystemApiSpec("erp", _erp_router, _erp),
     SystemApiSpec("product", _product_router, _product),
     SystemApiSpec("data", _data_router, _data),
     SystemApiSpec("tax", _tax_router, _tax),

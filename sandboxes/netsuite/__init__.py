@@ -31,8 +31,10 @@ Simulated (answers in NetSuite's own formats; never problem+json from us):
   deleting a record another record references → 400 ``USER_ERROR``.
 * At most ``concurrency_limit`` (5, a developer account's) REST requests in flight; more → 429.
 * Faults (:mod:`sandboxes.faults`, rendered in NetSuite's error format) and a control API under
-  ``/_control``: ``faults``, ``reset``, ``counts``, ``expire-tokens``, ``certificates`` (upload a
-  client's public key, as an administrator does on the integration record).
+  ``/_control``: ``faults``, ``reset``, ``counts`` (``records`` of each type, ``writes`` applied by
+  type since start or reset — the seed not counted —, requests, faults injected, concurrency
+  refusals), ``expire-tokens``, ``certificates`` (upload a client's public key, as an administrator
+  does on the integration record).
 * State (records, async jobs, idempotency keys) is a JSON file under ``state_dir``; issued
   tokens and registered certificates are not persisted. The state is loaded (or seeded) on first
   use, not at construction, so mounting the sandbox adds next to nothing to a gateway's start.
@@ -69,8 +71,8 @@ Other choices where NetSuite's documentation is silent or could not be checked:
 * ``externalId`` is unique per record type (a second POST with it → 400 ``DUP_RCRD``).
 * ``tranDate`` defaults to today; ``tranId`` is ``SO``/``INV``/``CM``/``PYMT``/``JE`` + id; the
   subsidiary of a sale defaults to the customer's; line ``amount`` = ``quantity × rate``.
-* Currencies and the chart of accounts are fixed lists referenced by id (``currency``,
-  ``account``), not served as records.
+* Currencies, payment terms and the chart of accounts are fixed lists referenced by id
+  (``currency``, ``terms`` → ``term``, ``account``), not served as records.
 * Error ``type`` URLs point at RFC 9110 sections (newer NetSuite releases; older ones cite
   RFC 2616).
 """

@@ -253,9 +253,14 @@ async def expire_tokens(request: Request[Any, Any, Any]) -> None:
 
 @get("/_control/counts")
 async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Request and fault counters, concurrency refusals."""
+    """Records of each type, writes applied by type, request and fault counters, concurrency refusals."""
     sandbox = _sandbox(request)
-    extra = {"concurrency_refused": sandbox.concurrency_refused, "in_flight": sandbox.in_flight}
+    extra = {
+        "records": sandbox.store.record_counts(),
+        "writes": dict(sandbox.store.writes),
+        "concurrency_refused": sandbox.concurrency_refused,
+        "in_flight": sandbox.in_flight,
+    }
     return _json({**sandbox.faults.counts(), **extra}, media_type="application/json")
 
 

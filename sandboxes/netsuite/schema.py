@@ -73,6 +73,7 @@ SYSTEM_READ_ONLY = ("id", "dateCreated", "lastModifiedDate")
 
 FIXED_LISTS: dict[str, dict[str, str]] = {
     "currency": {"1": "USD", "2": "EUR", "3": "GBP", "4": "CHF"},
+    "term": {"1": "Due on receipt", "2": "Net 15", "3": "Net 30", "4": "Net 45", "5": "Net 60", "6": "Net 90"},
     "account": {
         "1": "1000 Checking",
         "2": "1200 Accounts Receivable",
@@ -82,7 +83,7 @@ FIXED_LISTS: dict[str, dict[str, str]] = {
         "6": "6000 Operating Expenses",
     },
 }
-"""Lists the account has but this sandbox does not serve as records (currencies, chart of accounts)."""
+"""Lists the account has but this sandbox does not serve as records (currencies, terms, chart of accounts)."""
 
 _LINE = {"item": "ref:serviceSaleItem", "quantity": FLOAT, "rate": FLOAT, "amount": FLOAT, "description": TEXT}
 _SALE = {
@@ -124,6 +125,7 @@ RECORD_TYPES: dict[str, RecordType] = {
                 "city": TEXT,
                 "country": TEXT,
                 "parent": "ref:customer",
+                "terms": "ref:term",
                 "isInactive": BOOL,
                 "comments": TEXT,
             },

@@ -53,6 +53,8 @@ class Store(JsonStateFile):
         """Async jobs by id (persisted with the records)."""
         self.idempotency: dict[str, str] = {}
         """``X-NetSuite-Idempotency-Key`` -> job id (persisted)."""
+        self.writes: dict[str, int] = {}
+        """Writes applied since start or reset, by record type (not persisted; the seed is not counted)."""
         self._load_or_reset()
 
     # -- persistence -------------------------------------------------------------------------
@@ -64,6 +66,7 @@ class Store(JsonStateFile):
             self.jobs, self.idempotency = {}, {}
             with self.batch():
                 self._seeder(self)
+            self.writes = {}
 
     def _restore(self, data: dict[str, Any]) -> None:
         self.records = {name: dict(data["records"].get(name, {})) for name in RECORD_TYPES}
@@ -78,6 +81,13 @@ class Store(JsonStateFile):
         with self._lock:
             self.counter += 1
             return str(self.counter)
+
+    def _count_write(self, record_type: RecordType) -> None:
+        self.writes[record_type.name] = self.writes.get(record_type.name, 0) + 1
+
+    def record_counts(self) -> dict[str, int]:
+        """How many records of each type exist."""
+        return {name: len(table) for name, table in self.records.items()}
 
     # -- reads -------------------------------------------------------------------------------
     def all(self, record_type: str) -> list[Record]:
@@ -128,6 +138,7 @@ class Store(JsonStateFile):
             self.records[record_type.name][record_id] = record
             if record_type.name == "customerPayment":
                 self._apply_payment(record)
+            self._count_write(record_type)
             self.save()
             return record_id
 
@@ -144,6 +155,7 @@ class Store(JsonStateFile):
             self._check_rules(record_type, updated)
             record.clear()
             record.update(updated)
+            self._count_write(record_type)
             self.save()
 
     def delete(self, record_type: RecordType, record_id: str) -> None:
@@ -159,6 +171,7 @@ class Store(JsonStateFile):
                             "This record cannot be deleted because it has dependent records.",
                         )
             del self.records[record_type.name][record_id]
+            self._count_write(record_type)
             self.save()
 
     def upsert(self, record_type: RecordType, external_id: str, values: dict[str, Any]) -> tuple[bool, str]:
