@@ -88,6 +88,21 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     netsuite_url: str = ""
     """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
     embedded sandbox, in process."""
+    business_central_url: str = ""
+    """Business Central API host (``https://api.businesscentral.dynamics.com``); empty = the
+    embedded sandbox, in process (its token endpoint too)."""
+    business_central_login_url: str = "https://login.microsoftonline.com"
+    """Entra ID authority the client-credentials token is asked from when ``business_central_url`` is set."""
+    business_central_tenant_id: str = "strata-sandbox.onmicrosoft.com"
+    """Entra tenant (id or domain) of the Business Central environment."""
+    business_central_environment: str = "sandbox"
+    """Business Central environment name (``production``, ``sandbox``, ...)."""
+    business_central_client_id: str = "strata-sandbox"
+    """Entra application (client) id with the ``API.ReadWrite.All`` application permission."""
+    business_central_client_secret: str = "sandbox-secret"
+    """Its client secret (read from the environment or a secret file)."""
+    business_central_company: str = "Strata Inc."
+    """Company (legal entity) used where a call names none: new customers, items, periods."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
