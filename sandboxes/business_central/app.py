@@ -59,7 +59,7 @@ class BusinessCentralSandbox:
         if self._store is None:
             with self._store_lock:
                 if self._store is None:
-                    self._store = Store(self._state_dir, lambda store: seed_tenant(store, self._seed))
+                    self._store = Store(self._state_dir, lambda store: _seed(store, self._seed))
         return self._store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -112,6 +112,21 @@ class BusinessCentralSandbox:
             calls.append(now)
             self._calls[principal] = calls
             return None
+
+
+_SEEDED: dict[int, bytes] = {}
+"""Seeded state by seed value: the seed is deterministic, so it is computed once per process."""
+_SEED_LOCK = threading.Lock()
+
+
+def _seed(store: Store, seed: int) -> None:
+    with _SEED_LOCK:
+        snapshot = _SEEDED.get(seed)
+        if snapshot is None:
+            seed_tenant(store, seed)
+            _SEEDED[seed] = store.snapshot()
+            return
+    store.restore_snapshot(snapshot)
 
 
 def _header(scope: Scope, name: str) -> str:

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from sandboxes.business_central.odata import GUID
 from sandboxes.business_central.schema import ENTITIES, BcError, Entity, not_found, property_not_found
 from sandboxes.state_file import JsonStateFile
@@ -79,7 +81,17 @@ class Store(JsonStateFile):
             self.posted_payments, self.entry_number, self.writes = set(), 0, 0
             with self.batch():
                 self._seeder(self)
-            self.writes = 0
+                self.writes = 0
+
+    def snapshot(self) -> bytes:
+        """The whole state as JSON (what the state file holds)."""
+        with self._lock:
+            return msgspec.json.encode(self._state())
+
+    def restore_snapshot(self, snapshot: bytes) -> None:
+        """Take back a :meth:`snapshot` (a fresh copy: later writes do not touch it)."""
+        with self._lock:
+            self._restore(msgspec.json.decode(snapshot))
 
     def _state(self) -> dict[str, Any]:
         return {

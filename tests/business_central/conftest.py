@@ -55,9 +55,15 @@ async def odata(plain: httpx.AsyncClient) -> httpx.AsyncClient:
 def make_connector(sandbox: Any, config: BusinessCentralConfig = FAST, **kwargs: Any) -> BusinessCentralConnector:
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE)
     return BusinessCentralConnector(
-        client, f"{BASE}{API}", f"{BASE}{TOKEN_PATH}", "strata-sandbox", "sandbox-secret",
-        default_company="Strata Inc.", config=config, **kwargs,
-    )  # fmt: skip
+        client,
+        f"{BASE}{API}",
+        f"{BASE}{TOKEN_PATH}",
+        "strata-sandbox",
+        "sandbox-secret",
+        default_company="Strata Inc.",
+        config=config,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -68,4 +74,4 @@ async def connector(sandbox: BusinessCentralSandbox) -> AsyncIterator[BusinessCe
 
 
 def company_id(sandbox: BusinessCentralSandbox, name: str = "Strata Inc.") -> str:
-    return next(c["id"] for c in sandbox.store.companies.values() if c["name"] == name)
+    return str(next(c["id"] for c in sandbox.store.companies.values() if c["name"] == name))

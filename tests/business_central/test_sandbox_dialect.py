@@ -156,8 +156,12 @@ async def test_post_answers_201_and_patch_delete_need_the_etag(
         f"{API}/companies({company})/customers", json={"displayName": "Again", "number": "etag-1"}
     )
     assert duplicate.status_code == 400 and _code(duplicate) == "Internal_EntityWithSameKeyExists"
-    for bad, code in [({"nosuch": 1}, "BadRequest_PropertyNotFound"), ({"displayName": "x" * 101},
-                      "Application_StringExceededLength"), ({"balanceDue": 5}, "BadRequest")]:  # fmt: skip
+    bad_bodies: list[tuple[dict[str, Any], str]] = [
+        ({"nosuch": 1}, "BadRequest_PropertyNotFound"),
+        ({"displayName": "x" * 101}, "Application_StringExceededLength"),
+        ({"balanceDue": 5}, "BadRequest"),
+    ]
+    for bad, code in bad_bodies:
         refused = await odata.post(f"{API}/companies({company})/customers", json={"displayName": "B", **bad})
         assert refused.status_code == 400 and _code(refused) == code, bad
     gone = await odata.delete(url, headers={"If-Match": patched.json()["@odata.etag"]})
@@ -170,8 +174,12 @@ async def test_deep_insert_and_bound_actions_post_and_cancel(
     company = company_id(sandbox)
     customer, item = _customer(sandbox, company), _item(sandbox, company)
     lines = [{"itemId": item["id"], "quantity": 2, "unitPrice": 100.5}]
-    body = {"customerId": customer["id"], "invoiceDate": "2026-03-10", "externalDocumentNumber": "INV-X1",
-            "salesInvoiceLines": lines}  # fmt: skip
+    body = {
+        "customerId": customer["id"],
+        "invoiceDate": "2026-03-10",
+        "externalDocumentNumber": "INV-X1",
+        "salesInvoiceLines": lines,
+    }
     created = await odata.post(
         f"{API}/companies({company})/salesInvoices", json=body, params={"$expand": "salesInvoiceLines"}
     )
@@ -188,10 +196,14 @@ async def test_deep_insert_and_bound_actions_post_and_cancel(
     )
     again = await odata.post(f"{url}/Microsoft.NAV.post")
     assert again.status_code == 400 and _code(again) == "Application_DialogException"
-    ledger = await odata.get(f"{API}/companies({company})/generalLedgerEntries",
-                             params={"$filter": f"documentNumber eq '{invoice['number']}'"})  # fmt: skip
+    ledger = await odata.get(
+        f"{API}/companies({company})/generalLedgerEntries",
+        params={"$filter": f"documentNumber eq '{invoice['number']}'"},
+    )
     assert sorted((e["accountNumber"], e["debitAmount"], e["creditAmount"]) for e in ledger.json()["value"]) == [
-        ("1200", 201.0, 0.0), ("4000", 0.0, 201.0)]  # fmt: skip
+        ("1200", 201.0, 0.0),
+        ("4000", 0.0, 201.0),
+    ]
     assert (await odata.post(f"{url}/Microsoft.NAV.cancel")).status_code == 204
     assert (await odata.get(url)).json()["status"] == "Canceled"
     unknown = await odata.post(f"{url}/Microsoft.NAV.explode")
@@ -203,14 +215,20 @@ async def test_posting_into_a_closed_period_and_unbalanced_journals_are_refused(
 ) -> None:
     company = company_id(sandbox)
     customer, item = _customer(sandbox, company), _item(sandbox, company)
-    body = {"customerId": customer["id"], "invoiceDate": "2024-06-10",
-            "salesInvoiceLines": [{"itemId": item["id"], "quantity": 1}]}  # fmt: skip
+    body = {
+        "customerId": customer["id"],
+        "invoiceDate": "2024-06-10",
+        "salesInvoiceLines": [{"itemId": item["id"], "quantity": 1}],
+    }
     draft = (await odata.post(f"{API}/companies({company})/salesInvoices", json=body)).json()
     refused = await odata.post(f"{API}/companies({company})/salesInvoices({draft['id']})/Microsoft.NAV.post")
     assert refused.status_code == 400 and _code(refused) == "Application_DialogException"
     assert "not within your range of allowed posting dates" in refused.json()["error"]["message"]
-    journal_lines = [{"accountNumber": "6000", "amount": 100, "postingDate": "2026-05-01", "documentNumber": "J1"},
-                     {"accountNumber": "1000", "amount": -90, "postingDate": "2026-05-01", "documentNumber": "J1"}]  # fmt: skip
+    common = {"postingDate": "2026-05-01", "documentNumber": "J1"}
+    journal_lines = [
+        {"accountNumber": "6000", "amount": 100, **common},
+        {"accountNumber": "1000", "amount": -90, **common},
+    ]
     journal = await odata.post(
         f"{API}/companies({company})/journals", json={"code": "TEST", "journalLines": journal_lines}
     )
