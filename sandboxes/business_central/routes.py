@@ -191,6 +191,15 @@ async def api(
     return _dispatch(call, body)
 
 
+@get(["/v2.0/{tenant:str}/{environment:str}/api/v2.0", "/v2.0/{tenant:str}/{environment:str}/api/v2.0/"])
+async def service_document(
+    request: Request[Any, Any, Any], tenant: FromPath[str], environment: FromPath[str]
+) -> Response[bytes]:
+    """The OData service document: the entity sets at the API root."""
+    answer: Response[bytes] = await api.fn(request, tenant, environment, "")
+    return answer
+
+
 def _method_not_allowed(call: _Call) -> BcError:
     return BcError(405, "BadRequest_MethodNotAllowed", f"'{call.method}' requests for this resource are not allowed.")
 
@@ -329,5 +338,5 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[b
     )
 
 
-ROUTE_HANDLERS = [token, api, counts, expire_tokens]
+ROUTE_HANDLERS = [token, api, service_document, counts, expire_tokens]
 EXCEPTION_HANDLERS: dict[Any, Any] = {BcError: _bc_error, HTTPException: _http_error, Exception: _unexpected}

@@ -1,8 +1,8 @@
 """Deterministic demo data consistent with the Salesforce sandbox seeded with the same seed.
 
-Three companies, the legal entities of the NetSuite seed (Strata Inc. USD, Strata GmbH EUR, Strata
-Ltd GBP). Each has the chart of accounts of the NetSuite seed, payment terms, the months of 2024
-to 2027 as accounting periods (2024 closed), and every Product2 of the Salesforce seed as a
+Three companies, the legal entities of the NetSuite seed, listed (id order) as there:
+Strata Inc. USD, Strata GmbH EUR, Strata Ltd GBP. Each has the chart of accounts of the NetSuite
+seed, payment terms, the months of 2024 to 2027 as accounting periods (2024 closed), and every Product2 of the Salesforce seed as a
 service item (``number`` = the ProductCode, ``unitPrice`` = the list price). BC's item
 number is a Code[20]: the two longer product codes are cut to 20 characters (a deliberate
 inconsistency for reconciliation, and the one a real BC tenant would have). Every Salesforce
@@ -61,8 +61,8 @@ def seed(store: Store, seed_value: int) -> None:
     rng = random.Random(seed_value)
     org = salesforce_org(seed_value)
     by_currency: dict[str, str] = {}
-    for name, currency, country, city in COMPANIES:
-        company_id = store.add_company(name, STAMP)
+    for position, (name, currency, country, city) in enumerate(COMPANIES, start=1):
+        company_id = store.add_company(name, STAMP, position)
         by_currency[currency] = company_id
         _master_data(store, company_id, name, currency, country, city)
         for product in org.all("Product2"):

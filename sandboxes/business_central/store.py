@@ -121,9 +121,9 @@ class Store(JsonStateFile):
         counters[series] = value + 1
         return f"{prefix}{value}"
 
-    def add_company(self, name: str, stamp: str) -> str:
-        """A company with empty tables."""
-        company_id = self.new_id()
+    def add_company(self, name: str, stamp: str, position: int = 0) -> str:
+        """A company with empty tables; ``position`` (0-15) leads its id, so companies list in seed order."""
+        company_id = f"{position:x}" + self.new_id()[1:]
         self.companies[company_id] = {
             "id": company_id, "systemVersion": "25.0.23364.0", "timestamp": 0, "name": name, "displayName": name,
             "businessProfileId": "", "systemCreatedAt": stamp, "systemModifiedAt": stamp, "_version": 1,

@@ -57,6 +57,7 @@ async def test_legal_entities_and_periods(connector: BusinessCentralConnector, s
         ("Strata Ltd", "GBP", "GB"),
     }
     assert [e.id for e in entities] == sorted(e.id for e in entities)
+    assert [e.name for e in entities] == ["Strata Inc.", "Strata GmbH", "Strata Ltd"]  # the NetSuite seed's order
     periods = await connector.list_accounting_periods(year=2024)
     assert [p.name for p in periods][:2] == ["Jan 2024", "Feb 2024"] and len(periods) == 12
     assert all(p.closed for p in periods) and periods[1].end_date == dt.date(2024, 2, 29)

@@ -7,6 +7,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 
 from apis.canonical import DocumentLineInput, ErpCustomerUpsert, InvoiceCreate, JournalEntryCreate, JournalLine
@@ -14,10 +15,10 @@ from apis.canonical import SalesOrderCreate as OrderCreate
 from apis.system.erp.connectors.business_central import BusinessCentralConnector
 from apis.system.erp.connectors.business_central_http import BusinessCentralConfig
 from gateway.circuit_breaker import CircuitBreaker, CircuitOpen
-from gateway.errors import RetryableError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
+from gateway.errors import RetryableError, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from sandboxes.business_central import BusinessCentralSandbox
 from sandboxes.faults import FaultRule
-from tests.business_central.conftest import company_id, make_connector
+from tests.business_central.conftest import API, BASE, FAST, TOKEN_PATH, company_id, make_connector
 
 DAY = dt.date(2026, 6, 1)
 API_PREFIX = "/v2.0/"
@@ -53,6 +54,17 @@ async def test_token_is_cached_and_refreshed_after_a_401(
     sandbox.tokens.expire_all()
     assert len(await connector.list_accounting_periods(year=2026)) == 12
     assert sandbox.tokens.issued == 2
+
+
+async def test_refused_client_credentials_are_a_permanent_error(sandbox: BusinessCentralSandbox) -> None:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE)
+    connector = BusinessCentralConnector(
+        client, f"{BASE}{API}", f"{BASE}{TOKEN_PATH}", "strata-sandbox", "wrong-secret", config=FAST
+    )
+    with pytest.raises(UpstreamRejected) as refused:
+        await connector.list_legal_entities()
+    assert refused.value.vendor_code == "invalid_client" and sandbox.tokens.issued == 0
+    await connector.aclose()
 
 
 async def test_upsert_rereads_and_patches_again_after_a_412(

@@ -1,4 +1,4 @@
-"""The embedded gateway mounts the sandbox at /sandbox/business-central and the vendor switch builds the connector over it."""
+"""The gateway mounts the sandbox at /sandbox/business-central; the vendor switch builds the connector over it."""
 
 from __future__ import annotations
 

@@ -119,6 +119,14 @@ async def test_filter_select_and_expand(sandbox: BusinessCentralSandbox, odata: 
         assert refused.status_code == 400 and _code(refused) == code, bad
 
 
+async def test_service_document_lists_the_entity_sets(odata: httpx.AsyncClient) -> None:
+    body = (await odata.get(API)).json()
+    assert body["@odata.context"] == f"{BASE}{API}/$metadata"
+    names = {entry["name"] for entry in body["value"]}
+    assert {"companies", "customers", "salesInvoices", "journals", "generalLedgerEntries"} <= names
+    assert "salesInvoiceLines" not in names
+
+
 async def test_unknown_resources_answer_bc_not_found(sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient) -> None:
     company = company_id(sandbox)
     for path in [
