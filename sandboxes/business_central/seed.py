@@ -1,15 +1,15 @@
 """Deterministic demo data consistent with the Salesforce sandbox seeded with the same seed.
 
-Three companies, the legal entities of the NetSuite seed, listed (id order) as there:
-Strata Inc. USD, Strata GmbH EUR, Strata Ltd GBP. Each has the chart of accounts of the NetSuite
-seed, payment terms, the months of 2024 to 2027 as accounting periods (2024 closed), and every
-Product2 of the Salesforce seed as a service item (``number`` = the ProductCode, ``unitPrice`` = the list price). BC's item
-number is a Code[20]: the two longer product codes are cut to 20 characters (a deliberate
-inconsistency for reconciliation, and the one a real BC tenant would have). Every Salesforce
-Account becomes a customer of the company of its currency (``number`` = the Account Id, the
-business key BC has room for: 18 characters of a Code[20]); every Closed Won opportunity a sales
-order (``externalDocumentNumber`` = the Opportunity Id) with its line items; the older half of
-those orders are invoiced (a posted invoice linked to the order) and some invoices paid through
+Three companies, the legal entities of the NetSuite seed, listed (id order) as there: Strata Inc.
+USD, Strata GmbH EUR, Strata Ltd GBP. Each has the chart of accounts of the NetSuite seed, payment
+terms, the months of 2024 to 2027 as accounting periods (2024 closed), and every Product2 of the
+Salesforce seed as a service item (``number`` = the ProductCode, ``unitPrice`` = the list price).
+BC's item number is a Code[20]: the two longer product codes are cut to 20 characters (a
+deliberate inconsistency for reconciliation, and the one a real BC tenant would have). Every
+Salesforce Account becomes a customer of the company of its currency (``number`` = the Account Id,
+the business key BC has room for: 18 characters of a Code[20]); every Closed Won opportunity a
+sales order (``externalDocumentNumber`` = the Opportunity Id) with its line items; the older half
+of those orders are invoiced (a posted invoice linked to the order) and some invoices paid through
 the payment journal.
 """
 
