@@ -103,6 +103,14 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Its client secret (read from the environment or a secret file)."""
     business_central_company: str = "Strata Inc."
     """Company (legal entity) used where a call names none: new customers, items, periods."""
+    business_central_timeout_ms: int = 10_000
+    """Deadline of one Business Central (or Entra) exchange."""
+    business_central_max_retries: int = 3
+    """Retries of a read, and of each write step of a check-before-create procedure."""
+    business_central_backoff_base_ms: int = 500
+    """First backoff step (doubles per retry, full jitter; never shorter than ``Retry-After``)."""
+    business_central_backoff_max_ms: int = 30_000
+    """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""

@@ -33,7 +33,8 @@ Simulated (answers in BC's and Entra's own formats; never problem+json from us):
   documented 6,000 per 5 minutes) → 429 ``Application_TooManyRequests`` with ``Retry-After``.
 * Faults (:mod:`sandboxes.faults`, rendered in BC's error format) and the control API under
   ``/_control``: ``faults``, ``reset``, ``counts`` (records of each entity set over all companies,
-  ``writes`` applied, requests, faults, throttled calls), ``expire-tokens``.
+  ``writes`` applied by entity set — actions as ``<set>/Microsoft.NAV.<action>`` —, requests, faults,
+  throttled calls), ``expire-tokens``.
 * State (companies and records, number series, posted payments) is a JSON file under
   ``state_dir``; tokens are not persisted. The store is loaded (or seeded) on first use.
 

@@ -32,7 +32,7 @@ def run_action(store: Store, company_id: str, entity_name: str, record: Record, 
         raise BcError(400, "BadRequest_MethodNotFound", f"The bound action 'Microsoft.NAV.{action}' was not found.")
     with store.lock:
         handler(store, company_id, record)
-        store.writes += 1
+        store.count_write(f"{entity_name}/Microsoft.NAV.{action}")
         store.save()
 
 

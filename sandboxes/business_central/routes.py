@@ -309,7 +309,7 @@ async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
                 for nav in ENTITIES[name].navigation:
                     lines = sum(len(r.get(nav) or []) for r in table.values())
                     records[nav] = records.get(nav, 0) + lines
-        extra = {"records": records, "writes": store.writes, "throttled": sandbox.throttled,
+        extra = {"records": records, "writes": dict(store.writes), "throttled": sandbox.throttled,
                  "tokens_issued": sandbox.tokens.issued}  # fmt: skip
     return Response(content=msgspec.json.encode({**sandbox.faults.counts(), **extra}), media_type="application/json")
 

@@ -2,7 +2,8 @@
 
 Records are kept as BC renders them (camelCase properties), plus ``_version`` (for the etag) and,
 on documents and journals, their lines under the navigation property's name. Every applied write
-(insert, update, delete, bound action) increments :attr:`Store.writes`.
+(insert, update, delete, bound action) is counted in :attr:`Store.writes`, by entity set (lines
+under their own set, actions as ``<set>/Microsoft.NAV.<action>``).
 """
 
 from __future__ import annotations
@@ -64,9 +65,13 @@ class Store(JsonStateFile):
         self.posted_payments: set[str] = set()
         """Ids of customer payment lines already posted (kept readable, never posted twice)."""
         self.entry_number = 0
-        self.writes = 0
+        self.writes: dict[str, int] = {}
         self.rng = random.Random()
         self._load_or_reset()
+
+    def count_write(self, kind: str) -> None:
+        """One write applied to ``kind``."""
+        self.writes[kind] = self.writes.get(kind, 0) + 1
 
     @property
     def lock(self) -> Any:
@@ -78,10 +83,10 @@ class Store(JsonStateFile):
         """Forget everything and seed again."""
         with self._lock:
             self.companies, self.data, self.series = {}, {}, {}
-            self.posted_payments, self.entry_number, self.writes = set(), 0, 0
+            self.posted_payments, self.entry_number, self.writes = set(), 0, {}
             with self.batch():
                 self._seeder(self)
-                self.writes = 0
+                self.writes = {}
 
     def snapshot(self) -> bytes:
         """The whole state as JSON (what the state file holds)."""
@@ -106,7 +111,7 @@ class Store(JsonStateFile):
     def _restore(self, data: dict[str, Any]) -> None:
         self.companies, self.data, self.series = data["companies"], data["data"], data["series"]
         self.posted_payments = set(data["posted_payments"])
-        self.entry_number, self.writes = int(data["entry_number"]), int(data["writes"])
+        self.entry_number, self.writes = int(data["entry_number"]), dict(data["writes"])
 
     # -- ids, numbers, companies ---------------------------------------------------------------
     def new_id(self) -> str:

@@ -45,7 +45,7 @@ def create(store: Store, company_id: str, entity_name: str, body: Record) -> Rec
                 _add_line(store, company_id, entity_name, record, line)
             _totals(entity_name, record)
         store.company(company_id)[entity_name][record["id"]] = record
-        store.writes += 1
+        store.count_write(entity_name)
         store.save()
         return record
 
@@ -64,7 +64,7 @@ def update(store: Store, company_id: str, entity_name: str, record: Record, body
         record.clear()
         record.update(changed)
         store.touch(record)
-        store.writes += 1
+        store.count_write(entity_name)
         store.save()
         return record
 
@@ -76,7 +76,7 @@ def delete(store: Store, company_id: str, entity_name: str, record: Record) -> N
         if entity_name == "customers" and _customer_in_use(store, company_id, record["id"]):
             raise dialog(f"You cannot delete customer {record['number']} because there are one or more documents.")
         del store.company(company_id)[entity_name][record["id"]]
-        store.writes += 1
+        store.count_write(entity_name)
         store.save()
 
 
@@ -87,7 +87,7 @@ def add_line(store: Store, company_id: str, entity_name: str, document: Record, 
         line = _add_line(store, company_id, entity_name, document, body)
         _totals(entity_name, document)
         store.touch(document)
-        store.writes += 1
+        store.count_write(_line_set(entity_name))
         store.save()
         return line
 
@@ -107,7 +107,7 @@ def update_line(
         store.touch(line)
         _totals(entity_name, document)
         store.touch(document)
-        store.writes += 1
+        store.count_write(_line_set(entity_name))
         store.save()
         return line
 
@@ -120,8 +120,13 @@ def delete_line(store: Store, entity_name: str, document: Record, line: Record) 
         document[nav] = [other for other in document[nav] if other["id"] != line["id"]]
         _totals(entity_name, document)
         store.touch(document)
-        store.writes += 1
+        store.count_write(_line_set(entity_name))
         store.save()
+
+
+def _line_set(entity_name: str) -> str:
+    """The entity set of a document's lines (``salesOrders`` → ``salesOrderLines``)."""
+    return next(iter(ENTITIES[entity_name].navigation.values()))
 
 
 # -- rules ---------------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 
 VENDOR = "business_central"
 SANDBOX_BASE_URL = "http://business-central.sandbox"
+NIL = "00000000-0000-0000-0000-000000000000"
 T = TypeVar("T")
 
 
@@ -106,6 +107,8 @@ class BusinessCentralConnector:
         self._companies: list[dict[str, Any]] | None = None
         self._information: dict[str, dict[str, Any]] = {}
         self._terms: dict[str, dict[str, str]] = {}
+        self._item_twins: dict[tuple[str, str, str], str] = {}
+        """(company, item, other company) → the item with the same number in the other company."""
 
     async def aclose(self) -> None:
         """Close the HTTP client the connector owns."""
@@ -132,6 +135,14 @@ class BusinessCentralConnector:
             (c for c in companies if wanted in (str(c.get("name")).lower(), str(c.get("displayName")).lower())), None
         )
         return str((chosen or companies[0])["id"]).lower()
+
+    async def _company_for_currency(self, currency: str | None) -> str:
+        """The company whose local currency is ``currency`` (the default company when none is)."""
+        if currency:
+            for company in await self._company_ids():
+                if await self._currency(company) == currency.upper():
+                    return company
+        return await self._default_company()
 
     async def _known_company(self, company_id: str) -> str:
         if company_id.lower() not in await self._company_ids():
@@ -160,6 +171,7 @@ class BusinessCentralConnector:
     # -- master data -------------------------------------------------------------------------------
     async def list_legal_entities(self) -> list[LegalEntity]:
         """Every company of the environment, in id order."""
+        self._companies = None  # read afresh: a company may have been added since
         return [bc.legal_entity(c, await self._info(str(c["id"]).lower())) for c in await self._company_list()]
 
     async def list_accounting_periods(self, *, year: int | None = None) -> list[AccountingPeriod]:
@@ -189,8 +201,7 @@ class BusinessCentralConnector:
 
     async def get_item(self, item_id: str) -> Item:
         """One item."""
-        company, key = bc.split(item_id)
-        await self._known_company(company)
+        company, key = await self._locate(item_id, "items")
         record = await self.http.call("GET", f"/companies({company})/items({key})", idempotent=True)
         return bc.item(company, record, await self._currency(company))
 
@@ -212,7 +223,7 @@ class BusinessCentralConnector:
                     found = (company, _values(body)[0])
                     break
             if found is None:
-                company = target or await self._default_company()
+                company = target or await self._company_for_currency(upsert.currency)
                 values = {"number": number, **bc.customer_body(upsert, await self._terms_id(company, upsert))}
                 record = await self.http.call("POST", f"/companies({company})/customers", json=values, idempotent=False)
                 return await self._customer(company, record, external_id), True
@@ -221,7 +232,7 @@ class BusinessCentralConnector:
             record = await self._patch_customer(company, record, values)
             return await self._customer(company, record, external_id), False
 
-        result: tuple[ErpCustomer, bool] = await self.http.retried(procedure)
+        result: tuple[ErpCustomer, bool] = await self.http.retried(procedure, writes=1)
         return result
 
     async def _patch_customer(self, company: str, record: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +242,7 @@ class BusinessCentralConnector:
         except Conflict as error:
             if error.vendor_code != "Request_EntityChanged":
                 raise
-            fresh = await self.http.call("GET", path, idempotent=False)
+            fresh = await self.http.call("GET", path, idempotent=True)
             return dict(await self._patch(path, fresh, values))
 
     async def _patch(self, path: str, record: dict[str, Any], values: dict[str, Any]) -> Any:
@@ -257,8 +268,7 @@ class BusinessCentralConnector:
 
     async def get_customer(self, customer_id: str) -> ErpCustomer:
         """One customer by id."""
-        company, key = bc.split(customer_id)
-        await self._known_company(company)
+        company, key = await self._locate(customer_id, "customers")
         record = await self.http.call("GET", f"/companies({company})/customers({key})", idempotent=True)
         return await self._customer(company, record)
 
@@ -315,13 +325,12 @@ class BusinessCentralConnector:
             record = await self.http.call("POST", path, params=expand, json=body, idempotent=False)
             return bc.sales_order(company, record, currency, invoiced=False, external_id=order.external_id), True
 
-        result: tuple[SalesOrder, bool] = await self.http.retried(procedure)
+        result: tuple[SalesOrder, bool] = await self.http.retried(procedure, writes=1)
         return result
 
     async def get_sales_order(self, order_id: str) -> SalesOrder:
         """One order; ``billed`` once a posted invoice refers to it."""
-        company, key = bc.split(order_id)
-        await self._known_company(company)
+        company, key = await self._locate(order_id, "salesOrders")
         path = f"/companies({company})/salesOrders({key})"
         record = await self.http.call("GET", path, params={"$expand": "salesOrderLines"}, idempotent=True)
         params = {"$filter": f"orderId eq {key}", "$select": "id,status"}
@@ -352,8 +361,7 @@ class BusinessCentralConnector:
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         """One invoice."""
-        company, key = bc.split(invoice_id)
-        await self._known_company(company)
+        company, key = await self._locate(invoice_id, "salesInvoices")
         path = f"/companies({company})/salesInvoices({key})"
         record = await self.http.call("GET", path, params={"$expand": "salesInvoiceLines"}, idempotent=True)
         return bc.invoice(company, record, await self._currency(company))
@@ -363,9 +371,7 @@ class BusinessCentralConnector:
         companies = await self._company_ids()
         odata_filter = None
         if customer_id is not None:
-            company, customer = bc.split(customer_id)
-            if company not in companies:
-                raise NotFound(f"No customer {customer_id}")
+            company, customer = await self._locate(customer_id, "customers")
             companies, odata_filter = [company], f"customerId eq {customer}"
         currencies = {company: await self._currency(company) for company in companies}
         return await self._page(
@@ -397,8 +403,7 @@ class BusinessCentralConnector:
 
     async def get_credit_memo(self, memo_id: str) -> CreditMemo:
         """One credit memo."""
-        company, key = bc.split(memo_id)
-        await self._known_company(company)
+        company, key = await self._locate(memo_id, "salesCreditMemos")
         path = f"/companies({company})/salesCreditMemos({key})"
         record = await self.http.call("GET", path, params={"$expand": "salesCreditMemoLines"}, idempotent=True)
         return bc.credit_memo(company, record, await self._currency(company))
@@ -424,9 +429,9 @@ class BusinessCentralConnector:
                 # Leave no unposted draft behind: a later call with the same key starts afresh.
                 await self.http.call("DELETE", document, headers={"If-Match": "*"}, idempotent=False)
                 raise
-            return dict(await self.http.call("GET", document, params=expand, idempotent=False)), created
+            return dict(await self.http.call("GET", document, params=expand, idempotent=True)), created
 
-        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure)
+        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
         return result
 
     # -- payments and journal entries ----------------------------------------------------------------
@@ -455,8 +460,7 @@ class BusinessCentralConnector:
 
     async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
         """One payment (its journal batch and lines)."""
-        company, key = bc.split(payment_id)
-        await self._known_company(company)
+        company, key = await self._locate(payment_id, "customerPaymentJournals")
         path = f"/companies({company})/customerPaymentJournals({key})"
         record = await self.http.call("GET", path, params={"$expand": "customerPayments"}, idempotent=True)
         customer = (record.get("customerPayments") or [{}])[0].get("customerId") if isinstance(record, dict) else None
@@ -499,8 +503,7 @@ class BusinessCentralConnector:
 
     async def get_journal_entry(self, entry_id: str) -> JournalEntry:
         """One posted journal entry: the G/L entries of its document number."""
-        company, number = bc.split(entry_id, guid=False)
-        await self._known_company(company)
+        company, number = await self._locate(entry_id, "generalLedgerEntries", guid=False)
         entries = await self._all(
             f"/companies({company})/generalLedgerEntries", {"$filter": f"documentNumber eq {bc.odata_text(number)}"}
         )
@@ -527,9 +530,9 @@ class BusinessCentralConnector:
         async def procedure() -> tuple[dict[str, Any], bool]:
             if posted_query is not None:
                 ledger = f"/companies({company})/generalLedgerEntries"
-                if _values(await self.http.call("GET", ledger, params=posted_query, idempotent=False)):
+                if _values(await self.http.call("GET", ledger, params=posted_query, idempotent=True)):
                     return {}, False
-            found = _values(await self.http.call("GET", path, params=query, idempotent=False))
+            found = _values(await self.http.call("GET", path, params=query, idempotent=True))
             created = not found
             record = (
                 found[0]
@@ -545,23 +548,36 @@ class BusinessCentralConnector:
             except UpstreamRejected as error:
                 if NOTHING_TO_POST not in error.detail.lower():
                     raise
-            return dict(await self.http.call("GET", batch, params=expand, idempotent=False)), created
+            return dict(await self.http.call("GET", batch, params=expand, idempotent=True)), created
 
-        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure)
+        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
         return result
 
     # -- helpers ---------------------------------------------------------------------------------------
     async def _customer_ref(self, customer_id: str) -> tuple[str, str]:
         """(company, customer GUID) of an existing customer; NotFound otherwise."""
-        company, key = bc.split(customer_id)
-        await self._known_company(company)
+        company, key = await self._locate(customer_id, "customers")
         await self.http.call(
             "GET", f"/companies({company})/customers({key})", params={"$select": "id"}, idempotent=True
         )
         return company, key
 
+    async def _locate(self, value: str, entity_set: str, *, guid: bool = True) -> tuple[str, str]:
+        """(company, key) of one of our ids. An id that cannot be ours is still put to the vendor (as the
+        nil GUID of the default company), so it answers 404, or 503/504 while BC is down, like any id."""
+        try:
+            company, key = bc.split(value, guid=guid)
+            if company in await self._company_ids():
+                return company, key
+        except NotFound:
+            pass
+        default = await self._default_company()
+        path = f"/companies({default})/{entity_set}({NIL})"
+        await self.http.call("GET", path, params={"$select": "id"}, idempotent=True)
+        raise NotFound(f"No object with id {value}")
+
     async def _same_company(self, company: str, document_id: str) -> str:
-        other, key = bc.split(document_id)
+        other, key = await self._locate(document_id, "salesInvoices")
         if other != company:
             raise NotFound(f"No document {document_id} in the customer's legal entity")
         return key
@@ -570,9 +586,11 @@ class BusinessCentralConnector:
         """Line bodies; an item of another company is matched by number in ``company``."""
         bodies = []
         for index, line in enumerate(lines):
-            item_company, item = bc.split(line.item_id)
-            if item_company != company:
-                await self._known_company(item_company)
+            item_company, item = await self._locate(line.item_id, "items")
+            if item_company != company and (item_company, item, company) in self._item_twins:
+                item = self._item_twins[(item_company, item, company)]
+            elif item_company != company:
+                original = item
                 source = await self.http.call("GET", f"/companies({item_company})/items({item})", idempotent=True)
                 number = bc.odata_text(str(bc.required(source, "number")))
                 matches = _values(
@@ -585,7 +603,7 @@ class BusinessCentralConnector:
                 )
                 if not matches:
                     raise NotFound(f"Item {line.item_id} is not sold by the customer's legal entity")
-                item = str(matches[0]["id"])
+                item = self._item_twins[(item_company, original, company)] = str(matches[0]["id"])
             body: dict[str, Any] = {
                 "itemId": item,
                 "quantity": float(_decimal(f"lines/{index}/quantity", line.quantity)),
@@ -598,7 +616,7 @@ class BusinessCentralConnector:
 
     async def _by_key(self, path: str, key: str, extra: dict[str, str]) -> dict[str, Any] | None:
         params = {"$filter": f"externalDocumentNumber eq {bc.odata_text(key)}", **extra}
-        found = _values(await self.http.call("GET", path, params=params, idempotent=False))
+        found = _values(await self.http.call("GET", path, params=params, idempotent=True))
         return found[0] if found else None
 
     async def _all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -738,6 +756,12 @@ async def build_business_central_connector(components: Components) -> BusinessCe
         client = TracedClient(
             transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
         )
+    config = BusinessCentralConfig(
+        timeout_seconds=settings.business_central_timeout_ms / 1000,
+        max_retries=settings.business_central_max_retries,
+        backoff_base_seconds=settings.business_central_backoff_base_ms / 1000,
+        backoff_max_seconds=settings.business_central_backoff_max_ms / 1000,
+    )
     return BusinessCentralConnector(
         client,
         f"{base}/v2.0/{tenant}/{environment}/api/v2.0",
@@ -745,5 +769,6 @@ async def build_business_central_connector(components: Components) -> BusinessCe
         settings.business_central_client_id,
         settings.business_central_client_secret,
         default_company=settings.business_central_company,
+        config=config,
         breaker=components.circuit_breaker(VENDOR),
     )

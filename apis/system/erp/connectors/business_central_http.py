@@ -110,9 +110,15 @@ class BusinessCentralHttp:
             return None
         return _decode(response)
 
-    async def retried(self, procedure: Any) -> Any:
-        """Run a whole check-before-create procedure again after a retryable failure."""
-        return await call_with_retries(procedure, policy=self.config, idempotent=True, rng=self._random)
+    async def retried(self, procedure: Any, *, writes: int) -> Any:
+        """Run a whole check-before-create procedure again after a retryable failure.
+
+        Each of its ``writes`` single-attempt vendor writes gets ``max_retries`` retries, so the
+        procedure may start over ``(max_retries + 1) * writes - 1`` times; its reads retry themselves.
+        """
+        budget = (self.config.max_retries + 1) * writes - 1
+        policy = msgspec.structs.replace(self.config, max_retries=budget)
+        return await call_with_retries(procedure, policy=policy, idempotent=True, rng=self._random)
 
     async def _authorized(
         self, method: str, url: str, params: Any, json: Any, headers: dict[str, str]

@@ -1,8 +1,11 @@
 """Business Central entities ↔ canonical ERP objects: the only place BC's property names meet ours.
 
-Ids: BC keeps every entity inside a company, so a canonical id is ``<company id>:<entity id>``
-(both GUIDs); a payment's entity id is its payment journal's, a journal entry's is its document
-number. Keys: BC has no external-id field and no idempotency header, so business keys travel in
+Ids: BC keeps every entity inside a company, so a canonical id is the company GUID's 32 hex
+digits followed by the entity GUID's (64 characters, letters and digits only: what the ERP
+contract's id pattern allows); a payment's entity is its payment journal batch, a journal entry's
+its document number (after the company's 32 digits).
+
+Keys: BC has no external-id field and no idempotency header, so business keys travel in
 ``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]):
 the external id itself when it fits, else a 20-character code derived from it (``X`` + base32 of
 its SHA-256), which cannot be read back (``external_id`` is then None on reads).
@@ -54,23 +57,37 @@ TERMS_BY_FORMULA = {formula: terms for terms, formula in TERMS_DAYS.items()}
 
 # -- ids and keys --------------------------------------------------------------------------------
 def compose(company_id: str, entity_id: str) -> str:
-    """A canonical id: ``<company id>:<entity id>``."""
-    return f"{company_id}:{entity_id}"
+    """A canonical id: the company GUID's 32 hex digits, then the entity GUID's (or a document number)."""
+    return company_id.replace("-", "").lower() + (
+        entity_id.replace("-", "").lower() if _is_guid(entity_id) else entity_id
+    )
 
 
 def split(value: str, *, guid: bool = True) -> tuple[str, str]:
-    """(company id, entity id) of a canonical id; NotFound when it cannot be one of ours."""
-    company, sep, entity = value.partition(":")
-    if not sep or not _is_guid(company) or (guid and not _is_guid(entity)) or not entity:
+    """(company GUID, entity GUID or document number) of a canonical id; NotFound when it cannot be ours."""
+    company, entity = value[:32].lower(), value[32:]
+    if len(company) != 32 or not _is_hex(company) or not entity:
         raise NotFound(f"No object with id {value}")
-    if not guid and not all(c.isalnum() or c in "-_" for c in entity):
+    if guid:
+        if len(entity) != 32 or not _is_hex(entity):
+            raise NotFound(f"No object with id {value}")
+        return _dashed(company), _dashed(entity.lower())
+    if not entity.isalnum() or not entity.isascii():
         raise NotFound(f"No object with id {value}")
-    return company.lower(), entity.lower() if guid else entity
+    return _dashed(company), entity
+
+
+def _is_hex(value: str) -> bool:
+    return all(c in "0123456789abcdef" for c in value.lower())
+
+
+def _dashed(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
 
 
 def _is_guid(value: str) -> bool:
     parts = value.split("-")
-    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(c in "0123456789abcdefABCDEF" for c in "".join(parts))
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and _is_hex("".join(parts))
 
 
 def _digest(value: str, length: int) -> str:
@@ -224,12 +241,20 @@ def customer(company_id: str, record: dict[str, Any], terms: dict[str, str], ext
         currency=_text(record.get("currencyCode")),
         tax_id=_text(record.get("taxRegistrationNumber")),
         email=_text(record.get("email")),
-        domain=website.removeprefix("https://").removeprefix("http://").removeprefix("www.") if website else None,
+        domain=_domain(website),
         billing_address=address if any(msgspecless(address)) else None,
         parent_id=None,
         payment_terms=TERMS_BY_FORMULA.get(terms.get(str(record.get("paymentTermsId") or ""), "")),
         updated_at=updated,
     )
+
+
+def _domain(website: str | None) -> str | None:
+    """The host of a website (``https://www.acme.test/about`` → ``acme.test``), if it looks like one."""
+    if not website:
+        return None
+    host = website.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].removeprefix("www.").lower()
+    return host if host and all(c.isalnum() or c in ".-" for c in host) and host.isascii() else None
 
 
 def msgspecless(address: Address) -> list[str | None]:
