@@ -119,7 +119,9 @@ async def test_upsert_customer_creates_then_updates_by_external_id(
     german, _ = await connector.upsert_customer("DE-7", ErpCustomerUpsert(name="Kunde", legal_entity_id=gmbh))
     assert german.legal_entity_id == gmbh and german.currency == "EUR"
     with pytest.raises(NotFound):
-        await connector.upsert_customer("X", ErpCustomerUpsert(name="Nowhere", legal_entity_id="00000000-0000-0000-0000-000000000001"))
+        await connector.upsert_customer(
+            "X", ErpCustomerUpsert(name="Nowhere", legal_entity_id="00000000-0000-0000-0000-000000000001")
+        )
     with pytest.raises(NotFound):
         await connector.get_customer(UNKNOWN)
 
@@ -321,7 +323,9 @@ async def test_journal_entry_posts_balanced_lines(
     with pytest.raises(NotFound):
         await connector.get_journal_entry(company.replace("-", "") + "NOSUCHDOC")
     with pytest.raises(NotFound):
-        await connector.create_journal_entry(msgspec_replace(request, legal_entity_id="00000000-0000-0000-0000-000000000001"))
+        await connector.create_journal_entry(
+            msgspec_replace(request, legal_entity_id="00000000-0000-0000-0000-000000000001")
+        )
 
 
 def msgspec_replace(value: S, **changes: object) -> S:

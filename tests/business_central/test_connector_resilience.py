@@ -141,7 +141,8 @@ async def test_a_lost_answer_is_found_on_retry_not_duplicated(
     if step == "post":  # the insert goes through (a zero-latency rule used up), the post's answer is lost
         sandbox.faults.add(FaultRule(kind="latency", method="POST", path_prefix=path, count=1))
     sandbox.faults.add(FaultRule(kind="lost_response", status=503, method="POST", path_prefix=path, count=1))
-    invoice, _created = await connector.create_invoice(_invoice(customer, item, f"inv-lost-{step}"))
+    invoice, created = await connector.create_invoice(_invoice(customer, item, f"inv-lost-{step}"))
+    assert created  # this call made it, though its first answer was lost
     stored = _with_key(sandbox, "salesInvoices", f"inv-lost-{step}")
     assert [r["id"] for r in stored] == [split(invoice.id)[1]] and stored[0]["status"] == "Open"
     assert invoice.status == "open" and sandbox.faults.injected["lost_response"] == 1
@@ -156,7 +157,8 @@ async def test_a_lost_journal_post_is_not_posted_twice(
     sandbox.faults.add(FaultRule(kind="lost_response", status=502, method="POST", path_prefix=API_PREFIX, count=2))
     lines = [JournalLine(account="6000", debit="75"), JournalLine(account="1000", credit="75")]
     request = JournalEntryCreate(external_id="je-lost", legal_entity_id=company, date=DAY, currency="USD", lines=lines)
-    entry, _ = await connector.create_journal_entry(request)
+    entry, created = await connector.create_journal_entry(request)
+    assert created
     entries = [e for e in sandbox.store.all(company, "generalLedgerEntries") if e["documentNumber"] == entry.number]
     assert len(entries) == 2 and sandbox.faults.injected["lost_response"] == 2
 

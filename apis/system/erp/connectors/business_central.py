@@ -10,12 +10,13 @@ onto :mod:`gateway.errors` by :mod:`.business_central_http`. Canonical mapping a
 Exactly-once: BC has no idempotency header, so every create is a check-before-create procedure
 keyed by the document's business key (``externalDocumentNumber``; the customer ``number``; a
 journal batch code derived from the key for payments and journal entries). A procedure is
-retried as a whole after a retryable failure — a create whose answer was lost is found by the
-next attempt's check instead of being made twice. Single calls inside it are not retried; reads
-outside a procedure are. Customers are upserted read-then-patch with the etag just read; a 412
-(someone changed it in between) reads and patches once more. Documents are posted after the
-insert; a posting refused for a closed period deletes the unposted draft and raises
-:class:`~gateway.errors.PeriodClosed`.
+retried as a whole after a retryable failure of one of its writes (each write step gets the
+policy's retries) — a create whose answer was lost is found by the next attempt's check instead
+of being made twice, and is still reported as created by this call (``created`` is False only
+when the key existed before the call). Reads retry on their own. Customers are upserted
+read-then-patch with the etag just read; a 412 (someone changed it in between) reads and patches
+once more. Documents are posted after the insert; a posting refused for a closed period deletes
+the unposted draft and raises :class:`~gateway.errors.PeriodClosed`.
 
 Legal entities are BC companies; items, customers and periods where a call names no company come
 from the configured default company. A line naming an item of another company is matched by the
@@ -212,12 +213,14 @@ class BusinessCentralConnector:
         target = await self._known_company(upsert.legal_entity_id) if upsert.legal_entity_id else None
         companies = [target] if target else await self._company_ids()
 
+        sent: list[bool] = []  # an insert of ours went out: a record found later is the one it made
+
         async def procedure() -> tuple[ErpCustomer, bool]:
             found = None
             for company in companies:
                 path = f"/companies({company})/customers"
                 body = await self.http.call(
-                    "GET", path, params={"$filter": f"number eq {bc.odata_text(number)}"}, idempotent=False
+                    "GET", path, params={"$filter": f"number eq {bc.odata_text(number)}"}, idempotent=True
                 )
                 if _values(body):
                     found = (company, _values(body)[0])
@@ -225,12 +228,13 @@ class BusinessCentralConnector:
             if found is None:
                 company = target or await self._company_for_currency(upsert.currency)
                 values = {"number": number, **bc.customer_body(upsert, await self._terms_id(company, upsert))}
+                sent.append(True)
                 record = await self.http.call("POST", f"/companies({company})/customers", json=values, idempotent=False)
                 return await self._customer(company, record, external_id), True
             company, record = found
             values = bc.customer_body(upsert, await self._terms_id(company, upsert))
             record = await self._patch_customer(company, record, values)
-            return await self._customer(company, record, external_id), False
+            return await self._customer(company, record, external_id), bool(sent)
 
         result: tuple[ErpCustomer, bool] = await self.http.retried(procedure, writes=1)
         return result
@@ -311,10 +315,12 @@ class BusinessCentralConnector:
         expand = {"$expand": "salesOrderLines"}
         currency = await self._currency(company)
 
+        sent: list[bool] = []  # an insert of ours went out: an order found later is the one it made
+
         async def procedure() -> tuple[SalesOrder, bool]:
             existing = await self._by_key(path, key, expand)
             if existing is not None:
-                return bc.sales_order(company, existing, currency, invoiced=False, external_id=None), False
+                return bc.sales_order(company, existing, currency, invoiced=False, external_id=None), bool(sent)
             body = {
                 "customerId": customer,
                 "externalDocumentNumber": key,
@@ -322,6 +328,7 @@ class BusinessCentralConnector:
                 "currencyCode": order.currency,
                 "salesOrderLines": lines,
             }
+            sent.append(True)
             record = await self.http.call("POST", path, params=expand, json=body, idempotent=False)
             return bc.sales_order(company, record, currency, invoiced=False, external_id=order.external_id), True
 
@@ -415,12 +422,14 @@ class BusinessCentralConnector:
         path = f"/companies({company})/{entity_set}"
         expand = {"$expand": lines}
 
+        sent: list[bool] = []  # an insert of ours went out: a document found later is the one it made
+
         async def procedure() -> tuple[dict[str, Any], bool]:
             record = await self._by_key(path, body["externalDocumentNumber"], expand)
             if record is not None and record.get("status") != "Draft":
-                return record, False
-            created = record is None
+                return record, bool(sent)
             if record is None:
+                sent.append(True)
                 record = dict(await self.http.call("POST", path, params=expand, json=body, idempotent=False))
             document = f"{path}({bc.required(record, 'id')})"
             try:
@@ -429,7 +438,7 @@ class BusinessCentralConnector:
                 # Leave no unposted draft behind: a later call with the same key starts afresh.
                 await self.http.call("DELETE", document, headers={"If-Match": "*"}, idempotent=False)
                 raise
-            return dict(await self.http.call("GET", document, params=expand, idempotent=True)), created
+            return dict(await self.http.call("GET", document, params=expand, idempotent=True)), bool(sent)
 
         result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
         return result
@@ -527,13 +536,16 @@ class BusinessCentralConnector:
         expand = {"$expand": lines}
         query = {"$filter": f"code eq {bc.odata_text(body['code'])}", **expand}
 
+        sent: list[bool] = []  # an insert of ours went out: a batch found later is the one it made
+
         async def procedure() -> tuple[dict[str, Any], bool]:
             if posted_query is not None:
                 ledger = f"/companies({company})/generalLedgerEntries"
                 if _values(await self.http.call("GET", ledger, params=posted_query, idempotent=True)):
-                    return {}, False
+                    return {}, bool(sent)
             found = _values(await self.http.call("GET", path, params=query, idempotent=True))
-            created = not found
+            if not found:
+                sent.append(True)
             record = (
                 found[0]
                 if found
@@ -548,7 +560,7 @@ class BusinessCentralConnector:
             except UpstreamRejected as error:
                 if NOTHING_TO_POST not in error.detail.lower():
                     raise
-            return dict(await self.http.call("GET", batch, params=expand, idempotent=True)), created
+            return dict(await self.http.call("GET", batch, params=expand, idempotent=True)), bool(sent)
 
         result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
         return result
