@@ -5,7 +5,7 @@ until it expires, ``companies(<id>)/<entity set>`` OData resources, ``@odata.nex
 (with ``Prefer: odata.maxpagesize``) wrapped in a cursor of ours, ``If-Match`` etags on PATCH
 and DELETE, bound actions ``Microsoft.NAV.post``, and ``{"error": {"code", "message"}}`` mapped
 onto :mod:`gateway.errors` by :mod:`.business_central_http`. Canonical mapping and the id scheme
-(``<company id>:<entity id>``) live in :mod:`.business_central_mapping`.
+(company GUID digits + entity GUID digits) live in :mod:`.business_central_mapping`.
 
 Exactly-once: BC has no idempotency header, so every create is a check-before-create procedure
 keyed by the document's business key (``externalDocumentNumber``; the customer ``number``; a
@@ -18,8 +18,8 @@ read-then-patch with the etag just read; a 412 (someone changed it in between) r
 once more. Documents are posted after the insert; a posting refused for a closed period deletes
 the unposted draft and raises :class:`~gateway.errors.PeriodClosed`.
 
-Legal entities are BC companies; items, customers and periods where a call names no company come
-from the configured default company. A line naming an item of another company is matched by the
+Legal entities are BC companies; a new customer goes to the company of its currency (else the
+configured default company, as do items and periods). A line naming an item of another company is matched by the
 item number in the document's company.
 """
 
