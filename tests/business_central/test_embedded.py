@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from apis.canonical import ErpCustomerUpsert
+from apis.system.erp.connectors.business_central import BusinessCentralConnector
 from apis.system.erp.vendors import ERP_VENDORS
 from tests.business_central.conftest import token_form
 from tests.harness import running_gateway
@@ -41,3 +43,29 @@ async def test_mounted_sandbox_and_connector_share_one_tenant(tmp_path: Path) ->
         )
         assert [c["displayName"] for c in found.json()["value"]] == ["Embedded Co"]
     assert (tmp_path / "sandboxes" / "business-central" / "business_central.json").exists()
+
+
+async def test_pointing_at_the_real_vendor_is_configuration(tmp_path: Path) -> None:
+    settings: dict[str, Any] = {
+        "business_central_url": "https://api.businesscentral.dynamics.com",
+        "business_central_tenant_id": "contoso.onmicrosoft.com",
+        "business_central_environment": "production",
+        "business_central_client_id": "11111111-2222-3333-4444-555555555555",
+        "business_central_client_secret": "not-used-here",
+    }
+    async with running_gateway(tmp_path, **settings) as gw:
+        assert (await gw.client.get(f"{PREFIX}/_control/counts")).status_code == 404  # not mounted
+        components = gw.app.state.components
+        connector = await ERP_VENDORS["business-central"](components)
+        assert isinstance(connector, BusinessCentralConnector)
+        try:
+            assert "business-central" not in components.sandbox_apps
+            assert connector.http.api_base == (
+                "https://api.businesscentral.dynamics.com/v2.0/contoso.onmicrosoft.com/production/api/v2.0"
+            )
+            assert (
+                connector.http.token_url
+                == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+            )
+        finally:
+            await connector.aclose()
