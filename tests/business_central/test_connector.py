@@ -265,6 +265,9 @@ async def test_payment_applies_to_invoices_exactly_once(connector: BusinessCentr
         await connector.create_customer_payment(
             msgspec_replace(request, external_id="pi_bc_3", date=dt.date(2024, 3, 3))
         )
+    with pytest.raises(InvalidInput) as currency:
+        await connector.create_customer_payment(msgspec_replace(request, external_id="pi_bc_4", currency="EUR"))
+    assert currency.value.field_errors[0]["pointer"] == "/currency"
     with pytest.raises(NotFound):
         await connector.get_customer_payment(UNKNOWN)
 

@@ -108,6 +108,8 @@ class BusinessCentralConnector:
         self._companies: list[dict[str, Any]] | None = None
         self._information: dict[str, dict[str, Any]] = {}
         self._terms: dict[str, dict[str, str]] = {}
+        self._customer_currency: dict[tuple[str, str], str] = {}
+        """(company, customer) → its currency, as last read."""
         self._item_twins: dict[tuple[str, str, str], str] = {}
         """(company, item, other company) → the item with the same number in the other company."""
 
@@ -447,6 +449,10 @@ class BusinessCentralConnector:
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
         """A payment journal batch of its own (one line per invoice applied), posted."""
         company, customer = await self._customer_ref(payment.customer_id)
+        currency = self._customer_currency[(company, customer)]
+        if payment.currency.upper() != currency:
+            detail = f"must be the customer's currency {currency} (BC pays in the customer's currency)"
+            raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": "/currency", "detail": detail}])
         amount = _decimal("amount", payment.amount)
         code = bc.batch_code("P", payment.external_id)
         key = bc.document_key(payment.external_id)
@@ -569,9 +575,9 @@ class BusinessCentralConnector:
     async def _customer_ref(self, customer_id: str) -> tuple[str, str]:
         """(company, customer GUID) of an existing customer; NotFound otherwise."""
         company, key = await self._locate(customer_id, "customers")
-        await self.http.call(
-            "GET", f"/companies({company})/customers({key})", params={"$select": "id"}, idempotent=True
-        )
+        path = f"/companies({company})/customers({key})"
+        record = await self.http.call("GET", path, params={"$select": "id,currencyCode"}, idempotent=True)
+        self._customer_currency[(company, key)] = bc.currency_of(record, await self._currency(company))
         return company, key
 
     async def _locate(self, value: str, entity_set: str, *, guid: bool = True) -> tuple[str, str]:

@@ -189,7 +189,7 @@ class BusinessCentralHttp:
             code = body.get("error") if isinstance(body, dict) else None
             raise UpstreamRejected(f"Entra ID refused the client credentials: {code}", vendor_code=code)
         try:
-            return msgspec.convert(body, _Token)
+            return msgspec.convert(body, _Token, strict=False)  # Entra's v1 endpoint sends expires_in as text
         except msgspec.ValidationError as error:
             raise UpstreamContractViolation(f"Entra ID token response: {error}") from None
 
