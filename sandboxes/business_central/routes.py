@@ -30,7 +30,8 @@ ACTION_PREFIX = "Microsoft.NAV."
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
+    all_headers = {"OData-Version": "4.0", **(headers or {})}
+    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=all_headers)
 
 
 def render_fault(status: int) -> tuple[bytes, str]:
