@@ -8,7 +8,6 @@ revenue 4000, cash 1000 against receivables 1200).
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from sandboxes.business_central.schema import BcError, dialog
@@ -184,8 +183,3 @@ def _balance(store: Store, company_id: str, customer_id: str, change: Decimal) -
     customer = store.company(company_id)["customers"].get(customer_id)
     if customer is not None:
         customer["balanceDue"] = money(Decimal(str(customer.get("balanceDue") or 0)) + change)
-
-
-def today() -> str:
-    """Today's date, ISO."""
-    return dt.date.today().isoformat()

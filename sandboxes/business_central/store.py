@@ -215,8 +215,7 @@ class Store(JsonStateFile):
     def touch(self, record: Record) -> None:
         """A write to a record: new etag, new modification time."""
         record["_version"] = int(record.get("_version", 0)) + 1
-        if "lastModifiedDateTime" in record or "_version" in record:
-            record["lastModifiedDateTime"] = now()
+        record["lastModifiedDateTime"] = now()
 
 
 def _convert(kind: str, name: str, value: Any) -> Any:

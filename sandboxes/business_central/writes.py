@@ -160,7 +160,6 @@ def _defaults(store: Store, company_id: str, entity_name: str, record: Record, *
         record["currencyCode"] = code or info["currencyCode"]
         if record.get("paymentTermsId") and record["paymentTermsId"] not in company["paymentTerms"]:
             raise _record_not_found("Payment Terms", record["paymentTermsId"])
-        record.setdefault("balanceDue", 0.0)
         record["balanceDue"] = record.get("balanceDue") or 0.0
         record["blocked"] = record.get("blocked") or " "
     if entity_name == "items":

@@ -242,7 +242,7 @@ def customer(company_id: str, record: dict[str, Any], terms: dict[str, str], ext
         tax_id=_text(record.get("taxRegistrationNumber")),
         email=_text(record.get("email")),
         domain=_domain(website),
-        billing_address=address if any(msgspecless(address)) else None,
+        billing_address=address if any(_address_values(address)) else None,
         parent_id=None,
         payment_terms=TERMS_BY_FORMULA.get(terms.get(str(record.get("paymentTermsId") or ""), "")),
         updated_at=updated,
@@ -257,8 +257,8 @@ def _domain(website: str | None) -> str | None:
     return host if host and all(c.isalnum() or c in ".-" for c in host) and host.isascii() else None
 
 
-def msgspecless(address: Address) -> list[str | None]:
-    """The address's values (to tell an empty address from none)."""
+def _address_values(address: Address) -> list[str | None]:
+    """The address's values (an address of nothing but empty fields is no address)."""
     return [address.line1, address.line2, address.city, address.region, address.postal_code, address.country]
 
 
