@@ -43,9 +43,8 @@ SERIES = {
 
 def now() -> str:
     """The current time as BC writes ``lastModifiedDateTime``."""
-    return (
-        dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.datetime.now(dt.UTC).microsecond // 1000:03d}Z"
-    )
+    moment = dt.datetime.now(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def money(value: Decimal) -> float:
