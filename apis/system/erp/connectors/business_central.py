@@ -25,13 +25,9 @@ item number in the document's company.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import hashlib
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -58,11 +54,13 @@ from apis.canonical import (
 )
 from apis.system.erp.connectors import business_central_mapping as bc
 from apis.system.erp.connectors.business_central_http import (
-    NOTHING_TO_POST,
     BusinessCentralConfig,
     BusinessCentralHttp,
 )
-from gateway.errors import Conflict, InvalidInput, NotFound, PeriodClosed, UpstreamContractViolation, UpstreamRejected
+from apis.system.erp.connectors.business_central_paging import ODataPages
+from apis.system.erp.connectors.business_central_paging import values as records_of
+from apis.system.erp.connectors.business_central_posting import by_key, post_document, post_journal
+from gateway.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamRejected
 
 if TYPE_CHECKING:
     from gateway.circuit_breaker import CircuitBreaker
@@ -71,16 +69,6 @@ if TYPE_CHECKING:
 VENDOR = "business_central"
 SANDBOX_BASE_URL = "http://business-central.sandbox"
 NIL = "00000000-0000-0000-0000-000000000000"
-T = TypeVar("T")
-
-
-class _Cursor(msgspec.Struct, frozen=True):
-    k: str
-    """Which list (and filter) the cursor belongs to."""
-    c: int
-    """Index of the company being listed."""
-    n: str | None
-    """BC's ``@odata.nextLink`` within that company, or None to start the company."""
 
 
 class BusinessCentralConnector:
@@ -104,6 +92,7 @@ class BusinessCentralConnector:
         self.http = BusinessCentralHttp(
             client, api_base, token_url, client_id, client_secret, config or BusinessCentralConfig(), breaker
         )
+        self.pages = ODataPages(self.http)
         self._default_name, self._owns_client = default_company, owns_client
         self._companies: list[dict[str, Any]] | None = None
         self._information: dict[str, dict[str, Any]] = {}
@@ -122,7 +111,7 @@ class BusinessCentralConnector:
     async def _company_list(self) -> list[dict[str, Any]]:
         if self._companies is None:
             body = await self.http.call("GET", "/companies", idempotent=True)
-            companies = sorted(_values(body), key=lambda c: str(bc.required(c, "id")))
+            companies = sorted(records_of(body), key=lambda c: str(bc.required(c, "id")))
             self._companies = companies
         return self._companies
 
@@ -155,7 +144,7 @@ class BusinessCentralConnector:
     async def _info(self, company_id: str) -> dict[str, Any]:
         if company_id not in self._information:
             body = await self.http.call("GET", f"/companies({company_id})/companyInformation", idempotent=True)
-            values = _values(body)
+            values = records_of(body)
             if not values:
                 raise UpstreamContractViolation("Business Central company without companyInformation")
             self._information[company_id] = values[0]
@@ -168,7 +157,7 @@ class BusinessCentralConnector:
         """Payment-terms id → ``dueDateCalculation`` of a company."""
         if company_id not in self._terms:
             body = await self.http.call("GET", f"/companies({company_id})/paymentTerms", idempotent=True)
-            self._terms[company_id] = {str(t["id"]): str(t.get("dueDateCalculation") or "") for t in _values(body)}
+            self._terms[company_id] = {str(t["id"]): str(t.get("dueDateCalculation") or "") for t in records_of(body)}
         return self._terms[company_id]
 
     # -- master data -------------------------------------------------------------------------------
@@ -180,7 +169,7 @@ class BusinessCentralConnector:
     async def list_accounting_periods(self, *, year: int | None = None) -> list[AccountingPeriod]:
         """The default company's periods in date order, optionally of one calendar year."""
         company = await self._default_company()
-        records = await self._all(f"/companies({company})/accountingPeriods", {})
+        records = await self.pages.all(f"/companies({company})/accountingPeriods", {})
         if not records:
             return []
         last_start = max(bc.date(r, "startingDate") for r in records)
@@ -198,7 +187,7 @@ class BusinessCentralConnector:
         company = await self._default_company()
         currency = await self._currency(company)
         odata_filter = f"number eq {bc.odata_text(code)}" if code else None
-        return await self._page(
+        return await self.pages.page(
             "items", "items", odata_filter, None, limit, cursor, [company], lambda c, r: bc.item(c, r, currency)
         )
 
@@ -224,8 +213,8 @@ class BusinessCentralConnector:
                 body = await self.http.call(
                     "GET", path, params={"$filter": f"number eq {bc.odata_text(number)}"}, idempotent=True
                 )
-                if _values(body):
-                    found = (company, _values(body)[0])
+                if records_of(body):
+                    found = (company, records_of(body)[0])
                     break
             if found is None:
                 company = target or await self._company_for_currency(upsert.currency)
@@ -296,7 +285,7 @@ class BusinessCentralConnector:
         if external_id:
             clauses.append(f"number eq {bc.odata_text(bc.customer_number(external_id))}")
         terms = {company: await self._payment_terms(company) for company in await self._company_ids()}
-        return await self._page(
+        return await self.pages.page(
             "customers",
             "customers",
             " and ".join(clauses) or None,
@@ -320,7 +309,7 @@ class BusinessCentralConnector:
         sent: list[bool] = []  # an insert of ours went out: an order found later is the one it made
 
         async def procedure() -> tuple[SalesOrder, bool]:
-            existing = await self._by_key(path, key, expand)
+            existing = await by_key(self.http, path, key, expand)
             if existing is not None:
                 return bc.sales_order(company, existing, currency, invoiced=False, external_id=None), bool(sent)
             body = {
@@ -343,7 +332,7 @@ class BusinessCentralConnector:
         path = f"/companies({company})/salesOrders({key})"
         record = await self.http.call("GET", path, params={"$expand": "salesOrderLines"}, idempotent=True)
         params = {"$filter": f"orderId eq {key}", "$select": "id,status"}
-        invoices = _values(
+        invoices = records_of(
             await self.http.call("GET", f"/companies({company})/salesInvoices", params=params, idempotent=True)
         )
         invoiced = any(i.get("status") not in ("Draft", "Canceled") for i in invoices)
@@ -365,7 +354,7 @@ class BusinessCentralConnector:
         if invoice.sales_order_id is not None:
             body["orderId"] = await self._same_company(company, invoice.sales_order_id)
         currency = await self._currency(company)
-        record, created = await self._post_document(company, "salesInvoices", "salesInvoiceLines", body)
+        record, created = await post_document(self.http, company, "salesInvoices", "salesInvoiceLines", body)
         return bc.invoice(company, record, currency, invoice.external_id), created
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
@@ -383,7 +372,7 @@ class BusinessCentralConnector:
             company, customer = await self._locate(customer_id, "customers")
             companies, odata_filter = [company], f"customerId eq {customer}"
         currencies = {company: await self._currency(company) for company in companies}
-        return await self._page(
+        return await self.pages.page(
             "invoices",
             "salesInvoices",
             odata_filter,
@@ -407,7 +396,7 @@ class BusinessCentralConnector:
         if memo.invoice_id is not None:
             body["invoiceId"] = await self._same_company(company, memo.invoice_id)
         currency = await self._currency(company)
-        record, created = await self._post_document(company, "salesCreditMemos", "salesCreditMemoLines", body)
+        record, created = await post_document(self.http, company, "salesCreditMemos", "salesCreditMemoLines", body)
         return bc.credit_memo(company, record, currency, memo.external_id), created
 
     async def get_credit_memo(self, memo_id: str) -> CreditMemo:
@@ -416,34 +405,6 @@ class BusinessCentralConnector:
         path = f"/companies({company})/salesCreditMemos({key})"
         record = await self.http.call("GET", path, params={"$expand": "salesCreditMemoLines"}, idempotent=True)
         return bc.credit_memo(company, record, await self._currency(company))
-
-    async def _post_document(
-        self, company: str, entity_set: str, lines: str, body: dict[str, Any]
-    ) -> tuple[dict[str, Any], bool]:
-        """Check-before-create by ``externalDocumentNumber``, insert the draft, post it, read it back."""
-        path = f"/companies({company})/{entity_set}"
-        expand = {"$expand": lines}
-
-        sent: list[bool] = []  # an insert of ours went out: a document found later is the one it made
-
-        async def procedure() -> tuple[dict[str, Any], bool]:
-            record = await self._by_key(path, body["externalDocumentNumber"], expand)
-            if record is not None and record.get("status") != "Draft":
-                return record, bool(sent)
-            if record is None:
-                sent.append(True)
-                record = dict(await self.http.call("POST", path, params=expand, json=body, idempotent=False))
-            document = f"{path}({bc.required(record, 'id')})"
-            try:
-                await self.http.call("POST", f"{document}/Microsoft.NAV.post", idempotent=False)
-            except PeriodClosed:
-                # Leave no unposted draft behind: a later call with the same key starts afresh.
-                await self.http.call("DELETE", document, headers={"If-Match": "*"}, idempotent=False)
-                raise
-            return dict(await self.http.call("GET", document, params=expand, idempotent=True)), bool(sent)
-
-        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
-        return result
 
     # -- payments and journal entries ----------------------------------------------------------------
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
@@ -470,7 +431,9 @@ class BusinessCentralConnector:
         if amount > applied:
             lines.append({**base, "amount": float(amount - applied)})
         journal_body = {"code": code, "displayName": key, "customerPayments": lines}
-        record, created = await self._post_journal(company, "customerPaymentJournals", "customerPayments", journal_body)
+        record, created = await post_journal(
+            self.http, company, "customerPaymentJournals", "customerPayments", journal_body
+        )
         return bc.customer_payment(company, record, payment.currency, payment.external_id), created
 
     async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
@@ -512,64 +475,24 @@ class BusinessCentralConnector:
                           "description": line.memo or entry.memo or ""})  # fmt: skip
         ledger_query = {"$filter": f"documentNumber eq {bc.odata_text(code)}", "$top": "1"}
         journal_body = {"code": code, "displayName": entry.memo or code, "journalLines": lines}
-        _record, created = await self._post_journal(company, "journals", "journalLines", journal_body, ledger_query)
+        _record, created = await post_journal(
+            self.http, company, "journals", "journalLines", journal_body, ledger_query
+        )
         result = await self.get_journal_entry(bc.compose(company, code))
         return msgspec.structs.replace(result, external_id=entry.external_id), created
 
     async def get_journal_entry(self, entry_id: str) -> JournalEntry:
         """One posted journal entry: the G/L entries of its document number."""
         company, number = await self._locate(entry_id, "generalLedgerEntries", guid=False)
-        entries = await self._all(
+        entries = await self.pages.all(
             f"/companies({company})/generalLedgerEntries", {"$filter": f"documentNumber eq {bc.odata_text(number)}"}
         )
         journal_query = {"$filter": f"code eq {bc.odata_text(number)}", "$select": "id,code,displayName"}
-        journals = _values(
+        journals = records_of(
             await self.http.call("GET", f"/companies({company})/journals", params=journal_query, idempotent=True)
         )
         memo = next((str(j["displayName"]) for j in journals if j.get("displayName") not in (None, "", number)), None)
         return bc.journal_entry(company, number, entries, await self._currency(company), memo, None)
-
-    async def _post_journal(
-        self,
-        company: str,
-        entity_set: str,
-        lines: str,
-        body: dict[str, Any],
-        posted_query: dict[str, str] | None = None,
-    ) -> tuple[dict[str, Any], bool]:
-        """Find or deep-insert the batch named ``body["code"]``, then post it (nothing left to post = done)."""
-        path = f"/companies({company})/{entity_set}"
-        expand = {"$expand": lines}
-        query = {"$filter": f"code eq {bc.odata_text(body['code'])}", **expand}
-
-        sent: list[bool] = []  # an insert of ours went out: a batch found later is the one it made
-
-        async def procedure() -> tuple[dict[str, Any], bool]:
-            if posted_query is not None:
-                ledger = f"/companies({company})/generalLedgerEntries"
-                if _values(await self.http.call("GET", ledger, params=posted_query, idempotent=True)):
-                    return {}, bool(sent)
-            found = _values(await self.http.call("GET", path, params=query, idempotent=True))
-            if not found:
-                sent.append(True)
-            record = (
-                found[0]
-                if found
-                else dict(await self.http.call("POST", path, params=expand, json=body, idempotent=False))
-            )
-            batch = f"{path}({bc.required(record, 'id')})"
-            try:
-                await self.http.call("POST", f"{batch}/Microsoft.NAV.post", idempotent=False)
-            except PeriodClosed:
-                await self.http.call("DELETE", batch, headers={"If-Match": "*"}, idempotent=False)
-                raise
-            except UpstreamRejected as error:
-                if NOTHING_TO_POST not in error.detail.lower():
-                    raise
-            return dict(await self.http.call("GET", batch, params=expand, idempotent=True)), bool(sent)
-
-        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
-        return result
 
     # -- helpers ---------------------------------------------------------------------------------------
     async def _customer_ref(self, customer_id: str) -> tuple[str, str]:
@@ -611,7 +534,7 @@ class BusinessCentralConnector:
                 original = item
                 source = await self.http.call("GET", f"/companies({item_company})/items({item})", idempotent=True)
                 number = bc.odata_text(str(bc.required(source, "number")))
-                matches = _values(
+                matches = records_of(
                     await self.http.call(
                         "GET",
                         f"/companies({company})/items",
@@ -632,95 +555,6 @@ class BusinessCentralConnector:
             bodies.append(body)
         return bodies
 
-    async def _by_key(self, path: str, key: str, extra: dict[str, str]) -> dict[str, Any] | None:
-        params = {"$filter": f"externalDocumentNumber eq {bc.odata_text(key)}", **extra}
-        found = _values(await self.http.call("GET", path, params=params, idempotent=True))
-        return found[0] if found else None
-
-    async def _all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        """Every record of a collection, following ``@odata.nextLink``."""
-        body = await self.http.call("GET", path, params=params or None, idempotent=True)
-        records = list(_values(body))
-        while isinstance(body, dict) and isinstance(body.get("@odata.nextLink"), str):
-            body = await self.http.call("GET", body["@odata.nextLink"], idempotent=True)
-            records.extend(_values(body))
-        return records
-
-    async def _page(
-        self,
-        kind: str,
-        entity_set: str,
-        odata_filter: str | None,
-        expand: str | None,
-        limit: int,
-        cursor: str | None,
-        companies: list[str],
-        mapper: Callable[[str, dict[str, Any]], T],
-    ) -> Page[T]:
-        """Up to ``limit`` records, company after company, with BC's nextLinks inside our cursor."""
-        tag = f"{kind}:{hashlib.sha256((odata_filter or '').encode()).hexdigest()[:16]}:{','.join(companies)}"
-        tag = hashlib.sha256(tag.encode()).hexdigest()[:24]
-        index, link = self._open_cursor(cursor, tag, companies, entity_set)
-        params = {key: value for key, value in (("$filter", odata_filter), ("$expand", expand)) if value}
-        items: list[T] = []
-        while len(items) < limit and index < len(companies):
-            headers = {"Prefer": f"odata.maxpagesize={limit - len(items)}"}
-            path = link or f"/companies({companies[index]})/{entity_set}"
-            body = await self.http.call(
-                "GET", path, params=None if link else params or None, headers=headers, idempotent=True
-            )
-            items.extend(mapper(companies[index], record) for record in _values(body))
-            next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
-            link = next_link if isinstance(next_link, str) else None
-            if link is None:
-                index += 1
-        if link is None:
-            index = await self._next_nonempty(companies, index, entity_set, odata_filter)
-        if index >= len(companies):
-            return Page(items=items, next_cursor=None)
-        return Page(items=items, next_cursor=_encode(_Cursor(k=tag, c=index, n=link)))
-
-    async def _next_nonempty(self, companies: list[str], index: int, entity_set: str, odata_filter: str | None) -> int:
-        """The first company from ``index`` with a matching record (so a last page says so)."""
-        while index < len(companies):
-            params = {"$top": "1", "$select": "id", **({"$filter": odata_filter} if odata_filter else {})}
-            body = await self.http.call(
-                "GET", f"/companies({companies[index]})/{entity_set}", params=params, idempotent=True
-            )
-            if _values(body):
-                return index
-            index += 1
-        return index
-
-    def _open_cursor(
-        self, cursor: str | None, tag: str, companies: list[str], entity_set: str
-    ) -> tuple[int, str | None]:
-        if cursor is None:
-            return 0, None
-        forged = InvalidInput(
-            "The cursor is not one this list issued",
-            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor of this list"}],
-        )
-        try:
-            decoded = msgspec.json.decode(
-                base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)), type=_Cursor
-            )
-        except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
-            raise forged from None
-        if decoded.k != tag or not 0 <= decoded.c < len(companies):
-            raise forged
-        expected = f"{self.http.api_base}/companies({companies[decoded.c]})/{entity_set}?"
-        if decoded.n is not None and (not decoded.n.startswith(expected) or "$skiptoken=" not in decoded.n):
-            raise forged
-        return decoded.c, decoded.n
-
-
-def _values(body: Any) -> list[dict[str, Any]]:
-    """The ``value`` array of a collection, checked."""
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        raise UpstreamContractViolation("Business Central collection lacks 'value'")
-    return [record for record in body["value"] if isinstance(record, dict)]
-
 
 def _decimal(field: str, value: str) -> Decimal:
     try:
@@ -731,10 +565,6 @@ def _decimal(field: str, value: str) -> Decimal:
         raise InvalidInput(f"{field} is not a decimal", field_errors=[
             {"in": "body", "pointer": f"/{field}", "detail": "must be a decimal string"}])  # fmt: skip
     return number
-
-
-def _encode(cursor: _Cursor) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
 
 
 async def build_business_central_connector(components: Components) -> BusinessCentralConnector:
