@@ -131,6 +131,50 @@ def _prepare_prometheus_multiprocess(path: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+# ---------------------------------------------------------------------------- sandboxes
+
+
+@main.group()
+def sandboxes() -> None:
+    """The vendor sandboxes (simulators of Salesforce, NetSuite, ... with fault injection)."""
+
+
+@sandboxes.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
+@click.pass_context
+def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve every vendor sandbox in this process, under /sandbox/<vendor>.
+
+    State persists under <state dir>/sandboxes/<vendor>. Point a gateway at them with
+    STRATA_<VENDOR>_URL=http://HOST:PORT/sandbox/<vendor> (listed at GET /).
+    """
+    import os
+
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from gateway.logging import configure_logging
+    from sandboxes.server import gateway_environment
+
+    settings = _settings(ctx)
+    os.environ["STRATA_STATE_DIR"] = str(settings.state_path)
+    configure_logging(settings.log_level)
+    click.echo(f"strata: sandboxes on http://{host}:{port}/sandbox/<vendor>; point a gateway at them with:")
+    for name, value in gateway_environment(f"http://{host}:{port}").items():
+        click.echo(f"  {name}={value}")
+    Granian(
+        "sandboxes.server:create_sandboxes_app_from_environment",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        factory=True,
+        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_dictconfig=GRANIAN_LOGGING,
+    ).serve()
+
+
 # ---------------------------------------------------------------------------- clients
 
 

@@ -109,6 +109,51 @@ idempotency_records = Table(
 )
 Index("ix_idempotency_expires_at", idempotency_records.c.expires_at)
 
+xrefs = Table(
+    "xrefs",
+    metadata,
+    Column("kind", String(32), primary_key=True, doc="customer | product | order | invoice | ..."),
+    Column("canonical_id", String(40), primary_key=True, doc="<prefix>_<ULID>"),
+    Column("system", String(40), primary_key=True, doc="vendor: salesforce, netsuite, stripe, ..."),
+    Column("vendor_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ux_xrefs_vendor", xrefs.c.kind, xrefs.c.system, xrefs.c.vendor_id, unique=True)
+
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True, doc="deterministic: a re-run step writes the same"),
+    Column("type", String(120), nullable=False),
+    Column("subject", String(200), nullable=True),
+    Column("correlation_id", String(64), nullable=True),
+    Column("envelope", Text, nullable=False, doc="the CloudEvent, structured JSON mode"),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_outbox_events_created_at", outbox_events.c.created_at)
+
+outbox_cursors = Table(
+    "outbox_cursors",
+    metadata,
+    Column("subscriber", String(64), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False, doc="every event up to this one was delivered"),
+    Column("leased_by", String(64), nullable=True, doc="relay (process) delivering this subscriber's batch"),
+    Column("lease_until", Float, nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+outbox_dead_letters = Table(
+    "outbox_dead_letters",
+    metadata,
+    Column("subscriber", String(64), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", String(500), nullable=False),
+    Column("at", Float, nullable=False),
+)
+
 
 def create_engine(url: str) -> AsyncEngine:
     """Create the async engine; for SQLite, make the directory and use WAL so readers never block."""

@@ -87,6 +87,16 @@ def exception_handlers(base_uri: str) -> dict[Any, Callable[[Request[Any, Any, A
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
         captured = mapper(exc, request.url.path, request_id)
+        if captured.status < 500:
+            # Never reached a governed route (404, 405, ...), so no audit record: one log line
+            # keeps the request findable by its id.
+            logger.info(
+                "%s %s answered %d outside any route",
+                request.method,
+                request.url.path[:200],
+                captured.status,
+                extra={"request_id": request_id, "status": captured.status},
+            )
         headers = {name.decode(): value.decode() for name, value in captured.headers if name != b"content-type"}
         headers["x-request-id"] = request_id
         headers.setdefault("x-content-type-options", "nosniff")

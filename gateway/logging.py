@@ -53,12 +53,12 @@ ALWAYS_REDACTED_KEYS = frozenset(
     }
 )
 """Keys whose value is never logged (compared lower-case, ``-`` read as ``_``)."""
-_SECRET_KEY_PARTS = ("token", "secret", "credential", "private_key")
-"""A key containing any of these (``access_token``, ``client_secret``, …) is redacted too."""
+_SECRET_KEY_PARTS = ("token", "secret", "credential", "private_key", "api_key", "apikey", "license_key", "password")
+"""A key containing any of these (``access_token``, ``client_secret``, ``x_api_key``, …) is redacted too."""
 _IN_TEXT = re.compile(
     r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*"  # a URL's query string
     r"|(?P<scheme>\b(?:Bearer|Basic|DPoP)\s+)[A-Za-z0-9._~+/=-]+"  # an HTTP credential
-    r"|(?P<param>\b[\w.-]*(?:token|secret|password|assertion)[\w.-]*=)[^\s&\"'<>]+"  # a form field
+    r"|(?P<param>\b[\w.-]*(?:token|secret|password|assertion|api_?key|license_?key)[\w.-]*=)[^\s&\"'<>]+"  # a form field
     r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # a JWT (JWS compact)
     re.IGNORECASE,
 )

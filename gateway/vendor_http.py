@@ -139,6 +139,9 @@ async def exchange(
         raise UpstreamTimeout(f"{vendor} did not answer within {timeout_seconds}s") from None
     except httpx.TransportError as error:
         raise UpstreamUnavailable(f"{vendor} unreachable: {type(error).__name__}") from None
+    except ConnectionError:
+        # An in-process (ASGI) transport passes a dropped connection through as the app raised it.
+        raise UpstreamUnavailable(f"{vendor} dropped the connection") from None
 
 
 _RNG = random.Random()

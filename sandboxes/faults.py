@@ -12,13 +12,19 @@ matches (method, path prefix) and fires (probability, remaining count) decides w
   as ``status`` would (a client that waits that long sees a late error, not data);
 * ``lost_response`` — serve the request (a write is applied), discard the simulator's answer,
   sleep ``latency_seconds``, then answer as ``status`` would: the client sees a failure although
-  the write happened, which is what an idempotency key or an upsert must survive.
+  the write happened, which is what an idempotency key or an upsert must survive;
+* ``drop`` — the connection drops with no answer at all (:class:`ConnectionDropped` is raised
+  out of the ASGI app, as a reset socket raises in a client): before the request is served, or
+  after it was (the write applied) when ``after_write`` is set.
 
 Rules are switched from Python (``sandbox.faults.add(FaultRule(...))``) or over HTTP by the
 control API each sandbox mounts: ``POST /_control/faults`` (one rule as JSON, or a list),
 ``DELETE /_control/faults``, ``GET /_control/counts``. Paths under ``/_control`` never fault.
 
-Dropped connections are not simulated: an in-process ASGI transport has no socket to drop.
+A dropped connection reaches an in-process client (httpx's ASGI transport) as the
+:class:`ConnectionDropped` (a :class:`ConnectionResetError`) the app raised; a sandbox served
+over a real socket (``strata sandboxes serve``) by granian answers it with a bare 500 instead,
+since ASGI gives an app no way to reset its connection.
 """
 
 from __future__ import annotations
@@ -43,7 +49,11 @@ ErrorRenderer = Callable[[int], tuple[bytes, str]]
 
 CONTROL_PREFIX = "/_control"
 
-FaultKind = Literal["latency", "status", "timeout", "lost_response"]
+FaultKind = Literal["latency", "status", "timeout", "lost_response", "drop"]
+
+
+class ConnectionDropped(ConnectionResetError):
+    """Raised out of a sandbox app to drop the connection without an answer."""
 
 
 class FaultRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -51,13 +61,15 @@ class FaultRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     kind: FaultKind
     """``latency`` (delay then serve), ``status`` (answer an error), ``timeout`` (delay then error),
-    ``lost_response`` (serve, drop the answer, then error)."""
+    ``lost_response`` (serve, drop the answer, then error), ``drop`` (no answer at all)."""
     status: int = 503
     """HTTP status of ``status``, ``timeout`` and ``lost_response`` faults (429, 403 for a quota, 5xx, ...)."""
     latency_seconds: float = 0.0
     """Delay of ``latency``, ``timeout`` and ``lost_response`` faults."""
     retry_after: float | None = None
     """Value of the ``Retry-After`` header on an injected error, in seconds; ``None`` = no header."""
+    after_write: bool = False
+    """For ``drop``: serve the request first (the write is applied), then drop the connection."""
     method: str | None = None
     """Only requests with this HTTP method (upper case); ``None`` = any."""
     path_prefix: str = ""
@@ -157,13 +169,16 @@ class FaultInjector:
             if rule is None:
                 await app(scope, receive, send)
                 return
-            if rule.kind == "lost_response":
+            if rule.kind == "lost_response" or (rule.kind == "drop" and rule.after_write):
                 await app(scope, receive, _discard)
             if rule.latency_seconds:
                 await asyncio.sleep(rule.latency_seconds)
             if rule.kind == "latency":
                 await app(scope, receive, send)
                 return
+            if rule.kind == "drop":
+                when = "after" if rule.after_write else "before"
+                raise ConnectionDropped(f"sandbox dropped the connection ({when} the write)")
             await self._send_error(rule, send)
 
         return faulty

@@ -47,6 +47,12 @@ def _netsuite(settings: Settings, state_dir: Path) -> Any:
     return create_netsuite_sandbox(state_dir=state_dir)
 
 
+def _product_platform(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.product_platform import create_product_platform_sandbox
+
+    return create_product_platform_sandbox(state_dir=state_dir, api_key=settings.product_platform_api_key)
+
+
 def _business_central(settings: Settings, state_dir: Path) -> Any:
     from sandboxes.business_central import create_business_central_sandbox
 
@@ -62,6 +68,7 @@ def _business_central(settings: Settings, state_dir: Path) -> Any:
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec("salesforce", "salesforce_url", _salesforce),
     SandboxSpec("netsuite", "netsuite_url", _netsuite),
+    SandboxSpec("product-platform", "product_platform_url", _product_platform),
     SandboxSpec("business-central", "business_central_url", _business_central),
 )
 """Every sandbox, in mount order."""

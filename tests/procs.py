@@ -2,7 +2,9 @@
 
 ``GatewayProcess`` runs ``strata serve`` (granian, the production server) on a free
 loopback port with the given settings, waits until ``/health/live`` answers, and stops it
-with SIGTERM (SIGKILL when a test asks for a crash).
+with SIGTERM (SIGKILL when a test asks for a crash). ``SandboxesProcess`` runs ``strata
+sandboxes serve`` the same way, so the "vendors" outlive the gateway processes; its
+``gateway_settings()`` point a ``GatewayProcess`` at them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ def free_port() -> int:
 class GatewayProcess:
     """A ``strata serve`` subprocess."""
 
+    command: tuple[str, ...] = ("serve",)
+    health_path = "/health/live"
+    name = "gateway"
+
     def __init__(self, state_dir: Path, **settings: Any) -> None:
         self.port = int(settings.pop("port", 0)) or free_port()
         self.state_dir = state_dir
@@ -44,7 +50,7 @@ class GatewayProcess:
             **{f"STRATA_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = state_dir / f"gateway-{self.port}.log"
+        self.log_path = state_dir / f"{self.name}-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -54,7 +60,7 @@ class GatewayProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve"],
+            [sys.executable, "-m", "gateway.cli", *self.command],
             cwd=PROJECT_ROOT,
             env=self.env,
             stdout=log,
@@ -63,16 +69,16 @@ class GatewayProcess:
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited early:\n{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/health/live", timeout=0.5).status_code == 200:
+                if httpx.get(f"{self.url}{self.health_path}", timeout=0.5).is_success:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(
-            f"gateway did not start within {START_DEADLINE_SECONDS}s:\n{self.log_path.read_text()[-3000:]}"
+            f"{self.name} did not start within {START_DEADLINE_SECONDS}s:\n{self.log_path.read_text()[-3000:]}"
         )
 
     def stop(self, *, crash: bool = False) -> None:
@@ -90,6 +96,23 @@ class GatewayProcess:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class SandboxesProcess(GatewayProcess):
+    """A ``strata sandboxes serve`` subprocess: every vendor sandbox, state under ``state_dir``."""
+
+    name = "sandboxes"
+    health_path = "/health"
+
+    def __init__(self, state_dir: Path, **settings: Any) -> None:
+        super().__init__(state_dir, **settings)
+        self.command = ("sandboxes", "serve", "--port", str(self.port))
+
+    def gateway_settings(self) -> dict[str, str]:
+        """Settings (keyword form, for ``GatewayProcess``) pointing every connector here."""
+        from sandboxes.server import gateway_environment
+
+        return {key.removeprefix("STRATA_").lower(): value for key, value in gateway_environment(self.url).items()}
 
 
 def provision_token(settings: Any, scopes: list[str], tier: str = "internal", name: str = "test") -> str:

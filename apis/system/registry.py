@@ -52,5 +52,38 @@ async def _crm(components: Components) -> Service:
     )
 
 
-SYSTEM_APIS: tuple[SystemApiSpec, ...] = (SystemApiSpec("crm", _crm_router, _crm),)
+def _product_router() -> Any:
+    from apis.system.product.routes import router
+
+    return router
+
+
+async def _product(components: Components) -> Service:
+    from apis.system.product.service import build_product_service
+
+    return await build_product_service(
+        components.settings,
+        sandbox=components.sandbox_apps.get("product-platform"),
+        tracer=components.tracing.tracer,
+        breaker=components.circuit_breaker("product-platform"),
+    )
+
+
+def _data_router() -> Any:
+    from apis.system.data.routes import router
+
+    return router
+
+
+async def _data(components: Components) -> Service:
+    from apis.system.data.service import build_data_service
+
+    return await build_data_service(components.settings, breaker=components.circuit_breaker("data-platform"))
+
+
+SYSTEM_APIS: tuple[SystemApiSpec, ...] = (
+    SystemApiSpec("crm", _crm_router, _crm),
+    SystemApiSpec("product", _product_router, _product),
+    SystemApiSpec("data", _data_router, _data),
+)
 """Every system API the gateway serves."""

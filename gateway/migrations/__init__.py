@@ -30,6 +30,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent
 INITIAL_REVISION = "0001_initial"
 CLAIM_TOKEN_REVISION = "0002_idempotency_claim_token"
 CLIENT_LIFECYCLE_REVISION = "0003_client_lifecycle"
+PROCESS_STATE_REVISION = "0004_process_state"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -96,6 +97,8 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("xrefs"):
+        return PROCESS_STATE_REVISION
     if "updated_at" in {column["name"] for column in inspector.get_columns("oauth_clients")}:
         return CLIENT_LIFECYCLE_REVISION
     if inspector.has_table("idempotency_records"):

@@ -84,6 +84,20 @@ def test_secrets_and_personal_data_are_redacted_in_both_apis(lines: io.StringIO)
     assert struct["form"] == f"grant_type=client_credentials&client_secret={REDACTED}&scope=a"
 
 
+def test_vendor_api_keys_and_license_keys_are_redacted(lines: io.StringIO) -> None:
+    key = "pp_live_4f9a-nobody-may-read"
+    structlog.get_logger("strata.test").warning(
+        "vendor refused the key",
+        headers={"X-Api-Key": key},
+        avalara_license_key=key,
+        form=f"account=1100&licenseKey={key}",
+    )
+    assert key not in lines.getvalue()
+    (event,) = _events(lines)
+    assert event["headers"] == {"X-Api-Key": REDACTED} and event["avalara_license_key"] == REDACTED
+    assert event["form"] == f"account=1100&licenseKey={REDACTED}"
+
+
 def test_exception_messages_are_scrubbed_after_rendering(lines: io.StringIO) -> None:
     try:
         raise RuntimeError("vendor said no for https://vendor.example/services?q=SELECT+Email+FROM+Contact")

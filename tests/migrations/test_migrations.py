@@ -24,6 +24,7 @@ from gateway.migrations import (
     CLAIM_TOKEN_REVISION,
     CLIENT_LIFECYCLE_REVISION,
     INITIAL_REVISION,
+    PROCESS_STATE_REVISION,
     current_revision,
     head_revision,
     upgrade_database,
@@ -56,8 +57,8 @@ async def _columns(engine: AsyncEngine, table: str) -> set[str]:
         return await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(table)})
 
 
-def test_head_is_the_client_lifecycle_revision() -> None:
-    assert head_revision() == CLIENT_LIFECYCLE_REVISION
+def test_head_is_the_process_state_revision() -> None:
+    assert head_revision() == PROCESS_STATE_REVISION
 
 
 async def test_upgrade_from_claim_token_revision_turns_revoked_clients_into_disabled(database_url: str) -> None:
@@ -237,9 +238,10 @@ def test_cli_upgrade_current_history(database_url: str) -> None:
     history = runner.invoke(db, ["history"])
     assert history.exit_code == 0, history.output
     lines = history.output.splitlines()
-    assert lines[0].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION} (head)")
-    assert lines[1].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
-    assert lines[2].startswith(f"<base> -> {INITIAL_REVISION}")
+    assert lines[0].startswith(f"{CLIENT_LIFECYCLE_REVISION} -> {PROCESS_STATE_REVISION} (head)")
+    assert lines[1].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION}")
+    assert lines[2].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
+    assert lines[3].startswith(f"<base> -> {INITIAL_REVISION}")
 
 
 def test_cli_state_dir_option_on_the_group(tmp_path: Path) -> None:

@@ -1,0 +1,194 @@
+"""Product platform connector: API key, JSON, ``pageToken`` paging, ``Idempotency-Key`` on POST.
+
+Speaks the dialect documented in :mod:`sandboxes.product_platform` and maps its failures
+onto :mod:`gateway.errors`:
+
+=================================================  ==============================
+product platform                                   Strata
+=================================================  ==============================
+429 ``rate_limited`` (+ ``Retry-After``)           UpstreamRateLimited (retryable)
+5xx, connection errors                             UpstreamUnavailable (retryable)
+no answer within ``timeout_seconds``               UpstreamTimeout (retryable)
+404 ``not_found``                                  NotFound
+409, 422 ``idempotency_key_reused``                Conflict
+400 ``invalid_page_token``                         InvalidInput naming ``cursor``
+other 4xx                                          UpstreamRejected (vendor_code = error code)
+401/403 (our API key refused), unreadable bodies,   UpstreamContractViolation (502)
+missing fields
+=================================================  ==============================
+
+Retried (exponential backoff with full jitter, honouring ``Retry-After``): reads, PATCH
+(absolute values), and POSTs carrying an ``Idempotency-Key`` — the platform replays the
+first answer of a key, so a retry after a lost answer never grants twice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import msgspec
+
+from gateway.circuit_breaker import CircuitBreaker
+from gateway.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StrataError,
+    UpstreamContractViolation,
+    UpstreamRateLimited,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+
+VENDOR = "product-platform"
+DISPLAY_NAME = "Product platform"
+API_KEY_HEADER = "X-Api-Key"
+
+
+class ProductPlatformConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Timeouts and retries of the product platform connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+
+    timeout_seconds: float = 5.0
+    """Deadline of one exchange: the platform is an internal service, answers are quick."""
+
+
+DEFAULT_PRODUCT_PLATFORM_CONFIG = ProductPlatformConfig()
+
+
+class VendorRejected(UpstreamRejected):
+    """A 4xx the platform explained; ``details`` are its ``[{"field", "issue"}]``."""
+
+    def __init__(self, detail: str, *, vendor_code: str | None, details: list[dict[str, Any]]) -> None:
+        super().__init__(detail, vendor_code=vendor_code)
+        self.details = details
+
+
+class ProductPlatformConnector:
+    """One product platform, reached through ``client`` (any transport: network or in-process)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        api_key: str,
+        config: ProductPlatformConfig = DEFAULT_PRODUCT_PLATFORM_CONFIG,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.config = config
+        self.breaker = breaker
+        self._random = random.Random()
+
+    # -- public operations ------------------------------------------------------------------------
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One resource (a JSON object)."""
+        return await self._call("GET", path, params=params, idempotent=True)
+
+    async def page(
+        self, path: str, params: Mapping[str, str], page_size: int, page_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a list: its items and the next page's token (``None`` on the last page)."""
+        query = {**params, "pageSize": str(page_size)}
+        if page_token:
+            query["pageToken"] = page_token
+        body = await self._call("GET", path, params=query, idempotent=True)
+        data = body.get("data")
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise UpstreamContractViolation(f"{DISPLAY_NAME} list answer lacks 'data'")
+        token = body.get("nextPageToken")
+        if token is not None and not isinstance(token, str):
+            raise UpstreamContractViolation(f"{DISPLAY_NAME} nextPageToken is not a string")
+        return data, token or None
+
+    async def post(self, path: str, body: Any, *, idempotency_key: str | None) -> dict[str, Any]:
+        """A POST; retried only when it carries an ``Idempotency-Key``."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._call("POST", path, json=body, headers=headers, idempotent=idempotency_key is not None)
+
+    async def patch(self, path: str, body: Any) -> dict[str, Any]:
+        """A PATCH of absolute values: safe to repeat, so retried."""
+        return await self._call("PATCH", path, json=body, idempotent=True)
+
+    # -- transport ----------------------------------------------------------------------------
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool,
+    ) -> dict[str, Any]:
+        return await call_with_retries(
+            lambda: self._send(method, path, params, json, headers),
+            policy=self.config,
+            idempotent=idempotent,
+            breaker=self.breaker,
+            rng=self._random,
+        )
+
+    async def _send(
+        self, method: str, path: str, params: Any, json: Any, extra: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        headers = {API_KEY_HEADER: self._api_key, "Accept": "application/json", **(extra or {})}
+        response = await exchange(
+            self._client,
+            method,
+            f"{self._base_url}{path}",
+            vendor=DISPLAY_NAME,
+            timeout_seconds=self.config.timeout_seconds,
+            params=params,
+            json=json,
+            headers=headers,
+        )
+        if response.status_code >= 300:
+            raise self._error_for(response)
+        body = self._decode(response)
+        if not isinstance(body, dict):
+            raise UpstreamContractViolation(f"{DISPLAY_NAME} answered {response.status_code} without a JSON object")
+        return body
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        try:
+            return msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            return None
+
+    def _error_for(self, response: httpx.Response) -> StrataError:
+        """The Strata error for an error answer (status + ``{"error": {...}}``)."""
+        status = response.status_code
+        body = self._decode(response)
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code") if isinstance(error.get("code"), str) else None
+        message = str(error.get("message") or f"{DISPLAY_NAME} answered {status}")
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status == 429:
+            return UpstreamRateLimited(f"{DISPLAY_NAME} throttled the call: {message}", retry_after=retry_after)
+        if status >= 500:
+            unavailable = UpstreamUnavailable(f"{DISPLAY_NAME} answered {status}: {message}", vendor_code=code)
+            unavailable.retry_after = retry_after
+            return unavailable
+        if status in (401, 403):
+            # Our credentials were refused: the gateway's set-up is wrong, not the caller's input.
+            return UpstreamContractViolation(f"{DISPLAY_NAME} refused the gateway's API key: {message}")
+        if status == 404:
+            return NotFound(message, vendor_code=code)
+        if status == 409 or code == "idempotency_key_reused":
+            return Conflict(message, vendor_code=code)
+        if code == "invalid_page_token":
+            detail = "cursor is not a cursor this API issued"
+            return InvalidInput(detail, field_errors=[{"in": "query", "name": "cursor", "detail": detail}])
+        if code is None:
+            return UpstreamContractViolation(f"{DISPLAY_NAME} answered {status} without a readable error")
+        details = error.get("details")
+        cleaned = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+        return VendorRejected(f"{DISPLAY_NAME} rejected the request: {message}", vendor_code=code, details=cleaned)

@@ -1,0 +1,203 @@
+"""``/system/product/v1``: catalog, customers, entitlements and usage over the product platform.
+
+Authentication, scopes, request validation and problem+json belong to the governance
+pipeline in front; handlers read ``request.app.state.product`` (a :class:`ProductService`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, Router, get, patch, post
+from litestar.exceptions import ClientException, ValidationException
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from apis.canonical import EntitlementChange, EntitlementGrant, EntitlementRevoke, Page, UsageEventBatch
+from apis.system.product.service import ProductService, vendor_idempotency_key
+from policies.pipeline import CONTEXT_STATE_KEY
+
+T = TypeVar("T")
+JSON = "application/json"
+PREFIX = "/system/product/v1"
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
+
+
+def _service(request: Request[Any, Any, Any]) -> ProductService:
+    service: ProductService = request.app.state.product
+    return service
+
+
+def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
+
+
+async def _decode(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    body = await request.body()
+    try:
+        return msgspec.json.decode(body or b"{}", type=kind)
+    except msgspec.ValidationError as error:
+        raise ClientException(status_code=422, detail=f"Request body violates the contract: {error}") from None
+    except msgspec.DecodeError:
+        raise ValidationException(detail="Request body is not valid JSON") from None
+
+
+def _page(request: Request[Any, Any, Any], page: Page[Any]) -> Response[bytes]:
+    headers = None
+    if page.next_cursor:
+        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+        query["cursor"] = page.next_cursor
+        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
+    return _json({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)
+
+
+def _vendor_key(request: Request[Any, Any, Any]) -> str:
+    """The platform idempotency key for this call (see :func:`vendor_idempotency_key`)."""
+    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
+    principal = getattr(context, "principal", None)
+    caller_key = request.headers.get("idempotency-key")
+    return vendor_idempotency_key(getattr(principal, "client_id", None), caller_key)
+
+
+# -- catalog ---------------------------------------------------------------------------------------
+@get("/products", operation_id="listProducts")
+async def list_products(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    family: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Products, optionally of one family."""
+    return _page(request, await _service(request).list_products(family=family, limit=limit, cursor=cursor))
+
+
+@get("/products/{product_id:str}", operation_id="getProduct")
+async def get_product(request: Request[Any, Any, Any], product_id: FromPath[str]) -> Response[bytes]:
+    """One product."""
+    return _json(await _service(request).get_product(product_id))
+
+
+@get("/skus", operation_id="listSkus")
+async def list_skus(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    product_id: FromQuery[str | None] = None,
+    code: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """SKUs, optionally of one product or with one code."""
+    page = await _service(request).list_skus(product_id=product_id, code=code, limit=limit, cursor=cursor)
+    return _page(request, page)
+
+
+@get("/skus/{sku_id:str}", operation_id="getSku")
+async def get_sku(request: Request[Any, Any, Any], sku_id: FromPath[str]) -> Response[bytes]:
+    """One SKU."""
+    return _json(await _service(request).get_sku(sku_id))
+
+
+@get("/bundles", operation_id="listBundles")
+async def list_bundles(
+    request: Request[Any, Any, Any], limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """Bundles."""
+    return _page(request, await _service(request).list_bundles(limit=limit, cursor=cursor))
+
+
+@get("/bundles/{bundle_id:str}", operation_id="getBundle")
+async def get_bundle(request: Request[Any, Any, Any], bundle_id: FromPath[str]) -> Response[bytes]:
+    """One bundle."""
+    return _json(await _service(request).get_bundle(bundle_id))
+
+
+# -- customers and entitlements --------------------------------------------------------------------
+@get("/customers", operation_id="listProductCustomers")
+async def list_customers(
+    request: Request[Any, Any, Any],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    crm_account_id: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Customers, optionally the one of a CRM account."""
+    page = await _service(request).list_customers(crm_account_id=crm_account_id, limit=limit, cursor=cursor)
+    return _page(request, page)
+
+
+@get("/customers/{customer_id:str}", operation_id="getProductCustomer")
+async def get_customer(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
+    """One customer."""
+    return _json(await _service(request).get_customer(customer_id))
+
+
+@get("/customers/{customer_id:str}/entitlements", operation_id="listEntitlements")
+async def list_entitlements(
+    request: Request[Any, Any, Any],
+    customer_id: FromPath[str],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """A customer's entitlements, optionally of one status."""
+    if status is not None and status not in ("active", "revoked"):
+        raise ClientException(status_code=422, detail="status must be active or revoked")
+    page = await _service(request).list_entitlements(customer_id, status=status, limit=limit, cursor=cursor)
+    return _page(request, page)
+
+
+@post("/customers/{customer_id:str}/entitlements", operation_id="grantEntitlement", status_code=201)
+async def grant_entitlement(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
+    """Grant a SKU to a customer: 201 with the entitlement and its ``Location``."""
+    grant = await _decode(request, EntitlementGrant)
+    entitlement = await _service(request).grant_entitlement(customer_id, grant, idempotency_key=_vendor_key(request))
+    return _json(entitlement, 201, {"Location": f"{PREFIX}/entitlements/{entitlement.id}"})
+
+
+@get("/entitlements/{entitlement_id:str}", operation_id="getEntitlement")
+async def get_entitlement(request: Request[Any, Any, Any], entitlement_id: FromPath[str]) -> Response[bytes]:
+    """One entitlement."""
+    return _json(await _service(request).get_entitlement(entitlement_id))
+
+
+@patch("/entitlements/{entitlement_id:str}", operation_id="changeEntitlement")
+async def change_entitlement(request: Request[Any, Any, Any], entitlement_id: FromPath[str]) -> Response[bytes]:
+    """Set a new quantity and/or end."""
+    change = await _decode(request, EntitlementChange)
+    return _json(await _service(request).change_entitlement(entitlement_id, change))
+
+
+@post("/entitlements/{entitlement_id:str}/revoke", operation_id="revokeEntitlement", status_code=200)
+async def revoke_entitlement(request: Request[Any, Any, Any], entitlement_id: FromPath[str]) -> Response[bytes]:
+    """Revoke an entitlement (a revoked one is answered unchanged)."""
+    revoke = await _decode(request, EntitlementRevoke)
+    service = _service(request)
+    return _json(await service.revoke_entitlement(entitlement_id, revoke, idempotency_key=_vendor_key(request)))
+
+
+# -- usage -----------------------------------------------------------------------------------------
+@post("/usage-events/batches", operation_id="ingestUsageEvents", status_code=200)
+async def ingest_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Usage events; per-event results (duplicates are results, not errors)."""
+    batch = await _decode(request, UsageEventBatch)
+    return _json(await _service(request).ingest_usage(batch, idempotency_key=_vendor_key(request)))
+
+
+router = Router(
+    path=PREFIX,
+    route_handlers=[
+        list_products,
+        get_product,
+        list_skus,
+        get_sku,
+        list_bundles,
+        get_bundle,
+        list_customers,
+        get_customer,
+        list_entitlements,
+        grant_entitlement,
+        get_entitlement,
+        change_entitlement,
+        revoke_entitlement,
+        ingest_usage,
+    ],
+)

@@ -1,0 +1,349 @@
+"""Business events: CloudEvents 1.0 envelopes, a durable outbox, at-least-once delivery.
+
+A workflow step that changes state writes the event describing it **in the same database
+transaction** (:func:`append`), so there is never a state change without its event, nor an
+event for a change that was rolled back. Event ids are deterministic
+(:func:`deterministic_event_id` of the workflow id, the step and the type), so a step re-run
+after a crash writes the same event again — and the outbox keeps one (the id is unique).
+
+:class:`OutboxRelay` delivers the outbox to subscribers (the data-platform sink, CRM status
+updates, partner webhooks), each with a cursor of its own: in ``seq`` order, at least once —
+a subscriber sees an event again if the process dies between delivery and cursor update, so
+consumers de-duplicate by event id. A subscriber that fails an event is retried with backoff;
+after ``max_attempts`` the event goes to the dead letters (with the error) and the subscriber
+moves on, so one poisoned event does not stop the rest. With several processes on
+PostgreSQL, a subscriber's cursor row is locked (``FOR UPDATE SKIP LOCKED``) while one process
+delivers a batch, so the processes share subscribers instead of racing on one.
+:meth:`OutboxRelay.purge` drops events every subscriber has received, after the retention.
+
+Envelope (structured JSON mode): ``specversion``, ``id``, ``source``, ``type``
+(``strata.<object>.<event>``), ``subject``, ``time``, ``datacontenttype``, ``data``, and the
+extension attributes ``correlationid`` and ``traceparent`` (lowercase alphanumerics, as the
+spec requires). The AsyncAPI document is ``contracts/events/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.db import outbox_cursors, outbox_dead_letters, outbox_events
+
+logger = logging.getLogger("strata.events")
+
+EVENT_TYPE = re.compile(r"^strata\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+EVENT_NAMESPACE = uuid.UUID("6f1c1f2e-1d4a-5a8e-9b7a-3d2c0e4b5a61")
+"""Namespace of the UUIDv5 event ids (fixed forever: changing it changes every id)."""
+SOURCE = "/strata"
+
+
+class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A CloudEvents 1.0 event in structured JSON mode (optional attributes left out when unset)."""
+
+    id: str
+    """Unique per event; deterministic for events written by workflow steps."""
+    type: str
+    """``strata.<object>.<event>``, e.g. ``strata.contract.activated``."""
+    source: str
+    """URI reference of the producer, e.g. ``/strata/process/quote-to-cash``."""
+    specversion: str
+    """CloudEvents version: ``1.0``."""
+    subject: str | None = None
+    """The business object the event is about (a canonical id)."""
+    time: str | None = None
+    """When the change happened, RFC 3339 UTC."""
+    datacontenttype: str
+    """Media type of ``data``: ``application/json``."""
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    """The event's payload (canonical objects only)."""
+    correlationid: str | None = None
+    """Extension: the correlation id of the business transaction."""
+    traceparent: str | None = None
+    """Extension: W3C trace context of the step that wrote it."""
+
+
+def deterministic_event_id(workflow_id: str, step: str, event_type: str) -> str:
+    """The id of the event ``event_type`` written by ``step`` of ``workflow_id``: the same every run."""
+    return f"evt_{uuid.uuid5(EVENT_NAMESPACE, f'{workflow_id}|{step}|{event_type}').hex}"
+
+
+def new_event(
+    event_type: str,
+    *,
+    event_id: str,
+    data: dict[str, Any],
+    subject: str | None = None,
+    source: str = SOURCE,
+    correlation_id: str | None = None,
+    traceparent: str | None = None,
+    at: dt.datetime | None = None,
+) -> CloudEvent:
+    """A checked event envelope.
+
+    Raises:
+        ValueError: the type is not ``strata.<object>.<event>``.
+    """
+    if not EVENT_TYPE.match(event_type):
+        raise ValueError(f"event type {event_type!r} is not strata.<object>.<event>")
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return CloudEvent(
+        id=event_id,
+        type=event_type,
+        source=source,
+        specversion="1.0",
+        datacontenttype="application/json",
+        subject=subject,
+        time=when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        data=data,
+        correlationid=correlation_id,
+        traceparent=traceparent,
+    )
+
+
+async def append(connection: AsyncConnection, event: CloudEvent) -> bool:
+    """Write ``event`` to the outbox inside the caller's transaction; False if it was there."""
+    row = {
+        "event_id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "correlation_id": event.correlationid,
+        "envelope": msgspec.json.encode(event).decode(),
+        "created_at": time.time(),
+    }
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement: Any = pg_insert(outbox_events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
+    elif dialect == "sqlite":
+        statement = sqlite_insert(outbox_events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
+    else:  # pragma: no cover - the gateway runs on SQLite or PostgreSQL only
+        raise RuntimeError(f"unsupported database {dialect}")
+    result = await connection.execute(statement)
+    return bool(result.rowcount)
+
+
+Handler = Callable[[CloudEvent], Awaitable[None]]
+"""A subscriber's delivery function; raising means "not delivered, try again"."""
+
+
+class Subscriber(msgspec.Struct, frozen=True, kw_only=True):
+    """One consumer of the outbox."""
+
+    name: str
+    """Stable name (its cursor is stored under it)."""
+    handler: Handler
+    """Delivers one event."""
+    types: tuple[str, ...] = ()
+    """Event types it wants (prefix match, e.g. ``strata.invoice.``); empty = all."""
+
+    def wants(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` go to this subscriber."""
+        return not self.types or any(event_type.startswith(prefix) for prefix in self.types)
+
+
+class RelayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Pacing of the relay."""
+
+    poll_seconds: float = 0.5
+    """Pause between rounds when the outbox had nothing new."""
+    batch_size: int = 100
+    """Events read per subscriber per round."""
+    max_attempts: int = 5
+    """Deliveries of one event to one subscriber before it is dead-lettered."""
+    backoff_base_seconds: float = 0.2
+    """Pause after the first failed delivery; doubles per attempt."""
+    retention_seconds: float = 7 * 24 * 3600.0
+    """Delivered events are purged after this long."""
+    lease_seconds: float = 60.0
+    """How long a relay holds a subscriber before another process may take it over."""
+
+
+class OutboxRelay:
+    """Delivers the outbox to its subscribers, from a background task of this process."""
+
+    def __init__(
+        self, engine: AsyncEngine, subscribers: Sequence[Subscriber], config: RelayConfig | None = None
+    ) -> None:
+        self._engine = engine
+        self._subscribers = list(subscribers)
+        self.config = config or RelayConfig()
+        self.relay_id = f"relay-{uuid.uuid4().hex[:12]}"
+        """Who holds a subscriber's lease (one per relay instance)."""
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        """Run rounds in the background until :meth:`stop`."""
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop after the delivery in progress."""
+        from gateway.background import cancel_and_wait
+
+        await cancel_and_wait(self._task)
+        self._task = None
+
+    def notify(self) -> None:
+        """New events were appended: start a round now instead of at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """One round over every subscriber; returns how many deliveries succeeded."""
+        delivered = 0
+        for subscriber in self._subscribers:
+            delivered += await self._deliver_batch(subscriber)
+        return delivered
+
+    async def purge(self, now: float | None = None) -> int:
+        """Delete events older than the retention that every subscriber has received."""
+        cutoff = (now or time.time()) - self.config.retention_seconds
+        names = [subscriber.name for subscriber in self._subscribers]
+        async with self._engine.begin() as connection:
+            positions = (
+                await connection.execute(
+                    select(outbox_cursors.c.subscriber, outbox_cursors.c.last_seq).where(
+                        outbox_cursors.c.subscriber.in_(names)
+                    )
+                )
+            ).all()
+            if len(positions) < len(names):
+                return 0  # a subscriber that never ran has received nothing yet
+            low = min((row.last_seq for row in positions), default=0)
+            result = await connection.execute(
+                delete(outbox_events).where(and_(outbox_events.c.seq <= low, outbox_events.c.created_at < cutoff))
+            )
+        return int(result.rowcount or 0)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delivered = await self.run_once()
+            except Exception:  # a database hiccup must not end the relay
+                logger.exception("outbox relay round failed")
+                delivered = 0
+            if delivered == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+
+    async def _deliver_batch(self, subscriber: Subscriber) -> int:
+        cursor = await self._claim(subscriber.name)
+        if cursor is None:
+            return 0  # another process holds this subscriber's lease
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(
+                        outbox_events.c.seq, outbox_events.c.event_id, outbox_events.c.type, outbox_events.c.envelope
+                    )
+                    .where(outbox_events.c.seq > cursor)
+                    .order_by(outbox_events.c.seq)
+                    .limit(self.config.batch_size)
+                )
+            ).all()
+        # Deliveries happen outside any transaction: a slow subscriber holds no database lock.
+        delivered = 0
+        last = cursor
+        for row in rows:
+            if subscriber.wants(row.type):
+                event = msgspec.json.decode(row.envelope, type=CloudEvent)
+                error = await self._deliver(subscriber, event)
+                if error is None:
+                    delivered += 1
+                else:
+                    await self._dead_letter(subscriber.name, row.event_id, row.seq, error)
+            last = row.seq
+            await self._advance(subscriber.name, last)
+        await self._release(subscriber.name)
+        return delivered
+
+    async def _deliver(self, subscriber: Subscriber, event: CloudEvent) -> str | None:
+        """Deliver with retries; the last error's text when every attempt failed."""
+        error = ""
+        for attempt in range(self.config.max_attempts):
+            try:
+                await subscriber.handler(event)
+                return None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt + 1 < self.config.max_attempts:
+                    await asyncio.sleep(self.config.backoff_base_seconds * 2**attempt)
+        return error
+
+    async def _claim(self, name: str) -> int | None:
+        """Take the subscriber's lease (creating its cursor at 0); its position, or None if held."""
+        now = time.time()
+        async with self._engine.begin() as connection:
+            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            await connection.execute(
+                dialect_insert(outbox_cursors)
+                .values(subscriber=name, last_seq=0, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["subscriber"])
+            )
+            free = or_(
+                outbox_cursors.c.lease_until.is_(None),
+                outbox_cursors.c.lease_until < now,
+                outbox_cursors.c.leased_by == self.relay_id,
+            )
+            claimed = await connection.execute(
+                update(outbox_cursors)
+                .where(and_(outbox_cursors.c.subscriber == name, free))
+                .values(leased_by=self.relay_id, lease_until=now + self.config.lease_seconds)
+            )
+            if not claimed.rowcount:
+                return None
+            position = await connection.execute(
+                select(outbox_cursors.c.last_seq).where(outbox_cursors.c.subscriber == name)
+            )
+            return int(position.scalar_one())
+
+    async def _advance(self, name: str, seq: int) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outbox_cursors)
+                .where(and_(outbox_cursors.c.subscriber == name, outbox_cursors.c.last_seq < seq))
+                .values(last_seq=seq, updated_at=time.time(), lease_until=time.time() + self.config.lease_seconds)
+            )
+
+    async def _release(self, name: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outbox_cursors)
+                .where(and_(outbox_cursors.c.subscriber == name, outbox_cursors.c.leased_by == self.relay_id))
+                .values(leased_by=None, lease_until=None)
+            )
+
+    async def _dead_letter(self, name: str, event_id: str, seq: int, error: str) -> None:
+        async with self._engine.begin() as connection:
+            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            await connection.execute(
+                dialect_insert(outbox_dead_letters)
+                .values(
+                    subscriber=name,
+                    event_id=event_id,
+                    seq=seq,
+                    attempts=self.config.max_attempts,
+                    error=error[:500],
+                    at=time.time(),
+                )
+                .on_conflict_do_nothing(index_elements=["subscriber", "event_id"])
+            )
+        logger.warning("event dead-lettered", extra={"subscriber": name, "event_id": event_id, "error": error[:200]})
+
+
+async def outbox_size(engine: AsyncEngine) -> int:
+    """Events currently in the outbox (delivered ones included until purged)."""
+    async with engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(outbox_events))).scalar_one())

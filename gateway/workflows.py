@@ -1,0 +1,293 @@
+"""The workflow facade: durable execution (DBOS Transact) behind a few verbs.
+
+Process APIs are written against this module only, never against DBOS, so a workflow reads
+top to bottom::
+
+    @workflow("quote-to-cash")
+    async def quote_to_cash(opportunity_id: str) -> str:
+        order = await step("read_opportunity", crm.get_opportunity, opportunity_id)
+        ...
+        await step("create_sales_order", erp.create_sales_order, order, key=idempotency_key("create_sales_order"))
+
+The verbs:
+
+* :meth:`WorkflowEngine.start_once` — start a workflow under its business key (the workflow
+  id, e.g. ``quote-to-cash:006…``); starting it again, concurrently or later, returns the one
+  that exists instead of a second run.
+* :func:`step` — run one checkpointed step. A finished step is never run again, not after a
+  crash, not on recovery: its recorded result (or error) is replayed. Errors are classified
+  by the gateway's error tree: :class:`~gateway.errors.RetryableError` (timeouts, 429, 5xx) is
+  retried per :class:`StepRetry`, sleeping durably at least the vendor's ``Retry-After``;
+  anything else fails the step at once. Each attempt is its own recorded step, so the
+  operations view can show attempts and their errors.
+* :func:`idempotency_key` — ``<workflow id>:<step name>``: the key every vendor write in a
+  step carries, so a step re-run after a crash (the one step that can run twice: it was in
+  flight) never writes twice.
+* :func:`wait_for_event` / :meth:`WorkflowEngine.send` — a workflow waits durably for a message
+  (a webhook, an operator's decision).
+* :meth:`WorkflowEngine.replay` — re-run a finished (failed) workflow from a named step, under
+  the same workflow id (DBOS ``rewind``; its steps before that one keep their results, so their
+  idempotency keys — and the vendor records they created — stay the same).
+* :meth:`WorkflowEngine.cancel`, :meth:`WorkflowEngine.status`, :meth:`WorkflowEngine.steps`.
+
+Retry layers are not stacked on one wait: connectors retry briefly in memory (milliseconds to
+seconds, :mod:`gateway.vendor_http`) and raise when the vendor asks for a longer pause; a step
+then waits that pause durably (``DBOS.sleep_async`` survives a restart) and tries again.
+
+DBOS is a process-wide singleton: one :class:`WorkflowEngine` per process, launched in the
+app's lifespan. Its system database is SQLite under the state directory by default and the
+gateway's PostgreSQL database (schema ``dbos``) when ``STRATA_DATABASE_URL`` points at one.
+Each process needs a stable executor id of its own (``STRATA_EXECUTOR_ID``): a restarted
+process recovers the pending workflows of its id only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+import msgspec
+from dbos import DBOS, DBOSConfig, SetWorkflowID, StepOptions, WorkflowHandleAsync
+
+from gateway.errors import RetryableError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+APP_NAME = "strata"
+
+
+class StepRetry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How a step retries retryable errors: bounded attempts, durable exponential backoff."""
+
+    max_attempts: int = 5
+    """Attempts in all, the first included."""
+    backoff_base_seconds: float = 1.0
+    """Pause after the first failed attempt; doubles per attempt, with jitter."""
+    backoff_max_seconds: float = 300.0
+    """Ceiling of one pause; a longer ``Retry-After`` is still honoured up to this."""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.backoff_base_seconds < 0 or self.backoff_max_seconds < 0:
+            raise ValueError("max_attempts must be at least 1; backoffs not negative")
+
+    def pause(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed ``attempt`` (1-based): jittered, never below ``retry_after``."""
+        ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
+        delay = rng.uniform(ceiling / 2, ceiling)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.backoff_max_seconds))
+        return delay
+
+
+DEFAULT_STEP_RETRY = StepRetry()
+
+
+class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One recorded step of a workflow (one attempt, for steps that were retried)."""
+
+    index: int
+    """Position in the workflow (1-based), as the engine numbers its operations."""
+    name: str
+    """Step name."""
+    error: str | None
+    """Why the attempt failed, if it did."""
+    started_at: dt.datetime | None
+    """When the attempt started (UTC)."""
+    completed_at: dt.datetime | None
+    """When it finished (UTC)."""
+
+
+class WorkflowState(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a workflow stands in the engine."""
+
+    workflow_id: str
+    """The business key it was started under."""
+    name: str
+    """Workflow name."""
+    status: str
+    """Engine status: ``PENDING``, ``ENQUEUED``, ``SUCCESS``, ``ERROR``, ``CANCELLED``, ..."""
+    error: str | None
+    """The error that ended it, if it failed."""
+    executor_id: str | None
+    """Process that runs (or last ran) it."""
+
+
+def workflow(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Register an async function as a durable workflow under ``name`` (at import time)."""
+    decorator: Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]] = DBOS.workflow(name=name)
+    return decorator
+
+
+async def step(
+    name: str,
+    func: Callable[..., Coroutine[Any, Any, R]],
+    *args: Any,
+    retry: StepRetry = DEFAULT_STEP_RETRY,
+    **kwargs: Any,
+) -> R:
+    """Run ``func(*args, **kwargs)`` as the checkpointed step ``name`` of the current workflow.
+
+    Raises:
+        RetryableError: still failing after ``retry.max_attempts`` attempts.
+        Exception: the first non-retryable error, unchanged.
+    """
+    attempt = 1
+    while True:
+        try:
+            result: R = await DBOS.run_step_async(StepOptions(name=name), func, *args, **kwargs)
+            return result
+        except RetryableError as error:
+            if attempt >= retry.max_attempts:
+                raise
+            await DBOS.sleep_async(retry.pause(attempt, error.retry_after, _RNG))
+            attempt += 1
+
+
+def current_workflow_id() -> str:
+    """Id (business key) of the workflow this code runs in."""
+    workflow_id = DBOS.workflow_id
+    if workflow_id is None:
+        raise RuntimeError("not inside a workflow")
+    return workflow_id
+
+
+def idempotency_key(step_name: str) -> str:
+    """The idempotency key of the vendor write of ``step_name`` in the current workflow."""
+    return f"{current_workflow_id()}:{step_name}"
+
+
+async def wait_for_event(topic: str, timeout_seconds: float) -> Any:
+    """Durably wait for a message on ``topic`` sent to this workflow; ``None`` on timeout."""
+    return await DBOS.recv_async(topic, timeout_seconds=timeout_seconds)
+
+
+class WorkflowEngine:
+    """The process's durable-execution engine (one per process)."""
+
+    def __init__(
+        self,
+        *,
+        system_database_url: str,
+        executor_id: str,
+        application_version: str | None = None,
+        system_schema: str | None = None,
+    ) -> None:
+        config: DBOSConfig = {
+            "name": APP_NAME,
+            "system_database_url": system_database_url,
+            "executor_id": executor_id,
+        }
+        if application_version:
+            config["application_version"] = application_version
+        if system_schema:
+            config["dbos_system_schema"] = system_schema
+        self._config = config
+        self.executor_id = executor_id
+        self._launched = False
+
+    def launch(self) -> None:
+        """Start the engine: recover this executor's pending workflows, start queues."""
+        DBOS(config=self._config)
+        DBOS.launch()
+        self._launched = True
+
+    def shutdown(self) -> None:
+        """Stop the engine (pending workflows resume at the next launch with this executor id)."""
+        if self._launched:
+            DBOS.destroy()
+            self._launched = False
+
+    async def start_once(self, func: Callable[..., Coroutine[Any, Any, Any]], business_key: str, *args: Any) -> bool:
+        """Start ``func(*args)`` under ``business_key`` unless a workflow with that id exists.
+
+        Returns whether this call started it (``False``: it existed and was left alone).
+        Concurrent calls with one key start one workflow.
+        """
+        existed = await DBOS.get_workflow_status_async(business_key) is not None
+        with SetWorkflowID(business_key):
+            await DBOS.start_workflow_async(func, *args)
+        return not existed
+
+    async def result(self, workflow_id: str) -> Any:
+        """Wait for the workflow's result (raises its error)."""
+        handle: WorkflowHandleAsync[Any] = await DBOS.retrieve_workflow_async(workflow_id)
+        return await handle.get_result()
+
+    async def status(self, workflow_id: str) -> WorkflowState | None:
+        """Where the workflow stands; ``None`` if there is none with this id."""
+        found = await DBOS.get_workflow_status_async(workflow_id)
+        if found is None:
+            return None
+        return WorkflowState(
+            workflow_id=found.workflow_id,
+            name=found.name,
+            status=str(found.status),
+            error=_describe(found.error),
+            executor_id=found.executor_id,
+        )
+
+    async def steps(self, workflow_id: str) -> list[StepRecord]:
+        """Every recorded step (each attempt), in order."""
+        records = await DBOS.list_workflow_steps_async(workflow_id)
+        return [
+            StepRecord(
+                index=record["function_id"],
+                name=record["function_name"],
+                error=_describe(record["error"]),
+                started_at=_from_epoch_ms(record["started_at_epoch_ms"]),
+                completed_at=_from_epoch_ms(record["completed_at_epoch_ms"]),
+            )
+            for record in records
+        ]
+
+    async def replay(self, workflow_id: str, from_step: str | None = None) -> None:
+        """Re-run a finished workflow from the first attempt of ``from_step`` (default: the
+        first step that failed), keeping its id and the results of the steps before.
+
+        Raises:
+            LookupError: no such workflow, or no such step in it.
+        """
+        records = await self.steps(workflow_id)
+        if not records and await DBOS.get_workflow_status_async(workflow_id) is None:
+            raise LookupError(f"no workflow {workflow_id!r}")
+        if from_step is None:
+            index = next((r.index for r in records if r.error is not None), records[-1].index if records else 0)
+        else:
+            index = next((r.index for r in records if r.name == from_step), -1)
+            if index < 0:
+                raise LookupError(f"workflow {workflow_id!r} has no step {from_step!r}")
+        await DBOS.rewind_workflow_async(workflow_id, start_step=index)
+
+    async def send(self, workflow_id: str, topic: str, message: Any, *, idempotency_key: str | None = None) -> None:
+        """Deliver ``message`` on ``topic`` to a workflow waiting with :func:`wait_for_event`."""
+        await DBOS.send_async(workflow_id, message, topic, idempotency_key=idempotency_key)
+
+    async def cancel(self, workflow_id: str) -> None:
+        """Stop the workflow at its next step (what it already did stays done)."""
+        await DBOS.cancel_workflow_async(workflow_id)
+
+
+def system_database_url(database_url: str, sqlite_path: str) -> str:
+    """DBOS's system database for the gateway's ``database_url``: the same PostgreSQL database
+    (DBOS keeps to its own schema) or, for SQLite, a file of its own next to ours."""
+    if database_url.startswith(("postgresql", "postgres")):
+        _, rest = database_url.split("://", 1)
+        return f"postgresql://{rest}"
+    return f"sqlite:///{sqlite_path}"
+
+
+def _describe(error: Any) -> str | None:
+    if error is None:
+        return None
+    detail = getattr(error, "detail", None)
+    return f"{type(error).__name__}: {detail if isinstance(detail, str) else error}"[:500]
+
+
+def _from_epoch_ms(value: int | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(value / 1000, dt.UTC) if value is not None else None
+
+
+_RNG = random.Random()
