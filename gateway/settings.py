@@ -148,6 +148,29 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     stripe_webhook_secret: str = "whsec_strata_sandbox"
     """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``;
     several, comma-separated, while a secret is rolled (the sandbox signs with the first)."""
+    business_central_url: str = ""
+    """Business Central API host (``https://api.businesscentral.dynamics.com``); empty = the
+    embedded sandbox, in process (its token endpoint too)."""
+    business_central_login_url: str = "https://login.microsoftonline.com"
+    """Entra ID authority the client-credentials token is asked from when ``business_central_url`` is set."""
+    business_central_tenant_id: str = "strata-sandbox.onmicrosoft.com"
+    """Entra tenant (id or domain) of the Business Central environment."""
+    business_central_environment: str = "sandbox"
+    """Business Central environment name (``production``, ``sandbox``, ...)."""
+    business_central_client_id: str = "strata-sandbox"
+    """Entra application (client) id with the ``API.ReadWrite.All`` application permission."""
+    business_central_client_secret: str = "sandbox-secret"
+    """Its client secret (read from the environment or a secret file)."""
+    business_central_company: str = "Strata Inc."
+    """Company (legal entity) used where a call names none: new customers, items, periods."""
+    business_central_timeout_ms: int = 10_000
+    """Deadline of one Business Central (or Entra) exchange."""
+    business_central_max_retries: int = 3
+    """Retries of a read, and of each write step of a check-before-create procedure."""
+    business_central_backoff_base_ms: int = 500
+    """First backoff step (doubles per retry, full jitter; never shorter than ``Retry-After``)."""
+    business_central_backoff_max_ms: int = 30_000
+    """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""

@@ -72,9 +72,22 @@ def _stripe(settings: Settings, state_dir: Path) -> Any:
     )
 
 
+def _business_central(settings: Settings, state_dir: Path) -> Any:
+    from sandboxes.business_central import create_business_central_sandbox
+
+    return create_business_central_sandbox(
+        state_dir=state_dir,
+        tenant=settings.business_central_tenant_id,
+        environment=settings.business_central_environment,
+        client_id=settings.business_central_client_id,
+        client_secret=settings.business_central_client_secret,
+    )
+
+
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec("salesforce", "salesforce_url", _salesforce),
     SandboxSpec("netsuite", "netsuite_url", _netsuite),
+    SandboxSpec("business-central", "business_central_url", _business_central),
     SandboxSpec("product-platform", "product_platform_url", _product_platform),
     SandboxSpec("avalara", "avalara_url", _avalara),
     SandboxSpec("stripe", "stripe_url", _stripe),

@@ -66,11 +66,9 @@ class Erp:
 
     @property
     def sandbox(self) -> str:
-        """Mount path of the vendor's sandbox (``business-central`` may be mounted as ``business_central``)."""
-        mounted = self.gw.app.state.components.sandbox_apps
-        wanted = self.vendor.replace("-", "").replace("_", "")
-        name = next(key for key in mounted if key.replace("-", "").replace("_", "") == wanted)
-        return f"/sandbox/{name}"
+        """Mount path of the vendor's sandbox (vendor keys and sandbox names agree)."""
+        assert self.vendor in self.gw.app.state.components.sandbox_apps
+        return f"/sandbox/{self.vendor}"
 
     async def faults(self, *rules: dict[str, Any]) -> None:
         response = await self.client.post(f"{self.sandbox}/_control/faults", json=list(rules))

@@ -1,0 +1,622 @@
+"""Business Central connector: the :class:`~apis.system.erp.connector.ErpConnector` over BC API v2.0.
+
+Speaks BC's dialect (see ``/work/shared/VENDORS.md``): an Entra client-credentials token cached
+until it expires, ``companies(<id>)/<entity set>`` OData resources, ``@odata.nextLink`` paging
+(with ``Prefer: odata.maxpagesize``) wrapped in a cursor of ours, ``If-Match`` etags on PATCH
+and DELETE, bound actions ``Microsoft.NAV.post``, and ``{"error": {"code", "message"}}`` mapped
+onto :mod:`gateway.errors` by :mod:`.business_central_http`. Canonical mapping and the id scheme
+(company GUID digits + entity GUID digits) live in :mod:`.business_central_mapping`.
+
+Exactly-once: BC has no idempotency header, so every create is a check-before-create procedure
+keyed by the document's business key (``externalDocumentNumber``; the customer ``number``; a
+journal batch code derived from the key for payments and journal entries). A procedure is
+retried as a whole after a retryable failure of one of its writes (each write step gets the
+policy's retries) — a create whose answer was lost is found by the next attempt's check instead
+of being made twice, and is still reported as created by this call (``created`` is False only
+when the key existed before the call). Reads retry on their own. Customers are upserted
+read-then-patch with the etag just read; a 412 (someone changed it in between) reads and patches
+once more. Documents are posted after the insert; a posting refused for a closed period deletes
+the unposted draft and raises :class:`~gateway.errors.PeriodClosed`.
+
+Legal entities are BC companies; a new customer goes to the company of its currency (else the
+configured default company, as do items and periods). A line naming an item of another company is matched by the
+item number in the document's company.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from apis.canonical import (
+    AccountingPeriod,
+    CreditMemo,
+    CreditMemoCreate,
+    CustomerPayment,
+    CustomerPaymentCreate,
+    DocumentLineInput,
+    ErpCustomer,
+    ErpCustomerUpsert,
+    Invoice,
+    InvoiceCreate,
+    Item,
+    JournalEntry,
+    JournalEntryCreate,
+    LegalEntity,
+    Page,
+    SalesOrder,
+    SalesOrderCreate,
+)
+from apis.system.erp.connectors import business_central_mapping as bc
+from apis.system.erp.connectors.business_central_http import (
+    BusinessCentralConfig,
+    BusinessCentralHttp,
+)
+from apis.system.erp.connectors.business_central_paging import ODataPages
+from apis.system.erp.connectors.business_central_paging import values as records_of
+from apis.system.erp.connectors.business_central_posting import by_key, post_document, post_journal
+from gateway.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamRejected
+
+if TYPE_CHECKING:
+    from gateway.circuit_breaker import CircuitBreaker
+    from gateway.components import Components
+
+VENDOR = "business_central"
+SANDBOX_BASE_URL = "http://business-central.sandbox"
+NIL = "00000000-0000-0000-0000-000000000000"
+
+
+class BusinessCentralConnector:
+    """One BC environment (all its companies), reached through ``client``."""
+
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        api_base: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        default_company: str = "",
+        config: BusinessCentralConfig | None = None,
+        breaker: CircuitBreaker | None = None,
+        owns_client: bool = True,
+    ) -> None:
+        self.http = BusinessCentralHttp(
+            client, api_base, token_url, client_id, client_secret, config or BusinessCentralConfig(), breaker
+        )
+        self.pages = ODataPages(self.http)
+        self._default_name, self._owns_client = default_company, owns_client
+        self._companies: list[dict[str, Any]] | None = None
+        self._information: dict[str, dict[str, Any]] = {}
+        self._terms: dict[str, dict[str, str]] = {}
+        self._customer_currency: dict[tuple[str, str], str] = {}
+        """(company, customer) → its currency, as last read."""
+        self._item_twins: dict[tuple[str, str, str], str] = {}
+        """(company, item, other company) → the item with the same number in the other company."""
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the connector owns."""
+        if self._owns_client:
+            await self.http.client.aclose()
+
+    # -- companies ---------------------------------------------------------------------------------
+    async def _company_list(self) -> list[dict[str, Any]]:
+        if self._companies is None:
+            body = await self.http.call("GET", "/companies", idempotent=True)
+            companies = sorted(records_of(body), key=lambda c: str(bc.required(c, "id")))
+            self._companies = companies
+        return self._companies
+
+    async def _company_ids(self) -> list[str]:
+        return [str(c["id"]).lower() for c in await self._company_list()]
+
+    async def _default_company(self) -> str:
+        companies = await self._company_list()
+        if not companies:
+            raise UpstreamContractViolation("Business Central environment has no company")
+        wanted = self._default_name.lower()
+        chosen = next(
+            (c for c in companies if wanted in (str(c.get("name")).lower(), str(c.get("displayName")).lower())), None
+        )
+        return str((chosen or companies[0])["id"]).lower()
+
+    async def _company_for_currency(self, currency: str | None) -> str:
+        """The company whose local currency is ``currency`` (the default company when none is)."""
+        if currency:
+            for company in await self._company_ids():
+                if await self._currency(company) == currency.upper():
+                    return company
+        return await self._default_company()
+
+    async def _known_company(self, company_id: str) -> str:
+        if company_id.lower() not in await self._company_ids():
+            raise NotFound(f"No legal entity {company_id}")
+        return company_id.lower()
+
+    async def _info(self, company_id: str) -> dict[str, Any]:
+        if company_id not in self._information:
+            body = await self.http.call("GET", f"/companies({company_id})/companyInformation", idempotent=True)
+            values = records_of(body)
+            if not values:
+                raise UpstreamContractViolation("Business Central company without companyInformation")
+            self._information[company_id] = values[0]
+        return self._information[company_id]
+
+    async def _currency(self, company_id: str) -> str:
+        return str(bc.required(await self._info(company_id), "currencyCode")).upper()
+
+    async def _payment_terms(self, company_id: str) -> dict[str, str]:
+        """Payment-terms id → ``dueDateCalculation`` of a company."""
+        if company_id not in self._terms:
+            body = await self.http.call("GET", f"/companies({company_id})/paymentTerms", idempotent=True)
+            self._terms[company_id] = {str(t["id"]): str(t.get("dueDateCalculation") or "") for t in records_of(body)}
+        return self._terms[company_id]
+
+    # -- master data -------------------------------------------------------------------------------
+    async def list_legal_entities(self) -> list[LegalEntity]:
+        """Every company of the environment, in id order."""
+        self._companies = None  # read afresh: a company may have been added since
+        return [bc.legal_entity(c, await self._info(str(c["id"]).lower())) for c in await self._company_list()]
+
+    async def list_accounting_periods(self, *, year: int | None = None) -> list[AccountingPeriod]:
+        """The default company's periods in date order, optionally of one calendar year."""
+        company = await self._default_company()
+        records = await self.pages.all(f"/companies({company})/accountingPeriods", {})
+        if not records:
+            return []
+        last_start = max(bc.date(r, "startingDate") for r in records)
+        last_day = dt.date(last_start.year + last_start.month // 12, last_start.month % 12 + 1, 1) - dt.timedelta(1)
+        periods = bc.accounting_periods(company, records, last_day)
+        return [p for p in periods if year is None or p.start_date.year == year]
+
+    async def period_for(self, day: dt.date) -> AccountingPeriod | None:
+        """The period containing ``day``, if BC has one."""
+        periods = await self.list_accounting_periods(year=day.year)
+        return next((p for p in periods if p.start_date <= day <= p.end_date), None)
+
+    async def list_items(self, *, code: str | None, limit: int, cursor: str | None) -> Page[Item]:
+        """The default company's items, optionally the one numbered ``code``."""
+        company = await self._default_company()
+        currency = await self._currency(company)
+        odata_filter = f"number eq {bc.odata_text(code)}" if code else None
+        return await self.pages.page(
+            "items", "items", odata_filter, None, limit, cursor, [company], lambda c, r: bc.item(c, r, currency)
+        )
+
+    async def get_item(self, item_id: str) -> Item:
+        """One item."""
+        company, key = await self._locate(item_id, "items")
+        record = await self.http.call("GET", f"/companies({company})/items({key})", idempotent=True)
+        return bc.item(company, record, await self._currency(company))
+
+    # -- customers ---------------------------------------------------------------------------------
+    async def upsert_customer(self, external_id: str, upsert: ErpCustomerUpsert) -> tuple[ErpCustomer, bool]:
+        """Read-then-patch by the customer number carrying ``external_id``; insert when none has it."""
+        number = bc.customer_number(external_id)
+        target = await self._known_company(upsert.legal_entity_id) if upsert.legal_entity_id else None
+        companies = [target] if target else await self._company_ids()
+
+        sent: list[bool] = []  # an insert of ours went out: a record found later is the one it made
+
+        async def procedure() -> tuple[ErpCustomer, bool]:
+            found = None
+            for company in companies:
+                path = f"/companies({company})/customers"
+                body = await self.http.call(
+                    "GET", path, params={"$filter": f"number eq {bc.odata_text(number)}"}, idempotent=True
+                )
+                if records_of(body):
+                    found = (company, records_of(body)[0])
+                    break
+            if found is None:
+                company = target or await self._company_for_currency(upsert.currency)
+                values = {"number": number, **bc.customer_body(upsert, await self._terms_id(company, upsert))}
+                sent.append(True)
+                record = await self.http.call("POST", f"/companies({company})/customers", json=values, idempotent=False)
+                return await self._customer(company, record, external_id), True
+            company, record = found
+            values = bc.customer_body(upsert, await self._terms_id(company, upsert))
+            record = await self._patch_customer(company, record, values)
+            return await self._customer(company, record, external_id), bool(sent)
+
+        result: tuple[ErpCustomer, bool] = await self.http.retried(procedure, writes=1)
+        return result
+
+    async def _patch_customer(self, company: str, record: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        path = f"/companies({company})/customers({record['id']})"
+        try:
+            return dict(await self._patch(path, record, values))
+        except Conflict as error:
+            if error.vendor_code != "Request_EntityChanged":
+                raise
+            fresh = await self.http.call("GET", path, idempotent=True)
+            return dict(await self._patch(path, fresh, values))
+
+    async def _patch(self, path: str, record: dict[str, Any], values: dict[str, Any]) -> Any:
+        etag = record.get("@odata.etag")
+        if not isinstance(etag, str):
+            raise UpstreamContractViolation("Business Central entity lacks @odata.etag")
+        return await self.http.call("PATCH", path, json=values, headers={"If-Match": etag}, idempotent=False)
+
+    async def _terms_id(self, company: str, upsert: ErpCustomerUpsert) -> str | None:
+        if upsert.payment_terms is None:
+            return None
+        formula = bc.TERMS_DAYS[upsert.payment_terms]
+        terms = await self._payment_terms(company)
+        found = next((term_id for term_id, value in terms.items() if value == formula), None)
+        if found is None:
+            raise UpstreamRejected(f"Business Central company has no payment terms of {formula}")
+        return found
+
+    async def _customer(self, company: str, record: Any, external_id: str | None = None) -> ErpCustomer:
+        if not isinstance(record, dict):
+            raise UpstreamContractViolation("Business Central customer is not an object")
+        return bc.customer(company, record, await self._payment_terms(company), external_id)
+
+    async def get_customer(self, customer_id: str) -> ErpCustomer:
+        """One customer by id."""
+        company, key = await self._locate(customer_id, "customers")
+        record = await self.http.call("GET", f"/companies({company})/customers({key})", idempotent=True)
+        return await self._customer(company, record)
+
+    async def search_customers(
+        self,
+        *,
+        name_prefix: str | None,
+        tax_id: str | None,
+        external_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ErpCustomer]:
+        """Customers of every company matching every given filter, in id order."""
+        clauses = []
+        if name_prefix:
+            clauses.append(f"startswith(displayName,{bc.odata_text(name_prefix)})")
+        if tax_id:
+            clauses.append(f"taxRegistrationNumber eq {bc.odata_text(tax_id)}")
+        if external_id:
+            clauses.append(f"number eq {bc.odata_text(bc.customer_number(external_id))}")
+        terms = {company: await self._payment_terms(company) for company in await self._company_ids()}
+        return await self.pages.page(
+            "customers",
+            "customers",
+            " and ".join(clauses) or None,
+            None,
+            limit,
+            cursor,
+            await self._company_ids(),
+            lambda c, r: bc.customer(c, r, terms[c], external_id),
+        )
+
+    # -- sales orders --------------------------------------------------------------------------------
+    async def create_sales_order(self, order: SalesOrderCreate) -> tuple[SalesOrder, bool]:
+        """Insert the order with its lines (deep insert), unless one carries its external id."""
+        company, customer = await self._customer_ref(order.customer_id)
+        lines = await self._lines(company, order.lines)
+        key = bc.document_key(order.external_id)
+        path = f"/companies({company})/salesOrders"
+        expand = {"$expand": "salesOrderLines"}
+        currency = await self._currency(company)
+
+        sent: list[bool] = []  # an insert of ours went out: an order found later is the one it made
+
+        async def procedure() -> tuple[SalesOrder, bool]:
+            existing = await by_key(self.http, path, key, expand)
+            if existing is not None:
+                return bc.sales_order(company, existing, currency, invoiced=False, external_id=None), bool(sent)
+            body = {
+                "customerId": customer,
+                "externalDocumentNumber": key,
+                "orderDate": order.date.isoformat(),
+                "currencyCode": order.currency,
+                "salesOrderLines": lines,
+            }
+            sent.append(True)
+            record = await self.http.call("POST", path, params=expand, json=body, idempotent=False)
+            return bc.sales_order(company, record, currency, invoiced=False, external_id=order.external_id), True
+
+        result: tuple[SalesOrder, bool] = await self.http.retried(procedure, writes=1)
+        return result
+
+    async def get_sales_order(self, order_id: str) -> SalesOrder:
+        """One order; ``billed`` once a posted invoice refers to it."""
+        company, key = await self._locate(order_id, "salesOrders")
+        path = f"/companies({company})/salesOrders({key})"
+        record = await self.http.call("GET", path, params={"$expand": "salesOrderLines"}, idempotent=True)
+        params = {"$filter": f"orderId eq {key}", "$select": "id,status"}
+        invoices = records_of(
+            await self.http.call("GET", f"/companies({company})/salesInvoices", params=params, idempotent=True)
+        )
+        invoiced = any(i.get("status") not in ("Draft", "Canceled") for i in invoices)
+        return bc.sales_order(company, record, await self._currency(company), invoiced=invoiced)
+
+    # -- posted documents ------------------------------------------------------------------------------
+    async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
+        """Insert a draft invoice (lines, optional order link) and post it, unless its key is posted already."""
+        company, customer = await self._customer_ref(invoice.customer_id)
+        body: dict[str, Any] = {
+            "customerId": customer,
+            "externalDocumentNumber": bc.document_key(invoice.external_id),
+            "invoiceDate": invoice.date.isoformat(),
+            "currencyCode": invoice.currency,
+            "salesInvoiceLines": await self._lines(company, invoice.lines),
+        }
+        if invoice.due_date is not None:
+            body["dueDate"] = invoice.due_date.isoformat()
+        if invoice.sales_order_id is not None:
+            body["orderId"] = await self._same_company(company, invoice.sales_order_id)
+        currency = await self._currency(company)
+        record, created = await post_document(self.http, company, "salesInvoices", "salesInvoiceLines", body)
+        return bc.invoice(company, record, currency, invoice.external_id), created
+
+    async def get_invoice(self, invoice_id: str) -> Invoice:
+        """One invoice."""
+        company, key = await self._locate(invoice_id, "salesInvoices")
+        path = f"/companies({company})/salesInvoices({key})"
+        record = await self.http.call("GET", path, params={"$expand": "salesInvoiceLines"}, idempotent=True)
+        return bc.invoice(company, record, await self._currency(company))
+
+    async def list_invoices(self, *, customer_id: str | None, limit: int, cursor: str | None) -> Page[Invoice]:
+        """Invoices (optionally of one customer), company by company, in id order."""
+        companies = await self._company_ids()
+        odata_filter = None
+        if customer_id is not None:
+            company, customer = await self._locate(customer_id, "customers")
+            companies, odata_filter = [company], f"customerId eq {customer}"
+        currencies = {company: await self._currency(company) for company in companies}
+        return await self.pages.page(
+            "invoices",
+            "salesInvoices",
+            odata_filter,
+            "salesInvoiceLines",
+            limit,
+            cursor,
+            companies,
+            lambda c, r: bc.invoice(c, r, currencies[c]),
+        )
+
+    async def create_credit_memo(self, memo: CreditMemoCreate) -> tuple[CreditMemo, bool]:
+        """Insert a draft credit memo (applied to its invoice when given) and post it."""
+        company, customer = await self._customer_ref(memo.customer_id)
+        body: dict[str, Any] = {
+            "customerId": customer,
+            "externalDocumentNumber": bc.document_key(memo.external_id),
+            "creditMemoDate": memo.date.isoformat(),
+            "currencyCode": memo.currency,
+            "salesCreditMemoLines": await self._lines(company, memo.lines),
+        }
+        if memo.invoice_id is not None:
+            body["invoiceId"] = await self._same_company(company, memo.invoice_id)
+        currency = await self._currency(company)
+        record, created = await post_document(self.http, company, "salesCreditMemos", "salesCreditMemoLines", body)
+        return bc.credit_memo(company, record, currency, memo.external_id), created
+
+    async def get_credit_memo(self, memo_id: str) -> CreditMemo:
+        """One credit memo."""
+        company, key = await self._locate(memo_id, "salesCreditMemos")
+        path = f"/companies({company})/salesCreditMemos({key})"
+        record = await self.http.call("GET", path, params={"$expand": "salesCreditMemoLines"}, idempotent=True)
+        return bc.credit_memo(company, record, await self._currency(company))
+
+    # -- payments and journal entries ----------------------------------------------------------------
+    async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
+        """A payment journal batch of its own (one line per invoice applied), posted."""
+        company, customer = await self._customer_ref(payment.customer_id)
+        currency = self._customer_currency[(company, customer)]
+        if payment.currency.upper() != currency:
+            detail = f"must be the customer's currency {currency} (BC pays in the customer's currency)"
+            raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": "/currency", "detail": detail}])
+        amount = _decimal("amount", payment.amount)
+        code = bc.batch_code("P", payment.external_id)
+        key = bc.document_key(payment.external_id)
+        base = {"customerId": customer, "postingDate": payment.date.isoformat(), "documentNumber": code,
+                "externalDocumentNumber": key}  # fmt: skip
+        lines, applied = [], Decimal(0)
+        for index, application in enumerate(payment.applications):
+            share = _decimal(f"applications/{index}/amount", application.amount)
+            applied += share
+            invoice = await self._same_company(company, application.invoice_id)
+            lines.append({**base, "amount": float(share), "appliesToInvoiceId": invoice})
+        if applied > amount:
+            detail = "applied amounts exceed the payment amount"
+            raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": "/applications", "detail": detail}])
+        if amount > applied:
+            lines.append({**base, "amount": float(amount - applied)})
+        journal_body = {"code": code, "displayName": key, "customerPayments": lines}
+        record, created = await post_journal(
+            self.http, company, "customerPaymentJournals", "customerPayments", journal_body
+        )
+        return bc.customer_payment(company, record, payment.currency, payment.external_id), created
+
+    async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
+        """One payment (its journal batch and lines)."""
+        company, key = await self._locate(payment_id, "customerPaymentJournals")
+        path = f"/companies({company})/customerPaymentJournals({key})"
+        record = await self.http.call("GET", path, params={"$expand": "customerPayments"}, idempotent=True)
+        customer = (record.get("customerPayments") or [{}])[0].get("customerId") if isinstance(record, dict) else None
+        currency = await self._currency(company)
+        if customer:
+            found = await self.http.call("GET", f"/companies({company})/customers({customer})", idempotent=True)
+            currency = bc.currency_of(found, currency)
+        return bc.customer_payment(company, record, currency)
+
+    async def create_journal_entry(self, entry: JournalEntryCreate) -> tuple[JournalEntry, bool]:
+        """A general journal batch of its own with the entry's lines, posted to the G/L."""
+        company = await self._known_company(entry.legal_entity_id)
+        currency = await self._currency(company)
+        if entry.currency.upper() != currency:
+            raise InvalidInput(
+                f"Business Central posts journal lines in the company's currency {currency}",
+                field_errors=[{"in": "body", "pointer": "/currency", "detail": f"must be {currency}"}],
+            )
+        code = bc.batch_code("J", entry.external_id)
+        key = bc.document_key(entry.external_id)
+        lines = []
+        for index, line in enumerate(entry.lines):
+            if (line.debit is None) == (line.credit is None):
+                detail = "set exactly one of debit and credit"
+                pointer = f"/lines/{index}"
+                raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": pointer, "detail": detail}])
+            signed = (
+                _decimal(f"lines/{index}/debit", line.debit)
+                if line.debit is not None
+                else -_decimal(f"lines/{index}/credit", line.credit or "0")
+            )
+            lines.append({"accountNumber": line.account, "postingDate": entry.date.isoformat(), "documentNumber": code,
+                          "externalDocumentNumber": key, "amount": float(signed),
+                          "description": line.memo or entry.memo or ""})  # fmt: skip
+        ledger_query = {"$filter": f"documentNumber eq {bc.odata_text(code)}", "$top": "1"}
+        journal_body = {"code": code, "displayName": entry.memo or code, "journalLines": lines}
+        _record, created = await post_journal(
+            self.http, company, "journals", "journalLines", journal_body, ledger_query
+        )
+        result = await self.get_journal_entry(bc.compose(company, code))
+        return msgspec.structs.replace(result, external_id=entry.external_id), created
+
+    async def get_journal_entry(self, entry_id: str) -> JournalEntry:
+        """One posted journal entry: the G/L entries of its document number."""
+        company, number = await self._locate(entry_id, "generalLedgerEntries", guid=False)
+        entries = await self.pages.all(
+            f"/companies({company})/generalLedgerEntries", {"$filter": f"documentNumber eq {bc.odata_text(number)}"}
+        )
+        journal_query = {"$filter": f"code eq {bc.odata_text(number)}", "$select": "id,code,displayName"}
+        journals = records_of(
+            await self.http.call("GET", f"/companies({company})/journals", params=journal_query, idempotent=True)
+        )
+        memo = next((str(j["displayName"]) for j in journals if j.get("displayName") not in (None, "", number)), None)
+        return bc.journal_entry(company, number, entries, await self._currency(company), memo, None)
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    async def _customer_ref(self, customer_id: str) -> tuple[str, str]:
+        """(company, customer GUID) of an existing customer; NotFound otherwise."""
+        company, key = await self._locate(customer_id, "customers")
+        path = f"/companies({company})/customers({key})"
+        record = await self.http.call("GET", path, params={"$select": "id,currencyCode"}, idempotent=True)
+        self._customer_currency[(company, key)] = bc.currency_of(record, await self._currency(company))
+        return company, key
+
+    async def _locate(self, value: str, entity_set: str, *, guid: bool = True) -> tuple[str, str]:
+        """(company, key) of one of our ids. An id that cannot be ours is still put to the vendor (as the
+        nil GUID of the default company), so it answers 404, or 503/504 while BC is down, like any id."""
+        try:
+            company, key = bc.split(value, guid=guid)
+            if company in await self._company_ids():
+                return company, key
+        except NotFound:
+            pass
+        default = await self._default_company()
+        path = f"/companies({default})/{entity_set}({NIL})"
+        await self.http.call("GET", path, params={"$select": "id"}, idempotent=True)
+        raise NotFound(f"No object with id {value}")
+
+    async def _same_company(self, company: str, document_id: str) -> str:
+        other, key = await self._locate(document_id, "salesInvoices")
+        if other != company:
+            raise NotFound(f"No document {document_id} in the customer's legal entity")
+        return key
+
+    async def _lines(self, company: str, lines: list[DocumentLineInput]) -> list[dict[str, Any]]:
+        """Line bodies; an item of another company is matched by number in ``company``."""
+        bodies = []
+        for index, line in enumerate(lines):
+            item_company, item = await self._locate(line.item_id, "items")
+            if item_company != company and (item_company, item, company) in self._item_twins:
+                item = self._item_twins[(item_company, item, company)]
+            elif item_company != company:
+                original = item
+                source = await self.http.call("GET", f"/companies({item_company})/items({item})", idempotent=True)
+                number = bc.odata_text(str(bc.required(source, "number")))
+                matches = records_of(
+                    await self.http.call(
+                        "GET",
+                        f"/companies({company})/items",
+                        params={"$filter": f"number eq {number}"},
+                        idempotent=True,
+                    )
+                )
+                if not matches:
+                    raise NotFound(f"Item {line.item_id} is not sold by the customer's legal entity")
+                item = self._item_twins[(item_company, original, company)] = str(matches[0]["id"])
+            body: dict[str, Any] = {
+                "itemId": item,
+                "quantity": float(_decimal(f"lines/{index}/quantity", line.quantity)),
+                "unitPrice": float(_decimal(f"lines/{index}/unit_price", line.unit_price)),
+            }
+            if line.description:
+                body["description"] = line.description[:100]
+            bodies.append(body)
+        return bodies
+
+
+def _decimal(field: str, value: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise InvalidInput(f"{field} is not a decimal", field_errors=[
+            {"in": "body", "pointer": f"/{field}", "detail": "must be a decimal string"}])  # fmt: skip
+    return number
+
+
+async def build_business_central_connector(components: Components) -> BusinessCentralConnector:
+    """The connector for the settings: the real environment, or the embedded sandbox in process.
+
+    While ``business_central_url`` is empty the connector talks to the sandbox mounted under
+    ``/sandbox/business-central`` (``components.sandbox_apps["business-central"]``; created when
+    absent) over ``httpx.ASGITransport``, token endpoint included. Otherwise the API is
+    ``<url>/v2.0/<tenant>/<environment>/api/v2.0`` and the token comes from
+    ``<login url>/<tenant>/oauth2/v2.0/token``.
+    """
+    from gateway.tracing import TracedClient
+
+    settings = components.settings
+    tenant, environment = (
+        quote(settings.business_central_tenant_id, safe=""),
+        quote(settings.business_central_environment, safe=""),
+    )
+    tracer = components.tracing.tracer
+    if settings.business_central_url:
+        for name in ("business_central_url", "business_central_login_url"):
+            if not str(getattr(settings, name)).startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an http:// or https:// URL")
+        base = settings.business_central_url.rstrip("/")
+        token_url = f"{settings.business_central_login_url.rstrip('/')}/{tenant}/oauth2/v2.0/token"
+        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
+    else:
+        sandbox = components.sandbox_apps.get("business-central")
+        if sandbox is None:
+            from sandboxes.registry import SANDBOXES
+
+            spec = next(s for s in SANDBOXES if s.vendor == "business-central")
+            sandbox = spec.factory(settings, components.sandbox_state_dir("business-central"))
+            components.sandbox_apps["business-central"] = sandbox
+        base = SANDBOX_BASE_URL
+        token_url = f"{SANDBOX_BASE_URL}/{tenant}/oauth2/v2.0/token"
+        client = TracedClient(
+            transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
+        )
+    config = BusinessCentralConfig(
+        timeout_seconds=settings.business_central_timeout_ms / 1000,
+        max_retries=settings.business_central_max_retries,
+        backoff_base_seconds=settings.business_central_backoff_base_ms / 1000,
+        backoff_max_seconds=settings.business_central_backoff_max_ms / 1000,
+    )
+    return BusinessCentralConnector(
+        client,
+        f"{base}/v2.0/{tenant}/{environment}/api/v2.0",
+        token_url,
+        settings.business_central_client_id,
+        settings.business_central_client_secret,
+        default_company=settings.business_central_company,
+        config=config,
+        breaker=components.circuit_breaker(VENDOR),
+    )

@@ -1,0 +1,130 @@
+"""OData collections of Business Central: ``value`` arrays, ``@odata.nextLink`` paging, our cursors.
+
+A list of ours may span several companies (customers, invoices): it is read company after company,
+in company-id order, so the items come in canonical-id order. The cursor is base64url JSON
+``{"k": <list tag>, "c": <company index>, "n": <BC's nextLink or null>}``; the tag is a digest of the
+list, its filter and its companies, so a cursor of another list, or one whose nextLink leaves the
+collection it was issued for, is refused with :class:`~gateway.errors.InvalidInput`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+
+from apis.canonical import Page
+from gateway.errors import InvalidInput, UpstreamContractViolation
+
+if TYPE_CHECKING:
+    from apis.system.erp.connectors.business_central_http import BusinessCentralHttp
+
+T = TypeVar("T")
+
+
+class _Cursor(msgspec.Struct, frozen=True):
+    k: str
+    """Which list (and filter) the cursor belongs to."""
+    c: int
+    """Index of the company being listed."""
+    n: str | None
+    """BC's ``@odata.nextLink`` within that company, or None to start the company."""
+
+
+def values(body: Any) -> list[dict[str, Any]]:
+    """The ``value`` array of a collection, checked."""
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        raise UpstreamContractViolation("Business Central collection lacks 'value'")
+    return [record for record in body["value"] if isinstance(record, dict)]
+
+
+def _encode(cursor: _Cursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+
+
+class ODataPages:
+    """Reads collections through one :class:`BusinessCentralHttp`."""
+
+    def __init__(self, http: BusinessCentralHttp) -> None:
+        self._http = http
+
+    async def all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every record of a collection, following ``@odata.nextLink``."""
+        body = await self._http.call("GET", path, params=params or None, idempotent=True)
+        records = list(values(body))
+        while isinstance(body, dict) and isinstance(body.get("@odata.nextLink"), str):
+            body = await self._http.call("GET", body["@odata.nextLink"], idempotent=True)
+            records.extend(values(body))
+        return records
+
+    async def page(
+        self,
+        kind: str,
+        entity_set: str,
+        odata_filter: str | None,
+        expand: str | None,
+        limit: int,
+        cursor: str | None,
+        companies: list[str],
+        mapper: Callable[[str, dict[str, Any]], T],
+    ) -> Page[T]:
+        """Up to ``limit`` records, company after company, with BC's nextLinks inside our cursor."""
+        tag = f"{kind}:{hashlib.sha256((odata_filter or '').encode()).hexdigest()[:16]}:{','.join(companies)}"
+        tag = hashlib.sha256(tag.encode()).hexdigest()[:24]
+        index, link = self._open_cursor(cursor, tag, companies, entity_set)
+        params = {key: value for key, value in (("$filter", odata_filter), ("$expand", expand)) if value}
+        items: list[T] = []
+        while len(items) < limit and index < len(companies):
+            headers = {"Prefer": f"odata.maxpagesize={limit - len(items)}"}
+            path = link or f"/companies({companies[index]})/{entity_set}"
+            body = await self._http.call(
+                "GET", path, params=None if link else params or None, headers=headers, idempotent=True
+            )
+            items.extend(mapper(companies[index], record) for record in values(body))
+            next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
+            link = next_link if isinstance(next_link, str) else None
+            if link is None:
+                index += 1
+        if link is None:
+            index = await self._next_nonempty(companies, index, entity_set, odata_filter)
+        if index >= len(companies):
+            return Page(items=items, next_cursor=None)
+        return Page(items=items, next_cursor=_encode(_Cursor(k=tag, c=index, n=link)))
+
+    async def _next_nonempty(self, companies: list[str], index: int, entity_set: str, odata_filter: str | None) -> int:
+        """The first company from ``index`` with a matching record (so a last page says so)."""
+        while index < len(companies):
+            params = {"$top": "1", "$select": "id", **({"$filter": odata_filter} if odata_filter else {})}
+            body = await self._http.call(
+                "GET", f"/companies({companies[index]})/{entity_set}", params=params, idempotent=True
+            )
+            if values(body):
+                return index
+            index += 1
+        return index
+
+    def _open_cursor(
+        self, cursor: str | None, tag: str, companies: list[str], entity_set: str
+    ) -> tuple[int, str | None]:
+        if cursor is None:
+            return 0, None
+        forged = InvalidInput(
+            "The cursor is not one this list issued",
+            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor of this list"}],
+        )
+        try:
+            decoded = msgspec.json.decode(
+                base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)), type=_Cursor
+            )
+        except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+            raise forged from None
+        if decoded.k != tag or not 0 <= decoded.c < len(companies):
+            raise forged
+        expected = f"{self._http.api_base}/companies({companies[decoded.c]})/{entity_set}?"
+        if decoded.n is not None and (not decoded.n.startswith(expected) or "$skiptoken=" not in decoded.n):
+            raise forged
+        return decoded.c, decoded.n
