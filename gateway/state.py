@@ -21,7 +21,13 @@ from policies.oauth import ClientStore, OAuthService, SigningKeyStore, TokenRequ
 DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
     {
         "name": "demo-internal-app",
-        "scopes": ["system:crm:read", "system:crm:write"],
+        # Every system API: the internal integration app of the walkthroughs.
+        "scopes": [
+            f"system:{api}:{access}"
+            for api in ("crm", "erp", "billing", "payments", "tax", "product")
+            for access in ("read", "write")
+        ]
+        + ["system:data:write"],
         "tier": "internal",
     },
     {
