@@ -10,19 +10,15 @@ reaches Stripe with the same key even when the gateway's own record was released
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
+from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, Router, get, patch, post
-from litestar.exceptions import ClientException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from apis.canonical import (
     BillingCreditNoteCreate,
     BillingCustomerCreate,
     BillingCustomerPatch,
-    Page,
     SubscriptionAmend,
     SubscriptionCancel,
     SubscriptionCreate,
@@ -30,11 +26,9 @@ from apis.canonical import (
 )
 from apis.system.billing.connectors.stripe import derive_idempotency_key
 from apis.system.billing.service import BillingService
+from apis.system.http import caller_client_id, caller_idempotency_key, decode_body, json_response, page_response
 from gateway.errors import InvalidInput
-from policies.pipeline import CONTEXT_STATE_KEY
 
-T = TypeVar("T")
-JSON = "application/json"
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size.")]
 
 
@@ -45,40 +39,10 @@ def _service(request: Request[Any, Any, Any]) -> BillingService:
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str:
     """The Stripe key of this write: derived from the caller's key, client and concrete path."""
-    caller = request.headers.get("idempotency-key")
-    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    principal = getattr(context, "principal", None)
-    client_id = getattr(principal, "client_id", None)
     operation = f"{request.method} {request.url.path}"
-    return derive_idempotency_key(caller.strip('"') if caller else None, client_id=client_id, operation=operation)
-
-
-def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
-    """A JSON response of canonical objects."""
-    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
-
-
-async def decode_body(request: Request[Any, Any, Any], kind: type[T], *, optional: bool = False) -> T:
-    """The body as a canonical input object (the contract check ran before; this is the second line)."""
-    body = await request.body()
-    if optional and not body.strip():
-        return msgspec.json.decode(b"{}", type=kind)
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as error:
-        raise ClientException(status_code=422, detail=f"Request body violates the contract: {error}") from None
-    except msgspec.DecodeError:
-        raise ValidationException(detail="Request body is not valid JSON") from None
-
-
-def page_response(request: Request[Any, Any, Any], page: Page[Any]) -> Response[bytes]:
-    """``{items, next_cursor}`` plus ``Link: rel="next"``."""
-    headers = None
-    if page.next_cursor:
-        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        query["cursor"] = page.next_cursor
-        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
-    return json_response({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)
+    return derive_idempotency_key(
+        caller_idempotency_key(request), client_id=caller_client_id(request), operation=operation
+    )
 
 
 # -- customers ---------------------------------------------------------------------------------

@@ -9,12 +9,9 @@ document that already exists.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
+from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, Router, get, post, put
-from litestar.exceptions import ClientException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from apis.canonical import (
@@ -23,15 +20,12 @@ from apis.canonical import (
     ErpCustomerUpsert,
     InvoiceCreate,
     JournalEntryCreate,
-    Page,
     SalesOrderCreate,
 )
 from apis.system.erp.service import ErpService
+from apis.system.http import Limit, decode_body, json_response, page_response
 
-T = TypeVar("T")
-JSON = "application/json"
 PREFIX = "/system/erp/v1"
-Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
 Year = Annotated[int | None, QueryParameter(ge=1900, le=2999, description="Calendar year.")]
 
 
@@ -40,46 +34,23 @@ def _service(request: Request[Any, Any, Any]) -> ErpService:
     return service
 
 
-def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
-
-
-async def _decode(request: Request[Any, Any, Any], kind: type[T]) -> T:
-    body = await request.body()
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as error:
-        raise ClientException(status_code=422, detail=f"Request body violates the contract: {error}") from None
-    except msgspec.DecodeError:
-        raise ValidationException(detail="Request body is not valid JSON") from None
-
-
-def _page(request: Request[Any, Any, Any], page: Page[Any]) -> Response[bytes]:
-    headers = None
-    if page.next_cursor:
-        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        query["cursor"] = page.next_cursor
-        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
-    return _json({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)
-
-
 def _created(collection: str, document: Any, created: bool) -> Response[bytes]:
     """201 + Location for a new document; 200 for the one its external id already named."""
     headers = {"Location": f"{PREFIX}/{collection}/{document.id}"}
-    return _json(document, 201 if created else 200, headers)
+    return json_response(document, 201 if created else 200, headers)
 
 
 # -- master data -----------------------------------------------------------------------------------
 @get("/legal-entities", operation_id="listLegalEntities")
 async def list_legal_entities(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Every legal entity (subsidiary / company)."""
-    return _json({"items": await _service(request).list_legal_entities(), "next_cursor": None})
+    return json_response({"items": await _service(request).list_legal_entities(), "next_cursor": None})
 
 
 @get("/accounting-periods", operation_id="listAccountingPeriods")
 async def list_accounting_periods(request: Request[Any, Any, Any], year: Year = None) -> Response[bytes]:
     """Monthly posting periods with their closed flag, optionally of one year."""
-    return _json({"items": await _service(request).list_accounting_periods(year), "next_cursor": None})
+    return json_response({"items": await _service(request).list_accounting_periods(year), "next_cursor": None})
 
 
 @get("/items", operation_id="listItems")
@@ -90,13 +61,13 @@ async def list_items(
     code: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Items, optionally the one with ``code``."""
-    return _page(request, await _service(request).list_items(code=code, limit=limit, cursor=cursor))
+    return page_response(request, await _service(request).list_items(code=code, limit=limit, cursor=cursor))
 
 
 @get("/items/{item_id:str}", operation_id="getItem")
 async def get_item(request: Request[Any, Any, Any], item_id: FromPath[str]) -> Response[bytes]:
     """One item."""
-    return _json(await _service(request).get_item(item_id))
+    return json_response(await _service(request).get_item(item_id))
 
 
 # -- customers ---------------------------------------------------------------------------------------
@@ -113,19 +84,21 @@ async def search_customers(
     page = await _service(request).search_customers(
         name_prefix=name_prefix, tax_id=tax_id, external_id=external_id, limit=limit, cursor=cursor
     )
-    return _page(request, page)
+    return page_response(request, page)
 
 
 @get("/customers/{customer_id:str}", operation_id="getCustomer")
 async def get_customer(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
     """One customer."""
-    return _json(await _service(request).get_customer(customer_id))
+    return json_response(await _service(request).get_customer(customer_id))
 
 
 @put("/customers/by-external-id/{external_id:str}", operation_id="upsertCustomerByExternalId")
 async def upsert_customer(request: Request[Any, Any, Any], external_id: FromPath[str]) -> Response[bytes]:
     """Create (201) or update (200) the customer carrying this external id."""
-    customer, created = await _service(request).upsert_customer(external_id, await _decode(request, ErpCustomerUpsert))
+    customer, created = await _service(request).upsert_customer(
+        external_id, await decode_body(request, ErpCustomerUpsert)
+    )
     return _created("customers", customer, created)
 
 
@@ -133,20 +106,20 @@ async def upsert_customer(request: Request[Any, Any, Any], external_id: FromPath
 @post("/sales-orders", operation_id="createSalesOrder")
 async def create_sales_order(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Create a sales order."""
-    order, created = await _service(request).create_sales_order(await _decode(request, SalesOrderCreate))
+    order, created = await _service(request).create_sales_order(await decode_body(request, SalesOrderCreate))
     return _created("sales-orders", order, created)
 
 
 @get("/sales-orders/{order_id:str}", operation_id="getSalesOrder")
 async def get_sales_order(request: Request[Any, Any, Any], order_id: FromPath[str]) -> Response[bytes]:
     """One sales order."""
-    return _json(await _service(request).get_sales_order(order_id))
+    return json_response(await _service(request).get_sales_order(order_id))
 
 
 @post("/invoices", operation_id="createInvoice")
 async def create_invoice(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Post a receivable invoice."""
-    invoice, created = await _service(request).create_invoice(await _decode(request, InvoiceCreate))
+    invoice, created = await _service(request).create_invoice(await decode_body(request, InvoiceCreate))
     return _created("invoices", invoice, created)
 
 
@@ -158,52 +131,56 @@ async def list_invoices(
     customer_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Invoices, optionally of one customer."""
-    return _page(request, await _service(request).list_invoices(customer_id=customer_id, limit=limit, cursor=cursor))
+    return page_response(
+        request, await _service(request).list_invoices(customer_id=customer_id, limit=limit, cursor=cursor)
+    )
 
 
 @get("/invoices/{invoice_id:str}", operation_id="getInvoice")
 async def get_invoice(request: Request[Any, Any, Any], invoice_id: FromPath[str]) -> Response[bytes]:
     """One invoice."""
-    return _json(await _service(request).get_invoice(invoice_id))
+    return json_response(await _service(request).get_invoice(invoice_id))
 
 
 @post("/customer-payments", operation_id="createCustomerPayment")
 async def create_customer_payment(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Record a customer payment applied to invoices."""
-    payment, created = await _service(request).create_customer_payment(await _decode(request, CustomerPaymentCreate))
+    payment, created = await _service(request).create_customer_payment(
+        await decode_body(request, CustomerPaymentCreate)
+    )
     return _created("customer-payments", payment, created)
 
 
 @get("/customer-payments/{payment_id:str}", operation_id="getCustomerPayment")
 async def get_customer_payment(request: Request[Any, Any, Any], payment_id: FromPath[str]) -> Response[bytes]:
     """One customer payment."""
-    return _json(await _service(request).get_customer_payment(payment_id))
+    return json_response(await _service(request).get_customer_payment(payment_id))
 
 
 @post("/credit-memos", operation_id="createCreditMemo")
 async def create_credit_memo(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Post a credit memo."""
-    memo, created = await _service(request).create_credit_memo(await _decode(request, CreditMemoCreate))
+    memo, created = await _service(request).create_credit_memo(await decode_body(request, CreditMemoCreate))
     return _created("credit-memos", memo, created)
 
 
 @get("/credit-memos/{memo_id:str}", operation_id="getCreditMemo")
 async def get_credit_memo(request: Request[Any, Any, Any], memo_id: FromPath[str]) -> Response[bytes]:
     """One credit memo."""
-    return _json(await _service(request).get_credit_memo(memo_id))
+    return json_response(await _service(request).get_credit_memo(memo_id))
 
 
 @post("/journal-entries", operation_id="createJournalEntry")
 async def create_journal_entry(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Post a balanced journal entry."""
-    entry, created = await _service(request).create_journal_entry(await _decode(request, JournalEntryCreate))
+    entry, created = await _service(request).create_journal_entry(await decode_body(request, JournalEntryCreate))
     return _created("journal-entries", entry, created)
 
 
 @get("/journal-entries/{entry_id:str}", operation_id="getJournalEntry")
 async def get_journal_entry(request: Request[Any, Any, Any], entry_id: FromPath[str]) -> Response[bytes]:
     """One journal entry."""
-    return _json(await _service(request).get_journal_entry(entry_id))
+    return json_response(await _service(request).get_journal_entry(entry_id))
 
 
 router = Router(

@@ -15,7 +15,8 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery
 
 from apis.canonical import PaymentIntentCancel, PaymentIntentConfirm, PaymentIntentCreate, RefundCreate
-from apis.system.billing.routes import Limit, decode_body, idempotency_key, json_response, page_response
+from apis.system.billing.routes import Limit, idempotency_key
+from apis.system.http import decode_body, json_response, page_response
 from apis.system.payments.service import PaymentsService
 from apis.system.payments.webhook import HEADER
 

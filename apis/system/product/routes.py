@@ -6,22 +6,17 @@ pipeline in front; handlers read ``request.app.state.product`` (a :class:`Produc
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
+from typing import Any
 
-import msgspec
 from litestar import Request, Response, Router, get, patch, post
-from litestar.exceptions import ClientException, ValidationException
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.exceptions import ClientException
+from litestar.params import FromPath, FromQuery
 
-from apis.canonical import EntitlementChange, EntitlementGrant, EntitlementRevoke, Page, UsageEventBatch
+from apis.canonical import EntitlementChange, EntitlementGrant, EntitlementRevoke, UsageEventBatch
+from apis.system.http import Limit, caller_client_id, decode_body, json_response, page_response
 from apis.system.product.service import ProductService, vendor_idempotency_key
-from policies.pipeline import CONTEXT_STATE_KEY
 
-T = TypeVar("T")
-JSON = "application/json"
 PREFIX = "/system/product/v1"
-Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
 
 
 def _service(request: Request[Any, Any, Any]) -> ProductService:
@@ -29,35 +24,9 @@ def _service(request: Request[Any, Any, Any]) -> ProductService:
     return service
 
 
-def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(content=msgspec.json.encode(content), status_code=status, media_type=JSON, headers=headers)
-
-
-async def _decode(request: Request[Any, Any, Any], kind: type[T]) -> T:
-    body = await request.body()
-    try:
-        return msgspec.json.decode(body or b"{}", type=kind)
-    except msgspec.ValidationError as error:
-        raise ClientException(status_code=422, detail=f"Request body violates the contract: {error}") from None
-    except msgspec.DecodeError:
-        raise ValidationException(detail="Request body is not valid JSON") from None
-
-
-def _page(request: Request[Any, Any, Any], page: Page[Any]) -> Response[bytes]:
-    headers = None
-    if page.next_cursor:
-        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        query["cursor"] = page.next_cursor
-        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
-    return _json({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)
-
-
 def _vendor_key(request: Request[Any, Any, Any]) -> str:
     """The platform idempotency key for this call (see :func:`vendor_idempotency_key`)."""
-    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    principal = getattr(context, "principal", None)
-    caller_key = request.headers.get("idempotency-key")
-    return vendor_idempotency_key(getattr(principal, "client_id", None), caller_key)
+    return vendor_idempotency_key(caller_client_id(request), request.headers.get("idempotency-key"))
 
 
 # -- catalog ---------------------------------------------------------------------------------------
@@ -69,13 +38,13 @@ async def list_products(
     family: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Products, optionally of one family."""
-    return _page(request, await _service(request).list_products(family=family, limit=limit, cursor=cursor))
+    return page_response(request, await _service(request).list_products(family=family, limit=limit, cursor=cursor))
 
 
 @get("/products/{product_id:str}", operation_id="getProduct")
 async def get_product(request: Request[Any, Any, Any], product_id: FromPath[str]) -> Response[bytes]:
     """One product."""
-    return _json(await _service(request).get_product(product_id))
+    return json_response(await _service(request).get_product(product_id))
 
 
 @get("/skus", operation_id="listSkus")
@@ -88,13 +57,13 @@ async def list_skus(
 ) -> Response[bytes]:
     """SKUs, optionally of one product or with one code."""
     page = await _service(request).list_skus(product_id=product_id, code=code, limit=limit, cursor=cursor)
-    return _page(request, page)
+    return page_response(request, page)
 
 
 @get("/skus/{sku_id:str}", operation_id="getSku")
 async def get_sku(request: Request[Any, Any, Any], sku_id: FromPath[str]) -> Response[bytes]:
     """One SKU."""
-    return _json(await _service(request).get_sku(sku_id))
+    return json_response(await _service(request).get_sku(sku_id))
 
 
 @get("/bundles", operation_id="listBundles")
@@ -102,13 +71,13 @@ async def list_bundles(
     request: Request[Any, Any, Any], limit: Limit = 50, cursor: FromQuery[str | None] = None
 ) -> Response[bytes]:
     """Bundles."""
-    return _page(request, await _service(request).list_bundles(limit=limit, cursor=cursor))
+    return page_response(request, await _service(request).list_bundles(limit=limit, cursor=cursor))
 
 
 @get("/bundles/{bundle_id:str}", operation_id="getBundle")
 async def get_bundle(request: Request[Any, Any, Any], bundle_id: FromPath[str]) -> Response[bytes]:
     """One bundle."""
-    return _json(await _service(request).get_bundle(bundle_id))
+    return json_response(await _service(request).get_bundle(bundle_id))
 
 
 # -- customers and entitlements --------------------------------------------------------------------
@@ -121,13 +90,13 @@ async def list_customers(
 ) -> Response[bytes]:
     """Customers, optionally the one of a CRM account."""
     page = await _service(request).list_customers(crm_account_id=crm_account_id, limit=limit, cursor=cursor)
-    return _page(request, page)
+    return page_response(request, page)
 
 
 @get("/customers/{customer_id:str}", operation_id="getProductCustomer")
 async def get_customer(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
     """One customer."""
-    return _json(await _service(request).get_customer(customer_id))
+    return json_response(await _service(request).get_customer(customer_id))
 
 
 @get("/customers/{customer_id:str}/entitlements", operation_id="listEntitlements")
@@ -142,44 +111,44 @@ async def list_entitlements(
     if status is not None and status not in ("active", "revoked"):
         raise ClientException(status_code=422, detail="status must be active or revoked")
     page = await _service(request).list_entitlements(customer_id, status=status, limit=limit, cursor=cursor)
-    return _page(request, page)
+    return page_response(request, page)
 
 
 @post("/customers/{customer_id:str}/entitlements", operation_id="grantEntitlement", status_code=201)
 async def grant_entitlement(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
     """Grant a SKU to a customer: 201 with the entitlement and its ``Location``."""
-    grant = await _decode(request, EntitlementGrant)
+    grant = await decode_body(request, EntitlementGrant)
     entitlement = await _service(request).grant_entitlement(customer_id, grant, idempotency_key=_vendor_key(request))
-    return _json(entitlement, 201, {"Location": f"{PREFIX}/entitlements/{entitlement.id}"})
+    return json_response(entitlement, 201, {"Location": f"{PREFIX}/entitlements/{entitlement.id}"})
 
 
 @get("/entitlements/{entitlement_id:str}", operation_id="getEntitlement")
 async def get_entitlement(request: Request[Any, Any, Any], entitlement_id: FromPath[str]) -> Response[bytes]:
     """One entitlement."""
-    return _json(await _service(request).get_entitlement(entitlement_id))
+    return json_response(await _service(request).get_entitlement(entitlement_id))
 
 
 @patch("/entitlements/{entitlement_id:str}", operation_id="changeEntitlement")
 async def change_entitlement(request: Request[Any, Any, Any], entitlement_id: FromPath[str]) -> Response[bytes]:
     """Set a new quantity and/or end."""
-    change = await _decode(request, EntitlementChange)
-    return _json(await _service(request).change_entitlement(entitlement_id, change))
+    change = await decode_body(request, EntitlementChange)
+    return json_response(await _service(request).change_entitlement(entitlement_id, change))
 
 
 @post("/entitlements/{entitlement_id:str}/revoke", operation_id="revokeEntitlement", status_code=200)
 async def revoke_entitlement(request: Request[Any, Any, Any], entitlement_id: FromPath[str]) -> Response[bytes]:
     """Revoke an entitlement (a revoked one is answered unchanged)."""
-    revoke = await _decode(request, EntitlementRevoke)
+    revoke = await decode_body(request, EntitlementRevoke)
     service = _service(request)
-    return _json(await service.revoke_entitlement(entitlement_id, revoke, idempotency_key=_vendor_key(request)))
+    return json_response(await service.revoke_entitlement(entitlement_id, revoke, idempotency_key=_vendor_key(request)))
 
 
 # -- usage -----------------------------------------------------------------------------------------
 @post("/usage-events/batches", operation_id="ingestUsageEvents", status_code=200)
 async def ingest_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Usage events; per-event results (duplicates are results, not errors)."""
-    batch = await _decode(request, UsageEventBatch)
-    return _json(await _service(request).ingest_usage(batch, idempotency_key=_vendor_key(request)))
+    batch = await decode_body(request, UsageEventBatch)
+    return json_response(await _service(request).ingest_usage(batch, idempotency_key=_vendor_key(request)))
 
 
 router = Router(
