@@ -18,7 +18,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from gateway.contracts.loader import ContractFile, bundle, dereference, discover
+from gateway.contracts.loader import ContractFile, discover, shared_dereferenced
 from policies.base import Policy
 from policies.pipeline import ROUTE_OPT_KEY, compile_chain
 from policies.request_contract import compile_operation
@@ -102,7 +102,7 @@ def bind_contracts(app: Litestar, contracts_dir: Path, policies: dict[str, Polic
     index = _handler_index(app)
     bound: set[tuple[str, str]] = set()
     for contract in discover(contracts_dir):
-        document = dereference(bundle(contract.path))
+        document = shared_dereferenced(contract.path)
         api = api_version(contract, document)
         table.apis.append(api)
         for path, item in (document.get("paths") or {}).items():

@@ -30,7 +30,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from gateway.contracts.baseline import dump_json, json_default
-from gateway.contracts.loader import ContractError, ContractFile, bundle, discover
+from gateway.contracts.loader import ContractError, ContractFile, discover, shared_bundle
 
 DOCS_PREFIX = "/docs"
 STATIC_PREFIX = f"{DOCS_PREFIX}/static"
@@ -114,11 +114,11 @@ def build_docs_catalogue(contracts_dir: Path, problem_base_uri: str = DEFAULT_PR
     errors: list[str] = []
     for contract in discover(contracts_dir):
         try:
-            document = bundle(contract.path)
+            document = shared_bundle(contract.path)
         except ContractError as exc:
             errors.append(str(exc))
             continue
-        entries[contract.api_id] = _entry(contract, document)
+        entries[contract.api_id] = _cached_entry(contract, document)
     index_json = json.dumps({"apis": [entry.summary() for entry in entries.values()]}, default=json_default)
     return DocsCatalogue(
         entries=entries,
@@ -132,6 +132,21 @@ def build_docs_catalogue(contracts_dir: Path, problem_base_uri: str = DEFAULT_PR
 
 def _text(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+_ENTRIES: dict[tuple[str, str], tuple[dict[str, Any], DocsEntry]] = {}
+
+
+def _cached_entry(contract: ContractFile, document: dict[str, Any]) -> DocsEntry:
+    """The entry of ``document``, rendered once per process while the shared bundle is the same
+    object (rendering YAML is most of an app's start-up otherwise)."""
+    key = (str(contract.path), contract.api_id)
+    cached = _ENTRIES.get(key)
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    entry = _entry(contract, document)
+    _ENTRIES[key] = (document, entry)
+    return entry
 
 
 def _entry(contract: ContractFile, document: dict[str, Any]) -> DocsEntry:
@@ -148,9 +163,12 @@ def _entry(contract: ContractFile, document: dict[str, Any]) -> DocsEntry:
         owner=str(info.get("x-strata-owner") or ""),
         lifecycle=lifecycle,
         openapi_json=dump_json(document).encode(),
-        openapi_yaml=yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode(),
+        openapi_yaml=yaml.dump(document, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True).encode(),
         page=_swagger_page(contract, title, lifecycle).encode(),
     )
+
+
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _docs_path(contract: ContractFile) -> str:

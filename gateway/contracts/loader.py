@@ -76,11 +76,14 @@ def discover(contracts_dir: Path) -> list[ContractFile]:
     return sorted(found, key=lambda contract: contract.api_id)
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=256)
 def _load_cached(path: str, mtime: float) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
     except OSError as exc:
         raise ContractError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
@@ -120,6 +123,8 @@ class _Bundler:
         self.root = root
         self.components: dict[str, dict[str, Any]] = root.setdefault("components", {})
         self.placed: dict[tuple[str, str], str] = {}
+        self.files_read: set[Path] = {self.root_path}
+        """Every file the bundle was made from (the root and each $ref target)."""
 
     def rewrite(self, node: Any, base: Path) -> Any:
         if isinstance(node, dict):
@@ -150,6 +155,7 @@ class _Bundler:
         local = f"#/components/{kind}/{local_name}"
         self.placed[key] = local
         target_doc = load_yaml(target_file)
+        self.files_read.add(target_file)
         target = _resolve_pointer(target_doc, pointer, str(target_file))
         section[local_name] = None  # reserve the name before recursing (self references)
         section[local_name] = self.rewrite(copy.deepcopy(target), target_file)
@@ -158,6 +164,49 @@ class _Bundler:
 
 def bundle(path: Path) -> dict[str, Any]:
     """The contract at ``path`` as one self-contained OpenAPI document (a fresh dict)."""
+    return copy.deepcopy(shared_bundle(path))
+
+
+def shared_bundle(path: Path) -> dict[str, Any]:
+    """:func:`bundle`'s result shared by every caller in this process: read-only.
+
+    Bundled once and kept while none of the files it was made from has changed (checked by
+    modification time on every call), so each app a process builds — a test suite builds
+    hundreds — does not bundle and copy every contract again.
+    """
+    key = str(path.resolve())
+    cached = _BUNDLES.get(key)
+    if cached is not None and all(_mtime(file) == mtime for file, mtime in cached[0]):
+        return cached[1]
+    document, files = _bundle(path)
+    _BUNDLES[key] = (tuple((file, _mtime(file)) for file in files), document)
+    return document
+
+
+def shared_dereferenced(path: Path) -> dict[str, Any]:
+    """:func:`dereference` of :func:`shared_bundle`, shared the same way: read-only."""
+    document = shared_bundle(path)
+    key = str(path.resolve())
+    cached = _DEREFERENCED.get(key)
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    result = dereference(document)
+    _DEREFERENCED[key] = (document, result)
+    return result
+
+
+_BUNDLES: dict[str, tuple[tuple[tuple[Path, float | None], ...], dict[str, Any]]] = {}
+_DEREFERENCED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def _bundle(path: Path) -> tuple[dict[str, Any], set[Path]]:
     document = load_yaml(path)
     if not isinstance(document, dict):
         raise ContractError(f"{path}: a contract must be a YAML mapping")
@@ -171,7 +220,7 @@ def bundle(path: Path) -> dict[str, Any]:
         if isinstance(entries, dict):
             for name, value in list(entries.items()):
                 entries[name] = bundler.rewrite(value, bundler.root_path)
-    return root
+    return root, bundler.files_read
 
 
 def dereference(document: dict[str, Any], max_depth: int = 64) -> dict[str, Any]:
