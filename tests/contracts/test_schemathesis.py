@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -39,6 +40,9 @@ CHECKS = [
     negative_data_rejection,
     ignored_auth,
 ]
+
+STATEFUL_SEQUENCES = 15
+"""Call sequences per stateful run (``make contract-test`` is the place for a bigger budget)."""
 
 _state = Path(tempfile.mkdtemp(prefix="strata-schemathesis-"))
 atexit.register(shutil.rmtree, _state, True)
@@ -99,4 +103,10 @@ for _contract in CONTRACTS:
             def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
                 case.validate_response(response, checks=CHECKS)
 
+        # The same small budget as the stateless runs (schemathesis.toml's max-examples does not
+        # reach a state machine, which defaults to 100 sequences), and no example database: the
+        # app's state carries over between sequences, so a replayed sequence is not a replay.
+        _Stateful.TestCase.settings = hypothesis.settings(
+            _Stateful.TestCase.settings, max_examples=STATEFUL_SEQUENCES, database=None
+        )
         globals()[_name + "_stateful"] = _Stateful.TestCase

@@ -58,6 +58,7 @@ import datetime as dt
 import hashlib
 import time
 import uuid
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -478,6 +479,16 @@ def generate_key(algorithm: str) -> RSAKey | ECKey:
     return ECKey.generate_key("P-256") if algorithm == "ES256" else RSAKey.generate_key(2048)
 
 
+@cache
+def sandbox_signing_key(algorithm: str) -> RSAKey | ECKey:
+    """One generated key per process and algorithm for sandbox certificates.
+
+    It only ever authenticates to a simulator, and an RSA key costs 0.1–0.7 s to generate:
+    every gateway a test suite starts would otherwise make one.
+    """
+    return generate_key(algorithm)
+
+
 async def register_sandbox_certificate(
     control: httpx.AsyncClient, settings: Settings, key: RSAKey | ECKey | None
 ) -> NetSuiteCredentials:
@@ -489,7 +500,7 @@ async def register_sandbox_certificate(
         SettingsError: the URL is not a NetSuite sandbox taking certificate uploads.
     """
     algorithm = settings.netsuite_signing_algorithm
-    key = key or generate_key(algorithm)
+    key = key or sandbox_signing_key(algorithm)
     certificate_id = settings.netsuite_certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
     upload = {
         "client_id": settings.netsuite_client_id,
