@@ -171,6 +171,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """First backoff step (doubles per retry, full jitter; never shorter than ``Retry-After``)."""
     business_central_backoff_max_ms: int = 30_000
     """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead."""
+    build_sandboxes_at_start: bool = True
+    """Build the embedded sandboxes while starting, so no first request pays for it (their
+    seeding blocks the event loop for a moment); tests that start hundreds of gateways turn it
+    off and build each sandbox on first use."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""

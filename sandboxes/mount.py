@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 class LazySandbox:
     """A sandbox app built on first use (a request, or a look at one of its attributes).
 
-    A gateway mounts every sandbox, but most processes — and most tests — call few vendors:
-    building seven Litestar apps (and seeding their data) up front was a third of start-up.
+    A gateway mounts every sandbox, but most tests call few vendors: building seven Litestar
+    apps (and seeding their data) was a third of a start-up. ``strata serve`` still builds them
+    while starting (``build_sandboxes_at_start``): built on a first request, a sandbox's
+    seeding would stall the event loop under that request's neighbours.
     """
 
     def __init__(self, build: Callable[[], Any]) -> None:
@@ -64,6 +66,8 @@ def sandbox_mounts(components: Components) -> list[Any]:
     handlers = []
     for spec in embedded_sandboxes(components.settings):
         app = LazySandbox(partial(spec.factory, components.settings, components.sandbox_state_dir(spec.vendor)))
+        if components.settings.build_sandboxes_at_start:
+            _ = app.built
         components.sandbox_apps[spec.vendor] = app
         handlers.append(mount_handler(spec.vendor, app))
     return handlers
