@@ -98,3 +98,9 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
 def embedded_sandboxes(settings: Settings) -> list[SandboxSpec]:
     """The sandboxes this process mounts: those whose vendor URL setting is empty."""
     return [spec for spec in SANDBOXES if not getattr(settings, spec.url_setting, "")]
+
+
+def build_embedded_sandbox(settings: Settings, vendor: str) -> Any:
+    """The sandbox of ``vendor`` as the embedded default builds it (state under the state directory)."""
+    spec = next(spec for spec in SANDBOXES if spec.vendor == vendor)
+    return spec.factory(settings, settings.state_path / "sandboxes" / vendor)

@@ -11,7 +11,6 @@ import base64
 import binascii
 import datetime as dt
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -38,9 +37,9 @@ from apis.canonical import (
 )
 from apis.system.billing import mapping as m
 from apis.system.billing.connectors.stripe import VENDOR, StripeConfig, StripeConnector
+from apis.system.vendor_client import vendor_client
 from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.tracing import TracedClient
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -375,22 +374,15 @@ class BillingService:
 
 def stripe_client(settings: Settings, sandbox: Any | None, tracer: Tracer | None) -> tuple[httpx.AsyncClient, str]:
     """The HTTP client and base URL for Stripe: the real API, or the sandbox in process."""
-    if settings.stripe_url:
-        return TracedClient(tracer=tracer, peer_service=VENDOR), settings.stripe_url
-    if sandbox is None:
-        from sandboxes.stripe import create_stripe_sandbox
-
-        state_dir: Path = settings.state_path / "sandboxes" / "stripe"
-        sandbox = create_stripe_sandbox(
-            state_dir,
-            secret_key=settings.stripe_secret_key,
-            webhook_url=settings.stripe_webhook_url,
-            webhook_secret=settings.stripe_webhook_secret.split(",")[0].strip(),
-        )
-    client = TracedClient(
-        transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
+    return vendor_client(
+        settings,
+        vendor_url=settings.stripe_url,
+        sandbox_vendor="stripe",
+        sandbox=sandbox,
+        sandbox_base_url=SANDBOX_BASE_URL,
+        tracer=tracer,
+        peer_service=VENDOR,
     )
-    return client, SANDBOX_BASE_URL
 
 
 async def build_billing_service(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,9 +25,9 @@ from apis.canonical import (
 )
 from apis.system.crm import mapping as m
 from apis.system.crm.connectors.salesforce import VENDOR, SalesforceConfig, SalesforceConnector
+from apis.system.vendor_client import vendor_client
 from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import InvalidInput, NotFound
-from gateway.tracing import TracedClient
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -267,21 +266,15 @@ async def build_crm_service(
             caller's ``traceparent`` is propagated either way).
         breaker: Salesforce's circuit breaker in this process (``None``: no breaker).
     """
-    if settings.salesforce_url:
-        base_url = settings.salesforce_url
-        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
-    else:
-        if sandbox is None:
-            from sandboxes.salesforce import create_salesforce_sandbox
-
-            state_dir: Path = settings.state_path / "sandboxes" / "salesforce"
-            sandbox = create_salesforce_sandbox(
-                state_dir, client_id=settings.salesforce_client_id, client_secret=settings.salesforce_client_secret
-            )
-        base_url = SANDBOX_BASE_URL
-        client = TracedClient(
-            transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
-        )
+    client, base_url = vendor_client(
+        settings,
+        vendor_url=settings.salesforce_url,
+        sandbox_vendor="salesforce",
+        sandbox=sandbox,
+        sandbox_base_url=SANDBOX_BASE_URL,
+        tracer=tracer,
+        peer_service=VENDOR,
+    )
     connector = SalesforceConnector(
         client,
         base_url,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -37,10 +36,10 @@ from apis.system.product.connectors.product_platform import (
     ProductPlatformConnector,
     VendorRejected,
 )
+from apis.system.vendor_client import vendor_client
 from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import InvalidInput, UpstreamContractViolation
 from gateway.settings import SettingsError
-from gateway.tracing import TracedClient
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -225,21 +224,17 @@ async def build_product_service(
         tracer: makes every exchange a client span (``None``: tracing off).
         breaker: the platform's circuit breaker in this process (``None``: no breaker).
     """
-    if settings.product_platform_url:
-        if not settings.product_platform_url.startswith(("http://", "https://")):
-            raise SettingsError(f"product_platform_url: {settings.product_platform_url!r} is not an http(s) URL")
-        base_url = settings.product_platform_url
-        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
-    else:
-        if sandbox is None:
-            from sandboxes.product_platform import create_product_platform_sandbox
-
-            state_dir: Path = settings.state_path / "sandboxes" / VENDOR
-            sandbox = create_product_platform_sandbox(state_dir, api_key=settings.product_platform_api_key)
-        base_url = SANDBOX_BASE_URL
-        client = TracedClient(
-            transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
-        )
+    if settings.product_platform_url and not settings.product_platform_url.startswith(("http://", "https://")):
+        raise SettingsError(f"product_platform_url: {settings.product_platform_url!r} is not an http(s) URL")
+    client, base_url = vendor_client(
+        settings,
+        vendor_url=settings.product_platform_url,
+        sandbox_vendor="product-platform",
+        sandbox=sandbox,
+        sandbox_base_url=SANDBOX_BASE_URL,
+        tracer=tracer,
+        peer_service=VENDOR,
+    )
     connector = ProductPlatformConnector(
         client, base_url, settings.product_platform_api_key, config=config or ProductPlatformConfig(), breaker=breaker
     )

@@ -12,7 +12,6 @@ transaction), and the connector may retry it after a lost answer.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,9 +33,9 @@ from apis.system.tax.connectors.avalara import (
     AvalaraNotFound,
     AvalaraRejected,
 )
+from apis.system.vendor_client import vendor_client
 from gateway.circuit_breaker import CircuitBreaker
 from gateway.errors import InvalidInput, NotFound
-from gateway.tracing import TracedClient
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -199,21 +198,15 @@ async def build_tax_service(
         tracer: makes every AvaTax exchange a client span (``None``: tracing off).
         breaker: AvaTax's circuit breaker in this process (``None``: no breaker).
     """
-    if settings.avalara_url:
-        base_url = settings.avalara_url
-        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
-    else:
-        if sandbox is None:
-            from sandboxes.avalara import create_avalara_sandbox
-
-            state_dir: Path = settings.state_path / "sandboxes" / "avalara"
-            sandbox = create_avalara_sandbox(
-                state_dir, account_id=settings.avalara_account_id, license_key=settings.avalara_license_key
-            )
-        base_url = SANDBOX_BASE_URL
-        client = TracedClient(
-            transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
-        )
+    client, base_url = vendor_client(
+        settings,
+        vendor_url=settings.avalara_url,
+        sandbox_vendor="avalara",
+        sandbox=sandbox,
+        sandbox_base_url=SANDBOX_BASE_URL,
+        tracer=tracer,
+        peer_service=VENDOR,
+    )
     connector = AvalaraConnector(
         client,
         base_url,
