@@ -8,6 +8,7 @@ rows, and Core keeps every statement visible.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,10 +21,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     event,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 metadata = MetaData()
 
@@ -164,6 +168,61 @@ vendor_event_inbox = Table(
     Column("processed_at", Float, nullable=True, doc="set by the consumer once it handled the event"),
 )
 Index("ix_vendor_event_inbox_pending", vendor_event_inbox.c.processed_at, vendor_event_inbox.c.received_at)
+
+process_transactions = Table(
+    "process_transactions",
+    metadata,
+    Column("id", String(40), primary_key=True, doc="txn_<ULID>; also the workflow id in the engine"),
+    Column("workflow", String(64), nullable=False, doc="e.g. quote-to-cash"),
+    Column("business_key", String(200), nullable=False, doc="e.g. the opportunity id; unique per workflow"),
+    Column("state", String(32), nullable=False, doc="business state, see apis.process.transactions"),
+    Column("customer_id", String(128), nullable=True, doc="the CRM account the transaction is about"),
+    Column("correlation_id", String(64), nullable=False),
+    Column("input", Text, nullable=False, doc="the start input, JSON"),
+    Column("overrides", Text, nullable=True, doc="corrected input of the last replay, JSON"),
+    Column("reason_code", String(64), nullable=True),
+    Column("reason", String(1000), nullable=True),
+    Column("owner_system", String(40), nullable=True, doc="the system whose data or outage stopped it"),
+    Column("failed_step", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("attention_since", Float, nullable=True, doc="when it became an exception (its age)"),
+    Column("completed_at", Float, nullable=True),
+    UniqueConstraint("workflow", "business_key", name="ux_process_transactions_key"),
+)
+Index("ix_process_transactions_created", process_transactions.c.created_at, process_transactions.c.id)
+Index("ix_process_transactions_state", process_transactions.c.state, process_transactions.c.workflow)
+Index("ix_process_transactions_customer", process_transactions.c.customer_id)
+
+process_lineage = Table(
+    "process_lineage",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("transaction_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(16), nullable=False, doc="record (a vendor record a step created or matched) | action"),
+    Column("step", String(64), nullable=True),
+    Column("system", String(40), nullable=True),
+    Column("object", String(40), nullable=True),
+    Column("vendor_id", String(128), nullable=True),
+    Column("actor", String(64), nullable=True, doc="client id of the operator, for actions"),
+    Column("detail", String(1000), nullable=True),
+    Column("dedupe_key", String(200), nullable=True, unique=True, doc="a re-run step records its record once"),
+)
+Index("ix_process_lineage_transaction", process_lineage.c.transaction_id, process_lineage.c.id)
+
+
+async def insert_ignoring(connection: AsyncConnection, table: Table, row: dict[str, Any], *keys: str) -> bool:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL; whether a row was added."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement: Any = pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
+    elif dialect == "sqlite":
+        statement = sqlite_insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
+    else:  # pragma: no cover - the gateway runs on SQLite or PostgreSQL only
+        raise RuntimeError(f"unsupported database {dialect}")
+    result = await connection.execute(statement)
+    return bool(result.rowcount)
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -36,11 +36,9 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db import outbox_cursors, outbox_dead_letters, outbox_events
+from gateway.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
 
 logger = logging.getLogger("strata.events")
 
@@ -123,15 +121,7 @@ async def append(connection: AsyncConnection, event: CloudEvent) -> bool:
         "envelope": msgspec.json.encode(event).decode(),
         "created_at": time.time(),
     }
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        statement: Any = pg_insert(outbox_events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
-    elif dialect == "sqlite":
-        statement = sqlite_insert(outbox_events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
-    else:  # pragma: no cover - the gateway runs on SQLite or PostgreSQL only
-        raise RuntimeError(f"unsupported database {dialect}")
-    result = await connection.execute(statement)
-    return bool(result.rowcount)
+    return await insert_ignoring(connection, outbox_events, row, "event_id")
 
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
@@ -288,11 +278,8 @@ class OutboxRelay:
         """Take the subscriber's lease (creating its cursor at 0); its position, or None if held."""
         now = time.time()
         async with self._engine.begin() as connection:
-            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-            await connection.execute(
-                dialect_insert(outbox_cursors)
-                .values(subscriber=name, last_seq=0, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["subscriber"])
+            await insert_ignoring(
+                connection, outbox_cursors, {"subscriber": name, "last_seq": 0, "updated_at": now}, "subscriber"
             )
             free = or_(
                 outbox_cursors.c.lease_until.is_(None),
@@ -329,19 +316,15 @@ class OutboxRelay:
 
     async def _dead_letter(self, name: str, event_id: str, seq: int, error: str) -> None:
         async with self._engine.begin() as connection:
-            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-            await connection.execute(
-                dialect_insert(outbox_dead_letters)
-                .values(
-                    subscriber=name,
-                    event_id=event_id,
-                    seq=seq,
-                    attempts=self.config.max_attempts,
-                    error=error[:500],
-                    at=time.time(),
-                )
-                .on_conflict_do_nothing(index_elements=["subscriber", "event_id"])
-            )
+            row = {
+                "subscriber": name,
+                "event_id": event_id,
+                "seq": seq,
+                "attempts": self.config.max_attempts,
+                "error": error[:500],
+                "at": time.time(),
+            }
+            await insert_ignoring(connection, outbox_dead_letters, row, "subscriber", "event_id")
         logger.warning("event dead-lettered", extra={"subscriber": name, "event_id": event_id, "error": error[:200]})
 
 

@@ -42,6 +42,8 @@ PREFIXES: Final[dict[str, str]] = {
     "credit_note": "crn",
     "journal_entry": "jrn",
     "tax_transaction": "tax",
+    "transaction": "txn",
+    "reconciliation_run": "rec",
 }
 """Kinds of business object and the prefix of their canonical ids."""
 

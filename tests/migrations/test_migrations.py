@@ -25,6 +25,7 @@ from gateway.migrations import (
     CLIENT_LIFECYCLE_REVISION,
     INITIAL_REVISION,
     PROCESS_STATE_REVISION,
+    PROCESS_TRANSACTIONS_REVISION,
     VENDOR_EVENT_INBOX_REVISION,
     current_revision,
     head_revision,
@@ -59,7 +60,7 @@ async def _columns(engine: AsyncEngine, table: str) -> set[str]:
 
 
 def test_head_is_the_vendor_event_inbox_revision() -> None:
-    assert head_revision() == VENDOR_EVENT_INBOX_REVISION
+    assert head_revision() == PROCESS_TRANSACTIONS_REVISION
 
 
 async def test_upgrade_from_claim_token_revision_turns_revoked_clients_into_disabled(database_url: str) -> None:
@@ -239,11 +240,12 @@ def test_cli_upgrade_current_history(database_url: str) -> None:
     history = runner.invoke(db, ["history"])
     assert history.exit_code == 0, history.output
     lines = history.output.splitlines()
-    assert lines[0].startswith(f"{PROCESS_STATE_REVISION} -> {VENDOR_EVENT_INBOX_REVISION} (head)")
-    assert lines[1].startswith(f"{CLIENT_LIFECYCLE_REVISION} -> {PROCESS_STATE_REVISION}")
-    assert lines[2].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION}")
-    assert lines[3].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
-    assert lines[4].startswith(f"<base> -> {INITIAL_REVISION}")
+    assert lines[0].startswith(f"{VENDOR_EVENT_INBOX_REVISION} -> {PROCESS_TRANSACTIONS_REVISION} (head)")
+    assert lines[1].startswith(f"{PROCESS_STATE_REVISION} -> {VENDOR_EVENT_INBOX_REVISION}")
+    assert lines[2].startswith(f"{CLIENT_LIFECYCLE_REVISION} -> {PROCESS_STATE_REVISION}")
+    assert lines[3].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION}")
+    assert lines[4].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
+    assert lines[5].startswith(f"<base> -> {INITIAL_REVISION}")
 
 
 def test_cli_state_dir_option_on_the_group(tmp_path: Path) -> None:

@@ -1,0 +1,396 @@
+"""Business transactions: what a process API run is about, where it stands, what it did.
+
+The workflow engine keeps the execution (steps, attempts, errors, timing); this store keeps
+the business view an operator and a dashboard read: one row per transaction with its
+business state, the customer, why it stopped and which system owns the fix, plus its
+lineage — each vendor record a step created or matched, each operator action.
+
+A transaction's id (``txn_<ULID>``) is also its workflow id in the engine. ``(workflow,
+business_key)`` is unique, so the same opportunity submitted again — concurrently or a week
+later — finds the transaction that exists (:meth:`TransactionStore.open`).
+
+A step records its state change, its vendor records and the event describing it in **one**
+database transaction (:meth:`TransactionStore.advance`), so the business view, the lineage and
+the outbox never disagree; a step re-run after a crash records the same rows again, which the
+unique keys absorb.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db import insert_ignoring, outbox_events, process_lineage, process_transactions
+from gateway.errors import InvalidInput
+from gateway.events import CloudEvent, append
+from gateway.xref import new_canonical_id
+
+ACCEPTED = "accepted"
+NEEDS_ATTENTION = "needs_attention"
+"""Stopped by a permanent error (bad data, a business rule): someone must fix and replay, or dismiss."""
+FAILED = "failed"
+"""Stopped because a vendor stayed unavailable through every retry: replay when it is back."""
+HELD = "held"
+"""Parked on purpose (e.g. a closed accounting period) until someone releases it."""
+COMPLETED = "completed"
+COMPENSATED = "compensated"
+"""What it had done was undone, in reverse order."""
+DISMISSED = "dismissed"
+"""An operator closed the exception without completing it (with a reason)."""
+
+EXCEPTION_STATES = (NEEDS_ATTENTION, FAILED, HELD)
+"""States listed under ``/process/operations/v1/exceptions``."""
+FINAL_STATES = (COMPLETED, COMPENSATED, DISMISSED)
+
+
+class VendorRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A record a step created (or matched) in a system."""
+
+    system: str
+    """The vendor, e.g. ``stripe``, ``netsuite``, ``salesforce``."""
+    object: str
+    """The kind of record: ``customer``, ``subscription``, ``sales_order``, ..."""
+    id: str
+    """The vendor's id of the record."""
+
+
+class Transaction(msgspec.Struct, frozen=True, kw_only=True):
+    """One business transaction (a process API run)."""
+
+    id: str
+    workflow: str
+    business_key: str
+    state: str
+    customer_id: str | None
+    correlation_id: str
+    input: dict[str, Any]
+    overrides: dict[str, Any] | None
+    reason_code: str | None
+    reason: str | None
+    owner_system: str | None
+    failed_step: str | None
+    created_at: float
+    updated_at: float
+    attention_since: float | None
+    completed_at: float | None
+
+
+class LineageEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a transaction's lineage."""
+
+    at: float
+    kind: str
+    """``record`` (a vendor record of a step) or ``action`` (an operator's replay, compensate, dismiss)."""
+    step: str | None
+    system: str | None
+    object: str | None
+    vendor_id: str | None
+    actor: str | None
+    detail: str | None
+
+
+class TransactionFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What :meth:`TransactionStore.page` selects (every field optional)."""
+
+    workflow: str | None = None
+    states: tuple[str, ...] = ()
+    customer_id: str | None = None
+    owner_system: str | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+
+
+class _Cursor(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    created_at: float
+    id: str
+
+
+def encode_cursor(created_at: float, transaction_id: str) -> str:
+    """Opaque cursor of the page after the transaction ``(created_at, transaction_id)``."""
+    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(created_at, transaction_id))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> _Cursor:
+    """The position a cursor names.
+
+    Raises:
+        InvalidInput: not a cursor this API issued (names the ``cursor`` parameter).
+    """
+    try:
+        return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor)
+    except (ValueError, msgspec.DecodeError):
+        raise InvalidInput(
+            "cursor is not one this API issued", field_errors=[{"pointer": "/query/cursor", "detail": "unknown cursor"}]
+        ) from None
+
+
+class TransactionStore:
+    """Transactions and their lineage in the gateway's database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def open(
+        self,
+        workflow: str,
+        business_key: str,
+        *,
+        input: dict[str, Any],
+        customer_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> tuple[Transaction, bool]:
+        """The transaction of ``(workflow, business_key)``, created in state ``accepted`` if new.
+
+        Returns:
+            The transaction and whether this call created it. Concurrent calls with one key
+            get the same transaction (the unique key decides; the loser reads the winner's row).
+        """
+        now = time.time()
+        transaction_id = new_canonical_id("transaction")
+        row = {
+            "id": transaction_id,
+            "workflow": workflow,
+            "business_key": business_key,
+            "state": ACCEPTED,
+            "customer_id": customer_id,
+            "correlation_id": correlation_id or transaction_id,
+            "input": msgspec.json.encode(input).decode(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._engine.begin() as connection:
+            created = await insert_ignoring(connection, process_transactions, row, "workflow", "business_key")
+        found = await self.find(workflow, business_key)
+        assert found is not None  # inserted or already there; rows are never deleted
+        return found, created
+
+    async def get(self, transaction_id: str) -> Transaction | None:
+        """The transaction with this id, if any."""
+        return await self._one(process_transactions.c.id == transaction_id)
+
+    async def find(self, workflow: str, business_key: str) -> Transaction | None:
+        """The transaction of ``(workflow, business_key)``, if any."""
+        return await self._one(
+            and_(process_transactions.c.workflow == workflow, process_transactions.c.business_key == business_key)
+        )
+
+    async def page(
+        self, where: TransactionFilter, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[Transaction], str | None]:
+        """Transactions matching ``where``, newest first, and the cursor of the next page."""
+        t = process_transactions.c
+        conditions: list[Any] = []
+        if where.workflow:
+            conditions.append(t.workflow == where.workflow)
+        if where.states:
+            conditions.append(t.state.in_(where.states))
+        if where.customer_id:
+            conditions.append(t.customer_id == where.customer_id)
+        if where.owner_system:
+            conditions.append(t.owner_system == where.owner_system)
+        if where.created_after is not None:
+            conditions.append(t.created_at >= where.created_after)
+        if where.created_before is not None:
+            conditions.append(t.created_at < where.created_before)
+        if cursor:
+            after = decode_cursor(cursor)
+            older = or_(t.created_at < after.created_at, and_(t.created_at == after.created_at, t.id < after.id))
+            conditions.append(older)
+        query = select(process_transactions).where(*conditions).order_by(t.created_at.desc(), t.id.desc())
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query.limit(limit + 1))).mappings().all()
+        items = [_transaction(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        return items, next_cursor
+
+    async def advance(
+        self,
+        transaction_id: str,
+        state: str,
+        *,
+        step: str,
+        records: Iterable[VendorRecord] = (),
+        events: Sequence[CloudEvent] = (),
+        customer_id: str | None = None,
+    ) -> None:
+        """Move to ``state`` after ``step``, recording its vendor records and events in one transaction.
+
+        Clears any exception reason (a replayed transaction that moves on is no longer one).
+        """
+        now = time.time()
+        values: dict[str, Any] = {
+            "state": state,
+            "updated_at": now,
+            "reason_code": None,
+            "reason": None,
+            "owner_system": None,
+            "failed_step": None,
+            "attention_since": None,
+        }
+        if state == COMPLETED:
+            values["completed_at"] = now
+        if customer_id is not None:
+            values["customer_id"] = customer_id
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(process_transactions).where(process_transactions.c.id == transaction_id).values(**values)
+            )
+            for record in records:
+                row = {
+                    "transaction_id": transaction_id,
+                    "at": now,
+                    "kind": "record",
+                    "step": step,
+                    "system": record.system,
+                    "object": record.object,
+                    "vendor_id": record.id,
+                    "dedupe_key": f"{transaction_id}|{step}|{record.system}|{record.object}"[:200],
+                }
+                await insert_ignoring(connection, process_lineage, row, "dedupe_key")
+            for event in events:
+                await append(connection, event)
+
+    async def stop(
+        self,
+        transaction_id: str,
+        state: str,
+        *,
+        reason_code: str,
+        reason: str,
+        owner_system: str | None,
+        failed_step: str | None,
+        events: Sequence[CloudEvent] = (),
+    ) -> None:
+        """Park the transaction in an exception state (``needs_attention``, ``failed``, ``held``) with why."""
+        now = time.time()
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(process_transactions)
+                .where(process_transactions.c.id == transaction_id)
+                .values(
+                    state=state,
+                    updated_at=now,
+                    reason_code=reason_code,
+                    reason=reason[:1000],
+                    owner_system=owner_system,
+                    failed_step=failed_step,
+                    attention_since=func.coalesce(process_transactions.c.attention_since, now),
+                )
+            )
+            for event in events:
+                await append(connection, event)
+
+    async def set_state(self, transaction_id: str, state: str, *, only_from: Sequence[str] = ()) -> bool:
+        """Set the state alone (``only_from``: only if it is one of these now); whether it changed."""
+        conditions = [process_transactions.c.id == transaction_id]
+        if only_from:
+            conditions.append(process_transactions.c.state.in_(only_from))
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(process_transactions).where(*conditions).values(state=state, updated_at=time.time())
+            )
+        return bool(result.rowcount)
+
+    async def set_overrides(self, transaction_id: str, overrides: dict[str, Any]) -> None:
+        """Store corrected input for the next run of the transaction's steps."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(process_transactions)
+                .where(process_transactions.c.id == transaction_id)
+                .values(overrides=msgspec.json.encode(overrides).decode(), updated_at=time.time())
+            )
+
+    async def record_action(self, transaction_id: str, *, actor: str, action: str, detail: str | None) -> None:
+        """Add an operator's action (replay, compensate, dismiss) to the lineage."""
+        row = {
+            "transaction_id": transaction_id,
+            "at": time.time(),
+            "kind": "action",
+            "step": action,
+            "actor": actor,
+            "detail": (detail or None) and detail[:1000],
+        }
+        async with self._engine.begin() as connection:
+            await connection.execute(process_lineage.insert().values(**row))
+
+    async def lineage(self, transaction_id: str) -> list[LineageEntry]:
+        """Every lineage line of the transaction, oldest first."""
+        query = (
+            select(process_lineage)
+            .where(process_lineage.c.transaction_id == transaction_id)
+            .order_by(process_lineage.c.id)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            LineageEntry(
+                at=row["at"],
+                kind=row["kind"],
+                step=row["step"],
+                system=row["system"],
+                object=row["object"],
+                vendor_id=row["vendor_id"],
+                actor=row["actor"],
+                detail=row["detail"],
+            )
+            for row in rows
+        ]
+
+    async def events(self, transaction_id: str) -> list[CloudEvent]:
+        """The events the transaction wrote to the outbox (while they are retained), oldest first."""
+        query = (
+            select(outbox_events.c.envelope)
+            .where(outbox_events.c.correlation_id == transaction_id)
+            .order_by(outbox_events.c.seq)
+        )
+        async with self._engine.connect() as connection:
+            envelopes = (await connection.execute(query)).scalars().all()
+        return [msgspec.json.decode(envelope, type=CloudEvent) for envelope in envelopes]
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """Transactions per ``(workflow, state)``."""
+        t = process_transactions.c
+        query = select(t.workflow, t.state, func.count()).group_by(t.workflow, t.state)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {(workflow, state): int(count) for workflow, state, count in rows}
+
+    async def _one(self, condition: Any) -> Transaction | None:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(process_transactions).where(condition))).mappings().first()
+        return _transaction(row) if row is not None else None
+
+
+def iso(epoch: float | None) -> str | None:
+    """RFC 3339 UTC of an epoch timestamp (milliseconds), or ``None``."""
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _transaction(row: Any) -> Transaction:
+    return Transaction(
+        id=row["id"],
+        workflow=row["workflow"],
+        business_key=row["business_key"],
+        state=row["state"],
+        customer_id=row["customer_id"],
+        correlation_id=row["correlation_id"],
+        input=msgspec.json.decode(row["input"]),
+        overrides=msgspec.json.decode(row["overrides"]) if row["overrides"] else None,
+        reason_code=row["reason_code"],
+        reason=row["reason"],
+        owner_system=row["owner_system"],
+        failed_step=row["failed_step"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        attention_since=row["attention_since"],
+        completed_at=row["completed_at"],
+    )
