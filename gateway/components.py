@@ -163,6 +163,7 @@ class Components:
 
     def route_handlers(self) -> Sequence[Any]:
         """Handlers of every API this process serves, plus OAuth, docs and sandboxes."""
+        from apis.process.registry import process_routers
         from apis.system.registry import SYSTEM_APIS
         from gateway.contracts.docs import docs_route_handlers
         from gateway.management.routes import router as management_router
@@ -171,6 +172,7 @@ class Components:
 
         handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, management_router]
         handlers.extend(spec.router() for spec in SYSTEM_APIS)
+        handlers.extend(process_routers())
         handlers.extend(sandbox_mounts(self))
         return handlers
 
@@ -241,6 +243,11 @@ class Components:
             service = await spec.build(self)
             self.system_services[spec.state_name] = service
             setattr(app.state, spec.state_name, service)
+        process = None
+        if self.settings.workflows_enabled:
+            from apis.process.runtime import start_runtime
+
+            process = await start_runtime(self.settings, self.engine, self.system_services)
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, so full collections scan only per-request garbage.
         gc.collect()
@@ -250,6 +257,10 @@ class Components:
         finally:
             await cancel_and_wait(snapshots)
             await reloader.stop()
+            if process is not None:
+                from apis.process.runtime import stop_runtime
+
+                await stop_runtime(process)
             for service in reversed(self.system_services.values()):
                 await service.aclose()
             await self.oauth.stop()

@@ -14,6 +14,7 @@ the first level::
         ├── NotFound              # the object does not exist (404)
         ├── Conflict              # state conflict, e.g. duplicate or several matches (409)
         │   └── PeriodClosed      # posting dated in a closed accounting period (409)
+        ├── BusinessRuleViolation # the data breaks a business rule; names the rule and its owner (422)
         ├── UpstreamRejected      # the vendor refused our input (422)
         └── UpstreamContractViolation  # the vendor answered something we cannot read (502)
 
@@ -110,6 +111,36 @@ class PeriodClosed(Conflict):
     title = "Accounting period closed"
 
 
+class BusinessRuleViolation(PermanentError):
+    """The data breaks a business rule a workflow checks (an unmapped product, a closed period).
+
+    ``code`` names the rule (``product_unmapped``), ``owner_system`` the system whose data must
+    change (``product-platform``); ``field_errors`` point into that data, as for InvalidInput.
+    """
+
+    status = 422
+    problem = "business-rule-violated"
+    title = "Business rule violated"
+
+    def __init__(
+        self, code: str, detail: str, *, owner_system: str, field_errors: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.owner_system = owner_system
+        self.field_errors = field_errors or []
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The engine stores a failed step's error pickled; keep every field through the round trip.
+        return (_rebuild_violation, (self.code, self.detail, self.owner_system, self.field_errors))
+
+
+def _rebuild_violation(
+    code: str, detail: str, owner_system: str, field_errors: list[dict[str, str]]
+) -> BusinessRuleViolation:
+    return BusinessRuleViolation(code, detail, owner_system=owner_system, field_errors=field_errors)
+
+
 class UpstreamRejected(PermanentError):
     """The vendor refused the data we sent (validation, missing field, business rule)."""
 
@@ -124,3 +155,11 @@ class UpstreamContractViolation(PermanentError):
     status = 502
     problem = "upstream-contract-violation"
     title = "Upstream contract violation"
+
+
+class WorkflowEngineOff(StrataError):
+    """This process does not run the workflow engine (``workflows_enabled = false``)."""
+
+    status = 503
+    problem = "workflow-engine-off"
+    title = "Workflow engine not running"

@@ -175,6 +175,21 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Build the embedded sandboxes while starting, so no first request pays for it (their
     seeding blocks the event loop for a moment); tests that start hundreds of gateways turn it
     off and build each sandbox on first use."""
+    workflows_enabled: bool = True
+    """Run the durable workflow engine in this process (the process APIs). Off, process API
+    calls answer 503; tests that start hundreds of gateways for other things turn it off."""
+    executor_id: str = ""
+    """This process's id in the workflow engine; a restarted process recovers the pending
+    workflows of its id only, so it must be stable per process slot. Empty = ``<host>:<port>``.
+    Every process sharing one PostgreSQL database needs its own."""
+    workflow_step_attempts: int = 5
+    """Attempts of a workflow step failing with a retryable error (timeout, 429, 5xx)."""
+    workflow_backoff_base_ms: int = 1000
+    """Durable pause after a step's first failed attempt (doubles per attempt, jittered)."""
+    workflow_backoff_max_ms: int = 300_000
+    """Longest durable pause between attempts; a longer ``Retry-After`` is capped to it."""
+    master_data_ttl_seconds: int = 30
+    """How long workflows reuse items, prices, legal entities and periods they looked up (0 = never)."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -209,6 +224,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("netsuite_max_retries", self.netsuite_max_retries, 0, 10)
         _check_range("netsuite_backoff_base_ms", self.netsuite_backoff_base_ms, 0, 60_000)
         _check_range("netsuite_backoff_max_ms", self.netsuite_backoff_max_ms, 1, 600_000)
+        _check_range("workflow_step_attempts", self.workflow_step_attempts, 1, 50)
+        _check_range("workflow_backoff_base_ms", self.workflow_backoff_base_ms, 0, 600_000)
+        _check_range("workflow_backoff_max_ms", self.workflow_backoff_max_ms, 1, 3_600_000)
+        _check_range("master_data_ttl_seconds", self.master_data_ttl_seconds, 0, 86_400)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.

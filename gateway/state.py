@@ -27,12 +27,19 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
             for api in ("crm", "erp", "billing", "payments", "tax", "product")
             for access in ("read", "write")
         ]
-        + ["system:data:write"],
+        + ["system:data:write", "process:quote-to-cash:write"],
         "tier": "internal",
     },
     {
         "name": "demo-operations",
-        "scopes": ["system:crm:read", "gateway:clients:admin", "gateway:audit:read", "gateway:catalog:read"],
+        "scopes": [
+            "system:crm:read",
+            "gateway:clients:admin",
+            "gateway:audit:read",
+            "gateway:catalog:read",
+            "process:operations:read",
+            "process:operations:write",
+        ],
         "tier": "gold",
     },
     {

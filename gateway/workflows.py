@@ -179,6 +179,12 @@ class WorkflowEngine:
             "name": APP_NAME,
             "system_database_url": system_database_url,
             "executor_id": executor_id,
+            # DBOS logs every migration and launch step at INFO through its own handler; ours
+            # are the JSON lines of gateway.logging.
+            "log_level": "WARNING",
+            # Shorter polls make shutdown quick (destroy waits for them): ~1 s at the defaults.
+            "notification_listener_polling_interval_sec": 0.1,
+            "scheduler_polling_interval_sec": 0.1,
         }
         if application_version:
             config["application_version"] = application_version
@@ -200,7 +206,7 @@ class WorkflowEngine:
             DBOS.destroy()
             self._launched = False
 
-    async def start_once(self, func: Callable[..., Coroutine[Any, Any, Any]], business_key: str, *args: Any) -> bool:
+    async def start_once(self, func: Callable[..., Awaitable[Any]], business_key: str, *args: Any) -> bool:
         """Start ``func(*args)`` under ``business_key`` unless a workflow with that id exists.
 
         Returns whether this call started it (``False``: it existed and was left alone).
@@ -208,7 +214,7 @@ class WorkflowEngine:
         """
         existed = await DBOS.get_workflow_status_async(business_key) is not None
         with SetWorkflowID(business_key):
-            await DBOS.start_workflow_async(func, *args)
+            await DBOS.start_workflow_async(func, *args)  # type: ignore[arg-type]  # a DBOS workflow is a coroutine function
         return not existed
 
     async def result(self, workflow_id: str) -> Any:

@@ -57,6 +57,7 @@ def gateway_settings(state_dir: Path, **overrides: Any) -> Any:
         "state_dir": str(state_dir),
         "seed_demo": False,
         "response_contract_mode": "enforce",
+        "workflows_enabled": False,  # one engine per process: tests of process APIs turn it on
         "build_sandboxes_at_start": False,  # hundreds of gateways start here; most call no vendor
         **overrides,
     }

@@ -14,6 +14,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
+from sandboxes.salesforce import deals
 from sandboxes.salesforce.composite import run_composite
 from sandboxes.salesforce.query import batch_size_from, record_url, serialize
 from sandboxes.salesforce.schema import SfError, SfMultipleChoices, get_sobject
@@ -260,6 +261,18 @@ async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json({**sandbox.faults.counts(), "api_usage": sandbox.api_usage, "api_limit": sandbox.api_limit})
 
 
+@post("/_control/won-deals", status_code=201)
+async def won_deals(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Create Closed Won deals (accounts, opportunities, lines) in one call: see sandboxes.salesforce.deals."""
+    return _json(deals.create_won_deals(_sandbox(request).store, await request.body()), 201)
+
+
+@patch("/_control/records/{sobject:str}/{record_id:str}", status_code=204)
+async def edit_record(request: Request[Any, Any, Any], sobject: FromPath[str], record_id: FromPath[str]) -> None:
+    """Set fields of a record as an admin would (fixing bad data in tests)."""
+    deals.edit_record(_sandbox(request).store, sobject, record_id, await request.body())
+
+
 def _sf_error(_: Request[Any, Any, Any], error: SfError) -> Response[bytes]:
     return _json(error.body(), error.status)
 
@@ -284,7 +297,7 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 ROUTE_HANDLERS = [
     token, versions, resources, get_record, get_by_external_id, create_record, update_record,
     delete_record, upsert_record, query, query_more, composite,
-    expire_tokens, counts,
+    expire_tokens, counts, won_deals, edit_record,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     SfError: _sf_error,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sandboxes.stripe import params as p
@@ -133,6 +134,48 @@ def list_customers(account: Account, params: dict[str, Any]) -> dict[str, Any]:
         params,
         lambda c: not c.get("deleted") and (email is None or c.get("email") == email),
     )
+
+
+_CLAUSE = re.compile(r"""^\s*(?:metadata\[['"]([^'"]{1,40})['"]\]|(email|name)):['"]([^'"]*)['"]\s*$""")
+
+
+def search_customers(account: Account, params: dict[str, Any]) -> dict[str, Any]:
+    """``GET /v1/customers/search``: the exact-match part of Stripe's search query language.
+
+    ``query`` joins clauses with ``AND``; a clause is ``metadata['key']:'value'``,
+    ``email:'value'`` or ``name:'value'``. Anything else is refused as Stripe refuses it
+    (400, ``param=query``). The result is a ``search_result`` (no cursors: one page of ``limit``).
+    """
+    p.check_known(params, ("query", "limit", "page"))
+    query = p.text(params, "query")
+    if not query:
+        raise StripeError(400, "Missing required param: query.", code="parameter_missing", param="query")
+    clauses: list[tuple[str, str, str]] = []
+    for part in re.split(r"\s+AND\s+", query):
+        match = _CLAUSE.match(part)
+        if match is None:
+            raise StripeError(400, f"The query is malformed near '{part.strip()[:40]}'.", param="query")
+        key, field, value = match.groups()
+        clauses.append(("metadata", key, value) if key else (field, "", value))
+    limit = p.integer(params, "limit", default=10) or 10
+    if not 1 <= limit <= 100:
+        raise StripeError(400, "Invalid integer: limit must be between 1 and 100.", param="limit")
+
+    def matches(customer: dict[str, Any]) -> bool:
+        for field, key, value in clauses:
+            actual = (customer.get("metadata") or {}).get(key) if field == "metadata" else customer.get(field)
+            if actual != value:
+                return False
+        return True
+
+    found = [c for c in account.store.newest_first("customer") if not c.get("deleted") and matches(c)]
+    return {
+        "object": "search_result",
+        "url": "/v1/customers/search",
+        "has_more": len(found) > limit,
+        "data": found[:limit],
+        "next_page": None,
+    }
 
 
 def delete_customer(account: Account, customer_id: str) -> dict[str, Any]:

@@ -84,6 +84,7 @@ def build_routes(charge_invoice: Callable[[dict[str, Any], str], None]) -> list[
     table: list[tuple[str, str, Handler]] = [
         ("POST", "/v1/customers", lambda a, i, q: cu.create_customer(a, q)),
         ("GET", "/v1/customers", lambda a, i, q: cu.list_customers(a, q)),
+        ("GET", "/v1/customers/search", lambda a, i, q: cu.search_customers(a, q)),
         ("GET", f"/v1/customers/{ID}", _get("customer")),
         ("POST", f"/v1/customers/{ID}", lambda a, i, q: cu.update_customer(a, i[0], q)),
         ("DELETE", f"/v1/customers/{ID}", lambda a, i, q: cu.delete_customer(a, i[0])),

@@ -130,6 +130,16 @@ class BillingService:
             raise NotFound(f"No customer {customer_id}")
         return m.to_customer(customer)
 
+    async def find_customer_by_crm_account(self, crm_account_id: str) -> BillingCustomer | None:
+        """The customer carrying ``metadata[crm_account_id]`` (Stripe search), if any; the
+        oldest when several do (the one created first is the one the rest duplicate)."""
+        if "'" in crm_account_id or "\\" in crm_account_id:
+            raise InvalidInput("a CRM account id has no quotes or backslashes")
+        query = f"metadata['{m.CRM_ACCOUNT_KEY}']:'{crm_account_id}'"
+        body = await self.connector.get("/v1/customers/search", {"query": query, "limit": 100})
+        found = self.connector.field(body, "data", list)
+        return m.to_customer(min(found, key=lambda c: c.get("created", 0))) if found else None
+
     async def create_customer(self, body: BillingCustomerCreate, *, key: str) -> BillingCustomer:
         """A new customer (exactly once per key)."""
         metadata = {m.EXTERNAL_ID_KEY: body.external_id, m.CRM_ACCOUNT_KEY: body.crm_account_id}

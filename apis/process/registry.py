@@ -1,0 +1,41 @@
+"""Every process workflow, in one list: how it runs, which system each step talks to, how
+an operator's corrected input is checked and how what it did is undone.
+
+The operations API (:mod:`apis.process.operations`) works on any workflow through this
+table; adding a workflow is writing its module and one :class:`WorkflowSpec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+
+class WorkflowSpec(NamedTuple):
+    """One process workflow."""
+
+    name: str
+    """Workflow name, also the ``workflow`` of its transactions (``quote-to-cash``)."""
+    run: Callable[[str, str], Awaitable[Any]]
+    """The workflow function: ``run(transaction_id, business_key)``."""
+    step_systems: Callable[[str], dict[str, str | None]]
+    """Step name → the system it talks to, given the ERP's name."""
+    check_overrides: Callable[[dict[str, Any]], dict[str, Any]]
+    """Checks corrected input for a replay; raises InvalidInput naming the field."""
+    compensate: Callable[[str, str], Awaitable[Any]] | None
+    """Workflow undoing a transaction's writes: ``compensate(compensation_id, transaction_id)``."""
+
+
+def workflow_specs() -> dict[str, WorkflowSpec]:
+    """Every workflow by name (imports the workflow modules: they register with the engine)."""
+    from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
+
+    return {spec.name: spec for spec in (QUOTE_TO_CASH,)}
+
+
+def process_routers() -> list[Any]:
+    """The routers of every process API."""
+    from apis.process.operations.routes import router as operations
+    from apis.process.quote_to_cash.routes import router as quote_to_cash
+
+    return [quote_to_cash, operations]

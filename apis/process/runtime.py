@@ -1,0 +1,192 @@
+"""What process workflows run against: the system services, the stores, the engine.
+
+Workflows are module-level functions registered with the engine at import time, and the
+engine is one per process; so is this runtime. The app's lifespan builds it after the system
+services (:func:`start_runtime`) and workflow steps reach it with :func:`runtime`.
+
+Process APIs call the system APIs' **services** in-process (not over HTTP): the governance
+chain guards the edge, and a workflow step is not a caller at the edge. Each service keeps
+its own connector resilience (breaker, short in-memory retries); the step adds the durable,
+longer retries (:class:`~gateway.workflows.StepRetry`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from apis.process.transactions import TransactionStore
+from gateway.workflows import StepRetry, WorkflowEngine, system_database_url
+from gateway.xref import XrefStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from apis.process.registry import WorkflowSpec
+    from apis.system.billing.service import BillingService
+    from apis.system.crm.service import CrmService
+    from apis.system.erp.service import ErpService
+    from apis.system.payments.service import PaymentsService
+    from apis.system.product.service import ProductService
+    from apis.system.tax.service import TaxService
+    from gateway.settings import Settings
+
+logger = logging.getLogger("strata.process")
+T = TypeVar("T")
+
+
+class MasterDataCache:
+    """Short-lived cache of master data a workflow validates against (items, prices, periods).
+
+    Only found values are kept: a product missing from the catalog is asked for again next
+    time, so fixing the catalog takes effect at once.
+    """
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self._ttl = ttl_seconds
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
+        """The cached value of ``key``, or ``load()``'s (cached when not ``None``)."""
+        hit = self._values.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]  # type: ignore[no-any-return]
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:  # one load per key at a time: a burst of orders asks the vendor once
+            hit = self._values.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]  # type: ignore[no-any-return]
+            value = await load()
+            if value is not None and self._ttl > 0:
+                self._values[key] = (time.monotonic() + self._ttl, value)
+            return value
+
+
+class ProcessRuntime:
+    """One process's workflow engine and everything its workflow steps use."""
+
+    def __init__(self, settings: Settings, engine: AsyncEngine, services: dict[str, Any]) -> None:
+        self.settings = settings
+        self.database = engine
+        self.transactions = TransactionStore(engine)
+        self.xref = XrefStore(engine)
+        self.crm: CrmService = services["crm"]
+        self.erp: ErpService = services["erp"]
+        self.billing: BillingService = services["billing"]
+        self.payments: PaymentsService = services["payments"]
+        self.tax: TaxService = services["tax"]
+        self.product: ProductService = services["product"]
+        self.erp_system = settings.erp_vendor
+        """Name of the ERP in lineage and cross-references (``netsuite`` or ``business-central``)."""
+        self.master_data = MasterDataCache(settings.master_data_ttl_seconds)
+        self.step_retry = StepRetry(
+            max_attempts=settings.workflow_step_attempts,
+            backoff_base_seconds=settings.workflow_backoff_base_ms / 1000,
+            backoff_max_seconds=settings.workflow_backoff_max_ms / 1000,
+        )
+        self.workflows: dict[str, WorkflowSpec] = {}
+        """Every workflow by name (see :mod:`apis.process.registry`)."""
+        self.engine = WorkflowEngine(
+            system_database_url=system_database_url(
+                settings.effective_database_url, str(settings.state_path / "workflows.sqlite")
+            ),
+            executor_id=executor_id(settings),
+            application_version=_application_version(),
+        )
+
+
+_current: ProcessRuntime | None = None
+
+
+def runtime() -> ProcessRuntime:
+    """The running process's runtime.
+
+    Raises:
+        RuntimeError: the workflow engine is not running in this process.
+    """
+    if _current is None:
+        raise RuntimeError("the workflow engine is not running in this process")
+    return _current
+
+
+def current_runtime() -> ProcessRuntime | None:
+    """The runtime, or ``None`` where the engine is off (``workflows_enabled = false``)."""
+    return _current
+
+
+async def start_runtime(settings: Settings, engine: AsyncEngine, services: dict[str, Any]) -> ProcessRuntime:
+    """Build the runtime, register the workflows and launch the engine (recovering this
+    executor's pending workflows, which then run against this runtime)."""
+    global _current
+    from apis.process.registry import workflow_specs
+
+    process = ProcessRuntime(settings, engine, services)
+    process.workflows = workflow_specs()  # imported before launch: DBOS registers workflows at import
+    _current = process
+    from apis.process.steps import QuietStops
+
+    logging.getLogger("dbos").addFilter(QuietStops())
+    # DBOS.launch is synchronous (schema migration, recovery scan): off the event loop.
+    await asyncio.to_thread(process.engine.launch)
+    logger.info("workflow engine launched", extra={"executor_id": process.engine.executor_id})
+    await start_unstarted(process)
+    return process
+
+
+async def start_unstarted(process: ProcessRuntime) -> int:
+    """Start the workflow of every ``accepted`` transaction the engine has never heard of.
+
+    The API writes the transaction, then starts its workflow; a crash between the two leaves
+    a transaction without a workflow, which this finds at the next start. Returns how many.
+    """
+    from apis.process.transactions import ACCEPTED, TransactionFilter
+
+    started = 0
+    cursor: str | None = None
+    while True:
+        page, cursor = await process.transactions.page(TransactionFilter(states=(ACCEPTED,)), limit=200, cursor=cursor)
+        for transaction in page:
+            spec = process.workflows.get(transaction.workflow)
+            if spec is not None and await process.engine.status(transaction.id) is None:
+                await process.engine.start_once(spec.run, transaction.id, transaction.id, transaction.business_key)
+                started += 1
+        if cursor is None:
+            break
+    if started:
+        logger.warning("started workflows that were accepted but never started", extra={"count": started})
+    return started
+
+
+async def stop_runtime(process: ProcessRuntime) -> None:
+    """Stop the engine; workflows in flight resume when an engine with this executor id launches."""
+    global _current
+    await asyncio.to_thread(process.engine.shutdown)
+    if _current is process:
+        _current = None
+
+
+def executor_id(settings: Settings) -> str:
+    """This process's executor id: the configured one, else one stable per host and port.
+
+    A restarted process must come back with the id it had, or its pending workflows are
+    orphaned (see ``STACK-NOTES.md``, DBOS): so never a random id.
+    """
+    if settings.executor_id:
+        return settings.executor_id
+    import socket
+
+    return f"{socket.gethostname()}:{settings.port}"
+
+
+def _application_version() -> str:
+    # Explicit, so a restart with the same release recovers its workflows (DBOS's default is a
+    # hash of the workflow code, which a harmless edit would change).
+    try:
+        return version("strata")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+        return "0"

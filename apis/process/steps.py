@@ -1,0 +1,127 @@
+"""Running a workflow's steps so that a stop is a business exception, not a lost run.
+
+Every process workflow runs its steps through :func:`run_step`. A step that fails for good
+parks the transaction in an exception state with the reason an operator needs — the rule
+that was broken and the system that owns the fix — and the workflow ends in error, so the
+engine keeps the failed step for :meth:`~gateway.workflows.WorkflowEngine.replay`:
+
+* :class:`~gateway.errors.BusinessRuleViolation` → ``needs_attention`` with its code and owner;
+* any other :class:`~gateway.errors.PermanentError` (the vendor refused our data, a record is
+  missing) → ``needs_attention``, owned by the system that refused;
+* :class:`~gateway.errors.RetryableError` still failing after every attempt → ``failed``
+  (nothing is wrong with the data: replay once the vendor is back);
+* anything else is a defect → ``failed`` with ``internal_error`` (details in the log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from apis.process.runtime import runtime
+from apis.process.transactions import FAILED, NEEDS_ATTENTION
+from gateway.errors import BusinessRuleViolation, PermanentError, RetryableError, StrataError
+from gateway.events import deterministic_event_id, new_event
+from gateway.workflows import step
+
+logger = logging.getLogger("strata.process")
+R = TypeVar("R")
+
+
+class TransactionStopped(Exception):
+    """The workflow stopped at a step; the transaction is in an exception state."""
+
+    def __init__(self, transaction_id: str, step_name: str, reason_code: str) -> None:
+        super().__init__(f"{transaction_id} stopped at {step_name}: {reason_code}")
+        self.transaction_id = transaction_id
+        self.step_name = step_name
+        self.reason_code = reason_code
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (TransactionStopped, (self.transaction_id, self.step_name, self.reason_code))
+
+
+async def run_step(
+    transaction_id: str,
+    name: str,
+    system: str | None,
+    func: Callable[..., Coroutine[Any, Any, R]],
+    *args: Any,
+) -> R:
+    """Run ``func(*args)`` as the checkpointed step ``name``; on a final failure park the
+    transaction (see the module docstring) and raise :class:`TransactionStopped`.
+
+    ``system`` is the vendor the step talks to: the owner of a failure that names no other.
+    """
+    process = runtime()
+    try:
+        return await step(name, func, *args, retry=process.step_retry)
+    except BusinessRuleViolation as error:
+        await _stop(transaction_id, name, NEEDS_ATTENTION, error.code, error.detail, error.owner_system)
+    except RetryableError as error:
+        reason = (
+            f"{system or 'a vendor'} still failing after {process.step_retry.max_attempts} attempts: {error.detail}"
+        )
+        await _stop(transaction_id, name, FAILED, "vendor_unavailable", reason, system)
+    except PermanentError as error:
+        code = type(error).__name__
+        await _stop(transaction_id, name, NEEDS_ATTENTION, _snake(code), error.detail, system)
+    except StrataError as error:  # pragma: no cover - every StrataError is retryable or permanent
+        await _stop(transaction_id, name, FAILED, "internal_error", error.detail, system)
+    except Exception:
+        logger.exception("workflow step failed unexpectedly", extra={"transaction_id": transaction_id, "step": name})
+        await _stop(transaction_id, name, FAILED, "internal_error", "an unexpected error; see the gateway log", None)
+    raise AssertionError("unreachable")  # pragma: no cover - _stop raises
+
+
+async def _stop(transaction_id: str, step_name: str, state: str, code: str, reason: str, owner: str | None) -> None:
+    process = runtime()
+    transaction = await process.transactions.get(transaction_id)
+    event = None
+    if transaction is not None:
+        event = new_event(
+            "strata.transaction.needs_attention",
+            # One event per stop of this step; a replay that stops again at the same step says so again
+            # only if the reason changed.
+            event_id=deterministic_event_id(
+                transaction_id, f"{step_name}:{code}", "strata.transaction.needs_attention"
+            ),
+            subject=transaction_id,
+            source=f"/strata/process/{transaction.workflow}",
+            correlation_id=transaction.correlation_id,
+            data={
+                "transaction_id": transaction_id,
+                "workflow": transaction.workflow,
+                "business_key": transaction.business_key,
+                "reason_code": code,
+                "reason": reason[:1000],
+                "owner_system": owner,
+                "failed_step": step_name,
+            },
+        )
+    await process.transactions.stop(
+        transaction_id,
+        state,
+        reason_code=code,
+        reason=reason,
+        owner_system=owner,
+        failed_step=step_name,
+        events=[event] if event is not None else [],
+    )
+    raise TransactionStopped(transaction_id, step_name, code)
+
+
+class QuietStops(logging.Filter):
+    """Drops the engine's error log of a workflow that ended in :class:`TransactionStopped`:
+    that end is a business outcome, already recorded (and logged) as the transaction's
+    exception, not an engine failure. Every other engine error is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, TransactionStopped)
+
+
+def _snake(name: str) -> str:
+    out = [f"_{c.lower()}" if c.isupper() else c for c in name]
+    return "".join(out).lstrip("_")
