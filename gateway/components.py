@@ -248,6 +248,7 @@ class Components:
             from apis.process.runtime import start_runtime
 
             process = await start_runtime(self.settings, self.engine, self.system_services)
+        app.state.process = process
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, so full collections scan only per-request garbage.
         gc.collect()

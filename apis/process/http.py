@@ -6,19 +6,19 @@ from typing import Any
 
 from litestar import Request
 
-from apis.process.runtime import ProcessRuntime, current_runtime
+from apis.process.runtime import ProcessRuntime
 from apis.system.http import caller_client_id
 from gateway.errors import WorkflowEngineOff
 from policies.pipeline import CONTEXT_STATE_KEY
 
 
-def process_runtime() -> ProcessRuntime:
-    """The runtime of this process.
+def process_runtime(request: Request[Any, Any, Any]) -> ProcessRuntime:
+    """The runtime of the app serving ``request``.
 
     Raises:
-        WorkflowEngineOff: the engine does not run here (503).
+        WorkflowEngineOff: the engine does not run in this app (503).
     """
-    process = current_runtime()
+    process: ProcessRuntime | None = getattr(request.app.state, "process", None)
     if process is None:
         raise WorkflowEngineOff("This gateway process does not run the workflow engine (workflows_enabled = false)")
     return process

@@ -114,11 +114,6 @@ def runtime() -> ProcessRuntime:
     return _current
 
 
-def current_runtime() -> ProcessRuntime | None:
-    """The runtime, or ``None`` where the engine is off (``workflows_enabled = false``)."""
-    return _current
-
-
 async def start_runtime(settings: Settings, engine: AsyncEngine, services: dict[str, Any]) -> ProcessRuntime:
     """Build the runtime, register the workflows and launch the engine (recovering this
     executor's pending workflows, which then run against this runtime)."""

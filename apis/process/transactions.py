@@ -127,7 +127,8 @@ def decode_cursor(cursor: str) -> _Cursor:
         return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor)
     except (ValueError, msgspec.DecodeError):
         raise InvalidInput(
-            "cursor is not one this API issued", field_errors=[{"pointer": "/query/cursor", "detail": "unknown cursor"}]
+            "cursor is not one this API issued",
+            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor this API issued"}],
         ) from None
 
 
@@ -144,9 +145,12 @@ class TransactionStore:
         *,
         input: dict[str, Any],
         customer_id: str | None = None,
-        correlation_id: str | None = None,
+        request_id: str | None = None,
     ) -> tuple[Transaction, bool]:
         """The transaction of ``(workflow, business_key)``, created in state ``accepted`` if new.
+
+        Its correlation id — what every event and vendor call of the transaction carries — is
+        the transaction id; ``request_id`` (the API request that started it) goes into its input.
 
         Returns:
             The transaction and whether this call created it. Concurrent calls with one key
@@ -160,8 +164,8 @@ class TransactionStore:
             "business_key": business_key,
             "state": ACCEPTED,
             "customer_id": customer_id,
-            "correlation_id": correlation_id or transaction_id,
-            "input": msgspec.json.encode(input).decode(),
+            "correlation_id": transaction_id,
+            "input": msgspec.json.encode({**input, **({"request_id": request_id} if request_id else {})}).decode(),
             "created_at": now,
             "updated_at": now,
         }

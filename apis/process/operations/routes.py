@@ -22,7 +22,7 @@ from gateway.errors import InvalidInput
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
 # ``state`` is a reserved keyword argument of Litestar handlers (the app state): aliased.
-StateQuery = Annotated[str | None, QueryParameter(query="state", description="One state or several, comma-separated.")]
+StateQuery = Annotated[str | None, QueryParameter(name="state", description="One state or several, comma-separated.")]
 
 
 class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -38,8 +38,8 @@ class ReasonRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     reason: str
 
 
-def _service() -> OperationsService:
-    return OperationsService(process_runtime())
+def _service(request: Request[Any, Any, Any]) -> OperationsService:
+    return OperationsService(process_runtime(request))
 
 
 def _filter(
@@ -66,6 +66,7 @@ def _page(items: list[Any], next_cursor: str | None) -> Response[bytes]:
 
 @get("/transactions", operation_id="listTransactions")
 async def list_transactions(
+    request: Request[Any, Any, Any],
     workflow: FromQuery[str | None] = None,
     states: StateQuery = None,
     customer_id: FromQuery[str | None] = None,
@@ -76,17 +77,18 @@ async def list_transactions(
 ) -> Response[bytes]:
     """Transactions, newest first; filter by workflow, state (comma-separated), customer, creation time."""
     where = _filter(workflow, states, customer_id, None, created_after, created_before)
-    return _page(*await _service().list_transactions(where, limit=limit, cursor=cursor))
+    return _page(*await _service(request).list_transactions(where, limit=limit, cursor=cursor))
 
 
 @get("/transactions/{transaction_id:str}", operation_id="getTransaction")
-async def get_transaction(transaction_id: FromPath[str]) -> Response[bytes]:
+async def get_transaction(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
     """One transaction with its lineage: steps, attempts, vendor records, events, actions."""
-    return json_response(await _service().detail(transaction_id))
+    return json_response(await _service(request).detail(transaction_id))
 
 
 @get("/exceptions", operation_id="listExceptions")
 async def list_exceptions(
+    request: Request[Any, Any, Any],
     workflow: FromQuery[str | None] = None,
     states: StateQuery = None,
     owner_system: FromQuery[str | None] = None,
@@ -95,14 +97,16 @@ async def list_exceptions(
 ) -> Response[bytes]:
     """Transactions that need someone: needs_attention, failed, held; newest first."""
     where = _filter(workflow, states, None, owner_system, None, None)
-    return _page(*await _service().list_exceptions(where, limit=limit, cursor=cursor))
+    return _page(*await _service(request).list_exceptions(where, limit=limit, cursor=cursor))
 
 
 @post("/exceptions/{transaction_id:str}/replay", operation_id="replayException", status_code=202)
 async def replay(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
     """Run the transaction again from the failed step (or ``from_step``), optionally with corrected input."""
     body = await decode_body(request, ReplayRequest, optional=True)
-    view = await _service().replay(transaction_id, actor=actor(request), from_step=body.from_step, corrected=body.input)
+    view = await _service(request).replay(
+        transaction_id, actor=actor(request), from_step=body.from_step, corrected=body.input
+    )
     return json_response(view, 202, {"Location": view.href})
 
 
@@ -110,7 +114,7 @@ async def replay(request: Request[Any, Any, Any], transaction_id: FromPath[str])
 async def compensate(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
     """Undo what the transaction did, newest first; the transaction ends ``compensated``."""
     body = await _reason(request)
-    view = await _service().compensate(transaction_id, actor=actor(request), reason=body.reason)
+    view = await _service(request).compensate(transaction_id, actor=actor(request), reason=body.reason)
     return json_response(view, 202, {"Location": view.href})
 
 
@@ -118,7 +122,7 @@ async def compensate(request: Request[Any, Any, Any], transaction_id: FromPath[s
 async def dismiss(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
     """Close the exception without completing it; the reason is kept in the lineage."""
     body = await _reason(request)
-    return json_response(await _service().dismiss(transaction_id, actor=actor(request), reason=body.reason))
+    return json_response(await _service(request).dismiss(transaction_id, actor=actor(request), reason=body.reason))
 
 
 async def _reason(request: Request[Any, Any, Any]) -> ReasonRequest:

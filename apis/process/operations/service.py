@@ -90,7 +90,9 @@ class OperationsService:
             )
         if not await self.process.transactions.set_state(transaction.id, ACCEPTED, only_from=EXCEPTION_STATES):
             raise Conflict(f"Transaction {transaction.id} changed meanwhile; read it again")
+        # The engine's rewind replaces the step history from ``start`` on: keep what stopped it here.
         detail = f"from {start}" + (f" with {sorted(overrides)}" if overrides else "")
+        detail += f"; was {transaction.state}: {transaction.reason_code}: {transaction.reason or ''}"
         await self.process.transactions.record_action(transaction.id, actor=actor, action="replay", detail=detail)
         try:
             await self.process.engine.replay(transaction.id, start)

@@ -39,12 +39,12 @@ async def submit_order(request: Request[Any, Any, Any]) -> Response[bytes]:
             "opportunity_id is not a CRM id",
             field_errors=[{"in": "body", "pointer": "/opportunity_id", "detail": "15 or 18 letters and digits"}],
         )
-    process = process_runtime()
+    process = process_runtime(request)
     transaction, created = await process.transactions.open(
         WORKFLOW,
         body.opportunity_id,
         input={"opportunity_id": body.opportunity_id},
-        correlation_id=request_id(request),
+        request_id=request_id(request),
     )
     # Started on every submission: a transaction whose first start was lost (a crash between
     # the row and the start) starts now; one that runs or ran is left alone by the engine.
