@@ -7,6 +7,8 @@ Routes (all public, none in the generated OpenAPI schema):
 * ``GET /docs/{layer}/{api}/v{N}`` — Swagger UI for that contract.
 * ``GET /docs/{layer}/{api}/v{N}/openapi.yaml`` and ``.../openapi.json`` — the bundled
   contract, ``servers`` left as the relative base path.
+* ``GET /docs/events/v{N}/asyncapi.yaml`` — the bundled AsyncAPI document of the business
+  events (``contracts/events/v<N>.yaml``).
 * ``GET /docs/static/{name}`` — Swagger UI's files, shipped in ``static/`` (no CDN).
 
 Everything is rendered once by :func:`build_docs_catalogue` at start-up and kept in
@@ -30,9 +32,11 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from gateway.contracts.baseline import dump_json, json_default
-from gateway.contracts.loader import ContractError, ContractFile, discover, shared_bundle
+from gateway.contracts.loader import CONTRACT_NAME, ContractError, ContractFile, discover, shared_bundle
 
 DOCS_PREFIX = "/docs"
+EVENTS_DIR = "events"
+"""Where the AsyncAPI documents live under ``contracts/`` (not an API layer: no routes)."""
 STATIC_PREFIX = f"{DOCS_PREFIX}/static"
 STATIC_DIR = Path(__file__).parent / "static"
 SWAGGER_UI_VERSION = "5.35.0"
@@ -102,6 +106,8 @@ class DocsCatalogue:
     problem_base_uri: str = DEFAULT_PROBLEM_BASE_URI
     errors: tuple[str, ...] = field(default=())
     """Contracts that could not be bundled (left out of the catalogue)."""
+    events: dict[str, bytes] = field(default_factory=dict)
+    """The bundled AsyncAPI documents as YAML, keyed by ``v<N>``."""
 
 
 def build_docs_catalogue(contracts_dir: Path, problem_base_uri: str = DEFAULT_PROBLEM_BASE_URI) -> DocsCatalogue:
@@ -119,15 +125,55 @@ def build_docs_catalogue(contracts_dir: Path, problem_base_uri: str = DEFAULT_PR
             errors.append(str(exc))
             continue
         entries[contract.api_id] = _cached_entry(contract, document)
-    index_json = json.dumps({"apis": [entry.summary() for entry in entries.values()]}, default=json_default)
+    events = _event_documents(contracts_dir, errors)
+    index = {
+        "apis": [entry.summary() for entry in entries.values()],
+        "events": [{"version": version, "links": {"asyncapi_yaml": _events_path(version)}} for version in events],
+    }
+    index_json = json.dumps(index, default=json_default)
     return DocsCatalogue(
         entries=entries,
-        index_html=_index_page(list(entries.values())).encode(),
+        index_html=_index_page(list(entries.values()), list(events)).encode(),
         index_json=index_json.encode(),
         assets=_read_assets(),
         problem_base_uri=problem_base_uri,
         errors=tuple(errors),
+        events=events,
     )
+
+
+def _events_path(version: str) -> str:
+    return f"{DOCS_PREFIX}/{EVENTS_DIR}/{version}/asyncapi.yaml"
+
+
+def _event_documents(contracts_dir: Path, errors: list[str]) -> dict[str, bytes]:
+    """Each ``events/v<N>.yaml`` bundled (shared schemas copied in) and rendered as YAML."""
+    documents: dict[str, bytes] = {}
+    folder = contracts_dir / EVENTS_DIR
+    paths = sorted(folder.glob("v*.yaml"), key=lambda path: path.name) if folder.is_dir() else []
+    for path in paths:
+        if not CONTRACT_NAME.match(path.name):
+            continue
+        try:
+            document = shared_bundle(path)
+        except ContractError as exc:
+            errors.append(str(exc))
+            continue
+        documents[path.stem] = _cached_yaml(path, document)
+    return documents
+
+
+_EVENT_YAML: dict[str, tuple[dict[str, Any], bytes]] = {}
+
+
+def _cached_yaml(path: Path, document: dict[str, Any]) -> bytes:
+    """``document`` as YAML, rendered once while the shared bundle is the same object (as the entries)."""
+    cached = _EVENT_YAML.get(str(path))
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    rendered = yaml.dump(document, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True).encode()
+    _EVENT_YAML[str(path)] = (document, rendered)
+    return rendered
 
 
 def _text(value: Any) -> str:
@@ -200,7 +246,7 @@ def _lifecycle_text(lifecycle: dict[str, str]) -> str:
     return f'<span class="state-{html.escape(state)}">{text}</span>'
 
 
-def _index_page(entries: list[DocsEntry]) -> str:
+def _index_page(entries: list[DocsEntry], event_versions: list[str]) -> str:
     rows = "".join(
         "<tr>"
         f'<td><a href="{html.escape(entry.docs_path)}">{html.escape(entry.title)}</a></td>'
@@ -213,11 +259,16 @@ def _index_page(entries: list[DocsEntry]) -> str:
         "</tr>"
         for entry in entries
     )
+    events = " · ".join(
+        f'<a href="{html.escape(_events_path(version))}">{html.escape(version)} (AsyncAPI YAML)</a>'
+        for version in event_versions
+    )
     body = (
         '<body><header class="strata-bar">Strata API catalogue</header><main>'
         "<table><thead><tr><th>API</th><th>Base path</th><th>Version</th><th>Lifecycle</th>"
         f"<th>Owner</th><th>Contract</th></tr></thead><tbody>{rows}</tbody></table>"
-        "</main></body></html>"
+        + (f"<p>Business events: {events}</p>" if events else "")
+        + "</main></body></html>"
     )
     return _head("Strata API catalogue", "strata-docs.css") + body
 
@@ -310,6 +361,16 @@ async def docs_openapi_json(
     return _entry_response(request, layer, api, version, lambda entry: (entry.openapi_json, "application/json"))
 
 
+@get(f"{DOCS_PREFIX}/{EVENTS_DIR}/{{version:str}}/asyncapi.yaml", include_in_schema=False)
+async def docs_events_yaml(request: Request[Any, Any, Any], version: FromPath[str]) -> Response[bytes]:
+    """The bundled AsyncAPI document of the business events, as YAML."""
+    catalogue = _catalogue(request)
+    document = catalogue.events.get(version)
+    if document is None:
+        return _not_found(request, catalogue, f"no event contract {version} is documented here")
+    return Response(document, media_type=YAML_MEDIA_TYPE)
+
+
 @get(f"{STATIC_PREFIX}/{{name:str}}", include_in_schema=False)
 async def docs_static(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """One of the allow-listed UI assets (never a path on disk chosen by the client)."""
@@ -325,6 +386,7 @@ docs_route_handlers: list[HTTPRouteHandler] = [
     docs_api_page,
     docs_openapi_yaml,
     docs_openapi_json,
+    docs_events_yaml,
     docs_static,
 ]
 """Register with ``Litestar(route_handlers=[..., *docs_route_handlers])``."""

@@ -1,0 +1,151 @@
+"""The business event types Strata emits, and the shape of each one's ``data``.
+
+This is the Python side of the event contract ``contracts/events/v1.yaml`` (AsyncAPI 3.0):
+one frozen :class:`msgspec.Struct` per event type's ``data``, and :data:`EVENT_TYPES`
+naming, for each type, its data struct, a description and the AsyncAPI channel it is
+published on. A test keeps the registry and the document in step, and validates envelopes
+built with :func:`gateway.events.new_event` against the document.
+
+A producer builds the data struct, then the envelope::
+
+    data = ContractActivated(...)
+    event = new_event("strata.contract.activated", event_id=..., data=event_data(data), ...)
+
+A consumer decodes ``event.data`` with :func:`decode_data`. The structs accept fields they
+do not know (an additive change inside v1 must not break an older consumer); the contract
+states exactly what a v1 producer sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import msgspec
+
+from apis.canonical import Money
+
+
+class ContractActivated(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.contract.activated``: quote-to-cash finished provisioning a won opportunity."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    opportunity_id: str
+    """The CRM opportunity that was won."""
+    customer_id: str
+    """The canonical customer id, ``cus_<ULID>``."""
+    crm_account_id: str
+    """The customer's CRM account id."""
+    erp_customer_id: str
+    """The customer's ERP id."""
+    billing_customer_id: str
+    """The customer's billing id."""
+    subscription_id: str
+    """The billing subscription that was created."""
+    sales_order_id: str
+    """The ERP sales order that was created."""
+    total: Money
+    """The contract's total."""
+    activated_at: str
+    """When provisioning finished, RFC 3339 UTC."""
+
+
+class TransactionNeedsAttention(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.transaction.needs_attention``: a transaction failed permanently and waits for an operator."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    workflow: str
+    """The process, e.g. ``quote-to-cash``."""
+    business_key: str
+    """The business object the transaction is about, e.g. the opportunity id."""
+    reason_code: str
+    """Stable machine-readable reason, e.g. ``mapping``."""
+    reason: str
+    """Human-readable explanation."""
+    owner_system: str
+    """The system whose data must be fixed, e.g. ``erp``."""
+    failed_step: str
+    """The step that failed, e.g. ``create_erp_customer``."""
+
+
+class UndoneObject(msgspec.Struct, frozen=True, kw_only=True):
+    """One object a compensation reversed."""
+
+    system: str
+    """The system it lived in, e.g. ``billing``."""
+    object: str
+    """Its kind, e.g. ``subscription``."""
+    id: str
+    """Its id in that system."""
+
+
+class TransactionCompensated(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.transaction.compensated``: a transaction was undone."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    workflow: str
+    """The process, e.g. ``quote-to-cash``."""
+    business_key: str
+    """The business object the transaction is about, e.g. the opportunity id."""
+    undone: list[UndoneObject]
+    """What was reversed, in the order it was undone."""
+
+
+class ReconciliationCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.reconciliation.completed``: a run compared billing and ERP for a period."""
+
+    run_id: str
+    """The run's id."""
+    period: str
+    """The period compared, e.g. ``2026-11``."""
+    mismatches: int
+    """Mismatches found in total."""
+    by_kind: dict[str, int]
+    """Mismatches per kind (sums to ``mismatches``)."""
+
+
+class EventType(NamedTuple):
+    """What the registry knows about one event type."""
+
+    data: type[msgspec.Struct]
+    """The struct of the event's ``data``."""
+    description: str
+    """One line on when it is emitted."""
+    channel: str
+    """The AsyncAPI channel (key under ``channels``) it is published on."""
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    "strata.contract.activated": EventType(
+        ContractActivated, "Quote-to-cash finished provisioning a won opportunity.", "contract"
+    ),
+    "strata.transaction.needs_attention": EventType(
+        TransactionNeedsAttention, "A transaction failed permanently and waits for an operator.", "transaction"
+    ),
+    "strata.transaction.compensated": EventType(
+        TransactionCompensated, "A transaction was undone; lists what was reversed.", "transaction"
+    ),
+    "strata.reconciliation.completed": EventType(
+        ReconciliationCompleted, "A reconciliation run finished and counted its mismatches.", "reconciliation"
+    ),
+}
+"""Event type name -> (data struct, description, channel); the message set of ``contracts/events/v1.yaml``."""
+
+
+def event_data(data: msgspec.Struct) -> dict[str, Any]:
+    """``data`` as the JSON object :func:`gateway.events.new_event` takes."""
+    built = msgspec.to_builtins(data)
+    assert isinstance(built, dict)
+    return built
+
+
+def decode_data(event_type: str, data: dict[str, Any]) -> msgspec.Struct:
+    """The typed ``data`` of an event of ``event_type``.
+
+    Raises:
+        KeyError: the type is not registered.
+        msgspec.ValidationError: ``data`` does not have the type's shape.
+    """
+    return msgspec.convert(data, type=EVENT_TYPES[event_type].data)

@@ -1,0 +1,74 @@
+"""One realistic ``data`` struct per registered event type, for the event tests."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from apis.canonical import Money
+from gateway.event_types import (
+    ContractActivated,
+    ReconciliationCompleted,
+    TransactionCompensated,
+    TransactionNeedsAttention,
+    UndoneObject,
+    event_data,
+)
+from gateway.events import CloudEvent, deterministic_event_id, new_event
+from gateway.xref import new_canonical_id
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+SAMPLES: dict[str, msgspec.Struct] = {
+    "strata.contract.activated": ContractActivated(
+        transaction_id="quote-to-cash:006Dn000004XyZ1IAK",
+        opportunity_id="006Dn000004XyZ1IAK",
+        customer_id=new_canonical_id("customer"),
+        crm_account_id="001Dn00000Q8rT2IAJ",
+        erp_customer_id="1234",
+        billing_customer_id="cus_QmX8fJ2kLp0aBc",
+        subscription_id="sub_1Q2w3E4r5T6y7U8i",
+        sales_order_id="SO-10042",
+        total=Money.of(Decimal("12000.00"), "EUR"),
+        activated_at="2026-11-30T14:05:09.123Z",
+    ),
+    "strata.transaction.needs_attention": TransactionNeedsAttention(
+        transaction_id="quote-to-cash:006Dn000004XyZ2IAK",
+        workflow="quote-to-cash",
+        business_key="006Dn000004XyZ2IAK",
+        reason_code="mapping",
+        reason="ERP has no subsidiary for country XK",
+        owner_system="erp",
+        failed_step="create_erp_customer",
+    ),
+    "strata.transaction.compensated": TransactionCompensated(
+        transaction_id="quote-to-cash:006Dn000004XyZ3IAK",
+        workflow="quote-to-cash",
+        business_key="006Dn000004XyZ3IAK",
+        undone=[
+            UndoneObject(system="billing", object="subscription", id="sub_1Q2w3E4r5T6y7U8j"),
+            UndoneObject(system="erp", object="customer", id="1235"),
+        ],
+    ),
+    "strata.reconciliation.completed": ReconciliationCompleted(
+        run_id="rec_01JDA0Q5R8S1T4V7W0X3Y6Z9A2",
+        period="2026-11",
+        mismatches=3,
+        by_kind={"missing_in_erp": 2, "amount_differs": 1},
+    ),
+}
+
+
+def sample_event(event_type: str, n: int = 0) -> CloudEvent:
+    """An envelope of ``event_type`` around its sample data; ``n`` varies the (deterministic) id."""
+    data = event_data(SAMPLES[event_type])
+    return new_event(
+        event_type,
+        event_id=deterministic_event_id(f"sample:{n}", "emit", event_type),
+        data=data,
+        subject=f"sample-{n}",
+        source="/strata/process/quote-to-cash",
+        correlation_id=f"corr-{n}",
+        traceparent=TRACEPARENT,
+    )
