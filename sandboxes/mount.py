@@ -56,6 +56,12 @@ def mount_handler(vendor: str, app: Any) -> Any:
 
     @asgi(f"/sandbox/{vendor}", is_mount=True, copy_scope=True, name=f"sandbox-{vendor}")
     async def sandbox(scope: Any, receive: Any, send: Any) -> None:
+        # Litestar hands a mount the rest of the path with a trailing slash added
+        # (``/v1/prices`` → ``/v1/prices/``); vendors that match paths exactly (Stripe's
+        # "Unrecognized request URL") must see the path the client sent.
+        path, raw = scope.get("path", ""), scope.get("raw_path") or b""
+        if len(path) > 1 and path.endswith("/") and not raw.split(b"?", 1)[0].endswith(b"/"):
+            scope["path"] = path[:-1]
         await app(scope, receive, send)
 
     return sandbox

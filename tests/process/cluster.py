@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ class Cluster:
         """Provision the state (schema, keys, one client with every process scope) and start ``count`` gateways."""
         settings = load_settings(self._settings(0), environ={})
         scopes = ["process:quote-to-cash:write", "process:operations:read", "process:operations:write"]
-        self.token = provision_token(settings, scopes, name="cluster-test")
+        # provision_token runs its own event loop: off this (the test's) loop's thread.
+        with ThreadPoolExecutor(1) as pool:
+            self.token = pool.submit(provision_token, settings, scopes, name="cluster-test").result()
         self.gateways = [self._gateway(number).start() for number in range(count)]
         return self
 
@@ -127,10 +130,10 @@ class Cluster:
             params["cursor"] = body["next_cursor"]
 
     async def wait_until(
-        self, client: httpx.AsyncClient, transaction_ids: set[str], *, settled: int, timeout: float
+        self, client: httpx.AsyncClient, transaction_ids: set[str], *, settled: int, within: float
     ) -> dict[str, dict[str, Any]]:
         """Poll until at least ``settled`` of the transactions are in a final or exception state."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             views = await self.states(client, transaction_ids)
             done = sum(v["state"] in SETTLED for v in views.values())
@@ -138,7 +141,7 @@ class Cluster:
                 return views
             if time.monotonic() > deadline:
                 counts = Counter(v["state"] for v in views.values())
-                raise AssertionError(f"{done}/{len(transaction_ids)} settled after {timeout}s: {dict(counts)}")
+                raise AssertionError(f"{done}/{len(transaction_ids)} settled after {within}s: {dict(counts)}")
             await asyncio.sleep(0.1)
 
     async def vendor_records(self, client: httpx.AsyncClient, account_id: str) -> tuple[int, int]:
@@ -177,6 +180,7 @@ class Cluster:
         values: dict[str, Any] = {
             "state_dir": str(self.root / ("gateway" if not self.database_url else f"gateway-{number}")),
             "seed_demo": False,
+            "public_url": "http://gateway.test",  # one issuer for every process of the cluster
             **GATEWAY_SETTINGS,
             **self.sandboxes.gateway_settings(),
             "executor_id": f"gw-{number}",

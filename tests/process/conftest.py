@@ -70,10 +70,10 @@ class Process:
         return dict(response.json())
 
     async def settled(
-        self, transaction_id: str, *, timeout: float = 20.0, not_state: str | None = None
+        self, transaction_id: str, *, within: float = 20.0, not_state: str | None = None
     ) -> dict[str, Any]:
         """The transaction once it reached a final or exception state (other than ``not_state``)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             found = await self.transaction(transaction_id)
             if found["state"] in FINAL_STATES and found["state"] != not_state:

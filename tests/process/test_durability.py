@@ -1,0 +1,69 @@
+"""Crash, storm and scale-out: quote-to-cash through real gateway processes and vendors of their own.
+
+One harness (:mod:`tests.process.cluster`) and one vendors process for the module; every test
+makes its own deals on new accounts, then checks at the vendors, in their own dialects, that
+each opportunity produced exactly one billing customer and one subscription (the ERP's
+external ids make its customers and sales orders unique by construction; the lineage must name
+one sales order per transaction, each a different one).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.process.cluster import Cluster
+from tests.procs import SandboxesProcess
+
+
+@pytest.fixture(scope="module")
+def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxesProcess]:
+    vendors = SandboxesProcess(tmp_path_factory.mktemp("vendors")).start()
+    try:
+        yield vendors
+    finally:
+        vendors.stop()
+
+
+async def assert_once_each(
+    cluster: Cluster, client: httpx.AsyncClient, deals: list[dict[str, str]], txns: dict[str, str]
+) -> None:
+    """Every completed opportunity: one billing customer, one subscription, its own sales order."""
+    orders: Counter[str] = Counter()
+    for deal in deals:
+        transaction = await cluster.transaction(client, txns[deal["opportunity_id"]])
+        if transaction["state"] != "completed":
+            continue
+        records = [r for s in transaction["steps"] for r in s["records"]]
+        assert sum(r["object"] == "sales_order" for r in records) == 1, transaction
+        orders.update(r["id"] for r in records if r["object"] == "sales_order")
+        assert await cluster.vendor_records(client, deal["account_id"]) == (1, 1), deal
+    assert all(count == 1 for count in orders.values())
+
+
+async def test_two_crashes_mid_batch_and_every_order_completes_exactly_once(
+    sandboxes: SandboxesProcess, tmp_path: Path
+) -> None:
+    cluster = Cluster(tmp_path, sandboxes).start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            deals = await cluster.deals(client, 100, "Crash")
+            txns = await cluster.submit_all(client, deals)
+            ids = set(txns.values())
+            assert len(ids) == 100
+            at_kills = []
+            for threshold in (20, 55):
+                views = await cluster.wait_until(client, ids, settled=threshold, within=90)
+                cluster.crash()
+                at_kills.append(sum(v["state"] == "completed" for v in views.values()))
+                cluster.restart()
+            views = await cluster.wait_until(client, ids, settled=100, within=120)
+            assert Counter(v["state"] for v in views.values()) == {"completed": 100}
+            assert all(count < 100 for count in at_kills), f"not killed mid-batch: {at_kills}"
+            await assert_once_each(cluster, client, deals, txns)
+    finally:
+        cluster.stop()
