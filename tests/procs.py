@@ -9,6 +9,7 @@ sandboxes serve`` the same way, so the "vendors" outlive the gateway processes; 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -65,6 +66,9 @@ class GatewayProcess:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group: granian serves from a worker child, and a crash must kill
+            # the worker too (a SIGKILL of the parent alone leaves the worker serving the port).
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         while time.monotonic() < deadline:
@@ -82,14 +86,25 @@ class GatewayProcess:
         )
 
     def stop(self, *, crash: bool = False) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """SIGTERM and wait (graceful), or SIGKILL the whole process group (``crash``)."""
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            if crash:
+                self._kill_group()
+            else:
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._kill_group()
+                self.process.wait(timeout=5)
+        self._kill_group()  # whatever of the group outlived its parent
+
+    def _kill_group(self) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def __enter__(self) -> GatewayProcess:
         return self.start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -62,9 +61,16 @@ class Store(JsonStateFile):
         return {"counter": self.counter, "records": self.records}
 
     def snapshot(self) -> tuple[int, dict[str, dict[str, Record]]]:
-        """A deep copy of the state, for all-or-none rollback."""
+        """A copy of the state, for all-or-none rollback.
+
+        Each record is copied, not deep-copied: writes replace field values (``record.update``)
+        and never change one in place, so a copy per record is enough — and a deep copy of a
+        grown org took ~100 ms per composite call.
+        """
         with self._lock:
-            return self.counter, copy.deepcopy(self.records)
+            return self.counter, {
+                name: {key: dict(r) for key, r in rows.items()} for name, rows in self.records.items()
+            }
 
     def restore(self, snapshot: tuple[int, dict[str, dict[str, Record]]]) -> None:
         """Go back to a :meth:`snapshot`."""
