@@ -126,8 +126,11 @@ async def start_runtime(settings: Settings, engine: AsyncEngine, services: dict[
     from apis.process.steps import QuietStops
 
     logging.getLogger("dbos").addFilter(QuietStops())
-    # DBOS.launch is synchronous (schema migration, recovery scan): off the event loop.
-    await asyncio.to_thread(process.engine.launch)
+    # On the event loop's own thread, although it blocks it for a moment (schema check,
+    # recovery scan): DBOS runs recovered and dequeued async workflows on the loop of the
+    # thread that launched it, and on a loop of its own otherwise — where our database
+    # engine and HTTP clients, bound to this loop, fail ("bound to a different event loop").
+    process.engine.launch()
     logger.info("workflow engine launched", extra={"executor_id": process.engine.executor_id})
     await start_unstarted(process)
     return process

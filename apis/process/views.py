@@ -79,6 +79,8 @@ class TransactionDetail(TransactionView, frozen=True, kw_only=True):
 
     input: dict[str, Any]
     overrides: dict[str, Any] | None
+    executor_id: str | None
+    """The gateway process (workflow executor) that runs or last ran it."""
     steps: list[StepView]
     events: list[EventView]
     actions: list[ActionView]
@@ -95,6 +97,7 @@ def transaction_detail(
     lineage: list[LineageEntry],
     events: list[CloudEvent],
     step_systems: dict[str, str | None],
+    executor_id: str | None = None,
 ) -> TransactionDetail:
     """The detail view: engine steps (attempts grouped) joined with the lineage's vendor records."""
     records: dict[str, list[RecordView]] = {}
@@ -132,6 +135,7 @@ def transaction_detail(
         **_fields(transaction, None),
         input=transaction.input,
         overrides=transaction.overrides,
+        executor_id=executor_id,
         steps=step_views,
         events=[EventView(id=e.id, type=e.type, time=e.time, subject=e.subject) for e in events],
         actions=[

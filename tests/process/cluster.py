@@ -187,6 +187,8 @@ class Cluster:
         }
         if self.database_url:
             values["database_url"] = self.database_url
+            # Processes sharing a database share the key that encrypts its signing keys.
+            values["master_key"] = "cluster-test-master-key-0123456789abcdef"
         if self.redis_url:
             values["redis_url"] = self.redis_url
         return values

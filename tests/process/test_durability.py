@@ -67,3 +67,73 @@ async def test_two_crashes_mid_batch_and_every_order_completes_exactly_once(
             await assert_once_each(cluster, client, deals, txns)
     finally:
         cluster.stop()
+
+
+STORM = [
+    {"kind": "status", "status": 503, "probability": 0.2},
+    # Tried after the 503 rule: 0.8 × 0.125 = 10% of all calls.
+    {"kind": "status", "status": 429, "probability": 0.125},
+]
+EXCEPTION_REASONS = {"vendor_unavailable", "upstream_rejected", "not_found", "upstream_contract_violation"}
+
+
+async def test_a_storm_of_5xx_and_429_ends_every_order_completed_or_in_exceptions_and_none_twice(
+    sandboxes: SandboxesProcess, tmp_path: Path
+) -> None:
+    cluster = Cluster(tmp_path, sandboxes).start()
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            deals = await cluster.deals(client, 200, "Storm")
+            await cluster.faults(client, STORM)
+            try:
+                txns = await cluster.submit_all(client, deals)
+                ids = set(txns.values())
+                assert len(ids) == 200  # none lost: every submission is a transaction of its own
+                views = await cluster.wait_until(client, ids, settled=200, within=180)  # none stuck
+            finally:
+                await cluster.faults(client, None)
+            states = Counter(v["state"] for v in views.values())
+            reasons = Counter((v["exception"] or {}).get("reason_code") for v in views.values())
+            print(f"storm: {dict(states)} {dict(reasons)}")
+            assert set(states) <= {"completed", "failed", "needs_attention"}, states
+            assert states["completed"] >= 100, states  # the vendors' own retries and the steps' carry most through
+            for view in views.values():
+                if view["state"] != "completed":
+                    exception = view["exception"]
+                    assert exception["reason_code"] in EXCEPTION_REASONS, view
+                    assert exception["owner_system"] in {
+                        "salesforce",
+                        "netsuite",
+                        "stripe",
+                        "avalara",
+                        "product-platform",
+                    }
+                    assert exception["failed_step"] and exception["reason"], view
+            await assert_once_each(cluster, client, deals, txns)
+            for deal in deals:  # a stopped order holds at most one of each, never two
+                customers, subscriptions = await cluster.vendor_records(client, deal["account_id"])
+                assert customers <= 1 and subscriptions <= 1, deal
+    finally:
+        cluster.stop()
+
+
+async def test_two_gateways_on_postgresql_and_redis_share_the_work_and_survive_crashes(
+    sandboxes: SandboxesProcess, tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    cluster = Cluster(tmp_path, sandboxes, database_url=postgres_url, redis_url=redis_url).start(2)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            deals = await cluster.deals(client, 100, "Scale")
+            txns = await cluster.submit_all(client, deals, spread=True)
+            ids = set(txns.values())
+            for threshold in (20, 55):
+                await cluster.wait_until(client, ids, settled=threshold, within=90)
+                cluster.crash(0)
+                cluster.restart(0)
+            views = await cluster.wait_until(client, ids, settled=100, within=120)
+            assert Counter(v["state"] for v in views.values()) == {"completed": 100}
+            await assert_once_each(cluster, client, deals, txns)
+            executors = Counter([(await cluster.transaction(client, t))["executor_id"] for t in list(ids)[:40]])
+            assert set(executors) == {"gw-0", "gw-1"}, executors  # both processes ran workflows
+    finally:
+        cluster.stop()

@@ -62,12 +62,14 @@ class OperationsService:
         compensation = await process.engine.steps(compensation_id(transaction.id))
         spec = process.workflows.get(transaction.workflow)
         systems = spec.step_systems(process.erp_system) if spec else {}
+        status = await process.engine.status(transaction.id)
         return transaction_detail(
             transaction,
             steps + compensation,
             await process.transactions.lineage(transaction.id),
             await process.transactions.events(transaction.id),
             systems,
+            status.executor_id if status else None,
         )
 
     async def replay(
