@@ -8,7 +8,10 @@ table; adding a workflow is writing its module and one :class:`WorkflowSpec`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from apis.process.runtime import ProcessRuntime
 
 
 class WorkflowSpec(NamedTuple):
@@ -31,6 +34,15 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
 
     return {spec.name: spec for spec in (QUOTE_TO_CASH,)}
+
+
+BackgroundJob = Callable[["ProcessRuntime"], Awaitable[None]]
+"""A loop a process runs while its engine runs (an inbox consumer, a schedule); cancelled at stop."""
+
+
+def background_jobs() -> list[BackgroundJob]:
+    """The background loops every process with the engine runs."""
+    return []
 
 
 def process_routers() -> list[Any]:

@@ -89,6 +89,8 @@ class ProcessRuntime:
             backoff_base_seconds=settings.workflow_backoff_base_ms / 1000,
             backoff_max_seconds=settings.workflow_backoff_max_ms / 1000,
         )
+        self.jobs: list[asyncio.Task[None]] = []
+        """Background loops (see :func:`apis.process.registry.background_jobs`)."""
         self.workflows: dict[str, WorkflowSpec] = {}
         """Every workflow by name (see :mod:`apis.process.registry`)."""
         self.engine = WorkflowEngine(
@@ -133,6 +135,9 @@ async def start_runtime(settings: Settings, engine: AsyncEngine, services: dict[
     process.engine.launch()
     logger.info("workflow engine launched", extra={"executor_id": process.engine.executor_id})
     await start_unstarted(process)
+    from apis.process.registry import background_jobs
+
+    process.jobs = [asyncio.create_task(job(process)) for job in background_jobs()]
     return process
 
 
@@ -163,6 +168,10 @@ async def start_unstarted(process: ProcessRuntime) -> int:
 async def stop_runtime(process: ProcessRuntime) -> None:
     """Stop the engine; workflows in flight resume when an engine with this executor id launches."""
     global _current
+    from gateway.background import cancel_and_wait
+
+    for job in process.jobs:
+        await cancel_and_wait(job)
     await asyncio.to_thread(process.engine.shutdown)
     if _current is process:
         _current = None
