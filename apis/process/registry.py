@@ -7,7 +7,7 @@ table; adding a workflow is writing its module and one :class:`WorkflowSpec`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     return {spec.name: spec for spec in (QUOTE_TO_CASH,)}
 
 
-BackgroundJob = Callable[["ProcessRuntime"], Awaitable[None]]
+BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 """A loop a process runs while its engine runs (an inbox consumer, a schedule); cancelled at stop."""
 
 

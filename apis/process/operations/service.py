@@ -77,7 +77,8 @@ class OperationsService:
     ) -> TransactionView:
         """Run a stopped transaction again from ``from_step`` (default: the step that failed; with
         corrected input, ``validate``: the plan is rebuilt from it)."""
-        transaction = await self._exception(transaction_id)
+        # The request is checked (422) before the transaction's state (409).
+        transaction = await self._get(transaction_id)
         spec = self.process.workflows[transaction.workflow]
         overrides = spec.check_overrides(corrected) if corrected is not None else None
         start = from_step or ("validate" if overrides is not None else transaction.failed_step)
@@ -86,6 +87,7 @@ class OperationsService:
                 f"{transaction.workflow} has no step {start!r}",
                 field_errors=[{"in": "body", "pointer": "/from_step", "detail": "not a step of this workflow"}],
             )
+        transaction = await self._exception(transaction_id)
         if overrides is not None:
             await self.process.transactions.set_overrides(
                 transaction.id, {**(transaction.overrides or {}), **overrides}
