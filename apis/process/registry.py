@@ -37,5 +37,6 @@ def process_routers() -> list[Any]:
     """The routers of every process API."""
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
+    from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
 
-    return [quote_to_cash, operations]
+    return [quote_to_cash, operations, reconciliation]

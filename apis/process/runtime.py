@@ -135,6 +135,9 @@ async def start_runtime(settings: Settings, engine: AsyncEngine, services: dict[
     await asyncio.to_thread(process.engine.launch)
     logger.info("workflow engine launched", extra={"executor_id": process.engine.executor_id})
     await start_unstarted(process)
+    from apis.process.reconciliation.schedule import start_schedule
+
+    start_schedule(settings.reconciliation_schedule_hour)
     return process
 
 
@@ -165,6 +168,9 @@ async def start_unstarted(process: ProcessRuntime) -> int:
 async def stop_runtime(process: ProcessRuntime) -> None:
     """Stop the engine; workflows in flight resume when an engine with this executor id launches."""
     global _current
+    from apis.process.reconciliation.schedule import stop_schedule
+
+    await stop_schedule()
     await asyncio.to_thread(process.engine.shutdown)
     if _current is process:
         _current = None
