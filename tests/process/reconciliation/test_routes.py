@@ -49,27 +49,36 @@ async def test_start_list_and_report(tmp_path: Path) -> None:
 
 async def test_a_period_in_flight_is_one_run_and_a_finished_one_runs_again(tmp_path: Path) -> None:
     async with reconciliation_gateway(tmp_path) as gateway:
-        headers = await gateway.bearer(SCOPES)
-        await _slow_crm(gateway)
-        answers = await asyncio.gather(
-            *(gateway.client.post(RUNS, json={"period": "2025-02"}, headers=headers) for _ in range(3))
-        )
-        assert [a.status_code for a in answers] == [202, 202, 202]
-        ids = {a.json()["run"]["id"] for a in answers}
-        assert len(ids) == 1
-        assert sorted(a.json()["created"] for a in answers) == [False, False, True]
-        assert {a.headers["Location"] for a in answers} == {f"{RUNS}/{ids.pop()}"}
-        done = await finished(gateway, answers[0].headers["Location"], headers)
-        assert done["status"] == "completed"
+        await _one_run_per_period_in_flight(gateway)
 
-        again = await gateway.client.post(RUNS, json={"period": "2025-02"}, headers=headers)
-        assert again.status_code == 202 and again.json()["created"] is True
-        assert again.json()["run"]["id"] != done["id"]
-        await finished(gateway, again.headers["Location"], headers)
-        listed = (await gateway.client.get(RUNS, headers=headers)).json()["items"]
-        assert [r["period"] for r in listed] == ["2025-02", "2025-02"]
-        workflows = [await runtime().engine.status(r["id"]) for r in listed]
-        assert [w.status if w else None for w in workflows] == ["SUCCESS", "SUCCESS"]
+
+async def test_one_run_per_period_in_flight_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    async with reconciliation_gateway(tmp_path, database_url=postgres_url) as gateway:
+        await _one_run_per_period_in_flight(gateway)
+
+
+async def _one_run_per_period_in_flight(gateway: Gateway) -> None:
+    headers = await gateway.bearer(SCOPES)
+    await _slow_crm(gateway)
+    answers = await asyncio.gather(
+        *(gateway.client.post(RUNS, json={"period": "2025-02"}, headers=headers) for _ in range(3))
+    )
+    assert [a.status_code for a in answers] == [202, 202, 202]
+    ids = {a.json()["run"]["id"] for a in answers}
+    assert len(ids) == 1
+    assert sorted(a.json()["created"] for a in answers) == [False, False, True]
+    assert {a.headers["Location"] for a in answers} == {f"{RUNS}/{ids.pop()}"}
+    done = await finished(gateway, answers[0].headers["Location"], headers)
+    assert done["status"] == "completed"
+
+    again = await gateway.client.post(RUNS, json={"period": "2025-02"}, headers=headers)
+    assert again.status_code == 202 and again.json()["created"] is True
+    assert again.json()["run"]["id"] != done["id"]
+    await finished(gateway, again.headers["Location"], headers)
+    listed = (await gateway.client.get(RUNS, headers=headers)).json()["items"]
+    assert [r["period"] for r in listed] == ["2025-02", "2025-02"]
+    workflows = [await runtime().engine.status(r["id"]) for r in listed]
+    assert [w.status if w else None for w in workflows] == ["SUCCESS", "SUCCESS"]
 
 
 async def test_a_run_whose_vendor_stays_down_fails_and_the_period_can_run_again(tmp_path: Path) -> None:
