@@ -212,6 +212,39 @@ process_lineage = Table(
 Index("ix_process_lineage_transaction", process_lineage.c.transaction_id, process_lineage.c.id)
 
 
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    Column("id", String(40), primary_key=True, doc="rec_<ULID>"),
+    Column("workflow_id", String(80), nullable=False, doc="the run id, or reconciliation:daily:<date>"),
+    Column("period", String(7), nullable=False, doc="YYYY-MM"),
+    Column("trigger", String(16), nullable=False, doc="api | schedule"),
+    Column("status", String(16), nullable=False, doc="running | completed | failed"),
+    Column("active_period", String(7), nullable=True, unique=True, doc="the period while running: one run at a time"),
+    Column("requested_by", String(64), nullable=True, doc="client id of the caller, for api runs"),
+    Column("correlation_id", String(64), nullable=True),
+    Column("mismatch_count", Integer, nullable=True),
+    Column("by_kind", Text, nullable=True, doc="mismatches per kind, JSON"),
+    Column("summary", Text, nullable=True, doc="what was compared: record counts, invoice totals per customer, JSON"),
+    Column("error", String(1000), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+)
+Index("ix_reconciliation_runs_created", reconciliation_runs.c.created_at, reconciliation_runs.c.id)
+
+reconciliation_mismatches = Table(
+    "reconciliation_mismatches",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(40), nullable=False),
+    Column("position", Integer, nullable=False, doc="order in the report"),
+    Column("kind", String(48), nullable=False),
+    Column("customer_id", String(128), nullable=True, doc="the CRM account it concerns, when known"),
+    Column("detail", Text, nullable=False, doc="ids on each side, amounts, explanation: JSON"),
+)
+Index("ix_reconciliation_mismatches_run", reconciliation_mismatches.c.run_id, reconciliation_mismatches.c.position)
+
+
 async def insert_ignoring(connection: AsyncConnection, table: Table, row: dict[str, Any], *keys: str) -> bool:
     """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL; whether a row was added."""
     dialect = connection.dialect.name

@@ -190,6 +190,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Longest durable pause between attempts; a longer ``Retry-After`` is capped to it."""
     master_data_ttl_seconds: int = 30
     """How long workflows reuse items, prices, legal entities and periods they looked up (0 = never)."""
+    reconciliation_schedule_hour: int = 2
+    """Hour of the day (UTC, 0–23) from which each process starts the daily reconciliation of the
+    previous month, once per day across every process; -1 = no daily run."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -228,6 +231,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("workflow_backoff_base_ms", self.workflow_backoff_base_ms, 0, 600_000)
         _check_range("workflow_backoff_max_ms", self.workflow_backoff_max_ms, 1, 3_600_000)
         _check_range("master_data_ttl_seconds", self.master_data_ttl_seconds, 0, 86_400)
+        _check_range("reconciliation_schedule_hour", self.reconciliation_schedule_hour, -1, 23)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.

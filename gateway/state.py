@@ -39,6 +39,8 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
             "gateway:catalog:read",
             "process:operations:read",
             "process:operations:write",
+            "process:reconciliation:read",
+            "process:reconciliation:write",
         ],
         "tier": "gold",
     },

@@ -42,12 +42,15 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 
 def background_jobs() -> list[BackgroundJob]:
     """The background loops every process with the engine runs."""
-    return []
+    from apis.process.reconciliation.schedule import daily_reconciliation
+
+    return [daily_reconciliation]
 
 
 def process_routers() -> list[Any]:
     """The routers of every process API."""
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
+    from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
 
-    return [quote_to_cash, operations]
+    return [quote_to_cash, operations, reconciliation]

@@ -29,6 +29,7 @@ STRIPE_KEY = {"Authorization": "Bearer sk_test_strata_sandbox"}
 SETTLED = {"completed", "needs_attention", "failed", "held", "compensated", "dismissed"}
 GATEWAY_SETTINGS: dict[str, Any] = {
     "workflow_step_attempts": 4,
+    "reconciliation_schedule_hour": -1,  # no daily run in the middle of a test
     "workflow_backoff_base_ms": 20,
     "workflow_backoff_max_ms": 400,
     "netsuite_signing_algorithm": "ES256",

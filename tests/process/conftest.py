@@ -23,6 +23,7 @@ SALESFORCE_CONTROL = "/sandbox/salesforce/_control"
 FINAL_STATES = {"completed", "needs_attention", "failed", "held", "compensated", "dismissed"}
 FAST_PROCESS_SETTINGS: dict[str, Any] = {
     "workflows_enabled": True,
+    "reconciliation_schedule_hour": -1,  # no daily run in the middle of a test
     "workflow_step_attempts": 3,
     "workflow_backoff_base_ms": 5,
     "workflow_backoff_max_ms": 100,

@@ -1,0 +1,121 @@
+"""The mismatches reconciliation must find in the sandboxes' seeded data, derived from the sandboxes.
+
+Read from the sandboxes' own stores and seed modules (built in memory with the default seed),
+never from the reconciliation code: each documented deliberate inconsistency becomes the
+mismatch it must show up as, and nothing else is expected.
+
+* Stripe: the "Orphan Test Customer" without a CRM account (a billing customer no CRM account
+  owns); the last CRM customer account without a Stripe customer (needs the CRM's account type:
+  see :data:`TYPE_DEPENDENT`); Premium Support priced 4,800 against the ERP's 5,000 (a price
+  mismatch in the ERP's currency; the seed has no invoices, so it shows in no invoice).
+* Product platform: ``PRICE_DRIFT`` (5,500 against the ERP's 5,000).
+* Business Central: product codes cut to ``Code[20]`` (item code mismatches).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sandboxes.business_central.seed import COMPANIES
+from sandboxes.business_central.seed import seed as seed_business_central
+from sandboxes.business_central.store import Store as BusinessCentralStore
+from sandboxes.netsuite.schema import FIXED_LISTS
+from sandboxes.netsuite.seed import PARENT_COMPANY, salesforce_org
+from sandboxes.netsuite.seed import seed as seed_netsuite
+from sandboxes.netsuite.store import Store as NetSuiteStore
+from sandboxes.product_platform.catalog import catalog
+from sandboxes.stripe.seed import seed as seed_stripe
+from sandboxes.stripe.store import Store as StripeStore
+
+DEFAULT_SEED = 7
+TYPE_DEPENDENT = {"customer_missing_in_billing"}
+"""Kinds that need the CRM account's type, which the CRM system API does not expose yet."""
+
+Key = tuple[str, str | None, str | None, tuple[str, ...], tuple[str, ...], frozenset[tuple[str, Decimal, str]]]
+"""(kind, customer id, product code, billing ids, catalog ids, {(side, amount, currency)})."""
+
+
+def key_of(mismatch: dict[str, Any]) -> Key:
+    """The comparable projection of a mismatch of a report."""
+    amounts = frozenset(
+        (side, Decimal(money["amount"]), money["currency"]) for side, money in mismatch["amounts"].items()
+    )
+    return (
+        mismatch["kind"],
+        mismatch["customer_id"],
+        mismatch["product_code"],
+        tuple(mismatch["billing_ids"]),
+        tuple(mismatch["catalog_ids"]),
+        amounts,
+    )
+
+
+def _erp_items(erp_vendor: str) -> tuple[dict[str, Decimal], str]:
+    """The ERP's items (code → price) and the currency its prices are in."""
+    if erp_vendor == "netsuite":
+        store = NetSuiteStore(None, lambda s: seed_netsuite(s, DEFAULT_SEED))
+        parent = next(s for s in store.all("subsidiary") if s["name"] == PARENT_COMPANY)
+        items = {i["itemId"]: Decimal(str(i["basePrice"])) for i in store.all("serviceSaleItem")}
+        return items, FIXED_LISTS["currency"][parent["currency"]]
+    bc = BusinessCentralStore(None, lambda s: seed_business_central(s, DEFAULT_SEED))
+    first = sorted(bc.companies)[0]  # the company item prices are read from: the first, COMPANIES[0]
+    assert bc.companies[first]["name"] == COMPANIES[0][0]
+    return {i["number"]: Decimal(str(i["unitPrice"])) for i in bc.all(first, "items")}, COMPANIES[0][1]
+
+
+def expected_mismatches(erp_vendor: str) -> set[Key]:
+    """Every mismatch the seeded sandboxes must show, for ``erp_vendor``."""
+    stripe = StripeStore(None, lambda s: seed_stripe(s, DEFAULT_SEED))
+    billing_customers = list(stripe.objects["customer"].values())
+    expected: set[Key] = {
+        ("billing_customer_without_crm_account", None, None, (c["id"],), (), frozenset())
+        for c in billing_customers
+        if not c["metadata"].get("crm_account_id")
+    }
+    synced = {c["metadata"].get("crm_account_id") for c in billing_customers}
+    org = salesforce_org(DEFAULT_SEED)
+    expected |= {
+        ("customer_missing_in_billing", a["Id"], None, (), (), frozenset())
+        for a in org.all("Account")
+        if a["Type"] == "Customer" and a["Id"] not in synced
+    }
+
+    items, currency = _erp_items(erp_vendor)
+    products, skus, _bundles = catalog()
+    stripe_products = {p["id"]: p["metadata"]["product_code"] for p in stripe.objects["product"].values()}
+    for code in sorted({p["code"] for p in products} | set(stripe_products.values())):
+        billing_product_ids = tuple(sorted(pid for pid, c in stripe_products.items() if c == code))
+        sku_ids = tuple(s["id"] for s in skus if s["code"] == code)
+        item_code = code if code in items else next(c for c in items if code.startswith(c))
+        if item_code != code:
+            expected.add(("item_code_mismatch", None, code, billing_product_ids, sku_ids, frozenset()))
+        erp_price = ("erp", items[item_code], currency)
+        for price in stripe.objects["price"].values():
+            amount = Decimal(price["unit_amount"]) / 100
+            same_currency = price["currency"].upper() == currency
+            if stripe_products[price["product"]] == code and same_currency and amount != items[item_code]:
+                expected.add(
+                    (
+                        "price_mismatch",
+                        None,
+                        code,
+                        (price["id"],),
+                        (),
+                        frozenset({("billing", amount, currency), erp_price}),
+                    )
+                )
+        for sku in skus:
+            amount = Decimal(sku["price"]["unitAmountMinor"]) / 100
+            if sku["code"] == code and sku["price"]["currency"] == currency and amount != items[item_code]:
+                expected.add(
+                    (
+                        "price_mismatch",
+                        None,
+                        code,
+                        (),
+                        (sku["id"],),
+                        frozenset({("product", amount, currency), erp_price}),
+                    )
+                )
+    return expected
