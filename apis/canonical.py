@@ -90,6 +90,8 @@ class Customer(msgspec.Struct, frozen=True, kw_only=True):
     """Strata's canonical id (``cus_…``) stored on the CRM record, when it has been synced."""
     name: str
     """Legal or trading name."""
+    account_type: str | None
+    """The CRM's kind of account in snake case: ``customer``, ``prospect``, ``partner``, ..."""
     domain: str | None
     """Primary web domain, e.g. ``example.com``."""
     parent_id: str | None

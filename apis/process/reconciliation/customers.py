@@ -21,13 +21,10 @@ from apis.process.reconciliation.snapshot import BillingSide, CrmSide, ErpSide
 def is_customer_account(account: Customer) -> bool | None:
     """Whether a CRM account is a customer (billed) rather than a prospect; ``None``: unknown.
 
-    The CRM's account type (Salesforce ``Account.Type``) is not part of the canonical Customer
-    yet; once the CRM system API carries it as ``account_type``, accounts typed ``customer``
-    without a billing customer are reported. Until then they cannot be told from prospects,
-    which have none by design.
+    Accounts typed ``customer`` (Salesforce ``Account.Type``) without a billing customer are
+    reported; prospects have none by design, and an account without a type is not judged.
     """
-    kind = getattr(account, "account_type", None)
-    return None if kind is None else kind == "customer"
+    return None if account.account_type is None else account.account_type == "customer"
 
 
 def compare_customers(crm: CrmSide, erp: ErpSide, billing: BillingSide, links: Links) -> Iterator[Mismatch]:

@@ -29,7 +29,7 @@ LINES_RELATIONSHIP = "OpportunityLineItems"
 CENT = Decimal("0.01")
 
 ACCOUNT_FIELDS = [
-    "Id", "Name", "ParentId", "Website", "Industry", "BillingStreet", "BillingCity", "BillingState",
+    "Id", "Name", "Type", "ParentId", "Website", "Industry", "BillingStreet", "BillingCity", "BillingState",
     "BillingPostalCode", "BillingCountryCode", "CurrencyIsoCode", "Tax_Id__c", EXTERNAL_ID_FIELD,
     "Billing_Status__c", "CreatedDate", "LastModifiedDate",
 ]  # fmt: skip
@@ -120,6 +120,13 @@ def domain_from_website(website: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
+def _account_type(value: Any) -> str | None:
+    # Salesforce's picklist labels ("Customer - Direct", "Prospect") in snake case: customer_direct, prospect.
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return "_".join("".join(c if c.isalnum() else " " for c in value.lower()).split())
+
+
 def to_customer(record: dict[str, Any]) -> Customer:
     """Salesforce Account → Customer."""
     street = record.get("BillingStreet") or ""
@@ -143,6 +150,7 @@ def to_customer(record: dict[str, Any]) -> Customer:
         id=_required(record, "Id"),
         external_id=record.get(EXTERNAL_ID_FIELD),
         name=_required(record, "Name"),
+        account_type=_account_type(record.get("Type")),
         domain=domain_from_website(record.get("Website")),
         parent_id=record.get("ParentId"),
         billing_address=address,

@@ -5,8 +5,8 @@ never from the reconciliation code: each documented deliberate inconsistency bec
 mismatch it must show up as, and nothing else is expected.
 
 * Stripe: the "Orphan Test Customer" without a CRM account (a billing customer no CRM account
-  owns); the last CRM customer account without a Stripe customer (needs the CRM's account type:
-  see :data:`TYPE_DEPENDENT`); Premium Support priced 4,800 against the ERP's 5,000 (a price
+  owns); the last CRM customer account (``Type = Customer``) without a Stripe customer;
+  Premium Support priced 4,800 against the ERP's 5,000 (a price
   mismatch in the ERP's currency; the seed has no invoices, so it shows in no invoice).
 * Product platform: ``PRICE_DRIFT`` (5,500 against the ERP's 5,000).
 * Business Central: product codes cut to ``Code[20]`` (item code mismatches).
@@ -29,8 +29,6 @@ from sandboxes.stripe.seed import seed as seed_stripe
 from sandboxes.stripe.store import Store as StripeStore
 
 DEFAULT_SEED = 7
-TYPE_DEPENDENT = {"customer_missing_in_billing"}
-"""Kinds that need the CRM account's type, which the CRM system API does not expose yet."""
 
 Key = tuple[str, str | None, str | None, tuple[str, ...], tuple[str, ...], frozenset[tuple[str, Decimal, str]]]
 """(kind, customer id, product code, billing ids, catalog ids, {(side, amount, currency)})."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from apis.canonical import BillingInvoice, DocumentLineInput, InvoiceCreate, SubscriptionCreate, SubscriptionItemInput
 from apis.process.runtime import runtime
-from tests.process.reconciliation.expected import TYPE_DEPENDENT, expected_mismatches, key_of
+from tests.process.reconciliation.expected import expected_mismatches, key_of
 from tests.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
 
 
@@ -70,7 +70,7 @@ async def test_invoices_pair_by_billing_id_and_disagreements_are_reported(tmp_pa
         report = await finished(gateway, started.headers["Location"], headers)
 
         assert report["status"] == "completed", report["error"]
-        seeded = {k for k in expected_mismatches("netsuite") if k[0] not in TYPE_DEPENDENT}
+        seeded = {k for k in expected_mismatches("netsuite")}
         extra = sorted(
             (m["kind"], m["customer_id"], tuple(m["billing_ids"]), tuple(m["erp_ids"]))
             for m in report["mismatches"]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from apis.process.runtime import runtime
 from gateway.db import outbox_events
-from tests.process.reconciliation.expected import TYPE_DEPENDENT, expected_mismatches, key_of
+from tests.process.reconciliation.expected import expected_mismatches, key_of
 from tests.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
 
 PERIOD = "2025-01"
@@ -43,7 +43,7 @@ async def test_seeded_data_shows_exactly_the_documented_inconsistencies(tmp_path
 
     assert report["status"] == "completed", report["error"]
     found = {key_of(m) for m in report["mismatches"]}
-    expected = {k for k in expected_mismatches(erp_vendor) if k[0] not in TYPE_DEPENDENT}
+    expected = {k for k in expected_mismatches(erp_vendor)}
     assert found == expected
     assert len(report["mismatches"]) == len(found)  # no mismatch twice
     assert report["mismatch_count"] == len(expected)
@@ -59,15 +59,10 @@ async def test_seeded_data_shows_exactly_the_documented_inconsistencies(tmp_path
     assert event["data"] == {"run_id": report["id"], "period": PERIOD, "mismatches": len(expected), "by_kind": by_kind}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CRM system API does not expose Account.Type: a customer account without a billing customer "
-    "cannot be told from a prospect (which has none by design)",
-)
 async def test_the_crm_customer_account_never_synced_to_billing_is_found(tmp_path: Path) -> None:
     report = await _reconcile(tmp_path, "netsuite")
 
     found = {key_of(m) for m in report["mismatches"]}
-    missing = {k for k in expected_mismatches("netsuite") if k[0] in TYPE_DEPENDENT}
+    missing = {k for k in expected_mismatches("netsuite") if k[0] == "customer_missing_in_billing"}
     assert missing  # the seed's last CRM customer account
     assert missing <= found

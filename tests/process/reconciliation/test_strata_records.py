@@ -16,7 +16,7 @@ from apis.canonical import BillingCustomerCreate
 from apis.process.runtime import runtime
 from sandboxes.netsuite.seed import salesforce_org
 from tests.harness import Gateway
-from tests.process.reconciliation.expected import DEFAULT_SEED, TYPE_DEPENDENT, expected_mismatches, key_of
+from tests.process.reconciliation.expected import DEFAULT_SEED, expected_mismatches, key_of
 from tests.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
 
 ORDERS = "/process/quote-to-cash/v1/orders"
@@ -81,7 +81,7 @@ async def test_customers_created_through_strata_are_consistent(tmp_path: Path) -
         )
         assert set(links) == {"salesforce", "netsuite", "stripe"}  # the prospect's new billing customer is linked
 
-        expected = {k for k in expected_mismatches("netsuite") if k[0] not in TYPE_DEPENDENT}
+        expected = {k for k in expected_mismatches("netsuite")}
         started = await gateway.client.post(RUNS, json={"period": "2025-06"}, headers=headers)
         report = await finished(gateway, started.headers["Location"], headers)
         assert report["status"] == "completed", report["error"]
