@@ -188,6 +188,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Durable pause after a step's first failed attempt (doubles per attempt, jittered)."""
     workflow_backoff_max_ms: int = 300_000
     """Longest durable pause between attempts; a longer ``Retry-After`` is capped to it."""
+    outbox_retention_hours: int = 168
+    """How long delivered business events stay in the outbox before they are purged."""
+    event_stream: str = "strata:events"
+    """Redis stream carrying business events between processes (with ``redis_url``)."""
     master_data_ttl_seconds: int = 30
     """How long workflows reuse items, prices, legal entities and periods they looked up (0 = never)."""
     reconciliation_schedule_hour: int = 2
@@ -230,6 +234,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("workflow_step_attempts", self.workflow_step_attempts, 1, 50)
         _check_range("workflow_backoff_base_ms", self.workflow_backoff_base_ms, 0, 600_000)
         _check_range("workflow_backoff_max_ms", self.workflow_backoff_max_ms, 1, 3_600_000)
+        _check_range("outbox_retention_hours", self.outbox_retention_hours, 1, 24 * 365)
         _check_range("master_data_ttl_seconds", self.master_data_ttl_seconds, 0, 86_400)
         _check_range("reconciliation_schedule_hour", self.reconciliation_schedule_hour, -1, 23)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up

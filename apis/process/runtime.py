@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from apis.process.registry import WorkflowSpec
     from apis.system.billing.service import BillingService
     from apis.system.crm.service import CrmService
+    from apis.system.data.service import DataService
     from apis.system.erp.service import ErpService
     from apis.system.payments.service import PaymentsService
     from apis.system.product.service import ProductService
     from apis.system.tax.service import TaxService
+    from gateway.events import OutboxRelay
     from gateway.settings import Settings
 
 logger = logging.getLogger("strata.process")
@@ -81,6 +84,9 @@ class ProcessRuntime:
         self.payments: PaymentsService = services["payments"]
         self.tax: TaxService = services["tax"]
         self.product: ProductService = services["product"]
+        self.data: DataService = services["data"]
+        self.relay: OutboxRelay | None = None
+        """The outbox relay of this process, once the event delivery job runs."""
         self.erp_system = settings.erp_vendor
         """Name of the ERP in lineage and cross-references (``netsuite`` or ``business-central``)."""
         self.master_data = MasterDataCache(settings.master_data_ttl_seconds)
@@ -172,7 +178,10 @@ async def stop_runtime(process: ProcessRuntime) -> None:
 
     for job in process.jobs:
         await cancel_and_wait(job)
-    await asyncio.to_thread(process.engine.shutdown)
+    # On a thread of its own: DBOS made its executor this loop's default executor at launch
+    # (asyncio.to_thread would submit the shutdown to the executor it shuts down).
+    with ThreadPoolExecutor(1, thread_name_prefix="engine-shutdown") as pool:
+        await asyncio.get_running_loop().run_in_executor(pool, process.engine.shutdown)
     if _current is process:
         _current = None
 
