@@ -23,8 +23,17 @@ lint: install
 types: install
 	$(RUN) mypy
 
+# The suite runs on pytest-xdist workers, one per core of the 2-core CI machine
+# (PYTEST_WORKERS=0: one process, no xdist). --dist worksteal hands each worker half of the
+# tests in collection order (a module's tests mostly stay together, so its module-scoped
+# fixtures start once) and lets an idle worker take over the other's remaining tests. Not
+# loadscope/loadfile/loadgroup: they track tests by node id, and schemathesis gives every
+# operation of one contract the same node id, so all but one would silently not run.
+# Byte code is written (the machine's environment may say PYTHONDONTWRITEBYTECODE=1): without
+# it every worker and every gateway subprocess a test starts compiles its imports from source.
+PYTEST_WORKERS ?= 2
 unit: install
-	$(RUN) pytest
+	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint types unit
 

@@ -2,14 +2,23 @@
 
 A test that needs one of them and cannot reach it fails under CI (``CI=true``) and skips
 with a printed reason elsewhere: never a silent pass.
+
+``make unit`` runs the suite on several pytest-xdist workers. The tests that ask for
+``redis_url`` take turns across the workers (:func:`redis_turn`): Redis pub/sub channels
+(``strata:governance``, ``strata:revocations``) and its Lua script cache are server-wide,
+so a test that publishes a governance document or runs ``SCRIPT FLUSH`` would otherwise
+reach another worker's gateways or change the round trips another test counts. PostgreSQL
+needs no such care: ``postgres_url`` gives each test a database of its own.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -35,11 +44,36 @@ def _need(service: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+@contextmanager
+def redis_turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hold this run's Redis lock: under xdist, one test at a time uses Redis, on any worker.
+
+    The lock is a file under the run's base temporary directory (each worker's own is a
+    folder of it), so parallel runs of other checkouts do not wait on each other; the
+    kernel releases it when a worker dies. Without xdist there is one process: no lock.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    path = tmp_path_factory.getbasetemp().parent / "redis-tests.lock"
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """URL of the real Redis server; keys are namespaced by the test through a fresh DB-less prefix."""
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the real Redis server; keys are namespaced by the test through a fresh DB-less prefix.
+
+    The test has Redis to itself while it runs (:func:`redis_turn`), its fixtures' set-up
+    and tear-down included: they depend on this fixture, so they run inside its turn.
+    """
     _need("Redis", "127.0.0.1", 6379)
-    yield REDIS_URL
+    with redis_turn(tmp_path_factory):
+        yield REDIS_URL
 
 
 @pytest.fixture

@@ -3,11 +3,18 @@
 The app is the production factory (lifespan included) with the production components (SQLite state, the
 embedded authorization server, the in-process Salesforce sandbox); only the settings
 differ: a temporary state directory, response contracts enforced, no demo seeding.
+
+A new SQLite state starts as a copy of an empty database migrated once per test process
+(:func:`seed_state`): the gateway's own start-up upgrade then finds it at head, as it finds
+any existing state, instead of running every migration again for each of hundreds of apps.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +25,7 @@ import httpx
 from litestar import Litestar
 
 from gateway.app import create_app
+from gateway.db import create_engine, create_schema
 from gateway.settings import load_settings
 
 
@@ -64,6 +72,41 @@ def gateway_settings(state_dir: Path, **overrides: Any) -> Any:
     return load_settings(values, environ={})
 
 
+_template_database: Path | None = None
+
+
+async def _migrated_template() -> Path:
+    """An empty SQLite database at the head revision, made once per process by the gateway's own upgrade."""
+    global _template_database
+    if _template_database is None:
+        folder = Path(tempfile.mkdtemp(prefix="strata-template-db-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / "strata.db"
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await create_schema(engine)
+        finally:
+            await engine.dispose()  # checkpoints the WAL into the file: the copy is complete
+        _template_database = path
+    return _template_database
+
+
+async def seed_state(settings: Any) -> None:
+    """Give a new SQLite state its migrated, empty database (see the module docstring).
+
+    A state that has a database already (a restarted gateway) and a PostgreSQL
+    ``database_url`` are left alone.
+    """
+    if settings.database_url:
+        return
+    target = settings.state_path / "strata.db"
+    if target.exists():
+        return
+    template = await _migrated_template()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+
+
 @asynccontextmanager
 async def running_gateway(
     state_dir: Path,
@@ -78,11 +121,9 @@ async def running_gateway(
     ``tracer_provider`` is handed to the app factory (e.g. an SDK provider with an in-memory
     exporter); ``before_start`` sees the app after the factory and before the lifespan.
     """
-    app = create_app(
-        gateway_settings(state_dir, **overrides),
-        extra_route_handlers=extra_route_handlers,
-        tracer_provider=tracer_provider,
-    )
+    settings = gateway_settings(state_dir, **overrides)
+    await seed_state(settings)
+    app = create_app(settings, extra_route_handlers=extra_route_handlers, tracer_provider=tracer_provider)
     if before_start is not None:
         before_start(app)
     # The lifespan and every request run on the test's own event loop (Litestar's test

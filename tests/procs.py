@@ -2,7 +2,10 @@
 
 ``GatewayProcess`` runs ``strata serve`` (granian, the production server) on a free
 loopback port with the given settings, waits until ``/health/live`` answers, and stops it
-with SIGTERM (SIGKILL when a test asks for a crash). ``SandboxesProcess`` runs ``strata
+with SIGTERM (SIGKILL when a test asks for a crash). Each process leads a process group of its
+own, and a crash kills the whole group: granian's worker processes die with their supervisor,
+as on a machine that fails, instead of living on (still serving, still running background
+tasks) after the test. ``SandboxesProcess`` runs ``strata
 sandboxes serve`` the same way, so the "vendors" outlive the gateway processes; its
 ``gateway_settings()`` point a ``GatewayProcess`` at them.
 """
@@ -51,6 +54,7 @@ class GatewayProcess:
             **{f"STRATA_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.swept = False
         self.log_path = state_dir / f"{self.name}-{self.port}.log"
 
     @property
@@ -59,6 +63,7 @@ class GatewayProcess:
 
     def start(self) -> GatewayProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.swept = False
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", *self.command],
@@ -66,9 +71,7 @@ class GatewayProcess:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            # Its own process group: granian serves from a worker child, and a crash must kill
-            # the worker too (a SIGKILL of the parent alone leaves the worker serving the port).
-            start_new_session=True,
+            process_group=0,  # its workers join the group: see stop()
         )
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         while time.monotonic() < deadline:
@@ -86,8 +89,12 @@ class GatewayProcess:
         )
 
     def stop(self, *, crash: bool = False) -> None:
-        """SIGTERM and wait (graceful), or SIGKILL the whole process group (``crash``)."""
-        if self.process is None:
+        """SIGTERM and wait (a graceful stop), or with ``crash`` SIGKILL the whole process group.
+
+        Whatever of the group is still alive afterwards (a worker that outlived its
+        supervisor) is killed too, so no test leaves processes behind.
+        """
+        if self.process is None or self.swept:
             return
         if self.process.poll() is None:
             if crash:
@@ -97,13 +104,14 @@ class GatewayProcess:
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self._kill_group()
+                self.process.kill()
                 self.process.wait(timeout=5)
-        self._kill_group()  # whatever of the group outlived its parent
+        self._kill_group()
+        self.swept = True  # the group id may be reused once the group is empty: never signal it again
 
     def _kill_group(self) -> None:
         assert self.process is not None
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
             os.killpg(self.process.pid, signal.SIGKILL)
 
     def __enter__(self) -> GatewayProcess:
