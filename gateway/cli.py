@@ -175,6 +175,26 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
     ).serve()
 
 
+@main.command()
+@click.option("--limit", type=click.IntRange(1, 100_000), help="Submit at most this many opportunities.")
+@click.option("--within", default=300.0, show_default=True, type=float, help="Seconds to wait for them to settle.")
+@click.pass_context
+def demo(ctx: click.Context, limit: int | None, within: float) -> None:
+    """Push the seeded Closed Won opportunities through quote-to-cash and print a report.
+
+    Runs the gateway in this process on the configured state (stop `strata serve` on the
+    same state first: two engines must not share one executor id). Safe to run again.
+    """
+    from gateway.demo import run_demo
+    from gateway.state import prepare_state
+
+    settings = _settings(ctx, executor_id="strata-demo", reconciliation_schedule_hour="-1")
+    _run(lambda: prepare_state(settings, echo=lambda _line: None))
+    report = _run(lambda: run_demo(settings, limit=limit, within=within, echo=click.echo))
+    for line in report.lines():
+        click.echo(line)
+
+
 # ---------------------------------------------------------------------------- clients
 
 

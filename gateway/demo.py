@@ -1,0 +1,131 @@
+"""``strata demo``: the seeded Closed Won opportunities through quote-to-cash, with a report.
+
+The gateway runs in this process (the production app and lifespan, the embedded sandboxes,
+the workflow engine) on the configured state; a demo client submits every Closed Won
+opportunity the CRM holds through ``POST /process/quote-to-cash/v1/orders``, exactly as an
+integration would, then the report says how each transaction ended. Run it again and it
+submits the same opportunities: each finds its transaction (nothing is created twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gateway.settings import Settings
+
+ORDERS = "/process/quote-to-cash/v1/orders"
+TRANSACTIONS = "/process/operations/v1/transactions"
+SETTLED = {"completed", "needs_attention", "failed", "held", "compensated", "dismissed"}
+
+
+@dataclass
+class DemoReport:
+    """What the demo did."""
+
+    submitted: int = 0
+    created: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """(transaction id, opportunity id, reason code, reason) of each that did not complete."""
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        """The report, for a terminal."""
+        rate = self.submitted / self.seconds if self.seconds else 0.0
+        out = [
+            f"quote-to-cash: {self.submitted} closed-won opportunities submitted "
+            f"({self.created} new transactions) in {self.seconds:.1f}s ({rate:.1f} orders/s)",
+            "  " + ", ".join(f"{state}: {count}" for state, count in sorted(self.states.items())),
+        ]
+        for transaction_id, opportunity_id, code, reason in self.exceptions[:20]:
+            out.append(f"  {transaction_id} (opportunity {opportunity_id}): {code}: {reason}")
+        if len(self.exceptions) > 20:
+            out.append(f"  ... and {len(self.exceptions) - 20} more (GET {TRANSACTIONS}?state=needs_attention,failed)")
+        return out
+
+
+async def run_demo(
+    settings: Settings, *, limit: int | None = None, within: float = 300.0, echo: Callable[[str], None] = print
+) -> DemoReport:
+    """Submit the Closed Won opportunities and wait until every transaction settled (or ``within`` s)."""
+    from gateway.app import create_app
+
+    app = create_app(settings)
+    async with app.lifespan():
+        record, secret = await app.state.oauth.clients.create(
+            name="strata-demo",
+            scopes=["process:quote-to-cash:write", "process:operations:read"],
+            tier="internal",
+        )
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url=settings.issuer, timeout=60) as client:
+            token = await _token(client, record.client_id, secret)
+            headers = {"Authorization": f"Bearer {token}"}
+            opportunities = await _closed_won(app, limit)
+            echo(f"strata demo: {len(opportunities)} closed-won opportunities in the CRM")
+            started = time.perf_counter()
+            report = DemoReport(submitted=len(opportunities))
+            ids: dict[str, str] = {}
+            for opportunity_id in opportunities:
+                response = await client.post(
+                    ORDERS,
+                    json={"opportunity_id": opportunity_id},
+                    headers={**headers, "Idempotency-Key": f"demo-{opportunity_id}"},
+                )
+                if response.status_code != 202:
+                    raise RuntimeError(f"submitting {opportunity_id}: {response.status_code} {response.text[:300]}")
+                body = response.json()
+                report.created += bool(body["created"])
+                ids[body["transaction"]["id"]] = opportunity_id
+            views = await _settle(client, headers, set(ids), started + within)
+            report.seconds = time.perf_counter() - started
+            for transaction_id, view in views.items():
+                report.states[view["state"]] += 1
+                if view["state"] != "completed" and view.get("exception"):
+                    exception = view["exception"]
+                    report.exceptions.append(
+                        (transaction_id, ids[transaction_id], exception["reason_code"], exception["reason"])
+                    )
+        await app.state.oauth.clients.delete(record.client_id)
+    return report
+
+
+async def _token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:
+    response = await client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+async def _closed_won(app: Any, limit: int | None) -> list[str]:
+    found: list[str] = []
+    cursor = None
+    while True:
+        page = await app.state.crm.list_opportunities(stage="closed_won", limit=200, cursor=cursor)
+        found += [o.id for o in page.items]
+        cursor = page.next_cursor
+        if cursor is None or (limit is not None and len(found) >= limit):
+            return found[:limit] if limit is not None else found
+
+
+async def _settle(
+    client: httpx.AsyncClient, headers: dict[str, str], ids: set[str], deadline: float
+) -> dict[str, dict[str, Any]]:
+    while True:
+        views: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {"workflow": "quote-to-cash", "limit": 200}
+        while True:
+            page = (await client.get(TRANSACTIONS, params=params, headers=headers)).json()
+            views.update({t["id"]: t for t in page["items"] if t["id"] in ids})
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        if all(v["state"] in SETTLED for v in views.values()) or time.perf_counter() > deadline:
+            return views
+        await asyncio.sleep(0.2)
