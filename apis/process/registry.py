@@ -43,9 +43,10 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 def background_jobs() -> list[BackgroundJob]:
     """The background loops every process with the engine runs."""
     from apis.process.event_delivery import deliver_events
+    from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    return [deliver_events, daily_reconciliation]
+    return [deliver_events, transaction_metrics, daily_reconciliation]
 
 
 def process_routers() -> list[Any]:

@@ -160,3 +160,17 @@ async def test_a_gateway_without_the_engine_answers_503(tmp_path: Any) -> None:
         assert problem(response)["type"].endswith("/workflow-engine-off")
         listing = await gw.client.get(f"{OPERATIONS}/transactions", headers=headers)
         assert listing.status_code == 503
+
+
+async def test_transactions_are_counted_by_workflow_and_state_in_the_metrics(process: Process) -> None:
+    from apis.process.metrics import refresh
+
+    [made] = await process.deals(deal("Metrics Counted Inc", "STRATA-NOT-A-PRODUCT"))
+    await process.settled((await process.submit(made["opportunity_id"]))["transaction"]["id"])
+    await refresh(process.gw.app.state.process)
+    body = (await process.gw.client.get("/metrics")).text
+    counts = await process.gw.app.state.process.transactions.counts()
+    for state in ("completed", "needs_attention"):
+        count = float(counts[("quote-to-cash", state)])
+        line = f'strata_process_transactions{{state="{state}",workflow="quote-to-cash"}} {count}'
+        assert line in body, body[-2000:]
