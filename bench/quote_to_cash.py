@@ -60,7 +60,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def group_pids(leader: int) -> list[int]:
     """Every process of a process group (granian's supervisor and its workers)."""
-    out = subprocess.run(["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True, check=False)
+    out = subprocess.run(["pgrep", "-g", str(leader)], capture_output=True, text=True, check=False)
     return [int(p) for p in out.stdout.split()]
 
 
