@@ -17,7 +17,6 @@ unique keys absorb.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import time
 from collections.abc import Iterable, Sequence
@@ -27,8 +26,8 @@ import msgspec
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from apis.process.cursor import decode_cursor, encode_cursor
 from gateway.db import insert_ignoring, outbox_events, process_lineage, process_transactions
-from gateway.errors import InvalidInput
 from gateway.events import CloudEvent, append
 from gateway.xref import new_canonical_id
 
@@ -105,31 +104,6 @@ class TransactionFilter(msgspec.Struct, frozen=True, kw_only=True):
     owner_system: str | None = None
     created_after: float | None = None
     created_before: float | None = None
-
-
-class _Cursor(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
-    created_at: float
-    id: str
-
-
-def encode_cursor(created_at: float, transaction_id: str) -> str:
-    """Opaque cursor of the page after the transaction ``(created_at, transaction_id)``."""
-    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(created_at, transaction_id))).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> _Cursor:
-    """The position a cursor names.
-
-    Raises:
-        InvalidInput: not a cursor this API issued (names the ``cursor`` parameter).
-    """
-    try:
-        return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor)
-    except (ValueError, msgspec.DecodeError):
-        raise InvalidInput(
-            "cursor is not one this API issued",
-            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor this API issued"}],
-        ) from None
 
 
 class TransactionStore:

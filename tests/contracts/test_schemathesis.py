@@ -18,28 +18,12 @@ from typing import Any
 
 import hypothesis
 import schemathesis
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from gateway.app import create_app
 from gateway.contracts.loader import bundle, discover
 from gateway.state import issue_token, open_client_store, prepare_state
+from tests.contracts.checks import CHECKS
 from tests.harness import gateway_settings
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    ignored_auth,
-]
 
 STATEFUL_SEQUENCES = 15
 """Call sequences per stateful run (``make contract-test`` is the place for a bigger budget)."""

@@ -14,27 +14,12 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from gateway.contracts.loader import bundle, discover
 from gateway.settings import load_settings
+from tests.contracts.checks import CHECKS
 from tests.procs import GatewayProcess, provision_token
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    ignored_auth,
-]
 PUBLIC_URL = "http://gateway.test"
 EXAMPLES = 12
 """Examples per operation, as ``schemathesis.toml`` gives the in-process run."""

@@ -9,7 +9,6 @@ run without its report, nor an event without the run.
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
@@ -17,9 +16,9 @@ import msgspec
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from apis.process.cursor import decode_cursor, encode_cursor
 from apis.process.reconciliation.compare import Report
 from gateway.db import insert_ignoring, reconciliation_mismatches, reconciliation_runs
-from gateway.errors import InvalidInput
 from gateway.events import CloudEvent, append
 from gateway.xref import new_canonical_id
 
@@ -46,32 +45,6 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None
     created_at: float
     completed_at: float | None
-
-
-class _Cursor(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
-    created_at: float
-    id: str
-
-
-def encode_cursor(run: Run) -> str:
-    """Opaque cursor of the page after ``run``."""
-    raw = msgspec.json.encode(_Cursor(run.created_at, run.id))
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> _Cursor:
-    """The position a cursor names.
-
-    Raises:
-        InvalidInput: not a cursor this API issued (names the ``cursor`` parameter).
-    """
-    try:
-        return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor)
-    except (ValueError, msgspec.DecodeError):
-        raise InvalidInput(
-            "cursor is not one this API issued",
-            field_errors=[{"in": "query", "name": "cursor", "detail": "unknown cursor"}],
-        ) from None
 
 
 class RunStore:
@@ -133,7 +106,7 @@ class RunStore:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         runs = [_run(row) for row in rows[:limit]]
-        return runs, encode_cursor(runs[-1]) if len(rows) > limit else None
+        return runs, encode_cursor(runs[-1].created_at, runs[-1].id) if len(rows) > limit else None
 
     async def mismatches(self, run_id: str) -> list[dict[str, Any]]:
         """The run's mismatches, in report order."""
