@@ -165,8 +165,9 @@ async def test_a_gateway_without_the_engine_answers_503(tmp_path: Any) -> None:
 async def test_transactions_are_counted_by_workflow_and_state_in_the_metrics(process: Process) -> None:
     from apis.process.metrics import refresh
 
-    [made] = await process.deals(deal("Metrics Counted Inc", "STRATA-NOT-A-PRODUCT"))
-    await process.settled((await process.submit(made["opportunity_id"]))["transaction"]["id"])
+    stopped, completed = await process.deals(deal("Metrics Stopped Inc", "STRATA-NOT-A-PRODUCT"), deal("Metrics Done"))
+    for made in (stopped, completed):  # one of each state this test checks, whichever tests ran before here
+        await process.settled((await process.submit(made["opportunity_id"]))["transaction"]["id"])
     store = process.gw.app.state.process.transactions
     for _ in range(20):  # a transaction of another test may move between the reads: read until still
         before = await store.counts()
