@@ -32,9 +32,10 @@ class WorkflowSpec(NamedTuple):
 def workflow_specs() -> dict[str, WorkflowSpec]:
     """Every workflow by name (imports the workflow modules: they register with the engine)."""
     from apis.process.ledger.invoice_to_ledger import SPEC as INVOICE_TO_LEDGER
+    from apis.process.ledger.payment_to_cash import SPEC as PAYMENT_TO_CASH
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
 
-    return {spec.name: spec for spec in (QUOTE_TO_CASH, INVOICE_TO_LEDGER)}
+    return {spec.name: spec for spec in (QUOTE_TO_CASH, INVOICE_TO_LEDGER, PAYMENT_TO_CASH)}
 
 
 BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]

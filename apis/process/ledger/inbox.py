@@ -52,14 +52,16 @@ class Start(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Envelope(msgspec.Struct, frozen=True):
     data: dict[str, Any]
+    created: int | None = None
 
 
 def route(event: VendorEvent) -> Start | None:
     """The workflow ``event`` starts, or ``None`` for an event no workflow handles."""
     try:
-        obj = msgspec.json.decode(event.payload, type=_Envelope).data.get("object")
+        envelope = msgspec.json.decode(event.payload, type=_Envelope)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
+    obj = envelope.data.get("object")
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None
     object_id: str = obj["id"]
@@ -82,7 +84,13 @@ def route(event: VendorEvent) -> Start | None:
         return Start(
             workflow=PAYMENT_TO_CASH,
             business_key=f"{object_id}:refunded:{refunded}",
-            input={**base, "kind": "refund", "charge_id": object_id, "payment_intent_id": obj["payment_intent"]},
+            input={
+                **base,
+                "kind": "refund",
+                "charge_id": object_id,
+                "payment_intent_id": obj["payment_intent"],
+                "event_created": envelope.created,
+            },
         )
     if event.type == "credit_note.created":
         return Start(

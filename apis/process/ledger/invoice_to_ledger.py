@@ -27,12 +27,13 @@ from apis.canonical import Address, DocumentLineInput, InvoiceCreate, Money, Tax
 from apis.process.ledger.hold import Held, hold
 from apis.process.ledger.mapping import BILLING, LedgerLine, broken, closed_period, erp_customer_of, ledger_lines
 from apis.process.ledger.mapping import legal_entity as find_legal_entity
+from apis.process.ledger.posting import check_overrides, posting_date
 from apis.process.ledger.window import seconds_to_window
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord
-from gateway.errors import InvalidInput, PeriodClosed
+from gateway.errors import PeriodClosed
 from gateway.event_types import InvoicePosted, event_data
 from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import sleep, workflow
@@ -107,7 +108,7 @@ async def validate(transaction_id: str, invoice_id: str) -> InvoicePlan:
         detail = f"Billing customer {customer.id} has no billing country, so the invoice cannot be taxed"
         raise broken("tax_address_incomplete", detail, BILLING, "/billing_address/country")
     entity = await find_legal_entity(process, erp_customer.legal_entity_id)
-    posting_date = _posting_date(invoice.finalized_at or invoice.created_at, overrides)
+    day = posting_date(invoice.finalized_at or invoice.created_at, overrides)
     plan = InvoicePlan(
         invoice_id=invoice.id,
         number=invoice.number,
@@ -119,11 +120,11 @@ async def validate(transaction_id: str, invoice_id: str) -> InvoicePlan:
         ship_to=ship_to,
         buyer_tax_id=erp_customer.tax_id,
         currency=invoice.total.currency,
-        posting_date=posting_date,
-        due_date=invoice.due_date if invoice.due_date and invoice.due_date >= posting_date else None,
+        posting_date=day,
+        due_date=invoice.due_date if invoice.due_date and invoice.due_date >= day else None,
         total=invoice.total.amount,
         lines=lines,
-        hold_reason=await closed_period(process, posting_date, "/posting_date"),
+        hold_reason=await closed_period(process, day, "/posting_date"),
     )
     await process.transactions.advance(
         transaction_id,
@@ -235,13 +236,6 @@ async def record_posting(transaction_id: str, plan: InvoicePlan, posted: Posted,
     await process.transactions.advance(transaction_id, COMPLETED, step="record_posting", events=[event])
 
 
-def _posting_date(finalized_at: dt.datetime, overrides: dict[str, Any]) -> dt.date:
-    value = overrides.get("posting_date")
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)  # checked when the override was accepted
-    return finalized_at.astimezone(dt.UTC).date()
-
-
 def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of invoice-to-ledger talks to."""
     return {
@@ -251,24 +245,6 @@ def step_systems(erp: str) -> dict[str, str | None]:
         "post_invoice": erp,
         "record_posting": None,
     }
-
-
-class Overrides(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Corrected input an operator may give an invoice-to-ledger replay."""
-
-    posting_date: dt.date | None = None
-    """ERP invoice date to use instead of the day the invoice was finalized (e.g. in the open period)."""
-
-
-def check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """Corrected input, checked (raises InvalidInput naming the field)."""
-    try:
-        overrides = msgspec.convert(raw, Overrides)
-    except msgspec.ValidationError as error:
-        raise InvalidInput(
-            f"input: {error}", field_errors=[{"in": "body", "pointer": "/input", "detail": str(error)}]
-        ) from None
-    return {k: v for k, v in msgspec.to_builtins(overrides).items() if v is not None}
 
 
 SPEC = WorkflowSpec(

@@ -37,9 +37,17 @@ class Ledger(Process):
 
     sandbox: StripeSandbox | None = None
 
-    async def sold(self, name: str, *codes: str, **fields: Any) -> dict[str, Any]:
-        """A deal sold through quote-to-cash: ``{opportunity_id, account_id, subscription_id, invoice_id, txn}``."""
+    async def sold(self, name: str, *codes: str, strata_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """A deal sold through quote-to-cash: ``{opportunity_id, account_id, subscription_id, invoice_id}``.
+
+        ``strata_id``: the account carries this canonical id in the CRM (``Strata_Id__c``) before the sale.
+        """
         [made] = await self.deals(deal(name, *codes, **fields))
+        if strata_id is not None:
+            patched = await self.gw.client.patch(
+                f"/sandbox/salesforce/_control/records/Account/{made['account_id']}", json={"Strata_Id__c": strata_id}
+            )
+            assert patched.status_code == 204, patched.text
         done = await self.settled((await self.submit(made["opportunity_id"]))["transaction"]["id"])
         assert done["state"] == "completed", done
         subscription_id = next(r["id"] for s in done["steps"] for r in s["records"] if r["object"] == "subscription")
