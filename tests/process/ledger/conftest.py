@@ -10,6 +10,7 @@ the operations API and the vendors.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from tests.stripe.governed import WEBHOOK_PATH, stripe_sandbox
 
 WEBHOOK_SECRET = "whsec_strata_sandbox"
 STRIPE = "/sandbox/stripe"
+CLOSED_DAY = dt.datetime(2024, 3, 15, 12, tzinfo=dt.UTC)
+"""A moment in a closed accounting period (the NetSuite sandbox closed every month of 2024)."""
 LEDGER_SETTINGS: dict[str, Any] = {**FAST_PROCESS_SETTINGS, "inbox_poll_ms": 20}
 """Fast process settings, and an inbox read every 20 ms."""
 
@@ -58,6 +61,18 @@ class Ledger(Process):
     async def finalize(self, invoice_id: str) -> BillingInvoice:
         """Finalize a draft invoice at billing (its ``invoice.finalized`` webhook follows)."""
         return await self.gw.app.state.billing.finalize_invoice(invoice_id, key=f"finalize-{invoice_id}")
+
+    async def finalize_in_closed_period(self, invoice_id: str) -> BillingInvoice:
+        """Finalize a draft invoice on 15 March 2024: a period the NetSuite sandbox closed."""
+        assert self.sandbox is not None
+        account = self.sandbox.account
+        # The sandbox has no public clock control: its account's clock is swapped for the one call
+        # that finalizes, so the invoice is dated like one finalized before the books were closed.
+        clock, account._clock = account._clock, lambda: CLOSED_DAY.timestamp()
+        try:
+            return await self.finalize(invoice_id)
+        finally:
+            account._clock = clock
 
     async def stripe(self, path: str, **form: Any) -> dict[str, Any]:
         """POST to the Stripe sandbox's own API (what a customer's payment or a support agent does)."""

@@ -3,11 +3,13 @@ and credit notes become ERP credit memos."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from apis.process.operations.service import OperationsService
 from apis.process.runtime import runtime
 from gateway.xref import new_canonical_id
 from tests.process.ledger.conftest import Ledger
@@ -112,3 +114,34 @@ async def test_a_refund_and_a_credit_note_become_credit_memos_against_the_erp_in
         ("strata.credit_memo.issued", "refund", memo.id),
         ("strata.credit_memo.issued", "credit_note", note_memo.id),
     ]
+
+
+async def test_a_payment_of_an_invoice_not_posted_yet_waits_then_replays_once_it_is(ledger: Ledger) -> None:
+    made = await ledger.sold("Early Payer Pty")
+    invoice = await ledger.finalize_in_closed_period(made["invoice_id"])
+    posting = await ledger.settled((await ledger.transaction_of("invoice-to-ledger", invoice.id)).id)
+    assert posting["state"] == "held", posting
+    await ledger.pay(made["invoice_id"])
+    txn = await ledger.transaction_of(PAYMENT_TO_CASH, f"{made['invoice_id']}:paid")
+    waited = await ledger.settled(txn.id)
+    # Retried with durable backoff while the invoice was not posted, then parked for a replay.
+    assert waited["state"] == "failed", waited
+    assert waited["exception"]["failed_step"] == "find_erp_invoice"
+    assert "not posted to the ERP yet" in waited["exception"]["reason"]
+    [find] = [s for s in waited["steps"] if s["name"] == "find_erp_invoice"]
+    assert find["attempts"] == 3  # FAST_PROCESS_SETTINGS: three attempts
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    await OperationsService(runtime()).replay(
+        posting["id"], actor="finance", from_step=None, corrected={"posting_date": today}
+    )
+    assert (await ledger.settled(posting["id"], not_state="held"))["state"] == "completed"
+    response = await ledger.gw.client.post(
+        f"/process/operations/v1/exceptions/{txn.id}/replay", json={}, headers=ledger.operator
+    )
+    assert response.status_code == 202, response.text
+    done = await ledger.settled(txn.id, not_state="failed")
+    assert done["state"] == "completed", done
+    payment = await ledger.gw.app.state.erp.get_customer_payment(records(done)[("netsuite", "customer_payment")])
+    erp_invoice_id = records(await ledger.transaction(posting["id"]))[("netsuite", "invoice")]
+    assert [a.invoice_id for a in payment.applications] == [erp_invoice_id]
