@@ -106,6 +106,75 @@ class ReconciliationCompleted(msgspec.Struct, frozen=True, kw_only=True):
     """Mismatches per kind (sums to ``mismatches``)."""
 
 
+class InvoicePosted(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.invoice.posted``: invoice-to-ledger posted a billing invoice to the ERP, its tax committed."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    billing_invoice_id: str
+    """The billing (Stripe) invoice posted."""
+    invoice_number: str
+    """The invoice's number, also the tax document code."""
+    billing_customer_id: str
+    """The customer's billing id."""
+    erp_customer_id: str
+    """The customer's ERP id."""
+    erp_invoice_id: str
+    """The ERP invoice created."""
+    legal_entity_id: str | None
+    """The ERP legal entity that issued it."""
+    posting_date: str
+    """The ERP invoice date (its accounting period), ISO 8601."""
+    total: Money
+    """The invoice total (tax excluded)."""
+    tax_total: Money
+    """The tax committed at the tax vendor."""
+
+
+class PaymentApplied(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.payment.applied``: payment-to-cash applied a billing payment to the ERP invoice."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    billing_invoice_id: str
+    """The billing (Stripe) invoice paid."""
+    erp_invoice_id: str
+    """The ERP invoice the payment was applied to."""
+    erp_payment_id: str
+    """The ERP customer payment created."""
+    erp_customer_id: str
+    """The customer's ERP id."""
+    amount: Money
+    """The amount applied."""
+    payment_date: str
+    """The payment date, ISO 8601."""
+    opportunity_id: str | None
+    """The CRM opportunity marked paid, when the invoice bills one."""
+
+
+class CreditMemoIssued(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.credit_memo.issued``: a billing refund or credit note became an ERP credit memo."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    source: str
+    """What was credited in billing: ``refund`` or ``credit_note``."""
+    source_id: str
+    """The billing refund or credit note id (the credit memo's external id)."""
+    billing_invoice_id: str | None
+    """The billing invoice credited, when known."""
+    erp_invoice_id: str
+    """The ERP invoice credited."""
+    erp_credit_memo_id: str
+    """The ERP credit memo created."""
+    erp_customer_id: str
+    """The customer's ERP id."""
+    amount: Money
+    """The amount credited."""
+    credit_date: str
+    """The credit memo date, ISO 8601."""
+
+
 class EventType(NamedTuple):
     """What the registry knows about one event type."""
 
@@ -129,6 +198,15 @@ EVENT_TYPES: dict[str, EventType] = {
     ),
     "strata.reconciliation.completed": EventType(
         ReconciliationCompleted, "A reconciliation run finished and counted its mismatches.", "reconciliation"
+    ),
+    "strata.invoice.posted": EventType(
+        InvoicePosted, "Invoice-to-ledger posted a billing invoice to the ERP with its tax committed.", "invoice"
+    ),
+    "strata.payment.applied": EventType(
+        PaymentApplied, "Payment-to-cash applied a billing payment to its ERP invoice.", "payment"
+    ),
+    "strata.credit_memo.issued": EventType(
+        CreditMemoIssued, "A billing refund or credit note became an ERP credit memo.", "credit_memo"
     ),
 }
 """Event type name -> (data struct, description, channel); the message set of ``contracts/events/v1.yaml``."""

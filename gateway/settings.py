@@ -197,6 +197,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     reconciliation_schedule_hour: int = 2
     """Hour of the day (UTC, 0–23) from which each process starts the daily reconciliation of the
     previous month, once per day across every process; -1 = no daily run."""
+    inbox_poll_ms: int = 500
+    """How often the ledger's inbox consumer reads verified Stripe events and starts their workflows."""
+    ledger_posting_window_minutes: int = 0
+    """Invoices post to the ERP at the next multiple of this many minutes after midnight UTC (the
+    workflow waits durably until then); 0 = post at once."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -237,6 +242,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("outbox_retention_hours", self.outbox_retention_hours, 1, 24 * 365)
         _check_range("master_data_ttl_seconds", self.master_data_ttl_seconds, 0, 86_400)
         _check_range("reconciliation_schedule_hour", self.reconciliation_schedule_hour, -1, 23)
+        _check_range("inbox_poll_ms", self.inbox_poll_ms, 10, 600_000)
+        _check_range("ledger_posting_window_minutes", self.ledger_posting_window_minutes, 0, 1440)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.

@@ -25,6 +25,7 @@ The verbs:
   flight) never writes twice.
 * :func:`wait_for_event` / :meth:`WorkflowEngine.send` — a workflow waits durably for a message
   (a webhook, an operator's decision).
+* :func:`sleep` — a workflow waits durably for a while (a restart sleeps only what is left).
 * :meth:`WorkflowEngine.replay` — re-run a finished (failed) workflow from a named step, under
   the same workflow id (DBOS ``rewind``; its steps before that one keep their results, so their
   idempotency keys — and the vendor records they created — stay the same).
@@ -162,6 +163,12 @@ def idempotency_key(step_name: str) -> str:
 async def wait_for_event(topic: str, timeout_seconds: float) -> Any:
     """Durably wait for a message on ``topic`` sent to this workflow; ``None`` on timeout."""
     return await DBOS.recv_async(topic, timeout_seconds=timeout_seconds)
+
+
+async def sleep(seconds: float) -> None:
+    """Durably pause the current workflow: the wake-up time is recorded, so a workflow recovered
+    after a crash sleeps only what is left of it."""
+    await DBOS.sleep_async(seconds)
 
 
 class WorkflowEngine:

@@ -31,9 +31,11 @@ class WorkflowSpec(NamedTuple):
 
 def workflow_specs() -> dict[str, WorkflowSpec]:
     """Every workflow by name (imports the workflow modules: they register with the engine)."""
+    from apis.process.ledger.invoice_to_ledger import SPEC as INVOICE_TO_LEDGER
+    from apis.process.ledger.payment_to_cash import SPEC as PAYMENT_TO_CASH
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
 
-    return {spec.name: spec for spec in (QUOTE_TO_CASH,)}
+    return {spec.name: spec for spec in (QUOTE_TO_CASH, INVOICE_TO_LEDGER, PAYMENT_TO_CASH)}
 
 
 BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
@@ -43,10 +45,11 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 def background_jobs() -> list[BackgroundJob]:
     """The background loops every process with the engine runs."""
     from apis.process.event_delivery import deliver_events
+    from apis.process.ledger.inbox import consume_inbox
     from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    return [deliver_events, transaction_metrics, daily_reconciliation]
+    return [deliver_events, transaction_metrics, daily_reconciliation, consume_inbox]
 
 
 def process_routers() -> list[Any]:

@@ -153,7 +153,7 @@ def test_the_structural_checks_catch_what_they_claim_to(tmp_path: Path) -> None:
     broken.write_text(yaml.safe_dump(raw))
     problems = asyncapi3_problems(raw)
     assert len(problems) == 3 and "3.0.x" in problems[0]
-    assert sorted(dangling_refs(broken)) == [
+    assert sorted(set(dangling_refs(broken))) == [
         "v1.yaml: #/components/schemas/Nowhere",
         "v1.yaml: ../components/common.yaml#/components/schemas/Money",  # not copied next to it
     ]
