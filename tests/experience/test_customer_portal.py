@@ -45,9 +45,7 @@ async def test_overview_is_what_the_system_services_say(portal: Portal) -> None:
 
     product = gw.app.state.product
     (product_customer,) = (await product.list_customers(crm_account_id=a.crm_account_id, limit=1, cursor=None)).items
-    entitlements = (
-        await product.list_entitlements(product_customer.id, status="active", limit=100, cursor=None)
-    ).items
+    entitlements = (await product.list_entitlements(product_customer.id, status="active", limit=100, cursor=None)).items
     assert [e["id"] for e in body["entitlements"]] == [e.id for e in entitlements]
 
 

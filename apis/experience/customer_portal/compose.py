@@ -110,7 +110,9 @@ async def compose_overview(request: Request[Any, Any, Any], customer_id: str) ->
         return list((await call).items) if call is not None else empty
 
     subscriptions, open_invoices, recent_invoices, payments, entitlements = await asyncio.gather(
-        items(state.billing.list_subscriptions(customer_id=billing_id, limit=SUBSCRIPTIONS_MAX) if billing_id else None),
+        items(
+            state.billing.list_subscriptions(customer_id=billing_id, limit=SUBSCRIPTIONS_MAX) if billing_id else None
+        ),
         items(
             state.billing.list_invoices(customer_id=billing_id, status="open", limit=OPEN_INVOICES_MAX)
             if billing_id
