@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from apis.canonical import SubscriptionCreate, SubscriptionItemInput
+from apis.canonical import BillingCustomerCreate, SubscriptionCreate, SubscriptionItemInput
+from gateway.xref import XrefStore
 from tests.experience.conftest import PORTAL, READ, Portal
 from tests.harness import running_gateway
 
@@ -152,17 +153,21 @@ async def test_a_customer_bound_token_sees_only_its_customer(portal: Portal) -> 
     for path in own:
         response = await portal.gw.client.get(PORTAL + path, headers=headers)
         assert response.status_code == 200, (path, response.text)
-    others = [
-        f"/customers/{b.crm_account_id}/overview",
-        f"/customers/{b.crm_account_id}/invoices",
-        f"/invoices/{b.invoice_id}",
-        f"/subscriptions/{b.subscription_id}/usage",
+    others_and_unknown = [
+        (f"/customers/{b.crm_account_id}/overview", "/customers/001000000000000AAA/overview"),
+        (f"/customers/{b.crm_account_id}/invoices", "/customers/001000000000000AAA/invoices"),
+        (f"/invoices/{b.invoice_id}", "/invoices/in_NoSuchInvoice000"),
+        (f"/subscriptions/{b.subscription_id}/usage", "/subscriptions/sub_NoSuchSubscription0/usage"),
     ]
-    for path in others:
+    for path, unknown_path in others_and_unknown:
         response = await portal.gw.client.get(PORTAL + path, headers=headers)
         assert response.status_code == 404, (path, response.text)
-        # The same answer as for an object that does not exist: nothing to probe with.
-        assert b.crm_account_id not in response.text or path.startswith("/customers")
+        # The same answer as for an object that does not exist (the id aside): nothing to probe with.
+        unknown = await portal.gw.client.get(PORTAL + unknown_path, headers=headers)
+        assert unknown.status_code == 404
+        got, expected = response.json(), unknown.json()
+        assert (got["type"], got["title"]) == (expected["type"], expected["title"])
+        assert got["detail"].rsplit(" ", 1)[0] == expected["detail"].rsplit(" ", 1)[0]
     # Even a cached overview of B (the internal reader just read it) stays hidden.
     await portal.gw.client.get(f"{PORTAL}/customers/{b.crm_account_id}/overview", headers=portal.reader)
     hidden = await portal.gw.client.get(f"{PORTAL}/customers/{b.crm_account_id}/overview", headers=headers)
@@ -200,3 +205,30 @@ async def test_bad_input_names_the_field(portal: Portal, path: str, params: dict
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in [e.get("name") for e in response.json()["errors"]]
+
+
+async def test_the_xref_link_decides_the_billing_customer(portal: Portal) -> None:
+    """A customer linked in the xref store is read from the billing customer the link names."""
+    gw = portal.gw
+    billing = gw.app.state.billing
+    listed = (await billing.list_customers(limit=100)).items
+    seeded = [c for c in listed if c.crm_account_id and (c.currency or "").upper() == "USD"][2]
+    crm_account_id = str(seeded.crm_account_id)
+    linked = await billing.create_customer(BillingCustomerCreate(name="Linked billing twin"), key="portal-xref-twin")
+    (price,) = (await billing.list_prices(lookup_key="STRATA-CORE-usd")).items
+    subscription = await billing.create_subscription(
+        SubscriptionCreate(customer_id=linked.id, items=[SubscriptionItemInput(price_id=price.id)]),
+        key="portal-xref-subscription",
+    )
+    xref = XrefStore(gw.app.state.components.engine)
+    canonical_id, _ = await xref.canonical_id_for("customer", "salesforce", crm_account_id)
+    await xref.link("customer", canonical_id, "stripe", linked.id)
+
+    response = await gw.client.get(f"{PORTAL}/customers/{crm_account_id}/overview", headers=portal.reader)
+    assert response.status_code == 200, response.text
+    assert [s["id"] for s in response.json()["subscriptions"]] == [subscription.id]
+    # The bound token of that customer reaches the linked customer's invoice, not the seeded twin's.
+    headers = await gw.bearer(READ, customer_id=crm_account_id)
+    assert subscription.latest_invoice_id is not None
+    invoice = await gw.client.get(f"{PORTAL}/invoices/{subscription.latest_invoice_id}", headers=headers)
+    assert invoice.status_code == 200
