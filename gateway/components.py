@@ -163,6 +163,7 @@ class Components:
 
     def route_handlers(self) -> Sequence[Any]:
         """Handlers of every API this process serves, plus OAuth, docs and sandboxes."""
+        from apis.experience.registry import experience_routers
         from apis.process.registry import process_routers
         from apis.system.registry import SYSTEM_APIS
         from gateway.contracts.docs import docs_route_handlers
@@ -173,6 +174,7 @@ class Components:
         handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, management_router]
         handlers.extend(spec.router() for spec in SYSTEM_APIS)
         handlers.extend(process_routers())
+        handlers.extend(experience_routers())
         handlers.extend(sandbox_mounts(self))
         return handlers
 

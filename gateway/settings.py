@@ -202,6 +202,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     ledger_posting_window_minutes: int = 0
     """Invoices post to the ERP at the next multiple of this many minutes after midnight UTC (the
     workflow waits durably until then); 0 = post at once."""
+    customer_portal_cache_seconds: int = 5
+    """How long a customer-portal overview is reused per customer in this process (0 = never;
+    0–300); the ``ETag`` changes as soon as a fresh composition differs."""
+    token_exchange_ttl_seconds: int = 300
+    """Lifetime of a customer-bound token issued by RFC 8693 token exchange (30–3600); never
+    longer than the subject token it was exchanged for."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -244,6 +250,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("reconciliation_schedule_hour", self.reconciliation_schedule_hour, -1, 23)
         _check_range("inbox_poll_ms", self.inbox_poll_ms, 10, 600_000)
         _check_range("ledger_posting_window_minutes", self.ledger_posting_window_minutes, 0, 1440)
+        _check_range("customer_portal_cache_seconds", self.customer_portal_cache_seconds, 0, 300)
+        _check_range("token_exchange_ttl_seconds", self.token_exchange_ttl_seconds, 30, 3600)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.

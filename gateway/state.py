@@ -45,6 +45,13 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
         "tier": "gold",
     },
     {
+        "name": "demo-customer-portal",
+        # A portal back end: reads any customer, or exchanges its token (RFC 8693) for a
+        # short-lived one bound to the customer signed in to the portal.
+        "scopes": ["experience:customer-portal:read", "experience:customer-portal:act"],
+        "tier": "gold",
+    },
+    {
         "name": "demo-trial-app",
         "scopes": ["system:crm:read"],
         "tier": "bronze",

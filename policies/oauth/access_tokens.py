@@ -4,7 +4,9 @@ Header: ``typ: at+jwt`` (RFC 9068 §2.1), ``alg: RS256``, ``kid`` of the current
 Claims (RFC 9068 §2.2): ``iss``, ``sub`` (the client id: client-credentials tokens have no
 user), ``aud`` (the issuer: the gateway is its own resource server), ``client_id``,
 ``scope`` (space-separated, RFC 6749 §3.3), ``jti``, ``iat``, ``exp``, plus Strata's
-``tier`` and, for bound clients, ``partner_id`` / ``customer_id``.
+``tier`` and, for bound clients, ``partner_id`` / ``customer_id``. A token issued by token
+exchange (RFC 8693, :mod:`policies.oauth.token_exchange`) carries the ``customer_id`` it was
+exchanged for and ``act: {"sub": <acting client id>}`` (RFC 8693 §4.1).
 """
 
 from __future__ import annotations
@@ -31,8 +33,14 @@ def issue_access_token(
     *,
     issuer: str,
     ttl_seconds: int,
+    customer_id: str | None = None,
+    actor: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Sign an access token for ``client`` with ``oauth_scopes``; return it and its claims."""
+    """Sign an access token for ``client`` with ``oauth_scopes``; return it and its claims.
+
+    ``customer_id`` binds the token to a customer (else the client's own binding applies);
+    ``actor`` adds the RFC 8693 ``act`` claim naming the client acting for that customer.
+    """
     kid, key = keys.current()
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -50,6 +58,10 @@ def issue_access_token(
         claims["partner_id"] = client.partner_id
     if client.customer_id is not None:
         claims["customer_id"] = client.customer_id
+    if customer_id is not None:
+        claims["customer_id"] = customer_id
+    if actor is not None:
+        claims["act"] = {"sub": actor}
     header = {"typ": ACCESS_TOKEN_TYP, "alg": SIGNING_ALG, "kid": kid}
     return jwt.encode(header, claims, key, algorithms=[SIGNING_ALG]), claims
 

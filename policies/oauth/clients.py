@@ -41,6 +41,9 @@ AuthMethod = Literal["client_secret_basic", "private_key_jwt"]
 
 SCOPE_LAYERS = ("system", "process", "experience", "gateway")
 SCOPE_ACCESS = ("read", "write", "execute", "admin")
+ACTOR_SCOPES = frozenset({"experience:customer-portal:act"})
+"""Scopes outside the ``<access>`` levels: they let a client exchange its token (RFC 8693)
+for one acting for a customer (see :mod:`policies.oauth.token_exchange`); no operation needs them."""
 _SCOPE_RE = re.compile(r"^(?P<layer>[a-z]+):(?P<api>[a-z0-9][a-z0-9-]{0,62}):(?P<access>[a-z]+)$")
 _SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CLIENT_JWK_TYPES = ("RSA", "EC", "OKP")
@@ -100,7 +103,7 @@ def validate_scope(scope: str) -> str:
         raise ValueError(f"scope {scope!r} is not of the form <layer>:<api>:<access>, e.g. system:crm:read")
     if match["layer"] not in SCOPE_LAYERS:
         raise ValueError(f"scope {scope!r}: layer must be one of {', '.join(SCOPE_LAYERS)}")
-    if match["access"] not in SCOPE_ACCESS:
+    if match["access"] not in SCOPE_ACCESS and scope not in ACTOR_SCOPES:
         raise ValueError(f"scope {scope!r}: access must be one of {', '.join(SCOPE_ACCESS)}")
     return scope
 

@@ -1,4 +1,5 @@
-"""Authlib adapter: the token endpoint with the ``client_credentials`` grant (RFC 6749 §4.4).
+"""Authlib adapter: the token endpoint with the ``client_credentials`` grant (RFC 6749 §4.4)
+and token exchange (RFC 8693, :mod:`policies.oauth.token_exchange`).
 
 Authlib has no Litestar server integration; its framework-agnostic core is used through a
 thin adapter. The HTTP layer (:mod:`policies.oauth.service`) reads and parses the form body
@@ -33,10 +34,12 @@ from policies.oauth.client_assertion import ASSERTION_TYPE, PrivateKeyJWTAuth
 from policies.oauth.client_jwks import ClientJwksCache
 from policies.oauth.clients import ClientRecord, ClientStore
 from policies.oauth.keys import SigningKeyStore
+from policies.oauth.revocation import RevocationList
+from policies.oauth.token_exchange import TOKEN_EXCHANGE_GRANT, TokenExchangeGrant
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-GRANT_TYPES = ["client_credentials"]
+GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE_GRANT]
 TOKEN_PATH = "/oauth/token"
 INTROSPECTION_PATH = "/oauth/introspect"
 REVOCATION_PATH = "/oauth/revoke"
@@ -47,7 +50,7 @@ _DEFAULT_DESCRIPTIONS = {
     "invalid_client": "Client authentication failed.",
     "invalid_grant": "The token was not issued to this client.",
     "unauthorized_client": "The client may not use this grant type.",
-    "unsupported_grant_type": "Only grant_type=client_credentials is supported.",
+    "unsupported_grant_type": "Only client_credentials and token exchange (RFC 8693) are supported.",
     "invalid_scope": "The requested scope is invalid or exceeds the client's allowed scopes.",
     "unsupported_token_type": "The token type hint is not supported.",
 }
@@ -189,6 +192,13 @@ class OAuthResponse:
         return error if isinstance(error, str) else None
 
 
+class _NoRevocations:
+    """Nothing revoked (a server built without the service's revocation list, in unit tests)."""
+
+    def is_revoked(self, jti: str) -> bool:
+        return False
+
+
 class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """Authlib's authorization server bound to Strata's stores; synchronous, no I/O."""
 
@@ -200,6 +210,8 @@ class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         issuer: str,
         token_ttl_seconds: int,
         client_jwks: ClientJwksCache | None = None,
+        revocations: RevocationList | None = None,
+        exchange_ttl_seconds: int = 300,
     ) -> None:
         super().__init__(scopes_supported=None)
         self.clients = clients
@@ -207,6 +219,10 @@ class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.client_jwks = client_jwks or ClientJwksCache()
         self.issuer = issuer
         self.token_ttl_seconds = token_ttl_seconds
+        self.revocations = revocations if revocations is not None else _NoRevocations()
+        """Checked for the subject token of a token exchange (in memory, no I/O)."""
+        self.exchange_ttl_seconds = exchange_ttl_seconds
+        """Longest lifetime of a token issued by token exchange."""
         self.private_key_jwt = PrivateKeyJWTAuth(
             audiences=lambda: [self.issuer, self.issuer + TOKEN_PATH],
             # A registered set, else the one fetched from the client's jwks_uri (fetched beforehand,
@@ -216,6 +232,7 @@ class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_client_auth_method("private_key_jwt", self.private_key_jwt)
         self.register_token_generator("default", self._generate_token)
         self.register_grant(StrataClientCredentialsGrant)
+        self.register_grant(TokenExchangeGrant)
 
     # Authlib hooks.
     def query_client(self, client_id: str) -> OAuthClient | None:

@@ -134,7 +134,12 @@ class OAuthService:
         self.scopes_supported = scopes_supported
         self.failure_limiter = AuthFailureLimiter()
         self.server = StrataAuthorizationServer(
-            clients, keys, issuer=self.issuer, token_ttl_seconds=settings.token_ttl_seconds
+            clients,
+            keys,
+            issuer=self.issuer,
+            token_ttl_seconds=settings.token_ttl_seconds,
+            revocations=revocations,
+            exchange_ttl_seconds=settings.token_exchange_ttl_seconds,
         )
         self.server.register_endpoint(StrataIntrospectionEndpoint(self.server, revocations))
         self.server.register_endpoint(StrataRevocationEndpoint(self.server))
@@ -213,7 +218,7 @@ class OAuthService:
     async def token(
         self, body: bytes, content_type: str, headers: Iterable[tuple[str, str]], source: str
     ) -> OAuthResponse:
-        """Token endpoint (RFC 6749 §3.2, grant §4.4)."""
+        """Token endpoint (RFC 6749 §3.2; grants: §4.4 and RFC 8693 token exchange)."""
         return await self._handle(TOKEN_PATH, None, body, content_type, headers, source)
 
     async def introspect(

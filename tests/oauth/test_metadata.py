@@ -18,7 +18,7 @@ async def test_metadata_document(http: AsyncTestClient[Litestar]) -> None:
     assert body["jwks_uri"] == ISSUER + "/.well-known/jwks.json"
     assert body["introspection_endpoint"] == ISSUER + "/oauth/introspect"
     assert body["revocation_endpoint"] == ISSUER + "/oauth/revoke"
-    assert body["grant_types_supported"] == ["client_credentials"]
+    assert body["grant_types_supported"] == ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]
     assert body["response_types_supported"] == []
     assert body["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",

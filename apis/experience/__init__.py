@@ -1,0 +1,1 @@
+"""Experience APIs (``/experience/<portal>/v<N>``): view models for one audience each."""

@@ -1,0 +1,1 @@
+"""The customer portal experience API (``/experience/customer-portal/v1``)."""
