@@ -144,32 +144,30 @@ async def main() -> None:
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": _cpus()}}
     results["raw_sqlite"] = run_raw("sqlite", args.raw_workflows)
     print("raw engine, SQLite:", results["raw_sqlite"], flush=True)
-    sandboxes = SandboxesProcess(root / "vendors").start()
+    # Fresh vendors for every configuration: the sandboxes rewrite their state file on every
+    # write, so a vendor process that already holds the previous run's records is slower.
+    sandboxes = SandboxesProcess(root / "vendors-sqlite").start()
     try:
         results["q2c_sqlite_1"] = await run_quote_to_cash(root / "sqlite", sandboxes, orders=args.orders, gateways=1)
-        print("quote-to-cash, SQLite, 1 process:", results["q2c_sqlite_1"], flush=True)
-        for label, gateways in (("q2c_postgresql_1", 1), ("q2c_postgresql_2", 2)):
-            name = f"strata_bench_{uuid.uuid4().hex[:8]}"
-            await _database("create", name)
-            try:
-                if label == "q2c_postgresql_1":
-                    raw_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-                    results["raw_postgresql"] = run_raw("postgresql", args.raw_workflows, raw_url)
-                    print("raw engine, PostgreSQL:", results["raw_postgresql"], flush=True)
-                url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-                results[label] = await run_quote_to_cash(
-                    root / label,
-                    sandboxes,
-                    orders=args.orders,
-                    gateways=gateways,
-                    database_url=url,
-                    redis_url=REDIS_URL,
-                )
-                print(f"quote-to-cash, PostgreSQL, {gateways} process(es):", results[label], flush=True)
-            finally:
-                await _database("drop", name)
     finally:
         sandboxes.stop()
+    print("quote-to-cash, SQLite, 1 process:", results["q2c_sqlite_1"], flush=True)
+    for label, gateways in (("q2c_postgresql_1", 1), ("q2c_postgresql_2", 2)):
+        name = f"strata_bench_{uuid.uuid4().hex[:8]}"
+        await _database("create", name)
+        sandboxes = SandboxesProcess(root / f"vendors-{label}").start()
+        try:
+            if label == "q2c_postgresql_1":
+                raw_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+                results["raw_postgresql"] = run_raw("postgresql", args.raw_workflows, raw_url)
+                print("raw engine, PostgreSQL:", results["raw_postgresql"], flush=True)
+            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+            scale = {"gateways": gateways, "database_url": url, "redis_url": REDIS_URL}
+            results[label] = await run_quote_to_cash(root / label, sandboxes, orders=args.orders, **scale)
+            print(f"quote-to-cash, PostgreSQL, {gateways} process(es):", results[label], flush=True)
+        finally:
+            sandboxes.stop()
+            await _database("drop", name)
     raw_s, raw_pg = results["raw_sqlite"]["workflows_per_s"], results["raw_postgresql"]["workflows_per_s"]
     results["ratios"] = {
         "sqlite_1_vs_raw": round(results["q2c_sqlite_1"]["orders_per_s"] / raw_s, 3),
