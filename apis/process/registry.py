@@ -31,9 +31,10 @@ class WorkflowSpec(NamedTuple):
 
 def workflow_specs() -> dict[str, WorkflowSpec]:
     """Every workflow by name (imports the workflow modules: they register with the engine)."""
+    from apis.process.customer_sync.workflow import SPEC as CUSTOMER_SYNC
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
 
-    return {spec.name: spec for spec in (QUOTE_TO_CASH,)}
+    return {spec.name: spec for spec in (QUOTE_TO_CASH, CUSTOMER_SYNC)}
 
 
 BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
@@ -42,15 +43,17 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 
 def background_jobs() -> list[BackgroundJob]:
     """The background loops every process with the engine runs."""
+    from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    return [daily_reconciliation]
+    return [daily_reconciliation, scheduled_customer_sync]
 
 
 def process_routers() -> list[Any]:
     """The routers of every process API."""
+    from apis.process.customer_sync.routes import router as customer_sync
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
     from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
 
-    return [quote_to_cash, operations, reconciliation]
+    return [quote_to_cash, operations, reconciliation, customer_sync]
