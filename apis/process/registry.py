@@ -31,10 +31,11 @@ class WorkflowSpec(NamedTuple):
 
 def workflow_specs() -> dict[str, WorkflowSpec]:
     """Every workflow by name (imports the workflow modules: they register with the engine)."""
+    from apis.process.catalog_sync.workflow import SPEC as CATALOG_SYNC
     from apis.process.customer_sync.workflow import SPEC as CUSTOMER_SYNC
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
 
-    return {spec.name: spec for spec in (QUOTE_TO_CASH, CUSTOMER_SYNC)}
+    return {spec.name: spec for spec in (QUOTE_TO_CASH, CUSTOMER_SYNC, CATALOG_SYNC)}
 
 
 BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
@@ -51,9 +52,10 @@ def background_jobs() -> list[BackgroundJob]:
 
 def process_routers() -> list[Any]:
     """The routers of every process API."""
+    from apis.process.catalog_sync.routes import router as catalog_sync
     from apis.process.customer_sync.routes import router as customer_sync
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
     from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
 
-    return [quote_to_cash, operations, reconciliation, customer_sync]
+    return [quote_to_cash, operations, reconciliation, customer_sync, catalog_sync]
