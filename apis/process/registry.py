@@ -34,8 +34,9 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     from apis.process.catalog_sync.workflow import SPEC as CATALOG_SYNC
     from apis.process.customer_sync.workflow import SPEC as CUSTOMER_SYNC
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
+    from apis.process.usage_to_billing.workflow import SPEC as USAGE_TO_BILLING
 
-    return {spec.name: spec for spec in (QUOTE_TO_CASH, CUSTOMER_SYNC, CATALOG_SYNC)}
+    return {spec.name: spec for spec in (QUOTE_TO_CASH, CUSTOMER_SYNC, CATALOG_SYNC, USAGE_TO_BILLING)}
 
 
 BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
@@ -57,5 +58,6 @@ def process_routers() -> list[Any]:
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
     from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
+    from apis.process.usage_to_billing.routes import router as usage_to_billing
 
-    return [quote_to_cash, operations, reconciliation, customer_sync, catalog_sync]
+    return [quote_to_cash, operations, reconciliation, customer_sync, catalog_sync, usage_to_billing]
