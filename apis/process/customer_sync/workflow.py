@@ -9,9 +9,10 @@ Read top to bottom; one account (``{"account_id"}``) runs as these durable steps
     sync_billing_customer  xref, then the billing customer carrying the CRM id, else create      → customer_synced
     complete               strata.customer.synced, in the state's transaction                    → completed
 
-Every account (``{"all": true}``, or the schedule) runs the same per account, one step
-``sync:<account id>`` each after ``list_accounts``; an ambiguous account is then a finding in the
-lineage, and the others go on.
+Every account (``{"all": true}``, or the schedule) reads the CRM's accounts and contacts and the
+ERP's customers once (``list_accounts``, ``list_erp_customers``), then runs the same match and
+writes per account, one step ``sync:<account id>`` each; an ambiguous account is then a finding
+in the lineage, and the others go on.
 
 **Field ownership.** The CRM owns the name and the contacts (the primary contact's e-mail): they
 are written to the ERP and billing. The ERP owns the legal entity and the credit terms: they are
@@ -33,6 +34,7 @@ import msgspec
 from apis.canonical import BillingCustomerCreate, BillingCustomerPatch, Customer, ErpCustomer, ErpCustomerUpsert
 from apis.process.customer_sync.findings import Finding, record_findings
 from apis.process.customer_sync.matching import by_name_and_domain, by_tax_id, normalise_tax_id
+from apis.process.reconciliation.snapshot import every_page
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
@@ -91,12 +93,12 @@ async def customer_sync(transaction_id: str, business_key: str) -> dict[str, Any
     if request.get("account_id"):
         synced = [await sync_one(transaction_id, str(request["account_id"]))]
     else:
-        account_ids = await run_step(transaction_id, "list_accounts", CRM, list_accounts)
+        accounts = await run_step(transaction_id, "list_accounts", CRM, list_accounts)
         pool = await run_step(transaction_id, "list_erp_customers", runtime().erp_system, all_erp_customers)
         synced = []
-        for account_id in account_ids:
+        for account in accounts:
             result = await run_step(
-                transaction_id, f"sync:{account_id}", None, sync_in_bulk, transaction_id, account_id, pool
+                transaction_id, f"sync:{account.customer.id}", None, sync_in_bulk, transaction_id, account, pool
             )
             if result is not None:
                 synced.append(result)
@@ -140,17 +142,15 @@ async def read_request(transaction_id: str) -> dict[str, Any]:
     return dict(transaction.input) if transaction else {}
 
 
-async def list_accounts() -> list[str]:
-    """Every CRM account id, in id order."""
+async def list_accounts() -> list[Account]:
+    """Every CRM account with its primary contact's e-mail, in id order (two paged lists, not 2×N reads)."""
     crm = runtime().crm
-    ids: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = await crm.list_accounts(limit=PAGE, cursor=cursor)
-        ids.extend(account.id for account in page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return ids
+    customers = await every_page(lambda c: crm.list_accounts(limit=PAGE, cursor=c))
+    emails: dict[str, str] = {}
+    for contact in await every_page(lambda c: crm.list_contacts(limit=PAGE, cursor=c)):
+        if contact.account_id and contact.email:
+            emails.setdefault(contact.account_id, contact.email)
+    return [Account(customer=c, email=emails.get(c.id)) for c in customers]
 
 
 async def read_account(account_id: str) -> Account:
@@ -407,14 +407,14 @@ async def sync_billing_customer(
     return billing_id, created, updated
 
 
-async def sync_in_bulk(transaction_id: str, account_id: str, pool: list[ErpCustomer]) -> Synced | None:
+async def sync_in_bulk(transaction_id: str, account: Account, pool: list[ErpCustomer]) -> Synced | None:
     """One account of an every-account run, in one step; an ambiguous one is a finding (``None``).
 
     ``pool`` is the ERP's customers as the run found them: those it creates carry their CRM id as
     external id (and are linked), so they are found without it.
     """
+    account_id = account.customer.id
     prefix = f"{account_id}:"
-    account = await read_account(account_id)
     match = await match_erp_customer(transaction_id, account, prefix=prefix, ambiguous_stops=False, customers=pool)
     if match.candidates:
         finding = Finding(

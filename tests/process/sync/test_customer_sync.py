@@ -192,3 +192,24 @@ async def test_the_schedule_slot_is_one_run_per_interval() -> None:
 async def test_the_schedule_is_off_by_default(sync: Sync) -> None:
     assert sync.state.process.settings.customer_sync_interval_minutes == 0
     assert await run_due(sync.state.process) is False
+
+
+async def test_every_account_in_one_run_links_each_and_reports_the_ambiguous(sync: Sync) -> None:
+    vat = tax_id()
+    await legacy_erp_customer(sync, unique("Bulk Twin A"), tax_id=vat)
+    await legacy_erp_customer(sync, unique("Bulk Twin B"), tax_id=vat)
+    ambiguous = await sync.account(unique("Bulk Ambiguous"), fields={"tax_id": vat})
+    fresh = await sync.account(unique("Bulk Fresh"))
+    done = await sync.run(RUNS, {"all": True}, within=30)
+    assert done["state"] == "completed", done
+    synced = {e["crm_account_id"]: e for e in await events(sync, done["id"])}
+    accounts = (await sync.state.crm.list_accounts(limit=200)).items
+    reported = {
+        d.split(":")[0].removeprefix("CRM account ") for d in await findings(sync, done["id"], "ambiguous_match")
+    }
+    assert ambiguous in reported  # (an earlier test's ambiguous account is still ambiguous, too)
+    assert set(synced) == {a.id for a in accounts} - reported
+    assert synced[fresh]["matched_by"] == "none"
+    for account_id, event in synced.items():
+        links = await sync.state.process.xref.links("customer", event["customer_id"])
+        assert links["salesforce"] == account_id and links["stripe"] == event["billing_customer_id"]
