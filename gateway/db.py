@@ -244,6 +244,16 @@ reconciliation_mismatches = Table(
 )
 Index("ix_reconciliation_mismatches_run", reconciliation_mismatches.c.run_id, reconciliation_mismatches.c.position)
 
+usage_events = Table(
+    "usage_events",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True, doc="the billing subscription the usage is for"),
+    Column("event_id", String(200), primary_key=True, doc="the usage event's own id (its sender's)"),
+    Column("transaction_id", String(40), nullable=False, doc="the usage-to-billing transaction that claimed it"),
+    Column("period", String(7), nullable=False, doc="YYYY-MM it was billed in"),
+    Column("seen_at", Float, nullable=False),
+)
+
 
 async def insert_ignoring(connection: AsyncConnection, table: Table, row: dict[str, Any], *keys: str) -> bool:
     """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL; whether a row was added."""

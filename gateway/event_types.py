@@ -175,6 +175,78 @@ class CreditMemoIssued(msgspec.Struct, frozen=True, kw_only=True):
     """The credit memo date, ISO 8601."""
 
 
+class CustomerSynced(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.customer.synced``: customer-sync matched (or created) one account in ERP and billing."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    crm_account_id: str
+    """The CRM account synced."""
+    customer_id: str
+    """The canonical customer id, ``cus_<ULID>``."""
+    erp_customer_id: str
+    """The customer's ERP id."""
+    billing_customer_id: str
+    """The customer's billing id."""
+    matched_by: str
+    """How the ERP customer was found: ``xref``, ``external_id``, ``tax_id``, ``name_domain`` or ``none`` (created)."""
+    created: list[str]
+    """Systems the customer was created in by this sync."""
+    updated: list[str]
+    """CRM-owned fields written, as ``<system>.<field>``."""
+    conflicts: int
+    """Disagreements on ERP-owned fields, reported in the lineage and not written."""
+
+
+class CatalogSynced(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.catalog.synced``: catalog-sync compared the product catalog with billing and the ERP."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    skus: int
+    """Active catalog SKUs compared."""
+    missing_in_billing: int
+    """SKUs without an active billing price (reported: billing cannot create them through Strata)."""
+    missing_in_erp: int
+    """SKUs without an ERP item (reported: the ERP cannot create them through Strata)."""
+    price_differences: int
+    """SKUs whose billing or ERP price differs from the catalog's."""
+    created: int
+    """Records created in billing or the ERP."""
+
+
+class BilledUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """One meter's usage of one billing period, as recorded in billing."""
+
+    event_name: str
+    """The billing meter's event name."""
+    period: str
+    """The billing period it was billed in, ``YYYY-MM``."""
+    value: int
+    """The summed quantity."""
+
+
+class UsageBilled(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.usage.billed``: usage-to-billing recorded a batch of usage as metered billing usage."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    subscription_id: str
+    """The billing subscription."""
+    billing_customer_id: str
+    """The billing customer the usage was recorded for."""
+    period: str
+    """The batch's billing period, ``YYYY-MM``."""
+    usage: list[BilledUsage]
+    """What was recorded, per meter and billing period."""
+    events: int
+    """Events billed (after dropping duplicates)."""
+    duplicates: int
+    """Events dropped because their id was seen before."""
+    late: int
+    """Events of a closed period, billed in the open period instead (each flagged in the lineage)."""
+
+
 class EventType(NamedTuple):
     """What the registry knows about one event type."""
 
@@ -208,6 +280,13 @@ EVENT_TYPES: dict[str, EventType] = {
     "strata.credit_memo.issued": EventType(
         CreditMemoIssued, "A billing refund or credit note became an ERP credit memo.", "credit_memo"
     ),
+    "strata.customer.synced": EventType(
+        CustomerSynced, "Customer-sync matched or created one CRM account in the ERP and billing.", "customer"
+    ),
+    "strata.catalog.synced": EventType(
+        CatalogSynced, "Catalog-sync compared the product catalog with billing and the ERP.", "catalog"
+    ),
+    "strata.usage.billed": EventType(UsageBilled, "Usage-to-billing recorded a batch of metered usage.", "usage"),
 }
 """Event type name -> (data struct, description, channel); the message set of ``contracts/events/v1.yaml``."""
 

@@ -208,6 +208,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     token_exchange_ttl_seconds: int = 300
     """Lifetime of a customer-bound token issued by RFC 8693 token exchange (30–3600); never
     longer than the subject token it was exchanged for."""
+    customer_sync_interval_minutes: int = 0
+    """Minutes between scheduled customer syncs of every CRM account (each interval once across
+    every process); 0 = no scheduled sync (runs on demand only)."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -252,6 +255,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("ledger_posting_window_minutes", self.ledger_posting_window_minutes, 0, 1440)
         _check_range("customer_portal_cache_seconds", self.customer_portal_cache_seconds, 0, 300)
         _check_range("token_exchange_ttl_seconds", self.token_exchange_ttl_seconds, 30, 3600)
+        _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.

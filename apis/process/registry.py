@@ -31,11 +31,17 @@ class WorkflowSpec(NamedTuple):
 
 def workflow_specs() -> dict[str, WorkflowSpec]:
     """Every workflow by name (imports the workflow modules: they register with the engine)."""
+    from apis.process.catalog_sync.workflow import SPEC as CATALOG_SYNC
+    from apis.process.customer_sync.workflow import SPEC as CUSTOMER_SYNC
     from apis.process.ledger.invoice_to_ledger import SPEC as INVOICE_TO_LEDGER
     from apis.process.ledger.payment_to_cash import SPEC as PAYMENT_TO_CASH
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
+    from apis.process.usage_to_billing.workflow import SPEC as USAGE_TO_BILLING
 
-    return {spec.name: spec for spec in (QUOTE_TO_CASH, INVOICE_TO_LEDGER, PAYMENT_TO_CASH)}
+    return {
+        spec.name: spec
+        for spec in (QUOTE_TO_CASH, INVOICE_TO_LEDGER, PAYMENT_TO_CASH, CUSTOMER_SYNC, CATALOG_SYNC, USAGE_TO_BILLING)
+    }
 
 
 BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
@@ -44,18 +50,22 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 
 def background_jobs() -> list[BackgroundJob]:
     """The background loops every process with the engine runs."""
+    from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events
     from apis.process.ledger.inbox import consume_inbox
     from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    return [deliver_events, transaction_metrics, daily_reconciliation, consume_inbox]
+    return [deliver_events, transaction_metrics, daily_reconciliation, consume_inbox, scheduled_customer_sync]
 
 
 def process_routers() -> list[Any]:
     """The routers of every process API."""
+    from apis.process.catalog_sync.routes import router as catalog_sync
+    from apis.process.customer_sync.routes import router as customer_sync
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
     from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
+    from apis.process.usage_to_billing.routes import router as usage_to_billing
 
-    return [quote_to_cash, operations, reconciliation]
+    return [quote_to_cash, operations, reconciliation, customer_sync, catalog_sync, usage_to_billing]

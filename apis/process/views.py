@@ -74,6 +74,14 @@ class ActionView(msgspec.Struct, frozen=True, kw_only=True):
     detail: str | None
 
 
+class FindingView(msgspec.Struct, frozen=True, kw_only=True):
+    """Something a step noticed and left to a person (a conflict of ownership, a price drift, ...)."""
+
+    code: str
+    detail: str | None
+    at: str | None
+
+
 class TransactionDetail(TransactionView, frozen=True, kw_only=True):
     """A transaction with its lineage across systems."""
 
@@ -84,6 +92,7 @@ class TransactionDetail(TransactionView, frozen=True, kw_only=True):
     steps: list[StepView]
     events: list[EventView]
     actions: list[ActionView]
+    findings: list[FindingView]
 
 
 def transaction_view(transaction: Transaction, now: float | None = None) -> TransactionView:
@@ -142,6 +151,11 @@ def transaction_detail(
             ActionView(action=entry.step or "", actor=entry.actor, at=iso(entry.at), detail=entry.detail)
             for entry in lineage
             if entry.kind == "action"
+        ],
+        findings=[
+            FindingView(code=(entry.step or "").removeprefix("finding:"), detail=entry.detail, at=iso(entry.at))
+            for entry in lineage
+            if entry.kind == "finding"
         ],
     )
 

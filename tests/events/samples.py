@@ -8,14 +8,18 @@ import msgspec
 
 from apis.canonical import Money
 from gateway.event_types import (
+    BilledUsage,
+    CatalogSynced,
     ContractActivated,
     CreditMemoIssued,
+    CustomerSynced,
     InvoicePosted,
     PaymentApplied,
     ReconciliationCompleted,
     TransactionCompensated,
     TransactionNeedsAttention,
     UndoneObject,
+    UsageBilled,
     event_data,
 )
 from gateway.events import CloudEvent, deterministic_event_id, new_event
@@ -59,6 +63,35 @@ SAMPLES: dict[str, msgspec.Struct] = {
         period="2026-11",
         mismatches=3,
         by_kind={"missing_in_erp": 2, "amount_differs": 1},
+    ),
+    "strata.customer.synced": CustomerSynced(
+        transaction_id="txn_01JDA0Q5R8S1T4V7W0X3Y6Z9A3",
+        crm_account_id="001Dn00000Q8rT2IAJ",
+        customer_id=new_canonical_id("customer"),
+        erp_customer_id="1234",
+        billing_customer_id="cus_QmX8fJ2kLp0aBc",
+        matched_by="tax_id",
+        created=["stripe"],
+        updated=["netsuite.name"],
+        conflicts=1,
+    ),
+    "strata.catalog.synced": CatalogSynced(
+        transaction_id="txn_01JDA0Q5R8S1T4V7W0X3Y6Z9A4",
+        skus=12,
+        missing_in_billing=1,
+        missing_in_erp=0,
+        price_differences=2,
+        created=0,
+    ),
+    "strata.usage.billed": UsageBilled(
+        transaction_id="txn_01JDA0Q5R8S1T4V7W0X3Y6Z9A5",
+        subscription_id="sub_1Q2w3E4r5T6y7U8k",
+        billing_customer_id="cus_QmX8fJ2kLp0aBc",
+        period="2026-11",
+        usage=[BilledUsage(event_name="api_calls", period="2026-11", value=1200)],
+        events=3,
+        duplicates=1,
+        late=0,
     ),
     "strata.invoice.posted": InvoicePosted(
         transaction_id="txn_01JDA0Q5R8S1T4V7W0X3Y6Z9A3",

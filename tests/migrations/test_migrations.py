@@ -27,6 +27,7 @@ from gateway.migrations import (
     PROCESS_STATE_REVISION,
     PROCESS_TRANSACTIONS_REVISION,
     RECONCILIATION_REVISION,
+    USAGE_EVENTS_REVISION,
     VENDOR_EVENT_INBOX_REVISION,
     current_revision,
     head_revision,
@@ -60,8 +61,8 @@ async def _columns(engine: AsyncEngine, table: str) -> set[str]:
         return await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(table)})
 
 
-def test_head_is_the_reconciliation_revision() -> None:
-    assert head_revision() == RECONCILIATION_REVISION
+def test_head_is_the_usage_events_revision() -> None:
+    assert head_revision() == USAGE_EVENTS_REVISION
 
 
 async def test_upgrade_from_claim_token_revision_turns_revoked_clients_into_disabled(database_url: str) -> None:
@@ -241,13 +242,14 @@ def test_cli_upgrade_current_history(database_url: str) -> None:
     history = runner.invoke(db, ["history"])
     assert history.exit_code == 0, history.output
     lines = history.output.splitlines()
-    assert lines[0].startswith(f"{PROCESS_TRANSACTIONS_REVISION} -> {RECONCILIATION_REVISION} (head)")
-    assert lines[1].startswith(f"{VENDOR_EVENT_INBOX_REVISION} -> {PROCESS_TRANSACTIONS_REVISION}")
-    assert lines[2].startswith(f"{PROCESS_STATE_REVISION} -> {VENDOR_EVENT_INBOX_REVISION}")
-    assert lines[3].startswith(f"{CLIENT_LIFECYCLE_REVISION} -> {PROCESS_STATE_REVISION}")
-    assert lines[4].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION}")
-    assert lines[5].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
-    assert lines[6].startswith(f"<base> -> {INITIAL_REVISION}")
+    assert lines[0].startswith(f"{RECONCILIATION_REVISION} -> {USAGE_EVENTS_REVISION} (head)")
+    assert lines[1].startswith(f"{PROCESS_TRANSACTIONS_REVISION} -> {RECONCILIATION_REVISION}")
+    assert lines[2].startswith(f"{VENDOR_EVENT_INBOX_REVISION} -> {PROCESS_TRANSACTIONS_REVISION}")
+    assert lines[3].startswith(f"{PROCESS_STATE_REVISION} -> {VENDOR_EVENT_INBOX_REVISION}")
+    assert lines[4].startswith(f"{CLIENT_LIFECYCLE_REVISION} -> {PROCESS_STATE_REVISION}")
+    assert lines[5].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION}")
+    assert lines[6].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
+    assert lines[7].startswith(f"<base> -> {INITIAL_REVISION}")
 
 
 def test_cli_state_dir_option_on_the_group(tmp_path: Path) -> None:
