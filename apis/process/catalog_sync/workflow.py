@@ -30,12 +30,13 @@ from ulid import ULID
 
 from apis.canonical import BillingPrice, Item, Money, Sku
 from apis.process.customer_sync.findings import Finding, record_findings
+from apis.process.overrides import no_overrides
 from apis.process.reconciliation.snapshot import every_page
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import ProcessRuntime, runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, Transaction
-from gateway.errors import BusinessRuleViolation, InvalidInput
+from gateway.errors import BusinessRuleViolation
 from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import workflow
 
@@ -228,16 +229,10 @@ def step_systems(erp: str) -> dict[str, str | None]:
     return {"read_catalog": CATALOG, "read_billing": BILLING, "read_erp": erp, "report": None, "check_complete": None}
 
 
-def check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """Catalog-sync takes no corrected input: a replay reads the systems again."""
-    if raw:
-        raise InvalidInput(
-            "catalog-sync takes no input on replay",
-            field_errors=[{"in": "body", "pointer": "/input", "detail": "must be empty for catalog-sync"}],
-        )
-    return {}
-
-
 SPEC = WorkflowSpec(
-    name=WORKFLOW, run=catalog_sync, step_systems=step_systems, check_overrides=check_overrides, compensate=None
+    name=WORKFLOW,
+    run=catalog_sync,
+    step_systems=step_systems,
+    check_overrides=no_overrides(WORKFLOW, "a replay reads the systems again"),
+    compensate=None,
 )

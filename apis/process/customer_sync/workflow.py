@@ -34,6 +34,7 @@ import msgspec
 from apis.canonical import BillingCustomerCreate, BillingCustomerPatch, Customer, ErpCustomer, ErpCustomerUpsert
 from apis.process.customer_sync.findings import Finding, record_findings
 from apis.process.customer_sync.matching import by_name_and_domain, by_tax_id, normalise_tax_id
+from apis.process.overrides import no_overrides
 from apis.process.reconciliation.snapshot import every_page
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
@@ -488,16 +489,10 @@ def step_systems(erp: str) -> dict[str, str | None]:
     }
 
 
-def check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """Customer-sync takes no corrected input: a replay reads the systems again."""
-    if raw:
-        raise InvalidInput(
-            "customer-sync takes no input on replay",
-            field_errors=[{"in": "body", "pointer": "/input", "detail": "must be empty for customer-sync"}],
-        )
-    return {}
-
-
 SPEC = WorkflowSpec(
-    name=WORKFLOW, run=customer_sync, step_systems=step_systems, check_overrides=check_overrides, compensate=None
+    name=WORKFLOW,
+    run=customer_sync,
+    step_systems=step_systems,
+    check_overrides=no_overrides(WORKFLOW, "a replay reads the systems again"),
+    compensate=None,
 )

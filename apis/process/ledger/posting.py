@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from apis.process.ledger.mapping import BILLING
-from gateway.errors import InvalidInput, RetryableError
+from apis.process.overrides import overrides_of
+from gateway.errors import RetryableError
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
@@ -34,17 +35,6 @@ class Overrides(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     posting_date: dt.date | None = None
     """ERP document date to use instead of the day of the billing event (e.g. in an open period)."""
-
-
-def check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """Corrected input, checked (raises InvalidInput naming the field)."""
-    try:
-        overrides = msgspec.convert(raw, Overrides)
-    except msgspec.ValidationError as error:
-        raise InvalidInput(
-            f"input: {error}", field_errors=[{"in": "body", "pointer": "/input", "detail": str(error)}]
-        ) from None
-    return {k: v for k, v in msgspec.to_builtins(overrides).items() if v is not None}
 
 
 def posting_date(happened_at: dt.datetime, overrides: dict[str, Any]) -> dt.date:
@@ -66,3 +56,7 @@ async def erp_invoice_of(process: ProcessRuntime, billing_invoice_id: str) -> st
     if erp_id is None:
         raise ErpInvoiceNotPosted(f"Billing invoice {billing_invoice_id} is not posted to the ERP yet")
     return erp_id
+
+
+check_overrides = overrides_of(Overrides)
+"""Corrected input of a ledger replay (``posting_date``)."""

@@ -37,12 +37,12 @@ from apis.canonical import (
     SubscriptionCreate,
     SubscriptionItemInput,
 )
+from apis.process.overrides import overrides_of
 from apis.process.quote_to_cash.plan import BILLING, CRM, OrderPlan, plan_order, tax_request
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord
-from gateway.errors import InvalidInput
 from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import idempotency_key, workflow
 
@@ -386,21 +386,10 @@ class Overrides(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """Product code on the opportunity → the catalog code to order instead."""
 
 
-def check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """Corrected input, checked (raises InvalidInput naming the field)."""
-    try:
-        overrides = msgspec.convert(raw, Overrides)
-    except msgspec.ValidationError as error:
-        raise InvalidInput(
-            f"input: {error}", field_errors=[{"in": "body", "pointer": "/input", "detail": str(error)}]
-        ) from None
-    return {k: v for k, v in msgspec.to_builtins(overrides).items() if v is not None}
-
-
 SPEC = WorkflowSpec(
     name=WORKFLOW,
     run=quote_to_cash,
     step_systems=step_systems,
-    check_overrides=check_overrides,
+    check_overrides=overrides_of(Overrides),
     compensate=compensate,
 )

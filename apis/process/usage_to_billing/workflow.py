@@ -33,12 +33,12 @@ from sqlalchemy import and_, select
 
 from apis.canonical import UsageEventCreate
 from apis.process.customer_sync.findings import Finding, record_findings
+from apis.process.overrides import no_overrides
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED
 from gateway.db import insert_ignoring, usage_events
-from gateway.errors import InvalidInput
 from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import idempotency_key, workflow
 
@@ -272,16 +272,10 @@ def step_systems(erp: str) -> dict[str, str | None]:
     }
 
 
-def check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """Usage-to-billing takes no corrected input: a replay bills the batch as it was sent."""
-    if raw:
-        raise InvalidInput(
-            "usage-to-billing takes no input on replay",
-            field_errors=[{"in": "body", "pointer": "/input", "detail": "must be empty for usage-to-billing"}],
-        )
-    return {}
-
-
 SPEC = WorkflowSpec(
-    name=WORKFLOW, run=usage_to_billing, step_systems=step_systems, check_overrides=check_overrides, compensate=None
+    name=WORKFLOW,
+    run=usage_to_billing,
+    step_systems=step_systems,
+    check_overrides=no_overrides(WORKFLOW, "a replay bills the batch as it was sent"),
+    compensate=None,
 )
