@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.process.cursor import decode_cursor, encode_cursor
 from gateway.db import insert_ignoring, outbox_events, process_lineage, process_transactions
-from gateway.events import CloudEvent, append
+from gateway.events import CloudEvent, append, deterministic_event_id, new_event
 from gateway.xref import new_canonical_id
 
 ACCEPTED = "accepted"
@@ -344,6 +344,29 @@ class TransactionStore:
         async with self._engine.connect() as connection:
             row = (await connection.execute(select(process_transactions).where(condition))).mappings().first()
         return _transaction(row) if row is not None else None
+
+
+def transaction_event(
+    event_type: str,
+    transaction_id: str,
+    step: str,
+    *,
+    source: str,
+    subject: str | None,
+    data: dict[str, Any],
+    key: str | None = None,
+) -> CloudEvent:
+    """The event ``step`` of a transaction writes: its id is the same on every run of the step
+    (from ``key``, default the transaction id, the step and the type), its correlation id is the
+    transaction's (which is the transaction id)."""
+    return new_event(
+        event_type,
+        event_id=deterministic_event_id(key or transaction_id, step, event_type),
+        subject=subject,
+        source=source,
+        correlation_id=transaction_id,
+        data=data,
+    )
 
 
 def iso(epoch: float | None) -> str | None:

@@ -35,9 +35,8 @@ from apis.process.reconciliation.snapshot import every_page
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import ProcessRuntime, runtime
 from apis.process.steps import run_step
-from apis.process.transactions import COMPLETED, Transaction
+from apis.process.transactions import COMPLETED, Transaction, transaction_event
 from gateway.errors import BusinessRuleViolation
-from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import workflow
 
 WORKFLOW = "catalog-sync"
@@ -162,13 +161,12 @@ async def report_findings(
     process = runtime()
     report, findings = compare(skus, billing, items, process.erp_system)
     await record_findings(transaction_id, WORKFLOW, "report", findings)
-    transaction = await process.transactions.get(transaction_id)
-    event = new_event(
+    event = transaction_event(
         SYNCED_EVENT,
-        event_id=deterministic_event_id(transaction_id, "report", SYNCED_EVENT),
+        transaction_id,
+        "report",
         subject=transaction_id,
         source=SOURCE,
-        correlation_id=transaction.correlation_id if transaction else transaction_id,
         data={
             "transaction_id": transaction_id,
             "skus": report.skus,

@@ -29,10 +29,9 @@ from apis.process.ledger.mapping import BILLING, broken, closed_period
 from apis.process.ledger.posting import ErpInvoiceNotPosted, erp_invoice_of, posting_date
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
-from apis.process.transactions import COMPLETED, VendorRecord
+from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
 from gateway.errors import PeriodClosed
 from gateway.event_types import CreditMemoIssued, event_data
-from gateway.events import deterministic_event_id, new_event
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
@@ -217,13 +216,14 @@ async def record_credit_memo(transaction_id: str, plan: CreditPlan, target: Cred
         amount=plan.amount,
         credit_date=plan.credit_date.isoformat(),
     )
-    event = new_event(
+    event = transaction_event(
         "strata.credit_memo.issued",
-        # Keyed by the credited object: two events announcing one refund issue one credit memo event.
-        event_id=deterministic_event_id(plan.source_id, "record_credit_memo", "strata.credit_memo.issued"),
+        transaction_id,
+        "record_credit_memo",
         subject=plan.source_id,
         source=SOURCE,
-        correlation_id=transaction_id,
+        # Keyed by the credited object: two events announcing one refund issue one credit memo event.
+        key=plan.source_id,
         data=event_data(data),
     )
     await runtime().transactions.advance(transaction_id, COMPLETED, step="record_credit_memo", events=[event])

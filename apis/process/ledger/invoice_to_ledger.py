@@ -32,10 +32,9 @@ from apis.process.ledger.window import seconds_to_window
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
-from apis.process.transactions import COMPLETED, VendorRecord
+from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
 from gateway.errors import PeriodClosed
 from gateway.event_types import InvoicePosted, event_data
-from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import sleep, workflow
 
 WORKFLOW = "invoice-to-ledger"
@@ -225,12 +224,12 @@ async def record_posting(transaction_id: str, plan: InvoicePlan, posted: Posted,
         total=Money(amount=plan.total, currency=plan.currency),
         tax_total=tax_total,
     )
-    event = new_event(
+    event = transaction_event(
         "strata.invoice.posted",
-        event_id=deterministic_event_id(transaction_id, "record_posting", "strata.invoice.posted"),
+        transaction_id,
+        "record_posting",
         subject=plan.invoice_id,
         source=SOURCE,
-        correlation_id=transaction_id,
         data=event_data(data),
     )
     await process.transactions.advance(transaction_id, COMPLETED, step="record_posting", events=[event])

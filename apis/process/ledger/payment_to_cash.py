@@ -31,10 +31,9 @@ from apis.process.ledger.posting import check_overrides, erp_invoice_of, posting
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
-from apis.process.transactions import COMPLETED, VendorRecord
+from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
 from gateway.errors import PeriodClosed
 from gateway.event_types import PaymentApplied, event_data
-from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import workflow
 
 WORKFLOW = "payment-to-cash"
@@ -212,12 +211,12 @@ async def record_payment(transaction_id: str, plan: PaymentPlan, applied: Applie
         payment_date=plan.payment_date.isoformat(),
         opportunity_id=plan.opportunity_id,
     )
-    event = new_event(
+    event = transaction_event(
         "strata.payment.applied",
-        event_id=deterministic_event_id(transaction_id, "record_payment", "strata.payment.applied"),
+        transaction_id,
+        "record_payment",
         subject=plan.invoice_id,
         source=SOURCE,
-        correlation_id=transaction_id,
         data=event_data(data),
     )
     await runtime().transactions.advance(transaction_id, COMPLETED, step="record_payment", events=[event])

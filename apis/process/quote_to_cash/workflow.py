@@ -42,8 +42,7 @@ from apis.process.quote_to_cash.plan import BILLING, CRM, OrderPlan, plan_order,
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
-from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord
-from gateway.events import deterministic_event_id, new_event
+from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord, transaction_event
 from gateway.workflows import idempotency_key, workflow
 
 WORKFLOW = "quote-to-cash"
@@ -236,14 +235,12 @@ async def create_sales_order(transaction_id: str, plan: OrderPlan, customers: Cu
 async def activate_contract(transaction_id: str, plan: OrderPlan, result: Result) -> None:
     """Write ``strata.contract.activated`` to the outbox, in the transaction that records it."""
     process = runtime()
-    transaction = await process.transactions.get(transaction_id)
-    correlation_id = transaction.correlation_id if transaction else transaction_id
-    event = new_event(
+    event = transaction_event(
         "strata.contract.activated",
-        event_id=deterministic_event_id(transaction_id, "activate_contract", "strata.contract.activated"),
+        transaction_id,
+        "activate_contract",
         subject=result.customer_id,
         source=SOURCE,
-        correlation_id=correlation_id,
         data={
             "transaction_id": transaction_id,
             "opportunity_id": plan.opportunity_id,
@@ -344,12 +341,12 @@ async def _record_compensation(transaction_id: str, undone: list[dict[str, str]]
     process = runtime()
     transaction = await process.transactions.get(transaction_id)
     assert transaction is not None
-    event = new_event(
+    event = transaction_event(
         "strata.transaction.compensated",
-        event_id=deterministic_event_id(transaction_id, "compensation", "strata.transaction.compensated"),
+        transaction_id,
+        "compensation",
         subject=transaction_id,
         source=SOURCE,
-        correlation_id=transaction.correlation_id,
         data={
             "transaction_id": transaction_id,
             "workflow": WORKFLOW,

@@ -37,9 +37,8 @@ from apis.process.overrides import no_overrides
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
-from apis.process.transactions import COMPLETED
+from apis.process.transactions import COMPLETED, transaction_event
 from gateway.db import insert_ignoring, usage_events
-from gateway.events import deterministic_event_id, new_event
 from gateway.workflows import idempotency_key, workflow
 
 WORKFLOW = "usage-to-billing"
@@ -223,13 +222,12 @@ async def record_usage(transaction_id: str, name: str, account: Account, group: 
 async def complete(transaction_id: str, batch: Batch, account: Account, aggregate: Aggregate) -> None:
     """``strata.usage.billed`` and the transaction completed, in one transaction."""
     process = runtime()
-    transaction = await process.transactions.get(transaction_id)
-    event = new_event(
+    event = transaction_event(
         BILLED_EVENT,
-        event_id=deterministic_event_id(transaction_id, "complete", BILLED_EVENT),
+        transaction_id,
+        "complete",
         subject=batch.subscription_id,
         source=SOURCE,
-        correlation_id=transaction.correlation_id if transaction else transaction_id,
         data={
             "transaction_id": transaction_id,
             "subscription_id": batch.subscription_id,
