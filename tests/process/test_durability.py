@@ -96,7 +96,14 @@ async def test_a_storm_of_5xx_and_429_ends_every_order_completed_or_in_exception
             reasons = Counter((v["exception"] or {}).get("reason_code") for v in views.values())
             print(f"storm: {dict(states)} {dict(reasons)}")
             assert set(states) <= {"completed", "failed", "needs_attention"}, states
-            assert states["completed"] >= 100, states  # the vendors' own retries and the steps' carry most through
+            # How many complete depends on whether a vendor's circuit opened (5 outages in a row open
+            # it for 30 s): not asserted. What must hold is below — and that the storm reached the
+            # durable retries: a completed order with a retried step, or one that exhausted them.
+            retried = 0
+            for transaction_id in [t for t, v in views.items() if v["state"] == "completed"][:60]:
+                detail = await cluster.transaction(client, transaction_id)
+                retried += any(step["attempts"] > 1 for step in detail["steps"])
+            assert retried or states["failed"], states
             for view in views.values():
                 if view["state"] != "completed":
                     exception = view["exception"]
