@@ -28,6 +28,7 @@ OPERATIONS = "/process/operations/v1"
 STRIPE_KEY = {"Authorization": "Bearer sk_test_strata_sandbox"}
 SETTLED = {"completed", "needs_attention", "failed", "held", "compensated", "dismissed"}
 GATEWAY_SETTINGS: dict[str, Any] = {
+    "workflows_enabled": True,
     "workflow_step_attempts": 4,
     "reconciliation_schedule_hour": -1,  # no daily run in the middle of a test
     "workflow_backoff_base_ms": 20,

@@ -38,7 +38,7 @@ def _scopes() -> list[str]:
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayProcess, dict[str, str]]]:
     state: Path = tmp_path_factory.mktemp("process-contracts")
-    common: dict[str, Any] = {"public_url": PUBLIC_URL, "reconciliation_schedule_hour": -1}
+    common: dict[str, Any] = {"public_url": PUBLIC_URL, "reconciliation_schedule_hour": -1, "workflows_enabled": True}
     settings = load_settings({"state_dir": str(state), "seed_demo": False, **common}, environ={})
     token = provision_token(settings, _scopes(), name="schemathesis-process")
     process = GatewayProcess(state, **common).start()
