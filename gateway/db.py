@@ -255,6 +255,20 @@ usage_events = Table(
 )
 
 
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True, doc="SHA-256 of the session cookie's value"),
+    Column("client_id", String(128), nullable=False, doc="the operations client signed in as"),
+    Column("csrf_token", String(64), nullable=False),
+    Column("sealed", Text, nullable=False, doc="client secret and access token, encrypted with the master key"),
+    Column("token_expires_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, doc="idle timeout, pushed on by each request"),
+)
+Index("ix_console_sessions_expires", console_sessions.c.expires_at)
+
+
 async def insert_ignoring(connection: AsyncConnection, table: Table, row: dict[str, Any], *keys: str) -> bool:
     """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL; whether a row was added."""
     dialect = connection.dialect.name

@@ -35,6 +35,7 @@ VENDOR_EVENT_INBOX_REVISION = "0005_vendor_event_inbox"
 PROCESS_TRANSACTIONS_REVISION = "0006_process_transactions"
 RECONCILIATION_REVISION = "0007_reconciliation"
 USAGE_EVENTS_REVISION = "0008_usage_events"
+CONSOLE_SESSIONS_REVISION = "0009_console_sessions"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -101,6 +102,8 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("console_sessions"):
+        return CONSOLE_SESSIONS_REVISION
     if inspector.has_table("usage_events"):
         return USAGE_EVENTS_REVISION
     if inspector.has_table("reconciliation_runs"):

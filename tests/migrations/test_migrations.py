@@ -4,6 +4,7 @@ databases from before migrations, concurrent upgraders, and the ``strata db`` co
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from gateway.db_cli import db
 from gateway.migrations import (
     CLAIM_TOKEN_REVISION,
     CLIENT_LIFECYCLE_REVISION,
+    CONSOLE_SESSIONS_REVISION,
     INITIAL_REVISION,
     PROCESS_STATE_REVISION,
     PROCESS_TRANSACTIONS_REVISION,
@@ -61,8 +63,22 @@ async def _columns(engine: AsyncEngine, table: str) -> set[str]:
         return await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(table)})
 
 
-def test_head_is_the_usage_events_revision() -> None:
-    assert head_revision() == USAGE_EVENTS_REVISION
+# Every revision, oldest first: a new migration is added at the end.
+REVISIONS = [
+    INITIAL_REVISION,
+    CLAIM_TOKEN_REVISION,
+    CLIENT_LIFECYCLE_REVISION,
+    PROCESS_STATE_REVISION,
+    VENDOR_EVENT_INBOX_REVISION,
+    PROCESS_TRANSACTIONS_REVISION,
+    RECONCILIATION_REVISION,
+    USAGE_EVENTS_REVISION,
+    CONSOLE_SESSIONS_REVISION,
+]
+
+
+def test_head_is_the_newest_revision() -> None:
+    assert head_revision() == REVISIONS[-1]
 
 
 async def test_upgrade_from_claim_token_revision_turns_revoked_clients_into_disabled(database_url: str) -> None:
@@ -242,14 +258,11 @@ def test_cli_upgrade_current_history(database_url: str) -> None:
     history = runner.invoke(db, ["history"])
     assert history.exit_code == 0, history.output
     lines = history.output.splitlines()
-    assert lines[0].startswith(f"{RECONCILIATION_REVISION} -> {USAGE_EVENTS_REVISION} (head)")
-    assert lines[1].startswith(f"{PROCESS_TRANSACTIONS_REVISION} -> {RECONCILIATION_REVISION}")
-    assert lines[2].startswith(f"{VENDOR_EVENT_INBOX_REVISION} -> {PROCESS_TRANSACTIONS_REVISION}")
-    assert lines[3].startswith(f"{PROCESS_STATE_REVISION} -> {VENDOR_EVENT_INBOX_REVISION}")
-    assert lines[4].startswith(f"{CLIENT_LIFECYCLE_REVISION} -> {PROCESS_STATE_REVISION}")
-    assert lines[5].startswith(f"{CLAIM_TOKEN_REVISION} -> {CLIENT_LIFECYCLE_REVISION}")
-    assert lines[6].startswith(f"{INITIAL_REVISION} -> {CLAIM_TOKEN_REVISION}")
-    assert lines[7].startswith(f"<base> -> {INITIAL_REVISION}")
+    newest_first = list(reversed(REVISIONS))
+    assert lines[0].startswith(f"{newest_first[1]} -> {newest_first[0]} (head)")
+    for line, (newer, older) in zip(lines[1:], itertools.pairwise(newest_first[1:]), strict=False):
+        assert line.startswith(f"{older} -> {newer}")
+    assert lines[len(REVISIONS) - 1].startswith(f"<base> -> {INITIAL_REVISION}")
 
 
 def test_cli_state_dir_option_on_the_group(tmp_path: Path) -> None:
