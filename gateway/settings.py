@@ -208,6 +208,13 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     token_exchange_ttl_seconds: int = 300
     """Lifetime of a customer-bound token issued by RFC 8693 token exchange (30–3600); never
     longer than the subject token it was exchanged for."""
+    console_session_idle_seconds: int = 1800
+    """A console session ends after this long without a request (60–86400)."""
+    console_session_max_seconds: int = 43_200
+    """A console session ends this long after sign-in, however busy (300–604800)."""
+    console_token_renew_seconds: int = 60
+    """The console renews its access token when less than this is left of it (0–3600; a value
+    at least the token lifetime renews on every request)."""
     customer_sync_interval_minutes: int = 0
     """Minutes between scheduled customer syncs of every CRM account (each interval once across
     every process); 0 = no scheduled sync (runs on demand only)."""
@@ -255,6 +262,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("ledger_posting_window_minutes", self.ledger_posting_window_minutes, 0, 1440)
         _check_range("customer_portal_cache_seconds", self.customer_portal_cache_seconds, 0, 300)
         _check_range("token_exchange_ttl_seconds", self.token_exchange_ttl_seconds, 30, 3600)
+        _check_range("console_session_idle_seconds", self.console_session_idle_seconds, 60, 86_400)
+        _check_range("console_session_max_seconds", self.console_session_max_seconds, 300, 604_800)
+        _check_range("console_token_renew_seconds", self.console_token_renew_seconds, 0, 3600)
         _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up

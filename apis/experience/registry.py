@@ -1,4 +1,4 @@
-"""Every experience API's router, in one list (the gateway serves each)."""
+"""Every experience API's router, in one list (the gateway serves each), and the web console's."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 def experience_routers() -> list[Any]:
     """The routers of every experience API."""
+    from apis.experience.console.routes import router as console
     from apis.experience.customer_portal.routes import router as customer_portal
 
-    return [customer_portal]
+    return [customer_portal, console]

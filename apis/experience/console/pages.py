@@ -1,0 +1,195 @@
+"""The console's pages: overview, transactions (list and detail), exceptions, reconciliation, APIs.
+
+Each page is one or a few calls to the gateway's own APIs as the operator
+(:class:`~apis.experience.console.auth.Operator`) rendered server-side. A call the operator's
+client may not make (403), or one that cannot be answered now (503: this process runs no
+workflow engine), becomes a notice on the page instead of an error page, so the rest of the
+page still shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.params import FromPath
+
+from apis.experience.console.auth import Operator, operator
+from apis.experience.console.charts import bar_chart, sla_chart
+from apis.experience.console.web import BASE, EXCEPTION_STATES, page
+
+OPERATIONS = "/process/operations/v1"
+RECONCILIATION = "/process/reconciliation/v1"
+EXPERIENCE_OPERATIONS = "/experience/operations/v1"
+PAGE_SIZE = 50
+TRANSACTION_FILTERS = ("workflow", "state", "customer_id", "created_after", "created_before", "cursor")
+
+
+def _render(operator_: Operator, template: str, active: str, **context: Any) -> Response[bytes]:
+    return page(
+        template,
+        active=active,
+        client_id=operator_.session.client_id,
+        csrf_token=operator_.session.csrf_token,
+        **context,
+    )
+
+
+class Notices:
+    """What could not be shown on a page, and why (one line each)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def take(self, what: str, answer: Any, empty: Any) -> Any:
+        """The answer's body when it succeeded; else ``empty``, with a notice."""
+        if answer.ok:
+            return answer.body
+        self.lines.append(f"{what}: {answer.problem} (HTTP {answer.status})")
+        return empty
+
+
+@get(BASE, include_in_schema=False)
+async def overview(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Dashboard: states per workflow, throughput, exception aging, SLA, vendors, denials, reconciliation."""
+    async with operator(request) as op:
+        notices = Notices()
+        hours = _bounded_int(request.query_params.get("hours"), 24, 1, 168)
+        dashboard = notices.take(
+            "Dashboard", await op.get(f"{EXPERIENCE_OPERATIONS}/dashboard", {"hours": hours}), None
+        )
+        exceptions = notices.take(
+            "Open exceptions", await op.get(f"{OPERATIONS}/exceptions", {"limit": 10}), {"items": []}
+        )
+        charts = _dashboard_charts(dashboard) if dashboard else {}
+        return _render(
+            op,
+            "overview.html",
+            "overview",
+            dashboard=dashboard,
+            charts=charts,
+            exceptions=exceptions["items"],
+            hours=hours,
+            notices=notices.lines,
+        )
+
+
+def _dashboard_charts(dashboard: dict[str, Any]) -> dict[str, Any]:
+    throughput = dashboard.get("throughput", {})
+    buckets = throughput.get("buckets", [])
+    aging = dashboard.get("exception_aging", {})
+    return {
+        "throughput": bar_chart(
+            "Completed transactions per bucket",
+            [(b["start"][11:16], b.get("completed", 0)) for b in buckets],
+            unit="completed",
+        ),
+        "aging": bar_chart(
+            "Open exceptions by age",
+            [(bucket["label"], bucket["count"]) for bucket in aging.get("total", [])],
+            unit="exceptions",
+            tone="warn",
+        ),
+        "sla": sla_chart(
+            "p95 end-to-end time against the SLA target",
+            [
+                (s["workflow"], s.get("p95_seconds"), s["target_seconds"], s.get("met"))
+                for s in dashboard.get("sla", [])
+            ],
+        ),
+    }
+
+
+def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        return default
+    return min(max(value, low), high)
+
+
+@get(f"{BASE}/transactions", include_in_schema=False)
+async def transactions(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Transactions, newest first, filtered by workflow, state, customer and time."""
+    async with operator(request) as op:
+        notices = Notices()
+        filters = {name: request.query_params.get(name, "").strip() for name in TRANSACTION_FILTERS}
+        answer = await op.get(f"{OPERATIONS}/transactions", {**filters, "limit": PAGE_SIZE})
+        found = notices.take("Transactions", answer, {"items": [], "next_cursor": None})
+        next_query = None
+        if found.get("next_cursor"):
+            next_query = {**{k: v for k, v in filters.items() if v and k != "cursor"}, "cursor": found["next_cursor"]}
+        return _render(
+            op,
+            "transactions.html",
+            "transactions",
+            items=found["items"],
+            filters=filters,
+            next_query=next_query,
+            workflows=await _workflow_names(op),
+            notices=notices.lines,
+        )
+
+
+async def _workflow_names(op: Operator) -> list[str]:
+    """The workflows the dashboard knows (for the filter), else none."""
+    answer = await op.get(f"{EXPERIENCE_OPERATIONS}/dashboard", {"hours": 1})
+    if not answer.ok:
+        return []
+    return [entry["workflow"] for entry in answer.body.get("states", [])]
+
+
+@get(f"{BASE}/transactions/{{transaction_id:str}}", include_in_schema=False)
+async def transaction(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
+    """One transaction: exception, lineage timeline (steps, systems, vendor ids, timing, attempts), events."""
+    async with operator(request) as op:
+        answer = await op.get(f"{OPERATIONS}/transactions/{transaction_id}")
+        if not answer.ok:
+            status = answer.status if answer.status in (400, 403, 404, 422, 503) else 502
+            return _render(
+                op, "missing.html", "transactions", status=404 if status in (400, 422) else status, what=answer.problem
+            )
+        return _render(op, "transaction.html", "transactions", t=answer.body, exception_states=EXCEPTION_STATES)
+
+
+@get(f"{BASE}/exceptions", include_in_schema=False)
+async def exceptions(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Open exceptions with Replay / Compensate / Dismiss."""
+    async with operator(request) as op:
+        notices = Notices()
+        workflow = request.query_params.get("workflow", "").strip()
+        params = {"workflow": workflow, "limit": PAGE_SIZE, "cursor": request.query_params.get("cursor", "")}
+        found = notices.take(
+            "Exceptions", await op.get(f"{OPERATIONS}/exceptions", params), {"items": [], "next_cursor": None}
+        )
+        return _render(
+            op,
+            "exceptions.html",
+            "exceptions",
+            items=found["items"],
+            workflow=workflow,
+            next_cursor=found.get("next_cursor"),
+            notices=notices.lines,
+        )
+
+
+@get(f"{BASE}/reconciliation", include_in_schema=False)
+async def reconciliation(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Reconciliation runs and, side by side, the mismatches of one (the latest by default)."""
+    async with operator(request) as op:
+        notices = Notices()
+        runs = notices.take("Runs", await op.get(f"{RECONCILIATION}/runs", {"limit": 20}), {"items": []})["items"]
+        chosen = request.query_params.get("run") or (runs[0]["id"] if runs else None)
+        run = None
+        if chosen:
+            run = notices.take("Run", await op.get(f"{RECONCILIATION}/runs/{chosen}"), None)
+        return _render(op, "reconciliation.html", "reconciliation", runs=runs, run=run, notices=notices.lines)
+
+
+@get(f"{BASE}/catalogue", include_in_schema=False)
+async def catalogue(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every API and version: lifecycle, owner, docs; every client: tier, usage against limits today."""
+    async with operator(request) as op:
+        notices = Notices()
+        found = notices.take("Catalogue", await op.get(f"{EXPERIENCE_OPERATIONS}/catalogue"), None)
+        return _render(op, "catalogue.html", "catalogue", catalogue=found, notices=notices.lines)
