@@ -6,11 +6,23 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install run test lint types unit contract-test bench clean
+.PHONY: install browser run test lint types unit contract-test bench clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
+
+# The console's browser tests drive Debian's Chromium through Playwright (`playwright install`
+# cannot download browsers here). Installed when missing and this user may (root with apt);
+# otherwise those tests skip with the reason printed (and fail under CI=true).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "make: installing Debian's chromium for the browser tests"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || \
+			echo "make: could not install chromium: the browser tests will skip"; \
+		else echo "make: chromium is not installed (needs root and apt-get): the browser tests will skip"; fi; }
 
 run: install
 	$(RUN) strata serve
@@ -32,7 +44,7 @@ types: install
 # Byte code is written (the machine's environment may say PYTHONDONTWRITEBYTECODE=1): without
 # it every worker and every gateway subprocess a test starts compiles its imports from source.
 PYTEST_WORKERS ?= 2
-unit: install
+unit: install browser
 	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint types unit
@@ -56,4 +68,4 @@ bench: install
 	$(RUN) python bench/pipeline.py
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -63,15 +63,18 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
 
     from gateway.state import prepare_state
     from policies.oauth.keys import SigningKeyUnreadable
+    from sandboxes.registry import SANDBOXES, embedded_sandboxes
 
     settings = _settings(ctx, host=host, port=port, workers=workers, seed_demo=False if no_seed else None)
     if settings.workers > 1:
         _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     try:
-        _run(lambda: prepare_state(settings, echo=click.echo))
+        seeded = _run(lambda: prepare_state(settings, echo=click.echo))
     except SigningKeyUnreadable as exc:
         click.echo(f"strata: cannot start: {exc}", err=True)
         ctx.exit(EXIT_USAGE)
+    if seeded and settings.workflows_enabled and len(embedded_sandboxes(settings)) == len(SANDBOXES):
+        _seed_demo_transactions(ctx)
     if settings.workers > 1 and not settings.redis_url:
         click.echo(
             f"strata: warning: {settings.workers} workers without STRATA_REDIS_URL: rate limits, revocation "
@@ -103,6 +106,22 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
         log_level=settings.log_level,  # type: ignore[arg-type]
         log_dictconfig=GRANIAN_LOGGING,
     ).serve()
+
+
+def _seed_demo_transactions(ctx: click.Context) -> None:
+    """On a state just seeded with demo clients and embedded sandboxes: ``strata demo --with-outage``.
+
+    In a child process: the demo runs a gateway and its workflow engine, which must be gone
+    (threads and all) before granian starts its workers from this process.
+    """
+    import subprocess
+
+    options = [f"--{key.replace('_', '-')}={value}" for key, value in ctx.obj.items()]
+    click.echo("strata: seeding demo transactions (strata demo --with-outage) ...")
+    command = [sys.executable, "-m", "gateway.cli", *options, "demo", "--with-outage"]
+    done = subprocess.run(command, check=False)  # noqa: S603 - our own CLI, options from our own command line
+    if done.returncode != 0:
+        click.echo("strata: warning: seeding demo transactions failed; the gateway starts without them", err=True)
 
 
 GRANIAN_LOGGING: dict[str, Any] = {
@@ -178,8 +197,13 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
 @main.command()
 @click.option("--limit", type=click.IntRange(1, 100_000), help="Submit at most this many opportunities.")
 @click.option("--within", default=300.0, show_default=True, type=float, help="Seconds to wait for them to settle.")
+@click.option(
+    "--with-outage",
+    is_flag=True,
+    help="Also submit one new won deal during a billing outage, so it fails (replay it from the console).",
+)
 @click.pass_context
-def demo(ctx: click.Context, limit: int | None, within: float) -> None:
+def demo(ctx: click.Context, limit: int | None, within: float, with_outage: bool) -> None:
     """Push the seeded Closed Won opportunities through quote-to-cash and print a report.
 
     Runs the gateway in this process on the configured state (stop `strata serve` on the
@@ -188,9 +212,11 @@ def demo(ctx: click.Context, limit: int | None, within: float) -> None:
     from gateway.demo import run_demo
     from gateway.state import prepare_state
 
-    settings = _settings(ctx, executor_id="strata-demo", reconciliation_schedule_hour="-1")
+    # Short durable retries: the outage's transaction runs out of attempts in a second, not a minute.
+    retries = {"workflow_step_attempts": "2", "workflow_backoff_base_ms": "100"} if with_outage else {}
+    settings = _settings(ctx, executor_id="strata-demo", reconciliation_schedule_hour="-1", **retries)
     _run(lambda: prepare_state(settings, echo=lambda _line: None))
-    report = _run(lambda: run_demo(settings, limit=limit, within=within, echo=click.echo))
+    report = _run(lambda: run_demo(settings, limit=limit, within=within, echo=click.echo, with_outage=with_outage))
     for line in report.lines():
         click.echo(line)
 

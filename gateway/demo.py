@@ -5,6 +5,12 @@ the workflow engine) on the configured state; a demo client submits every Closed
 opportunity the CRM holds through ``POST /process/quote-to-cash/v1/orders``, exactly as an
 integration would, then the report says how each transaction ended. Run it again and it
 submits the same opportunities: each finds its transaction (nothing is created twice).
+
+``with_outage`` adds what an operator must see on a first look at the console: one more won
+deal (a new account) submitted while the billing sandbox answers every subscription create
+with 503, so its transaction ends ``failed`` (``vendor_unavailable``, owner ``stripe``); the
+outage ends with the demo, so a Replay from the console completes it. ``strata serve`` runs
+the demo this way once, on the state it has just seeded (see :mod:`gateway.cli`).
 """
 
 from __future__ import annotations
@@ -51,8 +57,24 @@ class DemoReport:
         return out
 
 
+OUTAGE_DEAL = {
+    "name": "Fabrikam Cloud - platform (billing outage demo)",
+    "account": {"name": "Fabrikam Cloud", "website": "fabrikam-cloud.example"},
+    "lines": [
+        {"product_code": "STRATA-CORE", "quantity": 1, "unit_price": 12000},
+        {"product_code": "STRATA-CRM-CONNECTOR", "quantity": 2, "unit_price": 1800},
+    ],
+}
+OUTAGE_FAULT = {"kind": "status", "status": 503, "method": "POST", "path_prefix": "/v1/subscriptions"}
+
+
 async def run_demo(
-    settings: Settings, *, limit: int | None = None, within: float = 300.0, echo: Callable[[str], None] = print
+    settings: Settings,
+    *,
+    limit: int | None = None,
+    within: float = 300.0,
+    echo: Callable[[str], None] = print,
+    with_outage: bool = False,
 ) -> DemoReport:
     """Submit the Closed Won opportunities and wait until every transaction settled (or ``within`` s)."""
     from gateway.app import create_app
@@ -70,6 +92,7 @@ async def run_demo(
             headers = {"Authorization": f"Bearer {token}"}
             opportunities = await _closed_won(app, limit)
             echo(f"strata demo: {len(opportunities)} closed-won opportunities in the CRM")
+            outage_opportunity = await _outage_deal(client) if with_outage else None
             started = time.perf_counter()
             report = DemoReport(submitted=len(opportunities))
             ids: dict[str, str] = {}
@@ -85,6 +108,13 @@ async def run_demo(
                 report.created += bool(body["created"])
                 ids[body["transaction"]["id"]] = opportunity_id
             views = await _settle(client, headers, set(ids), started + within)
+            if outage_opportunity is not None:
+                echo(f"strata demo: {outage_opportunity} submitted while billing answers 503 (it will fail; replay it)")
+                transaction_id = await _submit_during_outage(client, headers, outage_opportunity)
+                report.submitted += 1
+                report.created += 1
+                ids[transaction_id] = outage_opportunity
+                views.update(await _settle(client, headers, {transaction_id}, time.perf_counter() + within))
             report.seconds = time.perf_counter() - started
             for transaction_id, view in views.items():
                 report.states[view["state"]] += 1
@@ -95,6 +125,32 @@ async def run_demo(
                     )
         await app.state.oauth.clients.delete(record.client_id)
     return report
+
+
+async def _outage_deal(client: httpx.AsyncClient) -> str:
+    """A new won deal in the CRM sandbox, for the transaction the outage fails."""
+    response = await client.post("/sandbox/salesforce/_control/won-deals", json=[OUTAGE_DEAL])
+    response.raise_for_status()
+    return str(response.json()[0]["opportunity_id"])
+
+
+async def _submit_during_outage(client: httpx.AsyncClient, headers: dict[str, str], opportunity_id: str) -> str:
+    """Submit ``opportunity_id`` while the billing sandbox refuses subscriptions; the transaction id."""
+    faults = "/sandbox/stripe/_control/faults"
+    (await client.post(faults, json=[OUTAGE_FAULT])).raise_for_status()
+    try:
+        response = await client.post(
+            ORDERS,
+            json={"opportunity_id": opportunity_id},
+            headers={**headers, "Idempotency-Key": f"demo-{opportunity_id}"},
+        )
+        if response.status_code != 202:
+            raise RuntimeError(f"submitting {opportunity_id}: {response.status_code} {response.text[:300]}")
+        transaction_id = str(response.json()["transaction"]["id"])
+        await _settle(client, headers, {transaction_id}, time.perf_counter() + 120)
+        return transaction_id
+    finally:
+        await client.delete(faults)
 
 
 async def _token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:

@@ -104,16 +104,16 @@ async def issue_token(settings: Settings, client_id: str, client_secret: str, sc
         await engine.dispose()
 
 
-async def prepare_state(settings: Settings, echo: Callable[[str], None] = print) -> None:
-    """Create the state directory, schema and keys; seed demo clients on an empty state."""
+async def prepare_state(settings: Settings, echo: Callable[[str], None] = print) -> bool:
+    """Create the state directory, schema and keys; seed demo clients on an empty state (then True)."""
     settings.state_path.mkdir(parents=True, exist_ok=True)
     async with open_key_store(settings):
         pass
     if not settings.seed_demo:
-        return
+        return False
     async with open_client_store(settings) as store:
         if await store.list():
-            return
+            return False
         created = []
         for spec in DEMO_CLIENTS:
             record, secret = await store.create(name=spec["name"], scopes=spec["scopes"], tier=spec["tier"])
@@ -134,3 +134,4 @@ async def prepare_state(settings: Settings, echo: Callable[[str], None] = print)
     echo(f"strata: seeded {len(created)} demo clients (secrets shown once; also in {path}):")
     for client in created:
         echo(f"  {client['name']:20} {client['client_id']}  {client['client_secret']}  [{client['tier']}]")
+    return True

@@ -42,6 +42,7 @@ class GatewayProcess:
 
     command: tuple[str, ...] = ("serve",)
     health_path = "/health/live"
+    start_deadline = START_DEADLINE_SECONDS
     name = "gateway"
 
     def __init__(self, state_dir: Path, **settings: Any) -> None:
@@ -78,7 +79,7 @@ class GatewayProcess:
             stderr=subprocess.STDOUT,
             process_group=0,  # its workers join the group: see stop()
         )
-        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        deadline = time.monotonic() + self.start_deadline
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text()[-3000:]}")
@@ -90,7 +91,7 @@ class GatewayProcess:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(
-            f"{self.name} did not start within {START_DEADLINE_SECONDS}s:\n{self.log_path.read_text()[-3000:]}"
+            f"{self.name} did not start within {self.start_deadline}s:\n{self.log_path.read_text()[-3000:]}"
         )
 
     def stop(self, *, crash: bool = False) -> None:
