@@ -9,6 +9,7 @@ page still shows.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, get
@@ -74,30 +75,38 @@ async def overview(request: Request[Any, Any, Any]) -> Response[bytes]:
         )
 
 
+AGE_BUCKETS = (("under_1h", "< 1 h"), ("from_1h_to_4h", "1–4 h"), ("from_4h_to_24h", "4–24 h"), ("over_24h", "> 24 h"))
+
+
 def _dashboard_charts(dashboard: dict[str, Any]) -> dict[str, Any]:
-    throughput = dashboard.get("throughput", {})
-    buckets = throughput.get("buckets", [])
-    aging = dashboard.get("exception_aging", {})
+    buckets = dashboard.get("throughput", [])
+    label = "%H:%M" if dashboard.get("window", {}).get("bucket_seconds", 3600) < 86_400 else "%m-%d"
+    aging = dashboard.get("exception_aging", {}).get("buckets", {})
     return {
         "throughput": bar_chart(
             "Completed transactions per bucket",
-            [(b["start"][11:16], b.get("completed", 0)) for b in buckets],
+            [(_clock(b["start"], label), b.get("completed", 0)) for b in buckets],
             unit="completed",
         ),
         "aging": bar_chart(
             "Open exceptions by age",
-            [(bucket["label"], bucket["count"]) for bucket in aging.get("total", [])],
+            [(text, aging.get(key, 0)) for key, text in AGE_BUCKETS],
             unit="exceptions",
             tone="warn",
         ),
+        "aging_rows": [(text, aging.get(key, 0)) for key, text in AGE_BUCKETS],
         "sla": sla_chart(
             "p95 end-to-end time against the SLA target",
-            [
-                (s["workflow"], s.get("p95_seconds"), s["target_seconds"], s.get("met"))
-                for s in dashboard.get("sla", [])
-            ],
+            [(s["workflow"], s.get("p95_seconds"), s["target_seconds"], s.get("met")) for s in dashboard.get("sla", [])],
         ),
     }
+
+
+def _clock(instant: str, pattern: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(instant).astimezone(dt.UTC).strftime(pattern)
+    except ValueError:
+        return instant
 
 
 def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
