@@ -232,8 +232,11 @@ async def test_sign_in_never_redirects_outside_the_console(gw: Gateway, target: 
 async def test_over_https_the_cookie_is_secure_and_host_prefixed(tmp_path: Path) -> None:
     async with running_gateway(tmp_path / "https", public_url="https://gateway.example") as gw:
         client_id, secret = await gw.create_client(OPS_SCOPES, "internal")
-        response = await _sign_in(gw.client, client_id, secret)
-        assert response.status_code == 303
+        transport = httpx.ASGITransport(app=gw.app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="https://gateway.example") as browser:
+            response = await _sign_in(browser, client_id, secret)
+            assert response.status_code == 303
+            assert (await browser.get("/console/exceptions")).status_code == 200  # the cookie comes back
         header = _set_cookies(response)[f"__Host-{SESSION}"]
         attributes = {part.strip().lower() for part in header.split(";")[1:]}
         assert {"httponly", "samesite=strict", "secure", "path=/"} <= attributes
