@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apis.canonical import Customer
 from apis.process.quote_to_cash.plan import BILLING, CRM
 from gateway.errors import NotFound
 from gateway.events import CloudEvent
@@ -31,17 +32,18 @@ the enum of ``WebhookEventType`` in the contract."""
 
 
 async def partner_of_customer(services: Any, crm_account_id: str) -> str | None:
-    """The partner a CRM account is attributed to (``None``: none, or no such account).
+    """The partner a CRM account is attributed to (``None``: a direct customer, or no such account).
 
     ``services`` is anything holding the CRM system service as ``crm`` (the app state, the
-    process runtime). The attribution is the canonical customer's ``partner_id``.
+    process runtime). The attribution is the canonical customer's ``partner_id`` (the CRM's
+    ``Partner_Id__c``), read when the event is fanned out: a customer re-attributed since the
+    event happened is the new partner's.
     """
     try:
-        customer = await services.crm.get_account(crm_account_id)
+        customer: Customer = await services.crm.get_account(crm_account_id)
     except NotFound:
         return None
-    partner_id = getattr(customer, "partner_id", None)
-    return partner_id if isinstance(partner_id, str) and partner_id else None
+    return customer.partner_id or None
 
 
 async def crm_account_of_event(services: Any, xref: XrefStore, erp_system: str, event: CloudEvent) -> str | None:
