@@ -184,8 +184,17 @@ class DeliveryQueue:
         return str(values["status"])
 
     async def next_due_at(self) -> float | None:
-        """When the earliest pending or failed delivery is due (``None``: none waits)."""
-        query = select(_d.c.next_attempt_at).where(_d.c.status.in_(_due)).order_by(_d.c.next_attempt_at).limit(1)
+        """When the earliest unclaimed pending or failed delivery is due (``None``: none waits).
+
+        Claimed ones are left out: they are in flight, or their lease runs out at a poll.
+        """
+        unclaimed = or_(_d.c.claimed_until.is_(None), _d.c.claimed_until < time.time())
+        query = (
+            select(_d.c.next_attempt_at)
+            .where(and_(_d.c.status.in_(_due), unclaimed))
+            .order_by(_d.c.next_attempt_at)
+            .limit(1)
+        )
         async with self._engine.connect() as connection:
             found = (await connection.execute(query)).scalar_one_or_none()
         return float(found) if found is not None else None

@@ -81,25 +81,54 @@ class WebhookWorker:
         self.config = config
 
     async def run_once(self) -> int:
-        """One round: claim, send, record; how many deliveries were attempted."""
+        """One batch: claim, send, record; how many deliveries were attempted."""
         claimed = await self._queue.claim(self.config.batch_size, self.config.lease_seconds)
         await asyncio.gather(*(self._attempt(item) for item in claimed))
         return len(claimed)
 
     async def run(self) -> None:
-        """Rounds until cancelled; a failing round (the database is away) is logged and retried."""
-        while True:
-            try:
-                if await self.run_once():
-                    continue
-                due = await self._queue.next_due_at()
-            except Exception:
-                logger.exception("partner webhook round failed")
-                due = None
-            pause = self.config.poll_seconds if due is None else min(self.config.poll_seconds, due - time.time())
-            await asyncio.sleep(max(0.005, pause))
+        """Deliver until cancelled, up to ``batch_size`` attempts in flight at once.
+
+        A slow endpoint holds one slot for up to the timeout, not the whole worker: a slot is
+        refilled as soon as its attempt is recorded. A failing round (the database is away) is
+        logged and tried again after a pause.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                room = self.config.batch_size - len(in_flight)
+                due: float | None = None
+                try:
+                    claimed = await self._queue.claim(room, self.config.lease_seconds) if room > 0 else []
+                    if len(claimed) < room:  # nothing else is due now: when is the next one?
+                        due = await self._queue.next_due_at()
+                except Exception:
+                    logger.exception("partner webhook round failed")
+                    claimed = []
+                for item in claimed:
+                    task = asyncio.create_task(self._attempt(item))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                # Full: wait for a slot. Otherwise until the next delivery falls due (or a poll,
+                # for deliveries other processes queue), or an attempt ends (its retry may be due).
+                pause = self.config.poll_seconds if due is None else min(self.config.poll_seconds, due - time.time())
+                pause = max(0.005, pause)
+                if in_flight:
+                    await asyncio.wait(set(in_flight), timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await asyncio.sleep(pause)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _attempt(self, claimed: Claimed) -> None:
+        try:
+            await self._send(claimed)
+        except Exception:  # the claim expires and another round tries again
+            logger.exception("partner webhook attempt not recorded", extra={"delivery_id": claimed.id})
+
+    async def _send(self, claimed: Claimed) -> None:
         target = await self._subscriptions.signing_target(claimed.subscription_id)
         if target is None:
             return  # the subscription was deleted (its deliveries with it) after the claim
