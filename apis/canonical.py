@@ -110,6 +110,8 @@ class Customer(msgspec.Struct, frozen=True, kw_only=True):
     """When the record was created (UTC)."""
     updated_at: dt.datetime
     """When the record last changed (UTC)."""
+    partner_id: str | None = None
+    """The Strata partner id (``partner-acme``) the customer is attributed to; ``None``: direct."""
 
 
 class Contact(msgspec.Struct, frozen=True, kw_only=True):
@@ -175,6 +177,10 @@ class Opportunity(msgspec.Struct, frozen=True, kw_only=True):
     """When the record was created (UTC)."""
     updated_at: dt.datetime
     """When the record last changed (UTC)."""
+    partner_id: str | None = None
+    """The Strata partner id the deal is attributed to (a partner-registered deal); ``None``: direct."""
+    description: str | None = None
+    """Free-text description of the deal (a registered deal's product and notes)."""
 
 
 class CustomerUpsert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -196,6 +202,45 @@ class CustomerUpsert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Industry."""
     billing_status: CustomerBillingStatus | None = None
     """Where the customer stands with billing."""
+    partner_id: str | None = None
+    """Attribute the customer to this partner. Unlike the other optional fields, an absent
+    ``partner_id`` leaves the attribution as it is: a sync never clears a partner's claim."""
+
+
+class OpportunityCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new opportunity, keyed by its external (Strata) id so a retried create makes one."""
+
+    name: str
+    """Name of the deal."""
+    account_id: str
+    """Id of the customer."""
+    close_date: dt.date
+    """Expected close date."""
+    stage: OpportunityStage = "prospecting"
+    """Sales stage (never ``other``)."""
+    amount: Money | None = None
+    """Deal amount; its currency is the opportunity's."""
+    description: str | None = None
+    """Free-text description."""
+    partner_id: str | None = None
+    """The Strata partner id the deal is attributed to (``None``: a direct deal)."""
+
+
+class ContactUpsert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Create-or-update of a contact keyed by its external (Strata) id."""
+
+    account_id: str
+    """Id of the customer the contact belongs to."""
+    last_name: str
+    """Family name."""
+    first_name: str | None = None
+    """Given name."""
+    email: str | None = None
+    """E-mail address."""
+    phone: str | None = None
+    """Phone number."""
+    title: str | None = None
+    """Job title."""
 
 
 class BillingStatusPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -269,6 +269,67 @@ console_sessions = Table(
 Index("ix_console_sessions_expires", console_sessions.c.expires_at)
 
 
+partner_webhook_subscriptions = Table(
+    "partner_webhook_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True, doc="whs_<ULID>"),
+    Column("partner_id", String(64), nullable=False, doc="the partner owning it (its clients' partner_id)"),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", Text, nullable=False, doc="event types delivered, JSON list"),
+    Column("description", String(500), nullable=True),
+    Column("secret_sealed", Text, nullable=False, doc="the signing secret, encrypted with the master key"),
+    Column("previous_secret_sealed", Text, nullable=True, doc="the secret a rotation replaced, encrypted"),
+    Column("previous_secret_expires_at", Float, nullable=True, doc="until then deliveries carry both signatures"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_partner_webhook_subscriptions_partner", partner_webhook_subscriptions.c.partner_id)
+
+partner_webhook_deliveries = Table(
+    "partner_webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True, doc="whd_<ULID>"),
+    Column("subscription_id", String(40), nullable=False),
+    Column("partner_id", String(64), nullable=False),
+    Column("event_id", String(80), nullable=False, doc="also the webhook-id header: receivers de-duplicate by it"),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", Text, nullable=False, doc="the CloudEvents envelope sent, JSON"),
+    Column("status", String(16), nullable=False, doc="pending | delivered | failed | dead"),
+    Column("attempts", Integer, nullable=False, doc="attempts since it was enqueued or last redelivered"),
+    Column("next_attempt_at", Float, nullable=True, doc="when it is due (null once delivered or dead)"),
+    Column("claimed_by", String(64), nullable=True, doc="the worker attempting it now"),
+    Column("claimed_until", Float, nullable=True, doc="another worker may take it over after this"),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("last_attempt_at", Float, nullable=True),
+    Column("delivered_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("subscription_id", "event_id", name="ux_partner_webhook_deliveries_event"),
+)
+Index(
+    "ix_partner_webhook_deliveries_due",
+    partner_webhook_deliveries.c.status,
+    partner_webhook_deliveries.c.next_attempt_at,
+)
+Index(
+    "ix_partner_webhook_deliveries_subscription",
+    partner_webhook_deliveries.c.subscription_id,
+    partner_webhook_deliveries.c.id,
+)
+
+partner_webhook_attempts = Table(
+    "partner_webhook_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True, doc="the receiver's answer; null when none came"),
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+)
+Index("ix_partner_webhook_attempts_delivery", partner_webhook_attempts.c.delivery_id, partner_webhook_attempts.c.id)
+
+
 async def insert_ignoring(connection: AsyncConnection, table: Table, row: dict[str, Any], *keys: str) -> bool:
     """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL; whether a row was added."""
     dialect = connection.dialect.name

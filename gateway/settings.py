@@ -205,6 +205,20 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     customer_portal_cache_seconds: int = 5
     """How long a customer-portal overview is reused per customer in this process (0 = never;
     0–300); the ``ETag`` changes as soon as a fresh composition differs."""
+    partner_webhook_max_attempts: int = 6
+    """Attempts of one partner webhook delivery before it is marked ``dead`` (1–20)."""
+    partner_webhook_backoff_base_ms: int = 60_000
+    """Pause after a failed webhook attempt; doubles per attempt (0–3,600,000)."""
+    partner_webhook_backoff_max_ms: int = 3_600_000
+    """Longest pause between two webhook attempts (1–86,400,000)."""
+    partner_webhook_timeout_seconds: int = 5
+    """How long a partner's endpoint may take to answer one delivery (1–30)."""
+    partner_webhook_secret_grace_hours: int = 24
+    """After a secret rotation, deliveries are signed with the old secret too for this long (0–168)."""
+    partner_webhook_allow_http_localhost: bool = False
+    """Accept ``http://`` (and ``https://``) webhook URLs on 127.0.0.1, ::1 and localhost — for
+    trying the webhooks on one machine and for tests. Off, a URL must be ``https://`` on a host
+    that is not a loopback, private or link-local address."""
     token_exchange_ttl_seconds: int = 300
     """Lifetime of a customer-bound token issued by RFC 8693 token exchange (30–3600); never
     longer than the subject token it was exchanged for."""
@@ -265,6 +279,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("console_session_idle_seconds", self.console_session_idle_seconds, 60, 86_400)
         _check_range("console_session_max_seconds", self.console_session_max_seconds, 300, 604_800)
         _check_range("console_token_renew_seconds", self.console_token_renew_seconds, 0, 3600)
+        _check_range("partner_webhook_max_attempts", self.partner_webhook_max_attempts, 1, 20)
+        _check_range("partner_webhook_backoff_base_ms", self.partner_webhook_backoff_base_ms, 0, 3_600_000)
+        _check_range("partner_webhook_backoff_max_ms", self.partner_webhook_backoff_max_ms, 1, 86_400_000)
+        _check_range("partner_webhook_timeout_seconds", self.partner_webhook_timeout_seconds, 1, 30)
+        _check_range("partner_webhook_secret_grace_hours", self.partner_webhook_secret_grace_hours, 0, 168)
         _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up

@@ -11,7 +11,9 @@ A background job of every process with the engine (:func:`deliver_events`):
   pending entries, and each event id is handled once per group.
 
 Subscribers today: the **data platform** (each event landed as a one-event batch through the
-data system API, whose batch id — the event id — makes a redelivery overwrite, not duplicate).
+data system API, whose batch id — the event id — makes a redelivery overwrite, not duplicate),
+and those of the experience APIs (:func:`apis.experience.registry.experience_event_subscribers`:
+the partner webhooks' fan-out). Each subscriber is a consumer group of its own with Redis.
 Delivered events are purged from the outbox after ``outbox_retention_hours``.
 """
 
@@ -27,6 +29,7 @@ from gateway.events import CloudEvent, Handler, OutboxRelay, RelayConfig, Subscr
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
+    from gateway.event_streams import StreamConsumer
 
 logger = logging.getLogger("strata.events")
 PURGE_INTERVAL_SECONDS = 300.0
@@ -53,10 +56,13 @@ def data_platform_sink(process: ProcessRuntime) -> Handler:
 
 async def deliver_events(process: ProcessRuntime) -> None:
     """Background job: relay the outbox (and consume the stream, with Redis) until cancelled."""
+    from apis.experience.registry import experience_event_subscribers
+
     settings = process.settings
     config = RelayConfig(retention_seconds=settings.outbox_retention_hours * 3600.0)
-    sink = data_platform_sink(process)
-    consumer = None
+    subscribers = [Subscriber(name="data-platform", handler=data_platform_sink(process))]
+    subscribers += experience_event_subscribers(process)
+    consumers: list[StreamConsumer] = []
     redis = None
     if settings.redis_url:
         from gateway.event_streams import StreamConsumer, StreamConsumerConfig, StreamPublisher, StreamPublisherConfig
@@ -66,17 +72,23 @@ async def deliver_events(process: ProcessRuntime) -> None:
         redis = fail_fast_redis(settings.redis_url, timeout=2.0, max_connections=8)
         publisher = StreamPublisher(redis, StreamPublisherConfig(stream=settings.event_stream))
         relay = OutboxRelay(process.database, [publisher.subscriber("redis-stream")], config)
-        consumer = StreamConsumer(
-            redis,
-            sink,
-            StreamConsumerConfig(
-                group="data-platform", stream=settings.event_stream, consumer=process.engine.executor_id
-            ),
-        )
+        consumers = [
+            StreamConsumer(
+                redis,
+                subscriber.handler,
+                StreamConsumerConfig(
+                    group=subscriber.name,
+                    stream=settings.event_stream,
+                    consumer=process.engine.executor_id,
+                    types=subscriber.types,
+                ),
+            )
+            for subscriber in subscribers
+        ]
     else:
-        relay = OutboxRelay(process.database, [Subscriber(name="data-platform", handler=sink)], config)
+        relay = OutboxRelay(process.database, subscribers, config)
     relay.start()
-    if consumer is not None:
+    for consumer in consumers:
         consumer.start()
     process.relay = relay
     try:
@@ -90,7 +102,7 @@ async def deliver_events(process: ProcessRuntime) -> None:
                 if purged:
                     logger.info("outbox purged", extra={"events": purged})
     finally:
-        if consumer is not None:
+        for consumer in consumers:
             await consumer.stop()
         await relay.stop()
         if redis is not None:

@@ -49,14 +49,22 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 
 
 def background_jobs() -> list[BackgroundJob]:
-    """The background loops every process with the engine runs."""
+    """The background loops every process with the engine runs (the experience APIs' too)."""
+    from apis.experience.registry import experience_background_jobs
     from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events
     from apis.process.ledger.inbox import consume_inbox
     from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    return [deliver_events, transaction_metrics, daily_reconciliation, consume_inbox, scheduled_customer_sync]
+    jobs: list[BackgroundJob] = [
+        deliver_events,
+        transaction_metrics,
+        daily_reconciliation,
+        consume_inbox,
+        scheduled_customer_sync,
+    ]
+    return jobs + experience_background_jobs()
 
 
 def process_routers() -> list[Any]:

@@ -36,6 +36,7 @@ PROCESS_TRANSACTIONS_REVISION = "0006_process_transactions"
 RECONCILIATION_REVISION = "0007_reconciliation"
 USAGE_EVENTS_REVISION = "0008_usage_events"
 CONSOLE_SESSIONS_REVISION = "0009_console_sessions"
+PARTNER_WEBHOOKS_REVISION = "0010_partner_webhooks"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -102,6 +103,8 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("partner_webhook_subscriptions"):
+        return PARTNER_WEBHOOKS_REVISION
     if inspector.has_table("console_sessions"):
         return CONSOLE_SESSIONS_REVISION
     if inspector.has_table("usage_events"):

@@ -42,6 +42,15 @@ Choices where Salesforce's behaviour could not be verified from a primary source
 * The org has multi-currency (``CurrencyIsoCode``) and state/country picklists
   (``BillingCountryCode``) enabled, and custom fields ``Strata_Id__c`` (external id, on
   Account, Contact, Opportunity), ``Tax_Id__c``, ``Billing_Status__c``, ``Invoice_Number__c``.
+* Partner attribution is the custom Text(64) field ``Partner_Id__c`` on Account and
+  Opportunity, holding the Strata partner id (``partner-northwind``), the ``partner_id`` a
+  partner's OAuth client is bound to. Salesforce's own partner model (PRM: partner accounts,
+  ``PartnerAccountId`` on Opportunity, Experience Cloud partner users) needs partner licences
+  and a partner *account* record per partner; a text field keyed by Strata's own partner id
+  works in any org and is what the gateway filters on (``WHERE Partner_Id__c = '…'``). Empty
+  means a direct (unattributed) record. The seed attributes a few accounts and their
+  opportunities to ``partner-northwind`` and ``partner-contoso`` (see
+  :data:`sandboxes.salesforce.seed.PARTNER_ACCOUNTS`) and leaves the rest direct.
 * API usage counts data calls (not token calls); a composite request counts once.
 * API usage is not persisted; records are (JSON file under ``state_dir``).
 """

@@ -40,6 +40,18 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 ACCOUNTS = 56
 OPPORTUNITIES = 130
+PARTNER_ACCOUNTS = {
+    2: "partner-northwind",
+    5: "partner-northwind",
+    9: "partner-northwind",
+    3: "partner-contoso",
+    7: "partner-contoso",
+    12: "partner-contoso",
+}
+"""Seeded account number → the demo partner it is attributed to (``Partner_Id__c``); the
+opportunities of those accounts are attributed to the same partner, every other record is
+direct. Chosen by number, not drawn, so the random sequence (and every other seeded value)
+is the same as before partners existed."""
 
 
 def seed(store: Store, seed_value: int) -> None:
@@ -63,6 +75,7 @@ def seed(store: Store, seed_value: int) -> None:
         )
 
     accounts: list[tuple[str, str]] = []  # (id, currency)
+    partners: dict[str, str] = {}  # account id -> partner id
     domains: set[str] = set()
     for number in range(ACCOUNTS):
         locale, country, country_name, currency, vat, tld = LOCALES[rng.randrange(len(LOCALES))]
@@ -93,8 +106,11 @@ def seed(store: Store, seed_value: int) -> None:
             "Tax_Id__c": fake.numerify(vat),
             "Strata_Id__c": _ulid("cus_", rng) if rng.random() < 0.5 else None,
             "Billing_Status__c": rng.choice(("Prospect", "Active", "Active", "Active", "Past Due", "Suspended")),
+            "Partner_Id__c": PARTNER_ACCOUNTS.get(number),
         }
         account_id = store.create(SOBJECTS["Account"], values, stamp=created)
+        if number in PARTNER_ACCOUNTS:
+            partners[account_id] = PARTNER_ACCOUNTS[number]
         accounts.append((account_id, currency))
         for _ in range(rng.randint(1, 3)):
             first, last = fake.first_name(), fake.last_name()
@@ -127,6 +143,7 @@ def seed(store: Store, seed_value: int) -> None:
                 "CurrencyIsoCode": currency,
                 "Billing_Status__c": rng.choice(OPPORTUNITY_BILLING_STATUSES[:4]) if won else None,
                 "Strata_Id__c": _ulid("opp_", rng),
+                "Partner_Id__c": partners.get(account_id),
             },
             stamp=created,
         )

@@ -97,7 +97,10 @@ def _dashboard_charts(dashboard: dict[str, Any]) -> dict[str, Any]:
         "aging_rows": [(text, aging.get(key, 0)) for key, text in AGE_BUCKETS],
         "sla": sla_chart(
             "p95 end-to-end time against the SLA target",
-            [(s["workflow"], s.get("p95_seconds"), s["target_seconds"], s.get("met")) for s in dashboard.get("sla", [])],
+            [
+                (s["workflow"], s.get("p95_seconds"), s["target_seconds"], s.get("met"))
+                for s in dashboard.get("sla", [])
+            ],
         ),
     }
 

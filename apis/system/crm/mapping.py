@@ -13,10 +13,12 @@ from typing import Any
 from apis.canonical import (
     Address,
     Contact,
+    ContactUpsert,
     Customer,
     CustomerUpsert,
     Money,
     Opportunity,
+    OpportunityCreate,
     OpportunityLine,
 )
 from gateway.errors import UpstreamContractViolation
@@ -25,20 +27,22 @@ ACCOUNT = "Account"
 CONTACT = "Contact"
 OPPORTUNITY = "Opportunity"
 EXTERNAL_ID_FIELD = "Strata_Id__c"
+PARTNER_FIELD = "Partner_Id__c"
+"""Partner attribution on Account and Opportunity: the Strata partner id (a custom Text field)."""
 LINES_RELATIONSHIP = "OpportunityLineItems"
 CENT = Decimal("0.01")
 
 ACCOUNT_FIELDS = [
     "Id", "Name", "Type", "ParentId", "Website", "Industry", "BillingStreet", "BillingCity", "BillingState",
     "BillingPostalCode", "BillingCountryCode", "CurrencyIsoCode", "Tax_Id__c", EXTERNAL_ID_FIELD,
-    "Billing_Status__c", "CreatedDate", "LastModifiedDate",
+    "Billing_Status__c", PARTNER_FIELD, "CreatedDate", "LastModifiedDate",
 ]  # fmt: skip
 CONTACT_FIELDS = [
     "Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "Title", "CreatedDate", "LastModifiedDate",
 ]  # fmt: skip
 OPPORTUNITY_FIELDS = [
     "Id", "Name", "AccountId", "StageName", "Amount", "CurrencyIsoCode", "CloseDate", "Billing_Status__c",
-    "Invoice_Number__c", "CreatedDate", "LastModifiedDate",
+    "Invoice_Number__c", "Description", PARTNER_FIELD, "CreatedDate", "LastModifiedDate",
 ]  # fmt: skip
 LINE_FIELDS = ["Id", "ProductCode", "Description", "Quantity", "UnitPrice", "TotalPrice", "CurrencyIsoCode"]
 
@@ -160,6 +164,7 @@ def to_customer(record: dict[str, Any]) -> Customer:
         billing_status=CUSTOMER_BILLING.get(status) if status else None,  # type: ignore[arg-type]
         created_at=_timestamp(record, "CreatedDate"),
         updated_at=_timestamp(record, "LastModifiedDate"),
+        partner_id=record.get(PARTNER_FIELD) or None,
     )
 
 
@@ -175,6 +180,9 @@ def from_customer_upsert(upsert: CustomerUpsert) -> dict[str, Any]:
     }
     if upsert.currency:
         fields["CurrencyIsoCode"] = upsert.currency
+    if upsert.partner_id:
+        # Only ever set here: an upsert without it (a sync) leaves a partner's attribution alone.
+        fields[PARTNER_FIELD] = upsert.partner_id
     address = upsert.billing_address
     if address is not None:
         street = "\n".join(line for line in (address.line1, address.line2) if line)
@@ -240,7 +248,37 @@ def to_opportunity(record: dict[str, Any], *, with_lines: bool) -> Opportunity:
         lines=lines,
         created_at=_timestamp(record, "CreatedDate"),
         updated_at=_timestamp(record, "LastModifiedDate"),
+        partner_id=record.get(PARTNER_FIELD) or None,
+        description=record.get("Description"),
     )
+
+
+def from_opportunity_create(create: OpportunityCreate) -> dict[str, Any]:
+    """OpportunityCreate → Opportunity fields (the external id travels in the URL, not here)."""
+    fields: dict[str, Any] = {
+        "Name": create.name,
+        "AccountId": create.account_id,
+        "StageName": STAGES_BACK[create.stage],
+        "CloseDate": create.close_date.isoformat(),
+        "Description": create.description,
+        PARTNER_FIELD: create.partner_id,
+    }
+    if create.amount is not None:
+        fields["Amount"] = float(create.amount.decimal())
+        fields["CurrencyIsoCode"] = create.amount.currency
+    return fields
+
+
+def from_contact_upsert(upsert: ContactUpsert) -> dict[str, Any]:
+    """ContactUpsert → Contact fields (full replacement; the external id travels in the URL)."""
+    return {
+        "AccountId": upsert.account_id,
+        "FirstName": upsert.first_name,
+        "LastName": upsert.last_name,
+        "Email": upsert.email,
+        "Phone": upsert.phone,
+        "Title": upsert.title,
+    }
 
 
 def soql_string(value: str) -> str:
@@ -248,10 +286,18 @@ def soql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'").replace("%", "\\%").replace("_", "\\_")
+
+
+def soql_like_contains(value: str) -> str:
+    """A LIKE pattern matching values that contain ``value`` (wildcards escaped)."""
+    return f"'%{_like_escaped(value)}%'"
+
+
 def soql_like_prefix(value: str) -> str:
     """A LIKE pattern matching values starting with ``value`` (wildcards escaped)."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("%", "\\%").replace("_", "\\_")
-    return f"'{escaped}%'"
+    return f"'{_like_escaped(value)}%'"
 
 
 def soql_datetime(value: dt.datetime) -> str:

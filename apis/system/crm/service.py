@@ -18,9 +18,11 @@ import msgspec
 from apis.canonical import (
     BillingStatusPatch,
     Contact,
+    ContactUpsert,
     Customer,
     CustomerUpsert,
     Opportunity,
+    OpportunityCreate,
     Page,
 )
 from apis.system.crm import mapping as m
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from gateway.settings import Settings
 
 MAX_LIMIT = 200
+DOMAIN_MATCHES_MAX = 200
+"""Accounts read when looking a company up by its web domain (more is a data-quality problem)."""
 SANDBOX_BASE_URL = "http://salesforce.sandbox"
 
 
@@ -89,10 +93,11 @@ class CrmService:
         name_prefix: str | None = None,
         parent_id: str | None = None,
         updated_since: dt.datetime | None = None,
+        partner_id: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[Customer]:
-        """Customers, in id order, filtered by name prefix, parent and last change."""
+        """Customers, in id order, filtered by name prefix, parent, last change and partner."""
         where = []
         if name_prefix:
             where.append(f"Name LIKE {m.soql_like_prefix(name_prefix)}")
@@ -100,6 +105,8 @@ class CrmService:
             where.append(f"ParentId = {m.soql_string(parent_id)}")
         if updated_since:
             where.append(f"LastModifiedDate >= {m.soql_datetime(updated_since)}")
+        if partner_id:
+            where.append(f"{m.PARTNER_FIELD} = {m.soql_string(partner_id)}")
         records, next_cursor = await self._page(m.ACCOUNT, m.ACCOUNT_FIELDS, where, limit, cursor)
         return Page(items=[m.to_customer(r) for r in records], next_cursor=next_cursor)
 
@@ -125,6 +132,33 @@ class CrmService:
         created = isinstance(upserted, dict) and bool(upserted.get("created", False))
         return m.to_customer(self.connector.require_record(record)), created
 
+    async def accounts_by_domain(self, domain: str) -> list[Customer]:
+        """Customers whose web domain is exactly ``domain`` (case-insensitive), in id order.
+
+        SOQL cannot compare a normalised domain, so the query narrows by ``Website LIKE
+        '%<domain>%'`` and the exact comparison is made on the mapped ``domain``.
+        """
+        wanted = domain.lower().removeprefix("www.")
+        soql = (
+            f"SELECT {', '.join(m.ACCOUNT_FIELDS)} FROM {m.ACCOUNT} "  # noqa: S608 - SOQL; values escaped
+            f"WHERE Website LIKE {m.soql_like_contains(wanted)} ORDER BY Id LIMIT {DOMAIN_MATCHES_MAX}"
+        )
+        records = await self.connector.query(soql)
+        return [c for c in (m.to_customer(r) for r in records) if c.domain == wanted]
+
+    async def open_opportunities_by_domain(self, domain: str) -> tuple[list[Customer], list[Opportunity]]:
+        """The customers with web domain ``domain`` and their open (not closed) opportunities."""
+        accounts = await self.accounts_by_domain(domain)
+        if not accounts:
+            return [], []
+        ids = ", ".join(m.soql_string(a.id) for a in accounts)
+        soql = (
+            f"SELECT {', '.join(m.OPPORTUNITY_FIELDS)} FROM {m.OPPORTUNITY} "  # noqa: S608 - SOQL; values escaped
+            f"WHERE AccountId IN ({ids}) AND IsClosed = false ORDER BY Id"
+        )
+        records = await self.connector.query(soql)
+        return accounts, [m.to_opportunity(r, with_lines=False) for r in records]
+
     # -- contacts --------------------------------------------------------------------------------
     async def list_contacts(
         self,
@@ -147,6 +181,13 @@ class CrmService:
         """One contact by CRM id."""
         return m.to_contact(await self.connector.get(m.CONTACT, _checked_id(contact_id), m.CONTACT_FIELDS))
 
+    async def upsert_contact_by_external_id(self, external_id: str, upsert: ContactUpsert) -> tuple[Contact, bool]:
+        """Create or update the contact carrying ``external_id``; returns (contact, created)."""
+        upserted, record = await self._upsert_and_read(
+            m.CONTACT, external_id, m.from_contact_upsert(upsert), m.CONTACT_FIELDS
+        )
+        return m.to_contact(record), upserted
+
     # -- opportunities ---------------------------------------------------------------------------
     async def list_opportunities(
         self,
@@ -154,10 +195,11 @@ class CrmService:
         stage: str | None = None,
         modified_since: dt.datetime | None = None,
         account_id: str | None = None,
+        partner_id: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[Opportunity]:
-        """Opportunities (without lines), in id order."""
+        """Opportunities (without lines), in id order, optionally of one customer or partner."""
         where = []
         if stage == "other":
             known = ", ".join(m.soql_string(s) for s in m.STAGES)
@@ -168,6 +210,8 @@ class CrmService:
             where.append(f"LastModifiedDate >= {m.soql_datetime(modified_since)}")
         if account_id:
             where.append(f"AccountId = {m.soql_string(account_id)}")
+        if partner_id:
+            where.append(f"{m.PARTNER_FIELD} = {m.soql_string(partner_id)}")
         records, next_cursor = await self._page(m.OPPORTUNITY, m.OPPORTUNITY_FIELDS, where, limit, cursor)
         return Page(items=[m.to_opportunity(r, with_lines=False) for r in records], next_cursor=next_cursor)
 
@@ -206,7 +250,33 @@ class CrmService:
             raise NotFound(f"No opportunity {opportunity_id}")
         return m.to_opportunity(records[0], with_lines=True)
 
+    async def create_opportunity(self, external_id: str, create: OpportunityCreate) -> tuple[Opportunity, bool]:
+        """Create the opportunity carrying ``external_id`` (an upsert: a retry makes no second one).
+
+        Returns the opportunity (without lines) and whether this call created it. Upsert and
+        read-back travel in one composite call.
+        """
+        created, record = await self._upsert_and_read(
+            m.OPPORTUNITY, external_id, m.from_opportunity_create(create), m.OPPORTUNITY_FIELDS
+        )
+        return m.to_opportunity(record, with_lines=False), created
+
     # -- helpers ---------------------------------------------------------------------------------
+    async def _upsert_and_read(
+        self, sobject: str, external_id: str, values: dict[str, Any], fields: list[str]
+    ) -> tuple[bool, dict[str, Any]]:
+        path = self.connector.sobject_url(sobject, m.EXTERNAL_ID_FIELD, external_id)
+        upserted, record = await self.connector.composite(
+            [
+                {"method": "PATCH", "url": path, "referenceId": "upsert", "body": values},
+                {"method": "GET", "url": f"{path}?fields={','.join(fields)}", "referenceId": "read"},
+            ],
+            all_or_none=True,
+            idempotent=True,
+        )
+        created = isinstance(upserted, dict) and bool(upserted.get("created", False))
+        return created, self.connector.require_record(record)
+
     @staticmethod
     def _opportunity_soql(opportunity_id: str) -> str:
         # SOQL, not SQL: every value in it went through mapping.soql_* escaping.

@@ -1,0 +1,1 @@
+"""``/experience/partner-portal/v1``: what a partner sees of its own customers, and its webhooks."""

@@ -1,0 +1,274 @@
+"""``/experience/partner-portal/v1/webhooks``: a partner's webhook subscriptions and their delivery log.
+
+Every operation needs a partner-bound caller (``experience:partner-portal:read`` to read,
+``:write`` to change); an unbound client is refused with 403 whatever its scopes. A partner
+sees only its own subscriptions and their deliveries: another partner's answer 404, exactly as
+ids that do not exist. The signing secret is in the answers of create and rotate-secret only
+(neither honours ``Idempotency-Key``: a stored replay would keep the secret at rest).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, post
+from litestar.params import FromPath, FromQuery
+
+from apis.canonical import Page
+from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
+from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery, DeliveryQueue
+from apis.experience.partner_portal.webhooks.signing import SecretBox
+from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
+from apis.system.http import Limit, decode_body, json_response, page_response
+from gateway.errors import InvalidInput, PermanentError
+from gateway.master_key import resolve_master_key
+from policies.observe import AUDIT_NOTE_KEY
+from policies.pipeline import CONTEXT_STATE_KEY
+
+BASE = "/experience/partner-portal/v1"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class PartnerRequired(PermanentError):
+    """The caller is not bound to a partner: the partner portal has nothing to show it."""
+
+    status = 403
+    problem = "partner-required"
+    title = "Partner-bound client required"
+
+
+class WebhookCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /webhooks``."""
+
+    url: str
+    event_types: list[str]
+    description: str | None = None
+
+
+class _Stores(msgspec.Struct, frozen=True):
+    subscriptions: SubscriptionStore
+    deliveries: DeliveryQueue
+
+
+def _stores(request: Request[Any, Any, Any]) -> _Stores:
+    state = request.app.state
+    stores: _Stores | None = getattr(state, "partner_webhook_stores", None)
+    if stores is None:
+        engine = state.components.engine
+        box = SecretBox(resolve_master_key(state.settings))
+        stores = _Stores(SubscriptionStore(engine, box), DeliveryQueue(engine))
+        state.partner_webhook_stores = stores
+    return stores
+
+
+def bound_partner(request: Request[Any, Any, Any]) -> str:
+    """The partner the caller's token is bound to.
+
+    Raises:
+        PartnerRequired: the caller is not partner-bound.
+    """
+    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
+    partner_id = getattr(getattr(context, "principal", None), "partner_id", None)
+    if not isinstance(partner_id, str) or not partner_id:
+        raise PartnerRequired("the partner portal serves partner-bound clients only")
+    return partner_id
+
+
+def _note(request: Request[Any, Any, Any], note: str) -> None:
+    """Say in the audit record what this call changed (never a secret)."""
+    ctx = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
+    if ctx is not None:
+        ctx.state[AUDIT_NOTE_KEY] = note
+
+
+def _url_problem(url: str, allow_localhost: bool) -> str | None:
+    """Why ``url`` cannot receive webhooks (``None``: it can)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "must be an absolute https:// URL"
+    if parts.username or parts.password:
+        return "must not carry credentials"
+    if parts.fragment:
+        return "must not have a fragment"
+    if host in LOCAL_HOSTS:
+        return None if allow_localhost else "must not point at this machine (loopback)"
+    if parts.scheme != "https":
+        return "must use https"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return "must not point at a private, loopback, link-local or reserved address"
+    return None
+
+
+def _check_create(body: WebhookCreate, allow_localhost: bool) -> None:
+    errors = []
+    problem = _url_problem(body.url, allow_localhost)
+    if problem is not None:
+        errors.append({"in": "body", "pointer": "/url", "detail": f"the URL {problem}"})
+    if not body.event_types:
+        errors.append({"in": "body", "pointer": "/event_types", "detail": "name at least one event type"})
+    for index, event_type in enumerate(body.event_types):
+        if event_type not in PARTNER_EVENT_TYPES:
+            detail = f"{event_type!r} is not an event type partners receive; allowed: {', '.join(PARTNER_EVENT_TYPES)}"
+            errors.append({"in": "body", "pointer": f"/event_types/{index}", "detail": detail})
+    if errors:
+        raise InvalidInput("the webhook subscription is not acceptable", field_errors=errors)
+
+
+def _time(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def subscription_view(subscription: Subscription) -> dict[str, Any]:
+    """A subscription as the contract's ``WebhookSubscription``."""
+    return {
+        "id": subscription.id,
+        "url": subscription.url,
+        "event_types": subscription.event_types,
+        "description": subscription.description,
+        "created_at": _time(subscription.created_at),
+        "updated_at": _time(subscription.updated_at),
+        "previous_secret_expires_at": _time(subscription.previous_secret_expires_at),
+    }
+
+
+def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    """A delivery as the contract's ``WebhookDelivery``."""
+    return {
+        "id": delivery.id,
+        "webhook_id": delivery.subscription_id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "last_attempt_at": _time(delivery.last_attempt_at),
+        "next_attempt_at": _time(delivery.next_attempt_at),
+        "delivered_at": _time(delivery.delivered_at),
+        "created_at": _time(delivery.created_at),
+    }
+
+
+def _attempt_view(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "at": _time(attempt.at),
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "duration_ms": attempt.duration_ms,
+    }
+
+
+@post("/webhooks", operation_id="createWebhook")
+async def create_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Register an endpoint; the signing secret is in this answer only."""
+    partner_id = bound_partner(request)
+    body = await decode_body(request, WebhookCreate)
+    _check_create(body, request.app.state.settings.partner_webhook_allow_http_localhost)
+    subscription, secret = await _stores(request).subscriptions.create(
+        partner_id, body.url, body.event_types, body.description
+    )
+    _note(request, f"created webhook subscription {subscription.id}")
+    location = f"{BASE}/webhooks/{subscription.id}"
+    return json_response({**subscription_view(subscription), "secret": secret}, 201, {"Location": location})
+
+
+@get("/webhooks", operation_id="listWebhooks")
+async def list_webhooks(
+    request: Request[Any, Any, Any], limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """The partner's subscriptions, oldest first."""
+    items, next_cursor = await _stores(request).subscriptions.page(bound_partner(request), limit=limit, cursor=cursor)
+    return page_response(request, Page(items=[subscription_view(s) for s in items], next_cursor=next_cursor))
+
+
+@get("/webhooks/{webhook_id:str}", operation_id="getWebhook")
+async def get_webhook(request: Request[Any, Any, Any], webhook_id: FromPath[str]) -> Response[bytes]:
+    """One subscription (never its secret)."""
+    return json_response(
+        subscription_view(await _stores(request).subscriptions.get(bound_partner(request), webhook_id))
+    )
+
+
+@delete("/webhooks/{webhook_id:str}", operation_id="deleteWebhook", status_code=204)
+async def delete_webhook(request: Request[Any, Any, Any], webhook_id: FromPath[str]) -> None:
+    """Delete a subscription with its delivery log; nothing more is sent to it."""
+    await _stores(request).subscriptions.delete(bound_partner(request), webhook_id)
+    _note(request, f"deleted webhook subscription {webhook_id}")
+
+
+@post("/webhooks/{webhook_id:str}/rotate-secret", operation_id="rotateWebhookSecret", status_code=200)
+async def rotate_secret(request: Request[Any, Any, Any], webhook_id: FromPath[str]) -> Response[bytes]:
+    """A new signing secret (in this answer only); the old one keeps signing during the grace period."""
+    grace = request.app.state.settings.partner_webhook_secret_grace_hours * 3600.0
+    subscription, secret = await _stores(request).subscriptions.rotate_secret(bound_partner(request), webhook_id, grace)
+    _note(request, f"rotated the secret of webhook subscription {webhook_id}")
+    return json_response({**subscription_view(subscription), "secret": secret})
+
+
+@get("/webhooks/{webhook_id:str}/deliveries", operation_id="listWebhookDeliveries")
+async def list_deliveries(
+    request: Request[Any, Any, Any],
+    webhook_id: FromPath[str],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """The subscription's deliveries, newest first, optionally of one status."""
+    partner_id = bound_partner(request)
+    stores = _stores(request)
+    await stores.subscriptions.get(partner_id, webhook_id)
+    items, next_cursor = await stores.deliveries.page(partner_id, webhook_id, limit=limit, cursor=cursor, status=status)
+    return page_response(request, Page(items=[delivery_view(d) for d in items], next_cursor=next_cursor))
+
+
+@get("/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}", operation_id="getWebhookDelivery")
+async def get_delivery(
+    request: Request[Any, Any, Any], webhook_id: FromPath[str], delivery_id: FromPath[str]
+) -> Response[bytes]:
+    """One delivery with every attempt, oldest first."""
+    delivery, attempts = await _stores(request).deliveries.get(bound_partner(request), webhook_id, delivery_id)
+    return json_response({**delivery_view(delivery), "attempt_log": [_attempt_view(a) for a in attempts]})
+
+
+@post(
+    "/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/redeliver",
+    operation_id="redeliverWebhook",
+    status_code=202,
+)
+async def redeliver(
+    request: Request[Any, Any, Any], webhook_id: FromPath[str], delivery_id: FromPath[str]
+) -> Response[bytes]:
+    """Send the delivery again now, with a fresh round of attempts (a dead one too)."""
+    delivery = await _stores(request).deliveries.redeliver(bound_partner(request), webhook_id, delivery_id)
+    _note(request, f"asked for a redelivery of {delivery_id}")
+    return json_response(delivery_view(delivery), 202)
+
+
+router = Router(
+    path=BASE,
+    route_handlers=[
+        create_webhook,
+        list_webhooks,
+        get_webhook,
+        delete_webhook,
+        rotate_secret,
+        list_deliveries,
+        get_delivery,
+        redeliver,
+    ],
+)
