@@ -1,0 +1,1 @@
+"""The partner portal experience API: a partner's customers, their subscriptions, and deal registration."""
