@@ -40,7 +40,7 @@ import msgspec
 
 from apis.canonical import ContactUpsert, Customer, CustomerUpsert, Money, Opportunity, OpportunityCreate
 from apis.system.crm.service import CrmService
-from gateway.errors import Conflict, InvalidInput
+from gateway.errors import Conflict, InvalidInput, RetryableError
 from gateway.idempotency_store import Claim, IdempotencyStore
 
 MAX_CLOSE_YEARS = 5
@@ -122,6 +122,15 @@ class RegistrationInProgress(Conflict):
         super().__init__(f"Another registration for {domain} is being made; retry shortly")
 
 
+class LeaseUnavailable(RetryableError):
+    """The store holding the domain leases cannot be reached: nothing was written, retry."""
+
+    status = 503
+    problem = "deal-registration-unavailable"
+    title = "Deal registration unavailable"
+    retry_after = 1.0
+
+
 def normalised_domain(domain: str) -> str:
     """``WWW.Fabrikam.COM`` → ``fabrikam.com`` (the form the CRM mapping gives ``Customer.domain``)."""
     return domain.strip().lower().removeprefix("www.")
@@ -163,12 +172,16 @@ async def domain_lock(store: IdempotencyStore, domain: str) -> AsyncIterator[Non
 
     Raises:
         RegistrationInProgress: another registration kept it for :data:`LOCK_WAIT_SECONDS`.
+        LeaseUnavailable: the store failed (503; a registration never runs unguarded).
     """
     wanted = Claim(LOCK_CLIENT, domain, secrets.token_hex(16), "domain-lease")
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         now = time.time()
-        result = await store.claim(wanted, LOCK_ROUTE, now, now + LOCK_LEASE_SECONDS)
+        try:
+            result = await store.claim(wanted, LOCK_ROUTE, now, now + LOCK_LEASE_SECONDS)
+        except Exception as error:  # any store failure: refuse rather than register unguarded
+            raise LeaseUnavailable(f"Deal registration is unavailable ({type(error).__name__}); retry") from None
         if result.claim is not None:
             break
         if time.monotonic() >= deadline:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from apis.experience.partner_portal import deals
-from apis.experience.partner_portal.deals import RegistrationInProgress, domain_lock
+from apis.experience.partner_portal.deals import LeaseUnavailable, RegistrationInProgress, domain_lock
 from gateway.db import create_engine, create_schema
 from gateway.idempotency_store import Claim, IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 
@@ -76,3 +76,14 @@ async def test_the_lease_of_a_crashed_holder_runs_out(store: IdempotencyStore) -
     assert (await store.claim(crashed, deals.LOCK_ROUTE, now, now + 0.15)).claim is not None  # never released
     async with domain_lock(store, "fabrikam.com"):
         assert time.time() - now >= 0.15
+
+
+async def test_a_store_that_fails_refuses_the_registration() -> None:
+    dead = RedisIdempotencyStore("redis://127.0.0.1:1/0", socket_timeout=0.2)
+    try:
+        with pytest.raises(LeaseUnavailable) as raised:
+            async with domain_lock(dead, "fabrikam.com"):
+                pytest.fail("registered without a lease")
+        assert raised.value.status == 503 and raised.value.retry_after
+    finally:
+        await dead.aclose()
