@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -42,6 +43,8 @@ from apis.canonical import ContactUpsert, Customer, CustomerUpsert, Money, Oppor
 from apis.system.crm.service import CrmService
 from gateway.errors import Conflict, InvalidInput, RetryableError
 from gateway.idempotency_store import Claim, IdempotencyStore
+
+logger = logging.getLogger(__name__)
 
 MAX_CLOSE_YEARS = 5
 LOCK_CLIENT = "partner-portal:deal-registration"
@@ -190,7 +193,10 @@ async def domain_lock(store: IdempotencyStore, domain: str) -> AsyncIterator[Non
     try:
         yield
     finally:
-        await store.release(result.claim)
+        try:
+            await store.release(result.claim)
+        except Exception as error:  # the registration is done; the lease runs out by itself
+            logger.warning("deal registration lease not released (%s); it expires on its own", type(error).__name__)
 
 
 def _description(body: DealRegistration) -> str | None:
