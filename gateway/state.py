@@ -55,6 +55,14 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
         "tier": "gold",
     },
     {
+        "name": "demo-partner",
+        # A reseller's portal integration: bound to the seeded demo partner, so it sees only
+        # the customers and deals the CRM attributes to partner-northwind, and no other API.
+        "scopes": ["experience:partner-portal:read", "experience:partner-portal:write"],
+        "tier": "gold",
+        "partner_id": "partner-northwind",
+    },
+    {
         "name": "demo-trial-app",
         "scopes": ["system:crm:read"],
         "tier": "bronze",
@@ -116,7 +124,9 @@ async def prepare_state(settings: Settings, echo: Callable[[str], None] = print)
             return False
         created = []
         for spec in DEMO_CLIENTS:
-            record, secret = await store.create(name=spec["name"], scopes=spec["scopes"], tier=spec["tier"])
+            record, secret = await store.create(
+                name=spec["name"], scopes=spec["scopes"], tier=spec["tier"], partner_id=spec.get("partner_id")
+            )
             created.append(
                 {
                     "name": record.name,

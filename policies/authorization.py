@@ -7,7 +7,9 @@ its scopes (OpenAPI semantics). No scope list lives in Python code.
 Audience confinement is independent of scopes: a principal bound to a ``partner_id``
 reaches only the partner-portal experience API, one bound to a ``customer_id`` only the
 customer-portal API, whatever scopes it was granted — a mis-scoped partner client must
-not become a back door into system APIs.
+not become a back door into system APIs. The partner-portal API is also the other way round:
+it answers only partner-bound principals (its every answer is about "your" customers and
+deals, which an unbound client does not have), so an unbound one gets the same 403.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class AuthorizationPolicy(Policy):
         api = (route.api.layer, route.api.name)
         if principal.partner_id is not None and api != PARTNER_API:
             return _confined("a partner-bound client may only call the partner-portal API")
+        if principal.partner_id is None and api == PARTNER_API:
+            return _confined("the partner-portal API answers only clients bound to a partner (partner_id)")
         if principal.customer_id is not None and principal.partner_id is None and api != CUSTOMER_API:
             return _confined("a customer-bound client may only call the customer-portal API")
         granted = principal.oauth_scopes

@@ -132,6 +132,15 @@ class CrmService:
         created = isinstance(upserted, dict) and bool(upserted.get("created", False))
         return m.to_customer(self.connector.require_record(record)), created
 
+    async def accounts_by_ids(self, account_ids: list[str]) -> list[Customer]:
+        """The customers of ``account_ids`` that exist, in id order (at most MAX_LIMIT ids)."""
+        wanted = sorted({_checked_id(i) for i in account_ids if _valid_id(i)})[:MAX_LIMIT]
+        if not wanted:
+            return []
+        ids = ", ".join(m.soql_string(i) for i in wanted)
+        soql = f"SELECT {', '.join(m.ACCOUNT_FIELDS)} FROM {m.ACCOUNT} WHERE Id IN ({ids}) ORDER BY Id"  # noqa: S608
+        return [m.to_customer(r) for r in await self.connector.query(soql)]
+
     async def accounts_by_domain(self, domain: str) -> list[Customer]:
         """Customers whose web domain is exactly ``domain`` (case-insensitive), in id order.
 
@@ -307,9 +316,13 @@ def _q(soql: str) -> str:
     return urlencode({"q": soql})
 
 
+def _valid_id(value: str) -> bool:
+    return value.isascii() and value.isalnum() and len(value) in (15, 18)
+
+
 def _checked_id(value: str) -> str:
     """Salesforce ids are 15 or 18 letters and digits; anything else cannot exist."""
-    if not value.isascii() or not value.isalnum() or len(value) not in (15, 18):
+    if not _valid_id(value):
         raise NotFound(f"No object with id {value}")
     return value
 
