@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from apis.experience.partner_portal.webhooks.deliveries import DeliveryQueue
 from gateway.contracts.loader import bundle
 from gateway.settings import PROJECT_ROOT
 from tests.experience.partner_portal.conftest import PORTAL, Portal, idempotency
+from tests.experience.partner_webhooks.portal import customer_synced
 from tests.harness import problem
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -24,7 +26,12 @@ CONTRACT = PROJECT_ROOT / "contracts/experience/partner-portal/v1.yaml"
 METHODS = ("get", "put", "post", "patch", "delete")
 BODIES: dict[str, dict[str, Any]] = {}
 """A valid request body per operationId, for operations on an object that take one."""
-UNKNOWN = {"customer_id": "001Qy0000000zzzIAA", "deal_id": "006Qy0000000zzzIAA"}
+UNKNOWN = {
+    "customer_id": "001Qy0000000zzzIAA",
+    "deal_id": "006Qy0000000zzzIAA",
+    "webhook_id": "whs_01JDQ8Z5W4V3Q2N1M0K9J8H7G6",
+    "delivery_id": "whd_01JDQ8Z5W4V3Q2N1M0K9J8H7G6",
+}
 """Ids of the right shape that name nothing."""
 
 
@@ -33,9 +40,27 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
     return [(method, path, op) for path, item in paths.items() for method, op in item.items() if method in METHODS]
 
 
-def _b_objects(portal: Portal) -> dict[str, str]:
-    """One of partner B's objects per path parameter name."""
-    return {"customer_id": portal.b.customer_id, "deal_id": portal.b.open_deal["id"]}
+_B_HOOKS: dict[int, dict[str, str]] = {}
+
+
+async def _b_objects(portal: Portal) -> dict[str, str]:
+    """One of partner B's objects per path parameter name (B's webhook and a delivery made on first use)."""
+    hooks = _B_HOOKS.get(id(portal))
+    if hooks is None:
+        created = await portal.gw.client.post(
+            f"{PORTAL}/webhooks",
+            json={"url": "https://hooks.contoso.example/strata", "event_types": ["strata.customer.synced"]},
+            headers=portal.b.headers,
+        )
+        assert created.status_code == 201, created.text
+        webhook_id = created.json()["id"]
+        # A delivery for B, queued as the fan-out queues one (no engine runs in this gateway).
+        queue = DeliveryQueue(portal.gw.app.state.components.engine)
+        assert await queue.enqueue(webhook_id, portal.b.partner_id, customer_synced(portal.b.customer_id))
+        listed = await portal.gw.client.get(f"{PORTAL}/webhooks/{webhook_id}/deliveries", headers=portal.b.headers)
+        assert listed.status_code == 200, listed.text
+        hooks = _B_HOOKS[id(portal)] = {"webhook_id": webhook_id, "delivery_id": listed.json()["items"][0]["id"]}
+    return {"customer_id": portal.b.customer_id, "deal_id": portal.b.open_deal["id"], **hooks}
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
@@ -69,7 +94,7 @@ async def test_every_operation_on_partner_bs_objects_answers_404(portal: Portal)
         names = re.findall(r"{([^}]+)}", template)
         if not names:
             continue
-        b_objects = _b_objects(portal)
+        b_objects = await _b_objects(portal)
         response = await _call(portal, method, _fill(template, b_objects), op)
         assert response.status_code == 404, (method, template, response.text)
         # Exactly what ids that name nothing answer: B's objects cannot be told from absent ones.
@@ -78,7 +103,13 @@ async def test_every_operation_on_partner_bs_objects_answers_404(portal: Portal)
         b_ids = [b_objects[n] for n in names]
         assert _shape(problem(response), b_ids) == _shape(problem(unknown), [UNKNOWN[n] for n in names])
         walked += 1
-    assert walked >= 3  # customers/{id}, customers/{id}/subscriptions, deals/{id}
+    assert walked >= 9  # customers, deals, webhooks (get, delete, rotate), deliveries (list, get, redeliver)
+    # B's webhook and delivery outlived A's every attempt on them.
+    hooks = await _b_objects(portal)
+    mine = await portal.gw.client.get(
+        f"{PORTAL}/webhooks/{hooks['webhook_id']}/deliveries/{hooks['delivery_id']}", headers=portal.b.headers
+    )
+    assert mine.status_code == 200, mine.text
 
 
 async def test_lists_never_show_partner_bs_objects(portal: Portal) -> None:

@@ -23,15 +23,12 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from joserfc import jwe
-from joserfc.jwk import OctKey
+from gateway.sealing import Sealer
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 SIGNATURE_VERSION = "v1"
-_JWE_HEADER = {"alg": "dir", "enc": "A256GCM"}
-_JWE_ALGORITHMS = ["dir", "A256GCM"]
-_KEY_PURPOSE = b"strata partner webhook secrets\x00"
+SEAL_PURPOSE = "partner-webhook-secret"
 
 
 def new_secret() -> str:
@@ -56,19 +53,19 @@ def signature_header(message_id: str, timestamp: int, body: bytes, signing_secre
 
 
 class SecretBox:
-    """Encrypts and decrypts webhook secrets with a key derived from the master key."""
+    """Encrypts and decrypts webhook secrets with a key derived from the master key (:mod:`gateway.sealing`)."""
 
     def __init__(self, master_key: str) -> None:
-        self._key = OctKey.import_key(hashlib.sha256(_KEY_PURPOSE + master_key.encode()).digest())
+        self._sealer = Sealer(master_key, SEAL_PURPOSE)
 
     def seal(self, secret: str) -> str:
         """``secret`` as a compact JWE."""
-        return jwe.encrypt_compact(_JWE_HEADER, secret.encode(), self._key, algorithms=_JWE_ALGORITHMS)
+        return self._sealer.seal(secret.encode())
 
     def open(self, sealed: str) -> str:
         """The secret inside ``sealed``.
 
         Raises:
-            joserfc.errors.JoseError: it was sealed under another master key.
+            gateway.sealing.SealBroken: it was sealed under another master key.
         """
-        return (jwe.decrypt_compact(sealed, self._key, algorithms=_JWE_ALGORITHMS).plaintext or b"").decode()
+        return self._sealer.open(sealed).decode()
