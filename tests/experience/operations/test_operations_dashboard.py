@@ -24,6 +24,7 @@ import time_machine
 from apis.process.transactions import COMPLETED, DISMISSED, FAILED, HELD, NEEDS_ATTENTION, TransactionStore
 from tests.harness import Gateway, running_gateway
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 DASHBOARD = "/experience/operations/v1/dashboard"
 READ = "experience:operations:read"
 HOUR = 3600
