@@ -79,6 +79,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._trial_in_flight = False
+        self._changed_at = time.time()  # wall clock: shown to operators, never used for timing
         CIRCUIT_STATE.labels(vendor).set(0)
 
     @property
@@ -87,6 +88,18 @@ class CircuitBreaker:
         if self._state == "open" and self._clock() - self._opened_at >= self.config.open_seconds:
             return "half_open"
         return self._state
+
+    @property
+    def since(self) -> float:
+        """Wall-clock time (epoch seconds) the current state began (the breaker's creation at first)."""
+        if self._state == "open" and self.state == "half_open":
+            return self._changed_at + self.config.open_seconds  # the pause ended: half-open from then
+        return self._changed_at
+
+    @property
+    def failures(self) -> int:
+        """Consecutive outages counted since the last success."""
+        return self._failures
 
     def retry_in(self) -> float:
         """Seconds until an open circuit lets a trial call through (0 when not open)."""
@@ -130,6 +143,8 @@ class CircuitBreaker:
     def _set(self, state: CircuitState) -> None:
         if state != self._state:
             CIRCUIT_TRANSITIONS.labels(self.vendor, state).inc()
+            # An open circuit turned half-open when its pause ended, not at the trial call.
+            self._changed_at = self.since if self._state == "open" and state == "half_open" else time.time()
         self._state = state
         CIRCUIT_STATE.labels(self.vendor).set(_STATE_VALUE[state])
 

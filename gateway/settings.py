@@ -219,6 +219,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Accept ``http://`` (and ``https://``) webhook URLs on 127.0.0.1, ::1 and localhost — for
     trying the webhooks on one machine and for tests. Off, a URL must be ``https://`` on a host
     that is not a loopback, private or link-local address."""
+    default_sla_seconds: int = 300
+    """End-to-end target (accepted → completed, p95) of a workflow ``workflow_sla_seconds`` does not
+    name, shown on the operations dashboard (1–604800)."""
+    workflow_sla_seconds: str = ""
+    """Per-workflow end-to-end targets as a JSON object of seconds, e.g.
+    ``{"quote-to-cash": 300, "customer-sync": 3600}``; workflows not named get ``default_sla_seconds``."""
     token_exchange_ttl_seconds: int = 300
     """Lifetime of a customer-bound token issued by RFC 8693 token exchange (30–3600); never
     longer than the subject token it was exchanged for."""
@@ -275,6 +281,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("inbox_poll_ms", self.inbox_poll_ms, 10, 600_000)
         _check_range("ledger_posting_window_minutes", self.ledger_posting_window_minutes, 0, 1440)
         _check_range("customer_portal_cache_seconds", self.customer_portal_cache_seconds, 0, 300)
+        _check_range("default_sla_seconds", self.default_sla_seconds, 1, 604_800)
+        _ = self.workflow_sla_targets  # validate the JSON object at start-up
         _check_range("token_exchange_ttl_seconds", self.token_exchange_ttl_seconds, 30, 3600)
         _check_range("console_session_idle_seconds", self.console_session_idle_seconds, 60, 86_400)
         _check_range("console_session_max_seconds", self.console_session_max_seconds, 300, 604_800)
@@ -335,6 +343,29 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
                 )
             names.add(text.lower())
         return frozenset(names)
+
+    @property
+    def workflow_sla_targets(self) -> dict[str, int]:
+        """``workflow_sla_seconds`` parsed: workflow name → target seconds (only the workflows it names)."""
+        if not self.workflow_sla_seconds.strip():
+            return {}
+        example = '(e.g. {"quote-to-cash": 300})'
+        try:
+            parsed = msgspec.json.decode(self.workflow_sla_seconds)
+        except msgspec.DecodeError:
+            raise SettingsError(f"workflow_sla_seconds: not a JSON object {example}") from None
+        if not isinstance(parsed, dict):
+            raise SettingsError(f"workflow_sla_seconds: not a JSON object {example}")
+        targets = {}
+        for workflow, seconds in parsed.items():
+            if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= 604_800:
+                raise SettingsError(f"workflow_sla_seconds: {workflow}: {seconds!r} is not a whole number 1..604800")
+            targets[workflow] = seconds
+        return targets
+
+    def sla_seconds(self, workflow: str) -> int:
+        """The end-to-end target of ``workflow``."""
+        return self.workflow_sla_targets.get(workflow, self.default_sla_seconds)
 
     @property
     def otlp_traces_url(self) -> str:

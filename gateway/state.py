@@ -44,6 +44,7 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
             "process:customer-sync:write",
             "process:catalog-sync:write",
             "process:usage-to-billing:write",
+            "experience:operations:read",
         ],
         "tier": "gold",
     },

@@ -15,10 +15,11 @@ def experience_routers() -> list[Any]:
     """The routers of every experience API."""
     from apis.experience.console.routes import router as console
     from apis.experience.customer_portal.routes import router as customer_portal
+    from apis.experience.operations.routes import router as operations
     from apis.experience.partner_portal.routes import router as partner_portal
     from apis.experience.partner_portal.webhooks.routes import router as partner_webhooks
 
-    return [customer_portal, partner_portal, partner_webhooks, console]
+    return [customer_portal, partner_portal, partner_webhooks, operations, console]
 
 
 def experience_event_subscribers(process: ProcessRuntime) -> list[Subscriber]:

@@ -177,3 +177,34 @@ class AuditQuery:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return {str(policy): int(count) for policy, count in rows if policy}
+
+    async def denials_by_client(
+        self, policy: str, since: float, until: float, *, limit: int
+    ) -> tuple[list[tuple[str, int]], int]:
+        """Requests ``policy`` denied in ``[since, until)`` (epoch seconds), per client.
+
+        Returns:
+            The ``limit`` clients with the most denials (most first, then by client id) with their
+            counts, and the total over every client. Denials without a client (before
+            authentication) are not counted.
+        """
+        columns = audit_events.c
+        denied = (
+            columns.outcome == "denied",
+            columns.policy == policy,
+            columns.client_id.is_not(None),
+            columns.at >= since,
+            columns.at < until,
+        )
+        count = func.count().label("denials")
+        top = (
+            select(columns.client_id, count)
+            .where(*denied)
+            .group_by(columns.client_id)
+            .order_by(count.desc(), columns.client_id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(top)).all()
+            total = (await connection.execute(select(func.count()).where(*denied))).scalar_one()
+        return [(str(client_id), int(denials)) for client_id, denials in rows], int(total)

@@ -8,7 +8,6 @@ a write changed is added to its audit record through the request context's audit
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -26,19 +25,18 @@ from gateway.management.client_admin import (
     SecretRotation,
     client_view,
 )
-from policies.context import Principal, RequestContext
+from gateway.management.usage import catalogue
+from gateway.management.usage import client_usage as usage_view
+from policies.context import RequestContext
 from policies.governance import GovernanceError
 from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
-from policies.rate_limit import RateLimitPolicy
-from policies.routes import ApiVersion, CompiledRoute
 
 T = TypeVar("T")
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 BASE = "/gateway/v1"
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
-DAY = 86400
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
@@ -158,41 +156,7 @@ async def rotate_secret(request: Request[Any, Any, Any], client_id: FromPath[str
 async def client_usage(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """Limits with what is left in the current windows, units admitted today, denials today."""
     record = await _admin(request).get(client_id)
-    policy: RateLimitPolicy = request.app.state.policies["rate_limit"]
-    principal = Principal(
-        subject=client_id,
-        client_id=client_id,
-        issuer=request.app.state.settings.issuer,
-        oauth_scopes=frozenset(),
-        tier=record.tier,
-    )
-    admission = await policy.usage(principal)
-    *windows, today = admission.states
-    now = time.time()
-    day_start = int(now // DAY) * DAY
-    audit: AuditQuery = request.app.state.audit_query
-    return _json(
-        {
-            "client_id": client_id,
-            "tier": record.tier,
-            "limits": [
-                {
-                    "name": state.limit.name,
-                    "quota": state.limit.amount,
-                    "window_seconds": state.limit.window,
-                    "used": state.limit.amount - state.remaining,
-                    "remaining": state.remaining,
-                    "resets_in_seconds": state.reset_after,
-                }
-                for state in windows
-            ],
-            "today": {
-                "date": dt.datetime.fromtimestamp(day_start, dt.UTC).date().isoformat(),
-                "units_admitted": today.limit.amount - today.remaining,
-                "denials_by_policy": await audit.denials_by_policy(client_id, day_start),
-            },
-        }
-    )
+    return _json(await usage_view(request.app.state, record))
 
 
 # ---------------------------------------------------------------------------- audit
@@ -303,52 +267,10 @@ async def replace_governance(request: Request[Any, Any, Any], dry_run: FromQuery
 # ---------------------------------------------------------------------------- catalogue
 
 
-def _api_view(api: ApiVersion, routes: list[CompiledRoute]) -> dict[str, Any]:
-    lifecycle = api.lifecycle
-
-    def instant(epoch: float | None) -> str | None:
-        if epoch is None:
-            return None
-        return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")
-
-    docs = f"/docs/{api.api_id}"
-    return {
-        "api_id": api.api_id,
-        "layer": api.layer,
-        "name": api.name,
-        "version": api.version,
-        "title": api.title,
-        "owner": api.owner or None,
-        "base_path": api.base_path,
-        "lifecycle": {
-            "state": lifecycle.state,
-            "deprecated_at": instant(lifecycle.deprecated_at),
-            "sunset_at": instant(lifecycle.sunset_at),
-            "successor": lifecycle.successor,
-        },
-        "links": {"docs": docs, "contract": f"{docs}/openapi.yaml"},
-        "operations": [
-            {
-                "operation_id": route.operation_id,
-                "method": route.method,
-                "path": route.path_template,
-                "scopes": [sorted(alternative) for alternative in route.security],
-                "idempotency": route.idempotency,
-                "rate_cost": route.rate_cost,
-            }
-            for route in routes
-            if route.api is api
-        ],
-    }
-
-
 @get("/catalogue", operation_id="getCatalogue")
 async def get_catalogue(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Every API and version this gateway serves, with lifecycle, owner, links and scopes."""
-    table = request.app.state.route_table
-    if table is None:
-        return _json({"apis": []})
-    return _json({"apis": [_api_view(api, table.routes) for api in table.apis]})
+    return _json({"apis": catalogue(request.app.state)})
 
 
 router = Router(

@@ -1,0 +1,1 @@
+"""Operations experience API: the data of the operations console (dashboard and API catalogue)."""
