@@ -108,8 +108,12 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     ).serve()
 
 
+DEMO_RECONCILE_PERIOD = "2025-01"
+"""The period whose documented inconsistencies the sandboxes seed (the console shows the report)."""
+
+
 def _seed_demo_transactions(ctx: click.Context) -> None:
-    """On a state just seeded with demo clients and embedded sandboxes: ``strata demo --with-outage``.
+    """On a state just seeded with demo clients and embedded sandboxes: ``strata demo --with-outage --reconcile``.
 
     In a child process: the demo runs a gateway and its workflow engine, which must be gone
     (threads and all) before granian starts its workers from this process.
@@ -117,8 +121,17 @@ def _seed_demo_transactions(ctx: click.Context) -> None:
     import subprocess
 
     options = [f"--{key.replace('_', '-')}={value}" for key, value in ctx.obj.items()]
-    click.echo("strata: seeding demo transactions (strata demo --with-outage) ...")
-    command = [sys.executable, "-m", "gateway.cli", *options, "demo", "--with-outage"]
+    click.echo(f"strata: seeding demo transactions (strata demo --with-outage --reconcile {DEMO_RECONCILE_PERIOD}) ...")
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        *options,
+        "demo",
+        "--with-outage",
+        "--reconcile",
+        DEMO_RECONCILE_PERIOD,
+    ]
     done = subprocess.run(command, check=False)  # noqa: S603 - our own CLI, options from our own command line
     if done.returncode != 0:
         click.echo("strata: warning: seeding demo transactions failed; the gateway starts without them", err=True)
@@ -203,7 +216,10 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
     help="Also submit one new won deal during a billing outage, so it fails (replay it from the console).",
 )
 @click.pass_context
-def demo(ctx: click.Context, limit: int | None, within: float, with_outage: bool) -> None:
+@click.option(
+    "--reconcile", metavar="YYYY-MM", help="Then reconcile this period (the seeded mismatches are in 2025-01)."
+)
+def demo(ctx: click.Context, limit: int | None, within: float, with_outage: bool, reconcile: str | None) -> None:
     """Push the seeded Closed Won opportunities through quote-to-cash and print a report.
 
     Runs the gateway in this process on the configured state (stop `strata serve` on the
@@ -216,7 +232,11 @@ def demo(ctx: click.Context, limit: int | None, within: float, with_outage: bool
     retries = {"workflow_step_attempts": "2", "workflow_backoff_base_ms": "100"} if with_outage else {}
     settings = _settings(ctx, executor_id="strata-demo", reconciliation_schedule_hour="-1", **retries)
     _run(lambda: prepare_state(settings, echo=lambda _line: None))
-    report = _run(lambda: run_demo(settings, limit=limit, within=within, echo=click.echo, with_outage=with_outage))
+    report = _run(
+        lambda: run_demo(
+            settings, limit=limit, within=within, echo=click.echo, with_outage=with_outage, reconcile=reconcile
+        )
+    )
     for line in report.lines():
         click.echo(line)
 

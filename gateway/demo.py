@@ -6,6 +6,7 @@ opportunity the CRM holds through ``POST /process/quote-to-cash/v1/orders``, exa
 integration would, then the report says how each transaction ended. Run it again and it
 submits the same opportunities: each finds its transaction (nothing is created twice).
 
+``reconcile`` (a ``YYYY-MM`` period) then runs a reconciliation of it and waits for the report.
 ``with_outage`` adds what an operator must see on a first look at the console: one more won
 deal (a new account) submitted while the billing sandbox answers every subscription create
 with 503, so its transaction ends ``failed`` (``vendor_unavailable``, owner ``stripe``); the
@@ -75,6 +76,7 @@ async def run_demo(
     within: float = 300.0,
     echo: Callable[[str], None] = print,
     with_outage: bool = False,
+    reconcile: str | None = None,
 ) -> DemoReport:
     """Submit the Closed Won opportunities and wait until every transaction settled (or ``within`` s)."""
     from gateway.app import create_app
@@ -83,7 +85,12 @@ async def run_demo(
     async with app.lifespan():
         record, secret = await app.state.oauth.clients.create(
             name="strata-demo",
-            scopes=["process:quote-to-cash:write", "process:operations:read"],
+            scopes=[
+                "process:quote-to-cash:write",
+                "process:operations:read",
+                "process:reconciliation:read",
+                "process:reconciliation:write",
+            ],
             tier="internal",
         )
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))  # type: ignore[arg-type]
@@ -116,6 +123,8 @@ async def run_demo(
                 ids[transaction_id] = outage_opportunity
                 views.update(await _settle(client, headers, {transaction_id}, time.perf_counter() + within))
             report.seconds = time.perf_counter() - started
+            if reconcile:
+                echo(f"strata demo: {await _reconcile(client, headers, reconcile, within)}")
             for transaction_id, view in views.items():
                 report.states[view["state"]] += 1
                 if view["state"] != "completed" and view.get("exception"):
@@ -151,6 +160,21 @@ async def _submit_during_outage(client: httpx.AsyncClient, headers: dict[str, st
         return transaction_id
     finally:
         await client.delete(faults)
+
+
+async def _reconcile(client: httpx.AsyncClient, headers: dict[str, str], period: str, within: float) -> str:
+    """Run a reconciliation of ``period`` and wait for it; one line saying how it ended."""
+    runs = "/process/reconciliation/v1/runs"
+    started = await client.post(runs, json={"period": period}, headers=headers)
+    if started.status_code not in (201, 202):
+        return f"reconciliation of {period} not started: {started.status_code} {started.text[:200]}"
+    run = started.json()["run"]
+    run_id = run["id"]
+    deadline = time.perf_counter() + within
+    while run.get("status") == "running" and time.perf_counter() < deadline:
+        await asyncio.sleep(0.2)
+        run = (await client.get(f"{runs}/{run_id}", headers=headers)).json()
+    return f"reconciliation of {period}: {run.get('status')}, {run.get('mismatch_count')} mismatches ({run_id})"
 
 
 async def _token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:

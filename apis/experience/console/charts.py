@@ -47,8 +47,9 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, unit: str, tone:
                 f"{_number(value)}</text>"
             )
         if index % label_every == 0:
+            centre = min(max(x + bar_width / 2, 18), WIDTH - 18)  # a label at the edge stays whole
             parts.append(
-                f'<text class="label" x="{x + bar_width / 2:.1f}" y="{BAR_AREA_HEIGHT + 16}" '
+                f'<text class="label" x="{centre:.1f}" y="{BAR_AREA_HEIGHT + 16}" '
                 f'text-anchor="middle">{escape(label)}</text>'
             )
     total = sum(value for _, value in bars)

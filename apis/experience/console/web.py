@@ -84,6 +84,13 @@ def _age(seconds: float | None) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def _seconds(value: float | None) -> str:
+    """Seconds for people, with a decimal under a minute (``0.3 s``), else as :func:`_age`."""
+    if value is None:
+        return "—"
+    return f"{value:.1f} s" if value < 60 else _age(value)
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "—"
@@ -97,7 +104,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(when=_when, age=_age, ms=_ms)
+    environment.filters.update(when=_when, age=_age, ms=_ms, seconds=_seconds)
     environment.globals.update(state_look=state_look, BASE=BASE, EXCEPTION_STATES=EXCEPTION_STATES)
     return environment
 

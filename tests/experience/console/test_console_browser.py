@@ -128,6 +128,12 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
     assert failed_row.count() == 1
     assert "vendor_unavailable" in failed_row.inner_text()
     assert page.locator("section[aria-labelledby=open-exceptions] [data-state=needs_attention]").count() >= 1
+    # The dashboard's numbers are the seeded ones: 1 failed quote-to-cash transaction, charts drawn.
+    states = page.locator("section[aria-labelledby=states] tr", has=page.locator("th", has_text="quote-to-cash"))
+    failed_cell = states.locator("a[href*='state=failed']")
+    assert failed_cell.inner_text() == "1"
+    assert page.locator("svg.chart[role=img]").count() == 3
+    assert "completed" in page.locator("section[aria-labelledby=recon]").inner_text()
     _shot(page, "02-overview")
 
     # Open it from the overview: the lineage shows where it stopped.
@@ -170,14 +176,24 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
             assert step["system"] in item.inner_text()
     _shot(page, "07-transaction-completed")
 
-    for name, path in [
-        ("08-transactions", "/console/transactions?workflow=quote-to-cash"),
-        ("09-reconciliation", "/console/reconciliation"),
-        ("10-catalogue", "/console/catalogue"),
-    ]:
-        page.goto(f"{gateway.url}{path}")
-        assert page.locator("h1").is_visible()
-        _shot(page, name)
+    page.goto(f"{gateway.url}/console/transactions?workflow=quote-to-cash&state=completed")
+    assert transaction_id in page.locator("main table").inner_text()  # the replayed one is now completed
+    _shot(page, "08-transactions")
+
+    # Reconciliation: the seeded run's mismatches, one row each, every system's ids side by side.
+    page.goto(f"{gateway.url}/console/reconciliation")
+    rows = page.locator("table.side-by-side tbody tr")
+    assert rows.count() >= 1
+    assert page.locator("table.side-by-side thead").inner_text().split("\t")[2:5] == ["CRM", "Billing", "ERP"]
+    _shot(page, "09-reconciliation")
+
+    # API catalogue: every API version served, and the demo operations client with its tier.
+    page.goto(f"{gateway.url}/console/catalogue")
+    catalogue = page.locator("section[aria-labelledby=apis]").inner_text()
+    for api in ("/system/crm/v1", "/process/quote-to-cash/v1", "/experience/partner-portal/v1"):
+        assert api in catalogue
+    assert operations["client_id"] in page.locator("section[aria-labelledby=clients]").inner_text()
+    _shot(page, "10-catalogue")
     context.close()
 
 
