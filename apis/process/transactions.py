@@ -17,7 +17,6 @@ unique keys absorb.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from apis.process.cursor import decode_cursor, encode_cursor
 from gateway.db import insert_ignoring, outbox_events, process_lineage, process_transactions
 from gateway.events import CloudEvent, append, deterministic_event_id, new_event
+from gateway.instants import rfc3339
 from gateway.xref import new_canonical_id
 
 ACCEPTED = "accepted"
@@ -369,11 +369,8 @@ def transaction_event(
     )
 
 
-def iso(epoch: float | None) -> str | None:
-    """RFC 3339 UTC of an epoch timestamp (milliseconds), or ``None``."""
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+iso = rfc3339
+"""RFC 3339 UTC of an epoch timestamp (milliseconds), or ``None`` (:func:`gateway.instants.rfc3339`)."""
 
 
 def _transaction(row: Any) -> Transaction:

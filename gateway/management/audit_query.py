@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import audit_events
 from gateway.errors import InvalidInput
+from gateway.instants import rfc3339
 
 EXPORT_BATCH_ROWS = 1000
 """Rows read per query while exporting (each batch is one keyset query)."""
@@ -58,8 +59,7 @@ def _epoch(value: dt.datetime) -> float:
     return value.timestamp()
 
 
-def _rfc3339(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_rfc3339 = rfc3339
 
 
 def _where(query: Select[Any], where: AuditFilter) -> Select[Any]:

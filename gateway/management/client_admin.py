@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from collections.abc import Callable, Collection
 from typing import Any
 
 import msgspec
 
 from gateway.errors import InvalidInput, NotFound
+from gateway.instants import rfc3339
 from policies.oauth.client_jwks import check_jwks_uri
 from policies.oauth.clients import (
     MAX_SECRET_OVERLAP_SECONDS,
@@ -65,10 +65,7 @@ class SecretRotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """Seconds (0 = the old secret stops now)."""
 
 
-def _rfc3339(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_rfc3339 = rfc3339
 
 
 def client_view(record: ClientRecord) -> dict[str, Any]:

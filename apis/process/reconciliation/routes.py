@@ -9,7 +9,6 @@ Reading needs ``process:reconciliation:read``, starting ``process:reconciliation
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -22,6 +21,7 @@ from apis.process.reconciliation.store import Run, RunStore
 from apis.process.reconciliation.workflow import start_run
 from apis.system.http import Limit, decode_body, json_response
 from gateway.errors import InvalidInput, NotFound
+from gateway.instants import rfc3339
 
 BASE = "/process/reconciliation/v1"
 _PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
@@ -49,10 +49,7 @@ class RunView(msgspec.Struct, frozen=True, kw_only=True):
     href: str
 
 
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_iso = rfc3339
 
 
 def run_view(run: Run) -> RunView:

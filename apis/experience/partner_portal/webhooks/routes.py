@@ -9,7 +9,6 @@ ids that do not exist. The signing secret is in the answers of create and rotate
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
 from apis.system.http import Limit, decode_body, json_response, page_response
 from gateway.errors import InvalidInput, PermanentError
+from gateway.instants import rfc3339
 from gateway.master_key import resolve_master_key
 from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
@@ -127,10 +127,7 @@ def _check_create(body: WebhookCreate, allow_localhost: bool) -> None:
         raise InvalidInput("the webhook subscription is not acceptable", field_errors=errors)
 
 
-def _time(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_time = rfc3339
 
 
 def subscription_view(subscription: Subscription) -> dict[str, Any]:
