@@ -22,6 +22,9 @@ from contextlib import contextmanager
 
 import pytest
 
+# Fixtures shared by modules of several directories (``store``: each idempotency store for real).
+pytest_plugins = ["tests.idempotency_stores"]
+
 REDIS_URL = os.environ.get("STRATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_DSN = os.environ.get("STRATA_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
 
-from gateway.db import create_engine, create_schema
+from gateway.db import create_engine
 from gateway.idempotency_store import (
     IdempotencyStore,
     RedisIdempotencyStore,
@@ -77,27 +74,6 @@ CREATED = CapturedResponse(
     ],
     b'{"id": "ord_1"}',
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Resolved synchronously: the shared service fixtures run their own event loop."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[IdempotencyStore]:
-    if store_url.startswith("redis"):
-        redis_store = RedisIdempotencyStore(store_url, key_prefix=f"strata:idem:test:{uuid.uuid4().hex}:")
-        yield redis_store
-        await redis_store.aclose()
-        return
-    engine = create_engine(store_url)
-    await create_schema(engine)
-    yield SqlIdempotencyStore(engine)
-    await engine.dispose()
 
 
 def policy_for(store: IdempotencyStore, **config: object) -> IdempotencyPolicy:

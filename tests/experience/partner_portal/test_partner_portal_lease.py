@@ -4,37 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from apis.experience.partner_portal import deals
 from apis.experience.partner_portal.deals import LeaseUnavailable, RegistrationInProgress, domain_lock
-from gateway.db import create_engine, create_schema
-from gateway.idempotency_store import Claim, IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
-
-
-@pytest.fixture(params=["sqlite", "postgres", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Resolved synchronously: the shared service fixtures run their own event loop."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[IdempotencyStore]:
-    if store_url.startswith("redis"):
-        redis_store = RedisIdempotencyStore(store_url, key_prefix=f"strata:idem:test:{uuid.uuid4().hex}:")
-        yield redis_store
-        await redis_store.aclose()
-        return
-    engine = create_engine(store_url)
-    await create_schema(engine)
-    yield SqlIdempotencyStore(engine)
-    await engine.dispose()
+from gateway.idempotency_store import Claim, IdempotencyStore, RedisIdempotencyStore
 
 
 @pytest.fixture(autouse=True)
