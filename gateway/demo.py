@@ -104,14 +104,7 @@ async def run_demo(
             report = DemoReport(submitted=len(opportunities))
             ids: dict[str, str] = {}
             for opportunity_id in opportunities:
-                response = await client.post(
-                    ORDERS,
-                    json={"opportunity_id": opportunity_id},
-                    headers={**headers, "Idempotency-Key": f"demo-{opportunity_id}"},
-                )
-                if response.status_code != 202:
-                    raise RuntimeError(f"submitting {opportunity_id}: {response.status_code} {response.text[:300]}")
-                body = response.json()
+                body = await _submit(client, headers, opportunity_id)
                 report.created += bool(body["created"])
                 ids[body["transaction"]["id"]] = opportunity_id
             views = await _settle(client, headers, set(ids), started + within)
@@ -143,19 +136,24 @@ async def _outage_deal(client: httpx.AsyncClient) -> str:
     return str(response.json()[0]["opportunity_id"])
 
 
+async def _submit(client: httpx.AsyncClient, headers: dict[str, str], opportunity_id: str) -> dict[str, Any]:
+    """``POST`` the opportunity to quote-to-cash as an integration would; the 202 answer's body."""
+    response = await client.post(
+        ORDERS,
+        json={"opportunity_id": opportunity_id},
+        headers={**headers, "Idempotency-Key": f"demo-{opportunity_id}"},
+    )
+    if response.status_code != 202:
+        raise RuntimeError(f"submitting {opportunity_id}: {response.status_code} {response.text[:300]}")
+    return dict(response.json())
+
+
 async def _submit_during_outage(client: httpx.AsyncClient, headers: dict[str, str], opportunity_id: str) -> str:
     """Submit ``opportunity_id`` while the billing sandbox refuses subscriptions; the transaction id."""
     faults = "/sandbox/stripe/_control/faults"
     (await client.post(faults, json=[OUTAGE_FAULT])).raise_for_status()
     try:
-        response = await client.post(
-            ORDERS,
-            json={"opportunity_id": opportunity_id},
-            headers={**headers, "Idempotency-Key": f"demo-{opportunity_id}"},
-        )
-        if response.status_code != 202:
-            raise RuntimeError(f"submitting {opportunity_id}: {response.status_code} {response.text[:300]}")
-        transaction_id = str(response.json()["transaction"]["id"])
+        transaction_id = str((await _submit(client, headers, opportunity_id))["transaction"]["id"])
         await _settle(client, headers, {transaction_id}, time.perf_counter() + 120)
         return transaction_id
     finally:
