@@ -73,14 +73,27 @@ class Process:
     async def settled(
         self, transaction_id: str, *, within: float = 20.0, not_state: str | None = None
     ) -> dict[str, Any]:
-        """The transaction once it reached a final or exception state (other than ``not_state``)."""
+        """The transaction once it reached a final or exception state (other than ``not_state``) and
+        its run has ended (see ``run_ended``)."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
             found = await self.transaction(transaction_id)
-            if found["state"] in FINAL_STATES and found["state"] != not_state:
+            if (
+                found["state"] in FINAL_STATES
+                and found["state"] != not_state
+                and await run_ended(self.gw.app.state, transaction_id)
+            ):
                 return found
             assert asyncio.get_running_loop().time() < deadline, f"still {found['state']}: {found}"
             await asyncio.sleep(0.05)
+
+
+async def run_ended(state: Any, transaction_id: str) -> bool:
+    """Whether the transaction's workflow run has ended. Its last step writes the final state
+    inside the step; the engine records that step a moment later, so a reader polling the state
+    alone can see ``completed`` with the last step not yet in the lineage."""
+    found = await state.process.engine.status(transaction_id)
+    return found is None or found.status not in ("PENDING", "ENQUEUED")
 
 
 def deal(name: str, *codes: str, **fields: Any) -> dict[str, Any]:

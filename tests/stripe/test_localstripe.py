@@ -36,7 +36,11 @@ KEY = "sk_test_localstripe"
 pytestmark = pytest.mark.filterwarnings("ignore:Bare functions are deprecated:DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
+# Once per test process: localstripe's aiohttp app is a module-level singleton bound to the first
+# event loop it is set up on, and xdist's worksteal may run this module's tests in two separate
+# stretches on one worker, which re-ran a module-scoped fixture on a new loop ("web.Application
+# instance initialized with different loop").
+@pytest.fixture(scope="session")
 def localstripe_url() -> Iterator[str]:
     from aiohttp import web
     from localstripe import resources

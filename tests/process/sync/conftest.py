@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from tests.harness import Gateway, running_gateway
-from tests.process.conftest import FAST_PROCESS_SETTINGS, FINAL_STATES, OPERATIONS, SALESFORCE_CONTROL
+from tests.process.conftest import FAST_PROCESS_SETTINGS, FINAL_STATES, OPERATIONS, SALESFORCE_CONTROL, run_ended
 
 _NAMES = itertools.count(1)
 
@@ -51,13 +51,13 @@ class Sync:
         return accepted
 
     async def settled(self, transaction_id: str, *, within: float = 5.0) -> dict[str, Any]:
-        """The transaction (operations detail view) once final or an exception."""
+        """The transaction (operations detail view) once final or an exception and its run has ended."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
             response = await self.gw.client.get(f"{OPERATIONS}/transactions/{transaction_id}", headers=self.reader)
             assert response.status_code == 200, response.text
             found = dict(response.json())
-            if found["state"] in FINAL_STATES:
+            if found["state"] in FINAL_STATES and await run_ended(self.state, transaction_id):
                 return found
             assert asyncio.get_running_loop().time() < deadline, f"still {found['state']}: {found}"
             await asyncio.sleep(0.05)
