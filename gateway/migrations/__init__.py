@@ -37,6 +37,7 @@ RECONCILIATION_REVISION = "0007_reconciliation"
 USAGE_EVENTS_REVISION = "0008_usage_events"
 CONSOLE_SESSIONS_REVISION = "0009_console_sessions"
 PARTNER_WEBHOOKS_REVISION = "0010_partner_webhooks"
+TRANSACTIONS_COMPLETED_INDEX_REVISION = "0011_transactions_completed"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -103,6 +104,10 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("process_transactions") and "ix_process_transactions_completed" in {
+        index["name"] for index in inspector.get_indexes("process_transactions")
+    }:
+        return TRANSACTIONS_COMPLETED_INDEX_REVISION
     if inspector.has_table("partner_webhook_subscriptions"):
         return PARTNER_WEBHOOKS_REVISION
     if inspector.has_table("console_sessions"):
