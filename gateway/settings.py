@@ -218,7 +218,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     partner_webhook_allow_http_localhost: bool = False
     """Accept ``http://`` (and ``https://``) webhook URLs on 127.0.0.1, ::1 and localhost — for
     trying the webhooks on one machine and for tests. Off, a URL must be ``https://`` on a host
-    that is not a loopback, private or link-local address."""
+    that is not a loopback, private or link-local address, nor a name resolving to one (checked
+    at registration and again before every delivery)."""
     default_sla_seconds: int = 300
     """End-to-end target (accepted → completed, p95) of a workflow ``workflow_sla_seconds`` does not
     name, shown on the operations dashboard (1–604800)."""

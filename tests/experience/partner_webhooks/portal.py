@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import pytest
 
 from gateway.event_types import CustomerSynced, event_data
 from gateway.events import CloudEvent, append, new_event
@@ -81,6 +84,18 @@ class Hooks:
                 return found[0]
             assert time.monotonic() < deadline, f"delivery of {event_id} not {status} in {within} s: {found}"
             await asyncio.sleep(0.05)
+
+
+def local_host_name() -> str:
+    """This machine's host name if it resolves to a non-global address (else the test skips)."""
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, 443, type=socket.SOCK_STREAM)}
+    except OSError:
+        pytest.skip(f"this machine's host name {name!r} does not resolve")
+    if all(ipaddress.ip_address(a.split("%", 1)[0]).is_global for a in addresses):
+        pytest.skip(f"this machine's host name {name!r} resolves to public addresses only: {addresses}")
+    return name
 
 
 def customer_synced(account_id: str) -> CloudEvent:

@@ -12,10 +12,13 @@ import uuid
 import pytest
 
 from apis.canonical import BillingCustomerCreate, Money
+from apis.experience.partner_portal.webhooks.signing import SecretBox
+from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
 from gateway.event_types import InvoicePosted, PaymentApplied, event_data
 from gateway.events import new_event
+from gateway.master_key import resolve_master_key
 from gateway.xref import XrefStore, new_canonical_id
-from tests.experience.partner_webhooks.portal import PORTAL, Hooks, customer_synced, envelope
+from tests.experience.partner_webhooks.portal import PORTAL, Hooks, customer_synced, envelope, local_host_name
 from tests.experience.partner_webhooks.receiver import InvalidSignature, Receiver, verify
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -178,6 +181,22 @@ async def test_an_endpoint_that_does_not_answer_is_a_failed_attempt(hooks: Hooks
     dead = await hooks.delivery_when(hooks.a, created["id"], event.id, "dead")
     assert dead["last_status_code"] is None
     assert dead["last_error"] and "could not deliver" in dead["last_error"]
+
+
+async def test_a_url_whose_name_now_resolves_to_this_machine_is_not_sent_to(hooks: Hooks, receiver: Receiver) -> None:
+    # As if the name resolved to a public address when it was registered and its DNS changed
+    # since: the subscription is stored directly, past the registration check.
+    port = receiver.url.rsplit(":", 1)[1].split("/", 1)[0]
+    url = f"https://{local_host_name()}:{port}/hook"
+    state = hooks.gw.app.state
+    store = SubscriptionStore(state.components.engine, SecretBox(resolve_master_key(state.settings)))
+    subscription, _ = await store.create(hooks.a.partner_id, url, ["strata.customer.synced"], None)
+    event = customer_synced(hooks.a.account_id)
+    await hooks.happen(event)
+    dead = await hooks.delivery_when(hooks.a, subscription.id, event.id, "dead")
+    assert dead["last_status_code"] is None
+    assert "not sent: the URL resolves to" in dead["last_error"], dead
+    assert receiver.with_id(event.id) == []
 
 
 async def test_after_a_rotation_both_secrets_sign_during_the_grace_period(hooks: Hooks, receiver: Receiver) -> None:

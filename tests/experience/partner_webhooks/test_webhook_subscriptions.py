@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.db import partner_webhook_subscriptions
-from tests.experience.partner_webhooks.portal import BOTH, NORTHWIND, PORTAL, READ, Hooks
+from tests.experience.partner_webhooks.portal import BOTH, NORTHWIND, PORTAL, READ, Hooks, local_host_name
 from tests.harness import problem
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -114,6 +114,14 @@ async def test_bad_subscriptions_are_422_naming_the_field(api: Hooks, body: dict
     assert errors and all(e["in"] == "body" for e in errors)
     if pointer:
         assert pointer in [e["pointer"] for e in errors], errors
+
+
+async def test_a_url_whose_name_resolves_to_this_machine_is_422(api: Hooks) -> None:
+    body = {"url": f"https://{local_host_name()}/hooks", "event_types": ["strata.usage.billed"]}
+    response = await api.gw.client.post(f"{PORTAL}/webhooks", json=body, headers=api.a.headers)
+    assert response.status_code == 422, response.text
+    [error] = problem(response)["errors"]
+    assert error["pointer"] == "/url" and "resolves to" in error["detail"]
 
 
 async def test_a_client_not_bound_to_a_partner_is_refused(api: Hooks) -> None:

@@ -9,9 +9,7 @@ ids that do not exist. The signing secret is in the answers of create and rotate
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
@@ -20,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from apis.canonical import Page
 from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery, DeliveryQueue
+from apis.experience.partner_portal.webhooks.destinations import registration_problem
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
 from apis.system.http import Limit, decode_body, json_response, page_response
@@ -30,7 +29,6 @@ from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
 
 BASE = "/experience/partner-portal/v1"
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class PartnerRequired(PermanentError):
@@ -85,36 +83,9 @@ def _note(request: Request[Any, Any, Any], note: str) -> None:
         ctx.state[AUDIT_NOTE_KEY] = note
 
 
-def _url_problem(url: str, allow_localhost: bool) -> str | None:
-    """Why ``url`` cannot receive webhooks (``None``: it can)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port
-    except ValueError:
-        return "is not a URL"
-    if parts.scheme not in ("http", "https") or not host:
-        return "must be an absolute https:// URL"
-    if parts.username or parts.password:
-        return "must not carry credentials"
-    if parts.fragment:
-        return "must not have a fragment"
-    if host in LOCAL_HOSTS:
-        return None if allow_localhost else "must not point at this machine (loopback)"
-    if parts.scheme != "https":
-        return "must use https"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
-        return "must not point at a private, loopback, link-local or reserved address"
-    return None
-
-
-def _check_create(body: WebhookCreate, allow_localhost: bool) -> None:
+async def _check_create(body: WebhookCreate, allow_localhost: bool) -> None:
     errors = []
-    problem = _url_problem(body.url, allow_localhost)
+    problem = await registration_problem(body.url, allow_localhost)
     if problem is not None:
         errors.append({"in": "body", "pointer": "/url", "detail": f"the URL {problem}"})
     if not body.event_types:
@@ -175,7 +146,7 @@ async def create_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Register an endpoint; the signing secret is in this answer only."""
     partner_id = bound_partner(request)
     body = await decode_body(request, WebhookCreate)
-    _check_create(body, request.app.state.settings.partner_webhook_allow_http_localhost)
+    await _check_create(body, request.app.state.settings.partner_webhook_allow_http_localhost)
     subscription, secret = await _stores(request).subscriptions.create(
         partner_id, body.url, body.event_types, body.description
     )

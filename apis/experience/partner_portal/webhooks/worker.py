@@ -6,8 +6,10 @@ disjoint batches), sends them concurrently and records each attempt. A 2xx answe
 delivered; anything else — another status, a timeout, a refused connection — is a failed
 attempt, retried after ``partner_webhook_backoff_base_ms · 2^(attempts-1)`` (capped at
 ``partner_webhook_backoff_max_ms``) until ``partner_webhook_max_attempts``, then ``dead``.
-Redirects are not followed (a receiver must answer at the URL it registered), and the
-receiver's body is never read.
+Redirects are not followed (a receiver must answer at the URL it registered), the receiver's
+body is never read, and before every attempt the URL's host is resolved and refused if it now
+points at a private address (:mod:`~apis.experience.partner_portal.webhooks.destinations`):
+a failed attempt like any other, recorded with the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import httpx
 import msgspec
 
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, Claimed, DeliveryQueue
+from apis.experience.partner_portal.webhooks.destinations import Resolver, destination_problem, system_resolver
 from apis.experience.partner_portal.webhooks.signing import SecretBox, signature_header
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
 from gateway.master_key import resolve_master_key
@@ -48,6 +51,8 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Longest pause between rounds (shorter when a retry falls due sooner)."""
     batch_size: int = 20
     """Deliveries claimed and sent concurrently per round."""
+    allow_localhost: bool = False
+    """Deliver to the loopback names of :data:`~apis.experience.partner_portal.webhooks.destinations.LOCAL_HOSTS`."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.batch_size < 1 or self.timeout_seconds <= 0 or self.poll_seconds <= 0:
@@ -66,6 +71,7 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             backoff_base_ms=settings.partner_webhook_backoff_base_ms,
             backoff_max_ms=settings.partner_webhook_backoff_max_ms,
             timeout_seconds=float(settings.partner_webhook_timeout_seconds),
+            allow_localhost=settings.partner_webhook_allow_http_localhost,
         )
 
 
@@ -73,12 +79,18 @@ class WebhookWorker:
     """Sends claimed deliveries and records what happened."""
 
     def __init__(
-        self, queue: DeliveryQueue, subscriptions: SubscriptionStore, http: httpx.AsyncClient, config: WorkerConfig
+        self,
+        queue: DeliveryQueue,
+        subscriptions: SubscriptionStore,
+        http: httpx.AsyncClient,
+        config: WorkerConfig,
+        resolve: Resolver = system_resolver,
     ) -> None:
         self._queue = queue
         self._subscriptions = subscriptions
         self._http = http
         self.config = config
+        self._resolve = resolve
 
     async def run_once(self) -> int:
         """One batch: claim, send, record; how many deliveries were attempted."""
@@ -128,6 +140,16 @@ class WebhookWorker:
         except Exception:  # the claim expires and another round tries again
             logger.exception("partner webhook attempt not recorded", extra={"delivery_id": claimed.id})
 
+    async def _refusal(self, url: str) -> str | None:
+        """Why nothing is sent to ``url`` now (``None``: send it)."""
+        try:
+            problem = await asyncio.wait_for(
+                destination_problem(url, self.config.allow_localhost, self._resolve), self.config.timeout_seconds
+            )
+        except (OSError, TimeoutError):
+            return "not sent: the URL's host does not resolve"
+        return None if problem is None else f"not sent: the URL {problem}"
+
     async def _send(self, claimed: Claimed) -> None:
         target = await self._subscriptions.signing_target(claimed.subscription_id)
         if target is None:
@@ -142,18 +164,19 @@ class WebhookWorker:
             "webhook-signature": signature_header(claimed.event_id, timestamp, claimed.payload, target.secrets),
         }
         status_code: int | None = None
-        error: str | None = None
-        try:
-            request = self._http.build_request("POST", target.url, content=claimed.payload, headers=headers)
-            response = await self._http.send(request, stream=True)  # the receiver's body is never read
-            await response.aclose()
-            status_code = response.status_code
-            if not 200 <= status_code < 300:
-                error = f"the endpoint answered HTTP {status_code}"
-        except httpx.TimeoutException:
-            error = f"no answer within {self.config.timeout_seconds:g} s"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: could not deliver to the endpoint"
+        error = await self._refusal(target.url)
+        if error is None:
+            try:
+                request = self._http.build_request("POST", target.url, content=claimed.payload, headers=headers)
+                response = await self._http.send(request, stream=True)  # the receiver's body is never read
+                await response.aclose()
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"the endpoint answered HTTP {status_code}"
+            except httpx.TimeoutException:
+                error = f"no answer within {self.config.timeout_seconds:g} s"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: could not deliver to the endpoint"
         attempt = Attempt(
             at=started, status_code=status_code, error=error, duration_ms=int((time.time() - started) * 1000)
         )
