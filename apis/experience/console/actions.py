@@ -1,4 +1,4 @@
-"""What the console's script calls: repair an exception, and follow a transaction until it settles.
+"""What the console's script calls: repair an exception, follow a transaction or a reconciliation run.
 
 ``POST /console/api/exceptions/{id}/{replay|compensate|dismiss}`` forwards to the process
 operations API as the operator (``process:operations:write`` decides), with the session's CSRF
@@ -6,6 +6,8 @@ token required in ``X-CSRF-Token`` and the browser's ``Idempotency-Key`` passed 
 double click repeats nothing. ``GET /console/api/transactions/{id}`` is the transaction's
 current state, for the page to show the outcome without a reload. Answers are JSON:
 ``{"status", "transaction"}`` or ``{"status", "problem"}`` with the API's own explanation.
+``GET /console/api/reconciliation/runs/{id}`` is a run's status, for the reconciliation page to
+follow a run it started.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from apis.experience.console.auth import check_csrf, operator
-from apis.experience.console.pages import OPERATIONS
+from apis.experience.console.pages import OPERATIONS, RECONCILIATION
 from apis.experience.console.web import BASE, HEADERS
 
 ACTIONS = ("replay", "compensate", "dismiss")
@@ -80,4 +82,15 @@ async def transaction_state(request: Request[Any, Any, Any], transaction_id: Fro
             body = answer.body
             summary = {k: body.get(k) for k in ("id", "workflow", "state", "exception", "completed_at", "updated_at")}
             return _json(200, {"status": 200, "transaction": summary})
+        return _json(answer.status, {"status": answer.status, "problem": answer.problem})
+
+
+@get(f"{API}/reconciliation/runs/{{run_id:str}}", include_in_schema=False)
+async def reconciliation_run_state(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Response[bytes]:
+    """A reconciliation run's status and mismatch count, for the page to follow a running one."""
+    async with operator(request) as op:
+        answer = await op.get(f"{RECONCILIATION}/runs/{run_id}")
+        if answer.ok:
+            summary = {k: answer.body.get(k) for k in ("id", "period", "status", "mismatch_count", "error")}
+            return _json(200, {"status": 200, "run": summary})
         return _json(answer.status, {"status": answer.status, "problem": answer.problem})

@@ -10,12 +10,15 @@ page still shows.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
+from urllib.parse import quote
 
-from litestar import Request, Response, get
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
+from litestar.response import Redirect
 
-from apis.experience.console.auth import Operator, operator
+from apis.experience.console.auth import Operator, check_csrf, operator
 from apis.experience.console.charts import bar_chart, sla_chart
 from apis.experience.console.web import BASE, EXCEPTION_STATES, page
 
@@ -26,9 +29,10 @@ PAGE_SIZE = 50
 TRANSACTION_FILTERS = ("workflow", "state", "customer_id", "created_after", "created_before", "cursor")
 
 
-def _render(operator_: Operator, template: str, active: str, **context: Any) -> Response[bytes]:
+def _render(operator_: Operator, template: str, active: str, status: int = 200, **context: Any) -> Response[bytes]:
     return page(
         template,
+        status,
         active=active,
         client_id=operator_.session.client_id,
         csrf_token=operator_.session.csrf_token,
@@ -189,13 +193,51 @@ async def exceptions(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def reconciliation(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Reconciliation runs and, side by side, the mismatches of one (the latest by default)."""
     async with operator(request) as op:
-        notices = Notices()
-        runs = notices.take("Runs", await op.get(f"{RECONCILIATION}/runs", {"limit": 20}), {"items": []})["items"]
-        chosen = request.query_params.get("run") or (runs[0]["id"] if runs else None)
-        run = None
-        if chosen:
-            run = notices.take("Run", await op.get(f"{RECONCILIATION}/runs/{chosen}"), None)
-        return _render(op, "reconciliation.html", "reconciliation", runs=runs, run=run, notices=notices.lines)
+        return await _reconciliation_page(op, request.query_params.get("run"))
+
+
+@post(f"{BASE}/reconciliation", include_in_schema=False, status_code=303)
+async def start_reconciliation(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Reconcile a period (form: ``period``, ``csrf_token``); then the run's page, which follows it.
+
+    A second submission while that period's run is in flight shows the same run (the
+    reconciliation API answers the run in flight). A refused period is shown next to the field.
+    """
+    async with operator(request) as op:
+        form = await request.form()
+        check_csrf(request, op.session, str(form.get("csrf_token", "")))
+        period = str(form.get("period", "")).strip()
+        key = f"console:{op.session.id[:16]}:reconcile:{secrets.token_urlsafe(12)}"
+        answer = await op.post(f"{RECONCILIATION}/runs", {"period": period}, key)
+        if answer.ok:
+            return Redirect(f"{BASE}/reconciliation?run={quote(answer.body['run']['id'])}", status_code=303)
+        return await _reconciliation_page(op, None, period=period, period_error=answer.problem, status=answer.status)
+
+
+async def _reconciliation_page(
+    op: Operator, chosen: str | None, *, period: str | None = None, period_error: str | None = None, status: int = 200
+) -> Response[bytes]:
+    notices = Notices()
+    runs = notices.take("Runs", await op.get(f"{RECONCILIATION}/runs", {"limit": 20}), {"items": []})["items"]
+    chosen = chosen or (runs[0]["id"] if runs else None)
+    run = notices.take("Run", await op.get(f"{RECONCILIATION}/runs/{chosen}"), None) if chosen else None
+    return _render(
+        op,
+        "reconciliation.html",
+        "reconciliation",
+        status=status,
+        runs=runs,
+        run=run,
+        period=period or _previous_month(dt.datetime.now(dt.UTC)),
+        period_error=period_error,
+        notices=notices.lines,
+    )
+
+
+def _previous_month(now: dt.datetime) -> str:
+    """The calendar month before ``now``'s, ``YYYY-MM`` (what is usually reconciled next)."""
+    first = now.replace(day=1)
+    return (first - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
 @get(f"{BASE}/catalogue", include_in_schema=False)

@@ -37,12 +37,21 @@ class Answer:
 
     @property
     def problem(self) -> str:
-        """A one-line explanation of a refused call, from its problem document."""
+        """A one-line explanation of a refused call, from its problem document (with what each
+        invalid field was told, when it lists them)."""
         if isinstance(self.body, dict):
             detail = self.body.get("detail") or self.body.get("title") or self.body.get("error_description")
+            fields = [_field_error(e) for e in self.body.get("errors") or () if isinstance(e, dict)]
+            if detail and fields:
+                return f"{detail}: {'; '.join(fields)}"
             if detail:
                 return str(detail)
         return f"the gateway answered {self.status}"
+
+
+def _field_error(error: dict[str, Any]) -> str:
+    where = error.get("pointer") or error.get("name") or ""
+    return f"{str(where).lstrip('/')} {error.get('detail', '')}".strip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,16 +80,14 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _api_transaction(gateway: GatewayProcess, operations: dict[str, str], transaction_id: str) -> dict[str, Any]:
+def _api_get(gateway: GatewayProcess, operations: dict[str, str], path: str) -> dict[str, Any]:
+    """``GET path`` through the API as the demo operations client (what the console should show)."""
     token = httpx.post(
         f"{gateway.url}/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=(operations["client_id"], operations["client_secret"]),
     ).json()["access_token"]
-    response = httpx.get(
-        f"{gateway.url}/process/operations/v1/transactions/{transaction_id}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    response = httpx.get(f"{gateway.url}{path}", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -165,7 +163,7 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
     page.goto(f"{gateway.url}/console/transactions/{transaction_id}")
     assert page.locator("#state [data-state=completed]").count() == 1
     shown = set(page.locator(".timeline .vendor-id").all_inner_texts())
-    reported = _api_transaction(gateway, operations, transaction_id)
+    reported = _api_get(gateway, operations, f"/process/operations/v1/transactions/{transaction_id}")
     expected = {record["id"] for step in reported["steps"] for record in step["records"]}
     assert expected and shown == expected
     assert any(value.startswith("sub_") for value in shown)  # the Stripe subscription the replay made
@@ -186,6 +184,18 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
     assert rows.count() >= 1
     assert page.locator("table.side-by-side thead").inner_text().split("\t")[2:5] == ["CRM", "Billing", "ERP"]
     _shot(page, "09-reconciliation")
+    # Reconcile January again from the console: a new run, followed until it shows its mismatches.
+    seeded = page.locator("ul.runs li").count()
+    page.get_by_label("Period (month)").fill("2025-01")
+    page.get_by_role("button", name="Reconcile").click()
+    page.wait_for_url(re.compile(r"/console/reconciliation\?run=rec_"))
+    run_id = page.url.rsplit("run=", 1)[1]
+    page.locator("section[aria-labelledby=run] p [data-state=completed]").wait_for()  # reloaded when it completed
+    assert page.locator("ul.runs li").count() == seeded + 1
+    report = _api_get(gateway, operations, f"/process/reconciliation/v1/runs/{run_id}")
+    assert report["status"] == "completed"
+    assert page.locator("table.side-by-side tbody tr").count() == report["mismatch_count"] == len(report["mismatches"])
+    _shot(page, "09b-reconciliation-rerun")
 
     # API catalogue: every API version served, and the demo operations client with its tier.
     page.goto(f"{gateway.url}/console/catalogue")

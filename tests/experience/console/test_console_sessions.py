@@ -156,10 +156,37 @@ async def test_state_changing_calls_need_the_session_csrf_token_and_our_origin(g
     assert len(await _rows(gw)) == 1
 
 
+async def test_reconciling_a_period_needs_the_csrf_token_and_a_refusal_is_shown_at_the_field(gw: Gateway) -> None:
+    reader_id, reader_secret = await gw.create_client(OPS_SCOPES, "internal")
+    await _sign_in(gw.client, reader_id, reader_secret)
+    page = await gw.client.get("/console/reconciliation")
+    assert page.status_code == 200
+    assert re.search(r'<input id="r-period" name="period" type="month" value="\d{4}-\d{2}" required>', page.text)
+    csrf = _csrf(page)
+    without_token = await gw.client.post("/console/reconciliation", data={"period": "2025-01"})
+    assert without_token.status_code == 403
+    # A client that may read reconciliations but not start them: the API's 403, said on the page.
+    not_allowed = await gw.client.post("/console/reconciliation", data={"period": "2025-01", "csrf_token": csrf})
+    assert not_allowed.status_code == 403
+    assert 'aria-invalid="true"' in not_allowed.text and "process:reconciliation:write" in not_allowed.text
+
+    writer_id, writer_secret = await gw.create_client(f"{OPS_SCOPES} process:reconciliation:write", "internal")
+    await _sign_in(gw.client, writer_id, writer_secret)
+    csrf = _csrf(await gw.client.get("/console/reconciliation"))
+    bad = await gw.client.post("/console/reconciliation", data={"period": "2025-13", "csrf_token": csrf})
+    assert bad.status_code == 422
+    assert 'value="2025-13"' in bad.text and 'aria-describedby="r-period-error"' in bad.text
+    assert re.search(r'id="r-period-error"[^>]*>[^<]*invalid: period ', bad.text)  # the field, named
+    # A good period reaches the process API (no engine in this gateway: 503, said as such).
+    no_engine = await gw.client.post("/console/reconciliation", data={"period": "2025-01", "csrf_token": csrf})
+    assert no_engine.status_code == 503 and "workflow engine" in no_engine.text
+
+
 async def test_script_calls_without_a_session_get_401_json_not_a_redirect(gw: Gateway) -> None:
-    response = await gw.client.get("/console/api/transactions/txn_01M8TT6E12M206WXBB62MQBCFM")
-    assert response.status_code == 401
-    assert response.json()["sign_in"] == "/console/sign-in"
+    for path in ("/console/api/transactions/txn_01M8TT6E12M206WXBB62MQBCFM", "/console/api/reconciliation/runs/rec_1"):
+        response = await gw.client.get(path)
+        assert response.status_code == 401, path
+        assert response.json()["sign_in"] == "/console/sign-in"
 
 
 async def test_sign_out_revokes_the_token_ends_the_session_and_clears_the_cookie(gw: Gateway) -> None:

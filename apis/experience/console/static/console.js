@@ -1,6 +1,26 @@
-// Strata console: confirmation and repair of exceptions without a page reload.
+// Strata console: confirmation and repair of exceptions without a page reload, and following a
+// reconciliation run until it completes.
 // Every call carries the session's CSRF token (X-CSRF-Token) and a fresh Idempotency-Key.
 "use strict";
+// A reconciliation run the page shows as running: reload the page once it is not.
+(function () {
+  const running = document.querySelector("[data-follow-run]");
+  if (!running) return;
+  const id = running.dataset.followRun;
+  const until = Date.now() + 300000;
+  async function poll() {
+    if (Date.now() > until) return;
+    const response = await fetch("/console/api/reconciliation/runs/" + encodeURIComponent(id), {
+      headers: { Accept: "application/json" }, credentials: "same-origin",
+    });
+    if (response.status === 401) { window.location.reload(); return; }
+    const body = await response.json();
+    if (!response.ok) { running.textContent = "Could not follow the run: " + body.problem; return; }
+    if (body.run.status !== "running") { window.location.reload(); return; }
+    setTimeout(poll, 1000);
+  }
+  setTimeout(poll, 1000);
+})();
 (function () {
   const main = document.getElementById("main");
   const dialog = document.getElementById("confirm");
