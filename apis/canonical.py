@@ -1243,6 +1243,9 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     """When it was canceled."""
     created_at: dt.datetime
     """When it was created (UTC)."""
+    external_id: str | None
+    """Strata's id it was created with (:attr:`SubscriptionCreate.external_id`: e.g. the order's
+    opportunity), ``None`` for one created outside Strata."""
 
 
 class SubscriptionItemInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from apis.canonical import BillingCustomerCreate, SubscriptionCreate, SubscriptionItemInput
+from apis.canonical import BillingCustomerCreate, EntitlementGrant, SubscriptionCreate, SubscriptionItemInput
 from gateway.xref import XrefStore
 from tests.experience.conftest import PORTAL, READ, Portal
 from tests.harness import running_gateway
@@ -232,3 +232,35 @@ async def test_the_xref_link_decides_the_billing_customer(portal: Portal) -> Non
     assert subscription.latest_invoice_id is not None
     invoice = await gw.client.get(f"{PORTAL}/invoices/{subscription.latest_invoice_id}", headers=headers)
     assert invoice.status_code == 200
+
+
+async def test_a_subscription_lists_the_entitlements_granted_for_it_or_for_its_order(portal: Portal) -> None:
+    gw = portal.gw
+    billing, product = gw.app.state.billing, gw.app.state.product
+    listed = (await billing.list_customers(limit=100)).items
+    seeded = [c for c in listed if c.crm_account_id and (c.currency or "").upper() == "USD"][3]
+    crm_account_id = str(seeded.crm_account_id)
+    opportunity_id = "006Qy00000PortalEnt1"
+    (price,) = (await billing.list_prices(lookup_key="STRATA-CORE-usd")).items
+    subscription = await billing.create_subscription(
+        SubscriptionCreate(
+            customer_id=seeded.id, items=[SubscriptionItemInput(price_id=price.id)], external_id=opportunity_id
+        ),
+        key="portal-entitlements-subscription",
+    )
+    assert (await billing.get_subscription(subscription.id)).external_id == opportunity_id
+    (product_customer,) = (await product.list_customers(crm_account_id=crm_account_id, limit=1, cursor=None)).items
+    granted = {}
+    for name, source_ref in (("order", opportunity_id), ("itself", subscription.id), ("other", "006Qy00000Elsewhere")):
+        grant = EntitlementGrant(sku_code="STRATA-CORE", source_ref=source_ref)
+        entitlement = await product.grant_entitlement(
+            product_customer.id, grant, idempotency_key=f"portal-entitlement-{name}"
+        )
+        granted[name] = entitlement.id
+
+    response = await gw.client.get(f"{PORTAL}/customers/{crm_account_id}/overview", headers=portal.reader)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [shown] = [s for s in body["subscriptions"] if s["id"] == subscription.id]
+    assert sorted(e["id"] for e in shown["entitlements"]) == sorted([granted["order"], granted["itself"]])
+    assert set(granted.values()) <= {e["id"] for e in body["entitlements"]}

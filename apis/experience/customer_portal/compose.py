@@ -136,7 +136,12 @@ async def compose_overview(request: Request[Any, Any, Any], customer_id: str) ->
         subscriptions=[
             v.SubscriptionWithEntitlements(
                 **msgspec.structs.asdict(v.subscription_view(s)),
-                entitlements=[v.entitlement_view(e) for e in entitlements if e.source_ref == s.id],
+                # granted for the subscription itself, or for the order (opportunity) it came from
+                entitlements=[
+                    v.entitlement_view(e)
+                    for e in entitlements
+                    if e.source_ref is not None and e.source_ref in (s.id, s.external_id)
+                ],
             )
             for s in current
         ],

@@ -110,7 +110,7 @@ async def _plan_payment(event: dict[str, Any], overrides: dict[str, Any]) -> Pay
     erp_customer = await erp_customer_of(process, customer)
     opportunity_id = None
     if invoice.subscription_id is not None:
-        external_id = await process.billing.subscription_external_id(invoice.subscription_id)
+        external_id = (await process.billing.get_subscription(invoice.subscription_id)).external_id
         opportunity_id = external_id if external_id and _OPPORTUNITY_ID.match(external_id) else None
     day = posting_date(invoice.paid_at or invoice.finalized_at or invoice.created_at, overrides)
     intents = [str(i) for i in event.get("payment_intent_ids") or []]

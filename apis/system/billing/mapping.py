@@ -181,6 +181,12 @@ def to_price(obj: dict[str, Any]) -> BillingPrice:
 
 
 # -- subscriptions --------------------------------------------------------------------------
+def _external_id(obj: dict[str, Any]) -> str | None:
+    metadata = obj.get("metadata")
+    value = metadata.get(EXTERNAL_ID_KEY) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def to_subscription(obj: dict[str, Any]) -> Subscription:
     """Stripe subscription → Subscription."""
     items = required_field(obj, "items")
@@ -198,6 +204,7 @@ def to_subscription(obj: dict[str, Any]) -> Subscription:
         latest_invoice_id=id_of(obj.get("latest_invoice")),
         canceled_at=unix_time(obj.get("canceled_at")),
         created_at=created_time(obj),
+        external_id=_external_id(obj),
     )
 
 

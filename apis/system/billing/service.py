@@ -224,14 +224,6 @@ class BillingService:
             await self.connector.get(f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}")
         )
 
-    async def subscription_external_id(self, subscription_id: str) -> str | None:
-        """The Strata id a subscription was created with (``SubscriptionCreate.external_id``, e.g. the
-        opportunity it came from), which the canonical :class:`Subscription` does not carry."""
-        found = await self.connector.get(f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}")
-        metadata = found.get("metadata")
-        value = metadata.get(m.EXTERNAL_ID_KEY) if isinstance(metadata, dict) else None
-        return value if isinstance(value, str) and value else None
-
     async def list_subscriptions(
         self, *, customer_id: str | None = None, status: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[Subscription]:
