@@ -43,8 +43,8 @@ from apis.experience.operations.dashboard import bucket_seconds  # noqa: E402
 from apis.experience.operations.transaction_stats import TransactionStats  # noqa: E402
 from apis.process.transactions import COMPLETED, EXCEPTION_STATES  # noqa: E402
 from gateway.db import create_engine, create_schema, process_transactions  # noqa: E402
+from tests.scratch_postgres import scratch_database, sqlalchemy_url  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 WORKFLOWS = ("quote-to-cash", "customer-sync", "invoice-to-ledger", "payment-to-cash", "catalog-sync")
 DAY = 86_400
 SPAN_DAYS = 90
@@ -117,16 +117,6 @@ async def _measure(engine: AsyncEngine, now: float, rounds: int) -> dict[str, An
     return answer
 
 
-async def _postgres_database(action: str, name: str) -> None:
-    admin = sqlalchemy.ext.asyncio.create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        statement = (
-            f'CREATE DATABASE "{name}"' if action == "create" else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        )
-        await connection.execute(text(statement))
-    await admin.dispose()
-
-
 async def _backend(name: str, url: str, sizes: list[int], rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     now = time.time()
@@ -174,15 +164,11 @@ async def main() -> None:
             "sqlite", f"sqlite+aiosqlite:///{directory}/strata.db", args.rows, args.rounds
         )
     if not args.no_postgres:
-        database = f"strata_bench_dashboard_{uuid.uuid4().hex[:8]}"
-        await _postgres_database("create", database)
-        try:
-            url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
+        async with scratch_database("strata_bench_dashboard") as database:
+            url = sqlalchemy_url(database)
             async with _server_version(url) as version:
                 report["postgresql"] = version
             report["backends"]["postgresql"] = await _backend("postgresql", url, args.rows, args.rounds)
-        finally:
-            await _postgres_database("drop", database)
     out = ROOT / "bench" / "results" / f"{run}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

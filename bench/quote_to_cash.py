@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.process.cluster import Cluster  # noqa: E402  (the tests' harness: one way to run a cluster)
 from tests.procs import SandboxesProcess  # noqa: E402
+from tests.scratch_postgres import create_database, drop_database, sqlalchemy_url  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
 
@@ -118,19 +118,6 @@ def run_raw(database: str, workflows: int, postgres_url: str = "") -> dict[str, 
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-async def _database(action: str, name: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(POSTGRES_ADMIN)
-    try:
-        statement = (
-            f'CREATE DATABASE "{name}"' if action == "create" else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        )
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def _epoch(value: str) -> float:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
@@ -153,21 +140,20 @@ async def main() -> None:
         sandboxes.stop()
     print("quote-to-cash, SQLite, 1 process:", results["q2c_sqlite_1"], flush=True)
     for label, gateways in (("q2c_postgresql_1", 1), ("q2c_postgresql_2", 2)):
-        name = f"strata_bench_{uuid.uuid4().hex[:8]}"
-        await _database("create", name)
+        name = await create_database("strata_bench")
         sandboxes = SandboxesProcess(root / f"vendors-{label}").start()
         try:
             if label == "q2c_postgresql_1":
-                raw_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+                raw_url = sqlalchemy_url(name, driver="")
                 results["raw_postgresql"] = run_raw("postgresql", args.raw_workflows, raw_url)
                 print("raw engine, PostgreSQL:", results["raw_postgresql"], flush=True)
-            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+            url = sqlalchemy_url(name)
             scale = {"gateways": gateways, "database_url": url, "redis_url": REDIS_URL}
             results[label] = await run_quote_to_cash(root / label, sandboxes, orders=args.orders, **scale)
             print(f"quote-to-cash, PostgreSQL, {gateways} process(es):", results[label], flush=True)
         finally:
             sandboxes.stop()
-            await _database("drop", name)
+            await drop_database(name)
     raw_s, raw_pg = results["raw_sqlite"]["workflows_per_s"], results["raw_postgresql"]["workflows_per_s"]
     results["ratios"] = {
         "sqlite_1_vs_raw": round(results["q2c_sqlite_1"]["orders_per_s"] / raw_s, 3),

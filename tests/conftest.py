@@ -16,17 +16,17 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
+from tests.scratch_postgres import create_database, drop_database, sqlalchemy_url
+
 # Fixtures shared by modules of several directories (``store``: each idempotency store for real).
 pytest_plugins = ["tests.idempotency_stores"]
 
 REDIS_URL = os.environ.get("STRATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES_DSN = os.environ.get("STRATA_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -85,19 +85,8 @@ def postgres_url() -> Iterator[str]:
     _need("PostgreSQL", "127.0.0.1", 5432)
     import asyncio
 
-    import asyncpg
-
-    name = f"strata_test_{uuid.uuid4().hex[:12]}"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_DSN)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    name = asyncio.run(create_database("strata_test"))
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        yield sqlalchemy_url(name)
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(name))
