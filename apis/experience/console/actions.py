@@ -21,6 +21,7 @@ from litestar.params import FromPath
 
 from apis.experience.console.auth import check_csrf, operator
 from apis.experience.console.pages import OPERATIONS, RECONCILIATION
+from apis.experience.console.upstream import api_path
 from apis.experience.console.web import BASE, HEADERS
 
 ACTIONS = ("replay", "compensate", "dismiss")
@@ -66,7 +67,9 @@ async def act(request: Request[Any, Any, Any], transaction_id: FromPath[str], ac
             payload["input"] = body.input
         key = request.headers.get("idempotency-key") or secrets.token_urlsafe(16)
         answer = await op.post(
-            f"{OPERATIONS}/exceptions/{transaction_id}/{action}", payload, f"console:{op.session.id[:16]}:{key[:100]}"
+            api_path(f"{OPERATIONS}/exceptions", transaction_id, action),
+            payload,
+            f"console:{op.session.id[:16]}:{key[:100]}",
         )
         if answer.ok:
             return _json(200, {"status": answer.status, "transaction": answer.body})
@@ -77,7 +80,7 @@ async def act(request: Request[Any, Any, Any], transaction_id: FromPath[str], ac
 async def transaction_state(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
     """The transaction's current view (state, exception), for the page to follow."""
     async with operator(request) as op:
-        answer = await op.get(f"{OPERATIONS}/transactions/{transaction_id}")
+        answer = await op.get(api_path(f"{OPERATIONS}/transactions", transaction_id))
         if answer.ok:
             body = answer.body
             summary = {k: body.get(k) for k in ("id", "workflow", "state", "exception", "completed_at", "updated_at")}
@@ -89,7 +92,7 @@ async def transaction_state(request: Request[Any, Any, Any], transaction_id: Fro
 async def reconciliation_run_state(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Response[bytes]:
     """A reconciliation run's status and mismatch count, for the page to follow a running one."""
     async with operator(request) as op:
-        answer = await op.get(f"{RECONCILIATION}/runs/{run_id}")
+        answer = await op.get(api_path(f"{RECONCILIATION}/runs", run_id))
         if answer.ok:
             summary = {k: answer.body.get(k) for k in ("id", "period", "status", "mismatch_count", "error")}
             return _json(200, {"status": 200, "run": summary})

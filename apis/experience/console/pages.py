@@ -20,6 +20,7 @@ from litestar.response import Redirect
 
 from apis.experience.console.auth import Operator, check_csrf, operator
 from apis.experience.console.charts import bar_chart, sla_chart
+from apis.experience.console.upstream import api_path
 from apis.experience.console.web import BASE, EXCEPTION_STATES, page
 
 OPERATIONS = "/process/operations/v1"
@@ -159,7 +160,7 @@ async def _workflow_names(op: Operator) -> list[str]:
 async def transaction(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
     """One transaction: exception, lineage timeline (steps, systems, vendor ids, timing, attempts), events."""
     async with operator(request) as op:
-        answer = await op.get(f"{OPERATIONS}/transactions/{transaction_id}")
+        answer = await op.get(api_path(f"{OPERATIONS}/transactions", transaction_id))
         if not answer.ok:
             status = answer.status if answer.status in (400, 403, 404, 422, 503) else 502
             return _render(
@@ -220,7 +221,7 @@ async def _reconciliation_page(
     notices = Notices()
     runs = notices.take("Runs", await op.get(f"{RECONCILIATION}/runs", {"limit": 20}), {"items": []})["items"]
     chosen = chosen or (runs[0]["id"] if runs else None)
-    run = notices.take("Run", await op.get(f"{RECONCILIATION}/runs/{chosen}"), None) if chosen else None
+    run = notices.take("Run", await op.get(api_path(f"{RECONCILIATION}/runs", chosen)), None) if chosen else None
     return _render(
         op,
         "reconciliation.html",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, Router
 from litestar.response import Redirect
@@ -16,10 +17,10 @@ def _to_sign_in(request: Request[Any, Any, Any], error: auth.SignInRequired) -> 
     if request.url.path.startswith(actions.API):
         return actions._json(401, {"status": 401, "problem": "not signed in", "sign_in": f"{BASE}/sign-in"})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    query = f"?next={target}" if request.method == "GET" and target != BASE else ""
+    params = {"next": target} if request.method == "GET" and target != BASE else {}
     if error.reason:
-        query += ("&" if query else "?") + f"reason={error.reason}"
-    return Redirect(f"{BASE}/sign-in{query}", status_code=303)
+        params["reason"] = error.reason
+    return Redirect(f"{BASE}/sign-in" + (f"?{urlencode(params)}" if params else ""), status_code=303)
 
 
 def _csrf_refused(request: Request[Any, Any, Any], error: auth.CsrfRefused) -> Response[Any]:

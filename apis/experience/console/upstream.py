@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -97,6 +98,12 @@ class Upstream:
         """``POST path`` as the operator, with an Idempotency-Key (a double click repeats nothing)."""
         headers = {**_bearer(token), "Idempotency-Key": idempotency_key}
         return _answer(await self._client.post(path, json=body if body is not None else {}, headers=headers))
+
+
+def api_path(base: str, *segments: str) -> str:
+    """``base/segment/...`` with each segment percent-encoded: an id from the browser stays one
+    path segment (a ``?`` or ``/`` in it cannot add a query or reach another path)."""
+    return "/".join([base, *(quote(segment, safe="") for segment in segments)])
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -64,12 +64,16 @@ async def test_pages_send_a_browser_without_a_session_to_sign_in_and_back(gw: Ga
         response = await gw.client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/console/sign-in")
-    response = await gw.client.get("/console/transactions?state=failed")
-    assert response.headers["location"] == "/console/sign-in?next=/console/transactions?state=failed"
+    response = await gw.client.get("/console/transactions?state=failed&workflow=quote-to-cash")
+    location = response.headers["location"]
+    assert location == "/console/sign-in?next=%2Fconsole%2Ftransactions%3Fstate%3Dfailed%26workflow%3Dquote-to-cash"
+    form = await gw.client.get(location)
+    assert 'name="next" value="/console/transactions?state=failed&amp;workflow=quote-to-cash"' in form.text
     client_id, secret = await gw.create_client(OPS_SCOPES, "internal")
-    signed_in = await _sign_in(gw.client, client_id, secret, next="/console/transactions?state=failed")
+    target = "/console/transactions?state=failed&workflow=quote-to-cash"
+    signed_in = await _sign_in(gw.client, client_id, secret, next=target)
     assert signed_in.status_code == 303
-    assert signed_in.headers["location"] == "/console/transactions?state=failed"
+    assert signed_in.headers["location"] == target
 
 
 async def test_sign_in_sets_an_httponly_samesite_strict_cookie_and_keeps_secrets_server_side(gw: Gateway) -> None:
@@ -180,6 +184,14 @@ async def test_reconciling_a_period_needs_the_csrf_token_and_a_refusal_is_shown_
     # A good period reaches the process API (no engine in this gateway: 503, said as such).
     no_engine = await gw.client.post("/console/reconciliation", data={"period": "2025-01", "csrf_token": csrf})
     assert no_engine.status_code == 503 and "workflow engine" in no_engine.text
+
+
+async def test_an_id_from_the_browser_stays_one_path_segment_of_the_api_call(gw: Gateway) -> None:
+    client_id, secret = await gw.create_client(OPS_SCOPES, "internal")
+    await _sign_in(gw.client, client_id, secret)
+    response = await gw.client.get("/console/api/transactions/x%3Flimit%3D1")
+    assert response.status_code == 422
+    assert 'transaction_id "x?limit=1"' in response.json()["problem"]  # the whole id was checked, no query added
 
 
 async def test_script_calls_without_a_session_get_401_json_not_a_redirect(gw: Gateway) -> None:
