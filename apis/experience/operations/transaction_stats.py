@@ -64,6 +64,17 @@ def _bucket_index(engine: AsyncEngine, column: Any, origin: float, size: int) ->
     return func.floor(offset)  # PostgreSQL's CAST rounds
 
 
+def _rare(engine: AsyncEngine, condition: Any) -> Any:
+    """``condition``, told to SQLite's planner to hold for few rows (``unlikely()``).
+
+    SQLite estimates ``state IN (...)`` from the average rows per state (a large share of the
+    table) and scans the table; exceptions are a small share, so the state index is right.
+    ``bench/dashboard.py`` measured exception aging 8x faster at 200,000 transactions. PostgreSQL
+    has a histogram and no such function: the condition is left as it is.
+    """
+    return func.unlikely(condition) if engine.dialect.name == "sqlite" else condition
+
+
 class TransactionStats:
     """The dashboard's reads of the transaction table."""
 
@@ -127,9 +138,8 @@ class TransactionStats:
         bucket = case(*((parked > now - bound, name) for name, bound in AGING_BUCKETS), else_="over_24h").label(
             "bucket"
         )
-        query = (
-            select(t.workflow, bucket, func.count()).where(t.state.in_(EXCEPTION_STATES)).group_by(t.workflow, bucket)
-        )
+        open_exceptions = _rare(self._engine, t.state.in_(EXCEPTION_STATES))
+        query = select(t.workflow, bucket, func.count()).where(open_exceptions).group_by(t.workflow, bucket)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         counts = {(workflow, name): int(count) for workflow, name, count in rows}
