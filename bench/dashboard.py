@@ -166,8 +166,7 @@ async def main() -> None:
     if not args.no_postgres:
         async with scratch_database("strata_bench_dashboard") as database:
             url = sqlalchemy_url(database)
-            async with _server_version(url) as version:
-                report["postgresql"] = version
+            report["postgresql"] = await _server_version(url)
             report["backends"]["postgresql"] = await _backend("postgresql", url, args.rows, args.rounds)
     out = ROOT / "bench" / "results" / f"{run}.json"
     out.parent.mkdir(exist_ok=True)
@@ -175,18 +174,14 @@ async def main() -> None:
     print(f"wrote {out.relative_to(ROOT)}")
 
 
-class _server_version:
-    """``async with _server_version(url) as version``: the PostgreSQL server's version string."""
-
-    def __init__(self, url: str) -> None:
-        self._engine = create_engine(url)
-
-    async def __aenter__(self) -> str:
-        async with self._engine.connect() as connection:
+async def _server_version(url: str) -> str:
+    """The PostgreSQL server's version string."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
             return str((await connection.execute(text("SHOW server_version"))).scalar())
-
-    async def __aexit__(self, *_: object) -> None:
-        await self._engine.dispose()
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ is registered (:func:`registration_problem`) and again before every delivery att
 (:func:`destination_problem`): its form, then what its host name resolves to at that moment —
 DNS can change after registration.
 
-An address is acceptable when it is global (not private, loopback, link-local, shared, reserved
-or multicast); with ``partner_webhook_allow_http_localhost`` (tests, local development) the
+An address is acceptable when Python's :mod:`ipaddress` calls it global (not private, loopback,
+link-local, shared or reserved; note that it counts multicast as global, which TCP cannot reach
+anyway); with ``partner_webhook_allow_http_localhost`` (tests, local development) the
 loopback names in :data:`LOCAL_HOSTS` are accepted too, over http or https.
 
 What remains: the delivery resolves the name again when it connects, so a name that answers a
@@ -59,13 +60,18 @@ def url_problem(url: str, allow_localhost: bool) -> str | None:
         return None if allow_localhost else "must not point at this machine (loopback)"
     if parts.scheme != "https":
         return "must use https"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
+    address = _ip_literal(host)
+    if address is not None and not address.is_global:
         return "must not point at a private, loopback, link-local or reserved address"
     return None
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` spells, if it is an IP literal rather than a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 async def destination_problem(url: str, allow_localhost: bool, resolve: Resolver = system_resolver) -> str | None:
@@ -76,14 +82,8 @@ async def destination_problem(url: str, allow_localhost: bool, resolve: Resolver
         return problem
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if host in LOCAL_HOSTS:
-        return None  # allowed, or url_problem had said so
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return None  # a literal address: its form was the whole check
+    if host in LOCAL_HOSTS or _ip_literal(host) is not None:
+        return None  # an allowed loopback name or a literal address: its form was the whole check
     port = parts.port or (443 if parts.scheme == "https" else 80)
     for address in await resolve(host, port):
         if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:  # without an IPv6 zone
