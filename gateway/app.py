@@ -100,7 +100,7 @@ def create_app(
         settings = load_settings(overrides or None)
     configure_logging(settings.log_level, settings.log_redact_field_names)
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1" if settings.issuer.startswith("http://") else "0")
-    governance = load_governance(settings.governance_path)
+    governance = load_governance(settings.governance_path, own_issuer=settings.issuer)
     components = Components(settings, governance, tracer_provider=tracer_provider)
     policies = build_policies(settings, governance, components)
     base_uri = settings.problem_base_uri

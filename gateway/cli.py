@@ -14,12 +14,15 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
 
 from gateway.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from policies.governance import Governance
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -66,6 +69,7 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     from sandboxes.registry import SANDBOXES, embedded_sandboxes
 
     settings = _settings(ctx, host=host, port=port, workers=workers, seed_demo=False if no_seed else None)
+    _checked_governance(settings)  # an invalid file stops here, not in every worker with a traceback
     if settings.workers > 1:
         _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     try:
@@ -249,14 +253,19 @@ def clients() -> None:
     """Manage OAuth clients (the same service as /gateway/v1/clients)."""
 
 
-def _tiers(settings: Settings) -> list[str]:
+def _checked_governance(settings: Settings) -> Governance:
+    """The governance file in force, checked; an invalid one exits 2 naming every problem."""
     from policies.governance import GovernanceError, load_governance
 
     try:
-        return list(load_governance(settings.governance_path).tiers)
+        return load_governance(settings.governance_path, own_issuer=settings.issuer)
     except GovernanceError as exc:
-        click.echo(f"strata: governance file: {exc}", err=True)
+        click.echo(f"strata: governance file {settings.governance_path}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _tiers(settings: Settings) -> list[str]:
+    return list(_checked_governance(settings).tiers)
 
 
 def _admin_call(ctx: click.Context, call: Callable[[Any], Awaitable[T]]) -> T:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,14 @@ from gateway.audit import AuditLog, AuditRecord, now
 from gateway.background import cancel_and_wait
 from gateway.circuit_breaker import CircuitBreaker
 from gateway.db import create_engine, create_schema
+from gateway.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
 from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from gateway.master_key import resolve_master_key
 from gateway.settings import Settings
 from gateway.tracing import Tracing
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
-from policies.governance import Governance
+from policies.governance import Governance, IssuerConfig, issuer_key
 from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_for
 
 if TYPE_CHECKING:
@@ -86,7 +88,10 @@ class Components:
         self.oauth: OAuthService | None = None
         self.system_services: dict[str, Service] = {}
         """Each system API's service by its ``state_name`` (see :mod:`apis.system.registry`)."""
-        self.http = httpx.AsyncClient(timeout=JWKS_FETCH_TIMEOUT)
+        self.http = outbound_client(JWKS_FETCH_TIMEOUT)
+        """Fetches external issuers' key sets, through :mod:`gateway.destinations` only."""
+        self.resolve: Resolver = system_resolver
+        """Host name → addresses for those fetches (read at each fetch)."""
         self.sandbox_apps: dict[str, Any] = {}
         self.circuit_breakers: dict[str, CircuitBreaker] = {}
         self.tracing = Tracing.from_settings(settings, tracer_provider)
@@ -109,11 +114,16 @@ class Components:
             )
         ]
         for config in self.governance.issuers:
+            if issuer_key(config.issuer) == issuer_key(self.settings.issuer):
+                # The governance check refuses such a document; were one to get here, it must
+                # not replace the built-in issuer (and its disabled-client check).
+                logger.error("external issuer with the gateway's own URL ignored", extra={"issuer": config.issuer})
+                continue
             issuers.append(
                 TrustedIssuer(
                     issuer=config.issuer,
                     audience=config.audience,
-                    keys=JwksFetcher(config.jwks_uri, self._fetch_json),
+                    keys=JwksFetcher(config.jwks_uri, self._issuer_fetch(config)),
                     algorithms=config.algorithms,
                     accepted_typ=frozenset(config.accepted_typ),
                     scopes_claim=config.scopes_claim,
@@ -153,10 +163,22 @@ class Components:
         record = self.oauth.clients.cached(principal.client_id)
         return (record.tier, record.rate_limits) if record is not None else None
 
-    async def _fetch_json(self, url: str) -> dict[str, Any]:
-        response = await self.http.get(url)
-        response.raise_for_status()
-        document = response.json()
+    def _issuer_fetch(self, config: IssuerConfig) -> Callable[[str], Awaitable[dict[str, Any]]]:
+        """The JWKS fetch of one external issuer, under its destination policy."""
+        policy = DestinationPolicy(
+            allow_loopback=self.settings.allow_loopback_destinations,
+            allow_private_network=config.allow_private_network,
+        )
+
+        async def fetch(url: str) -> dict[str, Any]:
+            return await self._fetch_json(url, policy)
+
+        return fetch
+
+    async def _fetch_json(self, url: str, policy: DestinationPolicy) -> dict[str, Any]:
+        async with DestinationGuard(policy, self.resolve).stream(self.http, "GET", url) as response:
+            response.raise_for_status()  # a redirect too: it is never followed
+            document = json.loads(await response.aread())
         if not isinstance(document, dict):
             raise ValueError(f"{url} did not return a JSON object")
         return document

@@ -107,6 +107,8 @@ class GovernanceReloader:
         self._redis: Any = None
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._own_issuer: str = app.state.settings.issuer
+        """No document may declare an external issuer with this URL (it is built in)."""
 
     # ------------------------------------------------------------------ life cycle
 
@@ -141,7 +143,7 @@ class GovernanceReloader:
         Raises:
             GovernanceError: listing every problem; nothing changed.
         """
-        governance = parse_governance(json.dumps(document), "governance")
+        governance = parse_governance(json.dumps(document), "governance", own_issuer=self._own_issuer)
         if dry_run:
             return AppliedGovernance(digest_of(governance), time.time(), persisted=False, source="dry-run")
         applied = self._apply(governance, "api")
@@ -152,7 +154,7 @@ class GovernanceReloader:
     async def reload_file(self) -> AppliedGovernance | None:
         """SIGHUP: read the governance file again and apply it; an invalid file is logged and ignored."""
         try:
-            governance = parse_governance(self.path.read_text(), str(self.path))
+            governance = parse_governance(self.path.read_text(), str(self.path), own_issuer=self._own_issuer)
         except (OSError, GovernanceError) as exc:
             problems = exc.errors if isinstance(exc, GovernanceError) else [str(exc)]
             log.error("governance reload refused; the running governance stays", problems=problems)
@@ -236,7 +238,9 @@ class GovernanceReloader:
             message = json.loads(data)
             if message.get("from") == self._token:
                 return  # our own publish
-            governance = parse_governance(json.dumps(message["document"]), "published governance")
+            governance = parse_governance(
+                json.dumps(message["document"]), "published governance", own_issuer=self._own_issuer
+            )
         except (ValueError, TypeError, KeyError, AttributeError, GovernanceError) as exc:
             log.warning("ignoring a published governance document", error=str(exc))
             return

@@ -46,6 +46,10 @@ class SettingsError(ValueError):
     """A setting has a wrong value; the message names the key and what is allowed."""
 
 
+RENAMED_SETTINGS = {"partner_webhook_allow_http_localhost": "allow_loopback_destinations"}
+"""Former names, refused with a pointer to the new one (a silently ignored switch helps nobody)."""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Everything the gateway reads from its environment, resolved once."""
 
@@ -215,11 +219,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """How long a partner's endpoint may take to answer one delivery (1–30)."""
     partner_webhook_secret_grace_hours: int = 24
     """After a secret rotation, deliveries are signed with the old secret too for this long (0–168)."""
-    partner_webhook_allow_http_localhost: bool = False
-    """Accept ``http://`` (and ``https://``) webhook URLs on 127.0.0.1, ::1 and localhost — for
-    trying the webhooks on one machine and for tests. Off, a URL must be ``https://`` on a host
-    that is not a loopback, private or link-local address, nor a name resolving to one (checked
-    at registration and again before every delivery)."""
+    allow_loopback_destinations: bool = False
+    """Let the gateway send to loopback addresses (127.0.0.0/8, ::1, ``localhost``), over
+    ``http://`` too: partner webhook URLs, clients' ``jwks_uri`` and external issuers'
+    ``jwks_uri`` — for a demo or tests on one machine, never in production. Off, each of those
+    must be ``https://`` on public addresses only (see :mod:`gateway.destinations`)."""
     default_sla_seconds: int = 300
     """End-to-end target (accepted → completed, p95) of a workflow ``workflow_sla_seconds`` does not
     name, shown on the operations dashboard (1–604800)."""
@@ -459,6 +463,7 @@ def load_settings(
     types = _field_types()
     merged: dict[str, Any] = {}
 
+    _refuse_renamed(env, overrides)
     config_file = env.get(f"{ENV_PREFIX}CONFIG")
     if config_file:
         try:
@@ -469,6 +474,8 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"STRATA_CONFIG: {config_file!r} is not valid TOML ({exc})") from None
         for key, value in from_file.items():
+            if key in RENAMED_SETTINGS:
+                raise SettingsError(f"{key}: renamed to {RENAMED_SETTINGS[key]} (in {config_file})")
             if key not in types:
                 raise SettingsError(f"{key}: unknown setting in {config_file}; known settings are {', '.join(types)}")
             merged[key] = value
@@ -486,3 +493,11 @@ def load_settings(
 
     coerced = {key: _coerce(key, value, types[key]) for key, value in merged.items()}
     return Settings(**coerced)
+
+
+def _refuse_renamed(env: Mapping[str, str], overrides: Mapping[str, Any] | None) -> None:
+    for old, new in RENAMED_SETTINGS.items():
+        if ENV_PREFIX + old.upper() in env:
+            raise SettingsError(f"{ENV_PREFIX}{old.upper()}: renamed to {ENV_PREFIX}{new.upper()}")
+        if (overrides or {}).get(old) is not None:
+            raise SettingsError(f"{old}: renamed to {new}")

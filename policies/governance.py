@@ -4,6 +4,10 @@ It is YAML (``contracts/governance.yaml`` by default, ``STRATA_GOVERNANCE_FILE``
 decoded into the frozen structs below with ``forbid_unknown_fields``, so a typo is an error
 at start-up rather than a silently ignored setting. Per-route settings come from the
 contracts (``security``, ``x-strata-*``); this file holds what is not per route.
+
+The gateway's own issuer is built in; a document declaring an external issuer with the same
+URL (compared normalised: :func:`issuer_key`) is refused, since it would replace the built-in
+one and with it the check that a disabled client's tokens stop working.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import yaml
 from limits import parse_many
 
+from gateway.destinations import NOT_PUBLIC, DestinationPolicy, DestinationRefused, parse_destination
 from policies.base import PolicyMode
 
 
@@ -94,6 +100,11 @@ class IssuerConfig(_Config, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     customer_id_claim: str | None = None
     tier: str | None = None
     """Tier for tokens of this issuer (the rate-limit default tier when unset)."""
+    allow_private_network: bool = False
+    """Fetch ``jwks_uri`` from a private address too (10/8, 172.16/12, 192.168/16, fc00::/7,
+    100.64/10): an enterprise IdP on the operator's network. Off, public addresses only.
+    Loopback follows the gateway's ``allow_loopback_destinations`` setting; link-local and cloud
+    metadata addresses are refused whatever this says (see :mod:`gateway.destinations`)."""
 
     def __post_init__(self) -> None:
         if self.scopes_claim not in ("scope", "scp", "roles"):
@@ -157,8 +168,49 @@ class Governance(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True)
         return tier_config.limits if tier_config else ()
 
 
-def _check(governance: Governance) -> list[str]:
+def issuer_key(url: str) -> str:
+    """``url`` normalised for comparing issuers: scheme and host in lower case, no default port,
+    no trailing slash (``HTTPS://Gateway.example:443/`` → ``https://gateway.example``)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _check_issuers(issuers: tuple[IssuerConfig, ...], own_issuer: str) -> list[str]:
     errors: list[str] = []
+    seen: dict[str, int] = {}
+    # Loopback is the running gateway's setting, checked at every fetch; the form and any
+    # non-loopback IP literal are checked here, so an impossible issuer fails at once.
+    for index, config in enumerate(issuers):
+        key = issuer_key(config.issuer)
+        if key == issuer_key(own_issuer):
+            errors.append(
+                f"issuers.{index}.issuer: {config.issuer!r} is this gateway's own issuer ({own_issuer}), which is "
+                "built in; declare only other issuers"
+            )
+        elif key in seen:
+            errors.append(f"issuers.{index}.issuer: {config.issuer!r} is declared twice (issuers.{seen[key]} too)")
+        seen.setdefault(key, index)
+        lenient = DestinationPolicy(allow_loopback=True, allow_private_network=config.allow_private_network)
+        try:
+            parse_destination(config.jwks_uri, lenient)
+        except DestinationRefused as refused:
+            private = refused.rule.startswith(NOT_PUBLIC) and not config.allow_private_network
+            hint = "; for an IdP on your own network, set allow_private_network: true" if private else ""
+            errors.append(f"issuers.{index}.jwks_uri: {refused}{hint}")
+    return errors
+
+
+def _check(governance: Governance, own_issuer: str) -> list[str]:
+    errors = _check_issuers(governance.issuers, own_issuer)
     for name, tier in governance.tiers.items():
         for text in tier.limits:
             try:
@@ -222,8 +274,14 @@ def _located(raw: Any, exc: Exception) -> list[str]:
     return errors
 
 
-def parse_governance(text: str, source: str = "governance") -> Governance:
-    """Decode and check a governance document; raise GovernanceError listing every problem."""
+def parse_governance(text: str, source: str = "governance", *, own_issuer: str) -> Governance:
+    """Decode and check a governance document; raise GovernanceError listing every problem.
+
+    Args:
+        text: the YAML (or JSON) document.
+        source: names the document in a message about its syntax.
+        own_issuer: the gateway's own issuer URL, which no external issuer may take.
+    """
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -232,16 +290,16 @@ def parse_governance(text: str, source: str = "governance") -> Governance:
         governance = msgspec.convert(raw, Governance)
     except (msgspec.ValidationError, ValueError) as exc:
         raise GovernanceError(_located(raw, exc) or [f"{source}: {exc}"]) from None
-    errors = _check(governance)
+    errors = _check(governance, own_issuer)
     if errors:
         raise GovernanceError(errors)
     return governance
 
 
-def load_governance(path: Path) -> Governance:
-    """Read and check the governance file at ``path``."""
+def load_governance(path: Path, *, own_issuer: str) -> Governance:
+    """Read and check the governance file at ``path`` (``own_issuer``: see :func:`parse_governance`)."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise GovernanceError([f"{path}: cannot read ({exc.strerror})"]) from None
-    return parse_governance(text, str(path))
+    return parse_governance(text, str(path), own_issuer=own_issuer)

@@ -8,20 +8,33 @@ rotated its keys) triggers one refetch, at most once per :data:`REFETCH_COOLDOWN
 per client, so a stream of bogus ``kid`` values cannot make us hammer the client's server.
 A failed fetch keeps the last good set. Documents are bounded in size and checked like a
 registered JWK set (public asymmetric keys only).
+
+The URL is chosen by whoever registers the client, so every fetch goes through the outbound
+destination policy (:mod:`gateway.destinations`): public addresses only (loopback only with
+``allow_loopback_destinations``), sent to the address that was checked. At registration
+:func:`check_jwks_uri` checks the form only, leniently about loopback (the switch is a property
+of the running gateway, checked at every fetch).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import structlog
 
+from gateway.destinations import (
+    DestinationError,
+    DestinationGuard,
+    DestinationPolicy,
+    Resolver,
+    form_problem,
+    outbound_client,
+    system_resolver,
+)
 from policies.oauth.clients import check_jwks
 
 log = structlog.get_logger(__name__)
@@ -33,24 +46,19 @@ MAX_JWKS_BYTES = 64 * 1024
 MAX_JWKS_URI_LENGTH = 500
 
 
+REGISTRATION_POLICY = DestinationPolicy(allow_loopback=True)
+"""The form check at registration: loopback passes here and is refused at fetch unless allowed."""
+
+
 def check_jwks_uri(uri: str) -> str:
-    """An ``https://`` URL (``http://`` only for a loopback host); raise ValueError otherwise."""
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    if len(uri) > MAX_JWKS_URI_LENGTH or not host or parts.scheme not in ("https", "http"):
+    """An ``https://`` URL (``http://`` only for a loopback host) whose form the destination
+    policy accepts; raise ValueError otherwise."""
+    if len(uri) > MAX_JWKS_URI_LENGTH or not uri.startswith(("https://", "http://")):
         raise ValueError(f"jwks_uri: must be an https:// URL of at most {MAX_JWKS_URI_LENGTH} characters")
-    if parts.scheme == "http" and not _loopback(host):
-        raise ValueError("jwks_uri: must be https:// (http:// only for a loopback host)")
+    problem = form_problem(uri, REGISTRATION_POLICY)
+    if problem is not None:
+        raise ValueError(f"jwks_uri: {problem}")
     return uri
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(slots=True)
@@ -64,8 +72,22 @@ class _Entry:
 class ClientJwksCache:
     """Key sets fetched from clients' ``jwks_uri``, per client id."""
 
-    def __init__(self, http: httpx.AsyncClient | None = None) -> None:
-        self._http = http or httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False)
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None = None,
+        *,
+        policy: DestinationPolicy | None = None,
+        resolve: Resolver = system_resolver,
+    ) -> None:
+        """Start an empty cache.
+
+        Args:
+            http: the client fetches go through (default: :func:`~gateway.destinations.outbound_client`).
+            policy: where key sets may be fetched from (default: public addresses only).
+            resolve: host name → addresses (the operating system's resolver by default).
+        """
+        self._http = http or outbound_client(FETCH_TIMEOUT)
+        self._guard = DestinationGuard(policy or DestinationPolicy(), resolve)
         self._entries: dict[str, _Entry] = {}
 
     def get(self, client_id: str) -> dict[str, Any] | None:
@@ -95,7 +117,7 @@ class ClientJwksCache:
 
     async def _fetch(self, client_id: str, uri: str) -> dict[str, Any] | None:
         try:
-            async with self._http.stream("GET", uri, headers={"accept": "application/json"}) as response:
+            async with self._guard.stream(self._http, "GET", uri, headers={"accept": "application/json"}) as response:
                 if response.status_code != 200:
                     raise ValueError(f"status {response.status_code}")
                 body = b""
@@ -104,7 +126,7 @@ class ClientJwksCache:
                     if len(body) > MAX_JWKS_BYTES:
                         raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
             return check_jwks(json.loads(body))
-        except (httpx.HTTPError, ValueError, TypeError, KeyError) as exc:
+        except (DestinationError, httpx.HTTPError, ValueError, TypeError, KeyError) as exc:
             log.warning("client jwks_uri fetch failed", client_id=client_id, error=str(exc))
             return None
 

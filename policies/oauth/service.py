@@ -25,9 +25,11 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.background import cancel_and_wait
+from gateway.destinations import DestinationPolicy
 from gateway.settings import Settings
 from policies.oauth.auth_failures import AuthFailureLimiter
 from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid, unverified_subject
+from policies.oauth.client_jwks import ClientJwksCache
 from policies.oauth.clients import ClientStore
 from policies.oauth.introspection import StrataIntrospectionEndpoint
 from policies.oauth.keys import SigningKeyStore
@@ -140,6 +142,7 @@ class OAuthService:
             token_ttl_seconds=settings.token_ttl_seconds,
             revocations=revocations,
             exchange_ttl_seconds=settings.token_exchange_ttl_seconds,
+            client_jwks=ClientJwksCache(policy=DestinationPolicy(allow_loopback=settings.allow_loopback_destinations)),
         )
         self.server.register_endpoint(StrataIntrospectionEndpoint(self.server, revocations))
         self.server.register_endpoint(StrataRevocationEndpoint(self.server))

@@ -88,10 +88,11 @@ def test_max_in_flight_setting() -> None:
 
 
 BASE = "tiers: {bronze: {limits: ['1/second']}}\n"
+OWN = "http://127.0.0.1:8080"
 
 
 def test_cors_config_is_checked() -> None:
-    ok = parse_governance(BASE + "cors: {system/crm/v1: {origins: ['https://app.example.com:8443']}}")
+    ok = parse_governance(BASE + "cors: {system/crm/v1: {origins: ['https://app.example.com:8443']}}", own_issuer=OWN)
     assert ok.cors["system/crm/v1"].max_age == 600
     with pytest.raises(GovernanceError) as caught:
         parse_governance(
@@ -99,7 +100,8 @@ def test_cors_config_is_checked() -> None:
             + "cors:\n"
             + "  crm: {origins: ['https://a.example']}\n"
             + "  system/crm/v2: {origins: ['*', 'null', 'https://a.example/', 'HTTPS://A.EXAMPLE'], max_age: 99999}\n"
-            + "  system/crm/v3: {origins: []}\n"
+            + "  system/crm/v3: {origins: []}\n",
+            own_issuer=OWN,
         )
     text = str(caught.value)
     assert "cors: 'crm' is not an API id" in text
@@ -108,4 +110,4 @@ def test_cors_config_is_checked() -> None:
     assert "cors.system/crm/v2.max_age" in text
     assert "cors.system/crm/v3.origins: empty" in text
     with pytest.raises(GovernanceError, match="allowed_origins"):
-        parse_governance(BASE + "cors: {system/crm/v1: {allowed_origins: ['https://a.example']}}")
+        parse_governance(BASE + "cors: {system/crm/v1: {allowed_origins: ['https://a.example']}}", own_issuer=OWN)

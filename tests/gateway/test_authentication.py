@@ -248,7 +248,9 @@ async def test_an_external_issuer_with_its_own_conventions(tmp_path: Path, idp: 
     partner_id_claim: acme_partner
     tier: silver
 """
-    async with running_gateway(tmp_path / "state", **probe_options(tmp_path, issuers=issuers)) as gw:
+    # the IdP's key set is on this machine: loopback destinations allowed, as only a test may
+    options = probe_options(tmp_path, issuers=issuers)
+    async with running_gateway(tmp_path / "state", allow_loopback_destinations=True, **options) as gw:
         now = int(time.time())
         claims = {
             "iss": "https://idp.example/realms/acme",

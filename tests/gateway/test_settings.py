@@ -61,6 +61,17 @@ def test_wrong_values_name_the_key_and_the_allowed_values(environ: dict[str, str
         load_settings(environ=environ)
 
 
+def test_loopback_destinations_are_off_by_default_and_the_old_switch_names_the_new(tmp_path: Path) -> None:
+    assert load_settings(environ={}).allow_loopback_destinations is False
+    assert load_settings(environ={"STRATA_ALLOW_LOOPBACK_DESTINATIONS": "true"}).allow_loopback_destinations
+    with pytest.raises(SettingsError, match="renamed to STRATA_ALLOW_LOOPBACK_DESTINATIONS"):
+        load_settings(environ={"STRATA_PARTNER_WEBHOOK_ALLOW_HTTP_LOCALHOST": "true"})
+    config = tmp_path / "strata.toml"
+    config.write_text("partner_webhook_allow_http_localhost = true\n")
+    with pytest.raises(SettingsError, match="renamed to allow_loopback_destinations"):
+        load_settings(environ={"STRATA_CONFIG": str(config)})
+
+
 def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "strata.toml"
     config.write_text("prot = 1\n")

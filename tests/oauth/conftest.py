@@ -53,8 +53,12 @@ def failures() -> FailureLog:
 
 
 @pytest.fixture
-async def service(tmp_path: Path, engine: AsyncEngine, failures: FailureLog) -> AsyncIterator[OAuthService]:
-    service = await OAuthService.start(make_settings(tmp_path), engine, None, on_auth_failure=failures)
+async def service(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: AsyncEngine, failures: FailureLog
+) -> AsyncIterator[OAuthService]:
+    """A started service; settings overrides come by indirect parametrisation (``indirect=["service"]``)."""
+    overrides = getattr(request, "param", {})
+    service = await OAuthService.start(make_settings(tmp_path, **overrides), engine, None, on_auth_failure=failures)
     yield service
     await service.stop()
 

@@ -171,6 +171,7 @@ async def test_a_jti_used_in_one_process_is_refused_in_another(tmp_path: Any, en
         await second.stop()
 
 
+@pytest.mark.parametrize("service", [{"allow_loopback_destinations": True}], indirect=True)  # a loopback jwks_uri
 async def test_keys_published_at_a_jwks_uri_are_fetched_cached_and_refetched_on_rotation(
     service: OAuthService, http: Client
 ) -> None:

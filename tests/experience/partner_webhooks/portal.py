@@ -24,7 +24,7 @@ BOTH = f"{READ} {WRITE}"
 NORTHWIND = "partner-northwind"
 CONTOSO = "partner-contoso"
 FAST_WEBHOOK_SETTINGS: dict[str, Any] = {
-    "partner_webhook_allow_http_localhost": True,
+    "allow_loopback_destinations": True,
     "partner_webhook_max_attempts": 3,
     "partner_webhook_backoff_base_ms": 20,
     "partner_webhook_backoff_max_ms": 100,

@@ -18,10 +18,17 @@ from litestar.params import FromPath, FromQuery
 from apis.canonical import Page
 from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery, DeliveryQueue
-from apis.experience.partner_portal.webhooks.destinations import registration_problem
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
 from apis.system.http import Limit, decode_body, json_response, page_response
+from gateway.destinations import (
+    DestinationGuard,
+    DestinationPolicy,
+    DestinationRefused,
+    DestinationUnresolved,
+    Resolver,
+    system_resolver,
+)
 from gateway.errors import InvalidInput, PermanentError
 from gateway.instants import rfc3339
 from gateway.master_key import resolve_master_key
@@ -29,6 +36,8 @@ from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
 
 BASE = "/experience/partner-portal/v1"
+REGISTRATION_RESOLVE_TIMEOUT_SECONDS = 2.0
+"""How long a registration waits for DNS (a delivery's own timeout bounds its lookup)."""
 
 
 class PartnerRequired(PermanentError):
@@ -83,11 +92,28 @@ def _note(request: Request[Any, Any, Any], note: str) -> None:
         ctx.state[AUDIT_NOTE_KEY] = note
 
 
-async def _check_create(body: WebhookCreate, allow_localhost: bool) -> None:
+async def registration_problem(url: str, allow_loopback: bool, resolve: Resolver = system_resolver) -> str | None:
+    """Why ``url`` cannot be registered (``None``: it can): the outbound destination policy, now.
+
+    A name that does not resolve (yet) is accepted — its DNS may be set up after the
+    subscription — and, like every URL, checked again at every delivery.
+    """
+    policy = DestinationPolicy(allow_loopback=allow_loopback)
+    guard = DestinationGuard(policy, resolve, REGISTRATION_RESOLVE_TIMEOUT_SECONDS)
+    try:
+        await guard.check(url)
+    except DestinationRefused as refused:
+        return str(refused)
+    except DestinationUnresolved:
+        return None
+    return None
+
+
+async def _check_create(body: WebhookCreate, allow_loopback: bool) -> None:
     errors = []
-    problem = await registration_problem(body.url, allow_localhost)
+    problem = await registration_problem(body.url, allow_loopback)
     if problem is not None:
-        errors.append({"in": "body", "pointer": "/url", "detail": f"the URL {problem}"})
+        errors.append({"in": "body", "pointer": "/url", "detail": problem})
     if not body.event_types:
         errors.append({"in": "body", "pointer": "/event_types", "detail": "name at least one event type"})
     for index, event_type in enumerate(body.event_types):
@@ -146,7 +172,7 @@ async def create_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Register an endpoint; the signing secret is in this answer only."""
     partner_id = bound_partner(request)
     body = await decode_body(request, WebhookCreate)
-    await _check_create(body, request.app.state.settings.partner_webhook_allow_http_localhost)
+    await _check_create(body, request.app.state.settings.allow_loopback_destinations)
     subscription, secret = await _stores(request).subscriptions.create(
         partner_id, body.url, body.event_types, body.description
     )

@@ -7,9 +7,10 @@ delivered; anything else — another status, a timeout, a refused connection —
 attempt, retried after ``partner_webhook_backoff_base_ms · 2^(attempts-1)`` (capped at
 ``partner_webhook_backoff_max_ms``) until ``partner_webhook_max_attempts``, then ``dead``.
 Redirects are not followed (a receiver must answer at the URL it registered), the receiver's
-body is never read, and before every attempt the URL's host is resolved and refused if it now
-points at a private address (:mod:`~apis.experience.partner_portal.webhooks.destinations`):
-a failed attempt like any other, recorded with the reason.
+body is never read, and every attempt goes through the outbound destination policy
+(:mod:`gateway.destinations`): the URL's host is resolved, refused if any address is not
+public, and the request is sent to the address that was checked — a refusal is a failed
+attempt like any other, recorded with the rule (never the address).
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ import httpx
 import msgspec
 
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, Claimed, DeliveryQueue
-from apis.experience.partner_portal.webhooks.destinations import Resolver, destination_problem, system_resolver
 from apis.experience.partner_portal.webhooks.signing import SecretBox, signature_header
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
+from gateway.destinations import (
+    DestinationGuard,
+    DestinationPolicy,
+    DestinationRefused,
+    DestinationUnresolved,
+    Resolver,
+    outbound_client,
+    system_resolver,
+)
 from gateway.master_key import resolve_master_key
 
 if TYPE_CHECKING:
@@ -51,8 +60,8 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Longest pause between rounds (shorter when a retry falls due sooner)."""
     batch_size: int = 20
     """Deliveries claimed and sent concurrently per round."""
-    allow_localhost: bool = False
-    """Deliver to the loopback names of :data:`~apis.experience.partner_portal.webhooks.destinations.LOCAL_HOSTS`."""
+    allow_loopback: bool = False
+    """Deliver to loopback addresses too (the ``allow_loopback_destinations`` setting)."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.batch_size < 1 or self.timeout_seconds <= 0 or self.poll_seconds <= 0:
@@ -71,7 +80,7 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             backoff_base_ms=settings.partner_webhook_backoff_base_ms,
             backoff_max_ms=settings.partner_webhook_backoff_max_ms,
             timeout_seconds=float(settings.partner_webhook_timeout_seconds),
-            allow_localhost=settings.partner_webhook_allow_http_localhost,
+            allow_loopback=settings.allow_loopback_destinations,
         )
 
 
@@ -90,7 +99,9 @@ class WebhookWorker:
         self._subscriptions = subscriptions
         self._http = http
         self.config = config
-        self._resolve = resolve
+        self._guard = DestinationGuard(
+            DestinationPolicy(allow_loopback=config.allow_loopback), resolve, config.timeout_seconds
+        )
 
     async def run_once(self) -> int:
         """One batch: claim, send, record; how many deliveries were attempted."""
@@ -140,16 +151,6 @@ class WebhookWorker:
         except Exception:  # the claim expires and another round tries again
             logger.exception("partner webhook attempt not recorded", extra={"delivery_id": claimed.id})
 
-    async def _refusal(self, url: str) -> str | None:
-        """Why nothing is sent to ``url`` now (``None``: send it)."""
-        try:
-            problem = await asyncio.wait_for(
-                destination_problem(url, self.config.allow_localhost, self._resolve), self.config.timeout_seconds
-            )
-        except (OSError, TimeoutError):
-            return "not sent: the URL's host does not resolve"
-        return None if problem is None else f"not sent: the URL {problem}"
-
     async def _send(self, claimed: Claimed) -> None:
         target = await self._subscriptions.signing_target(claimed.subscription_id)
         if target is None:
@@ -163,20 +164,7 @@ class WebhookWorker:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature_header(claimed.event_id, timestamp, claimed.payload, target.secrets),
         }
-        status_code: int | None = None
-        error = await self._refusal(target.url)
-        if error is None:
-            try:
-                request = self._http.build_request("POST", target.url, content=claimed.payload, headers=headers)
-                response = await self._http.send(request, stream=True)  # the receiver's body is never read
-                await response.aclose()
-                status_code = response.status_code
-                if not 200 <= status_code < 300:
-                    error = f"the endpoint answered HTTP {status_code}"
-            except httpx.TimeoutException:
-                error = f"no answer within {self.config.timeout_seconds:g} s"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: could not deliver to the endpoint"
+        status_code, error = await self._post(target.url, headers, claimed.payload)
         attempt = Attempt(
             at=started, status_code=status_code, error=error, duration_ms=int((time.time() - started) * 1000)
         )
@@ -193,12 +181,28 @@ class WebhookWorker:
                 extra={"delivery_id": claimed.id, "event_id": claimed.event_id, "error": error},
             )
 
+    async def _post(self, url: str, headers: dict[str, str], payload: bytes) -> tuple[int | None, str | None]:
+        """POST to ``url`` through the destination policy: the status code and the error, if any."""
+        try:
+            async with self._guard.stream(self._http, "POST", url, headers=headers, content=payload) as response:
+                status_code = response.status_code  # the receiver's body is never read
+        except DestinationUnresolved:
+            return None, "not sent: the URL's host does not resolve"
+        except DestinationRefused as refused:
+            return None, f"not sent: {refused}"
+        except httpx.TimeoutException:
+            return None, f"no answer within {self.config.timeout_seconds:g} s"
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: could not deliver to the endpoint"
+        if not 200 <= status_code < 300:
+            return status_code, f"the endpoint answered HTTP {status_code}"
+        return status_code, None
+
 
 async def deliver_partner_webhooks(process: ProcessRuntime) -> None:
     """Background job: deliver partner webhooks until cancelled."""
     config = WorkerConfig.from_settings(process.settings)
     box = SecretBox(resolve_master_key(process.settings))
-    timeout = httpx.Timeout(config.timeout_seconds)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+    async with outbound_client(httpx.Timeout(config.timeout_seconds)) as http:
         worker = WebhookWorker(DeliveryQueue(process.database), SubscriptionStore(process.database, box), http, config)
         await worker.run()
