@@ -246,3 +246,14 @@ async def test_audit_and_logs_keep_no_more_of_the_value(
     assert len(rows) == 2
     assert all(_longest_echo(str(row.reason)) <= MAX_ECHO_CHARS for row in rows)
     assert all(_longest_echo(record.getMessage() + str(record.__dict__)) <= MAX_ECHO_CHARS for record in caplog.records)
+
+
+async def test_a_long_query_string_is_checked_but_not_remembered(gw: Gateway, payments: dict[str, str]) -> None:
+    """The per-operation memo of checked query strings keeps short ones only: 1,024 megabyte keys are a gigabyte."""
+    [route] = [r for r in gw.app.state.route_table.routes if r.operation_id == "listRefunds"]
+    for _ in range(2):  # the second answer is the same without the memo
+        response = await raw_get(gw, f"{PAYMENTS}/refunds", f"cursor={BIG}", payments)
+        assert response.status_code == 422 and problem(response)["errors"][0]["name"] == "cursor"
+    assert all(len(key) <= 1024 for key in route.validators.query_memo)
+    assert (await raw_get(gw, f"{PAYMENTS}/refunds", "limit=5", payments)).status_code == 200
+    assert b"limit=5" in route.validators.query_memo  # short query strings still are
