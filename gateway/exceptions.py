@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from gateway.echo import shorten
 from gateway.errors import InvalidInput, RetryableError, StrataError
 from gateway.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
 from policies.context import CapturedResponse
@@ -62,7 +63,7 @@ def exception_to_response(base_uri: str) -> Callable[[Exception, str, str], Capt
     def mapper(exc: Exception, path: str, request_id: str) -> CapturedResponse:
         status, problem, title, detail, headers, errors = _describe(exc)
         if status >= 500 and not isinstance(exc, StrataError):
-            logger.error("unhandled error on %s (request %s)", path, request_id, exc_info=exc)
+            logger.error("unhandled error on %s (request %s)", shorten(path), request_id, exc_info=exc)
         body = problem_body(
             status=status,
             problem=problem,

@@ -3,15 +3,21 @@
 Every problem carries a stable ``type`` (under the configured base URI unless absolute),
 ``title``, ``status``, ``detail``, ``instance`` (the request path), the ``request_id``, and
 for input errors ``errors: [{"in", "pointer" | "name", "detail"}]``.
+
+Whatever caller input a problem quotes is bounded here, for every problem of every road
+(:mod:`gateway.echo`): ``detail`` and each error's ``detail`` to at most 512 characters with
+long quoted values cut to 128, ``instance``, ``pointer`` and ``name`` segment by segment.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
+
+from gateway.echo import bound_message, bound_name, bound_pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 DEFAULT_BASE_URI = "https://strata.dev/problems/"
@@ -38,19 +44,19 @@ def problem_body(
     extensions: Mapping[str, Any] | None = None,
     base_uri: str = DEFAULT_BASE_URI,
 ) -> bytes:
-    """Encode a problem+json body."""
+    """Encode a problem+json body, caller input in it bounded (see the module docstring)."""
     body: dict[str, Any] = {
         "type": problem_type(problem, base_uri),
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": bound_message(detail),
     }
     if instance:
-        body["instance"] = instance
+        body["instance"] = bound_pointer(instance)
     if request_id:
         body["request_id"] = request_id
     if errors:
-        body["errors"] = [dict(error) for error in errors]
+        body["errors"] = [_bounded_error(error) for error in errors]
     if extensions:
         for key, value in extensions.items():
             body.setdefault(key, value)
@@ -60,6 +66,19 @@ def problem_body(
         # A detail may quote the caller's input, and JSON lets a caller send lone surrogates
         # ("\ud800") that UTF-8 cannot carry: replace them rather than fail the answer.
         return _encoder.encode(_encodable(body))
+
+
+_FIELD_BOUNDS: dict[str, Callable[[str], str]] = {"detail": bound_message, "pointer": bound_pointer, "name": bound_name}
+
+
+def _bounded_error(error: Mapping[str, str]) -> dict[str, str]:
+    """One field error with its caller-controlled parts bounded (``in`` is always ours)."""
+    bounded = dict(error)
+    for key, bound in _FIELD_BOUNDS.items():
+        value = bounded.get(key)
+        if isinstance(value, str):
+            bounded[key] = bound(value)
+    return bounded
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

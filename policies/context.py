@@ -114,7 +114,8 @@ async def read_body(ctx: RequestContext, max_bytes: int) -> bytes:
     if ctx.body_read:
         return ctx.body
     declared = ctx.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    # ASCII digits only: "²".isdigit() is true, and int("²") raises.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise BodyTooLarge()
     chunks: list[bytes] = []
     size = 0

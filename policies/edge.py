@@ -94,6 +94,11 @@ def strip_identity_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple
     return kept
 
 
+def _is_port(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts ``"²"``, which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _parse_node(text: str) -> tuple[Address, int] | None:
     """An address (and port, 0 if none) of a ``for=`` node or an X-Forwarded-For item."""
     node = text.strip().strip('"').strip()
@@ -103,13 +108,13 @@ def _parse_node(text: str) -> tuple[Address, int] | None:
         if end < 0:
             return None
         host, rest = node[1:end], node[end + 1 :]
-        if rest.startswith(":") and rest[1:].isdigit():
+        if rest.startswith(":") and _is_port(rest[1:]):
             port = int(rest[1:])
         elif rest:
             return None
     elif node.count(":") == 1:  # v4:port
         host, _, port_text = node.partition(":")
-        if not port_text.isdigit():
+        if not _is_port(port_text):
             return None
         port = int(port_text)
     else:

@@ -9,7 +9,9 @@ The ``Idempotency-Key`` header is left to the idempotency policy, which owns its
 and answers a missing or malformed key with 400 (IETF httpapi Idempotency-Key draft).
 
 Every wrong field is reported at once, as ``errors: [{"in", "pointer" | "name", "detail"}]``
-in a 422 problem (the malformed-body 400 comes earlier, from request limits).
+in a 422 problem (the malformed-body 400 comes earlier, from request limits). A message
+quotes at most :data:`~gateway.echo.MAX_ECHO_CHARS` characters of the caller's value
+(:func:`schema_message`); :func:`gateway.problems.problem_body` bounds the rest.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import jsonschema_rs
+import msgspec
 
+from gateway.echo import MAX_ECHO_CHARS, shorten
 from policies.base import Policy
 from policies.context import Denial, RequestContext
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 QUERY_MEMO_SIZE = 1024
+QUERY_MEMO_MAX_KEY_BYTES = 1024
+"""Longer query strings are checked every time: a memo of 1,024 one-megabyte keys would pin a gigabyte."""
 _OPENAPI_ONLY = ("discriminator", "xml", "externalDocs", "example")
 
 
@@ -36,6 +42,44 @@ def _schema(schema: Mapping[str, Any]) -> Any:
 
 def _pointer(path: Any) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _quoted(value: Any) -> str:
+    """``value`` as jsonschema-rs quotes it in a message: compact JSON, non-ASCII kept.
+
+    Empty when msgspec cannot encode it (a lone surrogate): the message is then left alone.
+    """
+    try:
+        return msgspec.json.encode(value).decode()
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
+def schema_message(error: Any) -> str:
+    """A jsonschema-rs error's message with the caller's value in it cut to ``MAX_ECHO_CHARS``.
+
+    Most messages start with the failing instance as compact JSON (``"aaa…" is longer than 10
+    characters``, ``[…] is not of type "string"``); ``additionalProperties`` and
+    ``unevaluatedProperties`` quote the unexpected keys instead. Found verbatim, each is
+    replaced by its shortened form; what is not found is left to the problem's backstop.
+    """
+    message = str(error.message)
+    if len(message) <= MAX_ECHO_CHARS:
+        return message
+    instance = error.instance
+    if isinstance(instance, str):
+        quoted = _quoted(instance)
+        if len(quoted) > MAX_ECHO_CHARS + 2:
+            message = message.replace(quoted, _quoted(shorten(instance)) or quoted)
+    elif isinstance(instance, list | dict):
+        quoted = _quoted(instance)
+        if len(quoted) > MAX_ECHO_CHARS:
+            message = message.replace(quoted, shorten(quoted))
+        if isinstance(instance, dict):
+            for key in instance:
+                if len(key) > MAX_ECHO_CHARS:
+                    message = message.replace(key, shorten(key))
+    return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +105,7 @@ class ParameterValidator:
         if self.validator.is_valid(value):  # the common case, without building an error iterator
             return None
         for error in self.validator.iter_errors(value):
-            return str(error.message)
+            return schema_message(error)
         return None
 
 
@@ -70,16 +114,16 @@ def _coerce(raw: str, kind: str) -> Any:
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"{raw!r} is not an integer") from None
+            raise ValueError(f"{shorten(raw)!r} is not an integer") from None
     if kind == "number":
         try:
             return float(raw)
         except ValueError:
-            raise ValueError(f"{raw!r} is not a number") from None
+            raise ValueError(f"{shorten(raw)!r} is not a number") from None
     if kind == "boolean":
         if raw in ("true", "false"):
             return raw == "true"
-        raise ValueError(f"{raw!r} is not a boolean (true or false)")
+        raise ValueError(f"{shorten(raw)!r} is not a boolean (true or false)")
     return raw
 
 
@@ -190,7 +234,7 @@ def body_errors(validator: Any, value: Any, limit: int = 50) -> list[dict[str, s
     if validator.is_valid(value):  # the common case: no error iterator at all
         return errors
     for error in validator.iter_errors(value):
-        errors.append({"in": "body", "pointer": _pointer(error.instance_path), "detail": str(error.message)})
+        errors.append({"in": "body", "pointer": _pointer(error.instance_path), "detail": schema_message(error)})
         if len(errors) >= limit:
             break
     return errors
@@ -249,7 +293,7 @@ def _query_errors(validators: OperationValidators, query_string: bytes) -> tuple
         for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
             query.setdefault(key, []).append(value)
     errors = [
-        {"in": "query", "name": name, "detail": "unknown query parameter"}
+        {"in": "query", "name": shorten(name), "detail": "unknown query parameter"}
         for name in query
         if name not in validators.query_names
     ]
@@ -265,6 +309,8 @@ def _query_errors(validators: OperationValidators, query_string: bytes) -> tuple
         if message:
             errors.append({"in": "query", "name": parameter.name, "detail": message})
     result = tuple(errors)
+    if len(query_string) > QUERY_MEMO_MAX_KEY_BYTES:
+        return result
     if len(validators.query_memo) >= QUERY_MEMO_SIZE:
         validators.query_memo.clear()
     validators.query_memo[query_string] = result

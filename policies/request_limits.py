@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from gateway.echo import shorten
 from policies.base import Policy
 from policies.context import BodyTooLarge, Denial, RequestContext, read_body
 from policies.governance import Governance, RequestLimitsConfig
@@ -77,7 +78,7 @@ class RequestLimitsPolicy(Policy):
                 status=415,
                 problem="unsupported-media-type",
                 title="Unsupported media type",
-                detail=f"expected {', '.join(accepted)}, got {received or 'no Content-Type'}",
+                detail=f"expected {', '.join(accepted)}, got {shorten(received) or 'no Content-Type'}",
                 headers={"accept": ", ".join(accepted)},
                 errors=[{"in": "header", "name": "Content-Type", "detail": f"must be one of {', '.join(accepted)}"}],
             )

@@ -33,6 +33,8 @@ from litestar.params import FromPath
 
 from gateway.contracts.baseline import dump_json, json_default
 from gateway.contracts.loader import CONTRACT_NAME, ContractError, ContractFile, discover, shared_bundle
+from gateway.echo import bound_pointer, shorten
+from gateway.problems import problem_body
 
 DOCS_PREFIX = "/docs"
 EVENTS_DIR = "events"
@@ -297,14 +299,15 @@ def _catalogue(request: Request[Any, Any, Any]) -> DocsCatalogue:
 
 
 def _not_found(request: Request[Any, Any, Any], catalogue: DocsCatalogue, detail: str) -> Response[bytes]:
-    problem = {
-        "type": f"{catalogue.problem_base_uri}not-found",
-        "title": "Not found",
-        "status": 404,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    return Response(json.dumps(problem).encode(), status_code=404, media_type=PROBLEM_MEDIA_TYPE)
+    body = problem_body(
+        status=404,
+        problem="not-found",
+        title="Not found",
+        detail=detail,
+        instance=request.url.path,
+        base_uri=catalogue.problem_base_uri,
+    )
+    return Response(body, status_code=404, media_type=PROBLEM_MEDIA_TYPE)
 
 
 def _lookup(catalogue: DocsCatalogue, layer: str, api: str, version: str) -> DocsEntry | None:
@@ -332,7 +335,7 @@ def _entry_response(
     catalogue = _catalogue(request)
     entry = _lookup(catalogue, layer, api, version)
     if entry is None:
-        return _not_found(request, catalogue, f"no API {layer}/{api}/{version} is documented here")
+        return _not_found(request, catalogue, f"no API {bound_pointer(f'{layer}/{api}/{version}')} is documented here")
     content, media_type = content_of(entry)
     return Response(content, media_type=media_type)
 
@@ -367,7 +370,7 @@ async def docs_events_yaml(request: Request[Any, Any, Any], version: FromPath[st
     catalogue = _catalogue(request)
     document = catalogue.events.get(version)
     if document is None:
-        return _not_found(request, catalogue, f"no event contract {version} is documented here")
+        return _not_found(request, catalogue, f"no event contract {shorten(version)} is documented here")
     return Response(document, media_type=YAML_MEDIA_TYPE)
 
 
@@ -376,7 +379,7 @@ async def docs_static(request: Request[Any, Any, Any], name: FromPath[str]) -> R
     """One of the allow-listed UI assets (never a path on disk chosen by the client)."""
     catalogue = _catalogue(request)
     if name not in catalogue.assets:
-        return _not_found(request, catalogue, f"no docs asset {name!r}")
+        return _not_found(request, catalogue, f"no docs asset {shorten(name)!r}")
     headers = {"Cache-Control": STATIC_CACHE_CONTROL}
     return Response(catalogue.assets[name], media_type=STATIC_ASSETS[name][1], headers=headers)
 

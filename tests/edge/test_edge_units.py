@@ -111,3 +111,10 @@ def test_cors_config_is_checked() -> None:
     assert "cors.system/crm/v3.origins: empty" in text
     with pytest.raises(GovernanceError, match="allowed_origins"):
         parse_governance(BASE + "cors: {system/crm/v1: {allowed_origins: ['https://a.example']}}", own_issuer=OWN)
+
+
+def test_a_port_of_unicode_digits_is_unparseable_not_a_crash() -> None:
+    # "²".isdigit() is true and int("²") raises; header bytes are latin-1, which has ¹ ² ³.
+    for node in ("198.51.100.7:\u00b2", "[2001:db8::1]:\u00b3", "198.51.100.7:8\u00b9"):
+        headers = [(b"x-forwarded-for", f"{node}, 10.0.0.7".encode("latin-1"))]
+        assert resolve_client(("10.0.0.1", 1), headers, PROXIES) == (("10.0.0.7", 0), "")

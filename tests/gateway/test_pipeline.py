@@ -65,6 +65,15 @@ async def test_oversized_body_is_413(gw: Gateway, writer: dict[str, str]) -> Non
     problem(response)
 
 
+async def test_a_content_length_of_unicode_digits_is_400_not_500(gw: Gateway, writer: dict[str, str]) -> None:
+    # "²".isdigit() is true and int("²") raises; header bytes arrive decoded from latin-1.
+    # (h11 and hyper refuse such a header themselves; an ASGI server need not.)
+    headers = {**writer, "Idempotency-Key": "k-cl", "Content-Type": "application/json", "Content-Length": b"\xb2"}
+    response = await gw.client.post(ITEMS, content=b'{"name": "x"}', headers=headers)
+    assert response.status_code == 400, response.text
+    assert "content-length" in problem(response)["detail"].lower()
+
+
 async def test_wrong_media_type_is_415(gw: Gateway, writer: dict[str, str]) -> None:
     response = await gw.client.post(
         ITEMS, content=b"name=x", headers={**writer, "Idempotency-Key": "k1", "Content-Type": "text/plain"}

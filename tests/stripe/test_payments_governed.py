@@ -168,3 +168,39 @@ async def test_stripe_outage_and_throttling_are_503_with_retry_after(gw: Gateway
     down = await _intent(gw, headers)
     assert down.status_code == 503
     problem(down)
+
+
+MALFORMED_PAYLOAD = b'{"id":"evt_malformed","object":"event","type":"invoice.paid","data":{"object":{}}}'
+
+
+def _malformed_signatures() -> dict[str, bytes]:
+    """Stripe-Signature values a caller can send; bytes go out as latin-1, as a server decodes them.
+
+    ``v1`` is the right signature of the payload, so only the malformation can refuse them.
+    """
+    from sandboxes.stripe.webhooks import sign
+
+    t, v1 = sign(MALFORMED_PAYLOAD, "whsec_strata_sandbox").split(",v1=")
+    good, now = v1.encode(), t.removeprefix("t=").encode()
+    return {
+        "superscript-t": b"t=\xb2,v1=" + good,
+        "latin1-v1": b"t=" + now + b",v1=" + b"\xe9" * 64,
+        "uppercase-v1": b"t=" + now + b",v1=" + good.upper(),
+        "empty-t": b"t=,v1=" + good,
+        "negative-t": b"t=-" + now + b",v1=" + good,
+        "duplicate-t": b"t=" + now + b",t=" + now + b",v1=" + good,
+        "many-commas": b"t=" + now + b",v1=" + good + b"," * 3000,
+        "huge": b"t=" + now + b",v1=" + good + b",v0=" + b"a" * 10_000,
+    }
+
+
+@pytest.mark.parametrize("name", list(_malformed_signatures()))
+async def test_a_malformed_signature_header_is_a_400_problem_never_a_500(gw: Gateway, name: str) -> None:
+    header = _malformed_signatures()[name]
+    response = await gw.client.post(
+        WEBHOOK, content=MALFORMED_PAYLOAD, headers={"Content-Type": "application/json", "Stripe-Signature": header}
+    )
+    assert response.status_code == 400, response.text
+    body = problem(response)
+    assert body["type"].endswith("/webhook-signature-invalid")
+    assert "Stripe-Signature" in body["detail"]

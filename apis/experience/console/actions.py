@@ -23,6 +23,7 @@ from apis.experience.console.auth import check_csrf, operator
 from apis.experience.console.pages import OPERATIONS, RECONCILIATION
 from apis.experience.console.upstream import api_path
 from apis.experience.console.web import BASE, HEADERS
+from gateway.echo import bound_message, shorten
 
 ACTIONS = ("replay", "compensate", "dismiss")
 API = f"{BASE}/api"
@@ -48,7 +49,7 @@ class ActionBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 async def act(request: Request[Any, Any, Any], transaction_id: FromPath[str], action: FromPath[str]) -> Response[bytes]:
     """Replay, compensate or dismiss one exception as the operator."""
     if action not in ACTIONS:
-        return _json(404, {"status": 404, "problem": f"no action {action!r}; one of {', '.join(ACTIONS)}"})
+        return _json(404, {"status": 404, "problem": f"no action {shorten(action)!r}; one of {', '.join(ACTIONS)}"})
     async with operator(request) as op:
         check_csrf(request, op.session, request.headers.get("x-csrf-token"))
         raw = await request.body()
@@ -57,7 +58,7 @@ async def act(request: Request[Any, Any, Any], transaction_id: FromPath[str], ac
         try:
             body = msgspec.json.decode(raw or b"{}", type=ActionBody)
         except msgspec.ValidationError as error:
-            return _json(422, {"status": 422, "problem": f"invalid body: {error}"})
+            return _json(422, {"status": 422, "problem": bound_message(f"invalid body: {error}")})
         except msgspec.DecodeError:
             return _json(400, {"status": 400, "problem": "the body is not JSON"})
         payload: dict[str, Any] = {}
