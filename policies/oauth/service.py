@@ -124,6 +124,7 @@ class OAuthService:
         *,
         on_auth_failure: AuthFailureCallback | None = None,
         scopes_supported: Sequence[str] | None = None,
+        token_leeway_seconds: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.issuer = settings.issuer
@@ -141,7 +142,10 @@ class OAuthService:
             revocations=revocations,
             exchange_ttl_seconds=settings.token_exchange_ttl_seconds,
         )
-        self.server.register_endpoint(StrataIntrospectionEndpoint(self.server, revocations))
+        introspection = StrataIntrospectionEndpoint(self.server, revocations)
+        if token_leeway_seconds is not None:
+            introspection.leeway_seconds = token_leeway_seconds
+        self.server.register_endpoint(introspection)
         self.server.register_endpoint(StrataRevocationEndpoint(self.server))
         self._refresh_task: asyncio.Task[None] | None = None
         self.jti_guard: SharedJtiGuard | None = None
@@ -156,6 +160,7 @@ class OAuthService:
         *,
         scopes_supported: Sequence[str] | None = None,
         key_encryption_secret: str | None = None,
+        token_leeway_seconds: Callable[[], float] | None = None,
     ) -> OAuthService:
         """Load (or create) signing keys and clients, start the revocation list and refreshers.
 
@@ -168,6 +173,8 @@ class OAuthService:
             on_auth_failure: ``(client_id, source, reason)`` callback, sync or async.
             scopes_supported: scopes advertised in the metadata; omitted when None.
             key_encryption_secret: encrypts signing keys at rest (from a secret file).
+            token_leeway_seconds: the resource side's clock leeway, so that introspection calls a
+                token active exactly when the gateway accepts it (default: none).
         """
         _allow_plain_http_issuer(settings.issuer)
         clients = ClientStore(engine)
@@ -177,7 +184,13 @@ class OAuthService:
         revocations = RevocationList(engine, redis_url)
         await revocations.start()
         service = cls(
-            settings, clients, keys, revocations, on_auth_failure=on_auth_failure, scopes_supported=scopes_supported
+            settings,
+            clients,
+            keys,
+            revocations,
+            on_auth_failure=on_auth_failure,
+            scopes_supported=scopes_supported,
+            token_leeway_seconds=token_leeway_seconds,
         )
         service.jti_guard = SharedJtiGuard(redis_url) if redis_url else None
         service._refresh_task = asyncio.create_task(service._refresh_stores(), name="strata-oauth-refresh")
