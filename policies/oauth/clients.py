@@ -177,7 +177,10 @@ def validate_grantable_scopes(scopes: builtins.list[str]) -> tuple[str, ...]:
     """Check a grantable-scopes ceiling (well-formed scopes, at most :data:`MAX_SCOPES`; may be empty)."""
     if len(scopes) > MAX_SCOPES:
         raise ValueError(f"grantable_scopes: at most {MAX_SCOPES} scopes")
-    return tuple(dict.fromkeys(validate_scope(scope) for scope in scopes))
+    try:
+        return tuple(dict.fromkeys(validate_scope(scope) for scope in scopes))
+    except ValueError as exc:
+        raise ValueError(f"grantable_scopes: {exc}") from None
 
 
 def validate_limits(limits: builtins.list[str]) -> tuple[str, ...]:
