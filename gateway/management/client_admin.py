@@ -22,18 +22,15 @@ import msgspec
 from gateway.errors import InvalidInput, NotFound
 from gateway.instants import rfc3339
 from gateway.management.grants import Granter, check_grant, check_may_act_on
-from policies.oauth.client_jwks import check_jwks_uri
-from policies.oauth.clients import (
-    MAX_SECRET_OVERLAP_SECONDS,
-    ClientRecord,
-    ClientStatus,
-    ClientStore,
+from policies.oauth.client_fields import (
     check_jwks,
     check_slug,
     validate_grantable_scopes,
     validate_limits,
     validate_scope,
 )
+from policies.oauth.client_jwks import check_jwks_uri
+from policies.oauth.clients import MAX_SECRET_OVERLAP_SECONDS, ClientRecord, ClientStatus, ClientStore
 
 DEFAULT_SECRET_OVERLAP_SECONDS = 86400
 """How long a rotated-out secret keeps working when the caller does not say."""

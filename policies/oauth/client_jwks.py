@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
-from policies.oauth.clients import check_jwks
+from policies.oauth.client_fields import check_jwks
 
 log = structlog.get_logger(__name__)
 

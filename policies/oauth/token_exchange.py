@@ -42,7 +42,7 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 
 from policies.oauth.access_tokens import issue_access_token, verify_access_token
-from policies.oauth.clients import PORTAL_ACT_SCOPE, check_slug
+from policies.oauth.client_fields import PORTAL_ACT_SCOPE, check_slug
 from policies.oauth.token_standing import live_scopes
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"

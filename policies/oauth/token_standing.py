@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.oauth.clients import PORTAL_ACT_SCOPE, CachedClient
+from policies.oauth.client_fields import PORTAL_ACT_SCOPE
+from policies.oauth.clients import CachedClient
 
 
 def live_scopes(
