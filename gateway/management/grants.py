@@ -80,13 +80,14 @@ class Granter:
         return frozenset(s for s in base if not s.startswith(GATEWAY_SCOPE_PREFIX) or s in self.oauth_scopes)
 
 
-def granter_of(principal: Principal | None, issuer: str, clients: ClientStore) -> Granter:
+async def granter_of(principal: Principal | None, issuer: str, clients: ClientStore) -> Granter:
     """The granter behind a request's principal (no principal: one who may grant nothing)."""
     if principal is None:
         return Granter(client_id=None, oauth_scopes=frozenset())
     if principal.issuer != issuer:
         return Granter(client_id=None, oauth_scopes=principal.oauth_scopes)
-    record = clients.cached(principal.client_id)
+    # A client created by another process since our last poll: read it, or its ceiling would be missed.
+    record = clients.cached(principal.client_id) or await clients.load_one(principal.client_id)
     ceiling = record.grantable_scopes if record is not None else None
     return Granter(client_id=principal.client_id, oauth_scopes=principal.oauth_scopes, grantable_scopes=ceiling)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -99,22 +99,19 @@ def _note(request: Request[Any, Any, Any], note: str, status: int = 200) -> None
         )
 
 
-def _granter(request: Request[Any, Any, Any]) -> Granter:
-    ctx = _context(request)
-    return granter_of(ctx.principal if ctx else None, request.app.state.settings.issuer, _admin(request).store)
-
-
-@contextlib.contextmanager
-def _grant_rule(request: Request[Any, Any, Any]) -> Iterator[Granter]:
+@contextlib.asynccontextmanager
+async def _grant_rule(request: Request[Any, Any, Any]) -> AsyncIterator[Granter]:
     """The caller as a granter; a refusal by the grant rule is audited as a denial by ``client_grants``.
 
     The rule needs the client acted on, so it is decided here rather than by a policy of the
     chain; the denial it records is what a policy's would be (outcome, policy, reason, metric).
     """
+    ctx = _context(request)
+    principal = ctx.principal if ctx is not None else None
+    granter = await granter_of(principal, request.app.state.settings.issuer, _admin(request).store)
     try:
-        yield _granter(request)
+        yield granter
     except Forbidden as error:
-        ctx = _context(request)
         if ctx is not None:
             ctx.denied = Denial(
                 status=error.status, problem=error.problem, title=error.title, detail=error.detail, policy=GRANT_POLICY
@@ -138,7 +135,7 @@ def _page(request: Request[Any, Any, Any], items: list[Any], next_cursor: str | 
 async def create_client(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Register a client; its secret is in this response only."""
     spec = await _decode(request, ClientCreate)
-    with _grant_rule(request) as granter:
+    async with _grant_rule(request) as granter:
         record, secret = await _admin(request).create(spec, granter)
     _note(request, f"created client {record.client_id} (tier {record.tier}); {grant_note(record)}", 201)
     body = {**client_view(record), "client_secret": secret}
@@ -175,7 +172,7 @@ async def get_client(request: Request[Any, Any, Any], client_id: FromPath[str]) 
 async def update_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """Change name, scopes, tier, limits or grantable scopes; live tokens follow the new tier, limits and scopes."""
     change = await _decode(request, ClientUpdate)
-    with _grant_rule(request) as granter:
+    async with _grant_rule(request) as granter:
         record = await _admin(request).update(client_id, change, granter)
     fields = [name for name in ClientUpdate.__struct_fields__ if getattr(change, name) is not msgspec.UNSET]
     granted = grant_note(record, fields)
@@ -187,7 +184,7 @@ async def update_client(request: Request[Any, Any, Any], client_id: FromPath[str
 @delete("/clients/{client_id:str}", operation_id="deleteClient", status_code=204)
 async def delete_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> None:
     """Delete for good; its live tokens are refused at once."""
-    with _grant_rule(request) as granter:
+    async with _grant_rule(request) as granter:
         await _admin(request).delete(client_id, granter)
     _note(request, f"deleted client {client_id}", 204)
 
@@ -195,7 +192,7 @@ async def delete_client(request: Request[Any, Any, Any], client_id: FromPath[str
 @post("/clients/{client_id:str}/disable", operation_id="disableClient", status_code=200)
 async def disable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """Disable; its live tokens are refused at once, here and in every other process."""
-    with _grant_rule(request) as granter:
+    async with _grant_rule(request) as granter:
         record = await _admin(request).disable(client_id, granter)
     _note(request, f"disabled client {client_id}")
     return _json(client_view(record))
@@ -204,7 +201,7 @@ async def disable_client(request: Request[Any, Any, Any], client_id: FromPath[st
 @post("/clients/{client_id:str}/enable", operation_id="enableClient", status_code=200)
 async def enable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """Enable again; tokens issued before it was disabled stay refused."""
-    with _grant_rule(request) as granter:
+    async with _grant_rule(request) as granter:
         record = await _admin(request).enable(client_id, granter)
     _note(request, f"enabled client {client_id}")
     return _json(client_view(record))
@@ -214,7 +211,7 @@ async def enable_client(request: Request[Any, Any, Any], client_id: FromPath[str
 async def rotate_secret(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """A new secret (in this response only); the current one keeps working for the stated overlap."""
     rotation = await _decode(request, SecretRotation)
-    with _grant_rule(request) as granter:
+    async with _grant_rule(request) as granter:
         record, secret = await _admin(request).rotate_secret(client_id, rotation, granter)
     _note(request, f"rotated the secret of client {client_id}")
     return _json({**client_view(record), "client_secret": secret})
