@@ -77,8 +77,9 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
         _seed_demo_transactions(ctx)
     if settings.workers > 1 and not settings.redis_url:
         click.echo(
-            f"strata: warning: {settings.workers} workers without STRATA_REDIS_URL: rate limits, revocation "
-            "push and idempotency locks are per process (revocation falls back to database polling)",
+            f"strata: warning: {settings.workers} workers without STRATA_REDIS_URL: rate limits, failed-login "
+            "limits, revocation push and idempotency locks are per process (revocation falls back to database "
+            "polling)",
             err=True,
         )
     # Workers resolve their settings from the environment: pass the resolved values on.
