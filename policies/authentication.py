@@ -233,7 +233,10 @@ class AuthenticationPolicy(Policy):
             return principal
         oauth_scopes = live(principal.client_id, principal.claims, principal.oauth_scopes)
         if oauth_scopes is None:
-            raise _InvalidToken("the client is disabled or deleted, or the token predates its re-enabling")
+            raise _InvalidToken(
+                "the client is disabled or deleted, or the token predates its re-enabling"
+                " or was exchanged by a client that may no longer act for customers"
+            )
         if oauth_scopes is principal.oauth_scopes:  # the common case: nothing allocated
             return principal
         return replace(principal, oauth_scopes=oauth_scopes)
