@@ -24,6 +24,9 @@ from gateway.db import audit_events
 logger = logging.getLogger("strata.audit")
 
 AUDIT_DROPPED = Counter("strata_audit_dropped_total", "Audit records dropped because the writer fell behind")
+REASON_CHARS = 300
+"""What one record's ``reason`` holds (the column's size)."""
+CONTINUED = "(continued) "
 DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 200
 PURGE_INTERVAL_SECONDS = 3600.0
@@ -143,3 +146,14 @@ class AuditLog:
 def now() -> float:
     """Wall-clock time for audit records."""
     return time.time()
+
+
+def reason_parts(text: str) -> list[str]:
+    """``text`` cut into record reasons: the first whole-sized, the rest marked as continued.
+
+    For a note that must not be cut short (a grant of many scopes): one record per part.
+    """
+    parts = [text[:REASON_CHARS]]
+    step = REASON_CHARS - len(CONTINUED)
+    parts.extend(CONTINUED + text[start : start + step] for start in range(REASON_CHARS, len(text), step))
+    return parts

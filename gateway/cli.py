@@ -81,8 +81,9 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
         _seed_demo_transactions(ctx)
     if settings.workers > 1 and not settings.redis_url:
         click.echo(
-            f"strata: warning: {settings.workers} workers without STRATA_REDIS_URL: rate limits, revocation "
-            "push and idempotency locks are per process (revocation falls back to database polling)",
+            f"strata: warning: {settings.workers} workers without STRATA_REDIS_URL: rate limits, failed-login "
+            "limits, revocation push and idempotency locks are per process (revocation falls back to database "
+            "polling)",
             err=True,
         )
     # Workers resolve their settings from the environment: pass the resolved values on.
@@ -268,21 +269,27 @@ def _tiers(settings: Settings) -> list[str]:
     return list(_checked_governance(settings).tiers)
 
 
-def _admin_call(ctx: click.Context, call: Callable[[Any], Awaitable[T]]) -> T:
+def _admin_call(ctx: click.Context, call: Callable[[Any], Awaitable[T]], audit: Callable[[T], str] | None = None) -> T:
     """Run ``call(admin)`` on a :class:`ClientAdmin` over the configured state; errors exit cleanly.
 
+    The operator on the machine is not held to the API's grant rule (no granter is passed). A
+    change is audited with what ``audit(result)`` says (source ``cli``, no client id: the operator).
     Invalid input exits 2 naming every wrong field; an unknown client exits 1.
     """
     from gateway.errors import InvalidInput, NotFound
     from gateway.management.client_admin import ClientAdmin
-    from gateway.state import open_client_store
+    from gateway.state import audit_operator_change, open_client_store
 
     settings = _settings(ctx)
     tiers = _tiers(settings)
+    command = f"strata {ctx.command_path.split(' ', 1)[-1]}"
 
     async def run() -> T:
         async with open_client_store(settings) as store:
-            return await call(ClientAdmin(store, lambda: tiers))
+            result = await call(ClientAdmin(store, lambda: tiers))
+        if audit is not None:
+            await audit_operator_change(settings, command, audit(result))
+        return result
 
     try:
         return _run(run)
@@ -305,14 +312,25 @@ def _echo_client(record: Any, as_json: bool, secret: str | None = None, *, with_
     if as_json:
         click.echo(json.dumps(view))
         return
-    for key in ("client_id", "name", "status", "tier", "scopes", "rate_limits", "partner_id", "customer_id"):
+    keys = (
+        "client_id",
+        "name",
+        "status",
+        "tier",
+        "scopes",
+        "grantable_scopes",
+        "rate_limits",
+        "partner_id",
+        "customer_id",
+    )
+    for key in keys:
         value = view[key]
         if value is not None:
-            click.echo(f"{key + ':':15}{' '.join(value) if isinstance(value, list) else value}")
+            click.echo(f"{key + ':':18}{' '.join(value) if isinstance(value, list) else value}")
     if with_secret and secret:
-        click.echo(f"{'client_secret:':15}{secret}   (shown once; store it now)")
+        click.echo(f"{'client_secret:':18}{secret}   (shown once; store it now)")
     if view["previous_secret_expires_at"]:
-        click.echo(f"{'old secret until:':15}{view['previous_secret_expires_at']}")
+        click.echo(f"{'old secret until:':18}{view['previous_secret_expires_at']}")
 
 
 @clients.command("create")
@@ -324,6 +342,10 @@ def _echo_client(record: Any, as_json: bool, secret: str | None = None, *, with_
 @click.option("--rate-limits", help='Space-separated limits replacing the tier\'s, e.g. "10/second 5000/day".')
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWK set for private_key_jwt.")
 @click.option("--jwks-uri", help="Or the URL where the client publishes its keys (private_key_jwt).")
+@click.option(
+    "--grantable-scopes",
+    help='For a client that manages clients: the most it may grant (space-separated; "" for none).',
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def clients_create(
@@ -336,10 +358,12 @@ def clients_create(
     rate_limits: str | None,
     jwks_file: str | None,
     jwks_uri: str | None,
+    grantable_scopes: str | None,
     as_json: bool,
 ) -> None:
     """Create a client; its secret is printed once and never again."""
     from gateway.management.client_admin import ClientCreate
+    from gateway.management.grants import grant_note
 
     try:
         jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
@@ -356,8 +380,13 @@ def clients_create(
         jwks=jwks,
         jwks_uri=jwks_uri,
         rate_limits=rate_limits.split(" ") if rate_limits else None,
+        grantable_scopes=grantable_scopes.split() if grantable_scopes is not None else None,
     )
-    record, secret = _admin_call(ctx, lambda admin: admin.create(spec))
+    record, secret = _admin_call(
+        ctx,
+        lambda admin: admin.create(spec),
+        lambda created: f"created client {created[0].client_id} (tier {created[0].tier}); {grant_note(created[0])}",
+    )
     _echo_client(record, as_json, secret, with_secret=True)
 
 
@@ -392,6 +421,9 @@ def clients_show(ctx: click.Context, client_id: str, as_json: bool) -> None:
 @click.option("--scopes", help="Space-separated; replaces the client's scopes.")
 @click.option("--tier")
 @click.option("--rate-limits", help="Space-separated limits replacing the tier's; \"tier\" goes back to the tier's.")
+@click.option(
+    "--grantable-scopes", help='Space-separated; "own" goes back to granting its own scopes, "" grants nothing.'
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def clients_update(
@@ -401,10 +433,12 @@ def clients_update(
     scopes: str | None,
     tier: str | None,
     rate_limits: str | None,
+    grantable_scopes: str | None,
     as_json: bool,
 ) -> None:
-    """Change a client's name, scopes, tier or own limits."""
+    """Change a client's name, scopes, tier, own limits or grantable scopes."""
     from gateway.management.client_admin import ClientUpdate
+    from gateway.management.grants import grant_note
 
     change = ClientUpdate(
         name=name if name is not None else msgspec.UNSET,
@@ -413,8 +447,17 @@ def clients_update(
         rate_limits=msgspec.UNSET
         if rate_limits is None
         else (None if rate_limits == "tier" else rate_limits.split(" ")),
+        grantable_scopes=msgspec.UNSET
+        if grantable_scopes is None
+        else (None if grantable_scopes == "own" else grantable_scopes.split()),
     )
-    _echo_client(_admin_call(ctx, lambda admin: admin.update(client_id, change)), as_json)
+    fields = [name for name in ClientUpdate.__struct_fields__ if getattr(change, name) is not msgspec.UNSET]
+
+    def note(record: Any) -> str:
+        granted = grant_note(record, fields)
+        return f"updated client {client_id}: {', '.join(fields) or 'nothing'}" + (f"; {granted}" if granted else "")
+
+    _echo_client(_admin_call(ctx, lambda admin: admin.update(client_id, change), note), as_json)
 
 
 @clients.command("disable")
@@ -422,7 +465,7 @@ def clients_update(
 @click.pass_context
 def clients_disable(ctx: click.Context, client_id: str) -> None:
     """Disable a client: no new tokens, and its live tokens are refused."""
-    _admin_call(ctx, lambda admin: admin.disable(client_id))
+    _admin_call(ctx, lambda admin: admin.disable(client_id), lambda _: f"disabled client {client_id}")
     click.echo(f"disabled {client_id}")
 
 
@@ -435,7 +478,7 @@ clients.add_command(clients_disable, name="revoke")
 @click.pass_context
 def clients_enable(ctx: click.Context, client_id: str) -> None:
     """Enable a disabled client (tokens issued before it was disabled stay refused)."""
-    _admin_call(ctx, lambda admin: admin.enable(client_id))
+    _admin_call(ctx, lambda admin: admin.enable(client_id), lambda _: f"enabled client {client_id}")
     click.echo(f"enabled {client_id}")
 
 
@@ -444,7 +487,7 @@ def clients_enable(ctx: click.Context, client_id: str) -> None:
 @click.pass_context
 def clients_delete(ctx: click.Context, client_id: str) -> None:
     """Delete a client for good; its live tokens are refused."""
-    _admin_call(ctx, lambda admin: admin.delete(client_id))
+    _admin_call(ctx, lambda admin: admin.delete(client_id), lambda _: f"deleted client {client_id}")
     click.echo(f"deleted {client_id}")
 
 
@@ -464,7 +507,11 @@ def clients_rotate_secret(ctx: click.Context, client_id: str, previous_valid_for
     from gateway.management.client_admin import SecretRotation
 
     rotation = SecretRotation(previous_secret_valid_for=previous_valid_for)
-    record, secret = _admin_call(ctx, lambda admin: admin.rotate_secret(client_id, rotation))
+    record, secret = _admin_call(
+        ctx,
+        lambda admin: admin.rotate_secret(client_id, rotation),
+        lambda _: f"rotated the secret of client {client_id}",
+    )
     _echo_client(record, as_json, secret, with_secret=True)
 
 

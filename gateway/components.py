@@ -10,7 +10,7 @@ import asyncio
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from gateway.tracing import Tracing
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
 from policies.governance import Governance, IssuerConfig, issuer_key
+from policies.oauth.token_standing import live_scopes
 from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_for
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class Components:
                 issuer=self.settings.issuer,
                 audience=self.settings.issuer,
                 keys=_LocalKeys(self),
-                client_refuses=self._client_refuses,
+                live_scopes=self._live_scopes,
             )
         ]
         for config in self.governance.issuers:
@@ -135,22 +136,18 @@ class Components:
             )
         return tuple(issuers)
 
-    def _client_refuses(self, client_id: str, issued_at: Any) -> bool:
-        """Whether a token of the embedded server's client must be refused (its cache: no I/O).
+    def _live_scopes(
+        self, client_id: str, claims: Mapping[str, Any], token_scopes: frozenset[str]
+    ) -> frozenset[str] | None:
+        """The scopes a token of the embedded server holds now, or None if refused (no I/O).
 
-        Refused: the client is disabled or deleted, or the token was issued before the client
-        was last disabled (``iat`` is whole seconds, RFC 7519 NumericDate, so a token from the
-        very second of the disabling survives a re-enabling). An unknown id is not refused:
-        the token carries our signature, so the client existed; another process may have
-        created it since our last poll.
+        The decision is :func:`policies.oauth.token_standing.live_scopes`, the one introspection
+        uses too: disabled or deleted clients, tokens issued before a disable, scopes removed since.
         """
-        record = self.oauth.clients.cached(client_id) if self.oauth is not None else None
-        if record is None:
-            return False
-        if not record.active:
-            return True
-        not_before = record.tokens_not_before
-        return not_before is not None and isinstance(issued_at, int | float) and issued_at < int(not_before)
+        oauth = self.oauth
+        if oauth is None:
+            return token_scopes
+        return live_scopes(oauth.clients.cached_entry(client_id), claims, token_scopes)
 
     def live_client_settings(self, principal: Principal) -> tuple[str, tuple[str, ...] | None] | None:
         """Tier and limits override of an embedded-server client as they are now (cache, no I/O).
@@ -249,6 +246,8 @@ class Components:
             self.settings.redis_url or None,
             on_auth_failure=self.record_auth_failure,
             key_encryption_secret=resolve_master_key(self.settings),
+            # Introspection answers as this gateway's pipeline would (same leeway, reloads included).
+            token_leeway_seconds=lambda: self.governance.authentication.leeway_seconds,
         )
         app.state.oauth = self.oauth
         app.state.client_admin = ClientAdmin(self.oauth.clients, lambda: app.state.governance.tiers)

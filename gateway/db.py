@@ -54,6 +54,7 @@ oauth_clients = Table(
     Column("previous_secret_salt", String(64), nullable=True),
     Column("previous_secret_expires_at", Float, nullable=True, doc="when the replaced secret stops working"),
     Column("rate_limits", Text, nullable=True, doc="per-client limits replacing the tier's, JSON list"),
+    Column("grantable_scopes", Text, nullable=True, doc="the most it may grant others, JSON list; null: its scopes"),
 )
 Index("ix_oauth_clients_updated_at", oauth_clients.c.updated_at)
 

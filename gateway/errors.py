@@ -11,6 +11,7 @@ the first level::
     │   └── UpstreamUnavailable   # 5xx, connection refused or dropped (503)
     └── PermanentError            # retrying the same call cannot help
         ├── InvalidInput          # the caller's input is wrong; names the fields (422)
+        ├── Forbidden             # the caller may not do this; the problem type names the rule (403)
         ├── NotFound              # the object does not exist (404)
         ├── Conflict              # state conflict, e.g. duplicate or several matches (409)
         │   └── PeriodClosed      # posting dated in a closed accounting period (409)
@@ -82,6 +83,23 @@ class InvalidInput(PermanentError):
     status = 422
     problem = "validation-failed"
     title = "Request does not match the contract"
+
+    def __init__(self, detail: str, *, field_errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.field_errors = field_errors or []
+
+
+class Forbidden(PermanentError):
+    """The caller may not do this to this object, whatever the input; subclasses name the rule.
+
+    Unlike authorization's ``insufficient-scope`` (decided from the route alone), this is
+    decided by the handler from the object acted on (e.g. the grant rule of the management API).
+    ``field_errors`` point at the input that breaks the rule, as for InvalidInput.
+    """
+
+    status = 403
+    problem = "forbidden"
+    title = "Forbidden"
 
     def __init__(self, detail: str, *, field_errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(detail)

@@ -17,7 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from gateway.echo import shorten
-from gateway.errors import InvalidInput, RetryableError, StrataError
+from gateway.errors import Forbidden, InvalidInput, RetryableError, StrataError
 from gateway.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
 from policies.context import CapturedResponse
 from policies.correlation import new_request_id
@@ -31,7 +31,7 @@ def _describe(exc: Exception) -> tuple[int, str, str, str, dict[str, str], list[
         headers: dict[str, str] = {}
         if isinstance(exc, RetryableError) and exc.status == 503:
             headers["retry-after"] = str(max(1, math.ceil(exc.retry_after or 1)))
-        field_errors = exc.field_errors if isinstance(exc, InvalidInput) else None
+        field_errors = exc.field_errors if isinstance(exc, InvalidInput | Forbidden) else None
         return exc.status, exc.problem, exc.title, exc.detail, headers, field_errors or None
     if isinstance(exc, ValidationException):
         errors = []

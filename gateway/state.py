@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from gateway.audit import AuditLog, AuditRecord, now, reason_parts
 from gateway.db import create_engine, create_schema
 from gateway.master_key import resolve_master_key
 from gateway.settings import Settings
@@ -80,6 +81,32 @@ async def open_client_store(settings: Settings) -> AsyncIterator[ClientStore]:
         store = ClientStore(engine)
         await store.refresh()
         yield store
+    finally:
+        await engine.dispose()
+
+
+async def audit_operator_change(settings: Settings, command: str, note: str) -> None:
+    """Audit a change an operator made on the machine (the CLI): no client id, source ``cli``.
+
+    ``note`` says what changed (for a grant: which scopes, to which client); a long one takes
+    several records, as in the management API.
+    """
+    engine = create_engine(settings.effective_database_url)
+    try:
+        audit = AuditLog(engine)
+        for part in reason_parts(note):
+            record = AuditRecord(
+                at=now(),
+                request_id="-",
+                method="CLI",
+                route=command,
+                status=0,  # not an HTTP request
+                outcome="allowed",
+                reason=part,
+                source="cli",
+            )
+            audit.record(record)
+        await audit.flush()
     finally:
         await engine.dispose()
 

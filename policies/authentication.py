@@ -16,7 +16,9 @@ What is refused, and how (RFC 6750 §3, §3.1):
   revoked ``jti`` → 401 ``invalid_token``.
 
 Verified tokens are cached by the SHA-256 of the token, never past ``exp``, in a bounded
-map; revocation is still checked on every hit (an in-memory set, no I/O).
+map; what can change after issuance is still checked on every hit, in memory (no I/O): the
+``jti`` denylist, and for the embedded issuer its client's standing — disabled, deleted, or
+scopes removed since (``TrustedIssuer.live_scopes``) — so a cache hit never outlives a change.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol
 
 import msgspec
@@ -80,10 +82,11 @@ class TrustedIssuer:
     customer_id_claim: str | None = "customer_id"
     tier_claim: str | None = "tier"
     default_tier: str | None = None
-    client_refuses: Callable[[str, Any], bool] | None = None
-    """For the embedded issuer: ``(client_id, iat)`` → whether the client's token must be
-    refused (client disabled or deleted, or the token issued before it was disabled);
-    in-memory, no I/O, so a disabled client's live tokens stop working too."""
+    live_scopes: Callable[[str, Mapping[str, Any], frozenset[str]], frozenset[str] | None] | None = None
+    """For the embedded issuer: ``(client_id, claims, token scopes)`` → the scopes the token
+    holds now, or None if it must be refused (see :mod:`policies.oauth.token_standing`, the
+    one decision introspection shares); in memory, no I/O, checked on every request, so a
+    disabled client's live tokens stop working and a removed scope leaves them at once."""
 
 
 class _InvalidToken(Exception):
@@ -113,6 +116,25 @@ def _optional_str(claims: Mapping[str, Any], claim: str | None) -> str | None:
         return None
     value = claims.get(claim)
     return value if isinstance(value, str) and value else None
+
+
+def time_refusal(claims: Mapping[str, Any], now: float, leeway: float) -> str | None:
+    """Why a token's time claims refuse it at ``now`` (``exp``, ``nbf``, ``iat`` within ``leeway``), or None.
+
+    Also used by introspection, so that both answer alike for the same token at the same time.
+    """
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        return "the token has no exp"
+    if exp + leeway <= now:
+        return "the token has expired"
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and nbf - leeway > now:
+        return "the token is not valid yet"
+    iat = claims.get("iat")
+    if isinstance(iat, int | float) and iat - leeway > now:
+        return "the token was issued in the future"
+    return None
 
 
 def unauthorized(detail: str, *, error: str | None = "invalid_token") -> Denial:
@@ -192,23 +214,32 @@ class AuthenticationPolicy(Policy):
         cached = self._cache.get(digest)
         if cached is not None:
             if cached.expires_at is not None and cached.expires_at + self.config.leeway_seconds > now:
-                self._check_still_valid(cached)
-                return cached
+                return self._as_now(cached)
             del self._cache[digest]
         principal = await self._verify(token, now)
-        self._cache[digest] = principal
+        current = self._as_now(principal)  # a refused token is not cached
+        self._cache[digest] = principal  # as issued: the client's scopes may come back
         if len(self._cache) > self.config.cache_size:
             self._cache.popitem(last=False)
-        return principal
+        return current
 
-    def _check_still_valid(self, principal: Principal) -> None:
-        """What can change after verification: the token's revocation, its client's."""
+    def _as_now(self, principal: Principal) -> Principal:
+        """What can change after verification: the token's revocation, its client's state and scopes."""
         if principal.token_id and self.revocations.is_revoked(principal.token_id):
             raise _InvalidToken("the token was revoked")
         issuer = self.issuers.get(principal.issuer)
-        refuses = issuer.client_refuses if issuer is not None else None
-        if refuses is not None and refuses(principal.client_id, principal.claims.get("iat")):
-            raise _InvalidToken("the client is disabled or the token predates its re-enabling")
+        live = issuer.live_scopes if issuer is not None else None
+        if live is None:
+            return principal
+        oauth_scopes = live(principal.client_id, principal.claims, principal.oauth_scopes)
+        if oauth_scopes is None:
+            raise _InvalidToken(
+                "the client is disabled or deleted, or the token predates its re-enabling"
+                " or was exchanged by a client that may no longer act for customers"
+            )
+        if oauth_scopes is principal.oauth_scopes:  # the common case: nothing allocated
+            return principal
+        return replace(principal, oauth_scopes=oauth_scopes)
 
     def forget_cached(self) -> None:
         """Drop every cached verification (e.g. after a client was disabled)."""
@@ -267,18 +298,10 @@ class AuthenticationPolicy(Policy):
         return key
 
     def _principal(self, issuer: TrustedIssuer, claims: dict[str, Any], now: float) -> Principal:
-        leeway = self.config.leeway_seconds
-        exp = claims.get("exp")
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
-            raise _InvalidToken("the token has no exp")
-        if exp + leeway <= now:
-            raise _InvalidToken("the token has expired")
-        nbf = claims.get("nbf")
-        if isinstance(nbf, int | float) and nbf - leeway > now:
-            raise _InvalidToken("the token is not valid yet")
-        iat = claims.get("iat")
-        if isinstance(iat, int | float) and iat - leeway > now:
-            raise _InvalidToken("the token was issued in the future")
+        refusal = time_refusal(claims, now, self.config.leeway_seconds)
+        if refusal is not None:
+            raise _InvalidToken(refusal)
+        exp = claims["exp"]
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if issuer.audience not in audiences:
@@ -301,7 +324,6 @@ class AuthenticationPolicy(Policy):
             expires_at=float(exp),
             claims=claims,
         )
-        self._check_still_valid(principal)
         return principal
 
 

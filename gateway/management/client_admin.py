@@ -1,9 +1,12 @@
 """Client lifecycle for operators: the one service behind ``strata clients`` and ``/gateway/v1/clients``.
 
 It validates every field against the governance in force (a tier must be declared) and
-lists every wrong field at once, then delegates to :class:`policies.oauth.ClientStore`.
+lists every wrong field at once, applies the grant rule to API callers (a
+:class:`~gateway.management.grants.Granter`; the CLI passes none), then delegates to
+:class:`policies.oauth.ClientStore`.
 Errors are :mod:`gateway.errors` exceptions: :class:`InvalidInput` naming the fields,
-:class:`NotFound` for an unknown (or deleted) client, so the CLI and the HTTP API refuse
+:class:`NotFound` for an unknown (or deleted) client, a :class:`~gateway.errors.Forbidden`
+naming the grant rule broken, so the CLI and the HTTP API refuse
 the same input with the same words.
 """
 
@@ -18,17 +21,16 @@ import msgspec
 
 from gateway.errors import InvalidInput, NotFound
 from gateway.instants import rfc3339
-from policies.oauth.client_jwks import check_jwks_uri
-from policies.oauth.clients import (
-    MAX_SECRET_OVERLAP_SECONDS,
-    ClientRecord,
-    ClientStatus,
-    ClientStore,
+from gateway.management.grants import Granter, check_grant, check_may_act_on
+from policies.oauth.client_fields import (
     check_jwks,
     check_slug,
+    validate_grantable_scopes,
     validate_limits,
     validate_scope,
 )
+from policies.oauth.client_jwks import check_jwks_uri
+from policies.oauth.clients import MAX_SECRET_OVERLAP_SECONDS, ClientRecord, ClientStatus, ClientStore
 
 DEFAULT_SECRET_OVERLAP_SECONDS = 86400
 """How long a rotated-out secret keeps working when the caller does not say."""
@@ -47,6 +49,8 @@ class ClientCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     jwks_uri: str | None = None
     """Or the URL where the client publishes its key set (fetched, cached, refetched on a new ``kid``)."""
     rate_limits: list[str] | None = None
+    grantable_scopes: list[str] | None = None
+    """For a client that manages clients: the most it may grant (None: its own scopes)."""
 
 
 class ClientUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -56,6 +60,8 @@ class ClientUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     scopes: list[str] | msgspec.UnsetType = msgspec.UNSET
     tier: str | msgspec.UnsetType = msgspec.UNSET
     rate_limits: list[str] | msgspec.UnsetType | None = msgspec.UNSET
+    grantable_scopes: list[str] | msgspec.UnsetType | None = msgspec.UNSET
+    """``null`` goes back to the client's own scopes."""
 
 
 class SecretRotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -86,6 +92,7 @@ def client_view(record: ClientRecord) -> dict[str, Any]:
         "updated_at": _rfc3339(record.updated_at),
         "disabled_at": _rfc3339(record.disabled_at),
         "previous_secret_expires_at": _rfc3339(record.previous_secret_expires_at),
+        "grantable_scopes": list(record.grantable_scopes) if record.grantable_scopes is not None else None,
     }
 
 
@@ -154,8 +161,11 @@ class ClientAdmin:
             raise ValueError("a client needs at least one scope")
         return [validate_scope(scope) for scope in scopes]
 
-    async def create(self, spec: ClientCreate) -> tuple[ClientRecord, str | None]:
-        """Register a client; return it and its secret (shown once; None for ``private_key_jwt``)."""
+    async def create(self, spec: ClientCreate, granter: Granter | None = None) -> tuple[ClientRecord, str | None]:
+        """Register a client; return it and its secret (shown once; None for ``private_key_jwt``).
+
+        ``granter``: the API caller, held to the grant rule; None for the CLI (not limited).
+        """
         errors: list[dict[str, str]] = []
         _collect(errors, "name", lambda: self._check_name(spec.name))
         _collect(errors, "scopes", lambda: self._check_scopes(spec.scopes))
@@ -172,7 +182,11 @@ class ClientAdmin:
                 errors.append(_body_error("jwks_uri", "give jwks or jwks_uri, not both"))
         if spec.rate_limits is not None:
             _collect(errors, "rate_limits", lambda: validate_limits(spec.rate_limits or []))
+        if spec.grantable_scopes is not None:
+            _collect(errors, "grantable_scopes", lambda: validate_grantable_scopes(spec.grantable_scopes or []))
         _refuse(errors)
+        check_grant(granter, "scopes", spec.scopes)
+        check_grant(granter, "grantable_scopes", spec.grantable_scopes or ())
         return await self.store.create(
             name=spec.name,
             scopes=spec.scopes,
@@ -182,6 +196,7 @@ class ClientAdmin:
             jwks=spec.jwks,
             jwks_uri=spec.jwks_uri,
             rate_limits=spec.rate_limits,
+            grantable_scopes=spec.grantable_scopes,
         )
 
     async def list(
@@ -219,9 +234,9 @@ class ClientAdmin:
             raise NotFound(f"No client {client_id!r}.")
         return record
 
-    async def update(self, client_id: str, change: ClientUpdate) -> ClientRecord:
+    async def update(self, client_id: str, change: ClientUpdate, granter: Granter | None = None) -> ClientRecord:
         """Apply a partial change; every wrong field is listed."""
-        await self.get(client_id)
+        check_may_act_on(granter, await self.get(client_id), "change")
         errors: list[dict[str, str]] = []
         if not isinstance(change.name, msgspec.UnsetType):
             _collect(errors, "name", lambda: self._check_name(str(change.name)))
@@ -231,32 +246,46 @@ class ClientAdmin:
             _collect(errors, "tier", lambda: self._check_tier(str(change.tier)))
         if isinstance(change.rate_limits, list):
             _collect(errors, "rate_limits", lambda: validate_limits(list(change.rate_limits or [])))
+        if isinstance(change.grantable_scopes, list):
+            ceiling = list(change.grantable_scopes)
+            _collect(errors, "grantable_scopes", lambda: validate_grantable_scopes(ceiling))
         _refuse(errors)
+        if isinstance(change.scopes, list):
+            check_grant(granter, "scopes", change.scopes)
+        if isinstance(change.grantable_scopes, list):
+            check_grant(granter, "grantable_scopes", change.grantable_scopes)
         record = await self.store.update(
             client_id,
             name=None if isinstance(change.name, msgspec.UnsetType) else change.name,
             scopes=None if isinstance(change.scopes, msgspec.UnsetType) else change.scopes,
             tier=None if isinstance(change.tier, msgspec.UnsetType) else change.tier,
             rate_limits=change.rate_limits,
+            grantable_scopes=change.grantable_scopes,
         )
         return self._found(client_id, record)
 
-    async def disable(self, client_id: str) -> ClientRecord:
+    async def disable(self, client_id: str, granter: Granter | None = None) -> ClientRecord:
         """Disable: no new tokens, live tokens refused in every process (within its poll interval)."""
+        check_may_act_on(granter, await self.get(client_id), "disable")
         return self._found(client_id, await self.store.disable(client_id))
 
-    async def enable(self, client_id: str) -> ClientRecord:
+    async def enable(self, client_id: str, granter: Granter | None = None) -> ClientRecord:
         """Enable a disabled client; tokens issued before it was disabled stay refused."""
+        check_may_act_on(granter, await self.get(client_id), "enable")
         return self._found(client_id, await self.store.enable(client_id))
 
-    async def delete(self, client_id: str) -> None:
+    async def delete(self, client_id: str, granter: Granter | None = None) -> None:
         """Delete for good; its tokens stay refused."""
+        check_may_act_on(granter, await self.get(client_id), "delete")
         if not await self.store.delete(client_id):
             raise NotFound(f"No client {client_id!r}.")
 
-    async def rotate_secret(self, client_id: str, rotation: SecretRotation) -> tuple[ClientRecord, str]:
+    async def rotate_secret(
+        self, client_id: str, rotation: SecretRotation, granter: Granter | None = None
+    ) -> tuple[ClientRecord, str]:
         """A new secret (shown once); the current one works for ``previous_secret_valid_for`` more seconds."""
         record = await self.get(client_id)
+        check_may_act_on(granter, record, "rotate the secret of")
         if record.auth_method == "private_key_jwt":
             raise InvalidInput(
                 "This client authenticates with private_key_jwt: it has no secret to rotate.",

@@ -2,12 +2,17 @@
 
 Clients (the same :class:`ClientAdmin` the CLI uses), per-client usage, the audit log and
 the API catalogue. Scopes, input validation, idempotency and audit are the pipeline's; what
-a write changed is added to its audit record through the request context's audit note.
+a write changed — for a grant: which scopes, to which client (the record names who) — is
+added to its audit record through the request context's audit note. Client writes are held
+to the grant rule (:mod:`gateway.management.grants`); a refusal is audited as a denial by
+``client_grants``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -15,7 +20,8 @@ import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from gateway.errors import InvalidInput
+from gateway.audit import AuditRecord, now, reason_parts
+from gateway.errors import Forbidden, InvalidInput
 from gateway.governance_reload import AppliedGovernance, GovernanceReloader, governance_field_errors
 from gateway.management.audit_query import AuditFilter, AuditQuery
 from gateway.management.client_admin import (
@@ -25,9 +31,10 @@ from gateway.management.client_admin import (
     SecretRotation,
     client_view,
 )
+from gateway.management.grants import GRANT_POLICY, Granter, grant_note, granter_of
 from gateway.management.usage import catalogue
 from gateway.management.usage import client_usage as usage_view
-from policies.context import RequestContext
+from policies.context import Denial, RequestContext
 from policies.governance import GovernanceError
 from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
@@ -57,11 +64,59 @@ def _admin(request: Request[Any, Any, Any]) -> ClientAdmin:
     return admin
 
 
-def _note(request: Request[Any, Any, Any], note: str) -> None:
-    """Say in the audit record what this call changed."""
+def _context(request: Request[Any, Any, Any]) -> RequestContext | None:
     ctx: RequestContext | None = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    if ctx is not None:
-        ctx.state[AUDIT_NOTE_KEY] = note
+    return ctx
+
+
+def _note(request: Request[Any, Any, Any], note: str, status: int = 200) -> None:
+    """Say in the audit record what this call changed (``status``: the answer, for continuation records).
+
+    A note longer than one record's reason (a grant of many scopes) continues in further records
+    of the same request, so no granted scope goes unrecorded.
+    """
+    ctx = _context(request)
+    if ctx is None:
+        return
+    first, *rest = reason_parts(note)
+    ctx.state[AUDIT_NOTE_KEY] = first
+    principal = ctx.principal
+    for part in rest:
+        request.app.state.components.audit.record(
+            AuditRecord(
+                at=now(),
+                request_id=ctx.request_id,
+                method=ctx.method,
+                route=ctx.route.path_template,
+                status=status,
+                outcome="allowed",
+                client_id=principal.client_id if principal else None,
+                partner_id=principal.partner_id if principal else None,
+                api=ctx.route.api.api_id,
+                reason=part,
+                source=ctx.source,
+            )
+        )
+
+
+@contextlib.asynccontextmanager
+async def _grant_rule(request: Request[Any, Any, Any]) -> AsyncIterator[Granter]:
+    """The caller as a granter; a refusal by the grant rule is audited as a denial by ``client_grants``.
+
+    The rule needs the client acted on, so it is decided here rather than by a policy of the
+    chain; the denial it records is what a policy's would be (outcome, policy, reason, metric).
+    """
+    ctx = _context(request)
+    principal = ctx.principal if ctx is not None else None
+    granter = await granter_of(principal, request.app.state.settings.issuer, _admin(request).store)
+    try:
+        yield granter
+    except Forbidden as error:
+        if ctx is not None:
+            ctx.denied = Denial(
+                status=error.status, problem=error.problem, title=error.title, detail=error.detail, policy=GRANT_POLICY
+            )
+        raise
 
 
 def _page(request: Request[Any, Any, Any], items: list[Any], next_cursor: str | None) -> Response[bytes]:
@@ -79,8 +134,10 @@ def _page(request: Request[Any, Any, Any], items: list[Any], next_cursor: str | 
 @post("/clients", operation_id="createClient")
 async def create_client(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Register a client; its secret is in this response only."""
-    record, secret = await _admin(request).create(await _decode(request, ClientCreate))
-    _note(request, f"created client {record.client_id} (tier {record.tier})")
+    spec = await _decode(request, ClientCreate)
+    async with _grant_rule(request) as granter:
+        record, secret = await _admin(request).create(spec, granter)
+    _note(request, f"created client {record.client_id} (tier {record.tier}); {grant_note(record)}", 201)
     body = {**client_view(record), "client_secret": secret}
     return _json(body, 201, {"Location": f"{BASE}/clients/{record.client_id}"})
 
@@ -113,25 +170,30 @@ async def get_client(request: Request[Any, Any, Any], client_id: FromPath[str]) 
 
 @patch("/clients/{client_id:str}", operation_id="updateClient")
 async def update_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
-    """Change name, scopes, tier or per-client limits; live tokens follow the new tier and limits."""
+    """Change name, scopes, tier, limits or grantable scopes; live tokens follow the new tier, limits and scopes."""
     change = await _decode(request, ClientUpdate)
-    record = await _admin(request).update(client_id, change)
+    async with _grant_rule(request) as granter:
+        record = await _admin(request).update(client_id, change, granter)
     fields = [name for name in ClientUpdate.__struct_fields__ if getattr(change, name) is not msgspec.UNSET]
-    _note(request, f"updated client {client_id}: {', '.join(fields) or 'nothing'}")
+    granted = grant_note(record, fields)
+    note = f"updated client {client_id}: {', '.join(fields) or 'nothing'}"
+    _note(request, f"{note}; {granted}" if granted else note)
     return _json(client_view(record))
 
 
 @delete("/clients/{client_id:str}", operation_id="deleteClient", status_code=204)
 async def delete_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> None:
     """Delete for good; its live tokens are refused at once."""
-    await _admin(request).delete(client_id)
-    _note(request, f"deleted client {client_id}")
+    async with _grant_rule(request) as granter:
+        await _admin(request).delete(client_id, granter)
+    _note(request, f"deleted client {client_id}", 204)
 
 
 @post("/clients/{client_id:str}/disable", operation_id="disableClient", status_code=200)
 async def disable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """Disable; its live tokens are refused at once, here and in every other process."""
-    record = await _admin(request).disable(client_id)
+    async with _grant_rule(request) as granter:
+        record = await _admin(request).disable(client_id, granter)
     _note(request, f"disabled client {client_id}")
     return _json(client_view(record))
 
@@ -139,7 +201,8 @@ async def disable_client(request: Request[Any, Any, Any], client_id: FromPath[st
 @post("/clients/{client_id:str}/enable", operation_id="enableClient", status_code=200)
 async def enable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """Enable again; tokens issued before it was disabled stay refused."""
-    record = await _admin(request).enable(client_id)
+    async with _grant_rule(request) as granter:
+        record = await _admin(request).enable(client_id, granter)
     _note(request, f"enabled client {client_id}")
     return _json(client_view(record))
 
@@ -147,7 +210,9 @@ async def enable_client(request: Request[Any, Any, Any], client_id: FromPath[str
 @post("/clients/{client_id:str}/secret", operation_id="rotateClientSecret", status_code=200)
 async def rotate_secret(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
     """A new secret (in this response only); the current one keeps working for the stated overlap."""
-    record, secret = await _admin(request).rotate_secret(client_id, await _decode(request, SecretRotation))
+    rotation = await _decode(request, SecretRotation)
+    async with _grant_rule(request) as granter:
+        record, secret = await _admin(request).rotate_secret(client_id, rotation, granter)
     _note(request, f"rotated the secret of client {client_id}")
     return _json({**client_view(record), "client_secret": secret})
 

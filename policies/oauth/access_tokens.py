@@ -66,11 +66,15 @@ def issue_access_token(
     return jwt.encode(header, claims, key, algorithms=[SIGNING_ALG]), claims
 
 
-def verify_access_token(keys: SigningKeyStore, token: str, *, issuer: str) -> dict[str, Any] | None:
+def verify_access_token(
+    keys: SigningKeyStore, token: str, *, issuer: str, leeway_seconds: float = 0
+) -> dict[str, Any] | None:
     """Claims of a valid, unexpired access token we issued; None for anything else.
 
-    Checks the signature against the published keys, ``typ``, ``iss``, ``aud`` and ``exp``.
-    Revocation is the caller's concern (see :class:`~policies.oauth.revocation.RevocationList`).
+    Checks the signature against the published keys, ``typ``, ``iss``, ``aud`` and ``exp``
+    (``leeway_seconds`` past it still counts as unexpired). Revocation and the client's
+    standing are the caller's concern (:class:`~policies.oauth.revocation.RevocationList`,
+    :mod:`policies.oauth.token_standing`).
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -79,6 +83,7 @@ def verify_access_token(keys: SigningKeyStore, token: str, *, issuer: str) -> di
         if decoded.header.get("typ") != ACCESS_TOKEN_TYP:
             return None
         registry = jwt.JWTClaimsRegistry(
+            leeway=int(leeway_seconds),
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": issuer},
             exp={"essential": True},

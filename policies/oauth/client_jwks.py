@@ -35,7 +35,7 @@ from gateway.destinations import (
     outbound_client,
     system_resolver,
 )
-from policies.oauth.clients import check_jwks
+from policies.oauth.client_fields import check_jwks
 
 log = structlog.get_logger(__name__)
 

@@ -22,31 +22,27 @@ from __future__ import annotations
 
 import builtins
 import json
-import re
 import secrets as stdlib_secrets
 import time
 from typing import Any, Literal
 
 import msgspec
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import oauth_clients
 from policies.oauth import secrets
+from policies.oauth.client_fields import (
+    check_jwks,
+    check_slug,
+    validate_grantable_scopes,
+    validate_limits,
+    validate_scope,
+)
 
 ClientStatus = Literal["active", "disabled", "deleted"]
 AuthMethod = Literal["client_secret_basic", "private_key_jwt"]
 
-SCOPE_LAYERS = ("system", "process", "experience", "gateway")
-SCOPE_ACCESS = ("read", "write", "execute", "admin")
-ACTOR_SCOPES = frozenset({"experience:customer-portal:act"})
-"""Scopes outside the ``<access>`` levels: they let a client exchange its token (RFC 8693)
-for one acting for a customer (see :mod:`policies.oauth.token_exchange`); no operation needs them."""
-_SCOPE_RE = re.compile(r"^(?P<layer>[a-z]+):(?P<api>[a-z0-9][a-z0-9-]{0,62}):(?P<access>[a-z]+)$")
-_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-CLIENT_JWK_TYPES = ("RSA", "EC", "OKP")
 CHANGE_OVERLAP_SECONDS = 5.0
 """Re-read this much before the newest change seen: commits can land out of timestamp order."""
 MAX_SECRET_OVERLAP_SECONDS = 30 * 86400
@@ -79,6 +75,9 @@ class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
     """Tokens issued (``iat``) before this instant are refused."""
     previous_secret_expires_at: float | None = None
     """After a rotation: when the replaced secret stops working."""
+    grantable_scopes: tuple[str, ...] | None = None
+    """For a client that manages clients: the most it may grant others through the management
+    API (a ceiling replacing its own scopes as the default); None for its own scopes."""
 
     @property
     def active(self) -> bool:
@@ -86,51 +85,31 @@ class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
         return self.status == "active"
 
 
-class _StoredClient(msgspec.Struct, frozen=True):
-    """Cache entry: the public record plus the secret verifier (kept out of the record)."""
+class CachedClient(msgspec.Struct, frozen=True):
+    """Cache entry: the public record, its scope set and the secret verifier (kept out of the record)."""
 
     record: ClientRecord
+    oauth_scope_set: frozenset[str]
+    """The record's scopes as a set, built once per change: every request with one of the
+    client's tokens is checked against it (:mod:`policies.oauth.token_standing`)."""
     secret_hash: str | None
     secret_salt: str | None
     previous_secret_hash: str | None = None
     previous_secret_salt: str | None = None
 
 
-def validate_scope(scope: str) -> str:
-    """Check one scope string ``<layer>:<api>:<access>``; return it or raise ValueError."""
-    match = _SCOPE_RE.match(scope)
-    if match is None:
-        raise ValueError(f"scope {scope!r} is not of the form <layer>:<api>:<access>, e.g. system:crm:read")
-    if match["layer"] not in SCOPE_LAYERS:
-        raise ValueError(f"scope {scope!r}: layer must be one of {', '.join(SCOPE_LAYERS)}")
-    if match["access"] not in SCOPE_ACCESS and scope not in ACTOR_SCOPES:
-        raise ValueError(f"scope {scope!r}: access must be one of {', '.join(SCOPE_ACCESS)}")
-    return scope
+def _stored(
+    record: ClientRecord,
+    secret_hash: str | None,
+    secret_salt: str | None,
+    previous_secret_hash: str | None = None,
+    previous_secret_salt: str | None = None,
+) -> CachedClient:
+    scope_set = frozenset(record.oauth_scopes)
+    return CachedClient(record, scope_set, secret_hash, secret_salt, previous_secret_hash, previous_secret_salt)
 
 
-def check_jwks(jwks: dict[str, Any]) -> dict[str, Any]:
-    """Import a client's JWK set and return its public parts only; raise ValueError if unusable."""
-    try:
-        key_set = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
-    except (JoseError, ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"jwks is not a valid JWK set: {exc}") from None
-    if not key_set.keys:
-        raise ValueError("jwks has no keys")
-    public = []
-    for key in key_set.keys:
-        if key.key_type not in CLIENT_JWK_TYPES:
-            raise ValueError(f"jwks: key type {key.key_type} is not allowed; use one of {', '.join(CLIENT_JWK_TYPES)}")
-        public.append(key.as_dict(private=False))
-    return {"keys": public}
-
-
-def check_slug(field: str, value: str | None) -> None:
-    """Check an id-like value (tier, partner or customer id); raise ValueError naming ``field``."""
-    if value is not None and not _SLUG_RE.match(value):
-        raise ValueError(f"{field}: {value!r} must be 1-64 characters of letters, digits, '_', '.', '-'")
-
-
-def _row_to_stored(row: Any) -> _StoredClient:
+def _row_to_stored(row: Any) -> CachedClient:
     record = ClientRecord(
         client_id=row.client_id,
         name=row.name,
@@ -148,22 +127,9 @@ def _row_to_stored(row: Any) -> _StoredClient:
         disabled_at=row.disabled_at,
         tokens_not_before=row.tokens_not_before,
         previous_secret_expires_at=row.previous_secret_expires_at,
+        grantable_scopes=tuple(json.loads(row.grantable_scopes)) if row.grantable_scopes is not None else None,
     )
-    return _StoredClient(record, row.secret_hash, row.secret_salt, row.previous_secret_hash, row.previous_secret_salt)
-
-
-def validate_limits(limits: builtins.list[str]) -> tuple[str, ...]:
-    """Check per-client limits (``limits`` notation, e.g. ``10/second``); raise ValueError."""
-    from limits import parse_many
-
-    if not limits or len(limits) > 10:
-        raise ValueError("rate_limits: give 1-10 limits like '10/second', or null for the tier's")
-    for text in limits:
-        try:
-            parse_many(text)
-        except ValueError:
-            raise ValueError(f"rate_limits: {text!r} is not a limit like '10/second'") from None
-    return tuple(dict.fromkeys(limits))
+    return _stored(record, row.secret_hash, row.secret_salt, row.previous_secret_hash, row.previous_secret_salt)
 
 
 class ClientStore:
@@ -171,7 +137,7 @@ class ClientStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._cache: dict[str, _StoredClient] = {}
+        self._cache: dict[str, CachedClient] = {}
         self._newest_change = 0.0
 
     async def refresh(self) -> None:
@@ -223,6 +189,7 @@ class ClientStore:
         jwks: dict[str, Any] | None = None,
         rate_limits: builtins.list[str] | None = None,
         jwks_uri: str | None = None,
+        grantable_scopes: builtins.list[str] | None = None,
     ) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (``None`` for ``private_key_jwt`` clients).
 
@@ -234,6 +201,7 @@ class ClientStore:
         if not scopes:
             raise ValueError("a client needs at least one scope")
         checked_scopes = tuple(dict.fromkeys(validate_scope(scope) for scope in scopes))
+        grantable = validate_grantable_scopes(grantable_scopes) if grantable_scopes is not None else None
         check_slug("tier", tier)
         check_slug("partner_id", partner_id)
         check_slug("customer_id", customer_id)
@@ -268,6 +236,7 @@ class ClientStore:
             rate_limits=checked_limits,
             created_at=now,
             updated_at=now,
+            grantable_scopes=grantable,
         )
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -285,11 +254,12 @@ class ClientStore:
                     customer_id=customer_id,
                     status="active",
                     rate_limits=json.dumps(checked_limits) if checked_limits is not None else None,
+                    grantable_scopes=json.dumps(grantable) if grantable is not None else None,
                     created_at=record.created_at,
                     updated_at=record.created_at,
                 )
             )
-        self._cache[client_id] = _StoredClient(record, secret_hash, salt)
+        self._cache[client_id] = _stored(record, secret_hash, salt)
         return record, secret
 
     async def list(self) -> builtins.list[ClientRecord]:
@@ -311,8 +281,10 @@ class ClientStore:
         scopes: builtins.list[str] | None = None,
         tier: str | None = None,
         rate_limits: builtins.list[str] | msgspec.UnsetType | None = msgspec.UNSET,
+        grantable_scopes: builtins.list[str] | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> ClientRecord | None:
-        """Change what is given (``rate_limits=None`` goes back to the tier's); None if no such client.
+        """Change what is given (``rate_limits=None`` goes back to the tier's, ``grantable_scopes=None``
+        to the client's own scopes); None if no such client.
 
         Raises:
             ValueError: a value is malformed.
@@ -332,6 +304,9 @@ class ClientStore:
         if rate_limits is not msgspec.UNSET:
             checked = validate_limits(rate_limits) if rate_limits is not None else None
             values["rate_limits"] = json.dumps(checked) if checked is not None else None
+        if grantable_scopes is not msgspec.UNSET:
+            ceiling = validate_grantable_scopes(grantable_scopes) if grantable_scopes is not None else None
+            values["grantable_scopes"] = json.dumps(ceiling) if ceiling is not None else None
         return await self._write(client_id, values)
 
     async def disable(self, client_id: str) -> ClientRecord | None:
@@ -413,6 +388,10 @@ class ClientStore:
         """The cached client (deleted ones included, as tombstones), or None (no I/O)."""
         stored = self._cache.get(client_id)
         return stored.record if stored else None
+
+    def cached_entry(self, client_id: str) -> CachedClient | None:
+        """The cache entry of a client (record and scope set), or None (no I/O, no allocation)."""
+        return self._cache.get(client_id)
 
     def check_secret(self, client_id: str, secret: str) -> bool:
         """Whether ``secret`` is the client's secret, or its rotated-out one still in overlap (no I/O).

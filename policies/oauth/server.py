@@ -14,6 +14,7 @@ Client authentication (RFC 6749 §2.3): ``client_secret_basic``, ``client_secret
 from __future__ import annotations
 
 import base64
+import secrets as stdlib_secrets
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -29,8 +30,9 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
+from policies.oauth import secrets
 from policies.oauth.access_tokens import issue_access_token
-from policies.oauth.client_assertion import ASSERTION_TYPE, PrivateKeyJWTAuth
+from policies.oauth.client_assertion import ASSERTION_TYPE, PrivateKeyJWTAuth, unverified_subject
 from policies.oauth.client_jwks import ClientJwksCache
 from policies.oauth.clients import ClientRecord, ClientStore
 from policies.oauth.keys import SigningKeyStore
@@ -44,16 +46,43 @@ TOKEN_PATH = "/oauth/token"
 INTROSPECTION_PATH = "/oauth/introspect"
 REVOCATION_PATH = "/oauth/revoke"
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+CLIENT_AUTH_FAILED = "Client authentication failed."
+"""The one description of every failed client authentication whose credentials were read: an
+unknown, disabled or deleted client, a wrong secret, a wrong or replayed assertion."""
+_TIMING_SALT = stdlib_secrets.token_hex(secrets.SALT_BYTES)
+_TIMING_VERIFIER = (_TIMING_SALT, secrets.hash_secret(stdlib_secrets.token_urlsafe(secrets.SECRET_BYTES), _TIMING_SALT))
 
 _DEFAULT_DESCRIPTIONS = {
     "invalid_request": "The request is missing a parameter or is malformed.",
-    "invalid_client": "Client authentication failed.",
+    "invalid_client": CLIENT_AUTH_FAILED,
     "invalid_grant": "The token was not issued to this client.",
     "unauthorized_client": "The client may not use this grant type.",
     "unsupported_grant_type": "Only client_credentials and token exchange (RFC 8693) are supported.",
     "invalid_scope": "The requested scope is invalid or exceeds the client's allowed scopes.",
     "unsupported_token_type": "The token type hint is not supported.",
 }
+
+
+def claimed_client_id(form: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
+    """The client id a request claims (unverified): Basic user, assertion ``sub`` or ``client_id``."""
+    authorization = headers.get("authorization", "")
+    if authorization[:6].lower() == "basic ":
+        credentials = parse_basic_credentials(authorization)
+        return credentials[0][:64] if credentials else None
+    assertion = form.get("client_assertion")
+    if assertion:
+        return unverified_subject(assertion)
+    client_id = form.get("client_id")
+    return client_id[:64] if client_id else None
+
+
+def presented_secret(form: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
+    """The client secret a request presents (Basic password or ``client_secret``), if any."""
+    authorization = headers.get("authorization", "")
+    if authorization[:6].lower() == "basic ":
+        credentials = parse_basic_credentials(authorization)
+        return credentials[1] if credentials else None
+    return form.get("client_secret")
 
 
 def parse_basic_credentials(authorization: str) -> tuple[str, str] | None:
@@ -236,11 +265,11 @@ class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     # Authlib hooks.
     def query_client(self, client_id: str) -> OAuthClient | None:
+        """The client, if it may authenticate: unknown, disabled and deleted ids all answer None,
+        so Authlib refuses them the same way (why is told by :meth:`_failure_reason`)."""
         record = self.clients.cached(client_id) if isinstance(client_id, str) else None
-        if record is None or record.status == "deleted":
+        if record is None or not record.active:
             return None
-        if not record.active:
-            raise InvalidClientError(description="The client is disabled.")
         return OAuthClient(record, self.clients)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
@@ -290,14 +319,32 @@ class StrataAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         try:
             return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
-            request.auth_failure = error.description or "client authentication failed"
             if not any(used):
                 error.description = "Client authentication is required."
                 request.auth_failure = "no client credentials"
-            elif not error.description or "cannot authenticate with methods" in error.description:
-                error.description = "Client authentication failed."
-                request.auth_failure = "wrong client credentials"
+                raise
+            # One answer for an unknown, disabled or deleted id, a wrong secret and a wrong
+            # assertion (no oracle); the audit record keeps the difference.
+            request.auth_failure = self._failure_reason(request, error.description)
+            error.description = CLIENT_AUTH_FAILED
             raise
+
+    def _failure_reason(self, request: OAuthHttpRequest, description: str | None) -> str:
+        """Why the claimed client failed to authenticate, for the audit log only."""
+        claimed = claimed_client_id(request.form, request.headers)
+        record = self.clients.cached(claimed) if claimed else None
+        if record is None or not record.active:
+            # Spend what a secret check costs, so the answer takes as long as for a wrong secret.
+            secrets.verify_secret(presented_secret(request.form, request.headers) or "", *_TIMING_VERIFIER)
+        if claimed and record is None:
+            return "The client does not exist on this server."
+        if record is not None and record.status == "deleted":
+            return "The client is deleted."
+        if record is not None and not record.active:
+            return "The client is disabled."
+        if not description or "cannot authenticate with methods" in description or "does not exist" in description:
+            return "wrong client credentials"
+        return description
 
     # Token generation (RFC 9068).
     def _generate_token(

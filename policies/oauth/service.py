@@ -22,13 +22,14 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import structlog
 from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749 import OAuth2Error
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.background import cancel_and_wait
 from gateway.destinations import DestinationPolicy
 from gateway.settings import Settings
 from policies.oauth.auth_failures import AuthFailureLimiter
-from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid, unverified_subject
+from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid
 from policies.oauth.client_jwks import ClientJwksCache
 from policies.oauth.clients import ClientStore
 from policies.oauth.introspection import StrataIntrospectionEndpoint
@@ -37,6 +38,7 @@ from policies.oauth.metadata import authorization_server_metadata
 from policies.oauth.revocation import RevocationList
 from policies.oauth.revocation_endpoint import StrataRevocationEndpoint
 from policies.oauth.server import (
+    CLIENT_AUTH_FAILED,
     INTROSPECTION_PATH,
     NO_STORE_HEADERS,
     REVOCATION_PATH,
@@ -45,10 +47,15 @@ from policies.oauth.server import (
     OAuthHttpRequest,
     OAuthResponse,
     StrataAuthorizationServer,
-    parse_basic_credentials,
+    claimed_client_id,
 )
 
 log = structlog.get_logger(__name__)
+
+CLIENT_UNDER_ATTACK = Counter(
+    "strata_oauth_client_failure_signals_total",
+    "Times a client id reached the failed-authentication signal threshold (from any address; never a lock-out)",
+)
 
 AuthFailureCallback = Callable[[str | None, str, str], Awaitable[None] | None]
 """``on_auth_failure(client_id, source, reason)``: called for every failed client authentication."""
@@ -101,19 +108,6 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     return form
 
 
-def claimed_client_id(form: dict[str, str], headers: Headers) -> str | None:
-    """The client id a request claims (unverified): Basic user, assertion ``sub`` or ``client_id``."""
-    authorization = headers.get("authorization", "")
-    if authorization[:6].lower() == "basic ":
-        credentials = parse_basic_credentials(authorization)
-        return credentials[0][:64] if credentials else None
-    assertion = form.get("client_assertion")
-    if assertion:
-        return unverified_subject(assertion)
-    client_id = form.get("client_id")
-    return client_id[:64] if client_id else None
-
-
 class OAuthService:
     """The embedded authorization server: create with :meth:`start`, close with :meth:`stop`."""
 
@@ -126,6 +120,8 @@ class OAuthService:
         *,
         on_auth_failure: AuthFailureCallback | None = None,
         scopes_supported: Sequence[str] | None = None,
+        token_leeway_seconds: Callable[[], float] | None = None,
+        failure_limiter: AuthFailureLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.issuer = settings.issuer
@@ -134,7 +130,7 @@ class OAuthService:
         self.revocations = revocations
         self.on_auth_failure = on_auth_failure
         self.scopes_supported = scopes_supported
-        self.failure_limiter = AuthFailureLimiter()
+        self.failure_limiter = failure_limiter or AuthFailureLimiter()
         self.server = StrataAuthorizationServer(
             clients,
             keys,
@@ -144,7 +140,10 @@ class OAuthService:
             exchange_ttl_seconds=settings.token_exchange_ttl_seconds,
             client_jwks=ClientJwksCache(policy=DestinationPolicy(allow_loopback=settings.allow_loopback_destinations)),
         )
-        self.server.register_endpoint(StrataIntrospectionEndpoint(self.server, revocations))
+        introspection = StrataIntrospectionEndpoint(self.server, revocations)
+        if token_leeway_seconds is not None:
+            introspection.leeway_seconds = token_leeway_seconds
+        self.server.register_endpoint(introspection)
         self.server.register_endpoint(StrataRevocationEndpoint(self.server))
         self._refresh_task: asyncio.Task[None] | None = None
         self.jti_guard: SharedJtiGuard | None = None
@@ -159,6 +158,7 @@ class OAuthService:
         *,
         scopes_supported: Sequence[str] | None = None,
         key_encryption_secret: str | None = None,
+        token_leeway_seconds: Callable[[], float] | None = None,
     ) -> OAuthService:
         """Load (or create) signing keys and clients, start the revocation list and refreshers.
 
@@ -167,10 +167,13 @@ class OAuthService:
         Args:
             settings: issuer (``settings.issuer``) and token lifetime come from here.
             engine: the state database engine.
-            redis_url: Redis for revocation pub/sub; None polls the table instead.
+            redis_url: Redis for revocation pub/sub, the shared assertion ``jti`` claims and the
+                failed-authentication counters; None polls the table and counts in memory.
             on_auth_failure: ``(client_id, source, reason)`` callback, sync or async.
             scopes_supported: scopes advertised in the metadata; omitted when None.
             key_encryption_secret: encrypts signing keys at rest (from a secret file).
+            token_leeway_seconds: the resource side's clock leeway, so that introspection calls a
+                token active exactly when the gateway accepts it (default: none).
         """
         _allow_plain_http_issuer(settings.issuer)
         clients = ClientStore(engine)
@@ -180,7 +183,14 @@ class OAuthService:
         revocations = RevocationList(engine, redis_url)
         await revocations.start()
         service = cls(
-            settings, clients, keys, revocations, on_auth_failure=on_auth_failure, scopes_supported=scopes_supported
+            settings,
+            clients,
+            keys,
+            revocations,
+            on_auth_failure=on_auth_failure,
+            scopes_supported=scopes_supported,
+            token_leeway_seconds=token_leeway_seconds,
+            failure_limiter=AuthFailureLimiter(redis_url=redis_url),
         )
         service.jti_guard = SharedJtiGuard(redis_url) if redis_url else None
         service._refresh_task = asyncio.create_task(service._refresh_stores(), name="strata-oauth-refresh")
@@ -192,6 +202,7 @@ class OAuthService:
         self._refresh_task = None
         await self.revocations.stop()
         await self.server.client_jwks.aclose()
+        await self.failure_limiter.aclose()
         if self.jti_guard is not None:
             await self.jti_guard.aclose()
 
@@ -253,9 +264,9 @@ class OAuthService:
         if endpoint is None and not form.get("grant_type"):
             return oauth_error(400, "invalid_request", "The grant_type parameter is required.")
         client_id = claimed_client_id(form, headers)
-        retry_after = self.failure_limiter.retry_after(client_id, source)
+        retry_after = await self.failure_limiter.retry_after(client_id, source)
         if retry_after is not None:
-            await self._report_failure(client_id, source, "too many failed authentications")
+            await self._report_failure(client_id, source, "too many failed authentications from this address")
             return oauth_error(
                 429,
                 "too_many_requests",
@@ -267,9 +278,9 @@ class OAuthService:
         await self._fetch_client_jwks(client_id, form)
         claimed_jti = await self._claim_assertion_jti(form)
         if claimed_jti is False:
-            self.failure_limiter.record_failure(client_id, source)
+            await self._count_failure(client_id, source)
             await self._report_failure(client_id, source, "client assertion jti already used (another process)")
-            return oauth_error(400, "invalid_client", "The client assertion jti was already used.")
+            return oauth_error(400, "invalid_client", CLIENT_AUTH_FAILED)
         try:
             request = OAuthHttpRequest("POST", self.issuer + path, form, headers)
         except OAuth2Error:
@@ -283,7 +294,7 @@ class OAuthService:
             log.exception("oauth endpoint failed", path=path)
             return oauth_error(500, "server_error", "The server could not handle the request.")
         if request.auth_failure is not None:
-            self.failure_limiter.record_failure(client_id, source)
+            await self._count_failure(client_id, source)
             await self._report_failure(client_id, source, request.auth_failure)
             if isinstance(claimed_jti, str) and self.jti_guard is not None:
                 with contextlib.suppress(Exception):  # it expires anyway
@@ -291,6 +302,22 @@ class OAuthService:
         if request.revoke_jti is not None and response.status == 200:
             await self.revocations.revoke(*request.revoke_jti)
         return response
+
+    async def _count_failure(self, client_id: str | None, source: str) -> None:
+        """Count a failed authentication; raise the alarm when a known client id reaches its threshold."""
+        if not await self.failure_limiter.record_failure(client_id, source):
+            return
+        if client_id is None or self.clients.cached(client_id) is None:
+            return  # an unknown id may be a secret pasted into the wrong field: not named anywhere
+        CLIENT_UNDER_ATTACK.inc()
+        log.warning("many failed authentications for one client id", client_id=client_id)
+        threshold = self.failure_limiter.limits.per_client_signal
+        await self._report_failure(
+            client_id,
+            source,
+            f"signal: {threshold} failed authentications for this client from any address;"
+            " not locked out (each address is limited on its own)",
+        )
 
     async def _fetch_client_jwks(self, client_id: str | None, form: dict[str, str]) -> None:
         """For a client with a ``jwks_uri``: have its key set (with the assertion's ``kid``) cached."""

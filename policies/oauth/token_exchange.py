@@ -16,9 +16,15 @@ Refusals (RFC 6749 §5.2 codes):
   chains are not offered);
 * ``unauthorized_client`` — the client lacks ``experience:customer-portal:act`` or is itself
   bound to a partner or customer;
-* ``invalid_grant`` — the subject token is invalid, expired, revoked, not the caller's own, or
-  itself the result of an exchange (no chaining);
+* ``invalid_grant`` — the subject token is invalid, expired, revoked, issued before the client
+  was last disabled, not the caller's own, or itself the result of an exchange (no chaining);
 * ``invalid_scope`` — a requested scope outside the customer-portal scopes the client holds.
+
+Whose scopes bound an exchanged token: the acting client's (its ``client_id`` claim), now — not
+only when it was issued. :mod:`policies.oauth.token_standing` intersects the token's scopes
+with the acting client's current scopes on every use, and refuses the token outright once that
+client no longer holds ``experience:customer-portal:act`` (the right to act for customers is
+what the token stands for), is disabled or deleted.
 """
 
 from __future__ import annotations
@@ -36,14 +42,15 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 
 from policies.oauth.access_tokens import issue_access_token, verify_access_token
-from policies.oauth.clients import ACTOR_SCOPES, check_slug
+from policies.oauth.client_fields import PORTAL_ACT_SCOPE, check_slug
+from policies.oauth.token_standing import live_scopes
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 PORTAL_SCOPE_PREFIX = "experience:customer-portal:"
-ACT_SCOPE = PORTAL_SCOPE_PREFIX + "act"
+ACT_SCOPE = PORTAL_ACT_SCOPE
 """The scope a client needs to exchange its token for a customer-bound one."""
-assert ACT_SCOPE in ACTOR_SCOPES
+assert ACT_SCOPE.startswith(PORTAL_SCOPE_PREFIX)
 
 
 class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
@@ -92,6 +99,9 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
             raise InvalidGrantError(description="The subject token is invalid, expired or revoked.")
         if claims.get("client_id") != client_id:
             raise InvalidGrantError(description="The subject token was not issued to this client.")
+        # Issued before the client was last disabled: refused here as everywhere else.
+        if live_scopes(self.server.clients.cached_entry(client_id), claims, frozenset()) is None:
+            raise InvalidGrantError(description="The subject token is invalid, expired or revoked.")
         if "act" in claims or "customer_id" in claims or "partner_id" in claims:
             raise InvalidGrantError(description="An exchanged or bound token cannot be exchanged again.")
         return claims

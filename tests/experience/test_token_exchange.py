@@ -160,3 +160,32 @@ async def test_wrong_client_credentials_are_invalid_client(portal: Portal) -> No
     response = await _exchange(portal, client_id, "wrong", subject_token=own, customer_id=portal.a.crm_account_id)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+async def test_an_exchanged_token_holds_what_its_acting_client_holds_now(portal: Portal) -> None:
+    """Whose scopes bound an exchanged token: the acting portal client's, as they are now."""
+    client_id, secret, own = await _portal_client(portal)
+    response = await _exchange(portal, client_id, secret, subject_token=own, customer_id=portal.a.crm_account_id)
+    assert response.status_code == 200, response.text
+    exchanged = response.json()["access_token"]
+    headers = {"Authorization": f"Bearer {exchanged}"}
+    overview = f"{PORTAL}/customers/{portal.a.crm_account_id}/overview"
+    assert (await portal.gw.client.get(overview, headers=headers)).status_code == 200
+    clients = portal.gw.oauth.clients
+
+    async def introspected() -> dict[str, Any]:
+        answer = await portal.gw.client.post("/oauth/introspect", data={"token": exchanged}, auth=(client_id, secret))
+        return dict(answer.json())
+
+    await clients.update(client_id, scopes=[ACT])  # the portal client loses the read scope
+    assert (await portal.gw.client.get(overview, headers=headers)).status_code == 403
+    assert (await introspected())["scope"] == ""
+
+    await clients.update(client_id, scopes=[READ, ACT])
+    assert (await portal.gw.client.get(overview, headers=headers)).status_code == 200
+
+    await clients.update(client_id, scopes=[READ])  # it may no longer act for customers
+    assert (await portal.gw.client.get(overview, headers=headers)).status_code == 401
+    assert (
+        await portal.gw.client.post("/oauth/introspect", data={"token": exchanged}, auth=(client_id, secret))
+    ).json() == {"active": False}

@@ -136,3 +136,69 @@ def test_a_master_key_that_cannot_read_the_keys_stops_serve_cleanly(tmp_path: Pa
     result = runner.invoke(main, ["serve", "--no-seed"], env=other)
     assert result.exit_code == 2, result.output
     assert "STRATA_MASTER_KEY" in result.output and "Traceback" not in result.output
+
+
+def test_the_operator_is_not_held_to_the_grant_rule_and_is_audited(strata, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The API's grant rule binds API callers; the operator on the machine grants anything, and it is audited."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from gateway.db import audit_events, create_engine
+
+    created = json.loads(
+        strata(
+            "clients",
+            "create",
+            "--name",
+            "governor",
+            "--scopes",
+            "gateway:clients:admin gateway:governance:admin",
+            "--tier",
+            "internal",
+            "--grantable-scopes",
+            "system:erp:read gateway:clients:admin",
+            "--json",
+        )
+    )
+    assert created["grantable_scopes"] == ["system:erp:read", "gateway:clients:admin"]
+    client_id = created["client_id"]
+    shown = strata("clients", "show", client_id)
+    assert "grantable_scopes: system:erp:read gateway:clients:admin" in shown
+    assert (
+        json.loads(strata("clients", "update", client_id, "--grantable-scopes", "", "--json"))["grantable_scopes"] == []
+    )
+    own = json.loads(strata("clients", "update", client_id, "--grantable-scopes", "own", "--json"))
+    assert own["grantable_scopes"] is None
+    assert "grantable_scopes" in strata("clients", "update", client_id, "--grantable-scopes", "nonsense", code=2)
+
+    async def audited() -> list[tuple[str, str, str | None, str]]:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'strata.db'}")
+        try:
+            async with engine.connect() as connection:
+                rows = (await connection.execute(select(audit_events).order_by(audit_events.c.id))).all()
+        finally:
+            await engine.dispose()
+        return [(row.method, row.route, row.client_id, row.reason) for row in rows]
+
+    assert asyncio.run(audited()) == [
+        (
+            "CLI",
+            "strata clients create",
+            None,
+            f"created client {client_id} (tier internal); granted scopes: gateway:clients:admin"
+            " gateway:governance:admin; grantable_scopes: system:erp:read gateway:clients:admin",
+        ),
+        (
+            "CLI",
+            "strata clients update",
+            None,
+            f"updated client {client_id}: grantable_scopes; grantable_scopes: (none)",
+        ),
+        (
+            "CLI",
+            "strata clients update",
+            None,
+            f"updated client {client_id}: grantable_scopes; grantable_scopes: (its own scopes)",
+        ),
+    ]

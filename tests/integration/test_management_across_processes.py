@@ -1,7 +1,8 @@
 """Two real gateway processes sharing PostgreSQL and Redis: management changes hold in both.
 
 A client disabled through the management API of one process is refused by the other (its
-change poll reads the client's new ``updated_at``), and the audit query of either process
+change poll reads the client's new ``updated_at``), a scope removed there leaves the client's
+live tokens in the other within the same bound, and the audit query of either process
 shows the action taken on the other. The propagation delay is printed, not asserted as a
 timing: the deadline below only bounds a hang.
 """
@@ -40,9 +41,9 @@ def two_gateways(
     }
     settings = load_settings({"state_dir": str(tmp_path / "setup"), "seed_demo": False, **common}, environ={})
 
-    admin_token = provision_token(
-        settings, ["gateway:clients:admin", "gateway:audit:read", "gateway:governance:admin"], name="operator"
-    )
+    # The operator holds the scope it gives the clients it creates (the grant rule of issue 12).
+    operator_scopes = ["gateway:clients:admin", "gateway:audit:read", "gateway:governance:admin"]
+    admin_token = provision_token(settings, [*operator_scopes, "gateway:catalog:read"], name="operator")
     with (
         GatewayProcess(tmp_path / "one", **common) as first,
         GatewayProcess(tmp_path / "two", **common) as second,
@@ -51,12 +52,17 @@ def two_gateways(
 
 
 def _client_with_token(
-    http: httpx.Client, first: GatewayProcess, second: GatewayProcess, admin: dict[str, str], tier: str
+    http: httpx.Client,
+    first: GatewayProcess,
+    second: GatewayProcess,
+    admin: dict[str, str],
+    tier: str,
+    scopes: tuple[str, ...] = ("gateway:catalog:read",),
 ) -> tuple[dict[str, str], dict[str, str]]:
     """A client created through the first process's API, and a token for it from the second."""
     created = http.post(
         f"{first.url}/gateway/v1/clients",
-        json={"name": f"{tier}-app", "scopes": ["gateway:catalog:read"], "tier": tier},
+        json={"name": f"{tier}-app", "scopes": list(scopes), "tier": tier},
         headers=admin,
     )
     assert created.status_code == 201, created.text
@@ -112,6 +118,33 @@ def test_a_client_disabled_in_one_process_is_refused_in_the_other(
             if not events:
                 time.sleep(0.1)
         assert [event["reason"] for event in events] == [f"disabled client {client['client_id']}"]
+
+
+def test_a_scope_removed_in_one_process_leaves_live_tokens_in_the_other(
+    two_gateways: tuple[GatewayProcess, GatewayProcess, str],
+) -> None:
+    first, second, admin_token = two_gateways
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    events = "/gateway/v1/audit/events"
+    with httpx.Client(timeout=10) as http:
+        scopes = ("gateway:catalog:read", "gateway:audit:read")
+        client, token = _client_with_token(http, first, second, admin, "gold", scopes)
+        assert http.get(f"{second.url}{CATALOGUE}", headers=token).status_code == 200
+
+        reduced = http.patch(
+            f"{first.url}/gateway/v1/clients/{client['client_id']}",
+            json={"scopes": ["gateway:audit:read"]},
+            headers=admin,
+        )
+        assert reduced.status_code == 200, reduced.text
+        reduced_at = time.monotonic()
+        assert http.get(f"{first.url}{CATALOGUE}", headers=token).status_code == 403  # at once where it was done
+        delay = _wait_for(lambda: http.get(f"{second.url}{CATALOGUE}", headers=token).status_code == 403)
+        print(
+            f"scope removal reached the other process's live tokens in {(time.monotonic() - reduced_at) * 1000:.0f} ms"
+        )
+        assert delay < PROPAGATION_DEADLINE_SECONDS
+        assert http.get(f"{second.url}{events}", headers=token).status_code == 200  # what it still holds
 
 
 def _wait_for(check: object, deadline: float = PROPAGATION_DEADLINE_SECONDS) -> float:

@@ -29,7 +29,7 @@ def _iso(epoch: float) -> str:
 
 
 async def test_management_writes_say_who_changed_what(gw: Gateway) -> None:
-    admin = await gw.bearer("gateway:clients:admin gateway:audit:read", tier="internal")
+    admin = await gw.bearer("gateway:clients:admin gateway:audit:read system:crm:read", tier="internal")
     created = await gw.client.post(
         "/gateway/v1/clients", json={"name": "n", "scopes": ["system:crm:read"], "tier": "gold"}, headers=admin
     )

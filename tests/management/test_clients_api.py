@@ -23,7 +23,8 @@ async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 async def admin(gw: Gateway) -> dict[str, str]:
-    return await gw.bearer("gateway:clients:admin gateway:audit:read", tier="internal")
+    # It holds the scope these tests give clients: a caller grants only scopes within its grantable set.
+    return await gw.bearer("gateway:clients:admin gateway:audit:read gateway:catalog:read", tier="internal")
 
 
 async def _create(gw: Gateway, admin: dict[str, str], **fields: object) -> dict[str, object]:
@@ -92,7 +93,8 @@ async def test_scopes_and_credentials_are_enforced(gw: Gateway, admin: dict[str,
     denied = await gw.client.get(CLIENTS, headers=auditor)
     assert denied.status_code == 403
     assert 'scope="gateway:clients:admin"' in denied.headers["www-authenticate"]
-    assert (await gw.client.get(CATALOGUE, headers=admin)).status_code == 403  # catalog:read is its own scope
+    admin_only = await gw.bearer("gateway:clients:admin")
+    assert (await gw.client.get(CATALOGUE, headers=admin_only)).status_code == 403  # catalog:read is its own scope
 
 
 async def test_unknown_clients_and_forged_cursors(gw: Gateway, admin: dict[str, str]) -> None:
@@ -254,3 +256,23 @@ async def test_private_key_jwt_clients_may_register_a_jwks_uri(gw: Gateway, admi
         headers=admin,
     )
     assert plain.status_code == 422 and "https" in problem(plain)["errors"][0]["detail"]
+
+
+async def test_removing_a_scope_applies_to_live_tokens_at_once(gw: Gateway, admin: dict[str, str]) -> None:
+    audit_events = "/gateway/v1/audit/events"
+    client = await _create(gw, admin, scopes=["gateway:catalog:read", "gateway:audit:read"])
+    token = await _bearer(gw, client)
+    assert (await gw.client.get(CATALOGUE, headers=token)).status_code == 200
+    path = f"{CLIENTS}/{client['client_id']}"
+
+    reduced = await gw.client.patch(path, json={"scopes": ["gateway:audit:read"]}, headers=admin)
+    assert reduced.status_code == 200, reduced.text
+    refused = await gw.client.get(CATALOGUE, headers=token)  # the same live token, at once
+    assert refused.status_code == 403 and problem(refused)["type"].endswith("/insufficient-scope")
+    assert (await gw.client.get(audit_events, headers=token)).status_code == 200  # what it still has
+    fresh = await _token(gw, client["client_id"], client["client_secret"])
+    assert fresh.json()["scope"] == "gateway:audit:read"
+
+    # A token holds what it was issued with that its client still has: given back, it is back.
+    await gw.client.patch(path, json={"scopes": ["gateway:catalog:read", "gateway:audit:read"]}, headers=admin)
+    assert (await gw.client.get(CATALOGUE, headers=token)).status_code == 200

@@ -23,6 +23,7 @@ from gateway.db import create_engine, create_schema, metadata
 from gateway.db_cli import db
 from gateway.migrations import (
     CLAIM_TOKEN_REVISION,
+    CLIENT_GRANTABLE_SCOPES_REVISION,
     CLIENT_LIFECYCLE_REVISION,
     CONSOLE_SESSIONS_REVISION,
     INITIAL_REVISION,
@@ -78,6 +79,7 @@ REVISIONS = [
     CONSOLE_SESSIONS_REVISION,
     PARTNER_WEBHOOKS_REVISION,
     TRANSACTIONS_COMPLETED_INDEX_REVISION,
+    CLIENT_GRANTABLE_SCOPES_REVISION,
 ]
 
 

@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 
 from gateway.db import create_engine, create_schema
 from policies.oauth import OAuthService, oauth_route_handlers
-from policies.oauth.auth_failures import AuthFailureLimiter
+from policies.oauth.auth_failures import AuthFailureLimiter, AuthFailureLimits
 from policies.oauth.client_assertion import ASSERTION_TYPE
 from tests.oauth.conftest import ISSUER, make_settings
 
@@ -37,7 +37,10 @@ def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Test
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
         await create_schema(engine)
         service = await OAuthService.start(make_settings(tmp_path), engine, None)
-        service.failure_limiter = AuthFailureLimiter("1000000/minute")
+        unlimited = "1000000/minute"
+        service.failure_limiter = AuthFailureLimiter(
+            AuthFailureLimits(per_client_and_source=unlimited, per_source=unlimited)
+        )
         record, secret = await service.clients.create("F", ["system:crm:read", "system:crm:write"], "gold")
         assert secret is not None
         jwt_record, _ = await service.clients.create(

@@ -93,7 +93,7 @@ async def test_bad_assertion_is_invalid_client(
     assert len(failures.calls) == 1
 
 
-async def test_reused_jti_is_refused(service: OAuthService, http: Client) -> None:
+async def test_reused_jti_is_refused(service: OAuthService, http: Client, failures: FailureLog) -> None:
     key = rsa_key()
     client_id = await jwt_client(service, key)
     token = assertion(key, client_id, jti="once")
@@ -101,7 +101,9 @@ async def test_reused_jti_is_refused(service: OAuthService, http: Client) -> Non
     assert first.status_code == 200
     again = await http.post("/oauth/token", headers=FORM, data=assertion_form(assertion(key, client_id, jti="once")))
     assert again.status_code == 400
-    assert "already used" in again.json()["error_description"]
+    # The answer is the one every failed client authentication gets; the audit says why.
+    assert again.json() == {"error": "invalid_client", "error_description": "Client authentication failed."}
+    assert "already used" in failures.calls[-1][2]
 
 
 async def test_client_id_must_match_assertion(service: OAuthService, http: Client) -> None:
@@ -145,7 +147,8 @@ async def test_a_jti_used_in_one_process_is_refused_in_another(tmp_path: Any, en
     from tests.oauth.conftest import make_app, make_settings
 
     first = await OAuthService.start(make_settings(tmp_path), engine, redis_url)
-    second = await OAuthService.start(make_settings(tmp_path), engine, redis_url)
+    audited = FailureLog()
+    second = await OAuthService.start(make_settings(tmp_path), engine, redis_url, on_auth_failure=audited)
     try:
         key = rsa_key()
         client_id = await jwt_client(first, key)
@@ -165,7 +168,9 @@ async def test_a_jti_used_in_one_process_is_refused_in_another(tmp_path: Any, en
             assert accepted.status_code == 200, accepted.text
             replayed = await two.post("/oauth/token", headers=FORM, data=assertion_form(token))
             assert replayed.status_code == 400
-            assert "already used" in replayed.json()["error_description"]
+            # The answer is the one every failed client authentication gets; the audit says why.
+            assert replayed.json()["error_description"] == "Client authentication failed."
+            assert "already used" in audited.calls[-1][2]
     finally:
         await first.stop()
         await second.stop()

@@ -280,3 +280,20 @@ async def test_over_https_the_cookie_is_secure_and_host_prefixed(tmp_path: Path)
         attributes = {part.strip().lower() for part in header.split(";")[1:]}
         assert {"httponly", "samesite=strict", "secure", "path=/"} <= attributes
         assert not any(a.startswith("domain") for a in attributes)
+
+
+async def test_failed_sign_ins_from_one_address_do_not_lock_the_operator_out(gw: Gateway) -> None:
+    """The console signs in through /oauth/token from the browser's address: a stranger guessing
+    an operations client's secret is stopped at that address, the operator is not."""
+    client_id, secret = await gw.create_client(OPS_SCOPES, "internal")
+
+    def browser(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=gw.app, client=(address, 50000))
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080")
+
+    async with browser("127.0.0.1") as stranger, browser("127.0.0.2") as operator:
+        statuses = [(await _sign_in(stranger, client_id, f"guess-{attempt}")).status_code for attempt in range(12)]
+        assert statuses == [401] * 10 + [429] * 2
+        assert "Too many failed sign-ins" in (await _sign_in(stranger, client_id, secret)).text
+        signed_in = await _sign_in(operator, client_id, secret)
+        assert signed_in.status_code == 303 and SESSION in _set_cookies(signed_in)
