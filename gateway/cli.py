@@ -64,14 +64,15 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     """Serve the gateway (granian, ASGI)."""
     import os
 
-    from gateway.state import prepare_state
-    from policies.oauth.keys import SigningKeyUnreadable
-    from sandboxes.registry import SANDBOXES, embedded_sandboxes
-
     settings = _settings(ctx, host=host, port=port, workers=workers, seed_demo=False if no_seed else None)
     _checked_governance(settings)  # an invalid file stops here, not in every worker with a traceback
     if settings.workers > 1:
         _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
+    # Imported only now: they define prometheus_client metrics, which must see the multiprocess setup.
+    from gateway.state import prepare_state
+    from policies.oauth.keys import SigningKeyUnreadable
+    from sandboxes.registry import SANDBOXES, embedded_sandboxes
+
     try:
         seeded = _run(lambda: prepare_state(settings, echo=click.echo))
     except SigningKeyUnreadable as exc:
