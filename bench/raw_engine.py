@@ -1,7 +1,7 @@
 """The raw engine rate: DBOS workflows of N no-op steps, as fast as one process runs them.
 
 The yardstick of ``bench/quote_to_cash.py``: the same number of steps as quote-to-cash, each
-doing nothing, started all at once, through our facade (:mod:`gateway.workflows`) so the same
+doing nothing, started all at once, through our facade (:mod:`apis.process.engine`) so the same
 step wrapper is measured. Prints one JSON line: workflows/s, steps/s, CPU seconds.
 
     uv run python bench/raw_engine.py --database sqlite|postgresql --workflows 400 --steps 8
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.workflows import WorkflowEngine, step, system_database_url, workflow
+from apis.process.engine import WorkflowEngine, step, system_database_url, workflow
 
 STEPS = 8
 

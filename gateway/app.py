@@ -15,13 +15,13 @@ from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 
+from core.logging import configure_logging
+from core.settings import Settings, load_settings
 from gateway.components import Components
 from gateway.exceptions import exception_handlers, exception_to_response
 from gateway.health import health_live, health_ready
-from gateway.logging import configure_logging
 from gateway.metrics import exposition
 from gateway.routing import bind_contracts
-from gateway.settings import Settings, load_settings
 from policies.authentication import AuthenticationPolicy
 from policies.authorization import AuthorizationPolicy
 from policies.base import Policy
@@ -93,7 +93,7 @@ def create_app(
         governed: bind contracts and run the policy chain; ``False`` only for the
             benchmark's side-by-side baseline.
         tracer_provider: trace into this provider (tests) instead of the one
-            ``otlp_endpoint`` configures; see :mod:`gateway.tracing`.
+            ``otlp_endpoint`` configures; see :mod:`core.tracing`.
         overrides: settings to replace when ``settings`` is omitted.
     """
     if settings is None:
@@ -119,7 +119,7 @@ def create_app(
         lifespan=[components.lifespan],
         openapi_config=None,
         # Litestar's default LoggingConfig would replace the root handler (our JSON lines)
-        # with its own text formatter: logging is configured by gateway.logging alone.
+        # with its own text formatter: logging is configured by core.logging alone.
         logging_config=None,
         debug=False,
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import msgspec
 
-from gateway.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from policies.governance import Governance
@@ -98,7 +98,7 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     from granian import Granian
     from granian.constants import Interfaces
 
-    from gateway.logging import configure_logging
+    from core.logging import configure_logging
 
     configure_logging(settings.log_level)  # granian's own lines go through the same JSON renderer
     click.echo(f"strata: serving on http://{settings.host}:{settings.port} (issuer {settings.issuer})")
@@ -145,7 +145,7 @@ def _seed_demo_transactions(ctx: click.Context) -> None:
 
 GRANIAN_LOGGING: dict[str, Any] = {
     # Merged over granian's defaults (granian/log.py): its loggers lose their plain-text
-    # handlers and propagate to the root logger, whose JSON handler gateway.logging installs.
+    # handlers and propagate to the root logger, whose JSON handler core.logging installs.
     "loggers": {
         "_granian": {"handlers": [], "propagate": True},
         "granian.access": {"handlers": [], "propagate": True},
@@ -192,7 +192,7 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    from gateway.logging import configure_logging
+    from core.logging import configure_logging
     from sandboxes.server import gateway_environment
 
     settings = _settings(ctx)
@@ -277,7 +277,7 @@ def _admin_call(ctx: click.Context, call: Callable[[Any], Awaitable[T]], audit: 
     change is audited with what ``audit(result)`` says (source ``cli``, no client id: the operator).
     Invalid input exits 2 naming every wrong field; an unknown client exits 1.
     """
-    from gateway.errors import InvalidInput, NotFound
+    from core.errors import InvalidInput, NotFound
     from gateway.management.client_admin import ClientAdmin
     from gateway.state import audit_operator_change, open_client_store
 

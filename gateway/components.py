@@ -19,15 +19,15 @@ import httpx
 from joserfc.jwk import KeySet
 from litestar import Litestar
 
-from gateway.audit import AuditLog, AuditRecord, now
-from gateway.background import cancel_and_wait
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.db import create_engine, create_schema
-from gateway.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
-from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
-from gateway.master_key import resolve_master_key
-from gateway.settings import Settings
-from gateway.tracing import Tracing
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from core.audit import AuditLog, AuditRecord, now
+from core.background import cancel_and_wait
+from core.db import create_engine, create_schema
+from core.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
+from core.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
+from core.master_key import resolve_master_key
+from core.settings import Settings
+from core.tracing import Tracing
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
 from policies.governance import Governance, IssuerConfig, issuer_key
@@ -90,7 +90,7 @@ class Components:
         self.system_services: dict[str, Service] = {}
         """Each system API's service by its ``state_name`` (see :mod:`apis.system.registry`)."""
         self.http = outbound_client(JWKS_FETCH_TIMEOUT)
-        """Fetches external issuers' key sets, through :mod:`gateway.destinations` only."""
+        """Fetches external issuers' key sets, through :mod:`core.destinations` only."""
         self.resolve: Resolver = system_resolver
         """Host name → addresses for those fetches (read at each fetch)."""
         self.sandbox_apps: dict[str, Any] = {}
@@ -231,9 +231,9 @@ class Components:
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """Start every component; stop them in reverse order."""
         from apis.system.registry import SYSTEM_APIS
+        from core.audit_query import AuditQuery
         from gateway.contracts.docs import build_docs_catalogue
         from gateway.governance_reload import GovernanceReloader
-        from gateway.management.audit_query import AuditQuery
         from gateway.management.client_admin import ClientAdmin
         from gateway.metrics import multiprocess_dir, snapshot_periodically
         from policies.oauth import OAuthService

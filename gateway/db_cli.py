@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import create_engine
-from gateway.migrations import current_revision, head_revision, script_directory, upgrade_database
-from gateway.settings import Settings, SettingsError, load_settings
+from core.db import create_engine
+from core.migrations import current_revision, head_revision, script_directory, upgrade_database
+from core.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
 EXIT_USAGE = 2

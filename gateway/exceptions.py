@@ -16,11 +16,11 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from gateway.echo import shorten
-from gateway.errors import Forbidden, InvalidInput, RetryableError, StrataError
-from gateway.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
+from core.correlation import new_request_id
+from core.echo import shorten
+from core.errors import Forbidden, InvalidInput, RetryableError, StrataError
+from core.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
 from policies.context import CapturedResponse
-from policies.correlation import new_request_id
 
 logger = logging.getLogger("strata.errors")
 

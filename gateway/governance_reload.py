@@ -38,9 +38,9 @@ import msgspec
 import structlog
 import yaml
 
-from gateway.audit import AuditRecord
-from gateway.background import cancel_and_wait
-from gateway.redis_pool import listen_forever
+from core.audit import AuditRecord
+from core.background import cancel_and_wait
+from core.redis_pool import listen_forever
 from policies.authentication import AuthenticationPolicy
 from policies.edge import EdgeMiddleware
 from policies.governance import Governance, GovernanceError, parse_governance

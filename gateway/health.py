@@ -7,7 +7,7 @@
   run concurrently; any failure → 503 ``application/problem+json`` naming the failing parts
   (never their error text, which could leak hosts or credentials into a public probe).
   It also reports every vendor's circuit breaker (``vendors``), without failing on them:
-  see :mod:`gateway.circuit_breaker`.
+  see :mod:`apis.system.kit.circuit_breaker`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from litestar import Request, get
 from litestar.response import Response
 from sqlalchemy import text
 
-from gateway.problems import PROBLEM_MEDIA_TYPE, problem_body
+from core.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -85,7 +85,7 @@ async def health_ready(request: Request[Any, Any, Any]) -> Response[bytes]:
     checks = {name: {"status": outcome, "duration_ms": duration} for name, outcome, duration in results}
     failing = sorted(name for name, outcome, _ in results if outcome != "ok")
     # Informational: an open vendor circuit does not make this instance unready (see
-    # gateway.circuit_breaker); it tells an operator which vendor calls fail fast right now.
+    # apis.system.kit.circuit_breaker); it tells an operator which vendor calls fail fast right now.
     vendors = {vendor: breaker.describe() for vendor, breaker in components.circuit_breakers.items()}
     if not failing:
         import msgspec

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway.audit import AuditLog, AuditRecord, now, reason_parts
-from gateway.db import create_engine, create_schema
-from gateway.master_key import resolve_master_key
-from gateway.settings import Settings
+from core.audit import AuditLog, AuditRecord, now, reason_parts
+from core.db import create_engine, create_schema
+from core.master_key import resolve_master_key
+from core.settings import Settings
 from policies.oauth import ClientStore, OAuthService, SigningKeyStore, TokenRequestError, request_token
 
 DEMO_CLIENTS: tuple[dict[str, Any], ...] = (

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
-from gateway.problems import problem_body
-from policies.correlation import REQUEST_ID, new_request_id
+from core.correlation import REQUEST_ID, new_request_id
+from core.problems import problem_body
 from policies.governance import CorsConfig
 from policies.pipeline import ASGIApp, Message, Receive, Scope, Send
 

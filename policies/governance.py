@@ -21,7 +21,7 @@ import msgspec
 import yaml
 from limits import parse_many
 
-from gateway.destinations import NOT_PUBLIC, DestinationPolicy, DestinationRefused, parse_destination
+from core.destinations import NOT_PUBLIC, DestinationPolicy, DestinationRefused, parse_destination
 from policies.base import PolicyMode
 
 
@@ -104,7 +104,7 @@ class IssuerConfig(_Config, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     """Fetch ``jwks_uri`` from a private address too (10/8, 172.16/12, 192.168/16, fc00::/7,
     100.64/10): an enterprise IdP on the operator's network. Off, public addresses only.
     Loopback follows the gateway's ``allow_loopback_destinations`` setting; link-local and cloud
-    metadata addresses are refused whatever this says (see :mod:`gateway.destinations`)."""
+    metadata addresses are refused whatever this says (see :mod:`core.destinations`)."""
 
     def __post_init__(self) -> None:
         if self.scopes_claim not in ("scope", "scp", "roles"):

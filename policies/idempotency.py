@@ -32,8 +32,8 @@ from typing import ClassVar, Literal
 
 import msgspec
 
-from gateway.idempotency_store import Claim, IdempotencyRecord, IdempotencyStore, StoredResponse
-from gateway.settings import DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
+from core.idempotency_store import Claim, IdempotencyRecord, IdempotencyStore, StoredResponse
+from core.settings import DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
 from policies.base import Policy, PolicyMode
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
 

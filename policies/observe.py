@@ -23,7 +23,7 @@ from typing import ClassVar
 
 from prometheus_client import Counter
 
-from gateway.audit import AuditLog, AuditRecord
+from core.audit import AuditLog, AuditRecord
 from policies.base import Policy
 from policies.context import Denial, RequestContext
 from policies.request_metrics import REQUEST_METRICS, RequestMetrics

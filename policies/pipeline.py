@@ -14,11 +14,11 @@ one (OAuth, docs, metrics, sandboxes) only gets correlation and the security hea
 Handler exceptions are turned into problems *inside* the pipeline, so response policies,
 audit and metrics see them like any other response.
 
-With a tracer (``gateway.tracing``), a request is a server span and every request and
+With a tracer (``core.tracing``), a request is a server span and every request and
 response hook that runs is a child span named after its policy (completion hooks, i.e.
 audit and metrics, are not: a span would cost more than they do); without one, or when the
 request is not sampled, the only per-request cost of tracing is testing ``tracer``. Either
-way the request's ids are in :data:`~policies.correlation.CURRENT` while it is handled,
+way the request's ids are in :data:`~core.correlation.CURRENT` while it is handled,
 for log lines and vendor calls.
 """
 
@@ -29,13 +29,14 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from gateway.problems import problem_body
-from gateway.tracing import end_server_span, start_server_span, traced_hook
+from core.correlation import CURRENT, correlation_ids
+from core.problems import problem_body
 from policies.base import Policy
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
-from policies.correlation import CURRENT, correlate, correlation_ids
+from policies.correlation import correlate
 from policies.lifecycle import lifecycle_headers
 from policies.routes import CompiledRoute
+from policies.spans import end_server_span, start_server_span, traced_hook
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer

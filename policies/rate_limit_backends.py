@@ -43,8 +43,8 @@ from typing import Any, NamedTuple, Protocol
 from limits import parse_many
 from redis.asyncio import Redis
 
-from gateway.redis_pool import fail_fast_redis
-from gateway.resp import PipelinedRedis
+from core.redis_pool import fail_fast_redis
+from core.resp import PipelinedRedis
 
 DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
 """Seconds to wait for Redis before the policy's ``on_backend_error`` decides (fail fast)."""
@@ -244,7 +244,7 @@ class _RedisPyScripts:
 class RedisRateLimitBackend:
     """Counters shared by every gateway process, one Lua script round trip per admission.
 
-    ``redis://`` URLs go through :class:`gateway.resp.PipelinedRedis` (one multiplexed
+    ``redis://`` URLs go through :class:`core.resp.PipelinedRedis` (one multiplexed
     connection, ~10x cheaper per call than redis-py's asyncio client on these machines);
     other schemes through redis-py.
     """

@@ -10,8 +10,8 @@ and answers a missing or malformed key with 400 (IETF httpapi Idempotency-Key dr
 
 Every wrong field is reported at once, as ``errors: [{"in", "pointer" | "name", "detail"}]``
 in a 422 problem (the malformed-body 400 comes earlier, from request limits). A message
-quotes at most :data:`~gateway.echo.MAX_ECHO_CHARS` characters of the caller's value
-(:func:`schema_message`); :func:`gateway.problems.problem_body` bounds the rest.
+quotes at most :data:`~core.echo.MAX_ECHO_CHARS` characters of the caller's value
+(:func:`schema_message`); :func:`core.problems.problem_body` bounds the rest.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 import jsonschema_rs
 import msgspec
 
-from gateway.echo import MAX_ECHO_CHARS, shorten
+from core.echo import MAX_ECHO_CHARS, shorten
 from policies.base import Policy
 from policies.context import Denial, RequestContext
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from gateway.echo import shorten
+from core.echo import shorten
 from policies.base import Policy
 from policies.context import BodyTooLarge, Denial, RequestContext, read_body
 from policies.governance import Governance, RequestLimitsConfig

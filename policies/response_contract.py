@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import msgspec
 from prometheus_client import Counter
 
-from gateway.problems import problem_body
+from core.problems import problem_body
 from policies.base import Policy
 from policies.context import CapturedResponse, RequestContext
 from policies.request_contract import SEQUENCE_MEDIA_TYPES, OperationValidators, body_errors

@@ -19,8 +19,8 @@ from sandboxes.registry import SANDBOXES, SandboxSpec, embedded_sandboxes
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from core.settings import Settings
     from gateway.components import Components
-    from gateway.settings import Settings
 
 
 class LazySandbox:

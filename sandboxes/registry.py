@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 
 class SandboxSpec(NamedTuple):

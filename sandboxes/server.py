@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response, get
 
-from gateway.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from sandboxes.mount import build_all, mount_handler
 from sandboxes.registry import SANDBOXES
 

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from core.db import create_engine, create_schema
+from core.settings import load_settings
 from gateway.app import create_app
-from gateway.db import create_engine, create_schema
-from gateway.settings import load_settings
 
 
 @dataclass

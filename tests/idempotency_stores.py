@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.db import create_engine, create_schema
-from gateway.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
+from core.db import create_engine, create_schema
+from core.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 
 
 @pytest.fixture(params=["sqlite", "postgres", "redis"])

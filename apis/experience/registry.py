@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from apis.process.events import Subscriber
     from apis.process.registry import BackgroundJob
     from apis.process.runtime import ProcessRuntime
-    from gateway.events import Subscriber
 
 
 def experience_routers() -> list[Any]:

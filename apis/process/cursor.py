@@ -6,7 +6,7 @@ import base64
 
 import msgspec
 
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 
 class Position(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):

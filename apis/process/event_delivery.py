@@ -2,12 +2,12 @@
 
 A background job of every process with the engine (:func:`deliver_events`):
 
-* without Redis, the process's :class:`~gateway.events.OutboxRelay` delivers the outbox
+* without Redis, the process's :class:`~apis.process.events.OutboxRelay` delivers the outbox
   straight to the subscribers (with several processes on PostgreSQL, a subscriber's cursor
   lease makes them take turns);
 * with Redis, the relay's one subscriber publishes every event to the Redis stream
   (``event_stream``) and each consuming application reads it as a consumer group
-  (:class:`~gateway.event_streams.StreamConsumer`): any process may take over another's
+  (:class:`~apis.process.event_streams.StreamConsumer`): any process may take over another's
   pending entries, and each event id is handled once per group.
 
 Subscribers today: the **data platform** (each event landed as a one-event batch through the
@@ -25,11 +25,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from apis.canonical import BusinessEvent, EventBatch
-from gateway.events import CloudEvent, Handler, OutboxRelay, RelayConfig, Subscriber
+from apis.process.events import CloudEvent, Handler, OutboxRelay, RelayConfig, Subscriber
 
 if TYPE_CHECKING:
+    from apis.process.event_streams import StreamConsumer
     from apis.process.runtime import ProcessRuntime
-    from gateway.event_streams import StreamConsumer
 
 logger = logging.getLogger("strata.events")
 PURGE_INTERVAL_SECONDS = 300.0
@@ -65,8 +65,13 @@ async def deliver_events(process: ProcessRuntime) -> None:
     consumers: list[StreamConsumer] = []
     redis = None
     if settings.redis_url:
-        from gateway.event_streams import StreamConsumer, StreamConsumerConfig, StreamPublisher, StreamPublisherConfig
-        from gateway.redis_pool import fail_fast_redis
+        from apis.process.event_streams import (
+            StreamConsumer,
+            StreamConsumerConfig,
+            StreamPublisher,
+            StreamPublisherConfig,
+        )
+        from core.redis_pool import fail_fast_redis
 
         # The socket timeout must outlast a blocking read, or every idle read times out.
         redis = fail_fast_redis(settings.redis_url, timeout=2.0, max_connections=8)

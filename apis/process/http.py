@@ -8,7 +8,7 @@ from litestar import Request
 
 from apis.process.runtime import ProcessRuntime
 from apis.system.http import caller_client_id
-from gateway.errors import WorkflowEngineOff
+from core.errors import WorkflowEngineOff
 from policies.pipeline import CONTEXT_STATE_KEY
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 OverridesCheck = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -7,7 +7,7 @@ services (:func:`start_runtime`) and workflow steps reach it with :func:`runtime
 Process APIs call the system APIs' **services** in-process (not over HTTP): the governance
 chain guards the edge, and a workflow step is not a caller at the edge. Each service keeps
 its own connector resilience (breaker, short in-memory retries); the step adds the durable,
-longer retries (:class:`~gateway.workflows.StepRetry`).
+longer retries (:class:`~apis.process.engine.StepRetry`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from apis.process.engine import StepRetry, WorkflowEngine, system_database_url
 from apis.process.transactions import TransactionStore
-from gateway.workflows import StepRetry, WorkflowEngine, system_database_url
-from gateway.xref import XrefStore
+from apis.process.xref import XrefStore
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from apis.process.events import OutboxRelay
     from apis.process.registry import WorkflowSpec
     from apis.system.billing.service import BillingService
     from apis.system.crm.service import CrmService
@@ -35,8 +36,7 @@ if TYPE_CHECKING:
     from apis.system.payments.service import PaymentsService
     from apis.system.product.service import ProductService
     from apis.system.tax.service import TaxService
-    from gateway.events import OutboxRelay
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 logger = logging.getLogger("strata.process")
 T = TypeVar("T")
@@ -174,7 +174,7 @@ async def start_unstarted(process: ProcessRuntime) -> int:
 async def stop_runtime(process: ProcessRuntime) -> None:
     """Stop the engine; workflows in flight resume when an engine with this executor id launches."""
     global _current
-    from gateway.background import cancel_and_wait
+    from core.background import cancel_and_wait
 
     for job in process.jobs:
         await cancel_and_wait(job)

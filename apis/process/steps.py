@@ -3,12 +3,12 @@
 Every process workflow runs its steps through :func:`run_step`. A step that fails for good
 parks the transaction in an exception state with the reason an operator needs — the rule
 that was broken and the system that owns the fix — and the workflow ends in error, so the
-engine keeps the failed step for :meth:`~gateway.workflows.WorkflowEngine.replay`:
+engine keeps the failed step for :meth:`~apis.process.engine.WorkflowEngine.replay`:
 
-* :class:`~gateway.errors.BusinessRuleViolation` → ``needs_attention`` with its code and owner;
-* any other :class:`~gateway.errors.PermanentError` (the vendor refused our data, a record is
+* :class:`~core.errors.BusinessRuleViolation` → ``needs_attention`` with its code and owner;
+* any other :class:`~core.errors.PermanentError` (the vendor refused our data, a record is
   missing) → ``needs_attention``, owned by the system that refused;
-* :class:`~gateway.errors.RetryableError` still failing after every attempt → ``failed``
+* :class:`~core.errors.RetryableError` still failing after every attempt → ``failed``
   (nothing is wrong with the data: replay once the vendor is back);
 * anything else is a defect → ``failed`` with ``internal_error`` (details in the log only).
 """
@@ -19,11 +19,11 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from apis.process.engine import step
+from apis.process.events import deterministic_event_id, new_event
 from apis.process.runtime import runtime
 from apis.process.transactions import FAILED, NEEDS_ATTENTION
-from gateway.errors import BusinessRuleViolation, PermanentError, RetryableError, StrataError
-from gateway.events import deterministic_event_id, new_event
-from gateway.workflows import step
+from core.errors import BusinessRuleViolation, PermanentError, RetryableError, StrataError
 
 logger = logging.getLogger("strata.process")
 R = TypeVar("R")

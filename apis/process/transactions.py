@@ -26,10 +26,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.process.cursor import decode_cursor, encode_cursor
-from gateway.db import insert_ignoring, outbox_events, process_lineage, process_transactions
-from gateway.events import CloudEvent, append, deterministic_event_id, new_event
-from gateway.instants import rfc3339
-from gateway.xref import new_canonical_id
+from apis.process.events import CloudEvent, append, deterministic_event_id, new_event
+from apis.process.xref import new_canonical_id
+from core.db import insert_ignoring, outbox_events, process_lineage, process_transactions
+from core.instants import rfc3339
 
 ACCEPTED = "accepted"
 NEEDS_ATTENTION = "needs_attention"
@@ -370,7 +370,7 @@ def transaction_event(
 
 
 iso = rfc3339
-"""RFC 3339 UTC of an epoch timestamp (milliseconds), or ``None`` (:func:`gateway.instants.rfc3339`)."""
+"""RFC 3339 UTC of an epoch timestamp (milliseconds), or ``None`` (:func:`core.instants.rfc3339`)."""
 
 
 def _transaction(row: Any) -> Transaction:

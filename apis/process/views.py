@@ -7,9 +7,9 @@ from typing import Any
 
 import msgspec
 
+from apis.process.engine import StepRecord
+from apis.process.events import CloudEvent
 from apis.process.transactions import EXCEPTION_STATES, LineageEntry, Transaction, iso
-from gateway.events import CloudEvent
-from gateway.workflows import StepRecord
 
 OPERATIONS_BASE = "/process/operations/v1"
 

@@ -17,7 +17,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from apis.canonical import Page
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 from policies.pipeline import CONTEXT_STATE_KEY
 
 T = TypeVar("T")

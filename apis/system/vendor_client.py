@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gateway.tracing import TracedClient
+from core.tracing import TracedClient
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 
 def vendor_client(

@@ -31,10 +31,10 @@ from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
+from core.echo import bound_pointer, shorten
+from core.problems import problem_body
 from gateway.contracts.baseline import dump_json, json_default
 from gateway.contracts.loader import CONTRACT_NAME, ContractError, ContractFile, discover, shared_bundle
-from gateway.echo import bound_pointer, shorten
-from gateway.problems import problem_body
 
 DOCS_PREFIX = "/docs"
 EVENTS_DIR = "events"

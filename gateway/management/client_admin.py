@@ -4,8 +4,8 @@ It validates every field against the governance in force (a tier must be declare
 lists every wrong field at once, applies the grant rule to API callers (a
 :class:`~gateway.management.grants.Granter`; the CLI passes none), then delegates to
 :class:`policies.oauth.ClientStore`.
-Errors are :mod:`gateway.errors` exceptions: :class:`InvalidInput` naming the fields,
-:class:`NotFound` for an unknown (or deleted) client, a :class:`~gateway.errors.Forbidden`
+Errors are :mod:`core.errors` exceptions: :class:`InvalidInput` naming the fields,
+:class:`NotFound` for an unknown (or deleted) client, a :class:`~core.errors.Forbidden`
 naming the grant rule broken, so the CLI and the HTTP API refuse
 the same input with the same words.
 """
@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
-from gateway.errors import InvalidInput, NotFound
-from gateway.instants import rfc3339
+from core.errors import InvalidInput, NotFound
+from core.instants import rfc3339
 from gateway.management.grants import Granter, check_grant, check_may_act_on
 from policies.oauth.client_fields import (
     check_jwks,

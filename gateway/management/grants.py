@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from gateway.errors import Forbidden
+from core.errors import Forbidden
 from policies.context import Principal
 from policies.oauth.clients import ClientRecord, ClientStore
 

@@ -20,10 +20,10 @@ import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from gateway.audit import AuditRecord, now, reason_parts
-from gateway.errors import Forbidden, InvalidInput
+from core.audit import AuditRecord, now, reason_parts
+from core.audit_query import AuditFilter, AuditQuery
+from core.errors import Forbidden, InvalidInput
 from gateway.governance_reload import AppliedGovernance, GovernanceReloader, governance_field_errors
-from gateway.management.audit_query import AuditFilter, AuditQuery
 from gateway.management.client_admin import (
     ClientAdmin,
     ClientCreate,
@@ -32,12 +32,12 @@ from gateway.management.client_admin import (
     client_view,
 )
 from gateway.management.grants import GRANT_POLICY, Granter, grant_note, granter_of
-from gateway.management.usage import catalogue
-from gateway.management.usage import client_usage as usage_view
 from policies.context import Denial, RequestContext
 from policies.governance import GovernanceError
 from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
+from policies.usage import catalogue
+from policies.usage import client_usage as usage_view
 
 T = TypeVar("T")
 JSON = "application/json"

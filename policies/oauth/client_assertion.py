@@ -77,7 +77,7 @@ class SharedJtiGuard:
     TIMEOUT_SECONDS = 0.25
 
     def __init__(self, redis_url: str) -> None:
-        from gateway.redis_pool import fail_fast_redis
+        from core.redis_pool import fail_fast_redis
 
         self._redis = fail_fast_redis(redis_url, timeout=self.TIMEOUT_SECONDS, max_connections=16)
 

@@ -10,7 +10,7 @@ A failed fetch keeps the last good set. Documents are bounded in size and checke
 registered JWK set (public asymmetric keys only).
 
 The URL is chosen by whoever registers the client, so every fetch goes through the outbound
-destination policy (:mod:`gateway.destinations`): public addresses only (loopback only with
+destination policy (:mod:`core.destinations`): public addresses only (loopback only with
 ``allow_loopback_destinations``), sent to the address that was checked. At registration
 :func:`check_jwks_uri` checks the form only, leniently about loopback (the switch is a property
 of the running gateway, checked at every fetch).
@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import structlog
 
-from gateway.destinations import (
+from core.destinations import (
     DestinationError,
     DestinationGuard,
     DestinationPolicy,
@@ -82,7 +82,7 @@ class ClientJwksCache:
         """Start an empty cache.
 
         Args:
-            http: the client fetches go through (default: :func:`~gateway.destinations.outbound_client`).
+            http: the client fetches go through (default: :func:`~core.destinations.outbound_client`).
             policy: where key sets may be fetched from (default: public addresses only).
             resolve: host name → addresses (the operating system's resolver by default).
         """

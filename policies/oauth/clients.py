@@ -30,7 +30,7 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import oauth_clients
+from core.db import oauth_clients
 from policies.oauth import secrets
 from policies.oauth.client_fields import (
     check_jwks,

@@ -31,7 +31,7 @@ from joserfc.jwk import KeySet, OctKey, RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import signing_keys
+from core.db import signing_keys
 
 SIGNING_ALG = "RS256"
 RSA_KEY_BITS = 2048

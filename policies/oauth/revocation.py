@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.background import cancel_and_wait
-from gateway.db import revoked_tokens
-from gateway.redis_pool import listen_forever
+from core.background import cancel_and_wait
+from core.db import revoked_tokens
+from core.redis_pool import listen_forever
 
 log = structlog.get_logger(__name__)
 

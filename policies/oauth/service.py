@@ -25,9 +25,9 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.background import cancel_and_wait
-from gateway.destinations import DestinationPolicy
-from gateway.settings import Settings
+from core.background import cancel_and_wait
+from core.destinations import DestinationPolicy
+from core.settings import Settings
 from policies.oauth.auth_failures import AuthFailureLimiter
 from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid
 from policies.oauth.client_jwks import ClientJwksCache
@@ -162,7 +162,7 @@ class OAuthService:
     ) -> OAuthService:
         """Load (or create) signing keys and clients, start the revocation list and refreshers.
 
-        The schema must exist (``gateway.db.create_schema``).
+        The schema must exist (``core.db.create_schema``).
 
         Args:
             settings: issuer (``settings.issuer``) and token lifetime come from here.

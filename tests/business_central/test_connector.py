@@ -23,7 +23,7 @@ from apis.canonical import (
 )
 from apis.system.erp.connector import ErpConnector
 from apis.system.erp.connectors.business_central import BusinessCentralConnector
-from gateway.errors import InvalidInput, NotFound, PeriodClosed
+from core.errors import InvalidInput, NotFound, PeriodClosed
 from sandboxes.business_central import BusinessCentralSandbox
 from tests.business_central.conftest import company_id
 

@@ -15,8 +15,8 @@ from apis.canonical import SalesOrderCreate as OrderCreate
 from apis.system.erp.connectors.business_central import BusinessCentralConnector
 from apis.system.erp.connectors.business_central_http import BusinessCentralConfig
 from apis.system.erp.connectors.business_central_mapping import split
-from gateway.circuit_breaker import CircuitBreaker, CircuitOpen
-from gateway.errors import RetryableError, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitOpen
+from core.errors import RetryableError, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from sandboxes.business_central import BusinessCentralSandbox
 from sandboxes.faults import FaultRule
 from tests.business_central.conftest import API, BASE, FAST, TOKEN_PATH, company_id, make_connector

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import PROJECT_ROOT
 from gateway.contracts.baseline import (
     REFRESH_HINT,
     BaselineRefused,
@@ -21,7 +22,6 @@ from gateway.contracts.baseline import (
     refresh_baselines,
 )
 from gateway.contracts.loader import ContractFile, bundle, discover
-from gateway.settings import PROJECT_ROOT
 
 CONTRACTS = PROJECT_ROOT / "contracts"
 REAL = discover(CONTRACTS)

@@ -9,7 +9,7 @@ import pytest
 
 from apis.canonical import Address, CustomerUpsert
 from apis.system.crm import mapping as m
-from gateway.errors import UpstreamContractViolation
+from core.errors import UpstreamContractViolation
 
 OPPORTUNITY = {
     "attributes": {"type": "Opportunity", "url": "/x"},

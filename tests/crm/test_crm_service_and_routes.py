@@ -14,8 +14,8 @@ from litestar.testing import AsyncTestClient
 from apis.canonical import BillingStatusPatch, CustomerUpsert
 from apis.system.crm.routes import router
 from apis.system.crm.service import CrmService, InvalidCursor, build_crm_service
-from gateway.errors import NotFound, StrataError
-from gateway.settings import Settings
+from core.errors import NotFound, StrataError
+from core.settings import Settings
 from sandboxes.salesforce import SalesforceSandbox
 
 PREFIX = "/system/crm/v1"

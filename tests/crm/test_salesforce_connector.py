@@ -10,8 +10,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
+from core.errors import (
     Conflict,
     NotFound,
     UpstreamContractViolation,

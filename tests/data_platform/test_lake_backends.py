@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from apis.canonical import BusinessEvent, DataRecord, EventBatch, RecordBatch
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.data_platform.conftest import Lake
 
 T0 = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-2)))  # 2026-03-02 01:30 UTC

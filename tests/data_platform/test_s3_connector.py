@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from apis.system.data.connectors.s3 import S3Config
-from gateway.circuit_breaker import CircuitBreaker, CircuitOpen
-from gateway.errors import UpstreamContractViolation, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitOpen
+from core.errors import UpstreamContractViolation, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
 from tests.data_platform.conftest import FAST_S3, Script, s3_client, s3_connector
 
 

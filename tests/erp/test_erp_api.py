@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from tests.erp.conftest import DEADLINE_SETTINGS, ERP, Data, Erp, MakeErp, canonical_data, invoice_body
 from tests.harness import problem
 

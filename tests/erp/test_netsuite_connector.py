@@ -31,9 +31,9 @@ from apis.system.erp.connectors.netsuite import (
     idempotency_key,
     load_private_key,
 )
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import NotFound, PeriodClosed, UpstreamRateLimited, UpstreamRejected
-from gateway.settings import SettingsError, load_settings
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from core.errors import NotFound, PeriodClosed, UpstreamRateLimited, UpstreamRejected
+from core.settings import SettingsError, load_settings
 from sandboxes.faults import FaultRule
 from sandboxes.netsuite import KeyPair, NetSuiteSandbox, create_netsuite_sandbox, generate_key_pair
 from sandboxes.netsuite.schema import RECORD_TYPES

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apis.system.erp.connectors import netsuite_mapping as m
-from gateway.errors import InvalidInput, UpstreamContractViolation
+from core.errors import InvalidInput, UpstreamContractViolation
 
 INVOICE = {
     "links": [{"rel": "self", "href": "https://x/services/rest/record/v1/invoice/9"}],

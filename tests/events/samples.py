@@ -7,7 +7,7 @@ from decimal import Decimal
 import msgspec
 
 from apis.canonical import Money
-from gateway.event_types import (
+from apis.process.event_types import (
     BilledUsage,
     CatalogSynced,
     ContractActivated,
@@ -22,8 +22,8 @@ from gateway.event_types import (
     UsageBilled,
     event_data,
 )
-from gateway.events import CloudEvent, deterministic_event_id, new_event
-from gateway.xref import new_canonical_id
+from apis.process.events import CloudEvent, deterministic_event_id, new_event
+from apis.process.xref import new_canonical_id
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

@@ -21,11 +21,11 @@ import yaml
 from litestar.datastructures import State
 from litestar.testing import create_test_client
 
+from apis.process.event_types import EVENT_TYPES, decode_data
+from apis.process.events import CloudEvent
+from core.settings import PROJECT_ROOT
 from gateway.contracts.docs import build_docs_catalogue, docs_route_handlers
 from gateway.contracts.loader import bundle, dereference, load_yaml
-from gateway.event_types import EVENT_TYPES, decode_data
-from gateway.events import CloudEvent
-from gateway.settings import PROJECT_ROOT
 from tests.events.samples import SAMPLES, sample_event
 
 CONTRACTS = PROJECT_ROOT / "contracts"

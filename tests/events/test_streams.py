@@ -12,11 +12,11 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import create_engine, create_schema
-from gateway.event_streams import StreamConsumer, StreamConsumerConfig, StreamPublisher, StreamPublisherConfig
-from gateway.event_types import EVENT_TYPES, decode_data
-from gateway.events import CloudEvent, OutboxRelay, RelayConfig, append
-from gateway.redis_pool import fail_fast_redis
+from apis.process.event_streams import StreamConsumer, StreamConsumerConfig, StreamPublisher, StreamPublisherConfig
+from apis.process.event_types import EVENT_TYPES, decode_data
+from apis.process.events import CloudEvent, OutboxRelay, RelayConfig, append
+from core.db import create_engine, create_schema
+from core.redis_pool import fail_fast_redis
 from tests.events.samples import SAMPLES, sample_event
 
 pytestmark = pytest.mark.redis

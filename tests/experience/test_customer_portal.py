@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from apis.canonical import BillingCustomerCreate, EntitlementGrant, SubscriptionCreate, SubscriptionItemInput
-from gateway.xref import XrefStore
+from apis.process.xref import XrefStore
 from tests.experience.conftest import PORTAL, READ, Portal
 from tests.harness import running_gateway
 

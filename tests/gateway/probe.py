@@ -12,7 +12,7 @@ import yaml
 from litestar import Request, get, post
 from litestar.params import FromPath
 
-from gateway.errors import NotFound
+from core.errors import NotFound
 
 PROJECT = Path(__file__).resolve().parents[2]
 _sequence = itertools.count(1)

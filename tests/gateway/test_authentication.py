@@ -130,7 +130,7 @@ async def test_unknown_kid_is_refused_after_one_refetch(gw: Gateway) -> None:
 
 
 async def test_a_key_rotated_in_by_another_process_is_found_by_refetch(gw: Gateway) -> None:
-    from gateway.master_key import resolve_master_key
+    from core.master_key import resolve_master_key
     from policies.oauth import SigningKeyStore
 
     secret = resolve_master_key(gw.app.state.settings)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
-from gateway.errors import NotFound, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
+from core.errors import NotFound, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
 from tests.harness import Gateway, problem, running_gateway
 
 

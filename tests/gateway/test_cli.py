@@ -144,7 +144,7 @@ def test_the_operator_is_not_held_to_the_grant_rule_and_is_audited(strata, tmp_p
 
     from sqlalchemy import select
 
-    from gateway.db import audit_events, create_engine
+    from core.db import audit_events, create_engine
 
     created = json.loads(
         strata(

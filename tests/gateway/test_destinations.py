@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.destinations import (
+from core.destinations import (
     BENCHMARKING,
     BROADCAST,
     DOCUMENTATION,

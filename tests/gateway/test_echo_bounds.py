@@ -26,7 +26,7 @@ import pytest_asyncio
 import yaml
 from sqlalchemy import select
 
-from gateway.db import audit_events
+from core.db import audit_events
 from tests.harness import Gateway, problem, running_gateway
 from tests.procs import PROJECT_ROOT
 

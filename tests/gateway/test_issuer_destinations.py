@@ -19,7 +19,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from litestar import Litestar
 
-from gateway.destinations import DestinationRefused
+from core.destinations import DestinationRefused
 from tests.gateway.probe import probe_options
 from tests.gateway.test_destinations import Counting, answers, no_real_dns_for
 from tests.harness import Gateway, running_gateway

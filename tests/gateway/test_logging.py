@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import structlog
 
-from gateway.logging import REDACTED, Redactor, configure_logging
-from policies.correlation import CURRENT
+from core.correlation import CURRENT
+from core.logging import REDACTED, Redactor, configure_logging
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway.db import signing_keys
-from gateway.master_key import resolve_master_key
-from gateway.settings import SettingsError, load_settings
+from core.db import signing_keys
+from core.master_key import resolve_master_key
+from core.settings import SettingsError, load_settings
 from tests.harness import running_gateway
 
 

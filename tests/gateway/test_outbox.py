@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import create_engine, create_schema, outbox_dead_letters
-from gateway.events import (
+from apis.process.events import (
     CloudEvent,
     OutboxRelay,
     RelayConfig,
@@ -23,6 +22,7 @@ from gateway.events import (
     new_event,
     outbox_size,
 )
+from core.db import create_engine, create_schema, outbox_dead_letters
 
 FAST = RelayConfig(poll_seconds=0.01, max_attempts=3, backoff_base_seconds=0.001, retention_seconds=0)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway.db import audit_events
+from core.db import audit_events
 from tests.gateway.probe import probe_options
 from tests.harness import Gateway, problem, running_gateway
 

@@ -6,8 +6,8 @@ import json
 
 from litestar.exceptions import ValidationException
 
+from core.problems import problem_body
 from gateway.exceptions import exception_to_response
-from gateway.problems import problem_body
 
 
 def test_lone_surrogates_in_quoted_input_become_replacement_characters() -> None:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from gateway.resp import PipelinedRedis, RedisReplyError, RedisUnavailable, encode_command
+from core.resp import PipelinedRedis, RedisReplyError, RedisUnavailable, encode_command
 
 
 def test_commands_are_resp_arrays_of_bulk_strings() -> None:

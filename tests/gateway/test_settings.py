@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 
 def test_defaults() -> None:

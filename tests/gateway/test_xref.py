@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.db import create_engine, create_schema
-from gateway.errors import Conflict
-from gateway.xref import XrefStore, new_canonical_id
+from apis.process.xref import XrefStore, new_canonical_id
+from core.db import create_engine, create_schema
+from core.errors import Conflict
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

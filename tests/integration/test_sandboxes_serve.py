@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.settings import load_settings
+from core.settings import load_settings
 from sandboxes.registry import SANDBOXES
 from tests.procs import GatewayProcess, SandboxesProcess, provision_token
 

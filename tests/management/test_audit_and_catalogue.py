@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit import AuditRecord
+from core.audit import AuditRecord
 from tests.harness import Gateway, problem, running_gateway
 
 EVENTS = "/gateway/v1/audit/events"

@@ -19,9 +19,8 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import create_engine, create_schema, metadata
-from gateway.db_cli import db
-from gateway.migrations import (
+from core.db import create_engine, create_schema, metadata
+from core.migrations import (
     CLAIM_TOKEN_REVISION,
     CLIENT_GRANTABLE_SCOPES_REVISION,
     CLIENT_LIFECYCLE_REVISION,
@@ -38,6 +37,7 @@ from gateway.migrations import (
     head_revision,
     upgrade_database,
 )
+from gateway.db_cli import db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,7 +200,7 @@ async def test_create_all_database_without_claim_token_is_stamped_then_upgraded(
 def test_concurrent_upgraders_all_succeed(database_url: str) -> None:
     code = (
         "import asyncio, sys\n"
-        "from gateway.db import create_engine, create_schema\n"
+        "from core.db import create_engine, create_schema\n"
         "async def main():\n"
         "    engine = create_engine(sys.argv[1])\n"
         "    try:\n"

@@ -16,8 +16,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import create_engine, create_schema
-from gateway.settings import Settings
+from core.db import create_engine, create_schema
+from core.settings import Settings
 from policies.oauth import OAuthService, oauth_route_handlers
 from policies.oauth.client_assertion import ASSERTION_TYPE
 

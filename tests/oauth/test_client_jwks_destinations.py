@@ -11,7 +11,7 @@ from joserfc.jwk import RSAKey
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from gateway.destinations import DestinationPolicy, outbound_client
+from core.destinations import DestinationPolicy, outbound_client
 from policies.oauth import OAuthService
 from policies.oauth.client_jwks import FETCH_TIMEOUT, ClientJwksCache
 from tests.gateway.test_destinations import Counting, no_real_dns_for

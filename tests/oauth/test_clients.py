@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import oauth_clients
+from core.db import oauth_clients
 from policies.oauth import ClientStore, OAuthService
 from policies.oauth.secrets import generate_salt, generate_secret, hash_secret, verify_secret
 from tests.oauth.conftest import FORM, basic

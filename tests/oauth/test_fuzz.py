@@ -18,7 +18,7 @@ from joserfc.jwk import RSAKey
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from gateway.db import create_engine, create_schema
+from core.db import create_engine, create_schema
 from policies.oauth import OAuthService, oauth_route_handlers
 from policies.oauth.auth_failures import AuthFailureLimiter, AuthFailureLimits
 from policies.oauth.client_assertion import ASSERTION_TYPE

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import signing_keys
+from core.db import signing_keys
 from policies.oauth import OAuthService, SigningKeyStore, request_token
 from policies.oauth.keys import RETIRED_KEY_GRACE_SECONDS, SigningKeyUnreadable
 from tests.oauth.conftest import decode

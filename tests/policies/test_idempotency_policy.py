@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from gateway.db import create_engine
-from gateway.idempotency_store import (
+from core.db import create_engine
+from core.idempotency_store import (
     IdempotencyStore,
     RedisIdempotencyStore,
     SqlIdempotencyStore,

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from gateway.settings import load_settings
+from core.settings import load_settings
 from sandboxes.registry import SANDBOXES
 from tests.procs import GatewayProcess, SandboxesProcess, provision_token
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import yaml
 
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.product.connectors.product_platform import ProductPlatformConfig
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from sandboxes.faults import FaultRule
 from sandboxes.product_platform import ProductPlatformSandbox
 from tests.harness import Gateway, problem, running_gateway

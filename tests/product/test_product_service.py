@@ -11,7 +11,7 @@ import pytest
 from apis.canonical import EntitlementChange, EntitlementGrant, EntitlementRevoke, UsageEvent, UsageEventBatch
 from apis.system.product.connectors.product_platform import ProductPlatformConfig, ProductPlatformConnector
 from apis.system.product.service import ProductService, vendor_idempotency_key
-from gateway.errors import (
+from core.errors import (
     Conflict,
     InvalidInput,
     NotFound,

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.errors import UpstreamUnavailable
-from gateway.vendor_http import exchange
+from apis.system.kit.vendor_http import exchange
+from core.errors import UpstreamUnavailable
 from sandboxes.faults import FaultInjector, decode_rules
 
 

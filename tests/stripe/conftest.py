@@ -12,7 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from gateway.circuit_breaker import CircuitBreakerConfig
+from apis.system.kit.circuit_breaker import CircuitBreakerConfig
 from sandboxes.stripe import DEFAULT_SECRET_KEY, StripeSandbox, create_stripe_sandbox
 from tests.harness import Gateway, running_gateway
 from tests.stripe.governed import WEBHOOK_PATH, speed_up, stripe_sandbox

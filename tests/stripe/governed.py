@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apis.system.billing.connectors.stripe import StripeConfig
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from sandboxes.stripe import StripeSandbox
 from tests.harness import Gateway
 

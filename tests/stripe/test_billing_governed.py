@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apis.system.billing.connectors.stripe import StripeConfig
-from gateway.circuit_breaker import CircuitBreakerConfig
+from apis.system.kit.circuit_breaker import CircuitBreakerConfig
 from sandboxes.faults import FaultRule
 from tests.harness import Gateway, problem
 from tests.stripe.governed import seed_customer, speed_up, stripe_sandbox

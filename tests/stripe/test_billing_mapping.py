@@ -6,7 +6,7 @@ import pytest
 
 from apis.canonical import Money
 from apis.system.billing.mapping import to_invoice, to_minor, to_money, to_price
-from gateway.errors import InvalidInput, UpstreamContractViolation
+from core.errors import InvalidInput, UpstreamContractViolation
 
 
 @pytest.mark.parametrize(

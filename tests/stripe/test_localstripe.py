@@ -28,7 +28,7 @@ from apis.canonical import (
 from apis.system.billing.connectors.stripe import PaymentDeclined, StripeConnector, derive_idempotency_key
 from apis.system.billing.service import BillingService
 from apis.system.payments.service import PaymentsService
-from gateway.errors import NotFound, PermanentError
+from core.errors import NotFound, PermanentError
 from tests.stripe.governed import FAST
 
 KEY = "sk_test_localstripe"

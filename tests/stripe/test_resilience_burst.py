@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.circuit_breaker import CircuitBreakerConfig
+from apis.system.kit.circuit_breaker import CircuitBreakerConfig
 from sandboxes.faults import FaultRule
 from tests.harness import Gateway
 from tests.stripe.governed import speed_up, stripe_sandbox

@@ -14,7 +14,7 @@ from apis.system.billing.connectors.stripe import (
     encode_form,
 )
 from apis.system.billing.mapping import customer_pointer
-from gateway.errors import (
+from core.errors import (
     Conflict,
     InvalidInput,
     NotFound,

@@ -12,10 +12,10 @@ import msgspec
 import pytest
 
 from apis.canonical import TaxQuoteRequest, TaxTransactionCreate
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
 from apis.system.tax import mapping as m
 from apis.system.tax.connectors.avalara import AvalaraConfig, AvalaraConnector, AvalaraNotFound, AvalaraRejected
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
-from gateway.errors import (
+from core.errors import (
     Conflict,
     UpstreamContractViolation,
     UpstreamRateLimited,

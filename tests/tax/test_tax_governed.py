@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from apis.system.tax.connectors.avalara import AvalaraConfig
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from sandboxes.avalara import AvalaraSandbox
 from sandboxes.faults import FaultRule
 from tests.harness import Gateway, problem, running_gateway

@@ -10,7 +10,7 @@ import pytest
 
 from apis.canonical import TaxQuoteRequest
 from apis.system.tax import mapping as m
-from gateway.errors import UpstreamContractViolation
+from core.errors import UpstreamContractViolation
 from tests.tax.conftest import quote_body
 
 TRANSACTION: dict[str, Any] = {

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from apis.system.tax.connectors.avalara import AvalaraConfig
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from sandboxes.avalara import AvalaraSandbox
 from sandboxes.faults import FaultRule
 from tests.harness import running_gateway

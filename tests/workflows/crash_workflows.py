@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from gateway.workflows import StepRetry, idempotency_key, step, workflow
+from apis.process.engine import StepRetry, idempotency_key, step, workflow
 
 FAST = StepRetry(max_attempts=2, backoff_base_seconds=0.001, backoff_max_seconds=0.1)
 

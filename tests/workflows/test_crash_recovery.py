@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from gateway.workflows import WorkflowEngine, system_database_url
+from apis.process.engine import WorkflowEngine, system_database_url
 from tests.procs import PROJECT_ROOT
 from tests.workflows.crash_workflows import crashable  # noqa: F401 - registers the workflow to recover
 
 VERSION = "crash-test"
 CHILD = """
 import asyncio, sys
-from gateway.workflows import WorkflowEngine
+from apis.process.engine import WorkflowEngine
 from tests.workflows.crash_workflows import crashable
 
 async def main() -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import InvalidInput, UpstreamRateLimited, UpstreamUnavailable
-from gateway.workflows import (
+from apis.process.engine import (
     StepRetry,
     WorkflowEngine,
     idempotency_key,
@@ -24,6 +23,7 @@ from gateway.workflows import (
     wait_for_event,
     workflow,
 )
+from core.errors import InvalidInput, UpstreamRateLimited, UpstreamUnavailable
 
 
 def _unique(key: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.workflows import WorkflowEngine, sleep, system_database_url, workflow
+from apis.process.engine import WorkflowEngine, sleep, system_database_url, workflow
 
 PAUSE_SECONDS = 0.3
 

@@ -23,7 +23,7 @@ from apis.experience.console.auth import check_csrf, operator
 from apis.experience.console.pages import OPERATIONS, RECONCILIATION
 from apis.experience.console.upstream import api_path
 from apis.experience.console.web import BASE, HEADERS
-from gateway.echo import bound_message, shorten
+from core.echo import bound_message, shorten
 
 ACTIONS = ("replay", "compensate", "dismiss")
 API = f"{BASE}/api"

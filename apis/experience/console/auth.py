@@ -36,7 +36,7 @@ from litestar.response import Redirect
 from apis.experience.console.sessions import ConsoleSession, ConsoleSessions
 from apis.experience.console.upstream import Answer, Grant, Upstream, upstream
 from apis.experience.console.web import BASE, SIGN_IN_COOKIE, cookie, page, session_cookie_name
-from gateway.master_key import resolve_master_key
+from core.master_key import resolve_master_key
 
 REQUIRED_SCOPE = "process:operations:read"
 """What makes a client an operations client the console lets in."""

@@ -3,7 +3,7 @@
 The browser holds only an opaque session id in an ``HttpOnly``, ``SameSite=Strict`` cookie.
 The row (``console_sessions``) is found by the SHA-256 of that id, so a copy of the table
 does not give anyone a usable cookie; the operations client's secret and current access
-token are sealed with the master key (:class:`gateway.sealing.Sealer`, bound to the row), so
+token are sealed with the master key (:class:`core.sealing.Sealer`, bound to the row), so
 the session can renew the token without the operator signing in again, and nothing secret is
 ever sent to the browser. Rows live in the database, not in a process, so every gateway
 process (granian workers, several hosts on PostgreSQL) serves the same sessions.
@@ -24,8 +24,8 @@ import msgspec
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import console_sessions
-from gateway.sealing import SealBroken, Sealer
+from core.db import console_sessions
+from core.sealing import SealBroken, Sealer
 
 SEAL_PURPOSE = "console-session"
 

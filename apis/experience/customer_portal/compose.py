@@ -25,8 +25,8 @@ from litestar import Request
 
 from apis.experience.customer_portal import views as v
 from apis.process.quote_to_cash.plan import BILLING, CRM
-from gateway.errors import NotFound
-from gateway.xref import XrefStore
+from apis.process.xref import XrefStore
+from core.errors import NotFound
 from policies.pipeline import CONTEXT_STATE_KEY
 
 RECENT = 5

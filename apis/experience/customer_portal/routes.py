@@ -24,7 +24,7 @@ from apis.canonical import Page
 from apis.experience.customer_portal import views as v
 from apis.experience.customer_portal.compose import cached_overview, owner_check, resolve
 from apis.system.http import JSON, Limit, json_response, page_response
-from gateway.errors import NotFound
+from core.errors import NotFound
 
 BASE = "/experience/customer-portal/v1"
 Months = Annotated[int, QueryParameter(ge=1, le=12, description="Calendar months of usage, newest first.")]

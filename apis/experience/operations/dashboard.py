@@ -3,7 +3,7 @@
 * transactions (states, throughput, exception aging, SLA): the shared transaction table,
   see :mod:`apis.experience.operations.transaction_stats`;
 * vendors: this process's circuit breakers (per process by design, see
-  :mod:`gateway.circuit_breaker`);
+  :mod:`apis.system.kit.circuit_breaker`);
 * rate-limit denials: the audit log, which every process writes to the shared database;
 * reconciliation: the latest run in the shared run table.
 
@@ -28,8 +28,8 @@ from apis.experience.operations.views import (
     Window,
 )
 from apis.process.reconciliation.store import RunStore
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.management.audit_query import AuditQuery
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from core.audit_query import AuditQuery
 
 TOP_DENIED_CLIENTS = 10
 """Clients listed under ``rate_limit_denials`` (the most denied first)."""

@@ -4,7 +4,7 @@
 :mod:`apis.experience.operations.dashboard`); ``GET /catalogue`` is every API version the
 gateway serves with its lifecycle, owner and docs link, and every client with its tier and its
 usage against its limits today — the same views as the management API's catalogue and client
-usage (:mod:`gateway.management.usage`). Both need ``experience:operations:read``, and neither
+usage (:mod:`policies.usage`). Both need ``experience:operations:read``, and neither
 needs the workflow engine.
 """
 
@@ -18,7 +18,7 @@ from litestar.params import QueryParameter
 
 from apis.experience.operations.dashboard import dashboard
 from apis.system.http import json_response
-from gateway.management.usage import catalogue, client_usage
+from policies.usage import catalogue, client_usage
 
 BASE = "/experience/operations/v1"
 Hours = Annotated[int, QueryParameter(ge=1, le=168, description="Window of the windowed sections, in hours.")]

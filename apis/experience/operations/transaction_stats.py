@@ -39,7 +39,7 @@ from apis.process.transactions import (
     NEEDS_ATTENTION,
     TransactionStore,
 )
-from gateway.db import process_transactions
+from core.db import process_transactions
 
 BUSINESS_STATES = (ACCEPTED, NEEDS_ATTENTION, FAILED, HELD, COMPLETED, COMPENSATED, DISMISSED)
 SLA_SAMPLE_LIMIT = 10_000

@@ -41,8 +41,8 @@ import msgspec
 
 from apis.canonical import ContactUpsert, Customer, CustomerUpsert, Money, Opportunity, OpportunityCreate
 from apis.system.crm.service import CrmService
-from gateway.errors import Conflict, InvalidInput, RetryableError
-from gateway.idempotency_store import Claim, IdempotencyStore
+from core.errors import Conflict, InvalidInput, RetryableError
+from core.idempotency_store import Claim, IdempotencyStore
 
 logger = logging.getLogger(__name__)
 

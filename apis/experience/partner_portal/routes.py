@@ -30,8 +30,8 @@ from apis.experience.partner_portal.deals import (
 )
 from apis.system.crm.service import CrmService
 from apis.system.http import Limit, caller_client_id, caller_idempotency_key, decode_body, json_response, page_response
-from gateway.errors import Conflict, NotFound, StrataError
-from gateway.problems import PROBLEM_MEDIA_TYPE, problem_body
+from core.errors import Conflict, NotFound, StrataError
+from core.problems import PROBLEM_MEDIA_TYPE, problem_body
 from policies.pipeline import CONTEXT_STATE_KEY
 
 BASE = "/experience/partner-portal/v1"

@@ -30,14 +30,14 @@ from ulid import ULID
 
 from apis.canonical import BillingPrice, Item, Money, Sku
 from apis.process.customer_sync.findings import Finding, record_findings
+from apis.process.engine import workflow
 from apis.process.overrides import no_overrides
 from apis.process.reconciliation.snapshot import every_page
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import ProcessRuntime, runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, Transaction, transaction_event
-from gateway.errors import BusinessRuleViolation
-from gateway.workflows import workflow
+from core.errors import BusinessRuleViolation
 
 WORKFLOW = "catalog-sync"
 SOURCE = "/strata/process/catalog-sync"

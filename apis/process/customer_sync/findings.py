@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import msgspec
 
 from apis.process.runtime import runtime
-from gateway.db import insert_ignoring, process_lineage
+from core.db import insert_ignoring, process_lineage
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,7 +21,7 @@ from apis.process.runtime import ProcessRuntime
 from apis.process.transactions import Transaction
 from apis.process.views import transaction_view
 from apis.system.http import decode_body, json_response
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 

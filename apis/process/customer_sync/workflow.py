@@ -34,15 +34,15 @@ import msgspec
 from apis.canonical import BillingCustomerCreate, BillingCustomerPatch, Customer, ErpCustomer, ErpCustomerUpsert
 from apis.process.customer_sync.findings import Finding, record_findings
 from apis.process.customer_sync.matching import by_name_and_domain, by_tax_id, normalise_tax_id
+from apis.process.engine import idempotency_key, workflow
+from apis.process.events import CloudEvent, deterministic_event_id, new_event
 from apis.process.overrides import no_overrides
 from apis.process.reconciliation.snapshot import every_page
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord
-from gateway.errors import BusinessRuleViolation, InvalidInput, NotFound
-from gateway.events import CloudEvent, deterministic_event_id, new_event
-from gateway.workflows import idempotency_key, workflow
+from core.errors import BusinessRuleViolation, InvalidInput, NotFound
 
 WORKFLOW = "customer-sync"
 SOURCE = "/strata/process/customer-sync"

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from apis.canonical import CreditMemoCreate, DocumentLineInput, Money
+from apis.process.event_types import CreditMemoIssued, event_data
 from apis.process.ledger.hold import Held, hold
 from apis.process.ledger.mapping import BILLING, broken, closed_period
 from apis.process.ledger.posting import ErpInvoiceNotPosted, erp_invoice_of, posting_date
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
-from gateway.errors import PeriodClosed
-from gateway.event_types import CreditMemoIssued, event_data
+from core.errors import PeriodClosed
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime

@@ -5,7 +5,7 @@ finance closed the books, and the posting waits until someone decides its date. 
 returns :class:`Held` instead of raising (:func:`~apis.process.steps.run_step` would make any
 error ``needs_attention``), and the workflow then calls :func:`hold`: the transaction goes to
 ``held`` with reason ``period_closed``, owned by the ERP, and the workflow ends in error, so
-the engine keeps it for :meth:`~gateway.workflows.WorkflowEngine.replay` — from ``validate``
+the engine keeps it for :meth:`~apis.process.engine.WorkflowEngine.replay` — from ``validate``
 with a corrected ``posting_date``, or as it was once the period is reopened.
 """
 

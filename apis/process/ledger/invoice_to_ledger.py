@@ -24,6 +24,8 @@ from typing import Any
 import msgspec
 
 from apis.canonical import Address, DocumentLineInput, InvoiceCreate, Money, TaxLineRequest, TaxTransactionCreate
+from apis.process.engine import sleep, workflow
+from apis.process.event_types import InvoicePosted, event_data
 from apis.process.ledger.hold import Held, hold
 from apis.process.ledger.mapping import BILLING, LedgerLine, broken, closed_period, erp_customer_of, ledger_lines
 from apis.process.ledger.mapping import legal_entity as find_legal_entity
@@ -33,9 +35,7 @@ from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
-from gateway.errors import PeriodClosed
-from gateway.event_types import InvoicePosted, event_data
-from gateway.workflows import sleep, workflow
+from core.errors import PeriodClosed
 
 WORKFLOW = "invoice-to-ledger"
 SOURCE = "/strata/process/invoice-to-ledger"

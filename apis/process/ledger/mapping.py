@@ -6,7 +6,7 @@
   product's code) → the ERP item with that code;
 * period: the ERP accounting period of a posting date, and whether it is closed.
 
-A missing mapping is a :class:`~gateway.errors.BusinessRuleViolation` naming what is missing
+A missing mapping is a :class:`~core.errors.BusinessRuleViolation` naming what is missing
 and the system that must fix it; a closed period is not an error here: the caller holds the
 transaction (see :mod:`apis.process.ledger.hold`).
 """
@@ -21,7 +21,7 @@ import msgspec
 
 from apis.canonical import BillingCustomer, BillingInvoice, ErpCustomer, Item, LegalEntity
 from apis.process.runtime import ProcessRuntime
-from gateway.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 
 BILLING = "stripe"
 CRM = "salesforce"

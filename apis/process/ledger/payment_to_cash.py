@@ -24,6 +24,8 @@ from typing import Any
 import msgspec
 
 from apis.canonical import BillingStatusPatch, CustomerPaymentCreate, CustomerUpsert, Money, PaymentApplication
+from apis.process.engine import workflow
+from apis.process.event_types import PaymentApplied, event_data
 from apis.process.ledger import credits
 from apis.process.ledger.hold import Held, hold
 from apis.process.ledger.mapping import BILLING, CRM, broken, closed_period, erp_customer_of
@@ -32,9 +34,7 @@ from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
-from gateway.errors import PeriodClosed
-from gateway.event_types import PaymentApplied, event_data
-from gateway.workflows import workflow
+from core.errors import PeriodClosed
 
 WORKFLOW = "payment-to-cash"
 SOURCE = "/strata/process/payment-to-cash"

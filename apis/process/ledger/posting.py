@@ -4,7 +4,7 @@ A posting is dated the day its billing event happened (finalized, paid, refunded
 in UTC; a replay may give ``{"posting_date": "YYYY-MM-DD"}`` instead (the way out of a closed
 period). A payment or credit that arrives before invoice-to-ledger posted its invoice raises
 :class:`ErpInvoiceNotPosted`: a retryable error, so the step waits with the durable backoff of
-:class:`~gateway.workflows.StepRetry` and looks again.
+:class:`~apis.process.engine.StepRetry` and looks again.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgspec
 
 from apis.process.ledger.mapping import BILLING
 from apis.process.overrides import overrides_of
-from gateway.errors import RetryableError
+from core.errors import RetryableError
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime

@@ -3,7 +3,7 @@
 With ``ledger_posting_window_minutes`` = N > 0, an invoice waits until the next multiple of
 N minutes after midnight UTC (N = 60: on the hour; a day that N does not divide ends its last
 window at midnight). The workflow computes the pause in a step (so a recovered run waits for
-the same boundary) and sleeps durably (:func:`gateway.workflows.sleep`).
+the same boundary) and sleeps durably (:func:`apis.process.engine.sleep`).
 """
 
 from __future__ import annotations

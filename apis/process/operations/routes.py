@@ -18,7 +18,7 @@ from apis.process.http import actor, process_runtime
 from apis.process.operations.service import OperationsService
 from apis.process.transactions import TransactionFilter
 from apis.system.http import decode_body, json_response
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size.")]
 # ``state`` is a reserved keyword argument of Litestar handlers (the app state): aliased.

@@ -19,7 +19,7 @@ from apis.process.transactions import (
     TransactionFilter,
 )
 from apis.process.views import TransactionDetail, TransactionView, transaction_detail, transaction_view
-from gateway.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class OperationsService:

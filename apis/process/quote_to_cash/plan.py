@@ -3,7 +3,7 @@
 :func:`plan_order` reads the opportunity (with its lines and account) from the CRM and the
 master data the order needs from the catalog, billing and the ERP, and either returns an
 :class:`OrderPlan` — every id the writing steps need, already resolved — or raises
-:class:`~gateway.errors.BusinessRuleViolation` naming the rule, the field and the system that
+:class:`~core.errors.BusinessRuleViolation` naming the rule, the field and the system that
 owns the fix. Checked:
 
 * the opportunity is Closed Won, has lines, and its account exists;
@@ -40,7 +40,7 @@ from apis.canonical import (
 )
 from apis.process.runtime import ProcessRuntime
 from apis.system.tax.service import check_request
-from gateway.errors import BusinessRuleViolation, InvalidInput, NotFound
+from core.errors import BusinessRuleViolation, InvalidInput, NotFound
 
 MAX_DEPTH = 5
 CRM = "salesforce"

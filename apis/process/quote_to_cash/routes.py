@@ -18,7 +18,7 @@ from apis.process.http import process_runtime, request_id
 from apis.process.quote_to_cash.workflow import WORKFLOW, quote_to_cash
 from apis.process.views import transaction_view
 from apis.system.http import decode_body, json_response
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 

@@ -37,13 +37,13 @@ from apis.canonical import (
     SubscriptionCreate,
     SubscriptionItemInput,
 )
+from apis.process.engine import idempotency_key, workflow
 from apis.process.overrides import overrides_of
 from apis.process.quote_to_cash.plan import BILLING, CRM, OrderPlan, plan_order, tax_request
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord, transaction_event
-from gateway.workflows import idempotency_key, workflow
 
 WORKFLOW = "quote-to-cash"
 SOURCE = "/strata/process/quote-to-cash"

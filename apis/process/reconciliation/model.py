@@ -16,7 +16,7 @@ fixes it. The kinds, by comparison:
   ``item_code_mismatch``, ``price_mismatch``.
 
 A record created through Strata is consistent by construction: its cross-references (written by
-the workflows, :mod:`gateway.xref`) are believed before the ids a vendor record carries itself.
+the workflows, :mod:`apis.process.xref`) are believed before the ids a vendor record carries itself.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from apis.process.http import actor, process_runtime, request_id
 from apis.process.reconciliation.store import Run, RunStore
 from apis.process.reconciliation.workflow import start_run
 from apis.system.http import Limit, decode_body, json_response
-from gateway.errors import InvalidInput, NotFound
-from gateway.instants import rfc3339
+from core.errors import InvalidInput, NotFound
+from core.instants import rfc3339
 
 BASE = "/process/reconciliation/v1"
 _PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")

@@ -5,7 +5,7 @@ after a crash compares what it read before, not a newer mix). They read whole li
 period: an invoice of the period is paired with its twin wherever that is dated, and the
 customer cross-references are checked as they stand at the run.
 
-The cross-reference store is ours (:mod:`gateway.xref`): it is read in a step of its own, so
+The cross-reference store is ours (:mod:`apis.process.xref`): it is read in a step of its own, so
 the comparison is a pure function of the checkpointed snapshot.
 """
 
@@ -33,8 +33,8 @@ from apis.canonical import (
     Sku,
 )
 from apis.process.runtime import runtime
-from gateway.db import xrefs
-from gateway.errors import NotFound
+from core.db import xrefs
+from core.errors import NotFound
 
 T = TypeVar("T")
 

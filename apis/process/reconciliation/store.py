@@ -17,10 +17,10 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.process.cursor import decode_cursor, encode_cursor
+from apis.process.events import CloudEvent, append
 from apis.process.reconciliation.compare import Report
-from gateway.db import insert_ignoring, reconciliation_mismatches, reconciliation_runs
-from gateway.events import CloudEvent, append
-from gateway.xref import new_canonical_id
+from apis.process.xref import new_canonical_id
+from core.db import insert_ignoring, reconciliation_mismatches, reconciliation_runs
 
 RUNNING = "running"
 COMPLETED = "completed"

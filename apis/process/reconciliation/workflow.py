@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from apis.process.engine import current_workflow_id, step, workflow
+from apis.process.events import deterministic_event_id, new_event
 from apis.process.reconciliation.compare import reconcile
 from apis.process.reconciliation.snapshot import (
     BillingSide,
@@ -41,9 +43,7 @@ from apis.process.reconciliation.snapshot import (
 )
 from apis.process.reconciliation.store import Run, RunStore
 from apis.process.runtime import runtime
-from gateway.errors import StrataError
-from gateway.events import deterministic_event_id, new_event
-from gateway.workflows import current_workflow_id, step, workflow
+from core.errors import StrataError
 
 WORKFLOW = "reconciliation"
 SOURCE = "/strata/process/reconciliation"

@@ -23,7 +23,7 @@ from apis.process.http import process_runtime, request_id
 from apis.process.usage_to_billing.workflow import WORKFLOW, Batch, usage_to_billing
 from apis.process.views import transaction_view
 from apis.system.http import decode_body, json_response
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 MAX_EVENTS = 1000
 """Events per batch."""

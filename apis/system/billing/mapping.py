@@ -26,7 +26,7 @@ from apis.canonical import (
     Subscription,
     SubscriptionItem,
 )
-from gateway.errors import InvalidInput, UpstreamContractViolation
+from core.errors import InvalidInput, UpstreamContractViolation
 
 ZERO_DECIMAL = frozenset(
     {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}

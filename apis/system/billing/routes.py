@@ -27,7 +27,7 @@ from apis.canonical import (
 from apis.system.billing.connectors.stripe import derive_idempotency_key
 from apis.system.billing.service import BillingService
 from apis.system.http import caller_client_id, caller_idempotency_key, decode_body, json_response, page_response
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size.")]
 

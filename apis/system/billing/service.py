@@ -37,14 +37,14 @@ from apis.canonical import (
 )
 from apis.system.billing import mapping as m
 from apis.system.billing.connectors.stripe import VENDOR, StripeConfig, StripeConnector
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.vendor_client import vendor_client
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 SANDBOX_BASE_URL = "http://stripe.sandbox"
 _STRIPE_ID = re.compile(r"^[a-z]+_[A-Za-z0-9]{1,64}$")

@@ -21,7 +21,7 @@ from apis.canonical import (
     OpportunityCreate,
     OpportunityLine,
 )
-from gateway.errors import UpstreamContractViolation
+from core.errors import UpstreamContractViolation
 
 ACCOUNT = "Account"
 CONTACT = "Contact"

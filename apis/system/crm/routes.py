@@ -2,7 +2,7 @@
 
 Authentication, scopes, request validation and problem+json belong to the governance
 pipeline in front; handlers read ``request.app.state.crm`` (a :class:`CrmService`) and raise
-:mod:`gateway.errors` exceptions (or Litestar client errors for input the contract check
+:mod:`core.errors` exceptions (or Litestar client errors for input the contract check
 would already have refused).
 """
 

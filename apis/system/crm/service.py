@@ -27,14 +27,14 @@ from apis.canonical import (
 )
 from apis.system.crm import mapping as m
 from apis.system.crm.connectors.salesforce import VENDOR, SalesforceConfig, SalesforceConnector
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.vendor_client import vendor_client
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 MAX_LIMIT = 200
 DOMAIN_MATCHES_MAX = 200

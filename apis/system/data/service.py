@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from apis.canonical import BusinessEvent, DataRecord, EventBatch, IngestResult, LandedObject, RecordBatch
 from apis.system.data import layout
 from apis.system.data.connectors import LakeWriter
-from gateway.errors import InvalidInput
-from gateway.settings import SettingsError
+from core.errors import InvalidInput
+from core.settings import SettingsError
 
 if TYPE_CHECKING:
-    from gateway.circuit_breaker import CircuitBreaker
-    from gateway.settings import Settings
+    from apis.system.kit.circuit_breaker import CircuitBreaker
+    from core.settings import Settings
 
 PUTS_IN_FLIGHT = 8
 """Objects of one batch written at once."""

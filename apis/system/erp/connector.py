@@ -5,14 +5,14 @@ protocol and the canonical objects of :mod:`apis.canonical`; which vendor stands
 configuration (``STRATA_ERP_VENDOR=netsuite|business-central``). A connector:
 
 * speaks its vendor's dialect (auth handshake, paging, error bodies, concurrency limits) and
-  maps failures onto :mod:`gateway.errors` (a posting into a closed period →
-  :class:`~gateway.errors.PeriodClosed`; an unknown id → :class:`~gateway.errors.NotFound`);
+  maps failures onto :mod:`core.errors` (a posting into a closed period →
+  :class:`~core.errors.PeriodClosed`; an unknown id → :class:`~core.errors.NotFound`);
 * makes every create exactly-once by the document's ``external_id`` — NetSuite by ``eid:``
   upsert or ``X-NetSuite-Idempotency-Key``, Business Central by check-before-create on the
   external document number — so it may retry a create after a lost answer;
 * pages lists with an opaque cursor of its own making (``Page.next_cursor``), refusing
-  cursors it did not issue with :class:`~gateway.errors.InvalidInput`;
-* uses :mod:`gateway.vendor_http` for deadlines, retries and its vendor's circuit breaker.
+  cursors it did not issue with :class:`~core.errors.InvalidInput`;
+* uses :mod:`apis.system.kit.vendor_http` for deadlines, retries and its vendor's circuit breaker.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import binascii
 
 import msgspec
 
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 MAX_OFFSET = 10_000_000
 

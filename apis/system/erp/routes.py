@@ -2,7 +2,7 @@
 
 Authentication, scopes, request validation, ``Idempotency-Key`` and problem+json belong to the
 governance pipeline in front; handlers read ``request.app.state.erp`` (an
-:class:`~apis.system.erp.service.ErpService`) and raise :mod:`gateway.errors` exceptions.
+:class:`~apis.system.erp.service.ErpService`) and raise :mod:`core.errors` exceptions.
 Creates answer 201 with ``Location``; a create repeating an ``external_id`` answers 200 with the
 document that already exists.
 """

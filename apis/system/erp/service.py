@@ -3,7 +3,7 @@
 What is checked here, the same for every ERP, before the vendor sees a write:
 
 * a posting (invoice, customer payment, credit memo, journal entry) dated in a **closed
-  accounting period** is refused with :class:`~gateway.errors.PeriodClosed` (409
+  accounting period** is refused with :class:`~core.errors.PeriodClosed` (409
   ``period-closed``) without calling the vendor's write — the period is looked up through the
   connector; the vendor's own closed-period error maps to the same problem, for a period
   closed after the lookup;
@@ -12,7 +12,7 @@ What is checked here, the same for every ERP, before the vendor sees a write:
 * a journal entry has at least two lines, each either a debit or a credit, and balances;
 * a payment's applications are positive and add up to no more than the payment.
 
-Every violation is an :class:`~gateway.errors.InvalidInput` (422) naming the field by JSON
+Every violation is an :class:`~core.errors.InvalidInput` (422) naming the field by JSON
 Pointer, so a caller sees the same problem whichever vendor stands behind the API.
 """
 
@@ -42,7 +42,7 @@ from apis.canonical import (
     SalesOrder,
     SalesOrderCreate,
 )
-from gateway.errors import InvalidInput, PeriodClosed
+from core.errors import InvalidInput, PeriodClosed
 
 if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector

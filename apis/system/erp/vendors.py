@@ -1,6 +1,6 @@
 """Which ERP stands behind ``/system/erp/v1``: one builder per vendor, chosen by configuration.
 
-``STRATA_ERP_VENDOR`` (:attr:`gateway.settings.Settings.erp_vendor`) names the key. Each
+``STRATA_ERP_VENDOR`` (:attr:`core.settings.Settings.erp_vendor`) names the key. Each
 builder returns an :class:`~apis.system.erp.connector.ErpConnector` wired to the vendor's URL
 from the settings, or to its embedded sandbox (in process) while that URL is empty.
 """

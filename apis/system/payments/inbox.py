@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.canonical import VendorEvent
-from gateway.db import vendor_event_inbox as table
+from core.db import vendor_event_inbox as table
 
 
 class VendorEventInbox:

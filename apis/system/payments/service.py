@@ -20,17 +20,17 @@ from apis.canonical import (
 from apis.system.billing import mapping as bm
 from apis.system.billing.connectors.stripe import StripeConfig, StripeConnector
 from apis.system.billing.service import BillingService, checked_id, stripe_client
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.payments import mapping as m
 from apis.system.payments.inbox import VendorEventInbox
 from apis.system.payments.webhook import DEFAULT_TOLERANCE_SECONDS, WebhookSignatureInvalid, verify_signature
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import InvalidInput
+from core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 STRIPE = "stripe"
 

@@ -26,7 +26,7 @@ import hmac
 import re
 import time
 
-from gateway.errors import PermanentError
+from core.errors import PermanentError
 
 DEFAULT_TOLERANCE_SECONDS = 300
 HEADER = "Stripe-Signature"

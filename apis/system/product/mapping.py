@@ -22,7 +22,7 @@ from apis.canonical import (
     UsageEvent,
     UsageEventResult,
 )
-from gateway.errors import InvalidInput, UpstreamContractViolation
+from core.errors import InvalidInput, UpstreamContractViolation
 
 # ISO 4217 minor units of the currencies the platform prices in; anything else has 2.
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}

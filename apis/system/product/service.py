@@ -29,6 +29,7 @@ from apis.canonical import (
     UsageBatchResult,
     UsageEventBatch,
 )
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.product import mapping as m
 from apis.system.product.connectors.product_platform import (
     VENDOR,
@@ -37,14 +38,13 @@ from apis.system.product.connectors.product_platform import (
     VendorRejected,
 )
 from apis.system.vendor_client import vendor_client
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import InvalidInput, UpstreamContractViolation
-from gateway.settings import SettingsError
+from core.errors import InvalidInput, UpstreamContractViolation
+from core.settings import SettingsError
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 VENDOR_MAX_PAGE = 100
 SANDBOX_BASE_URL = "http://product-platform.sandbox"

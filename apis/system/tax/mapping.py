@@ -22,7 +22,7 @@ from apis.canonical import (
     TaxTransaction,
     TaxTransactionCreate,
 )
-from gateway.errors import UpstreamContractViolation
+from core.errors import UpstreamContractViolation
 
 CENT = Decimal("0.01")
 DOCUMENT_TYPES = {

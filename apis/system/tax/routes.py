@@ -2,7 +2,7 @@
 
 Authentication, scopes, request validation and problem+json belong to the governance
 pipeline in front; handlers read ``request.app.state.tax`` (a :class:`TaxService`) and raise
-:mod:`gateway.errors` exceptions.
+:mod:`core.errors` exceptions.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from apis.canonical import (
     TaxTransactionCreate,
     TaxVoid,
 )
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.tax import mapping as m
 from apis.system.tax.connectors.avalara import (
     VENDOR,
@@ -34,13 +35,12 @@ from apis.system.tax.connectors.avalara import (
     AvalaraRejected,
 )
 from apis.system.vendor_client import vendor_client
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 SANDBOX_BASE_URL = "http://avalara.sandbox"
 

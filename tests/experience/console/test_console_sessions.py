@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from gateway.db import console_sessions
+from core.db import console_sessions
 from tests.harness import Gateway, running_gateway
 
 OPS_SCOPES = "process:operations:read process:operations:write process:reconciliation:read"

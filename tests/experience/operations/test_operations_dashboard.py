@@ -243,7 +243,7 @@ async def test_sla_counts_only_the_window(ops: Ops) -> None:
 
 
 async def test_vendors_show_this_process_circuits(ops: Ops) -> None:
-    from gateway.errors import UpstreamUnavailable
+    from core.errors import UpstreamUnavailable
 
     breaker = ops.gw.app.state.components.circuit_breakers["avalara"]  # no test here calls the tax vendor
     before = time.time()

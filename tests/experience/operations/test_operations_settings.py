@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
-from gateway.errors import UpstreamUnavailable
-from gateway.settings import SettingsError, load_settings
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
+from core.errors import UpstreamUnavailable
+from core.settings import SettingsError, load_settings
 
 
 def test_sla_targets_per_workflow_with_a_default() -> None:
@@ -35,7 +35,7 @@ def test_a_wrong_sla_mapping_is_refused_naming_the_setting(raw: str, named: str)
 def test_a_circuit_says_since_when_it_is_in_its_state(monkeypatch: pytest.MonkeyPatch) -> None:
     wall = [1_000.0]
     monotonic = [50.0]
-    monkeypatch.setattr("gateway.circuit_breaker.time.time", lambda: wall[0])
+    monkeypatch.setattr("apis.system.kit.circuit_breaker.time.time", lambda: wall[0])
     breaker = CircuitBreaker("crm", CircuitBreakerConfig(failure_threshold=2, open_seconds=30), lambda: monotonic[0])
     assert (breaker.state, breaker.since, breaker.failures) == ("closed", 1_000.0, 0)
     wall[0] = 1_010.0

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from apis.experience.partner_portal.webhooks.deliveries import DeliveryQueue
+from core.settings import PROJECT_ROOT
 from gateway.contracts.loader import bundle
-from gateway.settings import PROJECT_ROOT
 from tests.experience.partner_portal.conftest import PORTAL, Portal, idempotency
 from tests.experience.partner_webhooks.portal import customer_synced
 from tests.harness import problem

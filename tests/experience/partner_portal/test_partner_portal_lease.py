@@ -9,7 +9,7 @@ import pytest
 
 from apis.experience.partner_portal import deals
 from apis.experience.partner_portal.deals import LeaseUnavailable, RegistrationInProgress, domain_lock
-from gateway.idempotency_store import Claim, IdempotencyStore, RedisIdempotencyStore
+from core.idempotency_store import Claim, IdempotencyStore, RedisIdempotencyStore
 
 
 @pytest.fixture(autouse=True)

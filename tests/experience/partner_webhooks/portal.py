@@ -13,8 +13,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from gateway.event_types import CustomerSynced, event_data
-from gateway.events import CloudEvent, append, new_event
+from apis.process.event_types import CustomerSynced, event_data
+from apis.process.events import CloudEvent, append, new_event
 from tests.harness import Gateway
 
 PORTAL = "/experience/partner-portal/v1"

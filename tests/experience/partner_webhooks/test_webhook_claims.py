@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, DeliveryQueue, backoff_seconds
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
-from gateway.db import create_engine, create_schema, partner_webhook_deliveries
+from core.db import create_engine, create_schema, partner_webhook_deliveries
 from tests.experience.partner_webhooks.portal import customer_synced
 
 

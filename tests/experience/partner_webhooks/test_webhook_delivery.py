@@ -16,10 +16,10 @@ import pytest
 from apis.canonical import BillingCustomerCreate, Money
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
-from gateway.event_types import InvoicePosted, PaymentApplied, event_data
-from gateway.events import new_event
-from gateway.master_key import resolve_master_key
-from gateway.xref import XrefStore, new_canonical_id
+from apis.process.event_types import InvoicePosted, PaymentApplied, event_data
+from apis.process.events import new_event
+from apis.process.xref import XrefStore, new_canonical_id
+from core.master_key import resolve_master_key
 from tests.experience.partner_webhooks.portal import (
     FAST_WEBHOOK_SETTINGS,
     PORTAL,

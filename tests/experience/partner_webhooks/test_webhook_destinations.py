@@ -22,8 +22,8 @@ from apis.experience.partner_portal.webhooks.routes import registration_problem
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
 from apis.experience.partner_portal.webhooks.worker import WebhookWorker, WorkerConfig
-from gateway.db import create_engine, create_schema
-from gateway.destinations import Resolver, outbound_client, system_resolver
+from core.db import create_engine, create_schema
+from core.destinations import Resolver, outbound_client, system_resolver
 from tests.experience.partner_webhooks.portal import customer_synced, local_host_name
 from tests.gateway.test_destinations import PUBLIC_V4, Counting, answers, never, no_real_dns_for
 from tests.tls_server import TestCA, TlsServer

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from gateway.db import partner_webhook_subscriptions
+from core.db import partner_webhook_subscriptions
 from tests.experience.partner_webhooks.portal import BOTH, NORTHWIND, PORTAL, READ, Hooks, local_host_name
 from tests.harness import problem
 

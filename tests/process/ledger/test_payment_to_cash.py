@@ -11,7 +11,7 @@ import pytest
 
 from apis.process.operations.service import OperationsService
 from apis.process.runtime import runtime
-from gateway.xref import new_canonical_id
+from apis.process.xref import new_canonical_id
 from tests.process.ledger.conftest import Ledger
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

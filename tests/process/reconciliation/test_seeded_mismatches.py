@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from apis.process.runtime import runtime
-from gateway.db import outbox_events
+from core.db import outbox_events
 from tests.process.reconciliation.expected import expected_mismatches, key_of
 from tests.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
 

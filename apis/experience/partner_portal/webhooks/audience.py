@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from apis.canonical import Customer
+from apis.process.events import CloudEvent
 from apis.process.quote_to_cash.plan import BILLING, CRM
-from gateway.errors import NotFound
-from gateway.events import CloudEvent
-from gateway.xref import XrefStore
+from apis.process.xref import XrefStore
+from core.errors import NotFound
 
 PARTNER_EVENT_TYPES: tuple[str, ...] = (
     "strata.contract.activated",
@@ -27,7 +27,7 @@ PARTNER_EVENT_TYPES: tuple[str, ...] = (
     "strata.credit_memo.issued",
     "strata.usage.billed",
 )
-"""Event types a partner may subscribe to (a subset of :data:`gateway.event_types.EVENT_TYPES`);
+"""Event types a partner may subscribe to (a subset of :data:`apis.process.event_types.EVENT_TYPES`);
 the enum of ``WebhookEventType`` in the contract."""
 
 

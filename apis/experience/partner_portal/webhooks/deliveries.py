@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
 from apis.process.cursor import decode_cursor, encode_cursor
-from gateway.db import insert_ignoring, partner_webhook_attempts, partner_webhook_deliveries
-from gateway.errors import Conflict, NotFound
-from gateway.events import CloudEvent
+from apis.process.events import CloudEvent
+from core.db import insert_ignoring, partner_webhook_attempts, partner_webhook_deliveries
+from core.errors import Conflict, NotFound
 
 PENDING, DELIVERED, FAILED, DEAD = "pending", "delivered", "failed", "dead"
 STATUSES = (PENDING, DELIVERED, FAILED, DEAD)

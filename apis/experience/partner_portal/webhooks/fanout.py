@@ -23,8 +23,8 @@ from apis.experience.partner_portal.webhooks.audience import (
 from apis.experience.partner_portal.webhooks.deliveries import DeliveryQueue
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
-from gateway.events import CloudEvent, Subscriber
-from gateway.master_key import resolve_master_key
+from apis.process.events import CloudEvent, Subscriber
+from core.master_key import resolve_master_key
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime

@@ -21,7 +21,7 @@ from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
 from apis.system.http import Limit, decode_body, json_response, page_response
-from gateway.destinations import (
+from core.destinations import (
     DestinationGuard,
     DestinationPolicy,
     DestinationRefused,
@@ -29,9 +29,9 @@ from gateway.destinations import (
     Resolver,
     system_resolver,
 )
-from gateway.errors import InvalidInput, PermanentError
-from gateway.instants import rfc3339
-from gateway.master_key import resolve_master_key
+from core.errors import InvalidInput, PermanentError
+from core.instants import rfc3339
+from core.master_key import resolve_master_key
 from policies.observe import AUDIT_NOTE_KEY
 from policies.pipeline import CONTEXT_STATE_KEY
 

@@ -23,7 +23,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from gateway.sealing import Sealer
+from core.sealing import Sealer
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -53,7 +53,7 @@ def signature_header(message_id: str, timestamp: int, body: bytes, signing_secre
 
 
 class SecretBox:
-    """Encrypts and decrypts webhook secrets with a key derived from the master key (:mod:`gateway.sealing`)."""
+    """Encrypts and decrypts webhook secrets with a key derived from the master key (:mod:`core.sealing`)."""
 
     def __init__(self, master_key: str) -> None:
         self._sealer = Sealer(master_key, SEAL_PURPOSE)
@@ -66,6 +66,6 @@ class SecretBox:
         """The secret inside ``sealed``.
 
         Raises:
-            gateway.sealing.SealBroken: it was sealed under another master key.
+            core.sealing.SealBroken: it was sealed under another master key.
         """
         return self._sealer.open(sealed).decode()

@@ -20,8 +20,8 @@ from ulid import ULID
 
 from apis.experience.partner_portal.webhooks.signing import SecretBox, new_secret
 from apis.process.cursor import decode_cursor, encode_cursor
-from gateway.db import partner_webhook_attempts, partner_webhook_deliveries, partner_webhook_subscriptions
-from gateway.errors import Conflict, NotFound
+from core.db import partner_webhook_attempts, partner_webhook_deliveries, partner_webhook_subscriptions
+from core.errors import Conflict, NotFound
 
 MAX_SUBSCRIPTIONS_PER_PARTNER = 25
 """More would make every event of the partner's customers fan out to that many endpoints."""

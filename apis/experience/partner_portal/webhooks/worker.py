@@ -8,7 +8,7 @@ attempt, retried after ``partner_webhook_backoff_base_ms · 2^(attempts-1)`` (ca
 ``partner_webhook_backoff_max_ms``) until ``partner_webhook_max_attempts``, then ``dead``.
 Redirects are not followed (a receiver must answer at the URL it registered), the receiver's
 body is never read, and every attempt goes through the outbound destination policy
-(:mod:`gateway.destinations`): the URL's host is resolved, refused if any address is not
+(:mod:`core.destinations`): the URL's host is resolved, refused if any address is not
 public, and the request is sent to the address that was checked — a refusal is a failed
 attempt like any other, recorded with the rule (never the address).
 """
@@ -26,7 +26,7 @@ import msgspec
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, Claimed, DeliveryQueue
 from apis.experience.partner_portal.webhooks.signing import SecretBox, signature_header
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
-from gateway.destinations import (
+from core.destinations import (
     DestinationGuard,
     DestinationPolicy,
     DestinationRefused,
@@ -35,11 +35,11 @@ from gateway.destinations import (
     outbound_client,
     system_resolver,
 )
-from gateway.master_key import resolve_master_key
+from core.master_key import resolve_master_key
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 logger = logging.getLogger("strata.partner_webhooks")
 USER_AGENT = "Strata-Webhooks/1"

@@ -5,8 +5,8 @@ sk_…``; one pinned ``Stripe-Version`` (:data:`STRIPE_API_VERSION`, the version
 16.1 SDK pins); form-encoded bodies in bracket notation (:func:`encode_form`); lists
 ``{"object": "list", "has_more", "data"}`` paged with ``starting_after``. Every POST carries an
 ``Idempotency-Key`` (:func:`derive_idempotency_key`), so every call is safe to retry; retries
-use :func:`gateway.vendor_http.call_with_retries` (backoff with jitter, never sooner than
-``Retry-After``) and follow ``Stripe-Should-Retry``. Failures map onto :mod:`gateway.errors`:
+use :func:`apis.system.kit.vendor_http.call_with_retries` (backoff with jitter, never sooner than
+``Retry-After``) and follow ``Stripe-Should-Retry``. Failures map onto :mod:`core.errors`:
 
 ==========================================================  ==================================
 Stripe                                                      Strata
@@ -38,8 +38,9 @@ from urllib.parse import urlencode
 import httpx
 import msgspec
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
@@ -50,7 +51,6 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
 
 VENDOR = "stripe"
 STRIPE_API_VERSION = "2026-10-28.endive"
@@ -75,7 +75,7 @@ ParamPointer = Callable[[str], str | None]
 
 
 class StripeConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts and retries of the Stripe connector (see :class:`~gateway.vendor_http.RetryPolicy`).
+    """Timeouts and retries of the Stripe connector (see :class:`~apis.system.kit.vendor_http.RetryPolicy`).
 
     Stripe's own SDKs time out after 80 s; a gateway request should not wait that long.
     """

@@ -1,7 +1,7 @@
 """Salesforce REST connector: OAuth 2.0 client credentials, SOQL, sObjects, composite.
 
 Speaks Salesforce's own dialect (see ``/work/shared/VENDORS.md``) and maps its failures onto
-:mod:`gateway.errors`:
+:mod:`core.errors`:
 
 =====================================================  ==============================
 Salesforce                                             Strata
@@ -19,7 +19,7 @@ A 401 ``INVALID_SESSION_ID`` refreshes the token once and repeats the call. Only
 calls (reads and upserts by external id) are retried, with exponential backoff and full
 jitter; a ``Retry-After`` longer than ``backoff_max_seconds`` is not waited for: the error
 is raised with its ``retry_after`` so a durable workflow can schedule the retry instead.
-Every attempt goes through the vendor's :class:`~gateway.circuit_breaker.CircuitBreaker`
+Every attempt goes through the vendor's :class:`~apis.system.kit.circuit_breaker.CircuitBreaker`
 when one is given: while Salesforce's circuit is open, calls fail at once with a 503.
 """
 
@@ -38,8 +38,9 @@ import httpx
 import msgspec
 from prometheus_client import Gauge
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.errors import (
     Conflict,
     NotFound,
     StrataError,
@@ -48,7 +49,6 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
 
 VENDOR = "salesforce"
 API_USAGE = Gauge("strata_vendor_api_usage", "API calls used in the vendor's current allocation", ["vendor"])
@@ -59,7 +59,7 @@ _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
 class SalesforceConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts and retries of the Salesforce connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+    """Timeouts and retries of the Salesforce connector (see :class:`~apis.system.kit.vendor_http.RetryPolicy`)."""
 
     token_max_age_seconds: float = 3600.0
     """Refresh the token after this long even without a 401 (Salesforce sends no expiry)."""

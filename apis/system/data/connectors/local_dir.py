@@ -12,7 +12,7 @@ import os
 import uuid
 from pathlib import Path
 
-from gateway.errors import UpstreamUnavailable
+from core.errors import UpstreamUnavailable
 
 
 class LocalDirConnector:

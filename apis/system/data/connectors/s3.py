@@ -3,7 +3,7 @@
 boto3 is synchronous: every call runs in a bounded thread pool of this connector
 (``max_workers``), under an asyncio deadline as well as botocore's own connect/read
 timeouts. botocore's retries are switched off (one attempt per call); retries are ours
-(:func:`gateway.vendor_http.call_with_retries`) and always safe, because a key names a
+(:func:`apis.system.kit.vendor_http.call_with_retries`) and always safe, because a key names a
 fixed content and ``PutObject`` replaces the whole object. ``endpoint_url`` points it at
 MinIO, moto, LocalStack or a VPC endpoint (path-style addressing then).
 
@@ -31,22 +31,22 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, parse_retry_after
+from core.errors import (
     StrataError,
     UpstreamContractViolation,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.vendor_http import RetryPolicy, call_with_retries, parse_retry_after
 
 VENDOR = "data-platform"
 CONTENT_TYPE = "application/x-ndjson"
 
 
 class S3Config(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts, retries and threads of the S3 connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+    """Timeouts, retries and threads of the S3 connector (see :class:`~apis.system.kit.vendor_http.RetryPolicy`)."""
 
     timeout_seconds: float = 15.0
     """Deadline of one PutObject, connect to last byte (botocore's read timeout too)."""

@@ -4,7 +4,7 @@ Speaks BC's dialect (see ``/work/shared/VENDORS.md``): an Entra client-credentia
 until it expires, ``companies(<id>)/<entity set>`` OData resources, ``@odata.nextLink`` paging
 (with ``Prefer: odata.maxpagesize``) wrapped in a cursor of ours, ``If-Match`` etags on PATCH
 and DELETE, bound actions ``Microsoft.NAV.post``, and ``{"error": {"code", "message"}}`` mapped
-onto :mod:`gateway.errors` by :mod:`.business_central_http`. Canonical mapping and the id scheme
+onto :mod:`core.errors` by :mod:`.business_central_http`. Canonical mapping and the id scheme
 (company GUID digits + entity GUID digits) live in :mod:`.business_central_mapping`.
 
 Exactly-once: BC has no idempotency header, so every create is a check-before-create procedure
@@ -16,7 +16,7 @@ of being made twice, and is still reported as created by this call (``created`` 
 when the key existed before the call). Reads retry on their own. Customers are upserted
 read-then-patch with the etag just read; a 412 (someone changed it in between) reads and patches
 once more. Documents are posted after the insert; a posting refused for a closed period deletes
-the unposted draft and raises :class:`~gateway.errors.PeriodClosed`.
+the unposted draft and raises :class:`~core.errors.PeriodClosed`.
 
 Legal entities are BC companies; a new customer goes to the company of its currency (else the
 configured default company, as do items and periods). A line naming an item of another company is matched by the
@@ -60,10 +60,10 @@ from apis.system.erp.connectors.business_central_http import (
 from apis.system.erp.connectors.business_central_paging import ODataPages
 from apis.system.erp.connectors.business_central_paging import values as records_of
 from apis.system.erp.connectors.business_central_posting import by_key, post_document, post_journal
-from gateway.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamRejected
+from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamRejected
 
 if TYPE_CHECKING:
-    from gateway.circuit_breaker import CircuitBreaker
+    from apis.system.kit.circuit_breaker import CircuitBreaker
     from gateway.components import Components
 
 VENDOR = "business_central"
@@ -576,7 +576,7 @@ async def build_business_central_connector(components: Components) -> BusinessCe
     ``<url>/v2.0/<tenant>/<environment>/api/v2.0`` and the token comes from
     ``<login url>/<tenant>/oauth2/v2.0/token``.
     """
-    from gateway.tracing import TracedClient
+    from core.tracing import TracedClient
 
     settings = components.settings
     tenant, environment = (

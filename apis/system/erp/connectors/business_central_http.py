@@ -27,8 +27,9 @@ from typing import Any
 import httpx
 import msgspec
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.errors import (
     Conflict,
     NotFound,
     PeriodClosed,
@@ -38,7 +39,6 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 DISPLAY = "Business Central"
@@ -47,7 +47,10 @@ NOTHING_TO_POST = "nothing to post"
 
 
 class BusinessCentralConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts and retries of the Business Central connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+    """Timeouts and retries of the Business Central connector.
+
+    See :class:`~apis.system.kit.vendor_http.RetryPolicy`.
+    """
 
     token_refresh_margin_seconds: float = 120.0
     """Fetch a new token this long before the cached one expires."""

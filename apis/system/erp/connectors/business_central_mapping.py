@@ -38,7 +38,7 @@ from apis.canonical import (
     PaymentTerms,
     SalesOrder,
 )
-from gateway.errors import NotFound, UpstreamContractViolation
+from core.errors import NotFound, UpstreamContractViolation
 
 CENT = Decimal("0.01")
 CUSTOMER_NUMBER_LENGTH = 20

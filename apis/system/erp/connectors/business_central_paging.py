@@ -4,7 +4,7 @@ A list of ours may span several companies (customers, invoices): it is read comp
 in company-id order, so the items come in canonical-id order. The cursor is base64url JSON
 ``{"k": <list tag>, "c": <company index>, "n": <BC's nextLink or null>}``; the tag is a digest of the
 list, its filter and its companies, so a cursor of another list, or one whose nextLink leaves the
-collection it was issued for, is refused with :class:`~gateway.errors.InvalidInput`.
+collection it was issued for, is refused with :class:`~core.errors.InvalidInput`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from apis.canonical import Page
-from gateway.errors import InvalidInput, UpstreamContractViolation
+from core.errors import InvalidInput, UpstreamContractViolation
 
 if TYPE_CHECKING:
     from apis.system.erp.connectors.business_central_http import BusinessCentralHttp

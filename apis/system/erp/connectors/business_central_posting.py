@@ -4,7 +4,7 @@ Each runs as a whole under :meth:`BusinessCentralHttp.retried`: look for the bus
 what is missing (a deep insert: the document or batch with its lines at once), post it with
 ``Microsoft.NAV.post``, read the result back. A retry after a lost answer finds what the lost call
 made instead of making it again; a posting refused for a closed period deletes the unposted
-draft or batch and raises :class:`~gateway.errors.PeriodClosed`.
+draft or batch and raises :class:`~core.errors.PeriodClosed`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from apis.system.erp.connectors import business_central_mapping as bc
 from apis.system.erp.connectors.business_central_http import NOTHING_TO_POST
 from apis.system.erp.connectors.business_central_paging import values as records_of
-from gateway.errors import PeriodClosed, UpstreamRejected
+from core.errors import PeriodClosed, UpstreamRejected
 
 if TYPE_CHECKING:
     from apis.system.erp.connectors.business_central_http import BusinessCentralHttp

@@ -33,7 +33,7 @@ the same payload repeated gets the same refusal (fix the input and it is a new j
 whose stored result is a 5xx is read again until the retries run out (503). Whether NetSuite
 accepts ``respond-async`` on ``!transform`` is not documented; the sandbox does.
 
-Errors (``o:errorDetails[0]``) onto :mod:`gateway.errors`:
+Errors (``o:errorDetails[0]``) onto :mod:`core.errors`:
 
 =====================================================  =====================================
 NetSuite                                               Strata
@@ -48,7 +48,7 @@ other 4xx, token refusals                              UpstreamRejected (vendor_
 unreadable bodies, missing fields                      UpstreamContractViolation (502)
 =====================================================  =====================================
 
-Retries (``gateway.vendor_http``): reads, ``eid:`` upserts and idempotency-keyed postings only.
+Retries (``apis.system.kit.vendor_http``): reads, ``eid:`` upserts and idempotency-keyed postings only.
 """
 
 from __future__ import annotations
@@ -96,14 +96,14 @@ from apis.system.erp.connectors.netsuite_http import (
     record_body,
 )
 from apis.system.erp.cursor import decode_offset, encode_offset
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamTimeout
-from gateway.settings import SettingsError
-from gateway.vendor_http import call_with_retries
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import call_with_retries
+from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamTimeout
+from core.settings import SettingsError
 
 if TYPE_CHECKING:
+    from core.settings import Settings
     from gateway.components import Components
-    from gateway.settings import Settings
 
 __all__ = [
     "NetSuiteConfig",
@@ -439,7 +439,7 @@ async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
       configured key or a generated one uploaded the same way — as an administrator uploads a
       certificate to the integration record.
     """
-    from gateway.tracing import TracedClient
+    from core.tracing import TracedClient
 
     settings = components.settings
     config = config_from_settings(settings)

@@ -8,10 +8,10 @@
   ``aud`` = the token URL, ``iat``/``exp``; signed PS256 or ES256 with joserfc. The token is
   cached until ``token_refresh_margin_seconds`` before ``expires_in``; a 401 refreshes it once.
 * Every exchange holds one of ``max_concurrency`` slots (an ``asyncio.Semaphore``) and runs
-  under :func:`gateway.vendor_http.exchange`'s deadline; :func:`~gateway.vendor_http.call_with_retries`
+  under :func:`apis.system.kit.vendor_http.exchange`'s deadline; :func:`~apis.system.kit.vendor_http.call_with_retries`
   retries what the caller marks idempotent, through NetSuite's circuit breaker.
 * Records and SuiteQL pages (``links``, ``hasMore``, ``offset``, ``items``), ``Location`` ids.
-* ``o:errorDetails`` mapped onto :mod:`gateway.errors` (see the connector's table).
+* ``o:errorDetails`` mapped onto :mod:`core.errors` (see the connector's table).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from apis.system.erp.connectors import netsuite_mapping as m
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.errors import (
     Conflict,
     NotFound,
     PeriodClosed,
@@ -44,11 +45,10 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.settings import SettingsError
-from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.settings import SettingsError
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from core.settings import Settings
 
 DISPLAY = "NetSuite"
 REST = "/services/rest"

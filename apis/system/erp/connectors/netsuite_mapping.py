@@ -2,7 +2,7 @@
 
 Reads are lenient: unknown fields are ignored, empty fields (NetSuite leaves them out) become
 ``None``, and only what a canonical object cannot do without (an ``id``, a date, a customer)
-is checked — its absence is an :class:`~gateway.errors.UpstreamContractViolation`. Amounts
+is checked — its absence is an :class:`~core.errors.UpstreamContractViolation`. Amounts
 arrive as JSON numbers and are decoded as exact :class:`~decimal.Decimal` values; money is
 written with two decimals, quantities without trailing zeros.
 
@@ -46,7 +46,7 @@ from apis.canonical import (
     SalesOrder,
     SalesOrderCreate,
 )
-from gateway.errors import InvalidInput, UpstreamContractViolation
+from core.errors import InvalidInput, UpstreamContractViolation
 
 Record = dict[str, Any]
 CENT = Decimal("0.01")

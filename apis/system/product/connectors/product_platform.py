@@ -1,7 +1,7 @@
 """Product platform connector: API key, JSON, ``pageToken`` paging, ``Idempotency-Key`` on POST.
 
 Speaks the dialect documented in :mod:`sandboxes.product_platform` and maps its failures
-onto :mod:`gateway.errors`:
+onto :mod:`core.errors`:
 
 =================================================  ==============================
 product platform                                   Strata
@@ -31,8 +31,9 @@ from typing import Any
 import httpx
 import msgspec
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
@@ -42,7 +43,6 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
 
 VENDOR = "product-platform"
 DISPLAY_NAME = "Product platform"
@@ -50,7 +50,10 @@ API_KEY_HEADER = "X-Api-Key"
 
 
 class ProductPlatformConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts and retries of the product platform connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+    """Timeouts and retries of the product platform connector.
+
+    See :class:`~apis.system.kit.vendor_http.RetryPolicy`.
+    """
 
     timeout_seconds: float = 5.0
     """Deadline of one exchange: the platform is an internal service, answers are quick."""

@@ -1,7 +1,7 @@
 """Avalara AvaTax REST v2 connector: Basic auth, transactions, AvaTax's ``error.details[]``.
 
 Speaks AvaTax's own dialect (see ``/work/shared/VENDORS.md``) and maps its failures onto
-:mod:`gateway.errors`:
+:mod:`core.errors`:
 
 ===========================================================  ==================================
 AvaTax                                                       Strata
@@ -36,8 +36,9 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import (
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from core.errors import (
     Conflict,
     NotFound,
     StrataError,
@@ -46,7 +47,6 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
 
 VENDOR = "avalara"
 API = "/api/v2"
@@ -58,7 +58,7 @@ _ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 class AvalaraConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Timeouts and retries of the AvaTax connector (see :class:`~gateway.vendor_http.RetryPolicy`)."""
+    """Timeouts and retries of the AvaTax connector (see :class:`~apis.system.kit.vendor_http.RetryPolicy`)."""
 
     client_header: str = "Strata; 1.0; Strata AvaTax connector; 1.0; strata-gateway"
     """``X-Avalara-Client``: application; version; adapter; adapter version; machine."""

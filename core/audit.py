@@ -4,7 +4,7 @@ Records are queued in memory and written in batches by one background task, so r
 never blocks or fails a request: when the queue is full (the database is slow or down) the
 record is dropped and counted in ``strata_audit_dropped_total``. Records older than the
 retention are purged at start and then hourly (every process does it; the delete is
-idempotent). Reading the log is :mod:`gateway.management.audit_query`.
+idempotent). Reading the log is :mod:`core.audit_query`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from prometheus_client import Counter
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.background import cancel_and_wait
-from gateway.db import audit_events
+from core.background import cancel_and_wait
+from core.db import audit_events
 
 logger = logging.getLogger("strata.audit")
 

@@ -19,9 +19,9 @@ import msgspec
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import audit_events
-from gateway.errors import InvalidInput
-from gateway.instants import rfc3339
+from core.db import audit_events
+from core.errors import InvalidInput
+from core.instants import rfc3339
 
 EXPORT_BATCH_ROWS = 1000
 """Rows read per query while exporting (each batch is one keyset query)."""
@@ -115,7 +115,7 @@ def _decode_cursor(cursor: str, direction: str = "before") -> int:
 
 
 class AuditQuery:
-    """Queries over ``audit_events`` (the writer is :class:`gateway.audit.AuditLog`)."""
+    """Queries over ``audit_events`` (the writer is :class:`core.audit.AuditLog`)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

@@ -1,6 +1,6 @@
 """Business events between gateway processes on Redis Streams.
 
-The outbox (:mod:`gateway.events`) delivers each event at least once to its subscribers in
+The outbox (:mod:`apis.process.events`) delivers each event at least once to its subscribers in
 *one* process at a time. To reach consumers in every process, one of those subscribers is a
 :class:`StreamPublisher`: it appends the CloudEvents envelope to a Redis stream (``XADD``,
 ``strata:events`` by default, trimmed to an approximate ``MAXLEN``). Each consumer — the CRM
@@ -39,7 +39,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gateway.events import CloudEvent, Handler, Subscriber
+from apis.process.events import CloudEvent, Handler, Subscriber
 
 logger = logging.getLogger("strata.events.streams")
 
@@ -81,7 +81,7 @@ class StreamPublisher:
         await self._redis.xadd(self.config.stream, fields, maxlen=self.config.maxlen, approximate=True)
 
     def subscriber(self, name: str = "redis-stream", types: tuple[str, ...] = ()) -> Subscriber:
-        """This publisher as an :class:`~gateway.events.Subscriber` of the outbox relay."""
+        """This publisher as an :class:`~apis.process.events.Subscriber` of the outbox relay."""
         return Subscriber(name=name, handler=self, types=types)
 
 
@@ -171,7 +171,7 @@ class StreamConsumer:
 
     async def stop(self) -> None:
         """Stop; an entry being handled stays pending and is claimed later."""
-        from gateway.background import cancel_and_wait
+        from core.background import cancel_and_wait
 
         await cancel_and_wait(self._task)
         self._task = None

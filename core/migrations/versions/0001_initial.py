@@ -1,4 +1,4 @@
-"""Initial schema: every table of gateway.db as first released.
+"""Initial schema: every table of core.db as first released.
 
 ``idempotency_records.claim_token`` is not here: revision 0002 adds it.
 

@@ -12,7 +12,7 @@ that they hold across processes:
 * a vendor id belongs to at most one canonical object of its kind.
 
 :meth:`XrefStore.link` is idempotent (linking the same pair again is a no-op) and refuses a
-pair that contradicts an existing link with :class:`~gateway.errors.Conflict`.
+pair that contradicts an existing link with :class:`~core.errors.Conflict`.
 :meth:`XrefStore.canonical_id_for` finds or mints the canonical id of a vendor object, and is
 safe to race: concurrent callers get one id.
 """
@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
-from gateway.db import xrefs
-from gateway.errors import Conflict
+from core.db import xrefs
+from core.errors import Conflict
 
 PREFIXES: Final[dict[str, str]] = {
     "customer": "cus",

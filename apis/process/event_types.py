@@ -4,7 +4,7 @@ This is the Python side of the event contract ``contracts/events/v1.yaml`` (Asyn
 one frozen :class:`msgspec.Struct` per event type's ``data``, and :data:`EVENT_TYPES`
 naming, for each type, its data struct, a description and the AsyncAPI channel it is
 published on. A test keeps the registry and the document in step, and validates envelopes
-built with :func:`gateway.events.new_event` against the document.
+built with :func:`apis.process.events.new_event` against the document.
 
 A producer builds the data struct, then the envelope::
 
@@ -292,7 +292,7 @@ EVENT_TYPES: dict[str, EventType] = {
 
 
 def event_data(data: msgspec.Struct) -> dict[str, Any]:
-    """``data`` as the JSON object :func:`gateway.events.new_event` takes."""
+    """``data`` as the JSON object :func:`apis.process.events.new_event` takes."""
     built = msgspec.to_builtins(data)
     assert isinstance(built, dict)
     return built

@@ -8,7 +8,7 @@ code quote the offending value: a 1 MB field would otherwise come back as a 1 MB
   code, or by a library whose error hands us the value (jsonschema-rs ``instance``) — at most
   :data:`MAX_ECHO_CHARS` characters of it are kept, followed by
   ``…(truncated, <length> characters)``.
-* **Message level** (:func:`bound_message`), applied by :func:`gateway.problems.problem_body`
+* **Message level** (:func:`bound_message`), applied by :func:`core.problems.problem_body`
   to every problem: a quoted run (``'…'``, ``"…"``, ```…```) longer than
   :data:`MAX_ECHO_CHARS` is shortened like a value (msgspec's ``Invalid enum value '…'``,
   ``Object contains unknown field `…```), then a message still over

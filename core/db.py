@@ -372,7 +372,7 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Bring the schema to the latest migration (see :mod:`gateway.migrations`); safe to race."""
-    from gateway.migrations import upgrade_database  # late: the migrations import this module
+    """Bring the schema to the latest migration (see :mod:`core.migrations`); safe to race."""
+    from core.migrations import upgrade_database  # late: the migrations import this module
 
     await upgrade_database(engine)

@@ -38,7 +38,7 @@ import msgspec
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
+from core.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
 
 logger = logging.getLogger("strata.events")
 
@@ -180,7 +180,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         """Stop after the delivery in progress."""
-        from gateway.background import cancel_and_wait
+        from core.background import cancel_and_wait
 
         await cancel_and_wait(self._task)
         self._task = None

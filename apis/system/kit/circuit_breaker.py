@@ -8,7 +8,7 @@ States, per vendor and per gateway process::
                                                          └──(the trial call fails)──┘
 
 What counts as an outage is the error tree's "the vendor is not answering" part:
-:class:`~gateway.errors.UpstreamTimeout` and :class:`~gateway.errors.UpstreamUnavailable`
+:class:`~core.errors.UpstreamTimeout` and :class:`~core.errors.UpstreamUnavailable`
 (5xx, refused or dropped connections). A 429 is the vendor answering "slow down", and any
 4xx means it is up: neither opens the circuit (and a 4xx resets the count). While open, a
 call fails at once with :class:`CircuitOpen` — a 503 problem with ``Retry-After`` set to
@@ -31,7 +31,7 @@ from typing import Literal
 import msgspec
 from prometheus_client import Counter, Gauge
 
-from gateway.errors import UpstreamTimeout, UpstreamUnavailable
+from core.errors import UpstreamTimeout, UpstreamUnavailable
 
 CircuitState = Literal["closed", "open", "half_open"]
 _STATE_VALUE = {"closed": 0, "half_open": 1, "open": 2}

@@ -1,6 +1,6 @@
-"""Alembic environment: runs on the connection handed over by :mod:`gateway.migrations`.
+"""Alembic environment: runs on the connection handed over by :mod:`core.migrations`.
 
-There is no ``alembic.ini`` and no URL here: :func:`gateway.migrations.upgrade_database`
+There is no ``alembic.ini`` and no URL here: :func:`core.migrations.upgrade_database`
 opens the connection, serialises concurrent upgraders, and passes the connection in
 ``config.attributes["connection"]`` (Alembic's "connection sharing" recipe). The caller owns
 the transaction, so ``begin_transaction`` below joins it instead of committing on its own.
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from gateway.db import metadata
+from core.db import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through gateway.migrations.upgrade_database(), not the alembic command")
+    raise RuntimeError("run migrations through core.migrations.upgrade_database(), not the alembic command")
 
 context.configure(
     connection=connection,

@@ -23,8 +23,8 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import idempotency_records
-from gateway.redis_pool import fail_fast_redis
+from core.db import idempotency_records
+from core.redis_pool import fail_fast_redis
 
 RecordState = Literal["in_flight", "done"]
 DEFAULT_REDIS_SOCKET_TIMEOUT = 1.0

@@ -5,7 +5,7 @@ Every problem carries a stable ``type`` (under the configured base URI unless ab
 for input errors ``errors: [{"in", "pointer" | "name", "detail"}]``.
 
 Whatever caller input a problem quotes is bounded here, for every problem of every road
-(:mod:`gateway.echo`): ``detail`` and each error's ``detail`` to at most 512 characters with
+(:mod:`core.echo`): ``detail`` and each error's ``detail`` to at most 512 characters with
 long quoted values cut to 128, ``instance``, ``pointer`` and ``name`` segment by segment.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.echo import bound_message, bound_name, bound_pointer
+from core.echo import bound_message, bound_name, bound_pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 DEFAULT_BASE_URI = "https://strata.dev/problems/"

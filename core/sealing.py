@@ -1,6 +1,6 @@
 """Small secrets sealed at rest with the master key: JWE compact, ``dir`` + ``A256GCM`` (RFC 7516).
 
-A :class:`Sealer` is built from the master key (:func:`gateway.master_key.resolve_master_key`)
+A :class:`Sealer` is built from the master key (:func:`core.master_key.resolve_master_key`)
 and a *purpose*: the content key is SHA-256 of ``purpose`` and the master key, so a value
 sealed for one purpose (console sessions, webhook secrets, ...) cannot be opened as another's.
 A sealed value also binds an *aad* string (e.g. the row id) when one is given, so a sealed

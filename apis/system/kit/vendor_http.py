@@ -6,10 +6,10 @@ module holds the part that does not depend on the vendor, so it is written once:
 - :class:`RetryPolicy` — named timeout and retry settings, one per connector config;
 - :func:`exchange` — one HTTP exchange under a hard deadline (``asyncio.timeout`` as well as
   httpx's, because in-process ASGI transports ignore httpx timeouts), with transport
-  failures mapped onto the error tree (:class:`~gateway.errors.UpstreamTimeout` → 504,
-  :class:`~gateway.errors.UpstreamUnavailable` → 503);
+  failures mapped onto the error tree (:class:`~core.errors.UpstreamTimeout` → 504,
+  :class:`~core.errors.UpstreamUnavailable` → 503);
 - :func:`call_with_retries` — runs an attempt through the vendor's circuit breaker and
-  retries :class:`~gateway.errors.RetryableError` with exponential backoff and full jitter,
+  retries :class:`~core.errors.RetryableError` with exponential backoff and full jitter,
   never sooner than the vendor's ``Retry-After``, and only when the caller says the call is
   safe to repeat (a read, an upsert by external id, or a write carrying an idempotency key).
   A ``Retry-After`` longer than ``backoff_max_seconds`` is not slept through: the error is
@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from gateway.circuit_breaker import CircuitBreaker
-from gateway.errors import RetryableError, StrataError, UpstreamTimeout, UpstreamUnavailable
+from apis.system.kit.circuit_breaker import CircuitBreaker
+from core.errors import RetryableError, StrataError, UpstreamTimeout, UpstreamUnavailable
 
 T = TypeVar("T")
 

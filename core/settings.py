@@ -31,7 +31,7 @@ DEFAULT_TOKEN_TTL_SECONDS = 900
 DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Names of log-event keys redacted by default as personal data (see gateway.logging); secrets
+# Names of log-event keys redacted by default as personal data (see core.logging); secrets
 # and credentials are redacted whatever this list says.
 DEFAULT_LOG_REDACT_FIELDS = "email,phone,tax_id"
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -223,7 +223,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Let the gateway send to loopback addresses (127.0.0.0/8, ::1, ``localhost``), over
     ``http://`` too: partner webhook URLs, clients' ``jwks_uri`` and external issuers'
     ``jwks_uri`` — for a demo or tests on one machine, never in production. Off, each of those
-    must be ``https://`` on public addresses only (see :mod:`gateway.destinations`)."""
+    must be ``https://`` on public addresses only (see :mod:`core.destinations`)."""
     default_sla_seconds: int = 300
     """End-to-end target (accepted → completed, p95) of a workflow ``workflow_sla_seconds`` does not
     name, shown on the operations dashboard (1–604800)."""
@@ -246,7 +246,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
-    """Key encrypting signing keys at rest (at least 32 characters); see gateway.master_key."""
+    """Key encrypting signing keys at rest (at least 32 characters); see core.master_key."""
     master_key_file: str = ""
     """File holding the master key (a secret mount), read when ``master_key`` is empty."""
     problem_base_uri: str = "https://strata.dev/problems/"

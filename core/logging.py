@@ -8,7 +8,7 @@ WARNING.
 Two processors run on every line, whichever API emitted it:
 
 * :func:`add_correlation` adds the ``request_id`` and ``trace_id`` of the request being
-  handled (read from :data:`policies.correlation.CURRENT`, set by the pipeline), so a
+  handled (read from :data:`core.correlation.CURRENT`, set by the pipeline), so a
   line can be joined to its trace and its audit record;
 * :class:`Redactor` removes what a log must never hold: values under credential keys
   (``authorization``, ``*token*``, ``*secret*``, ``password``, ``cookie``, ``query_string``,
@@ -30,7 +30,7 @@ from typing import Any
 import structlog
 import structlog.types
 
-from policies.correlation import CURRENT
+from core.correlation import CURRENT
 
 NOISY_LIBRARIES = ("httpx", "httpcore", "hpack", "aiosqlite", "asyncio")
 REDACTED = "[redacted]"

@@ -16,7 +16,7 @@ The verbs:
   that exists instead of a second run.
 * :func:`step` — run one checkpointed step. A finished step is never run again, not after a
   crash, not on recovery: its recorded result (or error) is replayed. Errors are classified
-  by the gateway's error tree: :class:`~gateway.errors.RetryableError` (timeouts, 429, 5xx) is
+  by the gateway's error tree: :class:`~core.errors.RetryableError` (timeouts, 429, 5xx) is
   retried per :class:`StepRetry`, sleeping durably at least the vendor's ``Retry-After``;
   anything else fails the step at once. Each attempt is its own recorded step, so the
   operations view can show attempts and their errors.
@@ -32,7 +32,7 @@ The verbs:
 * :meth:`WorkflowEngine.cancel`, :meth:`WorkflowEngine.status`, :meth:`WorkflowEngine.steps`.
 
 Retry layers are not stacked on one wait: connectors retry briefly in memory (milliseconds to
-seconds, :mod:`gateway.vendor_http`) and raise when the vendor asks for a longer pause; a step
+seconds, :mod:`apis.system.kit.vendor_http`) and raise when the vendor asks for a longer pause; a step
 then waits that pause durably (``DBOS.sleep_async`` survives a restart) and tries again.
 
 DBOS is a process-wide singleton: one :class:`WorkflowEngine` per process, launched in the
@@ -45,19 +45,38 @@ process recovers the pending workflows of its id only.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import random
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 from dbos import DBOS, DBOSConfig, SetWorkflowID, StepOptions, WorkflowHandleAsync
 
-from gateway.errors import RetryableError
+from core.errors import RetryableError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 APP_NAME = "strata"
+
+MOVED_MODULES: dict[str, str] = {
+    "gateway.errors": "core.errors",
+}
+"""Modules whose classes steps returned or raised before they moved: old path → where they live now.
+
+The engine checkpoints step results and errors by pickling them, and a pickle names each
+class by module path; a workflow recorded before a move would fail to recover or replay
+without these (``tests/workflows/test_recorded_recovery.py`` holds one recorded before the
+architecture restructuring). Add a row whenever a module of step results or errors moves.
+"""
+
+
+def _alias_moved_modules() -> None:
+    """Make every old module path of :data:`MOVED_MODULES` importable as its new module."""
+    for old, new in MOVED_MODULES.items():
+        sys.modules.setdefault(old, importlib.import_module(new))
 
 
 class StepRetry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -187,7 +206,7 @@ class WorkflowEngine:
             "system_database_url": system_database_url,
             "executor_id": executor_id,
             # DBOS logs every migration and launch step at INFO through its own handler; ours
-            # are the JSON lines of gateway.logging.
+            # are the JSON lines of core.logging.
             "log_level": "WARNING",
             # Shorter polls make shutdown quick (destroy waits for them): ~1 s at the defaults.
             "notification_listener_polling_interval_sec": 0.1,
@@ -203,6 +222,7 @@ class WorkflowEngine:
 
     def launch(self) -> None:
         """Start the engine: recover this executor's pending workflows, start queues."""
+        _alias_moved_modules()
         DBOS(config=self._config)
         DBOS.launch()
         self._launched = True

@@ -12,7 +12,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from gateway.management.audit_query import AuditQuery
+from core.audit_query import AuditQuery
 from policies.context import Principal
 from policies.oauth.clients import ClientRecord
 from policies.rate_limit import RateLimitPolicy

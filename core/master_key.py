@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from gateway.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 MASTER_KEY_FILE_NAME = "master.key"
 MIN_MASTER_KEY_LENGTH = 32

@@ -1,0 +1,1 @@
+"""The vendor connector kit: what every system API connector is built from."""

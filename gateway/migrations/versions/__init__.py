@@ -1,1 +1,0 @@
-"""Alembic revisions of the state database (hand-written; see gateway.migrations)."""
