@@ -13,7 +13,9 @@ Configurations run interleaved for ``--rounds`` rounds, so drift on a noisy mach
 of them alike; medians are reported with ratios. Also measured in-process: CPU microseconds
 per request of each policy (``--policies``).
 
-Usage: ``uv run python bench/pipeline.py [--duration 8] [--rounds 3] [--connections 64]``.
+Usage: ``uv run python bench/pipeline.py [--duration 8] [--rounds 3] [--connections 64]``;
+``--baseline-tree DIR`` adds every configuration served by another checkout (e.g. a
+``git worktree`` of the commit before a change), interleaved with this one's.
 Needs ``wrk`` (Debian package ``wrk``) and, for the Redis line, Redis on 127.0.0.1:6379.
 """
 
@@ -90,8 +92,12 @@ def prepare(workdir: Path) -> dict[str, Any]:
 class Server:
     """One granian process serving the bench app."""
 
-    def __init__(self, env: dict[str, str], port: int, governed: bool, redis_url: str = "") -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, governed: bool, redis_url: str = "", tree: Path | None = None
+    ) -> None:
         self.port = port
+        self.tree = tree or ROOT
+        """The checkout whose code serves (another one with ``--baseline-tree``), with its own venv."""
         self.env = {
             **os.environ,
             **env,
@@ -102,9 +108,10 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
+        python = sys.executable if self.tree == ROOT else str(self.tree / ".venv" / "bin" / "python")
         self.process = subprocess.Popen(
             [
-                sys.executable,
+                python,
                 "-m",
                 "granian",
                 "--interface",
@@ -121,7 +128,7 @@ class Server:
                 "1",
                 "bench.app:create_bench_app",
             ],
-            cwd=ROOT,
+            cwd=self.tree,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -189,13 +196,21 @@ def run_http(prepared: dict[str, Any], args: argparse.Namespace) -> dict[str, An
         ("CRM get account, pipeline off", f"/system/crm/v1/accounts/{account_id}", False, ""),
         ("CRM get account, governed (memory)", f"/system/crm/v1/accounts/{account_id}", True, ""),
     ]
-    samples: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in configs}
+    trees: list[tuple[str, Path | None]] = [("", None)]
+    if args.baseline_tree:
+        trees.append((" [baseline]", Path(args.baseline_tree).resolve()))
+    runs = [
+        (name + suffix, path, governed, redis_url, tree)
+        for name, path, governed, redis_url in configs
+        for suffix, tree in trees
+    ]
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in runs}
     for round_number in range(args.rounds):
-        for name, path, governed, redis_url in configs:
+        for name, path, governed, redis_url, tree in runs:
             if redis_url and not redis_available(redis_url):
                 continue
             port = free_port()
-            with Server(prepared["env"], port, governed, redis_url):
+            with Server(prepared["env"], port, governed, redis_url, tree):
                 url = f"http://127.0.0.1:{port}{path}"
                 check = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
                 assert check.status_code == 200, (name, check.status_code, check.text[:300])
@@ -207,7 +222,7 @@ def run_http(prepared: dict[str, Any], args: argparse.Namespace) -> dict[str, An
                     result["redis_round_trips_per_request"] = (redis_calls(redis_url) - before) / max(requests, 1)
                 samples[name].append(result)
                 print(
-                    f"round {round_number + 1} {name:38} {result['rps']:9.0f} rps"
+                    f"round {round_number + 1} {name:49} {result['rps']:9.0f} rps"
                     f"  p50 {result.get('p50_us', 0):7.0f} µs  p99 {result.get('p99_us', 0):7.0f} µs"
                     f"  non-2xx {result['non2xx']:.0f}",
                     flush=True,
@@ -262,6 +277,11 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--policy-iterations", type=int, default=5000)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--baseline-tree",
+        help="another checkout of Strata (with its own .venv) whose servers run interleaved with this one's, "
+        "each configuration's line marked [baseline]: before/after of a change in one run",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk") and not args.skip_http:
         sys.exit("bench/pipeline.py needs wrk (apt-get install wrk)")
