@@ -97,7 +97,7 @@ from apis.system.erp.connectors.netsuite_http import (
 )
 from apis.system.erp.cursor import decode_offset, encode_offset
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import call_with_retries
+from apis.system.kit.connector import mark
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamTimeout
 from core.settings import SettingsError
 
@@ -355,16 +355,14 @@ class NetSuiteConnector(NetSuiteHttp):
                 raise UpstreamContractViolation(f"NetSuite answered {response.status_code} to an async request")
             return response.headers["location"], True
 
-        job_url, created = await call_with_retries(
-            submit, policy=self.config, idempotent=True, breaker=self.breaker, rng=self._random
-        )
+        job_url, created = await self._retrying(submit, idempotent=True)
         status, location, result = await self._job_result(job_url)
         if status >= 400:
             error = self._error_for(status, result, None)
             if isinstance(error, Conflict) and error.vendor_code == "DUP_RCRD":
                 existing = await self.get_record(record_type, f"eid:{quote(external_id, safe='')}")
                 return existing, False
-            raise error
+            raise mark(error, self.system)
         if not location:
             raise UpstreamContractViolation("NetSuite async job result lacks the new record's Location")
         _, record_id = parse_location(location)
