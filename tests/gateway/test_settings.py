@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings
 
 
 def test_defaults() -> None:

@@ -72,7 +72,7 @@ class _Unauthorized(Exception):
 class BusinessCentralHttp(VendorConnector):
     """Authorized OData calls to one BC environment, through ``client``."""
 
-    system = "business-central"
+    system = "business-central"  # as lineage names it (the connector's breaker is "business_central")
     display = DISPLAY
 
     def __init__(

@@ -52,7 +52,7 @@ from core.errors import (
 from core.settings import SettingsError
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from apis.system.erp.settings import NetSuiteSettings
 
 DISPLAY = "NetSuite"
 REST = "/services/rest"
@@ -360,12 +360,12 @@ def job_in(body: Any) -> str | None:
 
 
 # -- building --------------------------------------------------------------------------------------
-def lists_from_settings(settings: Settings) -> m.NetSuiteLists:
+def lists_from_settings(settings: NetSuiteSettings) -> m.NetSuiteLists:
     """The account's list ids: ``netsuite_lists_file``, or the sandbox account's."""
-    if not settings.netsuite_lists_file:
+    if not settings.lists_file:
         return m.DEFAULT_LISTS
     try:
-        raw = Path(settings.netsuite_lists_file).read_bytes()
+        raw = Path(settings.lists_file).read_bytes()
     except OSError as error:
         raise SettingsError(f"netsuite_lists_file: cannot read it ({error.strerror})") from None
     try:
@@ -374,33 +374,31 @@ def lists_from_settings(settings: Settings) -> m.NetSuiteLists:
         raise SettingsError(f"netsuite_lists_file: {error}") from None
 
 
-def config_from_settings(settings: Settings) -> NetSuiteConfig:
+def config_from_settings(settings: NetSuiteSettings) -> NetSuiteConfig:
     """The connector config the ``netsuite_*`` settings describe."""
     return NetSuiteConfig(
         lists=lists_from_settings(settings),
-        timeout_seconds=settings.netsuite_timeout_ms / 1000,
-        max_retries=settings.netsuite_max_retries,
-        backoff_base_seconds=settings.netsuite_backoff_base_ms / 1000,
-        backoff_max_seconds=max(settings.netsuite_backoff_max_ms, settings.netsuite_backoff_base_ms) / 1000,
-        max_concurrency=settings.netsuite_max_concurrency,
+        timeout_seconds=settings.timeout_ms / 1000,
+        max_retries=settings.max_retries,
+        backoff_base_seconds=settings.backoff_base_ms / 1000,
+        backoff_max_seconds=max(settings.backoff_max_ms, settings.backoff_base_ms) / 1000,
+        max_concurrency=settings.max_concurrency,
     )
 
 
-def load_private_key(settings: Settings) -> RSAKey | ECKey | None:
+def load_private_key(settings: NetSuiteSettings) -> RSAKey | ECKey | None:
     """The configured signing key (``netsuite_private_key`` or the file), or None when unset."""
-    pem = settings.netsuite_private_key
-    if not pem and settings.netsuite_private_key_file:
+    pem = settings.private_key
+    if not pem and settings.private_key_file:
         try:
-            pem = Path(settings.netsuite_private_key_file).read_text(encoding="utf-8")
+            pem = Path(settings.private_key_file).read_text(encoding="utf-8")
         except OSError as error:
             raise SettingsError(f"netsuite_private_key_file: cannot read it ({error.strerror})") from None
     if not pem:
         return None
     try:
-        if settings.netsuite_signing_algorithm == "ES256":
+        if settings.signing_algorithm == "ES256":
             return ECKey.import_key(pem)
         return RSAKey.import_key(pem)
     except Exception:  # joserfc raises several types for a bad PEM; never echo the key
-        raise SettingsError(
-            f"netsuite_private_key: not a PEM private key for {settings.netsuite_signing_algorithm}"
-        ) from None
+        raise SettingsError(f"netsuite_private_key: not a PEM private key for {settings.signing_algorithm}") from None
