@@ -112,25 +112,12 @@ async def _stop(transaction_id: str, step_name: str, state: str, code: str, reas
     raise TransactionStopped(transaction_id, step_name, code)
 
 
-_VENDOR_NAMES = (
-    ("business central", "business-central"),
-    ("netsuite", "netsuite"),
-    ("salesforce", "salesforce"),
-    ("stripe", "stripe"),
-    ("avatax", "avalara"),
-    ("avalara", "avalara"),
-    ("product platform", "product-platform"),
-)
-
-
 def owner_of(error: Exception, default: str | None) -> str | None:
-    """The system an error came from: the vendor its detail names (connectors name themselves,
-    e.g. "Stripe has no such object"), else the step's own system. A step such as ``validate``
-    reads several systems, so the step alone would blame the wrong one."""
-    text = str(getattr(error, "detail", error)).lower()
-    return next(
-        (system for name, system in _VENDOR_NAMES if text.startswith(name) or f" {name} " in f" {text}"), default
-    )
+    """The system an error came from: the one the connector kit marked it with
+    (:attr:`core.errors.StrataError.system`), else the step's own system. A step such as
+    ``validate`` reads several systems, so the step alone would blame the wrong one."""
+    system = getattr(error, "system", None)
+    return system if isinstance(system, str) and system else default
 
 
 class QuietStops(logging.Filter):

@@ -96,6 +96,12 @@ class BillingService:
         self.connector = connector
         self._client = client
 
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"stripe"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
+
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
         if self._client is not None:

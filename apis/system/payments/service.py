@@ -61,6 +61,12 @@ class PaymentsService:
         self._client = client
         self._pages = BillingService(connector)  # shares its cursor handling
 
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"stripe"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
+
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
         if self._client is not None:
