@@ -26,6 +26,8 @@ async def test_mounted_sandbox_and_connector_share_one_tenant(tmp_path: Path) ->
         assert companies.status_code == 200 and len(companies.json()["value"]) == 3
         context = companies.json()["@odata.context"]
         assert context.startswith(f"{gw.client.base_url}{PREFIX}/v2.0/{TENANT}/sandbox/api/v2.0/$metadata")
+        # Lineage and cross-references name the ERP as STRATA_ERP_VENDOR does; breaker and metrics keep theirs.
+        assert gw.app.state.erp.vendor == "business-central"
 
         components = gw.app.state.components
         connector = ERP_VENDORS["business-central"](
