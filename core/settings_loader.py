@@ -12,6 +12,7 @@ import os
 import tomllib
 import typing
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Literal, NamedTuple, TypeVar, get_args, get_origin
 
 from core.settings import ENV_PREFIX, CoreSettings, SettingsError, SettingsSection
@@ -31,8 +32,10 @@ class _Key(NamedTuple):
 S = TypeVar("S", bound=CoreSettings)
 
 
+@cache
 def settings_keys(kind: type[CoreSettings]) -> dict[str, _Key]:
-    """Every flat key of ``kind``: its own fields, then each section's, prefixed with the section."""
+    """Every flat key of ``kind``: its own fields, then each section's, prefixed with the section
+    (computed once per struct; do not change the mapping returned)."""
     hints = typing.get_type_hints(kind, include_extras=False)
     keys: dict[str, _Key] = {}
     for name in kind.__struct_fields__:
