@@ -10,8 +10,8 @@ import os
 
 from litestar import Litestar, get
 
-from core.settings import load_settings
 from gateway.app import create_app
+from gateway.settings import load_settings
 
 
 @get("/system/bench/v1/ping", sync_to_thread=False)

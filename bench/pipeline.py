@@ -71,7 +71,7 @@ def prepare(workdir: Path) -> dict[str, Any]:
         # behind one load balancer.
         "STRATA_PUBLIC_URL": "http://gateway.bench",
     }
-    from core.settings import load_settings
+    from gateway.settings import load_settings
     from gateway.state import issue_token, open_client_store, prepare_state
 
     settings = load_settings(environ=env)

@@ -20,7 +20,9 @@ the first level::
         └── UpstreamContractViolation  # the vendor answered something we cannot read (502)
 
 Each error knows the HTTP status and problem ``type`` suffix it maps to, so the handler
-layer turns any of them into an RFC 9457 problem without a table of its own.
+layer turns any of them into an RFC 9457 problem without a table of its own. An error a vendor
+connector raises also knows the ``system`` it came from (``"netsuite"``), set by the connector
+kit: the process layer reads it to name the system that owns a failure.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class StrataError(Exception):
     status: int = 500
     problem: str = "internal-error"
     title: str = "Internal error"
+    system: str | None = None
+    """The system (vendor) the error came from, as lineage names it (``"stripe"``); None when it
+    is none's. A class-level default: errors pickled before the attribute existed still load."""
 
     def __init__(self, detail: str, *, vendor_code: str | None = None) -> None:
         super().__init__(detail)

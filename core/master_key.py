@@ -12,13 +12,13 @@ import os
 import secrets
 from pathlib import Path
 
-from core.settings import Settings, SettingsError
+from core.settings import CoreSettings, SettingsError
 
 MASTER_KEY_FILE_NAME = "master.key"
 MIN_MASTER_KEY_LENGTH = 32
 
 
-def resolve_master_key(settings: Settings) -> str:
+def resolve_master_key(settings: CoreSettings) -> str:
     """The master key for these settings, creating the embedded default file if needed."""
     if settings.master_key:
         return _checked(settings.master_key, "master_key")

@@ -1,26 +1,37 @@
-"""Gateway settings: one frozen object, read once at start-up.
+"""Settings: frozen objects, read once at start-up.
+
+:class:`CoreSettings` holds what every layer may read (host, port, database, Redis, the
+issuer, the policies' and the workflow engine's knobs …). Each system API owns the settings
+of its vendor as a :class:`SettingsSection` next to its code
+(``apis/system/<domain>/settings.py``); the composition root (:mod:`gateway.settings`)
+assembles the full settings from this core and every section, and loads them with the one
+loader, :func:`core.settings_loader.resolve_settings`. Core and the policies only ever see
+:class:`CoreSettings`.
 
 Sources, highest precedence first:
 
-1. command-line flags (``strata serve --port 9000``),
+1. command-line flags and keyword overrides (``strata serve --port 9000``, ``{"netsuite_max_retries": 2}``),
 2. ``STRATA_<NAME>`` environment variables,
-3. the TOML file named by ``STRATA_CONFIG`` (keys are the field names below),
-4. the defaults written here.
+3. the TOML file named by ``STRATA_CONFIG``,
+4. the defaults written in the structs.
 
-A wrong value raises :class:`SettingsError`, whose message names the key and the allowed
-values; the CLI turns it into exit code 2 and never prints a traceback.
+Every setting has one flat name: a core field's own (``port``), a section's field prefixed with
+the section (``netsuite_max_retries`` is ``settings.netsuite.max_retries``). The flat name is
+the keyword override, the TOML key and, upper-cased after ``STRATA_``, the environment
+variable (``STRATA_NETSUITE_MAX_RETRIES``); a TOML file may also group a section's keys in a
+table (``[netsuite]`` then ``max_retries = 2``).
+
+A wrong value raises :class:`SettingsError`, whose message names the flat key and the allowed
+values; the CLI turns it into exit code 2 and never prints a traceback. Each struct lists its
+secrets in ``SECRETS`` (never logged; a later check refuses their defaults in production).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-import tomllib
-import typing
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -39,19 +50,45 @@ _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 PolicyMode = Literal["enforce", "shadow", "off"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 BackendErrorMode = Literal["allow", "deny"]
-ErpVendor = Literal["netsuite", "business-central"]
 
 
 class SettingsError(ValueError):
     """A setting has a wrong value; the message names the key and what is allowed."""
 
 
-RENAMED_SETTINGS = {"partner_webhook_allow_http_localhost": "allow_loopback_destinations"}
-"""Former names, refused with a pointer to the new one (a silently ignored switch helps nobody)."""
+class SettingsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The settings of one system API's vendor (a ``[<section>]`` of the full settings).
+
+    Subclasses name their section (``SECTION = "netsuite"``, the prefix of their flat keys) and
+    their secrets (``SECRETS``), put a docstring under every field, and check their values in
+    ``__post_init__`` with :meth:`check_range` (calling ``super().__post_init__()``, which
+    checks that every ``url`` / ``*_url`` field is an http(s) URL).
+    """
+
+    SECTION: ClassVar[str] = ""
+    """Name of the section: the attribute of the full settings and the prefix of the flat keys."""
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+    """Fields holding secrets: never logged, never echoed."""
+
+    def key(self, field: str) -> str:
+        """The flat key of ``field`` (``max_retries`` → ``netsuite_max_retries``), as errors name it."""
+        return f"{self.SECTION}_{field}"
+
+    def check_range(self, field: str, low: int, high: int) -> None:
+        """Refuse ``field`` outside ``low..high``, naming its flat key."""
+        _check_range(self.key(field), getattr(self, field), low, high)
+
+    def __post_init__(self) -> None:
+        for field in self.__struct_fields__:
+            if field == "url" or field.endswith("_url"):
+                _check_web_url(self.key(field), getattr(self, field))
 
 
-class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Everything the gateway reads from its environment, resolved once."""
+class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """What every layer reads from its environment, resolved once (vendors' settings excluded)."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("master_key",)
+    """Fields holding secrets: never logged, never echoed."""
 
     host: str = "127.0.0.1"
     """Interface the server binds."""
@@ -81,100 +118,6 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Response contract policy: enforce (502 on drift), shadow (log + count) or off."""
     log_level: LogLevel = "info"
     """Minimum level of log lines."""
-    salesforce_url: str = ""
-    """Salesforce base URL; empty = the embedded sandbox, in process."""
-    salesforce_client_id: str = "strata-sandbox"
-    """Connected-app consumer key for the Salesforce client-credentials flow."""
-    salesforce_client_secret: str = "sandbox-secret"
-    """Connected-app consumer secret (read from the environment or a secret file)."""
-    erp_vendor: ErpVendor = "netsuite"
-    """Which ERP serves ``/system/erp/v1``: ``netsuite`` or ``business-central``."""
-    netsuite_url: str = ""
-    """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
-    embedded sandbox, in process."""
-    netsuite_client_id: str = "strata-sandbox"
-    """Client id of the integration record (the JWT assertion's ``iss``)."""
-    netsuite_certificate_id: str = ""
-    """Certificate id NetSuite showed when the public key was uploaded (the assertion's ``kid``).
-    Empty with the embedded sandbox: a key pair is generated at start and its certificate uploaded."""
-    netsuite_private_key: str = ""
-    """PEM private key of that certificate (RSA for PS256, EC P-256 for ES256); never logged."""
-    netsuite_private_key_file: str = ""
-    """File holding the PEM private key (a secret mount), read when ``netsuite_private_key`` is empty."""
-    netsuite_signing_algorithm: Literal["PS256", "ES256"] = "PS256"
-    """Signature algorithm of the JWT client assertion."""
-    netsuite_max_concurrency: int = 4
-    """Requests in flight to NetSuite from this process (1-64); keep it under the account's limit."""
-    netsuite_timeout_ms: int = 10_000
-    """Deadline of one NetSuite exchange, in milliseconds (1-300000)."""
-    netsuite_max_retries: int = 3
-    """Retries of a read, an ``eid:`` upsert or an idempotency-keyed posting (0-10)."""
-    netsuite_backoff_base_ms: int = 500
-    """First retry backoff in milliseconds (doubles per retry, full jitter; 0-60000)."""
-    netsuite_backoff_max_ms: int = 30_000
-    """Longest backoff in milliseconds; a longer ``Retry-After`` is answered as 503 instead (1-600000)."""
-    netsuite_lists_file: str = ""
-    """JSON file with the account's internal ids of currencies, GL accounts and terms
-    (``{"currencies": {"EUR": "2"}, "accounts": {"4000": "54"}, "terms": {"Net 30": "3"},
-    "base_currency": "USD"}``); empty = the sandbox account's ids."""
-    product_platform_url: str = ""
-    """Product platform base URL (its ``/v1`` API lives under it); empty = the embedded sandbox."""
-    product_platform_api_key: str = "pp_test_sandbox"
-    """API key sent as ``X-Api-Key`` to the product platform (a secret: never logged)."""
-    data_backend: Literal["local", "s3"] = "local"
-    """Where the data platform lands batches: ``local`` (``<state_dir>/lake``) or ``s3``."""
-    data_s3_endpoint_url: str = ""
-    """S3 endpoint (MinIO, moto, a VPC endpoint); empty = AWS's endpoint for the region."""
-    data_s3_bucket: str = "strata-lake"
-    """Bucket of the data lake when ``data_backend`` is ``s3``."""
-    data_s3_prefix: str = ""
-    """Key prefix of the lake inside the bucket (e.g. ``strata/``); empty = the bucket root."""
-    data_s3_region: str = "us-east-1"
-    """AWS region of the bucket."""
-    data_s3_access_key_id: str = ""
-    """S3 access key id; empty = boto3's default credential chain (environment, profile, role)."""
-    data_s3_secret_access_key: str = ""
-    """S3 secret access key (a secret: never logged)."""
-    avalara_url: str = ""
-    """AvaTax base URL (``https://rest.avatax.com``, or ``https://sandbox-rest.avatax.com`` for an
-    Avalara sandbox account); empty = the embedded sandbox, in process."""
-    avalara_account_id: str = "1100000000"
-    """AvaTax account id (the user name of Basic auth)."""
-    avalara_license_key: str = "sandbox-license-key"
-    """AvaTax license key (the password of Basic auth; read from the environment or a secret file)."""
-    stripe_url: str = ""
-    """Stripe API base URL (``https://api.stripe.com``); empty = the embedded sandbox, in process."""
-    stripe_secret_key: str = "sk_test_strata_sandbox"
-    """Stripe secret API key (``sk_live_…`` / ``sk_test_…``; read from the environment or a secret file)."""
-    stripe_webhook_url: str = ""
-    """Where the embedded Stripe sandbox POSTs its webhooks (e.g. this gateway's
-    ``/system/payments/v1/webhooks/stripe``); empty = no deliveries. Real Stripe is configured in its Dashboard."""
-    stripe_webhook_secret: str = "whsec_strata_sandbox"
-    """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``;
-    several, comma-separated, while a secret is rolled (the sandbox signs with the first)."""
-    business_central_url: str = ""
-    """Business Central API host (``https://api.businesscentral.dynamics.com``); empty = the
-    embedded sandbox, in process (its token endpoint too)."""
-    business_central_login_url: str = "https://login.microsoftonline.com"
-    """Entra ID authority the client-credentials token is asked from when ``business_central_url`` is set."""
-    business_central_tenant_id: str = "strata-sandbox.onmicrosoft.com"
-    """Entra tenant (id or domain) of the Business Central environment."""
-    business_central_environment: str = "sandbox"
-    """Business Central environment name (``production``, ``sandbox``, ...)."""
-    business_central_client_id: str = "strata-sandbox"
-    """Entra application (client) id with the ``API.ReadWrite.All`` application permission."""
-    business_central_client_secret: str = "sandbox-secret"
-    """Its client secret (read from the environment or a secret file)."""
-    business_central_company: str = "Strata Inc."
-    """Company (legal entity) used where a call names none: new customers, items, periods."""
-    business_central_timeout_ms: int = 10_000
-    """Deadline of one Business Central (or Entra) exchange."""
-    business_central_max_retries: int = 3
-    """Retries of a read, and of each write step of a check-before-create procedure."""
-    business_central_backoff_base_ms: int = 500
-    """First backoff step (doubles per retry, full jitter; never shorter than ``Retry-After``)."""
-    business_central_backoff_max_ms: int = 30_000
-    """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead."""
     build_sandboxes_at_start: bool = True
     """Build the embedded sandboxes while starting, so no first request pays for it (their
     seeding blocks the event loop for a moment); tests that start hundreds of gateways turn it
@@ -272,11 +215,6 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
         _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)
         _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
-        _check_range("netsuite_max_concurrency", self.netsuite_max_concurrency, 1, 64)
-        _check_range("netsuite_timeout_ms", self.netsuite_timeout_ms, 1, 300_000)
-        _check_range("netsuite_max_retries", self.netsuite_max_retries, 0, 10)
-        _check_range("netsuite_backoff_base_ms", self.netsuite_backoff_base_ms, 0, 60_000)
-        _check_range("netsuite_backoff_max_ms", self.netsuite_backoff_max_ms, 1, 600_000)
         _check_range("workflow_step_attempts", self.workflow_step_attempts, 1, 50)
         _check_range("workflow_backoff_base_ms", self.workflow_backoff_base_ms, 0, 600_000)
         _check_range("workflow_backoff_max_ms", self.workflow_backoff_max_ms, 1, 3_600_000)
@@ -300,12 +238,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
-        # Every vendor and endpoint URL (``*_url``), whoever added it; the two database URLs differ.
-        web_urls = [name for name in self.__struct_fields__ if name.endswith("_url")]
+        # Every endpoint URL (``*_url``), whoever added it; the two database URLs differ. Each
+        # vendor section checks its own.
+        web_urls = [name for name in CoreSettings.__struct_fields__ if name.endswith("_url")]
         for key in [*(name for name in web_urls if name not in ("database_url", "redis_url")), "otlp_endpoint"]:
-            value = getattr(self, key)
-            if value and not value.startswith(("http://", "https://")):
-                raise SettingsError(f"{key}: {value!r} is not an http:// or https:// URL")
+            _check_web_url(key, getattr(self, key))
         if self.otlp_endpoint and not urlsplit(self.otlp_endpoint).hostname:
             raise SettingsError(f"otlp_endpoint: {self.otlp_endpoint!r} has no host (e.g. http://127.0.0.1:4318)")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -413,91 +350,6 @@ def _check_range(key: str, value: int, low: int, high: int) -> None:
         raise SettingsError(f"{key}: {value} is out of range; allowed values are {low}..{high}")
 
 
-def _field_types() -> dict[str, Any]:
-    hints = typing.get_type_hints(Settings, include_extras=False)
-    return {field: hints[field] for field in Settings.__struct_fields__}
-
-
-def _coerce(key: str, raw: Any, annotation: Any) -> Any:
-    """Turn a raw value (a string from the environment, or a TOML value) into the field type."""
-    if get_origin(annotation) is Literal:
-        allowed = get_args(annotation)
-        if raw not in allowed:
-            raise SettingsError(f"{key}: {raw!r} is not allowed; allowed values are {', '.join(allowed)}")
-        return raw
-    if annotation is bool:
-        if isinstance(raw, bool):
-            return raw
-        lowered = str(raw).strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise SettingsError(f"{key}: {raw!r} is not a boolean; allowed values are true, false")
-    if annotation is int:
-        if isinstance(raw, bool):
-            raise SettingsError(f"{key}: {raw!r} is not an integer")
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            raise SettingsError(f"{key}: {raw!r} is not an integer") from None
-    if not isinstance(raw, str):
-        raise SettingsError(f"{key}: {raw!r} is not a string")
-    return raw
-
-
-def load_settings(
-    overrides: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Settings:
-    """Resolve the settings from flags (``overrides``), environment and TOML file.
-
-    Args:
-        overrides: values from command-line flags; ``None`` values are ignored.
-        environ: the environment to read (defaults to ``os.environ``).
-
-    Raises:
-        SettingsError: a value is of the wrong type or out of its allowed set.
-    """
-    env = os.environ if environ is None else environ
-    types = _field_types()
-    merged: dict[str, Any] = {}
-
-    _refuse_renamed(env, overrides)
-    config_file = env.get(f"{ENV_PREFIX}CONFIG")
-    if config_file:
-        try:
-            with open(config_file, "rb") as handle:
-                from_file = tomllib.load(handle)
-        except OSError as exc:
-            raise SettingsError(f"STRATA_CONFIG: cannot read {config_file!r} ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"STRATA_CONFIG: {config_file!r} is not valid TOML ({exc})") from None
-        for key, value in from_file.items():
-            if key in RENAMED_SETTINGS:
-                raise SettingsError(f"{key}: renamed to {RENAMED_SETTINGS[key]} (in {config_file})")
-            if key not in types:
-                raise SettingsError(f"{key}: unknown setting in {config_file}; known settings are {', '.join(types)}")
-            merged[key] = value
-
-    for key in types:
-        value = env.get(ENV_PREFIX + key.upper())
-        if value is not None:
-            merged[key] = value
-
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            if key not in types:
-                raise SettingsError(f"{key}: unknown setting")
-            merged[key] = value
-
-    coerced = {key: _coerce(key, value, types[key]) for key, value in merged.items()}
-    return Settings(**coerced)
-
-
-def _refuse_renamed(env: Mapping[str, str], overrides: Mapping[str, Any] | None) -> None:
-    for old, new in RENAMED_SETTINGS.items():
-        if ENV_PREFIX + old.upper() in env:
-            raise SettingsError(f"{ENV_PREFIX}{old.upper()}: renamed to {ENV_PREFIX}{new.upper()}")
-        if (overrides or {}).get(old) is not None:
-            raise SettingsError(f"{old}: renamed to {new}")
+def _check_web_url(key: str, value: str) -> None:
+    if value and not value.startswith(("http://", "https://")):
+        raise SettingsError(f"{key}: {value!r} is not an http:// or https:// URL")

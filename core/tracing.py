@@ -35,7 +35,7 @@ from core.correlation import CURRENT
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from core.settings import Settings
+    from core.settings import CoreSettings
 
 TRACER_NAME = "strata.gateway"
 SERVICE_NAME = "strata"
@@ -57,7 +57,7 @@ class Tracing:
         self.tracer: trace.Tracer | None = provider.get_tracer(TRACER_NAME) if provider is not None else None
 
     @classmethod
-    def from_settings(cls, settings: Settings, provider: TracerProvider | None = None) -> Tracing:
+    def from_settings(cls, settings: CoreSettings, provider: TracerProvider | None = None) -> Tracing:
         """Tracing for these settings; an injected ``provider`` (tests) wins and is not shut down."""
         if provider is not None:
             return cls(provider, owned=False)

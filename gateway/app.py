@@ -16,12 +16,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 
 from core.logging import configure_logging
-from core.settings import Settings, load_settings
 from gateway.components import Components
 from gateway.exceptions import exception_handlers, exception_to_response
 from gateway.health import health_live, health_ready
 from gateway.metrics import exposition
 from gateway.routing import bind_contracts
+from gateway.settings import Settings, load_settings
 from policies.authentication import AuthenticationPolicy
 from policies.authorization import AuthorizationPolicy
 from policies.base import Policy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from core.settings import load_settings
 from gateway.app import create_app
+from gateway.settings import load_settings
 
 
 def create_app_from_environment() -> Litestar:

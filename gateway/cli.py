@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import msgspec
 
-from core.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, SettingsError, load_settings, settings_environment
 
 if TYPE_CHECKING:
     from policies.governance import Governance
@@ -69,16 +69,17 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     if settings.workers > 1:
         _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     # Imported only now: they define prometheus_client metrics, which must see the multiprocess setup.
+    from gateway.sandbox_apps import embedded_vendors
     from gateway.state import prepare_state
+    from gateway.vendors import VENDORS
     from policies.oauth.keys import SigningKeyUnreadable
-    from sandboxes.registry import SANDBOXES, embedded_sandboxes
 
     try:
         seeded = _run(lambda: prepare_state(settings, echo=click.echo))
     except SigningKeyUnreadable as exc:
         click.echo(f"strata: cannot start: {exc}", err=True)
         ctx.exit(EXIT_USAGE)
-    if seeded and settings.workflows_enabled and len(embedded_sandboxes(settings)) == len(SANDBOXES):
+    if seeded and settings.workflows_enabled and len(embedded_vendors(settings)) == len(VENDORS):
         _seed_demo_transactions(ctx)
     if settings.workers > 1 and not settings.redis_url:
         click.echo(
@@ -88,12 +89,7 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
             err=True,
         )
     # Workers resolve their settings from the environment: pass the resolved values on.
-    for field in settings.__struct_fields__:
-        os.environ[f"STRATA_{field.upper()}"] = (
-            str(getattr(settings, field)).lower()
-            if isinstance(getattr(settings, field), bool)
-            else str(getattr(settings, field))
-        )
+    os.environ.update(settings_environment(settings))
     os.environ["STRATA_SEED_DEMO"] = "false"
     from granian import Granian
     from granian.constants import Interfaces
@@ -193,7 +189,7 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
     from granian.constants import Interfaces
 
     from core.logging import configure_logging
-    from sandboxes.server import gateway_environment
+    from gateway.sandbox_apps import gateway_environment
 
     settings = _settings(ctx)
     os.environ["STRATA_STATE_DIR"] = str(settings.state_path)
@@ -202,7 +198,7 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
     for name, value in gateway_environment(f"http://{host}:{port}").items():
         click.echo(f"  {name}={value}")
     Granian(
-        "sandboxes.server:create_sandboxes_app_from_environment",
+        "gateway.sandbox_apps:create_sandboxes_app_from_environment",
         address=host,
         port=port,
         interface=Interfaces.ASGI,

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,14 +19,16 @@ from joserfc.jwk import KeySet
 from litestar import Litestar
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.registry import SystemInputs
 from core.audit import AuditLog, AuditRecord, now
 from core.background import cancel_and_wait
 from core.db import create_engine, create_schema
 from core.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
 from core.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from core.master_key import resolve_master_key
-from core.settings import Settings
 from core.tracing import Tracing
+from gateway.settings import Settings
+from gateway.vendors import VendorLinks
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
 from policies.governance import Governance, IssuerConfig, issuer_key
@@ -94,6 +95,7 @@ class Components:
         self.resolve: Resolver = system_resolver
         """Host name → addresses for those fetches (read at each fetch)."""
         self.sandbox_apps: dict[str, Any] = {}
+        """The sandbox apps mounted in this process, by vendor name (see :mod:`gateway.sandbox_apps`)."""
         self.circuit_breakers: dict[str, CircuitBreaker] = {}
         self.tracing = Tracing.from_settings(settings, tracer_provider)
 
@@ -187,19 +189,34 @@ class Components:
         from apis.system.registry import SYSTEM_APIS
         from gateway.contracts.docs import docs_route_handlers
         from gateway.management.routes import router as management_router
+        from gateway.sandbox_apps import sandbox_mounts
         from policies.oauth import oauth_route_handlers
-        from sandboxes.mount import sandbox_mounts
 
         handlers: list[Any] = [*oauth_route_handlers, *docs_route_handlers, management_router]
         handlers.extend(spec.router() for spec in SYSTEM_APIS)
         handlers.extend(process_routers())
         handlers.extend(experience_routers())
-        handlers.extend(sandbox_mounts(self))
+        handlers.extend(sandbox_mounts(self.settings, self.sandbox_apps))
         return handlers
 
-    def sandbox_state_dir(self, vendor: str) -> Path:
-        """Where a sandbox persists its state in the embedded default."""
-        return self.settings.state_path / "sandboxes" / vendor
+    def vendor_links(self) -> VendorLinks:
+        """How this process reaches each vendor (its sandbox in process, or the network)."""
+        return VendorLinks(
+            self.settings,
+            sandbox_apps=self.sandbox_apps,
+            breaker=self.circuit_breaker,
+            tracer=self.tracing.tracer,
+        )
+
+    def system_inputs(self) -> SystemInputs:
+        """What the system APIs' builders are handed: the settings, the vendor links, the state."""
+        return SystemInputs(
+            settings=self.settings,
+            link=self.vendor_links().link,
+            breaker=self.circuit_breaker,
+            engine=self.engine,
+            state_path=self.settings.state_path,
+        )
 
     def record_auth_failure(self, client_id: str | None, source: str, reason: str) -> None:
         """Audit (and log) a failed client authentication at the token endpoint."""
@@ -262,8 +279,9 @@ class Components:
         app.state.docs = build_docs_catalogue(
             self.settings.contracts_path, problem_base_uri=self.settings.problem_base_uri
         )
+        inputs = self.system_inputs()
         for spec in SYSTEM_APIS:
-            service = await spec.build(self)
+            service = await spec.build(inputs)
             self.system_services[spec.state_name] = service
             setattr(app.state, spec.state_name, service)
         process = None

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine
 from core.migrations import current_revision, head_revision, script_directory, upgrade_database
-from core.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
 EXIT_USAGE = 2

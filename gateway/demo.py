@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from core.settings import Settings
+from gateway.settings import Settings
 
 ORDERS = "/process/quote-to-cash/v1/orders"
 TRANSACTIONS = "/process/operations/v1/transactions"

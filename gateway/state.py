@@ -16,7 +16,7 @@ from typing import Any
 from core.audit import AuditLog, AuditRecord, now, reason_parts
 from core.db import create_engine, create_schema
 from core.master_key import resolve_master_key
-from core.settings import Settings
+from gateway.settings import Settings
 from policies.oauth import ClientStore, OAuthService, SigningKeyStore, TokenRequestError, request_token
 
 DEMO_CLIENTS: tuple[dict[str, Any], ...] = (

@@ -1,26 +1,17 @@
-"""Mounting the vendor sandboxes under ``/sandbox/<vendor>`` in the embedded default.
+"""Mounting a vendor sandbox under ``/sandbox/<vendor>`` of a Litestar app.
 
 Each sandbox is a separate ASGI app answering in its vendor's own dialect, outside the
-governance pipeline and the contracts. The same instance is handed to the connector (over
-an in-process ASGI transport), so what a test sees under ``/sandbox/salesforce`` is exactly
-the state the CRM system API works on. The list of sandboxes is :mod:`sandboxes.registry`.
+governance pipeline and the contracts. Which sandboxes a gateway mounts, and with which
+settings, is the composition root's choice (``gateway/sandbox_apps.py``): this module only
+knows how to mount one, and how to build it on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from litestar.handlers import asgi
-
-from sandboxes.registry import SANDBOXES, SandboxSpec, embedded_sandboxes
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from core.settings import Settings
-    from gateway.components import Components
 
 
 class LazySandbox:
@@ -65,20 +56,3 @@ def mount_handler(vendor: str, app: Any) -> Any:
         await app(scope, receive, send)
 
     return sandbox
-
-
-def sandbox_mounts(components: Components) -> list[Any]:
-    """Mount handlers for the embedded sandboxes; registers the apps on ``components``."""
-    handlers = []
-    for spec in embedded_sandboxes(components.settings):
-        app = LazySandbox(partial(spec.factory, components.settings, components.sandbox_state_dir(spec.vendor)))
-        if components.settings.build_sandboxes_at_start:
-            _ = app.built
-        components.sandbox_apps[spec.vendor] = app
-        handlers.append(mount_handler(spec.vendor, app))
-    return handlers
-
-
-def build_all(settings: Settings, state_root: Path, specs: tuple[SandboxSpec, ...] = SANDBOXES) -> dict[str, Any]:
-    """Every sandbox's app, each persisting under ``state_root/<vendor>`` (for ``sandboxes serve``)."""
-    return {spec.vendor: spec.factory(settings, state_root / spec.vendor) for spec in specs}

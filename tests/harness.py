@@ -25,8 +25,8 @@ import httpx
 from litestar import Litestar
 
 from core.db import create_engine, create_schema
-from core.settings import load_settings
 from gateway.app import create_app
+from gateway.settings import load_settings
 
 
 @dataclass

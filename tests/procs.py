@@ -139,7 +139,7 @@ class SandboxesProcess(GatewayProcess):
 
     def gateway_settings(self) -> dict[str, str]:
         """Settings (keyword form, for ``GatewayProcess``) pointing every connector here."""
-        from sandboxes.server import gateway_environment
+        from gateway.sandbox_apps import gateway_environment
 
         return {key.removeprefix("STRATA_").lower(): value for key, value in gateway_environment(self.url).items()}
 

@@ -54,6 +54,7 @@ from typing import Any, ParamSpec, TypeVar
 import msgspec
 from dbos import DBOS, DBOSConfig, SetWorkflowID, StepOptions, WorkflowHandleAsync
 
+from core.backoff import backoff_delay
 from core.errors import RetryableError
 
 P = ParamSpec("P")
@@ -95,11 +96,14 @@ class StepRetry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     def pause(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed ``attempt`` (1-based): jittered, never below ``retry_after``."""
-        ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
-        delay = rng.uniform(ceiling / 2, ceiling)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.backoff_max_seconds))
-        return delay
+        return backoff_delay(
+            attempt - 1,
+            base=self.backoff_base_seconds,
+            cap=self.backoff_max_seconds,
+            jitter="equal",
+            retry_after=retry_after,
+            rng=rng,
+        )
 
 
 DEFAULT_STEP_RETRY = StepRetry()

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import re
 import time
 import uuid
@@ -38,6 +39,7 @@ import msgspec
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.backoff import backoff_delay
 from core.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
 
 logger = logging.getLogger("strata.events")
@@ -271,7 +273,8 @@ class OutboxRelay:
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 if attempt + 1 < self.config.max_attempts:
-                    await asyncio.sleep(self.config.backoff_base_seconds * 2**attempt)
+                    # No ceiling: max_attempts bounds the pauses (0.2 s doubling 4 times by default).
+                    await asyncio.sleep(backoff_delay(attempt, base=self.config.backoff_base_seconds, cap=math.inf))
         return error
 
     async def _claim(self, name: str) -> int | None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from apis.system.payments.service import PaymentsService
     from apis.system.product.service import ProductService
     from apis.system.tax.service import TaxService
-    from core.settings import Settings
+    from core.settings import CoreSettings
 
 logger = logging.getLogger("strata.process")
 T = TypeVar("T")
@@ -73,7 +73,7 @@ class MasterDataCache:
 class ProcessRuntime:
     """One process's workflow engine and everything its workflow steps use."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine, services: dict[str, Any]) -> None:
+    def __init__(self, settings: CoreSettings, engine: AsyncEngine, services: dict[str, Any]) -> None:
         self.settings = settings
         self.database = engine
         self.transactions = TransactionStore(engine)
@@ -87,7 +87,7 @@ class ProcessRuntime:
         self.data: DataService = services["data"]
         self.relay: OutboxRelay | None = None
         """The outbox relay of this process, once the event delivery job runs."""
-        self.erp_system = settings.erp_vendor
+        self.erp_system = self.erp.vendor
         """Name of the ERP in lineage and cross-references (``netsuite`` or ``business-central``)."""
         self.master_data = MasterDataCache(settings.master_data_ttl_seconds)
         self.step_retry = StepRetry(
@@ -122,7 +122,7 @@ def runtime() -> ProcessRuntime:
     return _current
 
 
-async def start_runtime(settings: Settings, engine: AsyncEngine, services: dict[str, Any]) -> ProcessRuntime:
+async def start_runtime(settings: CoreSettings, engine: AsyncEngine, services: dict[str, Any]) -> ProcessRuntime:
     """Build the runtime, register the workflows and launch the engine (recovering this
     executor's pending workflows, which then run against this runtime)."""
     global _current
@@ -186,7 +186,7 @@ async def stop_runtime(process: ProcessRuntime) -> None:
         _current = None
 
 
-def executor_id(settings: Settings) -> str:
+def executor_id(settings: CoreSettings) -> str:
     """This process's executor id: the configured one, else one stable per host and port.
 
     A restarted process must come back with the id it had, or its pending workflows are

@@ -52,7 +52,8 @@ async def run_step(
     """Run ``func(*args)`` as the checkpointed step ``name``; on a final failure park the
     transaction (see the module docstring) and raise :class:`TransactionStopped`.
 
-    ``system`` is the vendor the step talks to: the owner of a failure that names no other.
+    ``system`` is the vendor the step talks to: the owner of a failure that names no other
+    (:func:`owner_of`: a vendor error names the system it came from).
     """
     process = runtime()
     try:
@@ -60,13 +61,12 @@ async def run_step(
     except BusinessRuleViolation as error:
         await _stop(transaction_id, name, NEEDS_ATTENTION, error.code, error.detail, error.owner_system)
     except RetryableError as error:
-        reason = (
-            f"{system or 'a vendor'} still failing after {process.step_retry.max_attempts} attempts: {error.detail}"
-        )
-        await _stop(transaction_id, name, FAILED, "vendor_unavailable", reason, system)
+        owner = owner_of(error, system)
+        reason = f"{owner or 'a vendor'} still failing after {process.step_retry.max_attempts} attempts: {error.detail}"
+        await _stop(transaction_id, name, FAILED, "vendor_unavailable", reason, owner)
     except PermanentError as error:
         code = type(error).__name__
-        await _stop(transaction_id, name, NEEDS_ATTENTION, _snake(code), error.detail, system)
+        await _stop(transaction_id, name, NEEDS_ATTENTION, _snake(code), error.detail, owner_of(error, system))
     except StrataError as error:  # pragma: no cover - every StrataError is retryable or permanent
         await _stop(transaction_id, name, FAILED, "internal_error", error.detail, system)
     except Exception:
@@ -112,25 +112,12 @@ async def _stop(transaction_id: str, step_name: str, state: str, code: str, reas
     raise TransactionStopped(transaction_id, step_name, code)
 
 
-_VENDOR_NAMES = (
-    ("business central", "business-central"),
-    ("netsuite", "netsuite"),
-    ("salesforce", "salesforce"),
-    ("stripe", "stripe"),
-    ("avatax", "avalara"),
-    ("avalara", "avalara"),
-    ("product platform", "product-platform"),
-)
-
-
 def owner_of(error: Exception, default: str | None) -> str | None:
-    """The system an error came from: the vendor its detail names (connectors name themselves,
-    e.g. "Stripe has no such object"), else the step's own system. A step such as ``validate``
-    reads several systems, so the step alone would blame the wrong one."""
-    text = str(getattr(error, "detail", error)).lower()
-    return next(
-        (system for name, system in _VENDOR_NAMES if text.startswith(name) or f" {name} " in f" {text}"), default
-    )
+    """The system an error came from: the one the connector kit marked it with
+    (:attr:`core.errors.StrataError.system`), else the step's own system. A step such as
+    ``validate`` reads several systems, so the step alone would blame the wrong one."""
+    system = getattr(error, "system", None)
+    return system if isinstance(system, str) and system else default
 
 
 class QuietStops(logging.Filter):

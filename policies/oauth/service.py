@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.background import cancel_and_wait
 from core.destinations import DestinationPolicy
-from core.settings import Settings
+from core.settings import CoreSettings
 from policies.oauth.auth_failures import AuthFailureLimiter
 from policies.oauth.client_assertion import SharedJtiGuard, unverified_claims, unverified_kid
 from policies.oauth.client_jwks import ClientJwksCache
@@ -113,7 +113,7 @@ class OAuthService:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: CoreSettings,
         clients: ClientStore,
         keys: SigningKeyStore,
         revocations: RevocationList,
@@ -151,7 +151,7 @@ class OAuthService:
     @classmethod
     async def start(
         cls,
-        settings: Settings,
+        settings: CoreSettings,
         engine: AsyncEngine,
         redis_url: str | None = None,
         on_auth_failure: AuthFailureCallback | None = None,

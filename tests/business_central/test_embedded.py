@@ -26,9 +26,13 @@ async def test_mounted_sandbox_and_connector_share_one_tenant(tmp_path: Path) ->
         assert companies.status_code == 200 and len(companies.json()["value"]) == 3
         context = companies.json()["@odata.context"]
         assert context.startswith(f"{gw.client.base_url}{PREFIX}/v2.0/{TENANT}/sandbox/api/v2.0/$metadata")
+        # Lineage and cross-references name the ERP as STRATA_ERP_VENDOR does; breaker and metrics keep theirs.
+        assert gw.app.state.erp.vendor == "business-central"
 
         components = gw.app.state.components
-        connector = await ERP_VENDORS["business-central"](components)
+        connector = ERP_VENDORS["business-central"](
+            await components.vendor_links().link("business-central"), components.settings
+        )
         try:
             assert connector.vendor == "business_central" and "business_central" in components.circuit_breakers
             customer, created = await connector.upsert_customer("EMBEDDED-1", ErpCustomerUpsert(name="Embedded Co"))
@@ -56,7 +60,9 @@ async def test_pointing_at_the_real_vendor_is_configuration(tmp_path: Path) -> N
     async with running_gateway(tmp_path, **settings) as gw:
         assert (await gw.client.get(f"{PREFIX}/_control/counts")).status_code == 404  # not mounted
         components = gw.app.state.components
-        connector = await ERP_VENDORS["business-central"](components)
+        connector = ERP_VENDORS["business-central"](
+            await components.vendor_links().link("business-central"), components.settings
+        )
         assert isinstance(connector, BusinessCentralConnector)
         try:
             assert "business-central" not in components.sandbox_apps

@@ -14,8 +14,10 @@ from litestar.testing import AsyncTestClient
 from apis.canonical import BillingStatusPatch, CustomerUpsert
 from apis.system.crm.routes import router
 from apis.system.crm.service import CrmService, InvalidCursor, build_crm_service
+from apis.system.kit.circuit_breaker import CircuitBreaker
 from core.errors import NotFound, StrataError
-from core.settings import Settings
+from gateway.settings import load_settings
+from gateway.vendors import VendorLinks
 from sandboxes.salesforce import SalesforceSandbox
 
 PREFIX = "/system/crm/v1"
@@ -91,7 +93,9 @@ async def test_contacts(sandbox: SalesforceSandbox, service: CrmService) -> None
 
 
 async def test_build_crm_service_uses_the_sandbox_under_the_state_dir(tmp_path: Path) -> None:
-    service = await build_crm_service(Settings(state_dir=str(tmp_path)))
+    settings = load_settings({"state_dir": str(tmp_path)}, environ={})
+    links = VendorLinks(settings, sandbox_apps={}, breaker=CircuitBreaker, tracer=None)
+    service = build_crm_service(await links.link("salesforce"))
     try:
         page = await service.list_accounts(limit=1)
         assert len(page.items) == 1

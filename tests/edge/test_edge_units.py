@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from core.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings
 from policies.edge import resolve_client, strip_identity_headers
 from policies.governance import GovernanceError, parse_governance
 

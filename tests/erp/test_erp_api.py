@@ -313,7 +313,7 @@ def _tolerant_breaker(app: Any) -> None:
     """A breaker that lets a 20% error rate, which retries absorb, through (5 outages in a row are
     likely among the burst's ~1,000 attempts), and every timeout of the deadline test."""
     breaker = CircuitBreaker(
-        app.state.settings.erp_vendor, CircuitBreakerConfig(failure_threshold=50, open_seconds=0.2)
+        app.state.settings.erp.vendor, CircuitBreakerConfig(failure_threshold=50, open_seconds=0.2)
     )
     for name in ("netsuite", "business_central"):
         app.state.components.circuit_breakers[name] = breaker

@@ -33,7 +33,7 @@ from apis.system.erp.connectors.netsuite import (
 )
 from apis.system.kit.circuit_breaker import CircuitBreaker
 from core.errors import NotFound, PeriodClosed, UpstreamRateLimited, UpstreamRejected
-from core.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings
 from sandboxes.faults import FaultRule
 from sandboxes.netsuite import KeyPair, NetSuiteSandbox, create_netsuite_sandbox, generate_key_pair
 from sandboxes.netsuite.schema import RECORD_TYPES
@@ -274,21 +274,21 @@ def test_a_real_account_needs_a_certificate_and_a_readable_key(tmp_path: Path) -
     key_file = tmp_path / "netsuite.pem"
     key_file.write_bytes(pair.private_key.as_pem(private=True))
     settings = load_settings({"netsuite_private_key_file": str(key_file)}, environ={})
-    key = load_private_key(settings)
+    key = load_private_key(settings.netsuite)
     assert key is not None and key.as_pem(private=False) == pair.public_pem
     junk = load_settings({"netsuite_private_key": "-----BEGIN NOTHING-----"}, environ={})
     with pytest.raises(SettingsError) as refused:
-        load_private_key(junk)
+        load_private_key(junk.netsuite)
     assert "NOTHING" not in str(refused.value)
-    assert load_private_key(load_settings({}, environ={})) is None
+    assert load_private_key(load_settings({}, environ={}).netsuite) is None
 
     lists = tmp_path / "lists.json"
     lists.write_text('{"currencies": {"EUR": "7"}, "accounts": {"4000": "54"}, "base_currency": "EUR"}')
-    config = config_from_settings(load_settings({"netsuite_lists_file": str(lists)}, environ={}))
+    config = config_from_settings(load_settings({"netsuite_lists_file": str(lists)}, environ={}).netsuite)
     assert config.lists.currency_id("EUR") == "7" and config.lists.account_id("4000", "/x") == "54"
     lists.write_text('{"currency": {"EUR": "7"}}')
     with pytest.raises(SettingsError, match="netsuite_lists_file"):
-        config_from_settings(load_settings({"netsuite_lists_file": str(lists)}, environ={}))
+        config_from_settings(load_settings({"netsuite_lists_file": str(lists)}, environ={}).netsuite)
 
 
 async def test_pointing_at_an_account_url_is_configuration(tmp_path: Path) -> None:

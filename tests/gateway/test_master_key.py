@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.db import signing_keys
 from core.master_key import resolve_master_key
-from core.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings
 from tests.harness import running_gateway
 
 

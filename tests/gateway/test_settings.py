@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from core.settings import SettingsError, load_settings
+from core.settings import CoreSettings, SettingsSection
+from gateway.settings import Settings, SettingsError, load_settings, secret_keys, settings_environment
 
 
 def test_defaults() -> None:
@@ -113,3 +116,108 @@ def test_a_bad_otlp_endpoint_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "otlp_endpoint: 'collector:4318' is not an http:// or https:// URL" in result.stderr
+
+
+# -- vendor sections -------------------------------------------------------------------------------
+def test_each_vendor_has_a_section_read_from_the_same_names_as_before(tmp_path: Path) -> None:
+    environ = {
+        "STRATA_NETSUITE_MAX_RETRIES": "7",
+        "STRATA_ERP_VENDOR": "business-central",
+        "STRATA_DATA_BACKEND": "s3",
+    }
+    settings = load_settings({"stripe_webhook_secret": "whsec_new, whsec_old"}, environ=environ)
+    assert settings.netsuite.max_retries == 7 and settings.erp.vendor == "business-central"
+    assert settings.data.backend == "s3" and settings.stripe.webhook_secrets == ("whsec_new", "whsec_old")
+    assert settings.salesforce.client_id == "strata-sandbox"  # defaults as before
+    config = tmp_path / "strata.toml"
+    config.write_text('port = 7000\nnetsuite_timeout_ms = 2000\n[business_central]\ncompany = "Contoso"\n')
+    from_file = load_settings(environ={"STRATA_CONFIG": str(config)})
+    assert (from_file.port, from_file.netsuite.timeout_ms, from_file.business_central.company) == (
+        7000,
+        2000,
+        "Contoso",
+    )
+    config.write_text("[netsuite]\nmax_retrys = 2\n")
+    with pytest.raises(SettingsError, match="netsuite_max_retrys: unknown setting"):
+        load_settings(environ={"STRATA_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"STRATA_NETSUITE_MAX_RETRIES": "11"}, "netsuite_max_retries: 11 is out of range; allowed values are 0..10"),
+        ({"STRATA_NETSUITE_TIMEOUT_MS": "soon"}, "netsuite_timeout_ms: 'soon' is not an integer"),
+        (
+            {"STRATA_ERP_VENDOR": "sap"},
+            "erp_vendor: 'sap' is not allowed; allowed values are netsuite, business-central",
+        ),
+        ({"STRATA_STRIPE_URL": "api.stripe.com"}, "stripe_url: 'api.stripe.com' is not an http:// or https:// URL"),
+        ({"STRATA_DATA_S3_ENDPOINT_URL": "minio:9000"}, "data_s3_endpoint_url: 'minio:9000' is not an http"),
+    ],
+)
+def test_a_wrong_vendor_value_names_its_environment_key(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace(".", r"\.")):
+        load_settings(environ=environ)
+
+
+def test_workers_read_back_exactly_the_resolved_settings() -> None:
+    settings = load_settings(
+        {"port": 9100, "netsuite_max_retries": 1, "seed_demo": False, "stripe_webhook_secret": "whsec_a,whsec_b"},
+        environ={},
+    )
+    environment = settings_environment(settings)
+    assert environment["STRATA_NETSUITE_MAX_RETRIES"] == "1" and environment["STRATA_SEED_DEMO"] == "false"
+    assert load_settings(environ=environment) == settings
+
+
+def test_the_core_sees_no_vendor_and_every_secret_is_marked() -> None:
+    settings = load_settings(environ={})
+    assert not [name for name in CoreSettings.__struct_fields__ if name.startswith(VENDOR_PREFIXES)]
+    assert isinstance(settings, CoreSettings)  # what core and the policies are typed against
+    assert set(secret_keys(settings)) >= {
+        "master_key",
+        "salesforce_client_secret",
+        "netsuite_private_key",
+        "business_central_client_secret",
+        "product_platform_api_key",
+        "avalara_license_key",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "data_s3_secret_access_key",
+    }
+    for name in Settings.__struct_fields__:
+        section = getattr(settings, name)
+        if isinstance(section, SettingsSection):
+            assert name == section.SECTION and set(section.SECRETS) <= set(section.__struct_fields__)
+
+
+def test_every_settings_field_has_a_docstring() -> None:
+    sources = [Path(inspect.getfile(CoreSettings))]
+    sources += [Path(inspect.getfile(type(section))) for section in _sections()]
+    for source in sources:
+        tree = ast.parse(source.read_text())
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+            body = cls.body
+            for index, statement in enumerate(body):
+                is_field = isinstance(statement, ast.AnnAssign) and "ClassVar" not in ast.unparse(statement.annotation)
+                if is_field and isinstance(statement.target, ast.Name):
+                    following = body[index + 1] if index + 1 < len(body) else None
+                    documented = isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                    assert documented, f"{source.name}: {cls.name}.{statement.target.id} has no docstring"
+
+
+VENDOR_PREFIXES = (
+    "salesforce",
+    "netsuite",
+    "business_central",
+    "stripe",
+    "avalara",
+    "product_platform",
+    "data_",
+    "erp",
+)
+
+
+def _sections() -> list[SettingsSection]:
+    settings = load_settings(environ={})
+    return [s for s in (getattr(settings, n) for n in Settings.__struct_fields__) if isinstance(s, SettingsSection)]

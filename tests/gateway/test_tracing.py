@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from core.settings import load_settings
 from core.tracing import Tracing
+from gateway.settings import load_settings
 from tests.harness import running_gateway
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from core.settings import load_settings
+from gateway.settings import load_settings
 from gateway.state import issue_token, open_client_store, prepare_state
 from tests.procs import GatewayProcess
 

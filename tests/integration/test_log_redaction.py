@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import load_settings
+from gateway.settings import load_settings
 from gateway.state import open_client_store, prepare_state
 from tests.procs import GatewayProcess
 

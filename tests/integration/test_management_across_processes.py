@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from core.settings import load_settings
+from gateway.settings import load_settings
 from tests.procs import PROJECT_ROOT, GatewayProcess, provision_token
 
 PROPAGATION_DEADLINE_SECONDS = 10.0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import load_settings
+from gateway.settings import load_settings
 from tests.procs import GatewayProcess, provision_token
 
 REQUESTS = 40

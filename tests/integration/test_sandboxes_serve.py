@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import load_settings
-from sandboxes.registry import SANDBOXES
+from gateway.settings import load_settings
+from gateway.vendors import VENDORS
 from tests.procs import GatewayProcess, SandboxesProcess, provision_token
 
 CRM = "/system/crm/v1"
@@ -28,7 +28,7 @@ def test_the_vendors_keep_their_state_across_gateway_and_sandbox_restarts(tmp_pa
     sandboxes = SandboxesProcess(tmp_path / "vendors").start()
     try:
         listing = httpx.get(f"{sandboxes.url}/").json()["sandboxes"]
-        assert set(listing) == {spec.vendor for spec in SANDBOXES}
+        assert set(listing) == {vendor.name for vendor in VENDORS}
         assert listing["salesforce"] == f"{sandboxes.url}/sandbox/salesforce"
 
         pointed = {**common, **sandboxes.gateway_settings()}

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.settings import load_settings
+from gateway.settings import load_settings
 from gateway.state import issue_token, open_client_store, prepare_state
 from tests.procs import PROJECT_ROOT, GatewayProcess
 

@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine, create_schema
-from core.settings import Settings
+from core.settings import CoreSettings
 from policies.oauth import OAuthService, oauth_route_handlers
 from policies.oauth.client_assertion import ASSERTION_TYPE
 
@@ -25,10 +25,10 @@ ISSUER = "https://auth.strata.test"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def make_settings(tmp_path: Path, **overrides: Any) -> CoreSettings:
     values: dict[str, Any] = {"state_dir": str(tmp_path), "public_url": ISSUER, "token_ttl_seconds": 300}
     values.update(overrides)
-    return Settings(**values)
+    return CoreSettings(**values)
 
 
 @pytest.fixture

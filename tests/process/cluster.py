@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from core.settings import load_settings
-from sandboxes.registry import SANDBOXES
+from gateway.settings import load_settings
+from gateway.vendors import VENDORS
 from tests.procs import GatewayProcess, SandboxesProcess, provision_token
 
 QUOTE_TO_CASH = "/process/quote-to-cash/v1/orders"
@@ -172,8 +172,8 @@ class Cluster:
 
     async def faults(self, client: httpx.AsyncClient, rules: list[dict[str, Any]] | None) -> None:
         """Put ``rules`` on every vendor (``None``: clear them)."""
-        for spec in SANDBOXES:
-            url = f"{self.vendor_url(spec.vendor)}/_control/faults"
+        for vendor in VENDORS:
+            url = f"{self.vendor_url(vendor.name)}/_control/faults"
             response = await (client.delete(url) if rules is None else client.post(url, json=rules))
             assert response.status_code in (201, 204), response.text
 

@@ -15,8 +15,8 @@ import hypothesis
 import pytest
 import schemathesis
 
-from core.settings import load_settings
 from gateway.contracts.loader import bundle, discover
+from gateway.settings import load_settings
 from tests.contracts.checks import CHECKS
 from tests.procs import GatewayProcess, provision_token
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from core.settings import load_settings
+from gateway.settings import load_settings
 from tests.fixtures.recorded.record import ARCHIVE, IDS, SETTINGS
 from tests.procs import GatewayProcess, provision_token
 

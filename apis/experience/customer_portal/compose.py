@@ -24,7 +24,6 @@ import msgspec
 from litestar import Request
 
 from apis.experience.customer_portal import views as v
-from apis.process.quote_to_cash.plan import BILLING, CRM
 from apis.process.xref import XrefStore
 from core.errors import NotFound
 from policies.pipeline import CONTEXT_STATE_KEY
@@ -64,12 +63,13 @@ def check_visible(request: Request[Any, Any, Any], customer_id: str) -> None:
 async def billing_customer_id(request: Request[Any, Any, Any], crm_account_id: str) -> str | None:
     """The billing customer of a CRM account: the xref's link, else the one carrying its id."""
     xref = XrefStore(request.app.state.components.engine)
-    canonical_id = await xref.canonical_id("customer", CRM, crm_account_id)
+    crm, billing = request.app.state.crm, request.app.state.billing
+    canonical_id = await xref.canonical_id("customer", crm.vendor, crm_account_id)
     if canonical_id is not None:
-        linked = await xref.vendor_id("customer", canonical_id, BILLING)
+        linked = await xref.vendor_id("customer", canonical_id, billing.vendor)
         if linked is not None:
             return linked
-    found = await request.app.state.billing.find_customer_by_crm_account(crm_account_id)
+    found = await billing.find_customer_by_crm_account(crm_account_id)
     return found.id if found is not None else None
 
 

@@ -42,8 +42,6 @@ from core.errors import BusinessRuleViolation
 WORKFLOW = "catalog-sync"
 SOURCE = "/strata/process/catalog-sync"
 SYNCED_EVENT = "strata.catalog.synced"
-CATALOG = "product-platform"
-BILLING = "stripe"
 PAGE = 100
 
 
@@ -61,8 +59,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
 @workflow(WORKFLOW)
 async def catalog_sync(transaction_id: str, business_key: str) -> dict[str, Any]:
     """One comparison of the catalog with billing and the ERP (workflow id = ``transaction_id``)."""
-    skus = await run_step(transaction_id, "read_catalog", CATALOG, read_catalog)
-    billing = await run_step(transaction_id, "read_billing", BILLING, read_billing)
+    skus = await run_step(transaction_id, "read_catalog", runtime().product.vendor, read_catalog)
+    billing = await run_step(transaction_id, "read_billing", runtime().billing.vendor, read_billing)
     items = await run_step(transaction_id, "read_erp", runtime().erp_system, read_erp)
     report = await run_step(transaction_id, "report", None, report_findings, transaction_id, skus, billing, items)
     await run_step(transaction_id, "check_complete", None, check_complete, transaction_id, report)
@@ -121,7 +119,7 @@ def compare(skus: list[Sku], billing: list[BillingPrice], items: list[Item], erp
                 findings.append(
                     Finding(
                         code="price_drift",
-                        subject=f"{sku.code} {BILLING} {price.id}",
+                        subject=f"{sku.code} {runtime().billing.vendor} {price.id}",
                         detail=f"billing price {price.unit_amount.amount}, catalog {wanted.amount} {wanted.currency}",
                     )
                 )
@@ -192,7 +190,7 @@ async def check_complete(transaction_id: str, report: Report) -> None:
             parts.append(f"billing lacks {', '.join(report.missing_in_billing)}")
         if report.missing_in_erp:
             parts.append(f"the ERP lacks {', '.join(report.missing_in_erp)}")
-        owner = BILLING if report.missing_in_billing else runtime().erp_system
+        owner = runtime().billing.vendor if report.missing_in_billing else runtime().erp_system
         raise BusinessRuleViolation(
             "catalog_incomplete",
             f"Catalog SKUs not set up (no system API creates them): {'; '.join(parts)}",
@@ -224,7 +222,13 @@ async def open_run(process: ProcessRuntime, *, request_id: str | None = None) ->
 
 def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of catalog-sync talks to."""
-    return {"read_catalog": CATALOG, "read_billing": BILLING, "read_erp": erp, "report": None, "check_complete": None}
+    return {
+        "read_catalog": runtime().product.vendor,
+        "read_billing": runtime().billing.vendor,
+        "read_erp": erp,
+        "report": None,
+        "check_complete": None,
+    }
 
 
 SPEC = WorkflowSpec(

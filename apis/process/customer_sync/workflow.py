@@ -47,8 +47,6 @@ from core.errors import BusinessRuleViolation, InvalidInput, NotFound
 WORKFLOW = "customer-sync"
 SOURCE = "/strata/process/customer-sync"
 SYNCED_EVENT = "strata.customer.synced"
-CRM = "salesforce"
-BILLING = "stripe"
 STATES = ("accepted", "matched", "customer_synced", "completed")
 """The business states of a one-account sync that goes well, in order."""
 PAGE = 200
@@ -94,7 +92,7 @@ async def customer_sync(transaction_id: str, business_key: str) -> dict[str, Any
     if request.get("account_id"):
         synced = [await sync_one(transaction_id, str(request["account_id"]))]
     else:
-        accounts = await run_step(transaction_id, "list_accounts", CRM, list_accounts)
+        accounts = await run_step(transaction_id, "list_accounts", runtime().crm.vendor, list_accounts)
         pool = await run_step(transaction_id, "list_erp_customers", runtime().erp_system, all_erp_customers)
         synced = []
         for account in accounts:
@@ -110,7 +108,7 @@ async def customer_sync(transaction_id: str, business_key: str) -> dict[str, Any
 async def sync_one(transaction_id: str, account_id: str) -> Synced:
     """One account, step by step (the ``{"account_id"}`` form)."""
     erp = runtime().erp_system
-    account = await run_step(transaction_id, "read_account", CRM, read_account, account_id)
+    account = await run_step(transaction_id, "read_account", runtime().crm.vendor, read_account, account_id)
     match = await run_step(transaction_id, "match_erp_customer", erp, match_erp_customer, transaction_id, account)
     canonical_id, erp_id, created, updated, conflicts = await run_step(
         transaction_id, "sync_erp_customer", erp, sync_erp_customer, transaction_id, account, match, ""
@@ -118,7 +116,7 @@ async def sync_one(transaction_id: str, account_id: str) -> Synced:
     billing_id, billing_created, billing_updated = await run_step(
         transaction_id,
         "sync_billing_customer",
-        BILLING,
+        runtime().billing.vendor,
         sync_billing_customer,
         transaction_id,
         account,
@@ -165,7 +163,7 @@ async def read_account(account_id: str) -> Account:
         customer = await crm.get_account(account_id)
     except (NotFound, InvalidInput):
         raise BusinessRuleViolation(
-            "unknown_account", f"The CRM has no account {account_id}", owner_system=CRM
+            "unknown_account", f"The CRM has no account {account_id}", owner_system=runtime().crm.vendor
         ) from None
     contacts = await crm.list_contacts(account_id=account_id, limit=PAGE)
     email = next((c.email for c in contacts.items if c.email), None)
@@ -188,7 +186,7 @@ async def match_erp_customer(
     """
     process = runtime()
     erp, crm_id = process.erp_system, account.customer.id
-    canonical_id = await process.xref.canonical_id("customer", CRM, crm_id)
+    canonical_id = await process.xref.canonical_id("customer", process.crm.vendor, crm_id)
     linked = await process.xref.vendor_id("customer", canonical_id, erp) if canonical_id else None
     if linked is not None:
         match = ErpMatch(customer=await process.erp.get_customer(linked), matched_by="xref")
@@ -365,7 +363,7 @@ async def sync_billing_customer(
     process = runtime()
     customer = account.customer
     step_name = f"{prefix}sync_billing_customer"
-    billing_id = await process.xref.vendor_id("customer", canonical_id, BILLING)
+    billing_id = await process.xref.vendor_id("customer", canonical_id, process.billing.vendor)
     found = await process.billing.get_customer(billing_id) if billing_id else None
     if found is None:
         found = await process.billing.find_customer_by_crm_account(customer.id)
@@ -383,7 +381,7 @@ async def sync_billing_customer(
             key=idempotency_key(step_name),
         )
         billing_id = made.id
-        created.append(BILLING)
+        created.append(process.billing.vendor)
     else:
         billing_id = found.id
         changes = {
@@ -397,13 +395,13 @@ async def sync_billing_customer(
                 BillingCustomerPatch(name=changes.get("name"), email=changes.get("email")),
                 key=idempotency_key(f"{step_name}:update"),
             )
-            updated.extend(f"{BILLING}.{field}" for field in changes)
-    await process.xref.link("customer", canonical_id, BILLING, billing_id)
+            updated.extend(f"{process.billing.vendor}.{field}" for field in changes)
+    await process.xref.link("customer", canonical_id, process.billing.vendor, billing_id)
     await process.transactions.advance(
         transaction_id,
         "customer_synced",
         step=step_name,
-        records=[VendorRecord(system=BILLING, object="customer", id=billing_id)],
+        records=[VendorRecord(system=process.billing.vendor, object="customer", id=billing_id)],
     )
     return billing_id, created, updated
 
@@ -465,13 +463,13 @@ def synced_event(transaction_id: str, correlation_id: str, synced: Synced) -> Cl
 async def canonical_customer(customer: Customer) -> str:
     """The canonical id of a CRM account (its ``Strata_Id__c`` when it has one, as quote-to-cash)."""
     xref = runtime().xref
-    known = await xref.canonical_id("customer", CRM, customer.id)
+    known = await xref.canonical_id("customer", runtime().crm.vendor, customer.id)
     if known is not None:
         return known
     if customer.external_id and customer.external_id.startswith("cus_"):
-        await xref.link("customer", customer.external_id, CRM, customer.id)
+        await xref.link("customer", customer.external_id, runtime().crm.vendor, customer.id)
         return customer.external_id
-    canonical_id, _ = await xref.canonical_id_for("customer", CRM, customer.id)
+    canonical_id, _ = await xref.canonical_id_for("customer", runtime().crm.vendor, customer.id)
     return canonical_id
 
 
@@ -479,11 +477,11 @@ def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of customer-sync talks to."""
     return {
         "read_request": None,
-        "list_accounts": CRM,
-        "read_account": CRM,
+        "list_accounts": runtime().crm.vendor,
+        "read_account": runtime().crm.vendor,
         "match_erp_customer": erp,
         "sync_erp_customer": erp,
-        "sync_billing_customer": BILLING,
+        "sync_billing_customer": runtime().billing.vendor,
         "list_erp_customers": erp,
         "complete": None,
     }

@@ -26,7 +26,7 @@ import msgspec
 from apis.canonical import CreditMemoCreate, DocumentLineInput, Money
 from apis.process.event_types import CreditMemoIssued, event_data
 from apis.process.ledger.hold import Held, hold
-from apis.process.ledger.mapping import BILLING, broken, closed_period
+from apis.process.ledger.mapping import broken, closed_period
 from apis.process.ledger.posting import ErpInvoiceNotPosted, erp_invoice_of, posting_date
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
@@ -72,7 +72,9 @@ async def plan_credit(process: ProcessRuntime, event: dict[str, Any], overrides:
     elif event.get("kind") == "credit_note":
         note = await process.billing.get_credit_note(str(event["credit_note_id"]))
         if note.status != "issued":
-            raise broken("credit_note_void", f"Credit note {note.id} is {note.status}", BILLING, "/status")
+            raise broken(
+                "credit_note_void", f"Credit note {note.id} is {note.status}", process.billing.vendor, "/status"
+            )
         plan = CreditPlan(
             source="credit_note",
             source_id=note.id,
@@ -85,7 +87,9 @@ async def plan_credit(process: ProcessRuntime, event: dict[str, Any], overrides:
             hold_reason=None,
         )
     else:
-        raise broken("event_unknown", f"payment-to-cash cannot handle {event.get('kind')!r}", BILLING, "/kind")
+        raise broken(
+            "event_unknown", f"payment-to-cash cannot handle {event.get('kind')!r}", process.billing.vendor, "/kind"
+        )
     reason = await closed_period(process, plan.credit_date, "/posting_date")
     return msgspec.structs.replace(plan, hold_reason=reason)
 
@@ -100,7 +104,7 @@ async def _refund(process: ProcessRuntime, event: dict[str, Any], overrides: dic
     ]
     if not refunds:
         detail = f"Payment {intent_id} has no succeeded refund to credit"
-        raise broken("refund_not_found", detail, BILLING, "/payment_intent_id")
+        raise broken("refund_not_found", detail, process.billing.vendor, "/payment_intent_id")
     refund = max(refunds, key=lambda r: (r.created_at, r.id))
     return CreditPlan(
         source="refund",
@@ -139,7 +143,7 @@ async def find_credited_invoice(plan: CreditPlan) -> Credited:
         erp_invoice_id = await erp_invoice_of(process, plan.billing_invoice_id)
     else:
         assert plan.payment_intent_id is not None
-        canonical_id = await process.xref.canonical_id("payment", BILLING, plan.payment_intent_id)
+        canonical_id = await process.xref.canonical_id("payment", process.billing.vendor, plan.payment_intent_id)
         payment_id = await process.xref.vendor_id("payment", canonical_id, process.erp_system) if canonical_id else None
         if payment_id is None:
             raise ErpInvoiceNotPosted(f"Payment {plan.payment_intent_id} is not applied in the ERP yet")

@@ -27,7 +27,7 @@ from apis.canonical import Address, DocumentLineInput, InvoiceCreate, Money, Tax
 from apis.process.engine import sleep, workflow
 from apis.process.event_types import InvoicePosted, event_data
 from apis.process.ledger.hold import Held, hold
-from apis.process.ledger.mapping import BILLING, LedgerLine, broken, closed_period, erp_customer_of, ledger_lines
+from apis.process.ledger.mapping import LedgerLine, broken, closed_period, erp_customer_of, ledger_lines
 from apis.process.ledger.mapping import legal_entity as find_legal_entity
 from apis.process.ledger.posting import check_overrides, posting_date
 from apis.process.ledger.window import seconds_to_window
@@ -39,7 +39,6 @@ from core.errors import PeriodClosed
 
 WORKFLOW = "invoice-to-ledger"
 SOURCE = "/strata/process/invoice-to-ledger"
-TAX = "avalara"
 STATES = ("accepted", "validated", "tax_committed", "posted", "completed")
 """The business states of an invoice-to-ledger transaction that goes well, in order."""
 
@@ -76,13 +75,13 @@ class Posted(msgspec.Struct, frozen=True, kw_only=True):
 async def invoice_to_ledger(transaction_id: str, invoice_id: str) -> dict[str, Any]:
     """The invoice-to-ledger workflow of one billing invoice (workflow id = ``transaction_id``)."""
     erp = runtime().erp_system
-    plan = await run_step(transaction_id, "validate", BILLING, validate, transaction_id, invoice_id)
+    plan = await run_step(transaction_id, "validate", runtime().billing.vendor, validate, transaction_id, invoice_id)
     if plan.hold_reason is not None:
         await hold(transaction_id, "validate", Held(reason=plan.hold_reason))
     pause = await run_step(transaction_id, "await_posting_window", None, posting_pause)
     if pause > 0:
         await sleep(pause)
-    tax_total = await run_step(transaction_id, "commit_tax", TAX, commit_tax, transaction_id, plan)
+    tax_total = await run_step(transaction_id, "commit_tax", runtime().tax.vendor, commit_tax, transaction_id, plan)
     posted = await run_step(transaction_id, "post_invoice", erp, post_invoice, transaction_id, plan)
     if isinstance(posted, Held):
         await hold(transaction_id, "post_invoice", posted)
@@ -98,14 +97,14 @@ async def validate(transaction_id: str, invoice_id: str) -> InvoicePlan:
     invoice = await process.billing.get_invoice(invoice_id)
     if invoice.status not in ("open", "paid") or invoice.number is None:
         detail = f"Invoice {invoice_id} is {invoice.status}; only finalized invoices are posted"
-        raise broken("invoice_not_finalized", detail, BILLING, "/status")
+        raise broken("invoice_not_finalized", detail, process.billing.vendor, "/status")
     customer = await process.billing.get_customer(invoice.customer_id)
     erp_customer = await erp_customer_of(process, customer)
     lines = await ledger_lines(process, invoice)
     ship_to = customer.billing_address or erp_customer.billing_address
     if ship_to is None or not ship_to.country:
         detail = f"Billing customer {customer.id} has no billing country, so the invoice cannot be taxed"
-        raise broken("tax_address_incomplete", detail, BILLING, "/billing_address/country")
+        raise broken("tax_address_incomplete", detail, process.billing.vendor, "/billing_address/country")
     entity = await find_legal_entity(process, erp_customer.legal_entity_id)
     day = posting_date(invoice.finalized_at or invoice.created_at, overrides)
     plan = InvoicePlan(
@@ -129,7 +128,7 @@ async def validate(transaction_id: str, invoice_id: str) -> InvoicePlan:
         transaction_id,
         "validated",
         step="validate",
-        records=[VendorRecord(system=BILLING, object="invoice", id=invoice.id)],
+        records=[VendorRecord(system=process.billing.vendor, object="invoice", id=invoice.id)],
     )
     return plan
 
@@ -168,7 +167,9 @@ async def commit_tax(transaction_id: str, plan: InvoicePlan) -> Money:
         transaction_id,
         "tax_committed",
         step="commit_tax",
-        records=[VendorRecord(system=TAX, object="tax_transaction", id=f"{plan.tax_company}:{plan.number}")],
+        records=[
+            VendorRecord(system=process.tax.vendor, object="tax_transaction", id=f"{plan.tax_company}:{plan.number}")
+        ],
     )
     return recorded.total_tax
 
@@ -198,7 +199,7 @@ async def post_invoice(transaction_id: str, plan: InvoicePlan) -> Posted | Held:
         )
     except PeriodClosed as error:  # closed since validate (or the cached period was stale)
         return Held(reason=error.detail)
-    canonical_id, _ = await process.xref.canonical_id_for("invoice", BILLING, plan.invoice_id)
+    canonical_id, _ = await process.xref.canonical_id_for("invoice", process.billing.vendor, plan.invoice_id)
     await process.xref.link("invoice", canonical_id, process.erp_system, invoice.id)
     await process.transactions.advance(
         transaction_id,
@@ -238,9 +239,9 @@ async def record_posting(transaction_id: str, plan: InvoicePlan, posted: Posted,
 def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of invoice-to-ledger talks to."""
     return {
-        "validate": BILLING,
+        "validate": runtime().billing.vendor,
         "await_posting_window": None,
-        "commit_tax": TAX,
+        "commit_tax": runtime().tax.vendor,
         "post_invoice": erp,
         "record_posting": None,
     }

@@ -23,8 +23,6 @@ from apis.canonical import BillingCustomer, BillingInvoice, ErpCustomer, Item, L
 from apis.process.runtime import ProcessRuntime
 from core.errors import BusinessRuleViolation
 
-BILLING = "stripe"
-CRM = "salesforce"
 CENT = Decimal("0.01")
 
 
@@ -55,7 +53,7 @@ async def erp_customer_of(process: ProcessRuntime, customer: BillingCustomer) ->
     Raises:
         BusinessRuleViolation: ``customer_unmapped`` — neither the xref nor the ERP knows it.
     """
-    canonical_id = await process.xref.canonical_id("customer", BILLING, customer.id)
+    canonical_id = await process.xref.canonical_id("customer", process.billing.vendor, customer.id)
     erp_id = await process.xref.vendor_id("customer", canonical_id, process.erp_system) if canonical_id else None
     if erp_id is not None:
         return await process.erp.get_customer(erp_id)
@@ -72,7 +70,7 @@ async def erp_customer_of(process: ProcessRuntime, customer: BillingCustomer) ->
         f"Billing customer {customer.id} has no cross-reference and no CRM account id, "
         "so its ERP customer cannot be found"
     )
-    raise broken("customer_unmapped", detail, BILLING, "/customer")
+    raise broken("customer_unmapped", detail, process.billing.vendor, "/customer")
 
 
 async def ledger_lines(process: ProcessRuntime, invoice: BillingInvoice) -> list[LedgerLine]:

@@ -28,7 +28,7 @@ from apis.process.engine import workflow
 from apis.process.event_types import PaymentApplied, event_data
 from apis.process.ledger import credits
 from apis.process.ledger.hold import Held, hold
-from apis.process.ledger.mapping import BILLING, CRM, broken, closed_period, erp_customer_of
+from apis.process.ledger.mapping import broken, closed_period, erp_customer_of
 from apis.process.ledger.posting import check_overrides, erp_invoice_of, posting_date
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
@@ -70,7 +70,7 @@ class Applied(msgspec.Struct, frozen=True, kw_only=True):
 async def payment_to_cash(transaction_id: str, business_key: str) -> dict[str, Any]:
     """The payment-to-cash workflow of one paid invoice, refund or credit note (workflow id = ``transaction_id``)."""
     erp = runtime().erp_system
-    plan = await run_step(transaction_id, "validate", BILLING, validate, transaction_id)
+    plan = await run_step(transaction_id, "validate", runtime().billing.vendor, validate, transaction_id)
     if isinstance(plan, credits.CreditPlan):
         return await credits.credit(transaction_id, plan)
     if plan.hold_reason is not None:
@@ -79,7 +79,7 @@ async def payment_to_cash(transaction_id: str, business_key: str) -> dict[str, A
     applied = await run_step(transaction_id, "apply_payment", erp, apply_payment, transaction_id, plan, erp_invoice_id)
     if isinstance(applied, Held):
         await hold(transaction_id, "apply_payment", applied)
-    await run_step(transaction_id, "update_crm", CRM, update_crm, transaction_id, plan)
+    await run_step(transaction_id, "update_crm", runtime().crm.vendor, update_crm, transaction_id, plan)
     await run_step(transaction_id, "record_payment", None, record_payment, transaction_id, plan, applied)
     return msgspec.to_builtins(applied)  # type: ignore[no-any-return]
 
@@ -93,10 +93,10 @@ async def validate(transaction_id: str) -> PaymentPlan | credits.CreditPlan:
     plan: PaymentPlan | credits.CreditPlan
     if transaction.input.get("kind") == "paid":
         plan = await _plan_payment(transaction.input, overrides)
-        record = VendorRecord(system=BILLING, object="invoice", id=plan.invoice_id)
+        record = VendorRecord(system=process.billing.vendor, object="invoice", id=plan.invoice_id)
     else:
         plan = await credits.plan_credit(process, transaction.input, overrides)
-        record = VendorRecord(system=BILLING, object=plan.billing_object, id=plan.billing_id)
+        record = VendorRecord(system=process.billing.vendor, object=plan.billing_object, id=plan.billing_id)
     await process.transactions.advance(transaction_id, "validated", step="validate", records=[record])
     return plan
 
@@ -105,7 +105,12 @@ async def _plan_payment(event: dict[str, Any], overrides: dict[str, Any]) -> Pay
     process = runtime()
     invoice = await process.billing.get_invoice(str(event["invoice_id"]))
     if invoice.status != "paid" or invoice.number is None:
-        raise broken("invoice_not_paid", f"Invoice {invoice.id} is {invoice.status}, not paid", BILLING, "/status")
+        raise broken(
+            "invoice_not_paid",
+            f"Invoice {invoice.id} is {invoice.status}, not paid",
+            process.billing.vendor,
+            "/status",
+        )
     customer = await process.billing.get_customer(invoice.customer_id)
     erp_customer = await erp_customer_of(process, customer)
     opportunity_id = None
@@ -155,7 +160,7 @@ async def apply_payment(transaction_id: str, plan: PaymentPlan, erp_invoice_id: 
         return Held(reason=error.detail)
     if plan.payment_intent_id is not None:
         # What a refund of this payment looks up to find the invoice it credits.
-        canonical_id, _ = await process.xref.canonical_id_for("payment", BILLING, plan.payment_intent_id)
+        canonical_id, _ = await process.xref.canonical_id_for("payment", process.billing.vendor, plan.payment_intent_id)
         await process.xref.link("payment", canonical_id, process.erp_system, payment.id)
     await process.transactions.advance(
         transaction_id,
@@ -178,7 +183,7 @@ async def update_crm(transaction_id: str, plan: PaymentPlan) -> None:
         await process.crm.patch_opportunity_billing_status(
             plan.opportunity_id, BillingStatusPatch(billing_status="paid", invoice_number=plan.number)
         )
-        records.append(VendorRecord(system=CRM, object="opportunity", id=plan.opportunity_id))
+        records.append(VendorRecord(system=process.crm.vendor, object="opportunity", id=plan.opportunity_id))
     if plan.crm_account_id is not None:
         account = await process.crm.get_account(plan.crm_account_id)
         if account.external_id and account.billing_status != "active":
@@ -195,7 +200,7 @@ async def update_crm(transaction_id: str, plan: PaymentPlan) -> None:
                     billing_status="active",
                 ),
             )
-            records.append(VendorRecord(system=CRM, object="account", id=account.id))
+            records.append(VendorRecord(system=process.crm.vendor, object="account", id=account.id))
     await process.transactions.advance(transaction_id, "crm_updated", step="update_crm", records=records)
 
 
@@ -225,10 +230,10 @@ async def record_payment(transaction_id: str, plan: PaymentPlan, applied: Applie
 def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of payment-to-cash talks to (payments and credits)."""
     return {
-        "validate": BILLING,
+        "validate": runtime().billing.vendor,
         "find_erp_invoice": erp,
         "apply_payment": erp,
-        "update_crm": CRM,
+        "update_crm": runtime().crm.vendor,
         "record_payment": None,
         **credits.step_systems(erp),
     }

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from apis.process.ledger.mapping import BILLING
 from apis.process.overrides import overrides_of
 from core.errors import RetryableError
 
@@ -51,7 +50,7 @@ async def erp_invoice_of(process: ProcessRuntime, billing_invoice_id: str) -> st
     Raises:
         ErpInvoiceNotPosted: not posted yet (retryable: the step waits and looks again).
     """
-    canonical_id = await process.xref.canonical_id("invoice", BILLING, billing_invoice_id)
+    canonical_id = await process.xref.canonical_id("invoice", process.billing.vendor, billing_invoice_id)
     erp_id = await process.xref.vendor_id("invoice", canonical_id, process.erp_system) if canonical_id else None
     if erp_id is None:
         raise ErpInvoiceNotPosted(f"Billing invoice {billing_invoice_id} is not posted to the ERP yet")

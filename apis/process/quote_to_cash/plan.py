@@ -38,14 +38,11 @@ from apis.canonical import (
     TaxLineRequest,
     TaxQuoteRequest,
 )
-from apis.process.runtime import ProcessRuntime
+from apis.process.runtime import ProcessRuntime, runtime
 from apis.system.tax.service import check_request
 from core.errors import BusinessRuleViolation, InvalidInput, NotFound
 
 MAX_DEPTH = 5
-CRM = "salesforce"
-CATALOG = "product-platform"
-BILLING = "stripe"
 
 
 class PlannedLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,20 +92,35 @@ async def plan_order(process: ProcessRuntime, opportunity_id: str, overrides: di
         opportunity = await process.crm.get_opportunity(opportunity_id)
     except (NotFound, InvalidInput):
         detail = f"The CRM has no opportunity {opportunity_id}"
-        raise _broken("opportunity_not_found", detail, CRM, "/opportunity_id") from None
+        raise _broken("opportunity_not_found", detail, process.crm.vendor, "/opportunity_id") from None
     if opportunity.stage != "closed_won":
         raise _broken(
-            "opportunity_not_won", f"Opportunity {opportunity_id} is {opportunity.stage}, not closed won", CRM, "/stage"
+            "opportunity_not_won",
+            f"Opportunity {opportunity_id} is {opportunity.stage}, not closed won",
+            process.crm.vendor,
+            "/stage",
         )
     if not opportunity.lines:
-        raise _broken("opportunity_without_lines", f"Opportunity {opportunity_id} has no product lines", CRM, "/lines")
+        raise _broken(
+            "opportunity_without_lines",
+            f"Opportunity {opportunity_id} has no product lines",
+            process.crm.vendor,
+            "/lines",
+        )
     if opportunity.account_id is None:
-        raise _broken("account_missing", f"Opportunity {opportunity_id} has no account", CRM, "/account_id")
+        raise _broken(
+            "account_missing", f"Opportunity {opportunity_id} has no account", process.crm.vendor, "/account_id"
+        )
     account = await _account(process, opportunity.account_id)
     await _check_hierarchy(process, account)
     currency = (opportunity.amount.currency if opportunity.amount else None) or account.currency
     if not currency:
-        raise _broken("currency_missing", "Neither the opportunity nor its account has a currency", CRM, "/currency")
+        raise _broken(
+            "currency_missing",
+            "Neither the opportunity nor its account has a currency",
+            process.crm.vendor,
+            "/currency",
+        )
     address = _checked_address(account)
     order_date = _order_date(opportunity, overrides)
 
@@ -140,7 +152,7 @@ async def plan_order(process: ProcessRuntime, opportunity_id: str, overrides: di
         raise BusinessRuleViolation(
             "tax_address_incomplete",
             f"Account {account.id}: {error.detail}",
-            owner_system=CRM,
+            owner_system=process.crm.vendor,
             field_errors=[_crm_pointer(e) for e in error.field_errors],
         ) from None
     return plan
@@ -172,7 +184,9 @@ async def _account(process: ProcessRuntime, account_id: str) -> Customer:
     try:
         return await process.crm.get_account(account_id)
     except (NotFound, InvalidInput):
-        raise _broken("account_missing", f"The CRM has no account {account_id}", CRM, "/account_id") from None
+        raise _broken(
+            "account_missing", f"The CRM has no account {account_id}", process.crm.vendor, "/account_id"
+        ) from None
 
 
 async def _check_hierarchy(process: ProcessRuntime, account: Customer) -> None:
@@ -185,7 +199,7 @@ async def _check_hierarchy(process: ProcessRuntime, account: Customer) -> None:
             raise _broken(
                 "account_hierarchy_cycle",
                 f"Account {account.id}'s parents loop at {current.parent_id}",
-                CRM,
+                process.crm.vendor,
                 "/parent_id",
             )
         seen.add(current.parent_id)
@@ -195,11 +209,14 @@ async def _check_hierarchy(process: ProcessRuntime, account: Customer) -> None:
             raise _broken(
                 "account_parent_missing",
                 f"Account {current.id} names parent {current.parent_id}, which the CRM does not have",
-                CRM,
+                process.crm.vendor,
                 "/parent_id",
             ) from None
     raise _broken(
-        "account_hierarchy_too_deep", f"Account {account.id} is more than {MAX_DEPTH} levels deep", CRM, "/parent_id"
+        "account_hierarchy_too_deep",
+        f"Account {account.id} is more than {MAX_DEPTH} levels deep",
+        process.crm.vendor,
+        "/parent_id",
     )
 
 
@@ -208,7 +225,7 @@ def _checked_address(account: Customer) -> Address:
         raise BusinessRuleViolation(
             "tax_address_incomplete",
             f"Account {account.id} has no billing country, so the order cannot be taxed",
-            owner_system=CRM,
+            owner_system=runtime().crm.vendor,
             field_errors=[{"pointer": "/billing_address/country", "detail": "required for tax"}],
         )
     return account.billing_address
@@ -262,7 +279,7 @@ async def _plan_lines(
         raise BusinessRuleViolation(
             "product_unmapped",
             f"Opportunity {opportunity.id}: {unmapped[0]['detail']}",
-            owner_system=CATALOG,
+            owner_system=process.product.vendor,
             field_errors=unmapped,
         )
     return planned

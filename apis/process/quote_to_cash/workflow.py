@@ -39,7 +39,7 @@ from apis.canonical import (
 )
 from apis.process.engine import idempotency_key, workflow
 from apis.process.overrides import overrides_of
-from apis.process.quote_to_cash.plan import BILLING, CRM, OrderPlan, plan_order, tax_request
+from apis.process.quote_to_cash.plan import OrderPlan, plan_order, tax_request
 from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
@@ -73,16 +73,28 @@ class Result(msgspec.Struct, frozen=True, kw_only=True):
 @workflow(WORKFLOW)
 async def quote_to_cash(transaction_id: str, opportunity_id: str) -> dict[str, Any]:
     """The quote-to-cash workflow of one opportunity (workflow id = ``transaction_id``)."""
-    plan = await run_step(transaction_id, "validate", CRM, validate, transaction_id, opportunity_id)
-    tax_total = await run_step(transaction_id, "quote_tax", "avalara", quote_tax, plan)
+    plan = await run_step(transaction_id, "validate", runtime().crm.vendor, validate, transaction_id, opportunity_id)
+    tax_total = await run_step(transaction_id, "quote_tax", runtime().tax.vendor, quote_tax, plan)
     erp_id = await run_step(
         transaction_id, "sync_erp_customer", runtime().erp_system, sync_erp_customer, transaction_id, plan
     )
     customers = await run_step(
-        transaction_id, "sync_billing_customer", BILLING, sync_billing_customer, transaction_id, plan, erp_id
+        transaction_id,
+        "sync_billing_customer",
+        runtime().billing.vendor,
+        sync_billing_customer,
+        transaction_id,
+        plan,
+        erp_id,
     )
     subscription_id = await run_step(
-        transaction_id, "create_subscription", BILLING, create_subscription, transaction_id, plan, customers
+        transaction_id,
+        "create_subscription",
+        runtime().billing.vendor,
+        create_subscription,
+        transaction_id,
+        plan,
+        customers,
     )
     order_id = await run_step(
         transaction_id, "create_sales_order", runtime().erp_system, create_sales_order, transaction_id, plan, customers
@@ -96,7 +108,7 @@ async def quote_to_cash(transaction_id: str, opportunity_id: str) -> dict[str, A
         tax_total=tax_total,
     )
     await run_step(transaction_id, "activate_contract", None, activate_contract, transaction_id, plan, result)
-    await run_step(transaction_id, "update_crm", CRM, update_crm, transaction_id, plan)
+    await run_step(transaction_id, "update_crm", runtime().crm.vendor, update_crm, transaction_id, plan)
     return msgspec.to_builtins(result)  # type: ignore[no-any-return]
 
 
@@ -151,7 +163,7 @@ async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: st
     """The billing customer of the account: the xref's, one carrying its CRM id, else a new one."""
     process = runtime()
     canonical_id = await _canonical_customer(plan)
-    billing_id = await process.xref.vendor_id("customer", canonical_id, BILLING)
+    billing_id = await process.xref.vendor_id("customer", canonical_id, process.billing.vendor)
     if billing_id is None:
         found = await process.billing.find_customer_by_crm_account(plan.account_id)
         billing_id = found.id if found is not None else None
@@ -166,12 +178,12 @@ async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: st
             key=idempotency_key("sync_billing_customer"),
         )
         billing_id = created.id
-    await process.xref.link("customer", canonical_id, BILLING, billing_id)
+    await process.xref.link("customer", canonical_id, process.billing.vendor, billing_id)
     await process.transactions.advance(
         transaction_id,
         "customer_synced",
         step="sync_billing_customer",
-        records=[VendorRecord(system=BILLING, object="customer", id=billing_id)],
+        records=[VendorRecord(system=process.billing.vendor, object="customer", id=billing_id)],
     )
     return Customers(canonical_id=canonical_id, erp_id=erp_id, billing_id=billing_id)
 
@@ -197,7 +209,7 @@ async def create_subscription(transaction_id: str, plan: OrderPlan, customers: C
         transaction_id,
         "subscription_provisioned",
         step="create_subscription",
-        records=[VendorRecord(system=BILLING, object="subscription", id=subscription.id)],
+        records=[VendorRecord(system=process.billing.vendor, object="subscription", id=subscription.id)],
     )
     return subscription.id
 
@@ -270,7 +282,7 @@ async def update_crm(transaction_id: str, plan: OrderPlan) -> None:
         transaction_id,
         COMPLETED,
         step="update_crm",
-        records=[VendorRecord(system=CRM, object="opportunity", id=plan.opportunity_id)],
+        records=[VendorRecord(system=process.crm.vendor, object="opportunity", id=plan.opportunity_id)],
     )
 
 
@@ -278,12 +290,12 @@ async def _canonical_customer(plan: OrderPlan) -> str:
     """The canonical id of the plan's account (its CRM ``Strata_Id__c`` if it has one)."""
     xref = runtime().xref
     if plan.account_external_id and plan.account_external_id.startswith("cus_"):
-        known = await xref.canonical_id("customer", CRM, plan.account_id)
+        known = await xref.canonical_id("customer", runtime().crm.vendor, plan.account_id)
         if known is None:
-            await xref.link("customer", plan.account_external_id, CRM, plan.account_id)
+            await xref.link("customer", plan.account_external_id, runtime().crm.vendor, plan.account_id)
             return plan.account_external_id
         return known
-    canonical_id, _ = await xref.canonical_id_for("customer", CRM, plan.account_id)
+    canonical_id, _ = await xref.canonical_id_for("customer", runtime().crm.vendor, plan.account_id)
     return canonical_id
 
 
@@ -309,10 +321,16 @@ async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any
     kept: list[dict[str, str]] = []
     for record in reversed(records):
         if record.object == "subscription":
-            await run_step(transaction_id, "compensation:cancel_subscription", BILLING, _cancel_subscription, record.id)
+            await run_step(
+                transaction_id,
+                "compensation:cancel_subscription",
+                runtime().billing.vendor,
+                _cancel_subscription,
+                record.id,
+            )
             undone.append({"system": record.system, "object": record.object, "id": record.id})
         elif record.object == "opportunity":
-            await run_step(transaction_id, "compensation:reset_crm", CRM, _reset_crm, record.id)
+            await run_step(transaction_id, "compensation:reset_crm", runtime().crm.vendor, _reset_crm, record.id)
             undone.append({"system": record.system, "object": "opportunity_billing_status", "id": record.id})
         elif record.object == "sales_order":
             kept.append({"system": record.system, "object": record.object, "id": record.id})
@@ -361,16 +379,16 @@ async def _record_compensation(transaction_id: str, undone: list[dict[str, str]]
 def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of quote-to-cash talks to."""
     return {
-        "validate": CRM,
-        "quote_tax": "avalara",
+        "validate": runtime().crm.vendor,
+        "quote_tax": runtime().tax.vendor,
         "sync_erp_customer": erp,
-        "sync_billing_customer": BILLING,
-        "create_subscription": BILLING,
+        "sync_billing_customer": runtime().billing.vendor,
+        "create_subscription": runtime().billing.vendor,
         "create_sales_order": erp,
         "activate_contract": None,
-        "update_crm": CRM,
-        "compensation:cancel_subscription": BILLING,
-        "compensation:reset_crm": CRM,
+        "update_crm": runtime().crm.vendor,
+        "compensation:cancel_subscription": runtime().billing.vendor,
+        "compensation:reset_crm": runtime().crm.vendor,
     }
 
 

@@ -47,10 +47,18 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def reconcile(
-    period: str, xrefs: list[XrefLink], crm: CrmSide, erp: ErpSide, billing: BillingSide, catalog: CatalogSide
+    period: str,
+    xrefs: list[XrefLink],
+    crm: CrmSide,
+    erp: ErpSide,
+    billing: BillingSide,
+    catalog: CatalogSide,
+    *,
+    systems: tuple[str, str],
 ) -> Report:
-    """Compare every side for ``period`` (``YYYY-MM``)."""
-    links = Links(xrefs, crm.accounts)
+    """Compare every side for ``period`` (``YYYY-MM``); ``systems`` names the CRM and the billing
+    system in the xref store (their services' ``vendor``)."""
+    links = Links(xrefs, crm.accounts, crm=systems[0], billing=systems[1])
     documents = Documents(erp, billing, links)
     found = [
         *compare_customers(crm, erp, billing, links),

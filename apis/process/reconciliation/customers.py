@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Generator, Iterator
 
 from apis.canonical import BillingCustomer, Customer, ErpCustomer
-from apis.process.reconciliation.model import BILLING, CRM, Links, Mismatch, canonical_customer_id
+from apis.process.reconciliation.model import Links, Mismatch, canonical_customer_id
 from apis.process.reconciliation.snapshot import BillingSide, CrmSide, ErpSide
 
 
@@ -76,7 +76,7 @@ def _account(
 
 def _erp_account(customer: ErpCustomer, system: str, links: Links) -> Generator[Mismatch, None, str | None]:
     """Yields the ERP customer's link mismatches; returns its CRM account id (``None``: it has none)."""
-    by_xref = links.linked("customer", system, customer.id, CRM)
+    by_xref = links.linked("customer", system, customer.id, links.crm)
     external = customer.external_id or ""
     by_record = external if external in links.accounts else None
     if by_record is None and canonical_customer_id(external):
@@ -99,11 +99,11 @@ def _erp_account(customer: ErpCustomer, system: str, links: Links) -> Generator[
 
 def _billing_account(customer: BillingCustomer, links: Links) -> Generator[Mismatch, None, str | None]:
     """Yields the billing customer's link mismatches; returns its CRM account id (``None``: it has none)."""
-    by_xref = links.linked("customer", BILLING, customer.id, CRM)
+    by_xref = links.linked("customer", links.billing, customer.id, links.crm)
     by_record = customer.crm_account_id if customer.crm_account_id in links.accounts else None
     if by_record is None and customer.crm_account_id is None and canonical_customer_id(customer.external_id):
         by_record = links.account_of_canonical(customer.external_id or "")
-    claimed = links.canonical("customer", BILLING, customer.id) or canonical_customer_id(customer.external_id)
+    claimed = links.canonical("customer", links.billing, customer.id) or canonical_customer_id(customer.external_id)
     account_id = yield from _resolve(
         by_xref, by_record, claimed, links, name=customer.name, billing_ids=[customer.id], record="billing customer"
     )

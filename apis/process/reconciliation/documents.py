@@ -25,7 +25,7 @@ from decimal import Decimal
 import msgspec
 
 from apis.canonical import BillingInvoice, Invoice, Money
-from apis.process.reconciliation.model import BILLING, Links, Mismatch
+from apis.process.reconciliation.model import Links, Mismatch
 from apis.process.reconciliation.snapshot import BillingSide, ErpSide
 
 BILLING_INVOICE_PREFIXES = ("in_", "inv_")
@@ -79,22 +79,22 @@ class Documents:
         external = invoice.external_id or ""
         if external in self.billing or external in self.drafts:
             return external
-        linked = self.links.linked("invoice", self.system, invoice.id, BILLING)
+        linked = self.links.linked("invoice", self.system, invoice.id, self.links.billing)
         if linked:
             return linked
         if external.startswith("inv_"):
-            return self.links.linked_to_canonical("invoice", external, BILLING) or external
+            return self.links.linked_to_canonical("invoice", external, self.links.billing) or external
         return external if external.startswith(BILLING_INVOICE_PREFIXES) else None
 
     def billing_account(self, customer_id: str) -> str | None:
         """The CRM account of a billing customer."""
-        found = self.links.linked("customer", BILLING, customer_id, "salesforce")
+        found = self.links.linked("customer", self.links.billing, customer_id, self.links.crm)
         customer = self._billing_customers.get(customer_id)
         return found or (customer.crm_account_id if customer else None)
 
     def erp_account(self, customer_id: str) -> str | None:
         """The CRM account of an ERP customer."""
-        found = self.links.linked("customer", self.system, customer_id, "salesforce")
+        found = self.links.linked("customer", self.system, customer_id, self.links.crm)
         customer = self._erp_customers.get(customer_id)
         external = customer.external_id if customer else None
         return found or (external if external in self.links.accounts else None)
@@ -180,9 +180,9 @@ def compare_payments(erp: ErpSide, billing: BillingSide, links: Links, period: s
     for payment in billing.payments:
         if payment.status != "succeeded" or period_of(payment.created_at) != period:
             continue
-        account = links.linked("customer", BILLING, payment.customer_id or "", "salesforce")
+        account = links.linked("customer", links.billing, payment.customer_id or "", links.crm)
         account = account or customers.get(payment.customer_id or "")
-        erp_id = links.linked("payment", BILLING, payment.id, erp.system)
+        erp_id = links.linked("payment", links.billing, payment.id, erp.system)
         found = erp_payments.get(erp_id) if erp_id else None
         if found is None:
             detail = f"the ERP has no payment {erp_id}" if erp_id else "no ERP payment is linked to it"
@@ -207,7 +207,7 @@ def compare_payments(erp: ErpSide, billing: BillingSide, links: Links, period: s
                 amounts={"billing": payment.amount_received, "erp": found.amount},
             )
     for recorded in erp.payments:
-        billing_id = links.linked("payment", erp.system, recorded.id, BILLING)
+        billing_id = links.linked("payment", erp.system, recorded.id, links.billing)
         if period_of(recorded.date) == period and billing_id not in billing_ids:
             yield Mismatch(
                 kind="payment_missing_in_billing",

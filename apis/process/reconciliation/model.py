@@ -29,10 +29,6 @@ import msgspec
 from apis.canonical import Customer, Money
 from apis.process.reconciliation.snapshot import XrefLink
 
-CRM = "salesforce"
-"""The CRM's name in the xref store."""
-BILLING = "stripe"
-"""The billing system's name in the xref store."""
 CANONICAL_CUSTOMER = re.compile(r"^cus_[0-9A-HJKMNP-TV-Z]{26}$")
 """A canonical customer id, ``cus_<ULID>`` (a billing id may start with ``cus_`` too: Stripe's do)."""
 
@@ -74,9 +70,13 @@ class Mismatch(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Links:
-    """The xref store and the CRM accounts, indexed for lookups both ways."""
+    """The xref store and the CRM accounts, indexed for lookups both ways.
 
-    def __init__(self, xrefs: list[XrefLink], accounts: list[Customer]) -> None:
+    ``crm`` and ``billing`` are those systems' names in the xref store (their services' ``vendor``).
+    """
+
+    def __init__(self, xrefs: list[XrefLink], accounts: list[Customer], *, crm: str, billing: str) -> None:
+        self.crm, self.billing = crm, billing
         self._canonical: dict[tuple[str, str, str], str] = {}
         self._systems: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
         for link in xrefs:
@@ -100,11 +100,13 @@ class Links:
 
     def account_of_canonical(self, canonical_id: str) -> str | None:
         """The CRM account of a canonical customer id: linked in the xref store, or carrying it."""
-        return self.linked_to_canonical("customer", canonical_id, CRM) or self._account_by_canonical.get(canonical_id)
+        return self.linked_to_canonical("customer", canonical_id, self.crm) or self._account_by_canonical.get(
+            canonical_id
+        )
 
     def account_canonical(self, account_id: str) -> str | None:
         """The canonical id of a CRM account: the xref store's, else the one on the account."""
-        found = self.canonical("customer", CRM, account_id)
+        found = self.canonical("customer", self.crm, account_id)
         if found:
             return found
         account = self.accounts.get(account_id)

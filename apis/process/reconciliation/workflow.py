@@ -94,8 +94,9 @@ async def compare_and_store(
     catalog: CatalogSide,
 ) -> int:
     """Compare, then store the report and emit the event in one transaction; the mismatch count."""
-    report = reconcile(period, xrefs, crm, erp, billing, catalog)
-    store = RunStore(runtime().database)
+    process = runtime()
+    report = reconcile(period, xrefs, crm, erp, billing, catalog, systems=(process.crm.vendor, process.billing.vendor))
+    store = RunStore(process.database)
     run = await store.get(run_id)
     event = new_event(
         COMPLETED_EVENT,

@@ -44,7 +44,6 @@ from core.db import insert_ignoring, usage_events
 WORKFLOW = "usage-to-billing"
 SOURCE = "/strata/process/usage-to-billing"
 BILLED_EVENT = "strata.usage.billed"
-BILLING = "stripe"
 STATES = ("accepted", "aggregated", "completed")
 """The business states of a batch that goes well, in order."""
 
@@ -101,14 +100,18 @@ class Aggregate(msgspec.Struct, frozen=True, kw_only=True):
 async def usage_to_billing(transaction_id: str, business_key: str) -> dict[str, Any]:
     """Bill one batch of usage (workflow id = ``transaction_id``)."""
     batch = await run_step(transaction_id, "read_batch", None, read_batch, transaction_id)
-    account = await run_step(transaction_id, "read_subscription", BILLING, read_subscription, batch.subscription_id)
+    account = await run_step(
+        transaction_id, "read_subscription", runtime().billing.vendor, read_subscription, batch.subscription_id
+    )
     fresh, duplicates = await run_step(transaction_id, "drop_duplicates", None, drop_duplicates, transaction_id, batch)
     aggregate = await run_step(
         transaction_id, "aggregate", None, aggregate_usage, transaction_id, batch, fresh, duplicates, account
     )
     for group in aggregate.groups:
         name = f"record_usage:{group.event_name}:{group.period}"
-        await run_step(transaction_id, name, BILLING, record_usage, transaction_id, name, account, group)
+        await run_step(
+            transaction_id, name, runtime().billing.vendor, record_usage, transaction_id, name, account, group
+        )
     await run_step(transaction_id, "complete", None, complete, transaction_id, batch, account, aggregate)
     return msgspec.to_builtins(aggregate)  # type: ignore[no-any-return]
 
@@ -263,7 +266,7 @@ def step_systems(erp: str) -> dict[str, str | None]:
     """The system each step of usage-to-billing talks to (``record_usage:*`` steps: billing)."""
     return {
         "read_batch": None,
-        "read_subscription": BILLING,
+        "read_subscription": runtime().billing.vendor,
         "drop_duplicates": None,
         "aggregate": None,
         "complete": None,

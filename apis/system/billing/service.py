@@ -11,7 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import msgspec
@@ -36,17 +36,10 @@ from apis.canonical import (
     UsageSummary,
 )
 from apis.system.billing import mapping as m
-from apis.system.billing.connectors.stripe import VENDOR, StripeConfig, StripeConnector
-from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.vendor_client import vendor_client
+from apis.system.billing.connectors.stripe import StripeConfig, StripeConnector
+from apis.system.kit.link import ApiKey, VendorLink
 from core.errors import Conflict, InvalidInput, NotFound
 
-if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer
-
-    from core.settings import Settings
-
-SANDBOX_BASE_URL = "http://stripe.sandbox"
 _STRIPE_ID = re.compile(r"^[a-z]+_[A-Za-z0-9]{1,64}$")
 
 
@@ -102,6 +95,12 @@ class BillingService:
     def __init__(self, connector: StripeConnector, client: httpx.AsyncClient | None = None) -> None:
         self.connector = connector
         self._client = client
+
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"stripe"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
 
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
@@ -382,30 +381,14 @@ class BillingService:
         return UsageSummary(meter_id=meter_id, customer_id=customer_id, start=start, end=end, value=value)
 
 
-def stripe_client(settings: Settings, sandbox: Any | None, tracer: Tracer | None) -> tuple[httpx.AsyncClient, str]:
-    """The HTTP client and base URL for Stripe: the real API, or the sandbox in process."""
-    return vendor_client(
-        settings,
-        vendor_url=settings.stripe_url,
-        sandbox_vendor="stripe",
-        sandbox=sandbox,
-        sandbox_base_url=SANDBOX_BASE_URL,
-        tracer=tracer,
-        peer_service=VENDOR,
-    )
+def build_billing_service(link: VendorLink[ApiKey], *, config: StripeConfig | None = None) -> BillingService:
+    """The billing service over the Stripe account ``link`` reaches (real Stripe, or its sandbox).
 
-
-async def build_billing_service(
-    settings: Settings,
-    *,
-    sandbox: Any | None = None,
-    config: StripeConfig | None = None,
-    tracer: Tracer | None = None,
-    breaker: CircuitBreaker | None = None,
-) -> BillingService:
-    """The billing service for these settings: real Stripe (``stripe_url``) or the sandbox in process."""
-    client, base_url = stripe_client(settings, sandbox, tracer)
+    Args:
+        link: client, base URL, secret key and breaker, from the composition root.
+        config: connector timeouts and retries (defaults: :class:`StripeConfig`).
+    """
     connector = StripeConnector(
-        client, base_url, settings.stripe_secret_key, config=config or StripeConfig(), breaker=breaker
+        link.client, link.base_url, link.credentials.key, config=config or StripeConfig(), breaker=link.breaker
     )
-    return BillingService(connector, client)
+    return BillingService(connector, link.client)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import msgspec
@@ -26,20 +26,13 @@ from apis.canonical import (
     Page,
 )
 from apis.system.crm import mapping as m
-from apis.system.crm.connectors.salesforce import VENDOR, SalesforceConfig, SalesforceConnector
-from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.vendor_client import vendor_client
+from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
+from apis.system.kit.link import ClientSecret, VendorLink
 from core.errors import InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer
-
-    from core.settings import Settings
 
 MAX_LIMIT = 200
 DOMAIN_MATCHES_MAX = 200
 """Accounts read when looking a company up by its web domain (more is a data-quality problem)."""
-SANDBOX_BASE_URL = "http://salesforce.sandbox"
 
 
 class InvalidCursor(InvalidInput):
@@ -80,6 +73,12 @@ class CrmService:
     def __init__(self, connector: SalesforceConnector, client: httpx.AsyncClient | None = None) -> None:
         self.connector = connector
         self._client = client
+
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"salesforce"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
 
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
@@ -327,43 +326,20 @@ def _checked_id(value: str) -> str:
     return value
 
 
-async def build_crm_service(
-    settings: Settings,
-    *,
-    sandbox: Any | None = None,
-    config: SalesforceConfig | None = None,
-    tracer: Tracer | None = None,
-    breaker: CircuitBreaker | None = None,
-) -> CrmService:
-    """The CRM service for these settings: the real org, or the sandbox in process.
+def build_crm_service(link: VendorLink[ClientSecret], *, config: SalesforceConfig | None = None) -> CrmService:
+    """The CRM service over the Salesforce org ``link`` reaches (the real org, or its sandbox).
 
     Args:
-        settings: ``salesforce_url`` empty means the embedded sandbox; client id and secret are
-            the connected app's credentials either way.
-        sandbox: an already created sandbox ASGI app to talk to (e.g. the one mounted under
-            ``/sandbox/salesforce``, so both see the same state); when omitted and
-            ``salesforce_url`` is empty, one is created with its state under
-            ``<state dir>/sandboxes/salesforce``.
+        link: client, base URL, connected-app credentials and breaker, from the composition root.
         config: connector timeouts and retries (defaults: :class:`SalesforceConfig`).
-        tracer: makes every Salesforce exchange a client span (``None``: tracing off; the
-            caller's ``traceparent`` is propagated either way).
-        breaker: Salesforce's circuit breaker in this process (``None``: no breaker).
     """
-    client, base_url = vendor_client(
-        settings,
-        vendor_url=settings.salesforce_url,
-        sandbox_vendor="salesforce",
-        sandbox=sandbox,
-        sandbox_base_url=SANDBOX_BASE_URL,
-        tracer=tracer,
-        peer_service=VENDOR,
-    )
+    credentials = link.credentials
     connector = SalesforceConnector(
-        client,
-        base_url,
-        settings.salesforce_client_id,
-        settings.salesforce_client_secret,
+        link.client,
+        link.base_url,
+        credentials.client_id,
+        credentials.client_secret,
         config=config or SalesforceConfig(),
-        breaker=breaker,
+        breaker=link.breaker,
     )
-    return CrmService(connector, client)
+    return CrmService(connector, link.client)

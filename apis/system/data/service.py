@@ -21,8 +21,8 @@ from core.errors import InvalidInput
 from core.settings import SettingsError
 
 if TYPE_CHECKING:
+    from apis.system.data.settings import DataPlatformSettings
     from apis.system.kit.circuit_breaker import CircuitBreaker
-    from core.settings import Settings
 
 PUTS_IN_FLIGHT = 8
 """Objects of one batch written at once."""
@@ -107,27 +107,32 @@ class DataService:
         return IngestResult(batch_id=batch_id, items=items, objects=landed)
 
 
-async def build_data_service(settings: Settings, *, breaker: CircuitBreaker | None = None) -> DataService:
-    """The data service for these settings: ``data_backend`` ``local`` (``<state_dir>/lake``) or ``s3``."""
-    if settings.data_backend == "s3":
+def build_data_service(
+    settings: DataPlatformSettings, *, state_path: Path, breaker: CircuitBreaker | None = None
+) -> DataService:
+    """The data service: batches land in ``<state_path>/lake`` (``data_backend`` ``local``) or in S3.
+
+    Args:
+        settings: the data platform's settings (backend, bucket, credentials).
+        state_path: the gateway's state directory (the local lake lives under it).
+        breaker: S3's circuit breaker in this process (``None``: no breaker).
+    """
+    if settings.backend == "s3":
         from apis.system.data.connectors.s3 import S3Connector
 
-        endpoint = settings.data_s3_endpoint_url
-        if endpoint and not endpoint.startswith(("http://", "https://")):
-            raise SettingsError(f"data_s3_endpoint_url: {endpoint!r} is not an http:// or https:// URL")
-        if not settings.data_s3_bucket:
+        if not settings.s3_bucket:
             raise SettingsError("data_s3_bucket: a bucket is required when data_backend is s3")
         writer: LakeWriter = S3Connector(
-            bucket=settings.data_s3_bucket,
-            prefix=settings.data_s3_prefix,
-            endpoint_url=endpoint or None,
-            region=settings.data_s3_region,
-            access_key_id=settings.data_s3_access_key_id or None,
-            secret_access_key=settings.data_s3_secret_access_key or None,
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id or None,
+            secret_access_key=settings.s3_secret_access_key or None,
             breaker=breaker,
         )
     else:
         from apis.system.data.connectors.local_dir import LocalDirConnector
 
-        writer = LocalDirConnector(Path(settings.state_path) / "lake")
+        writer = LocalDirConnector(state_path / "lake")
     return DataService(writer)

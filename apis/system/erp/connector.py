@@ -46,6 +46,10 @@ class ErpConnector(Protocol):
     vendor: str
     """Vendor name as used for the circuit breaker and metrics (``netsuite``, ``business_central``)."""
 
+    @property
+    def system(self) -> str:
+        """The ERP's name in lineage, cross-references and errors (``netsuite``, ``business-central``)."""
+
     async def aclose(self) -> None:
         """Close the HTTP client the connector owns, if any."""
 

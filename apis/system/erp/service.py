@@ -46,7 +46,6 @@ from core.errors import InvalidInput, PeriodClosed
 
 if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
-    from gateway.components import Components
 
 MAX_LIMIT = 200
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -115,8 +114,9 @@ class ErpService:
 
     @property
     def vendor(self) -> str:
-        """Which ERP serves the API."""
-        return self.connector.vendor
+        """Which ERP serves the API, as lineage and cross-references name it (``netsuite``,
+        ``business-central``): what the process layer records instead of naming an ERP itself."""
+        return self.connector.system
 
     async def aclose(self) -> None:
         """Close what the connector owns."""
@@ -279,9 +279,6 @@ def _limit(limit: int) -> int:
     return max(1, min(MAX_LIMIT, limit))
 
 
-async def build_erp_service(components: Components) -> ErpService:
-    """The ERP service over the connector ``STRATA_ERP_VENDOR`` names."""
-    from apis.system.erp.vendors import ERP_VENDORS
-
-    connector = await ERP_VENDORS[components.settings.erp_vendor](components)
+def build_erp_service(connector: ErpConnector) -> ErpService:
+    """The ERP service over ``connector`` (``ERP_VENDORS[settings.erp.vendor]`` builds it)."""
     return ErpService(connector)

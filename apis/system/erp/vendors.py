@@ -1,36 +1,54 @@
 """Which ERP stands behind ``/system/erp/v1``: one builder per vendor, chosen by configuration.
 
-``STRATA_ERP_VENDOR`` (:attr:`core.settings.Settings.erp_vendor`) names the key. Each
-builder returns an :class:`~apis.system.erp.connector.ErpConnector` wired to the vendor's URL
-from the settings, or to its embedded sandbox (in process) while that URL is empty.
+``STRATA_ERP_VENDOR`` (:attr:`apis.system.erp.settings.ErpSettings.vendor`) names the key.
+Each builder takes the :class:`~apis.system.kit.link.VendorLink` the composition root made
+for that vendor (its name is the key: the sandbox ``/sandbox/<key>``, the real vendor while
+its URL is set) and the settings, and returns an :class:`~apis.system.erp.connector.ErpConnector`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
-    from gateway.components import Components
+    from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings
+    from apis.system.kit.link import VendorLink
 
 
-async def _netsuite(components: Components) -> ErpConnector:
+class ErpVendorSettings(Protocol):
+    """The settings an ERP builder reads (the full settings of the composition root fit)."""
+
+    @property
+    def erp(self) -> ErpSettings:
+        """Which ERP serves the API."""
+
+    @property
+    def netsuite(self) -> NetSuiteSettings:
+        """NetSuite's settings."""
+
+    @property
+    def business_central(self) -> BusinessCentralSettings:
+        """Business Central's settings."""
+
+
+def _netsuite(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
     from apis.system.erp.connectors.netsuite import build_netsuite_connector
 
-    connector: ErpConnector = await build_netsuite_connector(components)
+    connector: ErpConnector = build_netsuite_connector(link, settings.netsuite)
     return connector
 
 
-async def _business_central(components: Components) -> ErpConnector:
+def _business_central(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
     from apis.system.erp.connectors.business_central import build_business_central_connector
 
-    connector: ErpConnector = await build_business_central_connector(components)
+    connector: ErpConnector = build_business_central_connector(link, settings.business_central)
     return connector
 
 
-ERP_VENDORS: dict[str, Callable[[Components], Awaitable[ErpConnector]]] = {
+ERP_VENDORS: dict[str, Callable[[VendorLink[Any], ErpVendorSettings], ErpConnector]] = {
     "netsuite": _netsuite,
     "business-central": _business_central,
 }
-"""Builder of each ERP connector, by the value of ``STRATA_ERP_VENDOR``."""
+"""Builder of each ERP connector, by the value of ``STRATA_ERP_VENDOR`` (also its vendor link's name)."""

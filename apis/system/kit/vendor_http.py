@@ -9,13 +9,15 @@ module holds the part that does not depend on the vendor, so it is written once:
   failures mapped onto the error tree (:class:`~core.errors.UpstreamTimeout` → 504,
   :class:`~core.errors.UpstreamUnavailable` → 503);
 - :func:`call_with_retries` — runs an attempt through the vendor's circuit breaker and
-  retries :class:`~core.errors.RetryableError` with exponential backoff and full jitter,
-  never sooner than the vendor's ``Retry-After``, and only when the caller says the call is
-  safe to repeat (a read, an upsert by external id, or a write carrying an idempotency key).
-  A ``Retry-After`` longer than ``backoff_max_seconds`` is not slept through: the error is
-  raised with its ``retry_after`` so a durable workflow can schedule the retry instead of
-  holding a request open;
-- :func:`parse_retry_after` — delta-seconds or an HTTP date.
+  retries :class:`~core.errors.RetryableError` (tenacity's loop, :func:`core.backoff.backoff_delay`'s
+  formula with full jitter), never sooner than the vendor's ``Retry-After``, and only when the
+  caller says the call is safe to repeat (a read, an upsert by external id, or a write carrying
+  an idempotency key). A ``Retry-After`` longer than ``backoff_max_seconds`` is not slept
+  through: the error is raised with its ``retry_after`` so a durable workflow can schedule the
+  retry instead of holding a request open;
+- :func:`parse_retry_after` — delta-seconds or an HTTP date;
+- :func:`upstream_transient` — the retryable error of a throttled (429) or failing (5xx) answer,
+  which every vendor maps the same way.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from apis.system.kit.circuit_breaker import CircuitBreaker
-from core.errors import RetryableError, StrataError, UpstreamTimeout, UpstreamUnavailable
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitOpen
+from core.backoff import backoff_delay
+from core.errors import RetryableError, StrataError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
 
 T = TypeVar("T")
 
@@ -72,16 +76,11 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
-def backoff_delay(policy: RetryPolicy, attempt: int, retry_after: float | None, rng: random.Random) -> float | None:
-    """Full-jitter exponential backoff for retry ``attempt`` (0-based), never shorter than
-    ``retry_after``; None when the vendor asks for a longer pause than the policy waits."""
-    ceiling = min(policy.backoff_max_seconds, policy.backoff_base_seconds * 2**attempt)
-    delay = rng.uniform(0, ceiling)
-    if retry_after is not None:
-        if retry_after > policy.backoff_max_seconds:
-            return None
-        delay = max(delay, retry_after)
-    return delay
+def _worth_retrying(error: BaseException, policy: RetryPolicy) -> bool:
+    """A retryable error whose ``Retry-After`` (if any) this policy waits for; never an open circuit."""
+    if not isinstance(error, RetryableError) or isinstance(error, CircuitOpen):
+        return False
+    return error.retry_after is None or error.retry_after <= policy.backoff_max_seconds
 
 
 async def call_with_retries(
@@ -98,31 +97,81 @@ async def call_with_retries(
         CircuitOpen: the vendor's circuit is open (no call was made).
         StrataError: the last attempt's error, or the first permanent one.
     """
-    rng = rng or _RNG
-    tries = 0
-    while True:
-        if breaker is not None:
-            breaker.before_call()
+
+    async def guarded() -> T:
+        if breaker is None:
+            return await attempt()
+        breaker.before_call()
         try:
             result = await attempt()
         except StrataError as error:
-            if breaker is not None:
-                breaker.record(error)
-            if not isinstance(error, RetryableError) or not idempotent or tries >= policy.max_retries:
-                raise
-            delay = backoff_delay(policy, tries, error.retry_after, rng)
-            if delay is None:
-                raise
-            tries += 1
-            await asyncio.sleep(delay)
-        except BaseException:
-            if breaker is not None:
-                breaker.abandon()
+            breaker.record(error)
             raise
-        else:
-            if breaker is not None:
-                breaker.record(None)
-            return result
+        except BaseException:
+            breaker.abandon()
+            raise
+        breaker.record(None)
+        return result
+
+    def pause(retry: int, error: BaseException | None) -> float:
+        return backoff_delay(
+            retry,
+            base=policy.backoff_base_seconds,
+            cap=policy.backoff_max_seconds,
+            jitter="full",
+            retry_after=getattr(error, "retry_after", None),
+            rng=rng,
+        )
+
+    # The first attempt runs outside tenacity: most calls succeed at once, and tenacity's
+    # bookkeeping costs ~30 µs a call (bench/retry_loop.py) — more than the rest of the kit.
+    try:
+        return await guarded()
+    except BaseException as error:
+        if not idempotent or policy.max_retries == 0 or not _worth_retrying(error, policy):
+            raise
+        await asyncio.sleep(pause(0, error))
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.max_retries),
+        retry=retry_if_exception(lambda error: _worth_retrying(error, policy)),
+        # attempt_number counts tenacity's attempts; one retry came before its first
+        wait=lambda state: pause(state.attempt_number, state.outcome.exception() if state.outcome else None),
+        sleep=asyncio.sleep,
+        reraise=True,
+    )
+    return await retrying(guarded)
+
+
+def upstream_transient(
+    display: str,
+    status: int,
+    message: str,
+    vendor_code: str | None,
+    retry_after_header: str | None,
+    *,
+    throttled: bool | None = None,
+) -> RetryableError | None:
+    """The retryable error of a throttled or failing answer, or None for any other answer.
+
+    Args:
+        display: the vendor's name in the detail (``"NetSuite"``).
+        status: the HTTP status.
+        message: the vendor's own message.
+        vendor_code: the vendor's error code, if it sent one.
+        retry_after_header: the ``Retry-After`` header; both errors carry it as ``retry_after``.
+        throttled: whether the vendor throttled us (default: ``status == 429``; Salesforce also
+            throttles with 403 ``REQUEST_LIMIT_EXCEEDED``).
+    """
+    retry_after = parse_retry_after(retry_after_header)
+    if status == 429 if throttled is None else throttled:
+        return UpstreamRateLimited(
+            f"{display} throttled the call: {message}", retry_after=retry_after, vendor_code=vendor_code
+        )
+    if status >= 500:
+        unavailable = UpstreamUnavailable(f"{display} answered {status}: {message}", vendor_code=vendor_code)
+        unavailable.retry_after = retry_after
+        return unavailable
+    return None
 
 
 async def exchange(
@@ -142,6 +191,3 @@ async def exchange(
     except ConnectionError:
         # An in-process (ASGI) transport passes a dropped connection through as the app raised it.
         raise UpstreamUnavailable(f"{vendor} dropped the connection") from None
-
-
-_RNG = random.Random()

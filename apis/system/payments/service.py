@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
@@ -19,18 +19,17 @@ from apis.canonical import (
 )
 from apis.system.billing import mapping as bm
 from apis.system.billing.connectors.stripe import StripeConfig, StripeConnector
-from apis.system.billing.service import BillingService, checked_id, stripe_client
-from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.billing.service import BillingService, checked_id
 from apis.system.payments import mapping as m
 from apis.system.payments.inbox import VendorEventInbox
 from apis.system.payments.webhook import DEFAULT_TOLERANCE_SECONDS, WebhookSignatureInvalid, verify_signature
 from core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from core.settings import Settings
+    from apis.system.billing.settings import StripeSettings
+    from apis.system.kit.link import ApiKey, VendorLink
 
 STRIPE = "stripe"
 
@@ -61,6 +60,12 @@ class PaymentsService:
         self.tolerance_seconds = tolerance_seconds
         self._client = client
         self._pages = BillingService(connector)  # shares its cursor handling
+
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"stripe"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
 
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
@@ -191,19 +196,18 @@ class PaymentsService:
         return await self.inbox.mark_processed(STRIPE, event_ids)
 
 
-async def build_payments_service(
-    settings: Settings,
-    engine: AsyncEngine,
-    *,
-    sandbox: Any | None = None,
-    config: StripeConfig | None = None,
-    tracer: Tracer | None = None,
-    breaker: CircuitBreaker | None = None,
+def build_payments_service(
+    link: VendorLink[ApiKey], settings: StripeSettings, engine: AsyncEngine, *, config: StripeConfig | None = None
 ) -> PaymentsService:
-    """The payments service: real Stripe (``stripe_url``) or the sandbox in process; the inbox in ``engine``."""
-    client, base_url = stripe_client(settings, sandbox, tracer)
+    """The payments service over the Stripe account ``link`` reaches; the event inbox in ``engine``.
+
+    Args:
+        link: client, base URL, secret key and breaker, from the composition root.
+        settings: Stripe's settings (the webhook signing secrets in force).
+        engine: the state database holding the inbox of verified Stripe events.
+        config: connector timeouts and retries (defaults: :class:`StripeConfig`).
+    """
     connector = StripeConnector(
-        client, base_url, settings.stripe_secret_key, config=config or StripeConfig(), breaker=breaker
+        link.client, link.base_url, link.credentials.key, config=config or StripeConfig(), breaker=link.breaker
     )
-    secrets = tuple(s.strip() for s in settings.stripe_webhook_secret.split(",") if s.strip())
-    return PaymentsService(connector, VendorEventInbox(engine), secrets, client=client)
+    return PaymentsService(connector, VendorEventInbox(engine), settings.webhook_secrets, client=link.client)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -29,25 +29,16 @@ from apis.canonical import (
     UsageBatchResult,
     UsageEventBatch,
 )
-from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.link import ApiKey, VendorLink
 from apis.system.product import mapping as m
 from apis.system.product.connectors.product_platform import (
-    VENDOR,
     ProductPlatformConfig,
     ProductPlatformConnector,
     VendorRejected,
 )
-from apis.system.vendor_client import vendor_client
 from core.errors import InvalidInput, UpstreamContractViolation
-from core.settings import SettingsError
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer
-
-    from core.settings import Settings
 
 VENDOR_MAX_PAGE = 100
-SANDBOX_BASE_URL = "http://product-platform.sandbox"
 
 
 def vendor_idempotency_key(client_id: str | None, caller_key: str | None) -> str:
@@ -68,6 +59,12 @@ class ProductService:
     def __init__(self, connector: ProductPlatformConnector, client: httpx.AsyncClient | None = None) -> None:
         self.connector = connector
         self._client = client
+
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"product-platform"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
 
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
@@ -205,37 +202,14 @@ def _field_error(error: VendorRejected, pointers: dict[str, str]) -> Exception:
     return error
 
 
-async def build_product_service(
-    settings: Settings,
-    *,
-    sandbox: Any | None = None,
-    config: ProductPlatformConfig | None = None,
-    tracer: Tracer | None = None,
-    breaker: CircuitBreaker | None = None,
-) -> ProductService:
-    """The product service for these settings: the real platform, or the sandbox in process.
+def build_product_service(link: VendorLink[ApiKey], *, config: ProductPlatformConfig | None = None) -> ProductService:
+    """The product service over the platform ``link`` reaches (the real one, or its sandbox).
 
     Args:
-        settings: ``product_platform_url`` empty means the embedded sandbox;
-            ``product_platform_api_key`` is sent as ``X-Api-Key`` either way.
-        sandbox: an already created sandbox app (the one mounted under ``/sandbox/product-platform``);
-            when omitted and the URL is empty, one is created under ``<state dir>/sandboxes/product-platform``.
+        link: client, base URL, API key (sent as ``X-Api-Key``) and breaker, from the composition root.
         config: connector timeouts and retries (defaults: :class:`ProductPlatformConfig`).
-        tracer: makes every exchange a client span (``None``: tracing off).
-        breaker: the platform's circuit breaker in this process (``None``: no breaker).
     """
-    if settings.product_platform_url and not settings.product_platform_url.startswith(("http://", "https://")):
-        raise SettingsError(f"product_platform_url: {settings.product_platform_url!r} is not an http(s) URL")
-    client, base_url = vendor_client(
-        settings,
-        vendor_url=settings.product_platform_url,
-        sandbox_vendor="product-platform",
-        sandbox=sandbox,
-        sandbox_base_url=SANDBOX_BASE_URL,
-        tracer=tracer,
-        peer_service=VENDOR,
-    )
     connector = ProductPlatformConnector(
-        client, base_url, settings.product_platform_api_key, config=config or ProductPlatformConfig(), breaker=breaker
+        link.client, link.base_url, link.credentials.key, config=config or ProductPlatformConfig(), breaker=link.breaker
     )
-    return ProductService(connector, client)
+    return ProductService(connector, link.client)

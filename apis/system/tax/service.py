@@ -12,7 +12,7 @@ transaction), and the connector may retry it after a lost answer.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -25,24 +25,15 @@ from apis.canonical import (
     TaxTransactionCreate,
     TaxVoid,
 )
-from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.link import BasicCredentials, VendorLink
 from apis.system.tax import mapping as m
 from apis.system.tax.connectors.avalara import (
-    VENDOR,
     AvalaraConfig,
     AvalaraConnector,
     AvalaraNotFound,
     AvalaraRejected,
 )
-from apis.system.vendor_client import vendor_client
 from core.errors import InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer
-
-    from core.settings import Settings
-
-SANDBOX_BASE_URL = "http://avalara.sandbox"
 
 
 def _field_error(pointer: str, detail: str) -> dict[str, str]:
@@ -94,6 +85,12 @@ class TaxService:
     def __init__(self, connector: AvalaraConnector, client: httpx.AsyncClient | None = None) -> None:
         self.connector = connector
         self._client = client
+
+    @property
+    def vendor(self) -> str:
+        """The vendor behind this API, as lineage and cross-references name it (``"avalara"``): what the
+        process layer records instead of naming a vendor itself."""
+        return self.connector.system
 
     async def aclose(self) -> None:
         """Close the HTTP client this service owns, if any."""
@@ -178,41 +175,20 @@ async def _not_found(call: Any, company: str, code: str) -> dict[str, Any]:
     return result
 
 
-async def build_tax_service(
-    settings: Settings,
-    *,
-    sandbox: Any | None = None,
-    config: AvalaraConfig | None = None,
-    tracer: Tracer | None = None,
-    breaker: CircuitBreaker | None = None,
-) -> TaxService:
-    """The tax service for these settings: the real AvaTax, or the sandbox in process.
+def build_tax_service(link: VendorLink[BasicCredentials], *, config: AvalaraConfig | None = None) -> TaxService:
+    """The tax service over the AvaTax account ``link`` reaches (the real AvaTax, or its sandbox).
 
     Args:
-        settings: ``avalara_url`` empty means the embedded sandbox; account id and license key
-            are the credentials either way.
-        sandbox: an already created sandbox ASGI app to talk to (e.g. the one mounted under
-            ``/sandbox/avalara``); when omitted and ``avalara_url`` is empty, one is created with
-            its state under ``<state dir>/sandboxes/avalara``.
+        link: client, base URL, account id and license key, and breaker, from the composition root.
         config: connector timeouts and retries (defaults: :class:`AvalaraConfig`).
-        tracer: makes every AvaTax exchange a client span (``None``: tracing off).
-        breaker: AvaTax's circuit breaker in this process (``None``: no breaker).
     """
-    client, base_url = vendor_client(
-        settings,
-        vendor_url=settings.avalara_url,
-        sandbox_vendor="avalara",
-        sandbox=sandbox,
-        sandbox_base_url=SANDBOX_BASE_URL,
-        tracer=tracer,
-        peer_service=VENDOR,
-    )
+    account = link.credentials
     connector = AvalaraConnector(
-        client,
-        base_url,
-        settings.avalara_account_id,
-        settings.avalara_license_key,
+        link.client,
+        link.base_url,
+        account.username,
+        account.password,
         config=config or AvalaraConfig(),
-        breaker=breaker,
+        breaker=link.breaker,
     )
-    return TaxService(connector, client)
+    return TaxService(connector, link.client)

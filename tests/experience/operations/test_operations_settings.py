@@ -6,7 +6,7 @@ import pytest
 
 from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from core.errors import UpstreamUnavailable
-from core.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings
 
 
 def test_sla_targets_per_workflow_with_a_default() -> None:

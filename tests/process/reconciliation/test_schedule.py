@@ -11,7 +11,7 @@ import pytest
 from apis.process.reconciliation.schedule import DailySchedule, due_day
 from apis.process.reconciliation.workflow import daily_workflow_id, previous_month
 from apis.process.runtime import runtime
-from core.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings
 from tests.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
 
 NOW = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)

@@ -15,7 +15,6 @@ from typing import Any
 
 from apis.canonical import Customer
 from apis.process.events import CloudEvent
-from apis.process.quote_to_cash.plan import BILLING, CRM
 from apis.process.xref import XrefStore
 from core.errors import NotFound
 
@@ -47,26 +46,31 @@ async def partner_of_customer(services: Any, crm_account_id: str) -> str | None:
 
 
 async def crm_account_of_event(services: Any, xref: XrefStore, erp_system: str, event: CloudEvent) -> str | None:
-    """The CRM account id of the customer ``event`` is about, or ``None`` if it names none we know."""
+    """The CRM account id of the customer ``event`` is about, or ``None`` if it names none we know.
+
+    ``services`` holds the CRM and billing system services as ``crm`` and ``billing`` (the app
+    state, the process runtime); their ``vendor`` names them in the xref store.
+    """
+    crm, billing = services.crm.vendor, services.billing.vendor
     data = event.data
     account = data.get("crm_account_id")
     if isinstance(account, str) and account:
         return account
     canonical = data.get("customer_id")
     if isinstance(canonical, str) and canonical.startswith("cus_"):
-        found = await xref.vendor_id("customer", canonical, CRM)
+        found = await xref.vendor_id("customer", canonical, crm)
         if found is not None:
             return found
-    for system, key in ((BILLING, "billing_customer_id"), (erp_system, "erp_customer_id")):
+    for system, key in ((billing, "billing_customer_id"), (erp_system, "erp_customer_id")):
         vendor_id = data.get(key)
         if not isinstance(vendor_id, str) or not vendor_id:
             continue
         canonical_id = await xref.canonical_id("customer", system, vendor_id)
         if canonical_id is not None:
-            found = await xref.vendor_id("customer", canonical_id, CRM)
+            found = await xref.vendor_id("customer", canonical_id, crm)
             if found is not None:
                 return found
-        if system == BILLING:
+        if system == billing:
             try:
                 billing_customer = await services.billing.get_customer(vendor_id)
             except NotFound:

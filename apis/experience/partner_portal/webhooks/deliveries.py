@@ -32,6 +32,7 @@ from ulid import ULID
 
 from apis.process.cursor import decode_cursor, encode_cursor
 from apis.process.events import CloudEvent
+from core.backoff import backoff_delay
 from core.db import insert_ignoring, partner_webhook_attempts, partner_webhook_deliveries
 from core.errors import Conflict, NotFound
 
@@ -87,7 +88,7 @@ def _delivery(row: Mapping[Any, Any]) -> Delivery:
 
 def backoff_seconds(attempts: int, base_ms: int, max_ms: int) -> float:
     """The pause after the ``attempts``-th failed attempt: ``base · 2^(attempts-1)``, capped."""
-    return float(min(max_ms, base_ms * 2 ** max(0, attempts - 1))) / 1000
+    return backoff_delay(attempts - 1, base=base_ms, cap=max_ms) / 1000
 
 
 class DeliveryQueue:

@@ -39,7 +39,7 @@ from core.master_key import resolve_master_key
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
-    from core.settings import Settings
+    from core.settings import CoreSettings
 
 logger = logging.getLogger("strata.partner_webhooks")
 USER_AGENT = "Strata-Webhooks/1"
@@ -73,7 +73,7 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         return self.timeout_seconds + 30.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WorkerConfig:
+    def from_settings(cls, settings: CoreSettings) -> WorkerConfig:
         """The worker configuration of these settings."""
         return cls(
             max_attempts=settings.partner_webhook_max_attempts,

@@ -29,17 +29,17 @@ unreadable bodies, missing fields                           UpstreamContractViol
 from __future__ import annotations
 
 import hashlib
-import random
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import msgspec
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from apis.system.kit.connector import VendorConnector
+from apis.system.kit.decoding import decode_json, required
+from apis.system.kit.vendor_http import RetryPolicy, parse_retry_after, upstream_transient
 from core.errors import (
     Conflict,
     InvalidInput,
@@ -47,7 +47,6 @@ from core.errors import (
     PermanentError,
     StrataError,
     UpstreamContractViolation,
-    UpstreamRateLimited,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -144,8 +143,11 @@ def derive_idempotency_key(caller_key: str | None, *, client_id: str | None, ope
     return f"strata-{digest[:48]}"
 
 
-class StripeConnector:
+class StripeConnector(VendorConnector):
     """One Stripe account, reached through ``client`` (any transport: network or in-process)."""
+
+    system = VENDOR
+    display = "Stripe"
 
     def __init__(
         self,
@@ -156,12 +158,9 @@ class StripeConnector:
         config: StripeConfig = DEFAULT_STRIPE_CONFIG,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._client = client
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, base_url, config, breaker)
+        self.config: StripeConfig = config
         self._secret_key = secret_key
-        self.config = config
-        self.breaker = breaker
-        self._random = random.Random()
 
     # -- public operations ---------------------------------------------------------------------
     async def get(
@@ -197,12 +196,9 @@ class StripeConnector:
     ) -> dict[str, Any]:
         if method == "POST" and key is None:
             key = derive_idempotency_key(None, client_id=None, operation=path)  # one key for every retry
-        return await call_with_retries(
+        return await self._retrying(
             lambda: self._send(method, path, params, key, pointer),
-            policy=self.config,
             idempotent=True,  # reads, DELETEs and keyed POSTs only: every Stripe call we make
-            breaker=self.breaker,
-            rng=self._random,
         )
 
     async def _send(
@@ -221,14 +217,7 @@ class StripeConnector:
             kwargs["content"] = urlencode(pairs).encode()
         else:
             kwargs["params"] = urlencode(pairs)
-        response = await exchange(
-            self._client,
-            method,
-            f"{self._base_url}{path}",
-            vendor="Stripe",
-            timeout_seconds=self.config.timeout_seconds,
-            **kwargs,
-        )
+        response = await self._exchange(method, f"{self._base_url}{path}", **kwargs)
         if response.status_code >= 300:
             raise self._error_for(response, pointer)
         body = self._decode(response)
@@ -236,39 +225,25 @@ class StripeConnector:
             raise UpstreamContractViolation(f"Stripe answered {path} without an object")
         return body
 
-    # -- decoding and errors ---------------------------------------------------------------------
-    @staticmethod
-    def _decode(response: httpx.Response) -> Any:
-        try:
-            return msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            raise UpstreamContractViolation(
-                f"Stripe answered {response.status_code} with a body that is not JSON"
-            ) from None
-
+    # -- errors ----------------------------------------------------------------------------------
     @classmethod
     def _error_for(cls, response: httpx.Response, pointer: ParamPointer | None) -> StrataError:
         """The Strata error for a Stripe error answer (status, ``error`` object, retry headers)."""
         status = response.status_code
-        try:
-            body = msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            body = None
+        body = decode_json(response, display="Stripe", strict=False)
         error = body.get("error") if isinstance(body, dict) else None
         error = error if isinstance(error, dict) else {}
         kind, code, param = error.get("type"), error.get("code"), error.get("param")
         message = str(error.get("message") or f"Stripe answered {status}")
         should_retry = response.headers.get("stripe-should-retry")
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
         if should_retry == "false" and (status >= 500 or status in (409, 429)):
             return StripeFailedFinally(f"Stripe failed and advised against retrying: {message}", vendor_code=code)
-        if status == 429:
-            return UpstreamRateLimited(
-                f"Stripe throttled the call: {message}", retry_after=retry_after, vendor_code=code
-            )
-        if status >= 500 or (status == 409 and should_retry != "false"):
+        transient = upstream_transient("Stripe", status, message, code, response.headers.get("retry-after"))
+        if transient is not None:
+            return transient
+        if status == 409:  # idempotency_key_in_use: the first request with this key is still running
             failure = UpstreamUnavailable(f"Stripe answered {status}: {message}", vendor_code=code)
-            failure.retry_after = retry_after
+            failure.retry_after = parse_retry_after(response.headers.get("retry-after"))
             return failure
         if not error or not isinstance(kind, str):
             return UpstreamContractViolation(f"Stripe answered {status} without a readable error object")
@@ -290,6 +265,4 @@ class StripeConnector:
     @staticmethod
     def field(body: Any, name: str, kind: type) -> Any:
         """``body[name]``, checked to be a ``kind``."""
-        if not isinstance(body, dict) or not isinstance(body.get(name), kind):
-            raise UpstreamContractViolation(f"Stripe response lacks '{name}' ({kind.__name__})")
-        return body[name]
+        return required(body, name, what="Stripe response", kind=kind)

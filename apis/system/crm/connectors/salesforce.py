@@ -25,37 +25,34 @@ when one is given: while Salesforce's circuit is open, calls fail at once with a
 
 from __future__ import annotations
 
-import asyncio
-import random
 import re
-import time
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import msgspec
+from authlib.oauth2.auth import ClientAuth
 from prometheus_client import Gauge
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from apis.system.kit.connector import VendorConnector
+from apis.system.kit.decoding import required
+from apis.system.kit.tokens import AccessToken, ClientCredentialsGrant, TokenCache
+from apis.system.kit.vendor_http import RetryPolicy, upstream_transient
 from core.errors import (
     Conflict,
     NotFound,
     StrataError,
     UpstreamContractViolation,
-    UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 
 VENDOR = "salesforce"
 API_USAGE = Gauge("strata_vendor_api_usage", "API calls used in the vendor's current allocation", ["vendor"])
 API_USAGE_MAX = Gauge("strata_vendor_api_usage_max", "Size of the vendor's API call allocation", ["vendor"])
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-"""Vendor JSON with every non-integer number as an exact Decimal."""
+TOKEN_PATH = "/services/oauth2/token"
 
 
 class SalesforceConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -75,18 +72,22 @@ class ApiUsage(msgspec.Struct, frozen=True):
     max: int
 
 
-class _Token(msgspec.Struct):
-    access_token: str
+class SalesforceToken(AccessToken, kw_only=True):
+    """Salesforce's token answer: the org's ``instance_url`` comes with it (and no ``expires_in``)."""
+
     instance_url: str
-    token_type: str = "Bearer"
 
 
 class _SessionExpired(Exception):
     pass
 
 
-class SalesforceConnector:
+class SalesforceConnector(VendorConnector):
     """One Salesforce org, reached through ``client`` (any transport: network or in-process)."""
+
+    system = VENDOR
+    display = "Salesforce"
+    decimals = True
 
     def __init__(
         self,
@@ -98,18 +99,20 @@ class SalesforceConnector:
         config: SalesforceConfig = DEFAULT_SALESFORCE_CONFIG,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._client = client
-        self.breaker = breaker
-        self._base_url = base_url.rstrip("/")
-        self._client_id = client_id
-        self._client_secret = client_secret
+        super().__init__(client, base_url, config, breaker)
+        self.config: SalesforceConfig = config
         self.api_version = api_version
-        self.config = config
         self.api_usage: ApiUsage | None = None
-        self._token: _Token | None = None
-        self._token_at = 0.0
-        self._token_lock = asyncio.Lock()
-        self._random = random.Random()
+        grant = ClientCredentialsGrant(
+            self._exchange,
+            f"{self._base_url}{TOKEN_PATH}",
+            ClientAuth(client_id, client_secret, "client_secret_post"),
+            display=self.display,
+            on_response=self._note_limits,
+        )
+        self._tokens: TokenCache[SalesforceToken] = TokenCache(
+            lambda: grant.fetch(SalesforceToken), default_lifetime_seconds=config.token_max_age_seconds
+        )
 
     @property
     def data_path(self) -> str:
@@ -189,54 +192,20 @@ class SalesforceConnector:
         idempotent: bool,
         raw: bool = False,
     ) -> Any:
-        return await call_with_retries(
-            lambda: self._authorized(method, path, params, json, raw),
-            policy=self.config,
-            idempotent=idempotent,
-            breaker=self.breaker,
-            rng=self._random,
-        )
+        return await self._retrying(lambda: self._authorized(method, path, params, json, raw), idempotent=idempotent)
 
     async def _authorized(self, method: str, path: str, params: Any, json: Any, raw: bool) -> Any:
-        token = await self._current_token()
+        token = await self._tokens.current()
         try:
             return await self._send(method, path, params, json, raw, token)
         except _SessionExpired:
-            token = await self._current_token(stale=token)
+            token = await self._tokens.current(stale=token)
             try:
                 return await self._send(method, path, params, json, raw, token)
             except _SessionExpired:
                 raise UpstreamRejected("Salesforce refused a fresh session", vendor_code="INVALID_SESSION_ID") from None
 
-    async def _current_token(self, stale: _Token | None = None) -> _Token:
-        async with self._token_lock:
-            too_old = time.monotonic() - self._token_at > self.config.token_max_age_seconds
-            if self._token is None or self._token is stale or too_old:
-                self._token = await self._fetch_token()
-                self._token_at = time.monotonic()
-            return self._token
-
-    async def _fetch_token(self) -> _Token:
-        """OAuth 2.0 client credentials grant (RFC 6749 §4.4) at ``/services/oauth2/token``."""
-        form = {"grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret}
-        response = await self._exchange("POST", f"{self._base_url}/services/oauth2/token", data=form)
-        self._note_limits(response)
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise UpstreamRateLimited("Salesforce throttled the token request", retry_after=retry_after)
-        if response.status_code >= 500:
-            raise UpstreamUnavailable(f"Salesforce token endpoint answered {response.status_code}")
-        body = self._decode(response)
-        if response.status_code != 200:
-            code = body.get("error") if isinstance(body, dict) else None
-            detail = body.get("error_description") if isinstance(body, dict) else None
-            raise UpstreamRejected(f"Salesforce refused the client credentials: {detail or code}", vendor_code=code)
-        try:
-            return msgspec.convert(body, _Token)
-        except msgspec.ValidationError as error:
-            raise UpstreamContractViolation(f"Salesforce token response: {error}") from None
-
-    async def _send(self, method: str, path: str, params: Any, json: Any, raw: bool, token: _Token) -> Any:
+    async def _send(self, method: str, path: str, params: Any, json: Any, raw: bool, token: SalesforceToken) -> Any:
         url = path if path.startswith("http") else f"{token.instance_url.rstrip('/')}{path}"
         headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
         response = await self._exchange(method, url, params=params, json=json, headers=headers)
@@ -250,11 +219,6 @@ class SalesforceConnector:
             return response
         return self._decode(response) if response.content else None
 
-    async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return await exchange(
-            self._client, method, url, vendor="Salesforce", timeout_seconds=self.config.timeout_seconds, **kwargs
-        )
-
     def _note_limits(self, response: httpx.Response) -> None:
         match = _LIMIT_INFO.search(response.headers.get("sforce-limit-info", ""))
         if match:
@@ -262,33 +226,17 @@ class SalesforceConnector:
             API_USAGE.labels(vendor=VENDOR).set(self.api_usage.used)
             API_USAGE_MAX.labels(vendor=VENDOR).set(self.api_usage.max)
 
-    # -- decoding and errors -------------------------------------------------------------------
-    @staticmethod
-    def _decode(response: httpx.Response, strict: bool = True) -> Any:
-        try:
-            return _DECODER.decode(response.content)
-        except msgspec.DecodeError:
-            if not strict:
-                return None
-            raise UpstreamContractViolation(
-                f"Salesforce answered {response.status_code} with a body that is not JSON"
-            ) from None
-
+    # -- errors -------------------------------------------------------------------------------
     @staticmethod
     def _error_for(status: int, body: Any, retry_after_header: str | None) -> StrataError:
         """The Strata error for a Salesforce error answer (status + error array)."""
         first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
         code = first.get("errorCode")
         message = first.get("message") or f"Salesforce answered {status}"
-        retry_after = parse_retry_after(retry_after_header)
-        if status == 429 or code == "REQUEST_LIMIT_EXCEEDED":
-            return UpstreamRateLimited(
-                f"Salesforce throttled the call: {message}", retry_after=retry_after, vendor_code=code
-            )
-        if status >= 500:
-            error = UpstreamUnavailable(f"Salesforce answered {status}: {message}", vendor_code=code)
-            error.retry_after = retry_after
-            return error
+        throttled = status == 429 or code == "REQUEST_LIMIT_EXCEEDED"
+        transient = upstream_transient("Salesforce", status, message, code, retry_after_header, throttled=throttled)
+        if transient is not None:
+            return transient
         if status == 300:
             return Conflict("Several Salesforce records match the external id", vendor_code="MULTIPLE_CHOICES")
         if status == 404 or code == "NOT_FOUND":
@@ -301,13 +249,11 @@ class SalesforceConnector:
 
     @staticmethod
     def _field(body: Any, name: str, kind: type) -> Any:
-        if not isinstance(body, dict) or not isinstance(body.get(name), kind):
-            raise UpstreamContractViolation(f"Salesforce response lacks '{name}' ({kind.__name__})")
-        return body[name]
+        return required(body, name, what="Salesforce response", kind=kind)
 
     @staticmethod
     def require_record(body: Any) -> dict[str, Any]:
         """``body`` as a record, checked to carry an ``Id``."""
-        if not isinstance(body, dict) or not isinstance(body.get("Id"), str):
-            raise UpstreamContractViolation("Salesforce record lacks 'Id'")
-        return body
+        record: dict[str, Any] = body if isinstance(body, dict) else {}
+        required(record, "Id", what="Salesforce record", kind=str)
+        return record

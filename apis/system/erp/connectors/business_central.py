@@ -63,11 +63,14 @@ from apis.system.erp.connectors.business_central_posting import by_key, post_doc
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamRejected
 
 if TYPE_CHECKING:
+    from apis.system.erp.settings import BusinessCentralSettings
     from apis.system.kit.circuit_breaker import CircuitBreaker
-    from gateway.components import Components
+    from apis.system.kit.link import ClientSecret, VendorLink
 
 VENDOR = "business_central"
-SANDBOX_BASE_URL = "http://business-central.sandbox"
+"""Its name for the circuit breaker, metrics and traces."""
+SYSTEM = "business-central"
+"""Its name in lineage, cross-references and errors (the ``STRATA_ERP_VENDOR`` value)."""
 NIL = "00000000-0000-0000-0000-000000000000"
 
 
@@ -75,6 +78,7 @@ class BusinessCentralConnector:
     """One BC environment (all its companies), reached through ``client``."""
 
     vendor = VENDOR
+    system = SYSTEM
 
     def __init__(
         self,
@@ -567,56 +571,29 @@ def _decimal(field: str, value: str) -> Decimal:
     return number
 
 
-async def build_business_central_connector(components: Components) -> BusinessCentralConnector:
-    """The connector for the settings: the real environment, or the embedded sandbox in process.
+def build_business_central_connector(
+    link: VendorLink[ClientSecret], settings: BusinessCentralSettings
+) -> BusinessCentralConnector:
+    """The connector to the BC environment ``link`` reaches (the real one, or the sandbox).
 
-    While ``business_central_url`` is empty the connector talks to the sandbox mounted under
-    ``/sandbox/business-central`` (``components.sandbox_apps["business-central"]``; created when
-    absent) over ``httpx.ASGITransport``, token endpoint included. Otherwise the API is
-    ``<url>/v2.0/<tenant>/<environment>/api/v2.0`` and the token comes from
-    ``<login url>/<tenant>/oauth2/v2.0/token``.
+    The API is ``<base>/v2.0/<tenant>/<environment>/api/v2.0`` and the token comes from
+    ``<authority>/<tenant>/oauth2/v2.0/token``: the authority is Entra ID's login URL for the real
+    service, the sandbox itself in process (the composition root sets ``link.auth_url``).
     """
-    from core.tracing import TracedClient
-
-    settings = components.settings
-    tenant, environment = (
-        quote(settings.business_central_tenant_id, safe=""),
-        quote(settings.business_central_environment, safe=""),
-    )
-    tracer = components.tracing.tracer
-    if settings.business_central_url:
-        for name in ("business_central_url", "business_central_login_url"):
-            if not str(getattr(settings, name)).startswith(("http://", "https://")):
-                raise ValueError(f"{name} must be an http:// or https:// URL")
-        base = settings.business_central_url.rstrip("/")
-        token_url = f"{settings.business_central_login_url.rstrip('/')}/{tenant}/oauth2/v2.0/token"
-        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
-    else:
-        sandbox = components.sandbox_apps.get("business-central")
-        if sandbox is None:
-            from sandboxes.registry import SANDBOXES
-
-            spec = next(s for s in SANDBOXES if s.vendor == "business-central")
-            sandbox = spec.factory(settings, components.sandbox_state_dir("business-central"))
-            components.sandbox_apps["business-central"] = sandbox
-        base = SANDBOX_BASE_URL
-        token_url = f"{SANDBOX_BASE_URL}/{tenant}/oauth2/v2.0/token"
-        client = TracedClient(
-            transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
-        )
+    tenant, environment = quote(settings.tenant_id, safe=""), quote(settings.environment, safe="")
     config = BusinessCentralConfig(
-        timeout_seconds=settings.business_central_timeout_ms / 1000,
-        max_retries=settings.business_central_max_retries,
-        backoff_base_seconds=settings.business_central_backoff_base_ms / 1000,
-        backoff_max_seconds=settings.business_central_backoff_max_ms / 1000,
+        timeout_seconds=settings.timeout_ms / 1000,
+        max_retries=settings.max_retries,
+        backoff_base_seconds=settings.backoff_base_ms / 1000,
+        backoff_max_seconds=settings.backoff_max_ms / 1000,
     )
     return BusinessCentralConnector(
-        client,
-        f"{base}/v2.0/{tenant}/{environment}/api/v2.0",
-        token_url,
-        settings.business_central_client_id,
-        settings.business_central_client_secret,
-        default_company=settings.business_central_company,
+        link.client,
+        f"{link.base_url.rstrip('/')}/v2.0/{tenant}/{environment}/api/v2.0",
+        f"{link.authority}/{tenant}/oauth2/v2.0/token",
+        link.credentials.client_id,
+        link.credentials.client_secret,
+        default_company=settings.company,
         config=config,
-        breaker=components.circuit_breaker(VENDOR),
+        breaker=link.breaker,
     )

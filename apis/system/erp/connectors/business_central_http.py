@@ -13,35 +13,35 @@ other 4xx ``{"error": {"code", "message"}}``                UpstreamRejected (ve
 unreadable bodies, missing fields                          UpstreamContractViolation
 =========================================================  ==============================
 
-The token is cached until shortly before ``expires_in`` runs out; a 401 fetches a new one once
-and repeats the call.
+The token (:class:`~apis.system.kit.tokens.TokenCache`, Authlib's ``client_secret_post``) is
+cached until shortly before ``expires_in`` runs out; a 401 fetches a new one once and repeats
+the call.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from typing import Any
 
 import httpx
 import msgspec
+from authlib.oauth2.auth import ClientAuth
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from apis.system.kit.connector import VendorConnector
+from apis.system.kit.tokens import AccessToken, ClientCredentialsGrant, TokenCache
+from apis.system.kit.vendor_http import RetryPolicy, exchange, upstream_transient
 from core.errors import (
     Conflict,
     NotFound,
     PeriodClosed,
     StrataError,
     UpstreamContractViolation,
-    UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 DISPLAY = "Business Central"
+AUTHORITY = "Entra ID"
 CLOSED_PERIOD_MARKER = "allowed posting dates"
 NOTHING_TO_POST = "nothing to post"
 
@@ -59,18 +59,21 @@ class BusinessCentralConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unkno
 DEFAULT_BUSINESS_CENTRAL_CONFIG = BusinessCentralConfig()
 
 
-class _Token(msgspec.Struct):
-    access_token: str
+class EntraToken(AccessToken, kw_only=True):
+    """Entra ID's token answer: ``expires_in`` is required (its v1 endpoint sends it as text)."""
+
     expires_in: float
-    token_type: str = "Bearer"
 
 
 class _Unauthorized(Exception):
     pass
 
 
-class BusinessCentralHttp:
+class BusinessCentralHttp(VendorConnector):
     """Authorized OData calls to one BC environment, through ``client``."""
+
+    system = "business-central"  # as lineage names it (the connector's breaker is "business_central")
+    display = DISPLAY
 
     def __init__(
         self,
@@ -82,13 +85,19 @@ class BusinessCentralHttp:
         config: BusinessCentralConfig,
         breaker: CircuitBreaker | None,
     ) -> None:
-        self.client, self.api_base, self.token_url = client, api_base.rstrip("/"), token_url
-        self._client_id, self._client_secret = client_id, client_secret
-        self.config, self.breaker = config, breaker
-        self._token: _Token | None = None
-        self._token_expires = 0.0
-        self._token_lock = asyncio.Lock()
-        self._random = random.Random()
+        super().__init__(client, api_base, config, breaker)
+        self.config: BusinessCentralConfig = config
+        self.client, self.api_base, self.token_url = client, self._base_url, token_url
+        grant = ClientCredentialsGrant(
+            self._authority_exchange,
+            token_url,
+            ClientAuth(client_id, client_secret, "client_secret_post"),
+            display=AUTHORITY,
+            scope=SCOPE,
+        )
+        self._tokens: TokenCache[EntraToken] = TokenCache(
+            lambda: grant.fetch(EntraToken), refresh_margin_seconds=config.token_refresh_margin_seconds
+        )
 
     async def call(
         self,
@@ -102,16 +111,12 @@ class BusinessCentralHttp:
     ) -> Any:
         """One call (retried when ``idempotent``); the decoded body, or None for 204."""
         url = path if path.startswith("http") else f"{self.api_base}{path}"
-        response = await call_with_retries(
-            lambda: self._authorized(method, url, params, json, headers or {}),
-            policy=self.config,
-            idempotent=idempotent,
-            breaker=self.breaker,
-            rng=self._random,
+        response = await self._retrying(
+            lambda: self._authorized(method, url, params, json, headers or {}), idempotent=idempotent
         )
         if response.status_code == 204 or not response.content:
             return None
-        return _decode(response)
+        return self._decode(response)
 
     async def retried(self, procedure: Any, *, writes: int) -> Any:
         """Run a whole check-before-create procedure again after a retryable failure.
@@ -121,16 +126,17 @@ class BusinessCentralHttp:
         """
         budget = (self.config.max_retries + 1) * writes - 1
         policy = msgspec.structs.replace(self.config, max_retries=budget)
-        return await call_with_retries(procedure, policy=policy, idempotent=True, rng=self._random)
+        # Not through the breaker: each of the procedure's own calls goes through it already.
+        return await self._retrying(procedure, idempotent=True, policy=policy, guarded=False)
 
     async def _authorized(
         self, method: str, url: str, params: Any, json: Any, headers: dict[str, str]
     ) -> httpx.Response:
-        token = await self._current_token()
+        token = await self._tokens.current()
         try:
             return await self._send(method, url, params, json, headers, token)
         except _Unauthorized:
-            token = await self._current_token(stale=token)
+            token = await self._tokens.current(stale=token)
             try:
                 return await self._send(method, url, params, json, headers, token)
             except _Unauthorized:
@@ -139,71 +145,21 @@ class BusinessCentralHttp:
                 ) from None
 
     async def _send(
-        self, method: str, url: str, params: Any, json: Any, headers: dict[str, str], token: _Token
+        self, method: str, url: str, params: Any, json: Any, headers: dict[str, str], token: EntraToken
     ) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json", **headers}
-        response = await exchange(
-            self.client,
-            method,
-            url,
-            vendor=DISPLAY,
-            timeout_seconds=self.config.timeout_seconds,
-            params=params,
-            json=json,
-            headers=all_headers,
-        )
+        response = await self._exchange(method, url, params=params, json=json, headers=all_headers)
         if response.status_code == 401:
             raise _Unauthorized
         if response.status_code >= 300:
             raise error_for(response)
         return response
 
-    async def _current_token(self, stale: _Token | None = None) -> _Token:
-        async with self._token_lock:
-            if self._token is None or self._token is stale or time.monotonic() >= self._token_expires:
-                self._token = await self._fetch_token()
-                lifetime = max(0.0, self._token.expires_in - self.config.token_refresh_margin_seconds)
-                self._token_expires = time.monotonic() + lifetime
-            return self._token
-
-    async def _fetch_token(self) -> _Token:
-        """Client credentials grant (RFC 6749 §4.4) at the Entra token endpoint."""
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-            "scope": SCOPE,
-        }
-        response = await exchange(
-            self.client,
-            "POST",
-            self.token_url,
-            vendor="Entra ID",
-            timeout_seconds=self.config.timeout_seconds,
-            data=form,
+    async def _authority_exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """An exchange with Entra ID (its name in a timeout's detail), under the same deadline."""
+        return await exchange(
+            self.client, method, url, vendor=AUTHORITY, timeout_seconds=self.config.timeout_seconds, **kwargs
         )
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise UpstreamRateLimited("Entra ID throttled the token request", retry_after=retry_after)
-        if response.status_code >= 500:
-            raise UpstreamUnavailable(f"Entra ID token endpoint answered {response.status_code}")
-        body = _decode(response)
-        if response.status_code != 200:
-            code = body.get("error") if isinstance(body, dict) else None
-            raise UpstreamRejected(f"Entra ID refused the client credentials: {code}", vendor_code=code)
-        try:
-            return msgspec.convert(body, _Token, strict=False)  # Entra's v1 endpoint sends expires_in as text
-        except msgspec.ValidationError as error:
-            raise UpstreamContractViolation(f"Entra ID token response: {error}") from None
-
-
-def _decode(response: httpx.Response) -> Any:
-    try:
-        return msgspec.json.decode(response.content)
-    except msgspec.DecodeError:
-        raise UpstreamContractViolation(
-            f"{DISPLAY} answered {response.status_code} with a body that is not JSON"
-        ) from None
 
 
 def error_for(response: httpx.Response) -> StrataError:
@@ -216,15 +172,9 @@ def error_for(response: httpx.Response) -> StrataError:
     error = body.get("error") if isinstance(body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     message = str(error.get("message") or "") if isinstance(error, dict) else ""
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if status == 429:
-        return UpstreamRateLimited(
-            f"{DISPLAY} throttled the call: {message}", retry_after=retry_after, vendor_code=code
-        )
-    if status >= 500:
-        unavailable = UpstreamUnavailable(f"{DISPLAY} answered {status}: {message}", vendor_code=code)
-        unavailable.retry_after = retry_after
-        return unavailable
+    transient = upstream_transient(DISPLAY, status, message, code, response.headers.get("retry-after"))
+    if transient is not None:
+        return transient
     if not isinstance(code, str):
         return UpstreamContractViolation(f"{DISPLAY} answered {status} without a readable error object")
     if status == 404 or code in ("BadRequest_NotFound", "Internal_RecordNotFound"):

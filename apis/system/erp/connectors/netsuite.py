@@ -58,13 +58,11 @@ import datetime as dt
 import hashlib
 import time
 import uuid
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 import msgspec
-from joserfc.jwk import ECKey, RSAKey
 
 from apis.canonical import (
     AccountingPeriod,
@@ -97,13 +95,12 @@ from apis.system.erp.connectors.netsuite_http import (
 )
 from apis.system.erp.cursor import decode_offset, encode_offset
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import call_with_retries
+from apis.system.kit.connector import mark
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamTimeout
-from core.settings import SettingsError
 
 if TYPE_CHECKING:
-    from core.settings import Settings
-    from gateway.components import Components
+    from apis.system.erp.settings import NetSuiteSettings
+    from apis.system.kit.link import VendorLink
 
 __all__ = [
     "NetSuiteConfig",
@@ -117,7 +114,6 @@ __all__ = [
 
 VENDOR = "netsuite"
 IDEMPOTENCY_HEADER = "X-NetSuite-Idempotency-Key"
-SANDBOX_BASE_URL = "http://netsuite.sandbox"
 KEY_NAMESPACE = uuid.UUID("6f1f9d0e-2b8a-5c61-9a57-3f7d6c0e4b21")
 """Namespace of the UUIDv5 idempotency keys (any fixed UUID: keys must be stable across processes)."""
 ITEM_SELECT = "SELECT id, itemid, displayname, description, baseprice FROM item"
@@ -355,16 +351,14 @@ class NetSuiteConnector(NetSuiteHttp):
                 raise UpstreamContractViolation(f"NetSuite answered {response.status_code} to an async request")
             return response.headers["location"], True
 
-        job_url, created = await call_with_retries(
-            submit, policy=self.config, idempotent=True, breaker=self.breaker, rng=self._random
-        )
+        job_url, created = await self._retrying(submit, idempotent=True)
         status, location, result = await self._job_result(job_url)
         if status >= 400:
             error = self._error_for(status, result, None)
             if isinstance(error, Conflict) and error.vendor_code == "DUP_RCRD":
                 existing = await self.get_record(record_type, f"eid:{quote(external_id, safe='')}")
                 return existing, False
-            raise error
+            raise mark(error, self.system)
         if not location:
             raise UpstreamContractViolation("NetSuite async job result lacks the new record's Location")
         _, record_id = parse_location(location)
@@ -427,94 +421,12 @@ def _checked_ref(value: str, pointer: str) -> str:
     return value
 
 
-async def build_netsuite_connector(components: Components) -> NetSuiteConnector:
-    """The NetSuite connector for the settings: an account at ``netsuite_url``, or the embedded sandbox.
+def build_netsuite_connector(link: VendorLink[NetSuiteCredentials], settings: NetSuiteSettings) -> NetSuiteConnector:
+    """The connector to the NetSuite account ``link`` reaches (a real account, or the sandbox).
 
-    * ``netsuite_url`` set, key and certificate id configured: the real account (or any sandbox
-      that has the certificate).
-    * ``netsuite_url`` set, no key: a standalone sandbox (``strata sandboxes serve``) — a key pair
-      is generated and its certificate uploaded through ``<url>/_control/certificates``; a URL that
-      refuses the upload (any real account) stops the start with a SettingsError naming the settings.
-    * ``netsuite_url`` empty: the sandbox mounted at ``/sandbox/netsuite``, in process, with the
-      configured key or a generated one uploaded the same way — as an administrator uploads a
-      certificate to the integration record.
+    The credentials are the composition root's: the configured certificate and key of a real
+    account, or a key whose certificate it uploaded to the sandbox (as an administrator
+    uploads one to the integration record). Timeouts, retries, the concurrency cap and the
+    account's list ids come from ``settings``.
     """
-    from core.tracing import TracedClient
-
-    settings = components.settings
-    config = config_from_settings(settings)
-    breaker = components.circuit_breaker(VENDOR)
-    tracer = components.tracing.tracer
-    key = load_private_key(settings)
-    algorithm = settings.netsuite_signing_algorithm
-    if settings.netsuite_url:
-        base_url = settings.netsuite_url.rstrip("/")
-        client: httpx.AsyncClient = TracedClient(tracer=tracer, peer_service=VENDOR)
-        if key is not None:
-            if not settings.netsuite_certificate_id:
-                raise SettingsError("netsuite_certificate_id: required with netsuite_private_key (the JWT kid)")
-            credentials = NetSuiteCredentials(
-                settings.netsuite_client_id, settings.netsuite_certificate_id, key, algorithm
-            )
-            return NetSuiteConnector(client, base_url, credentials, config, breaker)
-        # Set-up of a sandbox, not vendor traffic: a plain client, no trace.
-        async with httpx.AsyncClient(base_url=base_url, timeout=config.timeout_seconds) as control:
-            credentials = await register_sandbox_certificate(control, settings, None)
-        return NetSuiteConnector(client, base_url, credentials, config, breaker)
-    sandbox = components.sandbox_apps.get(VENDOR)
-    if sandbox is None:
-        from sandboxes.netsuite import create_netsuite_sandbox
-
-        sandbox = create_netsuite_sandbox(components.sandbox_state_dir(VENDOR), client_id=settings.netsuite_client_id)
-    client = TracedClient(
-        transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL, tracer=tracer, peer_service=VENDOR
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX_BASE_URL) as control:
-        credentials = await register_sandbox_certificate(control, settings, key)
-    return NetSuiteConnector(client, SANDBOX_BASE_URL, credentials, config, breaker)
-
-
-def generate_key(algorithm: str) -> RSAKey | ECKey:
-    """A fresh signing key: EC P-256 for ES256, RSA 2048 for PS256."""
-    return ECKey.generate_key("P-256") if algorithm == "ES256" else RSAKey.generate_key(2048)
-
-
-@cache
-def sandbox_signing_key(algorithm: str) -> RSAKey | ECKey:
-    """One generated key per process and algorithm for sandbox certificates.
-
-    It only ever authenticates to a simulator, and an RSA key costs 0.1–0.7 s to generate:
-    every gateway a test suite starts would otherwise make one.
-    """
-    return generate_key(algorithm)
-
-
-async def register_sandbox_certificate(
-    control: httpx.AsyncClient, settings: Settings, key: RSAKey | ECKey | None
-) -> NetSuiteCredentials:
-    """Upload the public key through the sandbox's control API (a generated key unless one is configured).
-
-    ``control`` is bound to the sandbox's base URL.
-
-    Raises:
-        SettingsError: the URL is not a NetSuite sandbox taking certificate uploads.
-    """
-    algorithm = settings.netsuite_signing_algorithm
-    key = key or sandbox_signing_key(algorithm)
-    certificate_id = settings.netsuite_certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
-    upload = {
-        "client_id": settings.netsuite_client_id,
-        "certificate_id": certificate_id,
-        "public_key_pem": key.as_pem(private=False).decode(),
-    }
-    try:
-        response = await control.post("/_control/certificates", json=upload)
-        status, reason = response.status_code, f"it answered {response.status_code}"
-    except httpx.HTTPError as error:
-        status, reason = 0, type(error).__name__
-    if status != 201:
-        raise SettingsError(
-            "netsuite_private_key (or netsuite_private_key_file) and netsuite_certificate_id are required: "
-            f"{control.base_url} took no certificate upload ({reason}), so it is no NetSuite sandbox"
-        )
-    return NetSuiteCredentials(settings.netsuite_client_id, certificate_id, key, algorithm)
+    return NetSuiteConnector(link.client, link.base_url, link.credentials, config_from_settings(settings), link.breaker)

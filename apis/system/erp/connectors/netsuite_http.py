@@ -6,7 +6,10 @@
 * OAuth 2.0 client credentials (RFC 6749 §4.4) with a JWT client assertion (RFC 7523 §2.2):
   header ``kid`` = certificate id, claims ``iss`` = client id, ``scope=rest_webservices``,
   ``aud`` = the token URL, ``iat``/``exp``; signed PS256 or ES256 with joserfc. The token is
-  cached until ``token_refresh_margin_seconds`` before ``expires_in``; a 401 refreshes it once.
+  cached (:class:`~apis.system.kit.tokens.TokenCache`) until ``token_refresh_margin_seconds``
+  before ``expires_in``; a 401 refreshes it once. The assertion is an Authlib client
+  authentication method of its own rather than Authlib's ``PrivateKeyJWT``, which adds ``sub``
+  and ``jti`` claims NetSuite does not document (its list is iss, scope, aud, iat, exp).
 * Every exchange holds one of ``max_concurrency`` slots (an ``asyncio.Semaphore``) and runs
   under :func:`apis.system.kit.vendor_http.exchange`'s deadline; :func:`~apis.system.kit.vendor_http.call_with_retries`
   retries what the caller marks idempotent, through NetSuite's circuit breaker.
@@ -17,46 +20,47 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+from authlib.common.urls import add_params_to_qs
+from authlib.oauth2.auth import ClientAuth
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from apis.system.erp.connectors import netsuite_mapping as m
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from apis.system.kit.connector import VendorConnector
+from apis.system.kit.decoding import required
+from apis.system.kit.tokens import AccessToken, ClientCredentialsGrant, TokenCache
+from apis.system.kit.vendor_http import RetryPolicy, upstream_transient
 from core.errors import (
     Conflict,
     NotFound,
     PeriodClosed,
     StrataError,
     UpstreamContractViolation,
-    UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 from core.settings import SettingsError
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from apis.system.erp.settings import NetSuiteSettings
 
 DISPLAY = "NetSuite"
 REST = "/services/rest"
 TOKEN_PATH = "/auth/oauth2/v1/token"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _LOCATION = re.compile(r"/record/v1/([A-Za-z]+)/(\d+)/?$")
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-"""Vendor JSON with every non-integer number as an exact Decimal."""
+DEFAULT_TOKEN_LIFETIME_SECONDS = 3600.0
+"""How long a token lives when NetSuite's answer does not say."""
 SUITEQL_PAGE = 1000
 """NetSuite's largest SuiteQL page."""
 
@@ -96,12 +100,6 @@ class NetSuiteCredentials:
     algorithm: str = "PS256"
 
 
-class _Token(msgspec.Struct):
-    access_token: str
-    expires_in: float = 3600.0
-    token_type: str = "bearer"
-
-
 class _SessionExpired(Exception):
     pass
 
@@ -114,8 +112,12 @@ class AlreadySubmitted(Exception):
         self.job_url = job_url
 
 
-class NetSuiteHttp:
+class NetSuiteHttp(VendorConnector):
     """Calls to one NetSuite account through ``client`` (network or an in-process sandbox)."""
+
+    system = "netsuite"
+    display = DISPLAY
+    decimals = True
 
     def __init__(
         self,
@@ -125,16 +127,23 @@ class NetSuiteHttp:
         config: NetSuiteConfig | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._client = client
-        self._base = base_url.rstrip("/")
+        config = config or NetSuiteConfig()
+        super().__init__(client, base_url, config, breaker)
+        self.config: NetSuiteConfig = config
         self._credentials = credentials
-        self.config = config or NetSuiteConfig()
-        self.breaker = breaker
-        self._slots = asyncio.Semaphore(self.config.max_concurrency)
-        self._token: _Token | None = None
-        self._token_expires = 0.0
-        self._token_lock = asyncio.Lock()
-        self._random = random.Random()
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+        grant = ClientCredentialsGrant(
+            self._exchange,
+            self.token_url,
+            ClientAuth(credentials.client_id, None, self._assertion_auth),
+            display=DISPLAY,
+            refused="the client assertion",
+        )
+        self._tokens: TokenCache[AccessToken] = TokenCache(
+            lambda: grant.fetch(AccessToken),
+            refresh_margin_seconds=config.token_refresh_margin_seconds,
+            default_lifetime_seconds=DEFAULT_TOKEN_LIFETIME_SECONDS,
+        )
         self.in_flight = 0
         """Exchanges in flight now (a test reads it to see the cap hold)."""
         self.max_in_flight_seen = 0
@@ -142,11 +151,7 @@ class NetSuiteHttp:
     @property
     def token_url(self) -> str:
         """The token endpoint, which is also the assertion's ``aud``."""
-        return f"{self._base}{REST}{TOKEN_PATH}"
-
-    async def aclose(self) -> None:
-        """Close the HTTP client the connector owns."""
-        await self._client.aclose()
+        return f"{self._base_url}{REST}{TOKEN_PATH}"
 
     # -- records and SuiteQL ------------------------------------------------------------------
     async def get_record(self, record_type: str, record_id: str, *, expand: bool = True) -> m.Record:
@@ -204,12 +209,9 @@ class NetSuiteHttp:
         headers: Mapping[str, str] | None = None,
         raw: bool = False,
     ) -> httpx.Response:
-        return await call_with_retries(
+        return await self._retrying(
             lambda: self._attempt(method, path, json=json, params=params, headers=headers, raw=raw),
-            policy=self.config,
             idempotent=idempotent,
-            breaker=self.breaker,
-            rng=self._random,
         )
 
     async def _attempt(
@@ -223,11 +225,11 @@ class NetSuiteHttp:
         raw: bool = False,
     ) -> httpx.Response:
         """One authorized exchange; a 401 refreshes the token once."""
-        token = await self._current_token()
+        token = await self._tokens.current()
         try:
             return await self._send(method, path, json, params, headers, token, raw)
         except _SessionExpired:
-            token = await self._current_token(stale=token)
+            token = await self._tokens.current(stale=token)
             try:
                 return await self._send(method, path, json, params, headers, token, raw)
             except _SessionExpired:
@@ -240,10 +242,10 @@ class NetSuiteHttp:
         json: Any,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
-        token: _Token,
+        token: AccessToken,
         raw: bool,
     ) -> httpx.Response:
-        url = f"{self._base}{path if path.startswith(REST) else REST + path}"
+        url = f"{self._base_url}{path if path.startswith(REST) else REST + path}"
         sent = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json", **(headers or {})}
         response = await self._exchange(method, url, json=json, params=params, headers=sent)
         if response.status_code == 401:
@@ -265,20 +267,9 @@ class NetSuiteHttp:
             self.in_flight += 1
             self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
             try:
-                return await exchange(
-                    self._client, method, url, vendor=DISPLAY, timeout_seconds=self.config.timeout_seconds, **kwargs
-                )
+                return await super()._exchange(method, url, **kwargs)
             finally:
                 self.in_flight -= 1
-
-    async def _current_token(self, stale: _Token | None = None) -> _Token:
-        async with self._token_lock:
-            expired = time.monotonic() >= self._token_expires
-            if self._token is None or self._token is stale or expired:
-                self._token = await self._fetch_token()
-                lifetime = max(0.0, self._token.expires_in - self.config.token_refresh_margin_seconds)
-                self._token_expires = time.monotonic() + lifetime
-            return self._token
 
     def client_assertion(self) -> str:
         """A fresh signed JWT client assertion (RFC 7523 §2.2) for the token request."""
@@ -294,27 +285,10 @@ class NetSuiteHttp:
         }
         return jwt.encode(header, claims, credentials.private_key, algorithms=[credentials.algorithm])
 
-    async def _fetch_token(self) -> _Token:
-        form = {
-            "grant_type": "client_credentials",
-            "client_assertion_type": JWT_BEARER,
-            "client_assertion": self.client_assertion(),
-        }
-        response = await self._exchange("POST", self.token_url, data=form)
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise UpstreamRateLimited("NetSuite throttled the token request", retry_after=retry_after)
-        if response.status_code >= 500:
-            raise UpstreamUnavailable(f"NetSuite token endpoint answered {response.status_code}")
-        body = self._decode(response, strict=False)
-        if response.status_code != 200:
-            code = body.get("error") if isinstance(body, dict) else None
-            detail = body.get("error_description") if isinstance(body, dict) else None
-            raise UpstreamRejected(f"NetSuite refused the client assertion: {detail or code}", vendor_code=code)
-        try:
-            return msgspec.convert(body, _Token)
-        except msgspec.ValidationError as error:
-            raise UpstreamContractViolation(f"NetSuite token response: {error}") from None
+    def _assertion_auth(self, _auth: ClientAuth, _method: str, uri: str, headers: Any, body: str) -> tuple[Any, ...]:
+        """Authlib client authentication: the JWT client assertion (RFC 7523 §2.2) in the form."""
+        form = [("client_assertion_type", JWT_BEARER), ("client_assertion", self.client_assertion())]
+        return uri, headers, add_params_to_qs(body or "", form)
 
     def _own_path(self, href: str) -> str:
         """The REST path of a URL NetSuite handed us; only its path is used, never its host."""
@@ -332,18 +306,7 @@ class NetSuiteHttp:
             raise UpstreamContractViolation(f"NetSuite answered {response.status_code} without a Location")
         return parse_location(location)
 
-    # -- decoding and errors -------------------------------------------------------------------
-    @staticmethod
-    def _decode(response: httpx.Response, strict: bool = True) -> Any:
-        try:
-            return _DECODER.decode(response.content)
-        except msgspec.DecodeError:
-            if not strict:
-                return None
-            raise UpstreamContractViolation(
-                f"NetSuite answered {response.status_code} with a body that is not JSON"
-            ) from None
-
+    # -- errors -------------------------------------------------------------------------------
     @staticmethod
     def _error_for(status: int, body: Any, retry_after_header: str | None) -> StrataError:
         """The Strata error for a NetSuite error answer (``o:errorDetails``)."""
@@ -353,15 +316,9 @@ class NetSuiteHttp:
         message = str(
             first.get("detail") or (body.get("title") if isinstance(body, dict) else None) or f"answered {status}"
         )
-        retry_after = parse_retry_after(retry_after_header)
-        if status == 429:
-            return UpstreamRateLimited(
-                f"NetSuite throttled the call: {message}", retry_after=retry_after, vendor_code=code
-            )
-        if status >= 500:
-            error = UpstreamUnavailable(f"NetSuite answered {status}: {message}", vendor_code=code)
-            error.retry_after = retry_after
-            return error
+        transient = upstream_transient(DISPLAY, status, message, code, retry_after_header)
+        if transient is not None:
+            return transient
         if code == "CLOSED_TRAN_PRD":
             return PeriodClosed(f"The ERP refused the posting: {message}", vendor_code=code)
         if status == 404 or code == "NONEXISTENT_ID":
@@ -378,9 +335,10 @@ class NetSuiteHttp:
 
 
 def record_body(body: Any) -> m.Record:
-    if not isinstance(body, dict) or body.get("id") in (None, ""):
-        raise UpstreamContractViolation("NetSuite record lacks 'id'")
-    return body
+    """``body`` as a NetSuite record, checked to carry an ``id``."""
+    record: m.Record = body if isinstance(body, dict) else {}
+    required(record, "id", what="NetSuite record", allow_empty=False)
+    return record
 
 
 def parse_location(location: str) -> tuple[str, str]:
@@ -402,12 +360,12 @@ def job_in(body: Any) -> str | None:
 
 
 # -- building --------------------------------------------------------------------------------------
-def lists_from_settings(settings: Settings) -> m.NetSuiteLists:
+def lists_from_settings(settings: NetSuiteSettings) -> m.NetSuiteLists:
     """The account's list ids: ``netsuite_lists_file``, or the sandbox account's."""
-    if not settings.netsuite_lists_file:
+    if not settings.lists_file:
         return m.DEFAULT_LISTS
     try:
-        raw = Path(settings.netsuite_lists_file).read_bytes()
+        raw = Path(settings.lists_file).read_bytes()
     except OSError as error:
         raise SettingsError(f"netsuite_lists_file: cannot read it ({error.strerror})") from None
     try:
@@ -416,33 +374,31 @@ def lists_from_settings(settings: Settings) -> m.NetSuiteLists:
         raise SettingsError(f"netsuite_lists_file: {error}") from None
 
 
-def config_from_settings(settings: Settings) -> NetSuiteConfig:
+def config_from_settings(settings: NetSuiteSettings) -> NetSuiteConfig:
     """The connector config the ``netsuite_*`` settings describe."""
     return NetSuiteConfig(
         lists=lists_from_settings(settings),
-        timeout_seconds=settings.netsuite_timeout_ms / 1000,
-        max_retries=settings.netsuite_max_retries,
-        backoff_base_seconds=settings.netsuite_backoff_base_ms / 1000,
-        backoff_max_seconds=max(settings.netsuite_backoff_max_ms, settings.netsuite_backoff_base_ms) / 1000,
-        max_concurrency=settings.netsuite_max_concurrency,
+        timeout_seconds=settings.timeout_ms / 1000,
+        max_retries=settings.max_retries,
+        backoff_base_seconds=settings.backoff_base_ms / 1000,
+        backoff_max_seconds=max(settings.backoff_max_ms, settings.backoff_base_ms) / 1000,
+        max_concurrency=settings.max_concurrency,
     )
 
 
-def load_private_key(settings: Settings) -> RSAKey | ECKey | None:
+def load_private_key(settings: NetSuiteSettings) -> RSAKey | ECKey | None:
     """The configured signing key (``netsuite_private_key`` or the file), or None when unset."""
-    pem = settings.netsuite_private_key
-    if not pem and settings.netsuite_private_key_file:
+    pem = settings.private_key
+    if not pem and settings.private_key_file:
         try:
-            pem = Path(settings.netsuite_private_key_file).read_text(encoding="utf-8")
+            pem = Path(settings.private_key_file).read_text(encoding="utf-8")
         except OSError as error:
             raise SettingsError(f"netsuite_private_key_file: cannot read it ({error.strerror})") from None
     if not pem:
         return None
     try:
-        if settings.netsuite_signing_algorithm == "ES256":
+        if settings.signing_algorithm == "ES256":
             return ECKey.import_key(pem)
         return RSAKey.import_key(pem)
     except Exception:  # joserfc raises several types for a bad PEM; never echo the key
-        raise SettingsError(
-            f"netsuite_private_key: not a PEM private key for {settings.netsuite_signing_algorithm}"
-        ) from None
+        raise SettingsError(f"netsuite_private_key: not a PEM private key for {settings.signing_algorithm}") from None

@@ -24,24 +24,21 @@ first answer of a key, so a retry after a lost answer never grants twice.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import msgspec
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from apis.system.kit.connector import VendorConnector
+from apis.system.kit.vendor_http import RetryPolicy, upstream_transient
 from core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
     StrataError,
     UpstreamContractViolation,
-    UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 
 VENDOR = "product-platform"
@@ -70,8 +67,11 @@ class VendorRejected(UpstreamRejected):
         self.details = details
 
 
-class ProductPlatformConnector:
+class ProductPlatformConnector(VendorConnector):
     """One product platform, reached through ``client`` (any transport: network or in-process)."""
+
+    system = VENDOR
+    display = DISPLAY_NAME
 
     def __init__(
         self,
@@ -81,12 +81,9 @@ class ProductPlatformConnector:
         config: ProductPlatformConfig = DEFAULT_PRODUCT_PLATFORM_CONFIG,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._client = client
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, base_url, config, breaker)
+        self.config: ProductPlatformConfig = config
         self._api_key = api_key
-        self.config = config
-        self.breaker = breaker
-        self._random = random.Random()
 
     # -- public operations ------------------------------------------------------------------------
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -129,57 +126,31 @@ class ProductPlatformConnector:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
     ) -> dict[str, Any]:
-        return await call_with_retries(
-            lambda: self._send(method, path, params, json, headers),
-            policy=self.config,
-            idempotent=idempotent,
-            breaker=self.breaker,
-            rng=self._random,
-        )
+        return await self._retrying(lambda: self._send(method, path, params, json, headers), idempotent=idempotent)
 
     async def _send(
         self, method: str, path: str, params: Any, json: Any, extra: Mapping[str, str] | None
     ) -> dict[str, Any]:
         headers = {API_KEY_HEADER: self._api_key, "Accept": "application/json", **(extra or {})}
-        response = await exchange(
-            self._client,
-            method,
-            f"{self._base_url}{path}",
-            vendor=DISPLAY_NAME,
-            timeout_seconds=self.config.timeout_seconds,
-            params=params,
-            json=json,
-            headers=headers,
-        )
+        response = await self._exchange(method, f"{self._base_url}{path}", params=params, json=json, headers=headers)
         if response.status_code >= 300:
             raise self._error_for(response)
-        body = self._decode(response)
+        body = self._decode(response, strict=False)
         if not isinstance(body, dict):
             raise UpstreamContractViolation(f"{DISPLAY_NAME} answered {response.status_code} without a JSON object")
         return body
 
-    @staticmethod
-    def _decode(response: httpx.Response) -> Any:
-        try:
-            return msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            return None
-
     def _error_for(self, response: httpx.Response) -> StrataError:
         """The Strata error for an error answer (status + ``{"error": {...}}``)."""
         status = response.status_code
-        body = self._decode(response)
+        body = self._decode(response, strict=False)
         error = body.get("error") if isinstance(body, dict) else None
         error = error if isinstance(error, dict) else {}
         code = error.get("code") if isinstance(error.get("code"), str) else None
         message = str(error.get("message") or f"{DISPLAY_NAME} answered {status}")
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        if status == 429:
-            return UpstreamRateLimited(f"{DISPLAY_NAME} throttled the call: {message}", retry_after=retry_after)
-        if status >= 500:
-            unavailable = UpstreamUnavailable(f"{DISPLAY_NAME} answered {status}: {message}", vendor_code=code)
-            unavailable.retry_after = retry_after
-            return unavailable
+        transient = upstream_transient(DISPLAY_NAME, status, message, code, response.headers.get("retry-after"))
+        if transient is not None:
+            return transient
         if status in (401, 403):
             # Our credentials were refused: the gateway's set-up is wrong, not the caller's input.
             return UpstreamContractViolation(f"{DISPLAY_NAME} refused the gateway's API key: {message}")

@@ -28,7 +28,6 @@ sent once. Every attempt goes through AvaTax's circuit breaker when one is given
 from __future__ import annotations
 
 import base64
-import random
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -37,22 +36,27 @@ import httpx
 import msgspec
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from apis.system.kit.vendor_http import RetryPolicy, call_with_retries, exchange, parse_retry_after
+from apis.system.kit.connector import VendorConnector
+from apis.system.kit.decoding import required
+from apis.system.kit.vendor_http import RetryPolicy, upstream_transient
 from core.errors import (
     Conflict,
     NotFound,
     StrataError,
     UpstreamContractViolation,
-    UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 
 VENDOR = "avalara"
 API = "/api/v2"
+TRANSACTION_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("code", str),
+    ("lines", list),
+    ("totalAmount", (int, Decimal)),
+    ("totalTax", (int, Decimal)),
+)
+"""What the mapping needs of a TransactionModel (amounts are JSON numbers: int or Decimal)."""
 CONFLICT_CODES = frozenset({"DocumentCodeConflict", "InvalidDocumentStatus"})
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-"""AvaTax JSON with every non-integer number as an exact Decimal."""
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 """Decimals go out as JSON numbers, as AvaTax's models declare them."""
 
@@ -83,8 +87,12 @@ class AvalaraNotFound(NotFound):
         self.refers_to = refers_to
 
 
-class AvalaraConnector:
+class AvalaraConnector(VendorConnector):
     """One AvaTax account, reached through ``client`` (any transport: network or in-process)."""
+
+    system = VENDOR
+    display = "AvaTax"
+    decimals = True
 
     def __init__(
         self,
@@ -95,14 +103,11 @@ class AvalaraConnector:
         config: AvalaraConfig = DEFAULT_AVALARA_CONFIG,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._client = client
-        self._base_url = base_url.rstrip("/")
+        super().__init__(client, base_url, config, breaker)
+        self.config: AvalaraConfig = config
         # Built once; the license key is never logged or put into an error detail.
         token = base64.b64encode(f"{account_id}:{license_key}".encode()).decode()
         self._authorization = f"Basic {token}"
-        self.config = config
-        self.breaker = breaker
-        self._random = random.Random()
 
     # -- operations ---------------------------------------------------------------------------------
     async def ping(self) -> dict[str, Any]:
@@ -175,13 +180,7 @@ class AvalaraConnector:
         params: dict[str, str] | None = None,
         idempotent: bool,
     ) -> Any:
-        return await call_with_retries(
-            lambda: self._send(method, path, json, params),
-            policy=self.config,
-            idempotent=idempotent,
-            breaker=self.breaker,
-            rng=self._random,
-        )
+        return await self._retrying(lambda: self._send(method, path, json, params), idempotent=idempotent)
 
     async def _send(self, method: str, path: str, json: Any, params: dict[str, str] | None) -> Any:
         headers = {
@@ -193,33 +192,15 @@ class AvalaraConnector:
         if json is not None:
             content = _ENCODER.encode(json)
             headers["Content-Type"] = "application/json"
-        response = await exchange(
-            self._client,
-            method,
-            f"{self._base_url}{path}",
-            vendor="AvaTax",
-            timeout_seconds=self.config.timeout_seconds,
-            content=content,
-            params=params,
-            headers=headers,
+        response = await self._exchange(
+            method, f"{self._base_url}{path}", content=content, params=params, headers=headers
         )
         if response.status_code >= 300:
             body = self._decode(response, strict=response.status_code < 500)
             raise self._error_for(response.status_code, body, response.headers.get("retry-after"))
         return self._decode(response)
 
-    # -- decoding and errors --------------------------------------------------------------------------
-    @staticmethod
-    def _decode(response: httpx.Response, strict: bool = True) -> Any:
-        try:
-            return _DECODER.decode(response.content)
-        except msgspec.DecodeError:
-            if not strict:
-                return None
-            raise UpstreamContractViolation(
-                f"AvaTax answered {response.status_code} with a body that is not JSON"
-            ) from None
-
+    # -- errors -------------------------------------------------------------------------------------
     @staticmethod
     def _error_for(status: int, body: Any, retry_after_header: str | None) -> StrataError:
         """The Strata error for an AvaTax error answer (status + ``error`` object)."""
@@ -233,15 +214,9 @@ class AvalaraConnector:
             first.get("description") or error.get("message") or first.get("message") or f"AvaTax answered {status}"
         )
         refers_to = first.get("refersTo") if isinstance(first.get("refersTo"), str) else None
-        retry_after = parse_retry_after(retry_after_header)
-        if status == 429:
-            return UpstreamRateLimited(
-                f"AvaTax throttled the call: {message}", retry_after=retry_after, vendor_code=code
-            )
-        if status >= 500:
-            unavailable = UpstreamUnavailable(f"AvaTax answered {status}: {message}", vendor_code=code)
-            unavailable.retry_after = retry_after
-            return unavailable
+        transient = upstream_transient("AvaTax", status, str(message), code, retry_after_header)
+        if transient is not None:
+            return transient
         if code is None:
             return UpstreamContractViolation(f"AvaTax answered {status} without a readable error object")
         if status == 401:
@@ -257,7 +232,11 @@ class AvalaraConnector:
         """``body`` as a TransactionModel, checked to carry what the mapping needs."""
         if not isinstance(body, dict):
             raise UpstreamContractViolation("AvaTax answered a transaction that is not an object")
-        for name, kind in (("code", str), ("lines", list), ("totalAmount", int | Decimal), ("totalTax", int | Decimal)):
-            if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool):
-                raise UpstreamContractViolation(f"AvaTax transaction lacks '{name}'")
+        for name, kind in (
+            ("code", str),
+            ("lines", list),
+            ("totalAmount", (int, Decimal)),
+            ("totalTax", (int, Decimal)),
+        ):
+            required(body, name, what="AvaTax transaction", kind=kind)
         return body

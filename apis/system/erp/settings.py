@@ -1,0 +1,98 @@
+"""Settings of the ERP system API: which ERP serves it, and each ERP's own section.
+
+``STRATA_ERP_VENDOR`` picks the connector (:data:`apis.system.erp.vendors.ERP_VENDORS`);
+``STRATA_NETSUITE_*`` and ``STRATA_BUSINESS_CENTRAL_*`` configure each of them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from core.settings import SettingsSection
+
+ErpVendor = Literal["netsuite", "business-central"]
+"""The ERPs a connector exists for (the keys of ``ERP_VENDORS``)."""
+
+
+class ErpSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The choice of ERP behind ``/system/erp/v1``."""
+
+    SECTION: ClassVar[str] = "erp"
+
+    vendor: ErpVendor = "netsuite"
+    """Which ERP serves ``/system/erp/v1``: ``netsuite`` or ``business-central``."""
+
+
+class NetSuiteSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A NetSuite account (SuiteTalk REST, machine-to-machine OAuth)."""
+
+    SECTION: ClassVar[str] = "netsuite"
+    SECRETS: ClassVar[tuple[str, ...]] = ("private_key",)
+
+    url: str = ""
+    """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
+    embedded sandbox, in process."""
+    client_id: str = "strata-sandbox"
+    """Client id of the integration record (the JWT assertion's ``iss``)."""
+    certificate_id: str = ""
+    """Certificate id NetSuite showed when the public key was uploaded (the assertion's ``kid``).
+    Empty with the embedded sandbox: a key pair is generated at start and its certificate uploaded."""
+    private_key: str = ""
+    """PEM private key of that certificate (RSA for PS256, EC P-256 for ES256); never logged."""
+    private_key_file: str = ""
+    """File holding the PEM private key (a secret mount), read when ``netsuite_private_key`` is empty."""
+    signing_algorithm: Literal["PS256", "ES256"] = "PS256"
+    """Signature algorithm of the JWT client assertion."""
+    max_concurrency: int = 4
+    """Requests in flight to NetSuite from this process (1-64); keep it under the account's limit."""
+    timeout_ms: int = 10_000
+    """Deadline of one NetSuite exchange, in milliseconds (1-300000)."""
+    max_retries: int = 3
+    """Retries of a read, an ``eid:`` upsert or an idempotency-keyed posting (0-10)."""
+    backoff_base_ms: int = 500
+    """First retry backoff in milliseconds (doubles per retry, full jitter; 0-60000)."""
+    backoff_max_ms: int = 30_000
+    """Longest backoff in milliseconds; a longer ``Retry-After`` is answered as 503 instead (1-600000)."""
+    lists_file: str = ""
+    """JSON file with the account's internal ids of currencies, GL accounts and terms
+    (``{"currencies": {"EUR": "2"}, "accounts": {"4000": "54"}, "terms": {"Net 30": "3"},
+    "base_currency": "USD"}``); empty = the sandbox account's ids."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.check_range("max_concurrency", 1, 64)
+        self.check_range("timeout_ms", 1, 300_000)
+        self.check_range("max_retries", 0, 10)
+        self.check_range("backoff_base_ms", 0, 60_000)
+        self.check_range("backoff_max_ms", 1, 600_000)
+
+
+class BusinessCentralSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A Business Central environment (API v2.0, Entra ID client credentials)."""
+
+    SECTION: ClassVar[str] = "business_central"
+    SECRETS: ClassVar[tuple[str, ...]] = ("client_secret",)
+
+    url: str = ""
+    """Business Central API host (``https://api.businesscentral.dynamics.com``); empty = the
+    embedded sandbox, in process (its token endpoint too)."""
+    login_url: str = "https://login.microsoftonline.com"
+    """Entra ID authority the client-credentials token is asked from when ``business_central_url`` is set."""
+    tenant_id: str = "strata-sandbox.onmicrosoft.com"
+    """Entra tenant (id or domain) of the Business Central environment."""
+    environment: str = "sandbox"
+    """Business Central environment name (``production``, ``sandbox``, ...)."""
+    client_id: str = "strata-sandbox"
+    """Entra application (client) id with the ``API.ReadWrite.All`` application permission."""
+    client_secret: str = "sandbox-secret"
+    """Its client secret (read from the environment or a secret file)."""
+    company: str = "Strata Inc."
+    """Company (legal entity) used where a call names none: new customers, items, periods."""
+    timeout_ms: int = 10_000
+    """Deadline of one Business Central (or Entra) exchange."""
+    max_retries: int = 3
+    """Retries of a read, and of each write step of a check-before-create procedure."""
+    backoff_base_ms: int = 500
+    """First backoff step (doubles per retry, full jitter; never shorter than ``Retry-After``)."""
+    backoff_max_ms: int = 30_000
+    """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead."""

@@ -1,0 +1,22 @@
+"""Settings of the tax system API's vendor, Avalara AvaTax (``STRATA_AVALARA_*``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from core.settings import SettingsSection
+
+
+class AvalaraSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The AvaTax account behind ``/system/tax/v1``."""
+
+    SECTION: ClassVar[str] = "avalara"
+    SECRETS: ClassVar[tuple[str, ...]] = ("license_key",)
+
+    url: str = ""
+    """AvaTax base URL (``https://rest.avatax.com``, or ``https://sandbox-rest.avatax.com`` for an
+    Avalara sandbox account); empty = the embedded sandbox, in process."""
+    account_id: str = "1100000000"
+    """AvaTax account id (the user name of Basic auth)."""
+    license_key: str = "sandbox-license-key"
+    """AvaTax license key (the password of Basic auth; read from the environment or a secret file)."""
