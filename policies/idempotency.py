@@ -36,6 +36,7 @@ from core.idempotency_store import Claim, IdempotencyRecord, IdempotencyStore, S
 from core.settings import DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
 from policies.base import Policy, PolicyMode
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
+from policies.routes import CompiledRoute
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +194,10 @@ class IdempotencyPolicy(Policy):
     """Claims, stores and replays responses per (client, Idempotency-Key)."""
 
     name: ClassVar[str] = "idempotency"
-    has_response_hook: ClassVar[bool] = True
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Unsafe methods of operations that declare ``x-strata-idempotency``."""
+        return route.method in UNSAFE_METHODS and route.idempotency != "none"
 
     def __init__(
         self, config: IdempotencyConfig, store: IdempotencyStore, clock: Callable[[], float] = time.time

@@ -60,7 +60,6 @@ class ObservePolicy(Policy):
     """Record metrics for every governed request and audit what must be audited."""
 
     name: ClassVar[str] = "observe"
-    has_request_hook: ClassVar[bool] = False
 
     def __init__(self, audit: AuditLog | None, metrics: RequestMetrics = REQUEST_METRICS) -> None:
         self.audit = audit

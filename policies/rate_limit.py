@@ -35,6 +35,7 @@ from policies.base import Policy
 from policies.context import Denial, Principal, RequestContext
 from policies.governance import Governance, RateLimitConfig
 from policies.rate_limit_backends import Admission, Limit, RateLimitBackend, parse_limits
+from policies.routes import CompiledRoute
 
 QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 """Problem type for 429 answers, from the ratelimit-headers draft's IANA registration."""
@@ -98,6 +99,10 @@ class RateLimitPolicy(Policy):
     """Per-client quota over one backend (memory or Redis), shared by every route."""
 
     name: ClassVar[str] = "rate_limit"
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Secured operations only: a public one has no client to count against."""
+        return bool(route.security)
 
     def __init__(
         self, governance: Governance, backend: RateLimitBackend, live_client: LiveClientSettings | None = None

@@ -74,8 +74,6 @@ class ResponseContractPolicy(Policy):
     """Compare every governed response with its contract."""
 
     name: ClassVar[str] = "response_contract"
-    has_request_hook: ClassVar[bool] = False
-    has_response_hook: ClassVar[bool] = True
 
     def __init__(self, mode: str, problem_base_uri: str) -> None:
         self.mode = mode  # type: ignore[assignment]
