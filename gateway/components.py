@@ -268,9 +268,16 @@ class Components:
             setattr(app.state, spec.state_name, service)
         process = None
         if self.settings.workflows_enabled:
+            from apis.experience.registry import experience_background_jobs, experience_event_subscribers
             from apis.process.runtime import start_runtime
 
-            process = await start_runtime(self.settings, self.engine, self.system_services)
+            process = await start_runtime(
+                self.settings,
+                self.engine,
+                self.system_services,
+                event_subscribers=experience_event_subscribers,
+                jobs=experience_background_jobs(),
+            )
         app.state.process = process
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, so full collections scan only per-request garbage.

@@ -12,8 +12,9 @@ A background job of every process with the engine (:func:`deliver_events`):
 
 Subscribers today: the **data platform** (each event landed as a one-event batch through the
 data system API, whose batch id — the event id — makes a redelivery overwrite, not duplicate),
-and those of the experience APIs (:func:`apis.experience.registry.experience_event_subscribers`:
-the partner webhooks' fan-out). Each subscriber is a consumer group of its own with Redis.
+and those the composition root handed to the runtime (:attr:`ProcessRuntime.event_subscribers
+<apis.process.runtime.ProcessRuntime.event_subscribers>`: the experience APIs', i.e. the
+partner webhooks' fan-out). Each subscriber is a consumer group of its own with Redis.
 Delivered events are purged from the outbox after ``outbox_retention_hours``.
 """
 
@@ -56,12 +57,10 @@ def data_platform_sink(process: ProcessRuntime) -> Handler:
 
 async def deliver_events(process: ProcessRuntime) -> None:
     """Background job: relay the outbox (and consume the stream, with Redis) until cancelled."""
-    from apis.experience.registry import experience_event_subscribers
-
     settings = process.settings
     config = RelayConfig(retention_seconds=settings.outbox_retention_hours * 3600.0)
     subscribers = [Subscriber(name="data-platform", handler=data_platform_sink(process))]
-    subscribers += experience_event_subscribers(process)
+    subscribers += process.event_subscribers(process)
     consumers: list[StreamConsumer] = []
     redis = None
     if settings.redis_url:
