@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import structlog
 from joserfc.jwk import KeySet
 from litestar import Litestar
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from apis.system.registry import Service
     from policies.oauth import OAuthService
 
-logger = logging.getLogger("strata.components")
+logger = structlog.get_logger("strata.components")
 JWKS_FETCH_TIMEOUT = httpx.Timeout(5.0)
 
 
@@ -118,7 +118,7 @@ class Components:
             if issuer_key(config.issuer) == issuer_key(self.settings.issuer):
                 # The governance check refuses such a document; were one to get here, it must
                 # not replace the built-in issuer (and its disabled-client check).
-                logger.error("external issuer with the gateway's own URL ignored", extra={"issuer": config.issuer})
+                logger.error("external issuer with the gateway's own URL ignored", issuer=config.issuer)
                 continue
             issuers.append(
                 TrustedIssuer(
@@ -209,9 +209,7 @@ class Components:
         if not known:
             client_id = None
             reason = f"unknown client id; {reason}"
-        logger.info(
-            "client authentication failed", extra={"client_id": client_id, "reason": reason[:300], "source": source}
-        )
+        logger.info("client authentication failed", client_id=client_id, reason=reason[:300], source=source)
         self.audit.record(
             AuditRecord(
                 at=now(),

@@ -23,7 +23,6 @@ whose ``replay`` holds the full stored response (also left in
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import msgspec
+import structlog
 
 from core.idempotency_store import Claim, IdempotencyRecord, IdempotencyStore, StoredResponse
 from core.settings import DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
@@ -38,7 +38,7 @@ from policies.base import Policy, PolicyMode
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
 from policies.routes import CompiledRoute
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = b"idempotent-replayed"

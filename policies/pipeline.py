@@ -26,10 +26,11 @@ for log lines and vendor calls.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from core.correlation import CURRENT, correlation_ids
 from core.problems import problem_body
@@ -41,7 +42,7 @@ from policies.spans import end_server_span, start_server_span, traced_hook
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-logger = logging.getLogger("strata.pipeline")
+logger = structlog.get_logger("strata.pipeline")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

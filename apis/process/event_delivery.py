@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from typing import TYPE_CHECKING
+
+import structlog
 
 from apis.canonical import BusinessEvent, EventBatch
 from apis.process.events import CloudEvent, Handler, OutboxRelay, RelayConfig, Subscriber
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from apis.process.event_streams import StreamConsumer
     from apis.process.runtime import ProcessRuntime
 
-logger = logging.getLogger("strata.events")
+logger = structlog.get_logger("strata.events")
 PURGE_INTERVAL_SECONDS = 300.0
 
 
@@ -104,7 +105,7 @@ async def deliver_events(process: ProcessRuntime) -> None:
                 logger.exception("outbox purge failed")
             else:
                 if purged:
-                    logger.info("outbox purged", extra={"events": purged})
+                    logger.info("outbox purged", events=purged)
     finally:
         for consumer in consumers:
             await consumer.stop()

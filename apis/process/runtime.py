@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
+
 from apis.process.engine import StepRetry, WorkflowEngine, system_database_url
 from apis.process.transactions import TransactionStore
 from apis.process.xref import XrefStore
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from apis.system.tax.service import TaxService
     from core.settings import Settings
 
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 T = TypeVar("T")
 
 EventSubscribers = Callable[["ProcessRuntime"], Sequence["Subscriber"]]
@@ -167,7 +169,7 @@ async def start_runtime(
     # thread that launched it, and on a loop of its own otherwise — where our database
     # engine and HTTP clients, bound to this loop, fail ("bound to a different event loop").
     process.engine.launch()
-    logger.info("workflow engine launched", extra={"executor_id": process.engine.executor_id})
+    logger.info("workflow engine launched", executor_id=process.engine.executor_id)
     await start_unstarted(process)
     from apis.process.registry import background_jobs
 
@@ -195,7 +197,7 @@ async def start_unstarted(process: ProcessRuntime) -> int:
         if cursor is None:
             break
     if started:
-        logger.warning("started workflows that were accepted but never started", extra={"count": started})
+        logger.warning("started workflows that were accepted but never started", count=started)
     return started
 
 
