@@ -4,9 +4,9 @@
 the compiled chain of every route) and leaves to the lifespan only what needs I/O
 (database, keys, Redis, vendor connectors). What it returns is a :class:`GatewayApp`: the
 edge (:class:`policies.edge.Edge`, an ASGI app) around the Litestar app, which it exposes as
-``litestar`` (routes, ``state``, ``lifespan()``). The edge runs before Litestar routes a
-request, so it sees 404s, 405s and CORS preflights too, which Litestar middleware does not;
-lifespan events pass through it to Litestar.
+``litestar`` (routes, ``state``, ``lifespan()``; ``state`` is on the wrapper too). The edge
+runs before Litestar routes a request, so it sees 404s, 405s and CORS preflights too, which
+Litestar middleware does not; lifespan events pass through it to Litestar.
 """
 
 from __future__ import annotations
