@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from litestar import Litestar, get
+from litestar import get
 
-from gateway.app import create_app
+from gateway.app import GatewayApp, create_app
 from gateway.settings import load_settings
 
 
@@ -20,7 +20,7 @@ def bench_ping(echo: str | None = None) -> dict[str, object]:
     return {"pong": True, "echo": echo}
 
 
-def create_bench_app() -> Litestar:
+def create_bench_app() -> GatewayApp:
     """Gateway app for the benchmark (settings from ``STRATA_*``)."""
     governed = os.environ.get("BENCH_GOVERNED", "1") == "1"
     return create_app(load_settings(), extra_route_handlers=[bench_ping], governed=governed)

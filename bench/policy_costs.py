@@ -27,7 +27,7 @@ async def _response_side(app: Any, route: Any, token: str, iterations: int) -> d
             response = CapturedResponse(200, [(b"content-type", b"application/json")], body)
             await policy.on_response(_context(route, token), response)
         results[f"{policy.name} (response)"] = (time.process_time() - start) / iterations * 1e6
-    observe = ObservePolicy(app.state.components.audit)
+    observe = app.state.chain.policy(ObservePolicy)
     start = time.process_time()
     for _ in range(iterations):
         await observe.on_complete(_context(route, token), 200)
@@ -58,7 +58,7 @@ async def measure(prepared: dict[str, Any], iterations: int) -> dict[str, float]
     app = create_app(prepared["settings"], extra_route_handlers=[bench_ping])
     token = prepared["token"]
     results: dict[str, float] = {}
-    async with AsyncTestClient(app=app):
+    async with AsyncTestClient(app=app.litestar):
         route = next(r for r in app.state.route_table.routes if r.operation_id == "benchPing")
         for policy in route.policies:
             ctx = _context(route, token)

@@ -115,7 +115,7 @@ async def _run_config(prepared: dict[str, Any], governed: bool, provider: Any, r
 
     kwargs = {"tracer_provider": provider} if provider is not None else {}
     app = create_app(prepared["settings"], extra_route_handlers=[bench_ping], governed=governed, **kwargs)
-    async with app.lifespan():
+    async with app.litestar.lifespan():
         result = await _measure(app, prepared["token"], requests)
     if provider is not None:
         provider.shutdown()  # flush: exporting what is queued is part of the cost

@@ -10,10 +10,10 @@ idempotent). Reading the log is :mod:`core.audit_query`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import asdict, dataclass
 
+import structlog
 from prometheus_client import Counter
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.background import cancel_and_wait
 from core.db import audit_events
 
-logger = logging.getLogger("strata.audit")
+logger = structlog.get_logger("strata.audit")
 
 AUDIT_DROPPED = Counter("strata_audit_dropped_total", "Audit records dropped because the writer fell behind")
 REASON_CHARS = 300

@@ -1,9 +1,14 @@
-"""Log configuration: one JSON object per line, through structlog and the standard library.
+"""Log configuration: one API (structlog), one JSON object per line, whoever logs.
 
-Both structlog loggers and ``logging`` loggers end up in the same JSON renderer, so every
-line is machine-readable. Client libraries that log whole URLs at INFO (httpx logs every
-vendor request line, query string included, which may carry PII or SOQL) are raised to
-WARNING.
+Our code logs through ``structlog.get_logger(<name>)`` only. structlog hands every event to
+the standard library's logger of that name (configured when this module is imported, so a
+structlog line never bypasses the standard library), and the process's one handler
+(:data:`_HANDLER`, installed by :func:`configure_logging`) renders structlog events and the
+standard-library records of libraries alike, through structlog's ``ProcessorFormatter``: the
+same JSON shape, the same processors. Libraries that install plain-text handlers of their own
+or stop propagation (DBOS, granian, uvicorn; see :data:`ROUTED_LIBRARIES`) are routed to that
+handler; client libraries that log whole URLs at INFO (httpx logs every vendor request line,
+query string included, which may carry PII or SOQL) are raised to WARNING.
 
 Two processors run on every line, whichever API emitted it:
 
@@ -17,6 +22,9 @@ Two processors run on every line, whichever API emitted it:
   ``Basic`` credentials, JWTs and ``*token*=`` / ``*secret*=`` / ``password=`` form
   fields. It runs last, after exceptions are rendered, so a traceback's message is
   scrubbed too.
+
+A structlog call takes its fields as keyword arguments (``log.info("outbox purged",
+events=3)``); ``%s`` arguments are formatted into the event as the standard library would.
 """
 
 from __future__ import annotations
@@ -33,6 +41,21 @@ import structlog.types
 from core.correlation import CURRENT
 
 NOISY_LIBRARIES = ("httpx", "httpcore", "hpack", "aiosqlite", "asyncio")
+ROUTED_LIBRARIES = (
+    "dbos",
+    "_granian",
+    "granian.access",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+)
+"""Library loggers whose lines must reach our handler: their own handlers are removed and they
+propagate. DBOS adds a plain-text handler (and stops propagating) only to a logger without
+handlers, so each keeps a :class:`logging.NullHandler`; granian and uvicorn configure theirs
+before the app factory runs."""
 REDACTED = "[redacted]"
 ALWAYS_REDACTED_KEYS = frozenset(
     {
@@ -131,7 +154,7 @@ def add_correlation(logger: Any, method: str, event_dict: structlog.types.EventD
 
 
 def configure_logging(level: str, pii_fields: Iterable[str] = ()) -> None:
-    """Configure structlog and the root logger once per process.
+    """Install the JSON handler on the root logger and set the levels (every call).
 
     Args:
         level: minimum level of the lines written.
@@ -141,38 +164,52 @@ def configure_logging(level: str, pii_fields: Iterable[str] = ()) -> None:
     global _configured
     numeric = getattr(logging, level.upper(), logging.INFO)
     REDACTOR.configure(pii_fields)
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        add_correlation,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
     root = logging.getLogger()
-    if _configured and _HANDLER not in root.handlers:
+    if not _configured:
+        root.handlers[:] = [_HANDLER]
+        _configured = True
+    elif _HANDLER not in root.handlers:
         # Something replaced the root handlers since (e.g. a Litestar app built with its
         # default logging config): put ours back, leave theirs.
         root.addHandler(_HANDLER)
-    if not _configured:
-        structlog.configure(
-            processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-            logger_factory=structlog.stdlib.LoggerFactory(),
-            wrapper_class=structlog.stdlib.BoundLogger,
-            cache_logger_on_first_use=True,
-        )
-        _HANDLER.setFormatter(
-            structlog.stdlib.ProcessorFormatter(
-                foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-                processors=[
-                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info,
-                    REDACTOR,
-                    structlog.processors.JSONRenderer(),
-                ],
-            )
-        )
-        root.handlers[:] = [_HANDLER]
-        _configured = True
-    logging.getLogger().setLevel(numeric)
+    root.setLevel(numeric)
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    for name in ROUTED_LIBRARIES:
+        library = logging.getLogger(name)
+        library.handlers[:] = [_PASS_THROUGH]
+        library.propagate = True
+
+
+_SHARED: tuple[structlog.types.Processor, ...] = (
+    structlog.contextvars.merge_contextvars,
+    add_correlation,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+)
+"""What every line gets, logged through structlog or through a standard-library logger."""
+
+_HANDLER.setFormatter(
+    structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            REDACTOR,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+)
+_PASS_THROUGH = logging.NullHandler()
+structlog.configure(
+    processors=[
+        structlog.stdlib.filter_by_level,  # a line below the level costs no processing
+        *_SHARED,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)

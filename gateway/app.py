@@ -1,8 +1,12 @@
-"""The app factory: settings → a Litestar app with every API behind the governance pipeline.
+"""The app factory: settings → the ASGI app the server runs, every API behind the governance pipeline.
 
 ``create_app`` decides everything that can be decided at start-up (governance, contracts,
 the compiled chain of every route) and leaves to the lifespan only what needs I/O
-(database, keys, Redis, vendor connectors).
+(database, keys, Redis, vendor connectors). What it returns is a :class:`GatewayApp`: the
+edge (:class:`policies.edge.Edge`, an ASGI app) around the Litestar app, which it exposes as
+``litestar`` (routes, ``state``, ``lifespan()``; ``state`` is on the wrapper too). The edge
+runs before Litestar routes a request, so it sees 404s, 405s and CORS preflights too, which
+Litestar middleware does not; lifespan events pass through it to Litestar.
 """
 
 from __future__ import annotations
@@ -12,27 +16,21 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, get
+from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 
 from core.logging import configure_logging
+from gateway.chain import governance_chain
 from gateway.components import Components
 from gateway.exceptions import exception_handlers, exception_to_response
 from gateway.health import health_live, health_ready
 from gateway.metrics import exposition
 from gateway.routing import bind_contracts
 from gateway.settings import Settings, load_settings
-from policies.authentication import AuthenticationPolicy
-from policies.authorization import AuthorizationPolicy
-from policies.base import Policy
-from policies.edge import EdgeConfig, EdgeMiddleware
-from policies.governance import Governance, load_governance
-from policies.lifecycle import LifecyclePolicy
-from policies.observe import ObservePolicy
+from policies.edge import CorsAllowlist, Edge, EdgeConfig
+from policies.governance import load_governance
 from policies.pipeline import GovernanceMiddleware
-from policies.request_contract import RequestContractPolicy
-from policies.request_limits import RequestLimitsPolicy
-from policies.response_contract import ResponseContractPolicy
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -53,28 +51,18 @@ def metrics() -> Response[bytes]:
     return Response(content=body, media_type=media_type)
 
 
-def build_policies(settings: Settings, governance: Governance, components: Components) -> dict[str, Policy]:
-    """Every policy instance, shared by all routes; per-route data lives in CompiledRoute."""
-    from policies.idempotency import IdempotencyConfig, IdempotencyPolicy
-    from policies.pre_auth_limit import PreAuthLimitPolicy
-    from policies.rate_limit import RateLimitPolicy
+class GatewayApp(Edge):
+    """What the server runs: the edge around the gateway's Litestar app (an ASGI app itself)."""
 
-    policies: dict[str, Policy] = {
-        "lifecycle": LifecyclePolicy(),
-        "request_limits": RequestLimitsPolicy(governance.request_limits),
-        "pre_auth_limit": PreAuthLimitPolicy(governance.pre_auth_limit),
-        "authentication": AuthenticationPolicy(
-            governance.authentication, components.trusted_issuers(), components.revocations
-        ),
-        "authorization": AuthorizationPolicy(),
-        "rate_limit": RateLimitPolicy(governance, components.rate_limit_backend, components.live_client_settings),
-        "request_contract": RequestContractPolicy(),
-        "idempotency": IdempotencyPolicy(
-            IdempotencyConfig(retention_seconds=settings.idempotency_retention_seconds), components.idempotency_store
-        ),
-        "response_contract": ResponseContractPolicy(settings.response_contract_mode, settings.problem_base_uri),
-    }
-    return policies
+    def __init__(self, litestar: Litestar, config: EdgeConfig) -> None:
+        super().__init__(litestar, config)  # type: ignore[arg-type]  # Litestar types its ASGI events
+        self.litestar = litestar
+        """The Litestar app inside: routes, ``state`` and ``lifespan()``."""
+
+    @property
+    def state(self) -> State:
+        """The Litestar app's state (settings, governance, components, services)."""
+        return self.litestar.state
 
 
 def create_app(
@@ -84,8 +72,8 @@ def create_app(
     governed: bool = True,
     tracer_provider: TracerProvider | None = None,
     **overrides: Any,
-) -> Litestar:
-    """Build the gateway app.
+) -> GatewayApp:
+    """Build the gateway app: the edge around the Litestar app (see the module docstring).
 
     Args:
         settings: resolved settings (read from the environment when omitted).
@@ -102,14 +90,13 @@ def create_app(
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1" if settings.issuer.startswith("http://") else "0")
     governance = load_governance(settings.governance_path, own_issuer=settings.issuer)
     components = Components(settings, governance, tracer_provider=tracer_provider)
-    policies = build_policies(settings, governance, components)
+    chain = governance_chain(settings, governance, components)
     base_uri = settings.problem_base_uri
     app = Litestar(
         route_handlers=[metrics, health_live, health_ready, *components.route_handlers(), *extra_route_handlers],
         middleware=[
             DefineMiddleware(
                 GovernanceMiddleware,  # type: ignore[arg-type]
-                completion_policies=(ObservePolicy(components.audit_proxy),),
                 map_exception=exception_to_response(base_uri),
                 problem_base_uri=base_uri,
                 tracer=components.tracing.tracer,
@@ -123,25 +110,21 @@ def create_app(
         logging_config=None,
         debug=False,
     )
-    # The edge wraps Litestar's whole handler (router + exception handling), so it runs
-    # before routing for every request, 404s and CORS preflights included; ``app`` stays
-    # the Litestar instance (lifespan, state, route table).
-    app.asgi_handler = EdgeMiddleware(  # type: ignore[assignment]
-        app.asgi_handler,  # type: ignore[arg-type]
-        EdgeConfig(
-            trusted_proxies=settings.trusted_proxy_networks,
-            max_in_flight=settings.max_in_flight,
-            cors=governance.cors,
-            public_https=settings.public_url.startswith("https://"),
-            problem_base_uri=base_uri,
-        ),
+    cors = CorsAllowlist(governance.cors)
+    edge_config = EdgeConfig(
+        trusted_proxies=settings.trusted_proxy_networks,
+        max_in_flight=settings.max_in_flight,
+        cors=cors,
+        public_https=settings.public_url.startswith("https://"),
+        problem_base_uri=base_uri,
     )
     app.state.settings = settings
     app.state.governance = governance
     app.state.components = components
-    app.state.policies = policies
+    app.state.chain = chain
+    app.state.cors = cors
     if governed:
-        table = bind_contracts(app, settings.contracts_path, policies)
+        table = bind_contracts(app, settings.contracts_path, chain)
         if table.handlers_without_operation:
             # Fail closed: a handler outside every contract would be served with no token
             # check and no scopes at all.
@@ -149,4 +132,4 @@ def create_app(
         app.state.route_table = table
     else:
         app.state.route_table = None
-    return app
+    return GatewayApp(app, edge_config)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import structlog
 from joserfc.jwk import KeySet
 from litestar import Litestar
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from apis.system.registry import Service
     from policies.oauth import OAuthService
 
-logger = logging.getLogger("strata.components")
+logger = structlog.get_logger("strata.components")
 JWKS_FETCH_TIMEOUT = httpx.Timeout(5.0)
 
 
@@ -120,7 +120,7 @@ class Components:
             if issuer_key(config.issuer) == issuer_key(self.settings.issuer):
                 # The governance check refuses such a document; were one to get here, it must
                 # not replace the built-in issuer (and its disabled-client check).
-                logger.error("external issuer with the gateway's own URL ignored", extra={"issuer": config.issuer})
+                logger.error("external issuer with the gateway's own URL ignored", issuer=config.issuer)
                 continue
             issuers.append(
                 TrustedIssuer(
@@ -226,9 +226,7 @@ class Components:
         if not known:
             client_id = None
             reason = f"unknown client id; {reason}"
-        logger.info(
-            "client authentication failed", extra={"client_id": client_id, "reason": reason[:300], "source": source}
-        )
+        logger.info("client authentication failed", client_id=client_id, reason=reason[:300], source=source)
         self.audit.record(
             AuditRecord(
                 at=now(),
@@ -286,9 +284,16 @@ class Components:
             setattr(app.state, spec.state_name, service)
         process = None
         if self.settings.workflows_enabled:
+            from apis.experience.registry import experience_background_jobs, experience_event_subscribers
             from apis.process.runtime import start_runtime
 
-            process = await start_runtime(self.settings, self.engine, self.system_services)
+            process = await start_runtime(
+                self.settings,
+                self.engine,
+                self.system_services,
+                event_subscribers=experience_event_subscribers,
+                jobs=experience_background_jobs(),
+            )
         app.state.process = process
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, so full collections scan only per-request garbage.

@@ -82,7 +82,7 @@ async def run_demo(
     from gateway.app import create_app
 
     app = create_app(settings)
-    async with app.lifespan():
+    async with app.litestar.lifespan():
         record, secret = await app.state.oauth.clients.create(
             name="strata-demo",
             scopes=[
@@ -93,7 +93,7 @@ async def run_demo(
             ],
             tier="internal",
         )
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url=settings.issuer, timeout=60) as client:
             token = await _token(client, record.client_id, secret)
             headers = {"Authorization": f"Bearer {token}"}

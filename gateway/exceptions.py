@@ -8,11 +8,11 @@ request id; the traceback goes to the log, never to the caller.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -22,7 +22,7 @@ from core.errors import Forbidden, InvalidInput, RetryableError, StrataError
 from core.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
 from policies.context import CapturedResponse
 
-logger = logging.getLogger("strata.errors")
+logger = structlog.get_logger("strata.errors")
 
 
 def _describe(exc: Exception) -> tuple[int, str, str, str, dict[str, str], list[dict[str, str]] | None]:
@@ -96,7 +96,8 @@ def exception_handlers(base_uri: str) -> dict[Any, Callable[[Request[Any, Any, A
                 request.method,
                 request.url.path[:200],
                 captured.status,
-                extra={"request_id": request_id, "status": captured.status},
+                request_id=request_id,
+                status=captured.status,
             )
         headers = {name.decode(): value.decode() for name, value in captured.headers if name != b"content-type"}
         headers["x-request-id"] = request_id

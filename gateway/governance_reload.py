@@ -41,10 +41,7 @@ import yaml
 from core.audit import AuditRecord
 from core.background import cancel_and_wait
 from core.redis_pool import listen_forever
-from policies.authentication import AuthenticationPolicy
-from policies.edge import EdgeMiddleware
 from policies.governance import Governance, GovernanceError, parse_governance
-from policies.pipeline import compile_chain
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -172,18 +169,12 @@ class GovernanceReloader:
         components = state.components
         components.governance = governance
         state.governance = governance
-        for policy in state.policies.values():
-            if isinstance(policy, AuthenticationPolicy):
-                policy.use_issuers(governance.authentication, components.trusted_issuers())
-            else:
-                policy.reconfigure(governance)
-        edge = getattr(self.app, "asgi_handler", None)
-        if isinstance(edge, EdgeMiddleware):
-            edge.use_cors(dict(governance.cors))
+        state.chain.reconfigure(governance)  # after the components: trusted issuers read their governance
+        state.cors.replace(governance.cors)
         table = state.route_table
         if table is not None:
             for route in table.routes:
-                route.policies, route.response_policies = compile_chain(route, state.policies)
+                state.chain.compile(route)
         self.current = AppliedGovernance(digest_of(governance), time.time(), persisted=False, source=source)
         log.info("governance applied", digest=self.current.digest, source=source)
         return self.current

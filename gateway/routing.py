@@ -20,8 +20,8 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from gateway.contracts.loader import ContractFile, discover, shared_dereferenced
-from policies.base import Policy
-from policies.pipeline import ROUTE_OPT_KEY, compile_chain
+from policies.chain import Chain
+from policies.pipeline import ROUTE_OPT_KEY
 from policies.request_contract import OperationValidators, compile_operation
 from policies.routes import ApiVersion, CompiledRoute, Lifecycle
 
@@ -118,7 +118,7 @@ def _validators(contract: ContractFile, document: dict[str, Any], path: str, met
     return dataclasses.replace(cached[1], query_memo={})
 
 
-def bind_contracts(app: Litestar, contracts_dir: Path, policies: dict[str, Policy]) -> RouteTable:
+def bind_contracts(app: Litestar, contracts_dir: Path, chain: Chain) -> RouteTable:
     """Compile every contract operation and attach it to its handler."""
     table = RouteTable()
     index = _handler_index(app)
@@ -144,7 +144,7 @@ def bind_contracts(app: Litestar, contracts_dir: Path, policies: dict[str, Polic
                     operation=operation,
                     validators=_validators(contract, document, path, method),
                 )
-                route.policies, route.response_policies = compile_chain(route, policies)
+                chain.compile(route)
                 handler = index.get(key)
                 if handler is None:
                     table.operations_without_handler.append(route.label)

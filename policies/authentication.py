@@ -39,7 +39,8 @@ from joserfc.jwk import KeySet
 
 from policies.base import Policy
 from policies.context import Denial, Principal, RequestContext
-from policies.governance import AuthenticationConfig
+from policies.governance import AuthenticationConfig, Governance
+from policies.routes import CompiledRoute
 
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 RFC9068_TYP = frozenset({"at+jwt", "application/at+jwt"})
@@ -167,24 +168,38 @@ class AuthenticationPolicy(Policy):
 
     name: ClassVar[str] = "authentication"
 
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Secured operations only: a public one has no token to check."""
+        return bool(route.security)
+
     def __init__(
         self,
         config: AuthenticationConfig,
-        issuers: tuple[TrustedIssuer, ...],
+        trusted_issuers: Callable[[], tuple[TrustedIssuer, ...]],
         revocations: RevocationCheck,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """Build the policy.
+
+        Args:
+            config: governance ``authentication``.
+            trusted_issuers: the issuers whose tokens are accepted, as configured now; called
+                here and again on every governance reload, once the new document is in force.
+            revocations: the revocation check of the embedded server's tokens.
+            clock: seconds since the epoch (tests freeze it).
+        """
         self.config = config
-        self.issuers = {issuer.issuer: issuer for issuer in issuers}
+        self.trusted_issuers = trusted_issuers
+        self.issuers = {issuer.issuer: issuer for issuer in trusted_issuers()}
         self.revocations = revocations
         self.clock = clock
         self._cache: OrderedDict[bytes, Principal] = OrderedDict()
         self._last_refresh: dict[str, float] = {}
 
-    def use_issuers(self, config: AuthenticationConfig, issuers: tuple[TrustedIssuer, ...]) -> None:
+    def reconfigure(self, governance: Governance) -> None:
         """New settings and trusted issuers (hot reload); verified tokens are checked again."""
-        self.config = config
-        self.issuers = {issuer.issuer: issuer for issuer in issuers}
+        self.config = governance.authentication
+        self.issuers = {issuer.issuer: issuer for issuer in self.trusted_issuers()}
         self.forget_cached()
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:

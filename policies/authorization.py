@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from policies.base import Policy
 from policies.context import Denial, RequestContext
+from policies.routes import CompiledRoute
 
 PARTNER_API = ("experience", "partner-portal")
 CUSTOMER_API = ("experience", "customer-portal")
@@ -27,6 +28,10 @@ class AuthorizationPolicy(Policy):
     """Deny with 403 unless the principal holds one alternative's scopes and may reach the API."""
 
     name: ClassVar[str] = "authorization"
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Secured operations only: a public one has no scopes to hold."""
+        return bool(route.security)
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         principal = ctx.principal

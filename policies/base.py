@@ -3,7 +3,9 @@
 Like an Envoy HTTP filter, a policy returns a status and never drives the chain: ``None``
 means *continue*, a :class:`~policies.context.Denial` means *stop with this problem*.
 ``mode`` decides what a denial does: ``enforce`` answers it, ``shadow`` only logs and
-counts it, ``off`` keeps the policy out of the compiled chain altogether.
+counts it, ``off`` keeps the policy out of the compiled chain altogether. Whether a policy
+guards a route at all is its own decision (:meth:`Policy.applies_to`), taken once per route
+when the chain is compiled (:mod:`policies.chain`).
 """
 
 from __future__ import annotations
@@ -14,17 +16,32 @@ from policies.context import CapturedResponse, Denial, RequestContext
 
 if TYPE_CHECKING:
     from policies.governance import Governance
+    from policies.routes import CompiledRoute
 
 PolicyMode = Literal["enforce", "shadow", "off"]
 
 
 class Policy:
-    """Base class: override :meth:`on_request` and/or :meth:`on_response`."""
+    """Base class: override :meth:`on_request`, :meth:`on_response` and/or :meth:`on_complete`.
+
+    The pipeline calls only the hooks a policy overrides (``has_*_hook``, set per subclass).
+    """
 
     name: ClassVar[str] = "policy"
     mode: PolicyMode = "enforce"
-    has_request_hook: ClassVar[bool] = True
+    has_request_hook: ClassVar[bool] = False
     has_response_hook: ClassVar[bool] = False
+    has_completion_hook: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.has_request_hook = cls.on_request is not Policy.on_request
+        cls.has_response_hook = cls.on_response is not Policy.on_response
+        cls.has_completion_hook = cls.on_complete is not Policy.on_complete
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Whether this policy has work on ``route`` (decided once, when the chain is compiled)."""
+        return True
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         """Inspect the request; return a denial to stop it."""

@@ -1,8 +1,9 @@
 """The gateway's edge: what happens to every request before Litestar routes it.
 
-:class:`EdgeMiddleware` wraps Litestar's whole ASGI handler (``app.asgi_handler``, see
-``gateway.app.create_app``), so it runs for every HTTP request, matched route or not
-(404s, 405s, CORS preflights included), in this order:
+:class:`Edge` is an ASGI app around the Litestar app (``gateway.app.create_app`` returns
+one; it is what the server runs), so it runs for every HTTP request, matched route or not
+(404s, 405s, CORS preflights included: Litestar middleware runs only on matched routes),
+and passes lifespan events through untouched. In this order:
 
 1. **identity headers stripped**: inbound headers that could pass for an identity
    established by Strata (:data:`IDENTITY_HEADER_PREFIXES`, :data:`IDENTITY_HEADER_NAMES`)
@@ -15,7 +16,8 @@
 3. **load shedding**: beyond ``max_in_flight`` requests in this process, a new request is
    answered at once with 503 ``overloaded`` + ``Retry-After: 1`` (``/health/*`` and
    ``/metrics`` are exempt), counted in ``strata_shed_requests_total``;
-4. **CORS** per API version (governance ``cors``): a preflight from an allowlisted origin
+4. **CORS** per API version (governance ``cors``, a :class:`CorsAllowlist` that a governance
+   reload replaces): a preflight from an allowlisted origin
    is answered here with 204; a preflight from any other origin, or to an API without CORS
    config, gets 403 problem+json ``cors-origin-not-allowed`` with no CORS header at all.
    Actual requests from allowlisted origins get ``Access-Control-Allow-Origin`` and
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import Counter
 
@@ -69,6 +71,31 @@ WS_SCHEMES = {"http": "ws", "https": "wss"}
 SHED_REQUESTS = Counter("strata_shed_requests_total", "Requests refused with 503 because too many were in flight")
 
 
+class CorsAllowlist:
+    """Governance ``cors``: API id (``<layer>/<api>/v<N>``) → allowlist, looked up by request path.
+
+    Shared by the edge and the governance reload, which replaces it whole.
+    """
+
+    def __init__(self, cors: Mapping[str, CorsConfig] | None = None) -> None:
+        self._by_base_path: dict[str, CorsConfig] = {}
+        self.replace(cors or {})
+
+    def replace(self, cors: Mapping[str, CorsConfig]) -> None:
+        """Put a new allowlist in force (hot reload)."""
+        # "/<layer>/<api>/v<N>" → allowlist, matched on path segments.
+        self._by_base_path = {f"/{api_id}": allowlist for api_id, allowlist in cors.items()}
+
+    def of(self, path: str) -> CorsConfig | None:
+        """The allowlist of the API version ``path`` belongs to, if it has one."""
+        if not self._by_base_path:
+            return None
+        parts = path.split("/", 4)  # "", layer, api, vN, rest
+        if len(parts) < 4:
+            return None
+        return self._by_base_path.get("/".join(parts[:4]))
+
+
 @dataclass(frozen=True, slots=True)
 class EdgeConfig:
     """What the edge needs, resolved at start-up."""
@@ -76,8 +103,8 @@ class EdgeConfig:
     trusted_proxies: tuple[Network, ...] = ()
     max_in_flight: int = 0
     """0 = no load shedding."""
-    cors: Mapping[str, CorsConfig] | None = None
-    """Governance ``cors``: API id (``<layer>/<api>/v<N>``) → allowlist."""
+    cors: CorsAllowlist = field(default_factory=CorsAllowlist)
+    """Governance ``cors``, replaced in place by a reload."""
     public_https: bool = False
     """The public URL is https: every response carries HSTS."""
     problem_base_uri: str = "https://strata.dev/problems/"
@@ -195,27 +222,14 @@ def resolve_client(
     return (str(client[0]), client[1]), scheme if scheme in ("http", "https") else ""
 
 
-class EdgeMiddleware:
-    """ASGI middleware around Litestar's router; see the module docstring."""
+class Edge:
+    """The ASGI app around the gateway's app (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, config: EdgeConfig) -> None:
         self.app = app
         self.config = config
+        self.cors = config.cors
         self.in_flight = 0
-        # "/<layer>/<api>/v<N>" → allowlist, matched on path segments.
-        self._cors = {f"/{api_id}": cors for api_id, cors in (config.cors or {}).items()}
-
-    def use_cors(self, cors: dict[str, CorsConfig]) -> None:
-        """A new CORS allowlist (hot reload)."""
-        self._cors = {f"/{api_id}": allowlist for api_id, allowlist in cors.items()}
-
-    def _cors_of(self, path: str) -> CorsConfig | None:
-        if not self._cors:
-            return None
-        parts = path.split("/", 4)  # "", layer, api, vN, rest
-        if len(parts) < 4:
-            return None
-        return self._cors.get("/".join(parts[:4]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -234,7 +248,7 @@ class EdgeMiddleware:
             return
 
         path: str = scope["path"]
-        cors = self._cors_of(path)
+        cors = self.cors.of(path)
         origin = next((value.decode("latin-1") for name, value in headers if name.lower() == b"origin"), None)
         allowed_origin = origin if cors is not None and origin is not None and origin in cors.origins else None
         hsts = self.config.public_https or scope.get("scheme") == "https"

@@ -23,7 +23,6 @@ whose ``replay`` holds the full stored response (also left in
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -31,13 +30,15 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import msgspec
+import structlog
 
 from core.idempotency_store import Claim, IdempotencyRecord, IdempotencyStore, StoredResponse
 from core.settings import DEFAULT_IDEMPOTENCY_RETENTION_SECONDS
 from policies.base import Policy, PolicyMode
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
+from policies.routes import CompiledRoute
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = b"idempotent-replayed"
@@ -193,7 +194,10 @@ class IdempotencyPolicy(Policy):
     """Claims, stores and replays responses per (client, Idempotency-Key)."""
 
     name: ClassVar[str] = "idempotency"
-    has_response_hook: ClassVar[bool] = True
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Unsafe methods of operations that declare ``x-strata-idempotency``."""
+        return route.method in UNSAFE_METHODS and route.idempotency != "none"
 
     def __init__(
         self, config: IdempotencyConfig, store: IdempotencyStore, clock: Callable[[], float] = time.time

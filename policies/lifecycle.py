@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from policies.base import Policy
 from policies.context import Denial, RequestContext
-from policies.routes import Lifecycle
+from policies.routes import CompiledRoute, Lifecycle
 
 
 def lifecycle_headers(lifecycle: Lifecycle) -> tuple[tuple[str, str], ...]:
@@ -36,6 +36,11 @@ class LifecyclePolicy(Policy):
     """Refuse retired versions with 410; decorate deprecated ones."""
 
     name: ClassVar[str] = "lifecycle"
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Versions that are not active, or announce something: an active one has nothing to do."""
+        lifecycle = route.api.lifecycle
+        return lifecycle.state != "active" or bool(lifecycle_headers(lifecycle))
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
         lifecycle = ctx.route.api.lifecycle

@@ -21,6 +21,7 @@ import logging
 import time
 from typing import ClassVar
 
+import structlog
 from prometheus_client import Counter
 
 from core.audit import AuditLog, AuditRecord
@@ -28,7 +29,7 @@ from policies.base import Policy
 from policies.context import Denial, RequestContext
 from policies.request_metrics import REQUEST_METRICS, RequestMetrics
 
-logger = logging.getLogger("strata.requests")
+logger = structlog.get_logger("strata.requests")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 DENIALS = Counter("strata_policy_denials_total", "Requests denied, by the policy that denied", ["policy", "status"])
@@ -60,7 +61,6 @@ class ObservePolicy(Policy):
     """Record metrics for every governed request and audit what must be audited."""
 
     name: ClassVar[str] = "observe"
-    has_request_hook: ClassVar[bool] = False
 
     def __init__(self, audit: AuditLog | None, metrics: RequestMetrics = REQUEST_METRICS) -> None:
         self.audit = audit
@@ -106,7 +106,7 @@ class ObservePolicy(Policy):
         if not logger.isEnabledFor(level):
             return
         principal = ctx.principal
-        extra = {
+        fields = {
             "route": ctx.route.label,
             "status": status,
             "client_id": principal.client_id if principal else None,
@@ -115,7 +115,7 @@ class ObservePolicy(Policy):
         if denial is not None:
             # The title and the authentication reason are fixed texts; a detail may quote
             # the caller's input (a query value, a body field) and stays in the audit log.
-            extra["policy"] = denial.policy
-            extra["problem"] = denial.problem
-            extra["reason"] = ctx.state.get("auth_failure") or denial.title
-        logger.log(level, "request denied" if denial is not None else "request failed", extra=extra)
+            fields["policy"] = denial.policy
+            fields["problem"] = denial.problem
+            fields["reason"] = ctx.state.get("auth_failure") or denial.title
+        logger.log(level, "request denied" if denial is not None else "request failed", **fields)

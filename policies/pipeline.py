@@ -1,6 +1,7 @@
-"""The governance pipeline: one ordered chain of policies, compiled per route.
+"""The governance pipeline: the compiled policy chain of the matched route, run per request.
 
-Order (ARCHITECTURE.md, "Governance"), one literal tuple — no priorities spread over files::
+Order (ARCHITECTURE.md, "Governance"), declared once as one literal tuple in the composition
+root (``gateway.chain``, see :mod:`policies.chain`) — no priorities spread over files::
 
     correlation → lifecycle → request limits → pre-auth limit → authentication
     → authorization → rate limit → request contract → idempotency → handler
@@ -8,8 +9,9 @@ Order (ARCHITECTURE.md, "Governance"), one literal tuple — no priorities sprea
 
 :class:`GovernanceMiddleware` runs as ASGI middleware on every route. Litestar builds the
 middleware stack per route, so ``scope["route_handler"].opt["strata_route"]`` carries the
-route's :class:`~policies.routes.CompiledRoute`, compiled once at start-up; a route without
-one (OAuth, docs, metrics, sandboxes) only gets correlation and the security headers.
+route's :class:`~policies.routes.CompiledRoute`, compiled once at start-up (its request,
+response and completion policies); a route without one (OAuth, docs, metrics, sandboxes)
+only gets correlation and the security headers.
 
 Handler exceptions are turned into problems *inside* the pipeline, so response policies,
 audit and metrics see them like any other response.
@@ -24,24 +26,23 @@ for log lines and vendor calls.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from core.correlation import CURRENT, correlation_ids
 from core.problems import problem_body
-from policies.base import Policy
 from policies.context import CapturedResponse, Denial, RequestContext, read_body
 from policies.correlation import correlate
-from policies.lifecycle import lifecycle_headers
 from policies.routes import CompiledRoute
 from policies.spans import end_server_span, start_server_span, traced_hook
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-logger = logging.getLogger("strata.pipeline")
+logger = structlog.get_logger("strata.pipeline")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,18 +51,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ExceptionMapper = Callable[[Exception, str, str], CapturedResponse]
 
-# Correlation (step 1) is applied by the middleware itself, before this chain, always.
-POLICY_ORDER = (
-    "lifecycle",
-    "request_limits",
-    "pre_auth_limit",
-    "authentication",
-    "authorization",
-    "rate_limit",
-    "request_contract",
-    "idempotency",
-)
-RESPONSE_POLICY_ORDER = ("response_contract", "idempotency")
 ROUTE_OPT_KEY = "strata_route"
 CONTEXT_STATE_KEY = "strata_context"
 """Key of the :class:`RequestContext` in the ASGI scope's ``state`` (``request.state``)."""
@@ -105,29 +94,6 @@ def denial_response(denial: Denial, ctx: RequestContext, base_uri: str) -> Captu
     return CapturedResponse(status=denial.status, headers=headers, body=body)
 
 
-def compile_chain(route: CompiledRoute, available: dict[str, Policy]) -> tuple[tuple[Policy, ...], tuple[Policy, ...]]:
-    """The request and response policies that apply to ``route``, in pipeline order.
-
-    A policy in ``off`` mode is left out; authentication and authorization are left out of
-    public operations; idempotency only guards unsafe methods that declare it.
-    """
-    unsafe = route.method in ("POST", "PUT", "PATCH", "DELETE")
-
-    def applies(name: str) -> bool:
-        policy = available.get(name)
-        if policy is None or policy.mode == "off":
-            return False
-        if name in ("authentication", "authorization", "rate_limit") and not route.security:
-            return False
-        if name == "lifecycle" and not lifecycle_headers(route.api.lifecycle) and route.api.lifecycle.state == "active":
-            return False  # an active version with nothing to announce: nothing to do per request
-        return not (name == "idempotency" and (not unsafe or route.idempotency == "none"))
-
-    request = tuple(available[name] for name in POLICY_ORDER if applies(name) and available[name].has_request_hook)
-    response = tuple(available[name] for name in RESPONSE_POLICY_ORDER if applies(name))
-    return request, response
-
-
 class GovernanceMiddleware:
     """ASGI middleware running the compiled policy chain of the matched route."""
 
@@ -135,27 +101,14 @@ class GovernanceMiddleware:
         self,
         app: ASGIApp,
         *,
-        completion_policies: tuple[Policy, ...],
         map_exception: ExceptionMapper,
         problem_base_uri: str,
         tracer: Tracer | None = None,
     ) -> None:
         self.app = app
-        self.completion_policies = completion_policies
         self.map_exception = map_exception
         self.problem_base_uri = problem_base_uri
         self.tracer = tracer
-        self._completion: dict[int, tuple[Policy, ...]] = {}
-
-    def _completion_of(self, route: CompiledRoute) -> tuple[Policy, ...]:
-        """The policies of ``route`` that act on completion (computed once per route)."""
-        found = self._completion.get(id(route))
-        if found is None:
-            chain = (*route.policies, *route.response_policies)
-            found = tuple(policy for policy in chain if type(policy).on_complete is not Policy.on_complete)
-            found += self.completion_policies
-            self._completion[id(route)] = found
-        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -197,7 +150,7 @@ class GovernanceMiddleware:
             response = await self._run(ctx, scope, send, tracer)
             status = response.status if response is not None else ctx.state.get("streamed_status", 500)
         finally:
-            for policy in self._completion_of(route):
+            for policy in route.completion_policies:
                 try:  # not spanned: audit and metrics cost less than a span would
                     await policy.on_complete(ctx, status)
                 except Exception:  # completion hooks (audit, metrics) never fail a request

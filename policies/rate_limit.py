@@ -25,21 +25,22 @@ Either way the failure is logged and counted in ``strata_rate_limit_backend_erro
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+import structlog
 from prometheus_client import Counter
 
 from policies.base import Policy
 from policies.context import Denial, Principal, RequestContext
 from policies.governance import Governance, RateLimitConfig
 from policies.rate_limit_backends import Admission, Limit, RateLimitBackend, parse_limits
+from policies.routes import CompiledRoute
 
 QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 """Problem type for 429 answers, from the ratelimit-headers draft's IANA registration."""
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 USAGE_TODAY = Limit(name="usage-today", amount=10**15, window=86400)
 """Units admitted per client in the current UTC day; metered, never refusing, never in headers."""
@@ -98,6 +99,10 @@ class RateLimitPolicy(Policy):
     """Per-client quota over one backend (memory or Redis), shared by every route."""
 
     name: ClassVar[str] = "rate_limit"
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Secured operations only: a public one has no client to count against."""
+        return bool(route.security)
 
     def __init__(
         self, governance: Governance, backend: RateLimitBackend, live_client: LiveClientSettings | None = None
@@ -166,7 +171,8 @@ class RateLimitPolicy(Policy):
             type(exc).__name__,
             exc,
             outcome,
-            extra={"request_id": ctx.request_id, "route": ctx.route.label},
+            request_id=ctx.request_id,
+            route=ctx.route.label,
         )
         if outcome == "allow" or self.mode == "shadow":
             return None

@@ -9,10 +9,10 @@ NDJSON body: every line, against the media type's ``x-strata-item-schema``).
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 import msgspec
+import structlog
 from prometheus_client import Counter
 
 from core.problems import problem_body
@@ -21,7 +21,7 @@ from policies.context import CapturedResponse, RequestContext
 from policies.request_contract import SEQUENCE_MEDIA_TYPES, OperationValidators, body_errors
 from policies.request_limits import media_type
 
-logger = logging.getLogger("strata.policies.response_contract")
+logger = structlog.get_logger("strata.policies.response_contract")
 
 RESPONSE_DRIFT = Counter(
     "strata_response_contract_violations_total",
@@ -74,8 +74,6 @@ class ResponseContractPolicy(Policy):
     """Compare every governed response with its contract."""
 
     name: ClassVar[str] = "response_contract"
-    has_request_hook: ClassVar[bool] = False
-    has_response_hook: ClassVar[bool] = True
 
     def __init__(self, mode: str, problem_base_uri: str) -> None:
         self.mode = mode  # type: ignore[assignment]
@@ -88,7 +86,9 @@ class ResponseContractPolicy(Policy):
         RESPONSE_DRIFT.labels(ctx.route.api.api_id, ctx.route.operation_id, self.mode).inc()
         logger.warning(
             "response contract violation",
-            extra={"request_id": ctx.request_id, "route": ctx.route.label, "violations": violations},
+            request_id=ctx.request_id,
+            route=ctx.route.label,
+            violations=violations,
         )
         if self.mode != "enforce":
             ctx.shadow_denials.append(self.name)

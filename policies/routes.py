@@ -2,7 +2,7 @@
 
 Everything a policy needs to know about the route it guards is here, decided before the
 first request: required scopes, audience, rate cost, idempotency, lifecycle, validators,
-and the ordered policy chain itself.
+and the ordered policy chain itself (:mod:`policies.chain`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,11 @@ class CompiledRoute:
     validators: Any = None
     """Compiled request/response validators (``policies.request_contract``)."""
     policies: tuple[Policy, ...] = ()
+    """Request hooks, in running order (set by :meth:`policies.chain.Chain.compile`)."""
     response_policies: tuple[Policy, ...] = ()
+    """Response hooks, in running order."""
+    completion_policies: tuple[Policy, ...] = ()
+    """Completion hooks (audit, metrics, releasing locks), in running order."""
 
     @property
     def label(self) -> str:

@@ -72,7 +72,7 @@ def catalogue(app_state: Any) -> list[dict[str, Any]]:
 async def client_usage(app_state: Any, record: ClientRecord) -> dict[str, Any]:
     """A client's limits with what is left in the current windows, units admitted today (UTC)
     and today's denials per policy, without consuming anything."""
-    policy: RateLimitPolicy = app_state.policies["rate_limit"]
+    policy = app_state.chain.policy(RateLimitPolicy)
     principal = Principal(
         subject=record.client_id,
         client_id=record.client_id,

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from litestar import Litestar
 
 from core.db import create_engine, create_schema
-from gateway.app import create_app
+from gateway.app import GatewayApp, create_app
 from gateway.settings import load_settings
 
 
@@ -33,7 +32,8 @@ from gateway.settings import load_settings
 class Gateway:
     """A running gateway app and a client bound to it."""
 
-    app: Litestar
+    app: GatewayApp
+    """What the server runs (the edge around the Litestar app, ``app.litestar``)."""
     client: httpx.AsyncClient
 
     @property
@@ -113,7 +113,7 @@ async def running_gateway(
     *,
     extra_route_handlers: Sequence[Any] = (),
     tracer_provider: Any = None,
-    before_start: Callable[[Litestar], None] | None = None,
+    before_start: Callable[[GatewayApp], None] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Gateway]:
     """Start a gateway app (lifespan included) and yield it with a test client.
@@ -133,7 +133,7 @@ async def running_gateway(
     started, stopping = asyncio.Event(), asyncio.Event()
 
     async def lifespan() -> None:
-        async with app.lifespan():
+        async with app.litestar.lifespan():
             started.set()
             await stopping.wait()
 

@@ -1,5 +1,7 @@
 """Every experience API's router, in one list (the gateway serves each), the web console's, and
-what experience APIs run next to the process engine: outbox subscribers and background jobs."""
+what experience APIs run next to the process engine: outbox subscribers and background jobs,
+which the composition root (``gateway.components``) hands to
+:func:`apis.process.runtime.start_runtime` (the process layer never imports this one)."""
 
 from __future__ import annotations
 

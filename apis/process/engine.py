@@ -71,6 +71,8 @@ The engine checkpoints step results and errors by pickling them, and a pickle na
 class by module path; a workflow recorded before a move would fail to recover or replay
 without these (``tests/workflows/test_recorded_recovery.py`` holds one recorded before the
 architecture restructuring). Add a row whenever a module of step results or errors moves.
+(``apis.canonical`` needs none: split into one module per domain, the package re-exports every
+class under its old path.)
 """
 
 

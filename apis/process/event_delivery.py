@@ -12,8 +12,9 @@ A background job of every process with the engine (:func:`deliver_events`):
 
 Subscribers today: the **data platform** (each event landed as a one-event batch through the
 data system API, whose batch id — the event id — makes a redelivery overwrite, not duplicate),
-and those of the experience APIs (:func:`apis.experience.registry.experience_event_subscribers`:
-the partner webhooks' fan-out). Each subscriber is a consumer group of its own with Redis.
+and those the composition root handed to the runtime (:attr:`ProcessRuntime.event_subscribers
+<apis.process.runtime.ProcessRuntime.event_subscribers>`: the experience APIs', i.e. the
+partner webhooks' fan-out). Each subscriber is a consumer group of its own with Redis.
 Delivered events are purged from the outbox after ``outbox_retention_hours``.
 """
 
@@ -21,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from typing import TYPE_CHECKING
+
+import structlog
 
 from apis.canonical import BusinessEvent, EventBatch
 from apis.process.events import CloudEvent, Handler, OutboxRelay, RelayConfig, Subscriber
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from apis.process.event_streams import StreamConsumer
     from apis.process.runtime import ProcessRuntime
 
-logger = logging.getLogger("strata.events")
+logger = structlog.get_logger("strata.events")
 PURGE_INTERVAL_SECONDS = 300.0
 
 
@@ -56,12 +58,10 @@ def data_platform_sink(process: ProcessRuntime) -> Handler:
 
 async def deliver_events(process: ProcessRuntime) -> None:
     """Background job: relay the outbox (and consume the stream, with Redis) until cancelled."""
-    from apis.experience.registry import experience_event_subscribers
-
     settings = process.settings
     config = RelayConfig(retention_seconds=settings.outbox_retention_hours * 3600.0)
     subscribers = [Subscriber(name="data-platform", handler=data_platform_sink(process))]
-    subscribers += experience_event_subscribers(process)
+    subscribers += process.event_subscribers(process)
     consumers: list[StreamConsumer] = []
     redis = None
     if settings.redis_url:
@@ -105,7 +105,7 @@ async def deliver_events(process: ProcessRuntime) -> None:
                 logger.exception("outbox purge failed")
             else:
                 if purged:
-                    logger.info("outbox purged", extra={"events": purged})
+                    logger.info("outbox purged", events=purged)
     finally:
         for consumer in consumers:
             await consumer.stop()

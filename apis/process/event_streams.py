@@ -29,19 +29,19 @@ JSON). Redis clients passed in may decode responses or not; both are handled.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from apis.process.events import CloudEvent, Handler, Subscriber
 
-logger = logging.getLogger("strata.events.streams")
+logger = structlog.get_logger("strata.events.streams")
 
 DEFAULT_STREAM = "strata:events"
 DEAD_LETTER_SUFFIX = ":dead"
@@ -196,7 +196,7 @@ class StreamConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception:  # a Redis hiccup must not end the consumer
-                logger.exception("stream consumer round failed", extra={"group": self.config.group})
+                logger.exception("stream consumer round failed", group=self.config.group)
                 self._group_ready = False  # the stream may have been deleted: create it again
                 await asyncio.sleep(self.config.retry_seconds)
 
@@ -289,7 +289,7 @@ class StreamConsumer:
             if attempts >= self.config.max_attempts:
                 await self._dead_letter(entry_id, fields, attempts, error, event_id=event.id)
             else:
-                logger.info("event handler failed; left pending", extra={"event_id": event.id, "error": error[:200]})
+                logger.info("event handler failed; left pending", event_id=event.id, error=error[:200])
             return 0
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(key, DONE, ex=self.config.dedup_retention_seconds)
@@ -320,7 +320,10 @@ class StreamConsumer:
         self.stats.dead_lettered += 1
         logger.warning(
             "stream entry dead-lettered",
-            extra={"group": self.config.group, "entry_id": entry_id, "event_id": event_id, "error": error[:200]},
+            group=self.config.group,
+            entry_id=entry_id,
+            event_id=event_id,
+            error=error[:200],
         )
 
     def _dedup_key(self, event_id: str) -> str:

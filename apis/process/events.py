@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import logging
 import math
 import re
 import time
@@ -36,13 +35,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
+import structlog
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.backoff import backoff_delay
 from core.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
 
-logger = logging.getLogger("strata.events")
+logger = structlog.get_logger("strata.events")
 
 EVENT_TYPE = re.compile(r"^strata\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 EVENT_NAMESPACE = uuid.UUID("6f1c1f2e-1d4a-5a8e-9b7a-3d2c0e4b5a61")
@@ -328,7 +328,7 @@ class OutboxRelay:
                 "at": time.time(),
             }
             await insert_ignoring(connection, outbox_dead_letters, row, "subscriber", "event_id")
-        logger.warning("event dead-lettered", extra={"subscriber": name, "event_id": event_id, "error": error[:200]})
+        logger.warning("event dead-lettered", subscriber=name, event_id=event_id, error=error[:200])
 
 
 async def outbox_size(engine: AsyncEngine) -> int:

@@ -9,9 +9,9 @@ pair that drops to zero is reported as zero, not left at its last value.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
 
+import structlog
 from prometheus_client import Gauge
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ TRANSACTIONS = Gauge(
     ["workflow", "state"],
     multiprocess_mode="max",  # every process reads the same table: one value, not a sum
 )
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 
 
 async def refresh(process: ProcessRuntime) -> None:

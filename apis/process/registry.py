@@ -49,22 +49,17 @@ BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
 
 
 def background_jobs() -> list[BackgroundJob]:
-    """The background loops every process with the engine runs (the experience APIs' too)."""
-    from apis.experience.registry import experience_background_jobs
+    """The background loops of the process layer itself, in every process with the engine.
+
+    The layers above add theirs through the composition root (``start_runtime(jobs=...)``).
+    """
     from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events
     from apis.process.ledger.inbox import consume_inbox
     from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    jobs: list[BackgroundJob] = [
-        deliver_events,
-        transaction_metrics,
-        daily_reconciliation,
-        consume_inbox,
-        scheduled_customer_sync,
-    ]
-    return jobs + experience_background_jobs()
+    return [deliver_events, transaction_metrics, daily_reconciliation, consume_inbox, scheduled_customer_sync]
 
 
 def process_routers() -> list[Any]:

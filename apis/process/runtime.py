@@ -2,7 +2,9 @@
 
 Workflows are module-level functions registered with the engine at import time, and the
 engine is one per process; so is this runtime. The app's lifespan builds it after the system
-services (:func:`start_runtime`) and workflow steps reach it with :func:`runtime`.
+services (:func:`start_runtime`) and workflow steps reach it with :func:`runtime`. What the
+layers above contribute (the experience APIs' outbox subscribers and background jobs) the
+composition root hands to :func:`start_runtime`: nothing here imports those layers.
 
 Process APIs call the system APIs' **services** in-process (not over HTTP): the governance
 chain guards the edge, and a workflow step is not a caller at the edge. Each service keeps
@@ -15,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
 
 from apis.process.engine import StepRetry, WorkflowEngine, system_database_url
 from apis.process.transactions import TransactionStore
@@ -27,8 +31,8 @@ from apis.process.xref import XrefStore
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from apis.process.events import OutboxRelay
-    from apis.process.registry import WorkflowSpec
+    from apis.process.events import OutboxRelay, Subscriber
+    from apis.process.registry import BackgroundJob, WorkflowSpec
     from apis.system.billing.service import BillingService
     from apis.system.crm.service import CrmService
     from apis.system.data.service import DataService
@@ -38,8 +42,16 @@ if TYPE_CHECKING:
     from apis.system.tax.service import TaxService
     from core.settings import CoreSettings
 
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 T = TypeVar("T")
+
+EventSubscribers = Callable[["ProcessRuntime"], Sequence["Subscriber"]]
+"""Outbox subscribers for a running process (the composition root hands the experience APIs')."""
+
+
+def no_event_subscribers(process: ProcessRuntime) -> Sequence[Subscriber]:
+    """No outbox subscriber besides the data platform."""
+    return ()
 
 
 class MasterDataCache:
@@ -87,6 +99,8 @@ class ProcessRuntime:
         self.data: DataService = services["data"]
         self.relay: OutboxRelay | None = None
         """The outbox relay of this process, once the event delivery job runs."""
+        self.event_subscribers: EventSubscribers = no_event_subscribers
+        """Outbox subscribers besides the data platform (see :func:`start_runtime`)."""
         self.erp_system = self.erp.vendor
         """Name of the ERP in lineage and cross-references (``netsuite`` or ``business-central``)."""
         self.master_data = MasterDataCache(settings.master_data_ttl_seconds)
@@ -96,7 +110,7 @@ class ProcessRuntime:
             backoff_max_seconds=settings.workflow_backoff_max_ms / 1000,
         )
         self.jobs: list[asyncio.Task[None]] = []
-        """Background loops (see :func:`apis.process.registry.background_jobs`)."""
+        """Background loops (:func:`apis.process.registry.background_jobs` and those handed over)."""
         self.workflows: dict[str, WorkflowSpec] = {}
         """Every workflow by name (see :mod:`apis.process.registry`)."""
         self.engine = WorkflowEngine(
@@ -122,13 +136,29 @@ def runtime() -> ProcessRuntime:
     return _current
 
 
-async def start_runtime(settings: CoreSettings, engine: AsyncEngine, services: dict[str, Any]) -> ProcessRuntime:
+async def start_runtime(
+    settings: CoreSettings,
+    engine: AsyncEngine,
+    services: dict[str, Any],
+    *,
+    event_subscribers: EventSubscribers = no_event_subscribers,
+    jobs: Sequence[BackgroundJob] = (),
+) -> ProcessRuntime:
     """Build the runtime, register the workflows and launch the engine (recovering this
-    executor's pending workflows, which then run against this runtime)."""
+    executor's pending workflows, which then run against this runtime).
+
+    Args:
+        settings: the gateway's settings.
+        engine: the state database.
+        services: each system API's service by name.
+        event_subscribers: outbox subscribers of the layers above, besides the data platform.
+        jobs: background loops of the layers above, run next to the process layer's own.
+    """
     global _current
     from apis.process.registry import workflow_specs
 
     process = ProcessRuntime(settings, engine, services)
+    process.event_subscribers = event_subscribers
     process.workflows = workflow_specs()  # imported before launch: DBOS registers workflows at import
     _current = process
     from apis.process.steps import QuietStops
@@ -139,11 +169,11 @@ async def start_runtime(settings: CoreSettings, engine: AsyncEngine, services: d
     # thread that launched it, and on a loop of its own otherwise — where our database
     # engine and HTTP clients, bound to this loop, fail ("bound to a different event loop").
     process.engine.launch()
-    logger.info("workflow engine launched", extra={"executor_id": process.engine.executor_id})
+    logger.info("workflow engine launched", executor_id=process.engine.executor_id)
     await start_unstarted(process)
     from apis.process.registry import background_jobs
 
-    process.jobs = [asyncio.create_task(job(process)) for job in background_jobs()]
+    process.jobs = [asyncio.create_task(job(process)) for job in (*background_jobs(), *jobs)]
     return process
 
 
@@ -167,7 +197,7 @@ async def start_unstarted(process: ProcessRuntime) -> int:
         if cursor is None:
             break
     if started:
-        logger.warning("started workflows that were accepted but never started", extra={"count": started})
+        logger.warning("started workflows that were accepted but never started", count=started)
     return started
 
 

@@ -19,13 +19,15 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import structlog
+
 from apis.process.engine import step
 from apis.process.events import deterministic_event_id, new_event
 from apis.process.runtime import runtime
 from apis.process.transactions import FAILED, NEEDS_ATTENTION
 from core.errors import BusinessRuleViolation, PermanentError, RetryableError, StrataError
 
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 R = TypeVar("R")
 
 
@@ -70,7 +72,7 @@ async def run_step(
     except StrataError as error:  # pragma: no cover - every StrataError is retryable or permanent
         await _stop(transaction_id, name, FAILED, "internal_error", error.detail, system)
     except Exception:
-        logger.exception("workflow step failed unexpectedly", extra={"transaction_id": transaction_id, "step": name})
+        logger.exception("workflow step failed unexpectedly", transaction_id=transaction_id, step=name)
         await _stop(transaction_id, name, FAILED, "internal_error", "an unexpected error; see the gateway log", None)
     raise AssertionError("unreachable")  # pragma: no cover - _stop raises
 

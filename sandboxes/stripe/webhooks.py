@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import logging
 import threading
 import time
 from typing import Any
 
 import httpx
 import msgspec
+import structlog
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 DELIVERED_EVENTS = (
     "invoice.finalized",
     "invoice.paid",

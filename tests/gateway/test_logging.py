@@ -125,3 +125,67 @@ def test_the_app_logs_json_not_litestars_text_format(tmp_path: Any, lines: io.St
     logging.getLogger("alembic.runtime.migration").warning("Context impl SQLiteImpl.")
     (event,) = _events(lines)
     assert event["logger"] == "alembic.runtime.migration" and event["event"] == "Context impl SQLiteImpl."
+
+
+def test_structlog_formats_positional_arguments_like_the_standard_library(lines: io.StringIO) -> None:
+    structlog.get_logger("strata.test").warning("purged %d records of %s", 3, "audit", table="audit_events")
+    (event,) = _events(lines)
+    assert event["event"] == "purged 3 records of audit" and event["table"] == "audit_events"
+    assert "positional_args" not in event
+
+
+def test_dbos_lines_are_json_lines_through_the_same_redaction(lines: io.StringIO) -> None:
+    """DBOS gives its logger a plain-text handler of its own (and stops propagation) at start."""
+    from dbos._logger import init_logger
+
+    init_logger()  # what DBOS(config=...) does when the engine launches, after the app's configuration
+    logging.getLogger("dbos").warning("recovering for https://vendor.example/q?token=abc123 now")
+    (event,) = _events(lines)
+    assert event["logger"] == "dbos" and event["level"] == "warning"
+    assert event["event"] == f"recovering for https://vendor.example/q?{REDACTED} now"
+
+
+def test_server_loggers_configured_before_the_app_end_up_in_the_json_handler(lines: io.StringIO) -> None:
+    """granian (and uvicorn) configure plain-text handlers on their loggers before the app factory runs."""
+    import logging.config
+
+    from granian.log import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"plain": {"class": "logging.StreamHandler"}},
+            "loggers": {"uvicorn.error": {"handlers": ["plain"], "propagate": False}},
+        }
+    )
+    configure_logging("info", ["email", "phone", "tax_id"])  # what create_app does in the worker
+    logging.getLogger("_granian").info("Spawning worker-1 with pid: 42")
+    logging.getLogger("granian.access").info("GET /oauth/token?client_secret=s3cr3t 200")
+    logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+    granian, access, uvicorn = _events(lines)
+    assert granian["logger"] == "_granian" and granian["event"] == "Spawning worker-1 with pid: 42"
+    assert access["event"] == f"GET /oauth/token?client_secret={REDACTED} 200"
+    assert uvicorn["logger"] == "uvicorn.error" and uvicorn["level"] == "warning"
+
+
+def test_our_code_logs_through_structlog_only() -> None:
+    """One logging API: ``structlog.get_logger``; ``logging.getLogger`` only for a library's logger."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for package in ("core", "gateway", "policies", "apis", "sandboxes"):
+        for path in sorted((root / package).rglob("*.py")):
+            if path == root / "core" / "logging.py":
+                continue  # configures the standard library's loggers
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "logging.getLogger"):
+                    continue
+                name = node.args[0] if node.args else None
+                library = isinstance(name, ast.Constant) and not str(name.value).startswith("strata")
+                if not library:
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []

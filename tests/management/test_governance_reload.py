@@ -126,3 +126,24 @@ async def test_the_file_is_read_again_and_an_invalid_one_is_refused(tmp_path: Pa
         admin = await gw.bearer("gateway:audit:read")
         events = await gw.client.get("/gateway/v1/audit/events", params={"route": "governance file"}, headers=admin)
         assert [event["outcome"] for event in events.json()["items"]] == ["denied", "allowed"]
+
+
+async def test_a_new_cors_allowlist_reaches_the_edge_at_once(gw: Gateway) -> None:
+    """The edge answers preflights before any route: it takes the reloaded allowlist too."""
+    admin = await gw.bearer("gateway:governance:admin", tier="internal")
+    origin = "https://portal.example.com"
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "GET"}
+    refused = await gw.client.options("/system/crm/v1/accounts", headers=preflight)
+    assert refused.status_code == 403
+
+    document = bundled_document()
+    document["cors"] = {"system/crm/v1": {"origins": [origin]}}
+    response = await gw.client.put(GOVERNANCE, json=document, headers=admin)
+    assert response.status_code == 200, response.text
+    allowed = await gw.client.options("/system/crm/v1/accounts", headers=preflight)
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == origin
+
+    document["cors"] = {}
+    assert (await gw.client.put(GOVERNANCE, json=document, headers=admin)).status_code == 200
+    assert (await gw.client.options("/system/crm/v1/accounts", headers=preflight)).status_code == 403

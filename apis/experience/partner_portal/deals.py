@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -38,13 +37,14 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import msgspec
+import structlog
 
 from apis.canonical import ContactUpsert, Customer, CustomerUpsert, Money, Opportunity, OpportunityCreate
 from apis.system.crm.service import CrmService
 from core.errors import Conflict, InvalidInput, RetryableError
 from core.idempotency_store import Claim, IdempotencyStore
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 MAX_CLOSE_YEARS = 5
 LOCK_CLIENT = "partner-portal:deal-registration"

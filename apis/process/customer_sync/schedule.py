@@ -8,16 +8,17 @@ many processes run the schedule, each slot syncs once. ``0`` minutes turns it of
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import TYPE_CHECKING
+
+import structlog
 
 from apis.process.customer_sync.routes import open_run
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
 
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 
 
 def slot_key(now: float, interval_minutes: int) -> str:
@@ -33,7 +34,7 @@ async def run_due(process: ProcessRuntime, now: float | None = None) -> bool:
     key = slot_key(time.time() if now is None else now, interval)
     _, created = await open_run(process, None, business_key=key)
     if created:
-        logger.info("scheduled customer sync started", extra={"business_key": key})
+        logger.info("scheduled customer sync started", business_key=key)
     return created
 
 

@@ -25,17 +25,17 @@ system services.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import structlog
 
 from apis.canonical import VendorEvent
 
 if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
 
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 BATCH = 100
 """Events read per poll."""
 INVOICE_TO_LEDGER = "invoice-to-ledger"

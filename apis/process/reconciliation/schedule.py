@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+
+import structlog
 
 from apis.process.reconciliation.workflow import start_daily
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 CHECK_INTERVAL_SECONDS = 60.0
 """How often the clock is checked."""
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 
 
 def due_day(now: dt.datetime, hour: int) -> dt.date | None:
@@ -61,7 +62,7 @@ class DailySchedule:
         started = await self._start(day)
         self._asked_for = day
         if started:
-            logger.info("daily reconciliation started", extra={"day": day.isoformat()})
+            logger.info("daily reconciliation started", day=day.isoformat())
         return started
 
     def start(self) -> None:

@@ -20,11 +20,11 @@ it once). Every step reads; nothing is written to a vendor. A step failing for g
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import msgspec
+import structlog
 
 from apis.process.engine import current_workflow_id, step, workflow
 from apis.process.events import deterministic_event_id, new_event
@@ -48,7 +48,7 @@ from core.errors import StrataError
 WORKFLOW = "reconciliation"
 SOURCE = "/strata/process/reconciliation"
 COMPLETED_EVENT = "strata.reconciliation.completed"
-logger = logging.getLogger("strata.process")
+logger = structlog.get_logger("strata.process")
 R = TypeVar("R")
 
 
@@ -122,7 +122,7 @@ async def _step(run_id: str, name: str, func: Callable[..., Coroutine[Any, Any, 
     except Exception as error:
         reason = f"{name}: {error.detail}" if isinstance(error, StrataError) else f"{name}: an unexpected error"
         if not isinstance(error, StrataError):
-            logger.exception("reconciliation step failed unexpectedly", extra={"run_id": run_id, "step": name})
+            logger.exception("reconciliation step failed unexpectedly", run_id=run_id, step=name)
         await step("record_failure", RunStore(runtime().database).fail, run_id, reason)
         raise
 

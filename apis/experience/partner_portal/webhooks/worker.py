@@ -16,12 +16,12 @@ attempt like any other, recorded with the rule (never the address).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
+import structlog
 
 from apis.experience.partner_portal.webhooks.deliveries import Attempt, Claimed, DeliveryQueue
 from apis.experience.partner_portal.webhooks.signing import SecretBox, signature_header
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from apis.process.runtime import ProcessRuntime
     from core.settings import CoreSettings
 
-logger = logging.getLogger("strata.partner_webhooks")
+logger = structlog.get_logger("strata.partner_webhooks")
 USER_AGENT = "Strata-Webhooks/1"
 
 
@@ -149,7 +149,7 @@ class WebhookWorker:
         try:
             await self._send(claimed)
         except Exception:  # the claim expires and another round tries again
-            logger.exception("partner webhook attempt not recorded", extra={"delivery_id": claimed.id})
+            logger.exception("partner webhook attempt not recorded", delivery_id=claimed.id)
 
     async def _send(self, claimed: Claimed) -> None:
         target = await self._subscriptions.signing_target(claimed.subscription_id)
@@ -178,7 +178,9 @@ class WebhookWorker:
         if status == "dead":
             logger.warning(
                 "partner webhook delivery dead",
-                extra={"delivery_id": claimed.id, "event_id": claimed.event_id, "error": error},
+                delivery_id=claimed.id,
+                event_id=claimed.event_id,
+                error=error,
             )
 
     async def _post(self, url: str, headers: dict[str, str], payload: bytes) -> tuple[int | None, str | None]:
