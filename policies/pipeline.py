@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from core.correlation import CURRENT, correlation_ids
 from core.problems import problem_body
 from policies.base import Policy
-from policies.context import CapturedResponse, Denial, RequestContext, read_body
+from policies.context import CONTEXT_STATE_KEY, CapturedResponse, Denial, RequestContext, read_body
 from policies.correlation import correlate
 from policies.lifecycle import lifecycle_headers
 from policies.routes import CompiledRoute
@@ -63,8 +63,6 @@ POLICY_ORDER = (
 )
 RESPONSE_POLICY_ORDER = ("response_contract", "idempotency")
 ROUTE_OPT_KEY = "strata_route"
-CONTEXT_STATE_KEY = "strata_context"
-"""Key of the :class:`RequestContext` in the ASGI scope's ``state`` (``request.state``)."""
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 
 
