@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -253,12 +253,14 @@ class BillingStatusPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
-    """One page of a list: the items and the cursor of the next page (``None`` on the last)."""
+    """One page of a list: the items and where the next page starts (``None`` on the last)."""
 
     items: list[T]
     """The objects of this page."""
-    next_cursor: str | None
-    """Opaque cursor of the next page; ``None`` on the last page."""
+    next_position: Any
+    """Where the next page starts, in the lister's own terms (an id, an offset, a vendor token);
+    ``None`` on the last page. Pass it back to page on; the HTTP boundary signs it into the
+    ``next_cursor`` callers see (:mod:`core.cursors`)."""
 
 
 # -- ERP --------------------------------------------------------------------------------------
