@@ -7,11 +7,12 @@ never reaches into ``app.state``: :func:`route_dependencies` maps each name to a
 so an app whose lifespan runs again serves the services it built last.
 
 Every provider is a function without parameters, run inline (``sync_to_thread=False``). Measured
-in-process on this machine (``bench/README.md``, dependency injection): such a dependency adds
-~0.3 µs to a request; a provider taking ``request`` or ``state`` ~10-20 µs (Litestar parses its
-parameters); a sync provider in the thread pool ~110 µs; and the dependencies of one handler that
-do not depend on each other are resolved in an anyio task group, ~60 µs. Hence one dependency per
-handler: its API's service, or a façade holding what the API reads.
+in-process (``bench/dependencies.py``; figures in ``bench/README.md``): such a dependency adds
+~1.5 µs to a request over the ``request.app.state`` read it replaces; a provider taking
+``request`` or ``state`` ~4-6 µs (Litestar parses its parameters); a sync provider in the thread
+pool ~78 µs; and the dependencies of one handler that do not depend on each other are resolved in
+an anyio task group, ~60 µs. Hence one dependency per handler: its API's service, or a façade
+holding what the API reads.
 
 Dependencies resolve after the governance middleware has run the request policies (and before the
 response policies): a refused request never builds one, and an error a provider raises reaches the

@@ -15,7 +15,7 @@ problem naming ``cursor``, as is anything the codec did not issue.
 The codec reaches these helpers as route configuration (``opt``, set on the app by the composition
 root), not as a Litestar dependency: a handler already declares its API's service, and two
 dependencies of one handler are resolved in an anyio task group, about 60 µs a request here
-(``bench/README.md``, dependency injection).
+(``bench/dependencies.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The gateway serves each router and, at start-up, awaits each ``build`` to get the API's
 service object, kept as ``app.state.<state_name>``; handlers declare it as a dependency of that
-name (:mod:`gateway.dependencies`), and process APIs call it in-process. Services are closed in reverse order at shutdown.
+name (:mod:`gateway.dependencies`), and process APIs call it in-process. Services are closed in
+reverse order at shutdown.
 
 Adding a system API: write ``apis/system/<domain>/`` (routes, service, connectors/, mapping)
 and its contract ``contracts/system/<domain>/v1.yaml``, then add one :class:`SystemApiSpec`.
