@@ -85,7 +85,7 @@ class CursorCodec:
 
     def __init__(self, master_key: str | Callable[[], str]) -> None:
         self._master_key = master_key
-        self._key: bytes | None = None
+        self._mac: hmac.HMAC | None = None
 
     def encode(self, position: object, *, list_id: str, filters: Mapping[str, object] | None = None) -> str:
         """The cursor of ``position`` in list ``list_id`` filtered by ``filters``.
@@ -123,14 +123,19 @@ class CursorCodec:
     def _tag(self, list_id: str, filters: Mapping[str, object] | None, payload: bytes) -> bytes:
         # A JSON array ends where it ends, so list id and filters cannot bleed into the payload.
         bound = {name: value for name, value in (filters or {}).items() if value is not None}
-        prefix = msgspec.json.encode([list_id, bound], order="sorted")
-        return hmac.digest(self._secret(), prefix + payload, hashlib.sha256)[:TAG_BYTES]
+        mac = self._keyed().copy()
+        mac.update(msgspec.json.encode([list_id, bound], order="sorted"))
+        mac.update(payload)
+        return mac.digest()[:TAG_BYTES]
 
-    def _secret(self) -> bytes:
-        if self._key is None:
+    def _keyed(self) -> hmac.HMAC:
+        # One keyed HMAC, copied per cursor: cheaper than keying each time, and unlike the one-shot
+        # hmac.digest() it keeps the GIL (that one releases it, and on a busy server the request
+        # then waits for another thread: ~60 µs measured in the running gateway).
+        if self._mac is None:
             master_key = self._master_key() if callable(self._master_key) else self._master_key
-            self._key = derive_key(master_key, CURSOR_KEY_PURPOSE)
-        return self._key
+            self._mac = hmac.new(derive_key(master_key, CURSOR_KEY_PURPOSE), digestmod=hashlib.sha256)
+        return self._mac
 
 
 def _encoded(raw: bytes) -> str:
