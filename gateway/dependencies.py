@@ -104,7 +104,7 @@ def _once(build: Callable[[], T]) -> Callable[[], T]:
 
 def _attribute(state: State, name: str) -> Callable[[], Any]:
     def provide() -> Any:
-        return getattr(state, name)
+        return state[name]  # an item, not getattr: State's __getattr__ is the slow path (~0.6 µs)
 
     return provide
 
@@ -112,7 +112,7 @@ def _attribute(state: State, name: str) -> Callable[[], Any]:
 def _process(state: State) -> Callable[[], ProcessRuntime | None]:
     # Litestar reads a provider's annotations at start-up: ``Any`` spares importing the engine here.
     def provide() -> Any:
-        return getattr(state, "process", None)
+        return state.get("process")
 
     return provide
 
@@ -121,7 +121,7 @@ def _portal_systems(state: State, components: Components) -> Callable[[], Portal
     xref = XrefStore(components.engine)
 
     def systems() -> PortalSystems:
-        return PortalSystems(state.crm, state.billing, state.payments, state.product, xref)
+        return PortalSystems(state["crm"], state["billing"], state["payments"], state["product"], xref)
 
     return systems
 

@@ -37,4 +37,6 @@ def actor(request: Request[Any, Any, Any]) -> str:
 def request_id(request: Request[Any, Any, Any]) -> str | None:
     """The request id the governance pipeline gave this request (a transaction's correlation id)."""
     context = request_context(request)
-    return context.request_id or None if context is not None else None
+    if context is None or not context.request_id:
+        return None
+    return context.request_id

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.canonical import Page
 from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
@@ -71,7 +72,9 @@ class PartnerWebhooks:
     """How long a rotated-out secret keeps signing (``partner_webhook_secret_grace_hours``)."""
 
     @classmethod
-    def build(cls, engine: Any, master_key: str, *, allow_loopback: bool, secret_grace_hours: float) -> PartnerWebhooks:
+    def build(
+        cls, engine: AsyncEngine, master_key: str, *, allow_loopback: bool, secret_grace_hours: float
+    ) -> PartnerWebhooks:
         """The stores over ``engine``, secrets sealed under ``master_key``."""
         subscriptions = SubscriptionStore(engine, SecretBox(master_key))
         return cls(subscriptions, DeliveryQueue(engine), allow_loopback, secret_grace_hours * 3600.0)
