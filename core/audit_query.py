@@ -1,4 +1,4 @@
-"""Reading the audit log: filtered queries with keyset cursors, NDJSON export, denial counts.
+"""Reading the audit log: filtered queries paged by row id, NDJSON export, denial counts.
 
 Newest first for queries (what an auditor reads first), oldest first for exports (what a
 SIEM ingests). Cursors are opaque; under them is the id of the last row returned, so paging
@@ -9,10 +9,7 @@ and why, or what a management call changed. Never a body or a secret: none is re
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from typing import Any
 
 import msgspec
@@ -95,25 +92,6 @@ def record_view(row: Any) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(row_id: int, direction: str = "before") -> str:
-    return base64.urlsafe_b64encode(json.dumps({direction: row_id}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, direction: str = "before") -> int:
-    """The row id under a cursor of this direction; InvalidInput naming ``cursor`` otherwise."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        row_id = decoded[direction]
-        if not isinstance(row_id, int) or isinstance(row_id, bool) or row_id < 0:
-            raise ValueError(row_id)
-        return row_id
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise InvalidInput(
-            "The cursor was not issued by this API.",
-            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor this API issued"}],
-        ) from None
-
-
 class AuditQuery:
     """Queries over ``audit_events`` (the writer is :class:`core.audit.AuditLog`)."""
 
@@ -121,29 +99,29 @@ class AuditQuery:
         self.engine = engine
 
     async def search(
-        self, where: AuditFilter, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of records, newest first, and the next page's cursor (or None)."""
+        self, where: AuditFilter, *, limit: int = 50, position: int | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of records below the row id ``position``, newest first, and the next page's position (or None)."""
         where.check()
         query = _where(select(audit_events), where).order_by(audit_events.c.id.desc()).limit(limit + 1)
-        if cursor is not None:
-            query = query.where(audit_events.c.id < _decode_cursor(cursor))
+        if position is not None:
+            query = query.where(audit_events.c.id < position)
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         page = rows[:limit]
-        next_cursor = _encode_cursor(page[-1].id) if len(rows) > limit else None
-        return [record_view(row) for row in page], next_cursor
+        return [record_view(row) for row in page], page[-1].id if len(rows) > limit else None
 
     async def export(
-        self, where: AuditFilter, *, cursor: str | None = None, max_rows: int = EXPORT_MAX_ROWS
-    ) -> tuple[bytes, str | None]:
-        """Matching records, oldest first, one JSON object per line (NDJSON), at most ``max_rows``.
+        self, where: AuditFilter, *, position: int | None = None, max_rows: int = EXPORT_MAX_ROWS
+    ) -> tuple[bytes, int | None]:
+        """Matching records above the row id ``position``, oldest first, one JSON object per line (NDJSON),
+        at most ``max_rows``.
 
-        Returns the lines and, when more records match, the cursor that continues the export
+        Returns the lines and, when more records match, the position that continues the export
         (responses are buffered by the governance pipeline, so one export is bounded).
         """
         where.check()
-        after = _decode_cursor(cursor, "after") if cursor is not None else -1
+        after = position if position is not None else -1
         lines: list[bytes] = []
         while len(lines) < max_rows:
             query = (
@@ -164,7 +142,7 @@ class AuditQuery:
                     _where(select(audit_events.c.id), where).where(audit_events.c.id > after).limit(1)
                 )
             ).first()
-        return b"".join(lines), _encode_cursor(after, "after") if more is not None else None
+        return b"".join(lines), after if more is not None else None
 
     async def denials_by_policy(self, client_id: str, since: float) -> dict[str, int]:
         """How many requests of a client each policy denied since ``since`` (epoch seconds)."""

@@ -4,10 +4,15 @@ From ``STRATA_MASTER_KEY``, else the file named by ``STRATA_MASTER_KEY_FILE`` (a
 mount), else — the embedded default — ``<state dir>/master.key``, created once with mode
 0600. Losing it makes the stored signing keys unreadable (new ones are then issued by
 ``strata keys rotate`` on a fresh state); it is never logged.
+
+Nothing uses the master key itself as a key: :func:`derive_key` gives each purpose (sealing console
+sessions, sealing webhook secrets, signing list cursors, ...) a key of its own, so a value made for
+one purpose is worthless for another.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -37,6 +42,15 @@ def resolve_master_key(settings: CoreSettings) -> str:
         key = secrets.token_urlsafe(32)
         handle.write(key + "\n")
     return key
+
+
+def derive_key(master_key: str, purpose: str) -> bytes:
+    """The 32-byte key of ``purpose`` under ``master_key``: SHA-256 of ``strata:<purpose>:`` and the key.
+
+    The purpose comes first and ends at a colon, so no two purposes share a key; the master key is
+    at least :data:`MIN_MASTER_KEY_LENGTH` random characters, so the digest is as good as a KDF here.
+    """
+    return hashlib.sha256(f"strata:{purpose}:".encode() + master_key.encode("utf-8")).digest()
 
 
 def _checked(key: str, source: str) -> str:

@@ -1,7 +1,7 @@
 """Small secrets sealed at rest with the master key: JWE compact, ``dir`` + ``A256GCM`` (RFC 7516).
 
 A :class:`Sealer` is built from the master key (:func:`core.master_key.resolve_master_key`)
-and a *purpose*: the content key is SHA-256 of ``purpose`` and the master key, so a value
+and a *purpose*: the content key is the purpose's key (:func:`core.master_key.derive_key`), so a value
 sealed for one purpose (console sessions, webhook secrets, ...) cannot be opened as another's.
 A sealed value also binds an *aad* string (e.g. the row id) when one is given, so a sealed
 value copied onto another row does not open there.
@@ -9,11 +9,11 @@ value copied onto another row does not open there.
 
 from __future__ import annotations
 
-import hashlib
-
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
+
+from core.master_key import derive_key
 
 _ALGORITHMS = ["dir", "A256GCM"]
 
@@ -26,8 +26,7 @@ class Sealer:
     """Seals and opens short byte strings under a key derived from the master key."""
 
     def __init__(self, master_key: str, purpose: str) -> None:
-        digest = hashlib.sha256(f"strata:{purpose}:".encode() + master_key.encode("utf-8")).digest()
-        self._key = OctKey.import_key(digest)
+        self._key = OctKey.import_key(derive_key(master_key, purpose))
 
     def seal(self, plaintext: bytes, aad: str = "") -> str:
         """The JWE compact serialization of ``plaintext``."""

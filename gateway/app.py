@@ -23,6 +23,7 @@ from litestar.response import Response
 from core.logging import configure_logging
 from gateway.chain import governance_chain
 from gateway.components import Components
+from gateway.dependencies import route_dependencies, route_options
 from gateway.exceptions import exception_handlers, exception_to_response
 from gateway.health import health_live, health_ready
 from gateway.metrics import exposition
@@ -92,8 +93,14 @@ def create_app(
     components = Components(settings, governance, tracer_provider=tracer_provider)
     chain = governance_chain(settings, governance, components)
     base_uri = settings.problem_base_uri
+    # The app's state, which the dependency providers read (gateway.dependencies). Not empty:
+    # Litestar replaces a falsy ``state`` argument with a new State of its own.
+    state = State({"settings": settings, "governance": governance, "components": components})
     app = Litestar(
         route_handlers=[metrics, health_live, health_ready, *components.route_handlers(), *extra_route_handlers],
+        dependencies=route_dependencies(state, components),
+        opt=route_options(components),
+        state=state,
         middleware=[
             DefineMiddleware(
                 GovernanceMiddleware,  # type: ignore[arg-type]

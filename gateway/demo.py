@@ -183,12 +183,12 @@ async def _token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:
 
 async def _closed_won(app: Any, limit: int | None) -> list[str]:
     found: list[str] = []
-    cursor = None
+    position = None
     while True:
-        page = await app.state.crm.list_opportunities(stage="closed_won", limit=200, cursor=cursor)
+        page = await app.state.crm.list_opportunities(stage="closed_won", limit=200, position=position)
         found += [o.id for o in page.items]
-        cursor = page.next_cursor
-        if cursor is None or (limit is not None and len(found) >= limit):
+        position = page.next_position
+        if position is None or (limit is not None and len(found) >= limit):
             return found[:limit] if limit is not None else found
 
 

@@ -18,10 +18,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.response import Response
 from sqlalchemy import text
 
 from core.problems import PROBLEM_MEDIA_TYPE, problem_body
+from gateway.components import Components
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -76,9 +78,8 @@ async def _run(name: str, check: Callable[[Any], Awaitable[None]], components: A
 
 
 @get("/health/ready", include_in_schema=False)
-async def health_ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def health_ready(request: Request[Any, Any, Any], components: NamedDependency[Components]) -> Response[bytes]:
     """Ready when every dependency of this process answers within its deadline."""
-    components = request.app.state.components
     results = await asyncio.gather(
         *(_run(name, check, components) for name, check in readiness_checks(components).items())
     )

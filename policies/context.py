@@ -3,16 +3,23 @@
 A policy gets a :class:`RequestContext` (narrow: method, path, headers, principal, the
 route's compiled config) and returns ``None`` to continue or a :class:`Denial` to answer
 with a problem. It never calls the next policy itself; the pipeline does.
+
+Handlers reach the same context through :func:`request_context` (and the caller through
+:func:`principal_of`): the pipeline keeps it in the ASGI scope's ``state`` under
+:data:`CONTEXT_STATE_KEY`, and nothing else reads that key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from policies.routes import CompiledRoute
+
+CONTEXT_STATE_KEY = "strata_context"
+"""Key of the :class:`RequestContext` in the ASGI scope's ``state`` (``request.state``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,26 @@ class RequestContext:
     receive: Any = None
     """The ASGI ``receive`` callable; read the body through :func:`read_body` only."""
     body_read: bool = False
+
+
+class Connection(Protocol):
+    """What the accessors need of a request: its ASGI scope (a Litestar ``Request`` has one)."""
+
+    @property
+    def scope(self) -> Any:
+        """The ASGI scope."""
+
+
+def request_context(connection: Connection) -> RequestContext | None:
+    """The pipeline's context of this request; ``None`` on a route the pipeline does not govern."""
+    context = connection.scope.get("state", {}).get(CONTEXT_STATE_KEY)
+    return context if isinstance(context, RequestContext) else None
+
+
+def principal_of(connection: Connection) -> Principal | None:
+    """Who is calling, as authentication established it; ``None`` on a public or ungoverned route."""
+    context = request_context(connection)
+    return context.principal if context is not None else None
 
 
 class BodyTooLarge(Exception):

@@ -34,7 +34,7 @@ import structlog
 
 from core.correlation import CURRENT, correlation_ids
 from core.problems import problem_body
-from policies.context import CapturedResponse, Denial, RequestContext, read_body
+from policies.context import CONTEXT_STATE_KEY, CapturedResponse, Denial, RequestContext, read_body
 from policies.correlation import correlate
 from policies.routes import CompiledRoute
 from policies.spans import end_server_span, start_server_span, traced_hook
@@ -52,8 +52,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ExceptionMapper = Callable[[Exception, str, str], CapturedResponse]
 
 ROUTE_OPT_KEY = "strata_route"
-CONTEXT_STATE_KEY = "strata_context"
-"""Key of the :class:`RequestContext` in the ASGI scope's ``state`` (``request.state``)."""
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 
 

@@ -7,7 +7,7 @@ answer is a :class:`Page`, its items and the opaque cursor of the next page.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -50,9 +50,11 @@ class Address(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
-    """One page of a list: the items and the cursor of the next page (``None`` on the last)."""
+    """One page of a list: the items and where the next page starts (``None`` on the last)."""
 
     items: list[T]
     """The objects of this page."""
-    next_cursor: str | None
-    """Opaque cursor of the next page; ``None`` on the last page."""
+    next_position: Any
+    """Where the next page starts, in the lister's own terms (an id, an offset, a vendor token);
+    ``None`` on the last page. Pass it back to page on; the HTTP boundary signs it into the
+    ``next_cursor`` callers see (:mod:`core.cursors`)."""

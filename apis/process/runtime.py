@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from apis.system.payments.service import PaymentsService
     from apis.system.product.service import ProductService
     from apis.system.tax.service import TaxService
+    from core.cursors import Keyset
     from core.settings import CoreSettings
 
 logger = structlog.get_logger("strata.process")
@@ -186,15 +187,17 @@ async def start_unstarted(process: ProcessRuntime) -> int:
     from apis.process.transactions import ACCEPTED, TransactionFilter
 
     started = 0
-    cursor: str | None = None
+    position: Keyset | None = None
     while True:
-        page, cursor = await process.transactions.page(TransactionFilter(states=(ACCEPTED,)), limit=200, cursor=cursor)
+        page, position = await process.transactions.page(
+            TransactionFilter(states=(ACCEPTED,)), limit=200, position=position
+        )
         for transaction in page:
             spec = process.workflows.get(transaction.workflow)
             if spec is not None and await process.engine.status(transaction.id) is None:
                 await process.engine.start_once(spec.run, transaction.id, transaction.id, transaction.business_key)
                 started += 1
-        if cursor is None:
+        if position is None:
             break
     if started:
         logger.warning("started workflows that were accepted but never started", count=started)

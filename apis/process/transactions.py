@@ -25,9 +25,9 @@ import msgspec
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from apis.process.cursor import decode_cursor, encode_cursor
 from apis.process.events import CloudEvent, append, deterministic_event_id, new_event
 from apis.process.xref import new_canonical_id
+from core.cursors import Keyset
 from core.db import insert_ignoring, outbox_events, process_lineage, process_transactions
 from core.instants import rfc3339
 
@@ -160,9 +160,9 @@ class TransactionStore:
         )
 
     async def page(
-        self, where: TransactionFilter, *, limit: int, cursor: str | None = None
-    ) -> tuple[list[Transaction], str | None]:
-        """Transactions matching ``where``, newest first, and the cursor of the next page."""
+        self, where: TransactionFilter, *, limit: int, position: Keyset | None = None
+    ) -> tuple[list[Transaction], Keyset | None]:
+        """Transactions matching ``where``, newest first, from ``position``, and the next page's position."""
         t = process_transactions.c
         conditions: list[Any] = []
         if where.workflow:
@@ -177,16 +177,16 @@ class TransactionStore:
             conditions.append(t.created_at >= where.created_after)
         if where.created_before is not None:
             conditions.append(t.created_at < where.created_before)
-        if cursor:
-            after = decode_cursor(cursor)
-            older = or_(t.created_at < after.created_at, and_(t.created_at == after.created_at, t.id < after.id))
+        if position is not None:
+            older = or_(
+                t.created_at < position.created_at, and_(t.created_at == position.created_at, t.id < position.id)
+            )
             conditions.append(older)
         query = select(process_transactions).where(*conditions).order_by(t.created_at.desc(), t.id.desc())
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query.limit(limit + 1))).mappings().all()
         items = [_transaction(row) for row in rows[:limit]]
-        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
-        return items, next_cursor
+        return items, Keyset(items[-1].created_at, items[-1].id) if len(rows) > limit else None
 
     async def advance(
         self,

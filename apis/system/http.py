@@ -1,4 +1,4 @@
-"""What every system API's routes share: JSON answers, body decoding, list pages, caller keys.
+"""What every API's routes share: JSON answers, body decoding, list pages, caller keys.
 
 The governance pipeline has already checked a request against its contract; decoding into a
 canonical input object is the second line of defence (and the one that builds the object), so
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response
@@ -17,8 +16,9 @@ from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from apis.canonical import Page
+from apis.system.paging import next_cursor, next_link
 from core.errors import InvalidInput
-from policies.pipeline import CONTEXT_STATE_KEY
+from policies.context import principal_of
 
 T = TypeVar("T")
 JSON = "application/json"
@@ -63,21 +63,19 @@ async def decode_body(request: Request[Any, Any, Any], kind: type[T], *, optiona
 
 
 def page_response(request: Request[Any, Any, Any], page: Page[Any]) -> Response[bytes]:
-    """``{items, next_cursor}`` plus ``Link: <…>; rel="next"`` when there is a next page."""
-    headers = None
-    if page.next_cursor:
-        query = {key: value for key, value in request.query_params.items() if key != "cursor"}
-        query["cursor"] = page.next_cursor
-        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
-    return json_response({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)
+    """``{items, next_cursor}`` plus ``Link: <…>; rel="next"`` when there is a next page.
+
+    The next page's position is signed into ``next_cursor`` here (:mod:`apis.system.paging`).
+    """
+    cursor = next_cursor(request, page.next_position)
+    headers = {"Link": next_link(request, cursor)} if cursor else None
+    return json_response({"items": page.items, "next_cursor": cursor}, headers=headers)
 
 
 def caller_client_id(request: Request[Any, Any, Any]) -> str | None:
     """The authenticated client's id (``None`` on a public route)."""
-    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    principal = getattr(context, "principal", None)
-    client_id = getattr(principal, "client_id", None)
-    return client_id if isinstance(client_id, str) else None
+    principal = principal_of(request)
+    return principal.client_id if principal is not None else None
 
 
 def caller_idempotency_key(request: Request[Any, Any, Any]) -> str | None:

@@ -1,8 +1,9 @@
 """Every system API, in one list: its router and how its service is built.
 
 The gateway serves each router and, at start-up, awaits each ``build`` to get the API's
-service object, which handlers find as ``request.app.state.<state_name>`` (and process APIs
-call in-process). Services are closed in reverse order at shutdown.
+service object, kept as ``app.state.<state_name>``; handlers declare it as a dependency of that
+name (:mod:`gateway.dependencies`), and process APIs call it in-process. Services are closed in
+reverse order at shutdown.
 
 A builder never decides how a vendor is reached: the composition root hands it
 :class:`SystemInputs` — the settings, and the :class:`~apis.system.kit.link.VendorLink` of each

@@ -12,13 +12,12 @@ the same input with the same words.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Collection
 from typing import Any
 
 import msgspec
 
+from core.cursors import InvalidCursor
 from core.errors import InvalidInput, NotFound
 from core.instants import rfc3339
 from gateway.management.grants import Granter, check_grant, check_may_act_on
@@ -114,27 +113,6 @@ def _refuse(errors: list[dict[str, str]]) -> None:
         raise InvalidInput(f"Invalid client fields: {fields}.", field_errors=errors)
 
 
-def encode_cursor(client_id: str) -> str:
-    """Opaque cursor after ``client_id``."""
-    return base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
-
-
-def forged_cursor() -> InvalidInput:
-    """The error for a cursor this API did not issue (or that names nothing any more)."""
-    return InvalidInput(
-        "The cursor was not issued by this API.",
-        field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor this API issued"}],
-    )
-
-
-def decode_cursor(cursor: str) -> str:
-    """The client id a cursor continues after; InvalidInput naming ``cursor`` if forged."""
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise forged_cursor() from None
-
-
 class ClientAdmin:
     """Create, read, change, disable, delete clients and rotate their secrets."""
 
@@ -203,12 +181,16 @@ class ClientAdmin:
         self,
         *,
         limit: int = 50,
-        cursor: str | None = None,
+        position: str | None = None,
         status: ClientStatus | None = None,
         tier: str | None = None,
         partner_id: str | None = None,
     ) -> tuple[list[ClientRecord], str | None]:
-        """A page of clients, oldest first, and the cursor of the next page (or None)."""
+        """A page of clients, oldest first, after the client id ``position``, and the next page's position (or None).
+
+        Raises:
+            InvalidCursor: ``position`` names no client any more (it was deleted since).
+        """
         records = [
             record
             for record in await self.store.list()
@@ -217,15 +199,14 @@ class ClientAdmin:
             and (partner_id is None or record.partner_id == partner_id)
         ]
         start = 0
-        if cursor is not None:
-            after = decode_cursor(cursor)
-            positions = [index for index, record in enumerate(records) if record.client_id == after]
-            if not positions:
-                raise forged_cursor()
-            start = positions[0] + 1
+        if position is not None:
+            found = [index for index, record in enumerate(records) if record.client_id == position]
+            if not found:
+                raise InvalidCursor()
+            start = found[0] + 1
         page = records[start : start + limit]
         more = start + limit < len(records)
-        return page, encode_cursor(page[-1].client_id) if more and page else None
+        return page, page[-1].client_id if more and page else None
 
     async def get(self, client_id: str) -> ClientRecord:
         """One client; NotFound if there is none (or it was deleted)."""

@@ -14,30 +14,30 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from apis.canonical import Page
+from apis.system.http import page_response
+from apis.system.paging import cursor_position, next_cursor, next_link
 from core.audit import AuditRecord, now, reason_parts
-from core.audit_query import AuditFilter, AuditQuery
+from core.audit_query import AuditFilter
 from core.errors import Forbidden, InvalidInput
-from gateway.governance_reload import AppliedGovernance, GovernanceReloader, governance_field_errors
+from gateway.governance_reload import AppliedGovernance, governance_field_errors
 from gateway.management.client_admin import (
-    ClientAdmin,
     ClientCreate,
     ClientUpdate,
     SecretRotation,
     client_view,
 )
 from gateway.management.grants import GRANT_POLICY, Granter, grant_note, granter_of
-from policies.context import Denial, RequestContext
+from gateway.management.sources import ManagementSources
+from policies.context import Denial, request_context
 from policies.governance import GovernanceError
 from policies.observe import AUDIT_NOTE_KEY
-from policies.pipeline import CONTEXT_STATE_KEY
-from policies.usage import catalogue
-from policies.usage import client_usage as usage_view
 
 T = TypeVar("T")
 JSON = "application/json"
@@ -59,30 +59,20 @@ async def _decode(request: Request[Any, Any, Any], kind: type[T]) -> T:
         raise InvalidInput(f"Request body violates the contract: {error}") from None
 
 
-def _admin(request: Request[Any, Any, Any]) -> ClientAdmin:
-    admin: ClientAdmin = request.app.state.client_admin
-    return admin
-
-
-def _context(request: Request[Any, Any, Any]) -> RequestContext | None:
-    ctx: RequestContext | None = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    return ctx
-
-
-def _note(request: Request[Any, Any, Any], note: str, status: int = 200) -> None:
+def _note(request: Request[Any, Any, Any], management: ManagementSources, note: str, status: int = 200) -> None:
     """Say in the audit record what this call changed (``status``: the answer, for continuation records).
 
     A note longer than one record's reason (a grant of many scopes) continues in further records
     of the same request, so no granted scope goes unrecorded.
     """
-    ctx = _context(request)
+    ctx = request_context(request)
     if ctx is None:
         return
     first, *rest = reason_parts(note)
     ctx.state[AUDIT_NOTE_KEY] = first
     principal = ctx.principal
     for part in rest:
-        request.app.state.components.audit.record(
+        management.audit_log.record(
             AuditRecord(
                 at=now(),
                 request_id=ctx.request_id,
@@ -100,15 +90,15 @@ def _note(request: Request[Any, Any, Any], note: str, status: int = 200) -> None
 
 
 @contextlib.asynccontextmanager
-async def _grant_rule(request: Request[Any, Any, Any]) -> AsyncIterator[Granter]:
+async def _grant_rule(request: Request[Any, Any, Any], management: ManagementSources) -> AsyncIterator[Granter]:
     """The caller as a granter; a refusal by the grant rule is audited as a denial by ``client_grants``.
 
     The rule needs the client acted on, so it is decided here rather than by a policy of the
     chain; the denial it records is what a policy's would be (outcome, policy, reason, metric).
     """
-    ctx = _context(request)
+    ctx = request_context(request)
     principal = ctx.principal if ctx is not None else None
-    granter = await granter_of(principal, request.app.state.settings.issuer, _admin(request).store)
+    granter = await granter_of(principal, management.issuer, management.admin.store)
     try:
         yield granter
     except Forbidden as error:
@@ -119,25 +109,18 @@ async def _grant_rule(request: Request[Any, Any, Any]) -> AsyncIterator[Granter]
         raise
 
 
-def _page(request: Request[Any, Any, Any], items: list[Any], next_cursor: str | None) -> Response[bytes]:
-    headers = None
-    if next_cursor:
-        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        query["cursor"] = next_cursor
-        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
-    return _json({"items": items, "next_cursor": next_cursor}, headers=headers)
-
-
 # ---------------------------------------------------------------------------- clients
 
 
 @post("/clients", operation_id="createClient")
-async def create_client(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_client(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources]
+) -> Response[bytes]:
     """Register a client; its secret is in this response only."""
     spec = await _decode(request, ClientCreate)
-    async with _grant_rule(request) as granter:
-        record, secret = await _admin(request).create(spec, granter)
-    _note(request, f"created client {record.client_id} (tier {record.tier}); {grant_note(record)}", 201)
+    async with _grant_rule(request, management) as granter:
+        record, secret = await management.admin.create(spec, granter)
+    _note(request, management, f"created client {record.client_id} (tier {record.tier}); {grant_note(record)}", 201)
     body = {**client_view(record), "client_secret": secret}
     return _json(body, 201, {"Location": f"{BASE}/clients/{record.client_id}"})
 
@@ -145,83 +128,93 @@ async def create_client(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get("/clients", operation_id="listClients")
 async def list_clients(
     request: Request[Any, Any, Any],
+    management: NamedDependency[ManagementSources],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
     tier: FromQuery[str | None] = None,
     partner_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Clients, oldest first, filtered by status, tier and partner."""
-    records, next_cursor = await _admin(request).list(
+    records, next_position = await management.admin.list(
         limit=limit,
-        cursor=cursor,
+        position=cursor_position(request, str),
         status="disabled" if status == "disabled" else ("active" if status == "active" else None),
         tier=tier,
         partner_id=partner_id,
     )
-    return _page(request, [client_view(record) for record in records], next_cursor)
+    return page_response(request, Page(items=[client_view(record) for record in records], next_position=next_position))
 
 
 @get("/clients/{client_id:str}", operation_id="getClient")
-async def get_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+async def get_client(management: NamedDependency[ManagementSources], client_id: FromPath[str]) -> Response[bytes]:
     """One client (never its secret)."""
-    return _json(client_view(await _admin(request).get(client_id)))
+    return _json(client_view(await management.admin.get(client_id)))
 
 
 @patch("/clients/{client_id:str}", operation_id="updateClient")
-async def update_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+async def update_client(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources], client_id: FromPath[str]
+) -> Response[bytes]:
     """Change name, scopes, tier, limits or grantable scopes; live tokens follow the new tier, limits and scopes."""
     change = await _decode(request, ClientUpdate)
-    async with _grant_rule(request) as granter:
-        record = await _admin(request).update(client_id, change, granter)
+    async with _grant_rule(request, management) as granter:
+        record = await management.admin.update(client_id, change, granter)
     fields = [name for name in ClientUpdate.__struct_fields__ if getattr(change, name) is not msgspec.UNSET]
     granted = grant_note(record, fields)
     note = f"updated client {client_id}: {', '.join(fields) or 'nothing'}"
-    _note(request, f"{note}; {granted}" if granted else note)
+    _note(request, management, f"{note}; {granted}" if granted else note)
     return _json(client_view(record))
 
 
 @delete("/clients/{client_id:str}", operation_id="deleteClient", status_code=204)
-async def delete_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> None:
+async def delete_client(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources], client_id: FromPath[str]
+) -> None:
     """Delete for good; its live tokens are refused at once."""
-    async with _grant_rule(request) as granter:
-        await _admin(request).delete(client_id, granter)
-    _note(request, f"deleted client {client_id}", 204)
+    async with _grant_rule(request, management) as granter:
+        await management.admin.delete(client_id, granter)
+    _note(request, management, f"deleted client {client_id}", 204)
 
 
 @post("/clients/{client_id:str}/disable", operation_id="disableClient", status_code=200)
-async def disable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+async def disable_client(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources], client_id: FromPath[str]
+) -> Response[bytes]:
     """Disable; its live tokens are refused at once, here and in every other process."""
-    async with _grant_rule(request) as granter:
-        record = await _admin(request).disable(client_id, granter)
-    _note(request, f"disabled client {client_id}")
+    async with _grant_rule(request, management) as granter:
+        record = await management.admin.disable(client_id, granter)
+    _note(request, management, f"disabled client {client_id}")
     return _json(client_view(record))
 
 
 @post("/clients/{client_id:str}/enable", operation_id="enableClient", status_code=200)
-async def enable_client(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+async def enable_client(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources], client_id: FromPath[str]
+) -> Response[bytes]:
     """Enable again; tokens issued before it was disabled stay refused."""
-    async with _grant_rule(request) as granter:
-        record = await _admin(request).enable(client_id, granter)
-    _note(request, f"enabled client {client_id}")
+    async with _grant_rule(request, management) as granter:
+        record = await management.admin.enable(client_id, granter)
+    _note(request, management, f"enabled client {client_id}")
     return _json(client_view(record))
 
 
 @post("/clients/{client_id:str}/secret", operation_id="rotateClientSecret", status_code=200)
-async def rotate_secret(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+async def rotate_secret(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources], client_id: FromPath[str]
+) -> Response[bytes]:
     """A new secret (in this response only); the current one keeps working for the stated overlap."""
     rotation = await _decode(request, SecretRotation)
-    async with _grant_rule(request) as granter:
-        record, secret = await _admin(request).rotate_secret(client_id, rotation, granter)
-    _note(request, f"rotated the secret of client {client_id}")
+    async with _grant_rule(request, management) as granter:
+        record, secret = await management.admin.rotate_secret(client_id, rotation, granter)
+    _note(request, management, f"rotated the secret of client {client_id}")
     return _json({**client_view(record), "client_secret": secret})
 
 
 @get("/clients/{client_id:str}/usage", operation_id="getClientUsage")
-async def client_usage(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[bytes]:
+async def client_usage(management: NamedDependency[ManagementSources], client_id: FromPath[str]) -> Response[bytes]:
     """Limits with what is left in the current windows, units admitted today, denials today."""
-    record = await _admin(request).get(client_id)
-    return _json(await usage_view(request.app.state, record))
+    record = await management.admin.get(client_id)
+    return _json(await management.client_usage(record))
 
 
 # ---------------------------------------------------------------------------- audit
@@ -250,8 +243,8 @@ def _audit_filter(
 @get("/audit/events", operation_id="listAuditEvents")
 async def list_audit_events(
     request: Request[Any, Any, Any],
+    management: NamedDependency[ManagementSources],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     since: FromQuery[dt.datetime | None] = None,
     until: FromQuery[dt.datetime | None] = None,
     client_id: FromQuery[str | None] = None,
@@ -261,18 +254,19 @@ async def list_audit_events(
     policy: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Audit records, newest first."""
-    audit: AuditQuery = request.app.state.audit_query
     where = _audit_filter(since, until, client_id, partner_id, route, outcome, policy)
-    items, next_cursor = await audit.search(where, limit=limit, cursor=cursor)
-    return _page(request, items, next_cursor)
+    items, next_position = await management.audit_query.search(
+        where, limit=limit, position=cursor_position(request, int)
+    )
+    return page_response(request, Page(items=items, next_position=next_position))
 
 
 @get("/audit/export", operation_id="exportAuditEvents")
 async def export_audit_events(
     request: Request[Any, Any, Any],
+    management: NamedDependency[ManagementSources],
     since: FromQuery[dt.datetime],
     until: FromQuery[dt.datetime],
-    cursor: FromQuery[str | None] = None,
     client_id: FromQuery[str | None] = None,
     partner_id: FromQuery[str | None] = None,
     route: FromQuery[str | None] = None,
@@ -280,14 +274,10 @@ async def export_audit_events(
     policy: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Records of a time range, oldest first, as NDJSON; a ``next`` link continues a long range."""
-    audit: AuditQuery = request.app.state.audit_query
     where = _audit_filter(since, until, client_id, partner_id, route, outcome, policy)
-    lines, next_cursor = await audit.export(where, cursor=cursor)
-    headers = {}
-    if next_cursor:
-        query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        query["cursor"] = next_cursor
-        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    lines, next_position = await management.audit_query.export(where, position=cursor_position(request, int))
+    cursor = next_cursor(request, next_position)
+    headers = {"Link": next_link(request, cursor)} if cursor else {}
     return Response(content=lines, media_type=NDJSON, headers=headers)
 
 
@@ -304,20 +294,20 @@ def _governance_view(applied: AppliedGovernance) -> dict[str, Any]:
 
 
 @get("/governance", operation_id="getGovernance")
-async def get_governance(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def get_governance(management: NamedDependency[ManagementSources]) -> Response[bytes]:
     """The governance document in force in this process, with its digest."""
-    reloader: GovernanceReloader = request.app.state.governance_reloader
-    document = msgspec.to_builtins(request.app.state.governance)
-    return _json({**_governance_view(reloader.current), "document": document})
+    document = msgspec.to_builtins(management.governance())
+    return _json({**_governance_view(management.governance_reloader.current), "document": document})
 
 
 @put("/governance", operation_id="replaceGovernance")
-async def replace_governance(request: Request[Any, Any, Any], dry_run: FromQuery[bool] = False) -> Response[bytes]:
+async def replace_governance(
+    request: Request[Any, Any, Any], management: NamedDependency[ManagementSources], dry_run: FromQuery[bool] = False
+) -> Response[bytes]:
     """Check a governance document and put it in force without a restart (every process, with Redis)."""
-    reloader: GovernanceReloader = request.app.state.governance_reloader
     document = msgspec.json.decode(await request.body())
     try:
-        applied = await reloader.replace(document, dry_run=dry_run)
+        applied = await management.governance_reloader.replace(document, dry_run=dry_run)
     except GovernanceError as error:
         raise InvalidInput(
             f"The governance document has {len(error.errors)} problem(s); the running one stays in force.",
@@ -325,7 +315,7 @@ async def replace_governance(request: Request[Any, Any, Any], dry_run: FromQuery
         ) from None
     if not dry_run:
         persisted = "written to its file" if applied.persisted else "NOT written to its file (holds until restart)"
-        _note(request, f"governance replaced: {applied.digest[:12]}, {persisted}")
+        _note(request, management, f"governance replaced: {applied.digest[:12]}, {persisted}")
     return _json({**_governance_view(applied), "dry_run": dry_run})
 
 
@@ -333,9 +323,9 @@ async def replace_governance(request: Request[Any, Any, Any], dry_run: FromQuery
 
 
 @get("/catalogue", operation_id="getCatalogue")
-async def get_catalogue(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def get_catalogue(management: NamedDependency[ManagementSources]) -> Response[bytes]:
     """Every API and version this gateway serves, with lifecycle, owner, links and scopes."""
-    return _json({"apis": catalogue(request.app.state)})
+    return _json({"apis": management.catalogue()})
 
 
 router = Router(

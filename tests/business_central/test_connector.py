@@ -37,7 +37,7 @@ def _as_protocol(connector: BusinessCentralConnector) -> ErpConnector:
 
 
 async def _core(connector: BusinessCentralConnector) -> Item:
-    return (await connector.list_items(code="STRATA-CORE", limit=5, cursor=None)).items[0]
+    return (await connector.list_items(code="STRATA-CORE", limit=5, position=None)).items[0]
 
 
 async def _customer_id(connector: BusinessCentralConnector, external_id: str = "cus_01JBCTEST00000000000000001") -> str:
@@ -69,23 +69,23 @@ async def test_legal_entities_and_periods(connector: BusinessCentralConnector, s
 
 
 async def test_items_paging_code_filter_and_get(connector: BusinessCentralConnector) -> None:
-    first = await connector.list_items(code=None, limit=4, cursor=None)
-    assert len(first.items) == 4 and first.next_cursor is not None
-    second = await connector.list_items(code=None, limit=4, cursor=first.next_cursor)
-    assert len(second.items) == 3 and second.next_cursor is None
+    first = await connector.list_items(code=None, limit=4, position=None)
+    assert len(first.items) == 4 and first.next_position is not None
+    second = await connector.list_items(code=None, limit=4, position=first.next_position)
+    assert len(second.items) == 3 and second.next_position is None
     ids = [i.id for i in first.items + second.items]
     assert ids == sorted(ids) and len(set(ids)) == 7
     core = await _core(connector)
     assert core.code == "STRATA-CORE" and core.unit_price is not None and core.unit_price.amount == "12000.00"
     assert await connector.get_item(core.id) == core
-    assert (await connector.list_items(code="NOPE", limit=5, cursor=None)).items == []
+    assert (await connector.list_items(code="NOPE", limit=5, position=None)).items == []
     for bad in (UNKNOWN, "junk", "a:b"):
         with pytest.raises(NotFound):
             await connector.get_item(bad)
     with pytest.raises(InvalidInput):
-        await connector.list_items(code=None, limit=4, cursor="forged")
+        await connector.list_items(code=None, limit=4, position="forged")
     with pytest.raises(InvalidInput):  # a cursor of another list
-        await connector.list_items(code="STRATA-CORE", limit=4, cursor=first.next_cursor)
+        await connector.list_items(code="STRATA-CORE", limit=4, position=first.next_position)
 
 
 async def test_upsert_customer_creates_then_updates_by_external_id(
@@ -132,11 +132,11 @@ async def test_search_customers_filters_and_pages_over_every_company(
     seen, cursor = [], None
     while True:
         page = await connector.search_customers(
-            name_prefix=None, tax_id=None, external_id=None, limit=10, cursor=cursor
+            name_prefix=None, tax_id=None, external_id=None, limit=10, position=cursor
         )
-        assert len(page.items) == 10 or page.next_cursor is None
+        assert len(page.items) == 10 or page.next_position is None
         seen.extend(page.items)
-        cursor = page.next_cursor
+        cursor = page.next_position
         if cursor is None:
             break
     total = sum(len(sandbox.store.all(c, "customers")) for c in sandbox.store.companies)
@@ -144,17 +144,21 @@ async def test_search_customers_filters_and_pages_over_every_company(
     sample = seen[5]
     assert sample.tax_id is not None and sample.external_id is not None
     by_tax = await connector.search_customers(
-        name_prefix=None, tax_id=sample.tax_id, external_id=None, limit=5, cursor=None
+        name_prefix=None, tax_id=sample.tax_id, external_id=None, limit=5, position=None
     )
     assert sample.id in [c.id for c in by_tax.items]
     both = await connector.search_customers(
-        name_prefix=sample.name[:4], tax_id=None, external_id=sample.external_id, limit=5, cursor=None
+        name_prefix=sample.name[:4], tax_id=None, external_id=sample.external_id, limit=5, position=None
     )
-    assert [c.id for c in both.items] == [sample.id] and both.next_cursor is None
-    none = await connector.search_customers(name_prefix="zzz-none", tax_id=None, external_id=None, limit=5, cursor=None)
-    assert none.items == [] and none.next_cursor is None
+    assert [c.id for c in both.items] == [sample.id] and both.next_position is None
+    none = await connector.search_customers(
+        name_prefix="zzz-none", tax_id=None, external_id=None, limit=5, position=None
+    )
+    assert none.items == [] and none.next_position is None
     with pytest.raises(InvalidInput):
-        await connector.search_customers(name_prefix=None, tax_id=None, external_id=None, limit=5, cursor="eyJrIjoxfQ")
+        await connector.search_customers(
+            name_prefix=None, tax_id=None, external_id=None, limit=5, position="eyJrIjoxfQ"
+        )
 
 
 async def test_sales_order_exactly_once_by_external_id(connector: BusinessCentralConnector) -> None:
@@ -203,8 +207,8 @@ async def test_invoice_posts_links_the_order_and_refuses_closed_periods(
     assert (await connector.create_invoice(request)) == (invoice, False)
     assert await connector.get_invoice(invoice.id) == invoice
     assert (await connector.get_sales_order(order.id)).status == "billed"
-    listed = await connector.list_invoices(customer_id=customer, limit=10, cursor=None)
-    assert [i.id for i in listed.items] == [invoice.id] and listed.next_cursor is None
+    listed = await connector.list_invoices(customer_id=customer, limit=10, position=None)
+    assert [i.id for i in listed.items] == [invoice.id] and listed.next_position is None
     drafts_before = len(sandbox.store.all(company_id(sandbox), "salesInvoices"))
     with pytest.raises(PeriodClosed):
         await connector.create_invoice(
@@ -226,16 +230,16 @@ async def test_list_invoices_pages_over_every_company(
 ) -> None:
     seen, cursor = [], None
     while True:
-        page = await connector.list_invoices(customer_id=None, limit=4, cursor=cursor)
+        page = await connector.list_invoices(customer_id=None, limit=4, position=cursor)
         seen.extend(page.items)
-        if page.next_cursor is None:
+        if page.next_position is None:
             break
-        cursor = page.next_cursor
+        cursor = page.next_position
     expected = sum(len(sandbox.store.all(c, "salesInvoices")) for c in sandbox.store.companies)
     assert len(seen) == expected == len({i.id for i in seen}) > 4
     assert {i.status for i in seen} <= {"open", "paid", "partially_paid"}
     with pytest.raises(NotFound):
-        await connector.list_invoices(customer_id=UNKNOWN, limit=4, cursor=None)
+        await connector.list_invoices(customer_id=UNKNOWN, limit=4, position=None)
 
 
 async def test_payment_applies_to_invoices_exactly_once(connector: BusinessCentralConnector) -> None:

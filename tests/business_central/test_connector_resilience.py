@@ -27,7 +27,7 @@ API_PREFIX = "/v2.0/"
 
 async def _setup(connector: BusinessCentralConnector) -> tuple[str, str]:
     customer, _ = await connector.upsert_customer("cus_resilience", ErpCustomerUpsert(name="Resilient Co"))
-    core = (await connector.list_items(code="STRATA-CORE", limit=1, cursor=None)).items[0]
+    core = (await connector.list_items(code="STRATA-CORE", limit=1, position=None)).items[0]
     return customer.id, core.id
 
 

@@ -14,10 +14,13 @@ import jsonschema_rs
 import pytest
 import yaml
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.testing import AsyncTestClient
 
 from apis.system.crm.routes import router
 from apis.system.crm.service import CrmService
+from apis.system.paging import CURSOR_CODEC_OPT
+from core.cursors import CursorCodec
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "system" / "crm" / "v1.yaml"
 PREFIX = "/system/crm/v1"
@@ -53,8 +56,11 @@ def _check(contract: dict[str, Any], template: str, method: str, status: int, bo
 
 @pytest.fixture
 async def api(service: CrmService) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    app = Litestar(route_handlers=[router])
-    app.state.crm = service
+    app = Litestar(
+        route_handlers=[router],
+        dependencies={"crm": Provide(lambda: service, sync_to_thread=False)},
+        opt={CURSOR_CODEC_OPT: CursorCodec("a-test-master-key-of-32-characters")},
+    )
     async with AsyncTestClient(app) as client:
         yield client
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from core.cursors import CursorCodec
+from core.master_key import resolve_master_key
 from tests.harness import Gateway, problem, running_gateway
 
 CRM = "/system/crm/v1"
@@ -69,3 +74,65 @@ async def test_an_unknown_account_is_a_404_problem(gw: Gateway) -> None:
     response = await gw.client.get(f"{CRM}/accounts/001000000000000AAA", headers=headers)
     assert response.status_code == 404
     problem(response)
+
+
+async def _first_page_cursor(gw: Gateway, headers: dict[str, str], path: str, **params: str) -> str:
+    response = await gw.client.get(f"{CRM}{path}", params={"limit": "2", **params}, headers=headers)
+    assert response.status_code == 200, response.text
+    cursor: str = response.json()["next_cursor"]
+    assert cursor
+    return cursor
+
+
+def _refused(response: Any) -> bool:
+    return response.status_code == 422 and problem(response)["errors"] == [
+        {"in": "query", "name": "cursor", "detail": "cursor is not a cursor this API issued"}
+    ]
+
+
+async def test_a_cursor_works_only_in_the_list_it_came_from(gw: Gateway) -> None:
+    headers = await gw.bearer("system:crm:read")
+    accounts = await _first_page_cursor(gw, headers, "/accounts")
+    assert (await gw.client.get(f"{CRM}/accounts", params={"cursor": accounts}, headers=headers)).status_code == 200
+    # the same position (an account id sorts like any CRM id) read by another list: refused
+    contacts = await gw.client.get(f"{CRM}/contacts", params={"cursor": accounts}, headers=headers)
+    assert _refused(contacts), contacts.text
+    opportunities = await gw.client.get(f"{CRM}/opportunities", params={"cursor": accounts}, headers=headers)
+    assert _refused(opportunities), opportunities.text
+
+
+async def test_a_cursor_works_only_with_the_filters_it_came_from(gw: Gateway) -> None:
+    headers = await gw.bearer("system:crm:read")
+    since = "2000-01-01T00:00:00Z"
+    cursor = await _first_page_cursor(gw, headers, "/accounts", updated_since=since)
+    same = {"updated_since": since, "cursor": cursor, "limit": "5"}  # the page size may change
+    assert (await gw.client.get(f"{CRM}/accounts", params=same, headers=headers)).status_code == 200
+    for other in (
+        {"updated_since": since, "name_prefix": "A"},  # a filter added
+        {"updated_since": "2000-01-02T00:00:00Z"},  # a filter changed
+        {},  # a filter dropped
+    ):
+        response = await gw.client.get(f"{CRM}/accounts", params={**other, "cursor": cursor}, headers=headers)
+        assert _refused(response), (other, response.text)
+
+
+async def test_a_cursor_signed_under_another_master_key_or_changed_is_refused(gw: Gateway) -> None:
+    headers = await gw.bearer("system:crm:read")
+    issued = await _first_page_cursor(gw, headers, "/accounts")
+    own = CursorCodec(resolve_master_key(gw.app.state.settings))
+    list_id = "GET /system/crm/v1/accounts"
+    after = own.decode(issued, str, list_id=list_id, filters={})  # the gateway's own codec opens it
+    made_here = own.encode(after, list_id=list_id)
+    assert made_here == issued
+    foreign = CursorCodec("another master key, 32 characters").encode(after, list_id=list_id)
+    response = await gw.client.get(f"{CRM}/accounts", params={"cursor": foreign}, headers=headers)
+    assert _refused(response), response.text
+    # A cursor nobody signed, shaped as the old unsigned ones were (base64url of {"after": <id>}):
+    # it names a real account, so only a signature can tell that this API did not issue it.
+    unsigned = base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
+    response = await gw.client.get(f"{CRM}/accounts", params={"cursor": unsigned}, headers=headers)
+    assert _refused(response), response.text
+    middle = len(issued) // 2
+    changed = issued[:middle] + ("A" if issued[middle] != "A" else "B") + issued[middle + 1 :]
+    response = await gw.client.get(f"{CRM}/accounts", params={"cursor": changed}, headers=headers)
+    assert _refused(response), response.text

@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, Request, Response
+from litestar.di import Provide
 from litestar.testing import AsyncTestClient
 
 from apis.canonical import BillingStatusPatch, CustomerUpsert
 from apis.system.crm.routes import router
-from apis.system.crm.service import CrmService, InvalidCursor, build_crm_service
+from apis.system.crm.service import CrmService, build_crm_service
 from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.paging import CURSOR_CODEC_OPT
+from core.cursors import CursorCodec, InvalidCursor
 from core.errors import NotFound, StrataError
 from gateway.settings import load_settings
 from gateway.vendors import VendorLinks
@@ -26,9 +29,9 @@ PREFIX = "/system/crm/v1"
 async def test_list_accounts_pages_through_everything(sandbox: SalesforceSandbox, service: CrmService) -> None:
     seen, cursor = [], None
     while True:
-        page = await service.list_accounts(limit=20, cursor=cursor)
+        page = await service.list_accounts(limit=20, position=cursor)
         seen.extend(customer.id for customer in page.items)
-        cursor = page.next_cursor
+        cursor = page.next_position
         if cursor is None:
             break
     assert seen == sorted(sandbox.store.records["Account"]) and len(seen) == len(set(seen))
@@ -49,7 +52,7 @@ async def test_account_filters_and_mapping(sandbox: SalesforceSandbox, service: 
     with pytest.raises(NotFound):
         await service.get_account("not-an-id")
     with pytest.raises(InvalidCursor):
-        await service.list_accounts(cursor="garbage!")
+        await service.list_accounts(position="garbage!")
 
 
 async def test_upsert_account_created_then_updated(sandbox: SalesforceSandbox, service: CrmService) -> None:
@@ -112,8 +115,12 @@ def _strata_error(_: Request[Any, Any, Any], error: StrataError) -> Response[dic
 
 @pytest.fixture
 async def api(service: CrmService) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    app = Litestar(route_handlers=[router], exception_handlers={StrataError: _strata_error})
-    app.state.crm = service
+    app = Litestar(
+        route_handlers=[router],
+        exception_handlers={StrataError: _strata_error},
+        dependencies={"crm": Provide(lambda: service, sync_to_thread=False)},
+        opt={CURSOR_CODEC_OPT: CursorCodec("a-test-master-key-of-32-characters")},
+    )
     async with AsyncTestClient(app) as client:
         yield client
 

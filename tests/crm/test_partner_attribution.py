@@ -40,10 +40,10 @@ async def test_list_by_partner_pages_only_that_partners_records(
 ) -> None:
     seen, cursor = [], None
     while True:
-        page = await service.list_accounts(partner_id=NORTHWIND, limit=2, cursor=cursor)
+        page = await service.list_accounts(partner_id=NORTHWIND, limit=2, position=cursor)
         assert all(c.partner_id == NORTHWIND for c in page.items)
         seen += [c.id for c in page.items]
-        if (cursor := page.next_cursor) is None:
+        if (cursor := page.next_position) is None:
             break
     assert seen == _attributed(sandbox, "Account", NORTHWIND)
     deals = await service.list_opportunities(partner_id=CONTOSO, limit=200)

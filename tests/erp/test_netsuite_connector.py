@@ -227,19 +227,21 @@ async def test_suiteql_lookups_follow_next_links_to_the_last_page(connector: Net
     seen: list[str] = []
     cursor = None
     while True:
-        page = await connector.search_customers(name_prefix=None, tax_id=None, external_id=None, limit=7, cursor=cursor)
+        page = await connector.search_customers(
+            name_prefix=None, tax_id=None, external_id=None, limit=7, position=cursor
+        )
         seen.extend(c.id for c in page.items)
-        if page.next_cursor is None:
+        if page.next_position is None:
             break
-        cursor = page.next_cursor
+        cursor = page.next_position
     assert len(seen) == len(set(seen)) == len(await connector.suiteql_all("SELECT id FROM customer"))
     await connector.upsert_customer("cus_quote", ErpCustomerUpsert(name="O'Brien & 100% Sons"))
     quoted = await connector.search_customers(
-        name_prefix="O'Brien & 100%", tax_id=None, external_id=None, limit=5, cursor=None
+        name_prefix="O'Brien & 100%", tax_id=None, external_id=None, limit=5, position=None
     )
     assert [c.external_id for c in quoted.items] == ["cus_quote"]  # quotes doubled, the wildcard taken literally
     none = await connector.search_customers(
-        name_prefix="O'Brien & 1000", tax_id=None, external_id=None, limit=5, cursor=None
+        name_prefix="O'Brien & 1000", tax_id=None, external_id=None, limit=5, position=None
     )
     assert none.items == []
 

@@ -45,8 +45,10 @@ async def test_overview_is_what_the_system_services_say(portal: Portal) -> None:
     assert [p["id"] for p in body["recent_payments"]] == [p.id for p in payments]
 
     product = gw.app.state.product
-    (product_customer,) = (await product.list_customers(crm_account_id=a.crm_account_id, limit=1, cursor=None)).items
-    entitlements = (await product.list_entitlements(product_customer.id, status="active", limit=100, cursor=None)).items
+    (product_customer,) = (await product.list_customers(crm_account_id=a.crm_account_id, limit=1, position=None)).items
+    entitlements = (
+        await product.list_entitlements(product_customer.id, status="active", limit=100, position=None)
+    ).items
     assert [e["id"] for e in body["entitlements"]] == [e.id for e in entitlements]
 
 
@@ -249,7 +251,7 @@ async def test_a_subscription_lists_the_entitlements_granted_for_it_or_for_its_o
         key="portal-entitlements-subscription",
     )
     assert (await billing.get_subscription(subscription.id)).external_id == opportunity_id
-    (product_customer,) = (await product.list_customers(crm_account_id=crm_account_id, limit=1, cursor=None)).items
+    (product_customer,) = (await product.list_customers(crm_account_id=crm_account_id, limit=1, position=None)).items
     granted = {}
     for name, source_ref in (("order", opportunity_id), ("itself", subscription.id), ("other", "006Qy00000Elsewhere")):
         grant = EntitlementGrant(sku_code="STRATA-CORE", source_ref=source_ref)

@@ -119,7 +119,9 @@ async def test_pages_follow_their_cursor(gw: Gateway, admin: dict[str, str]) -> 
     first = await gw.client.get(CLIENTS, params={"limit": 2, "tier": "bronze"}, headers=admin)
     assert [item["client_id"] for item in first.json()["items"]] == ids[:2]
     assert 'rel="next"' in first.headers["link"]
-    second = await gw.client.get(CLIENTS, params={"limit": 2, "cursor": first.json()["next_cursor"]}, headers=admin)
+    # A cursor pages the list it came from, filters included (core.cursors): the tier filter goes along.
+    following = {"limit": 2, "tier": "bronze", "cursor": first.json()["next_cursor"]}
+    second = await gw.client.get(CLIENTS, params=following, headers=admin)
     assert [item["client_id"] for item in second.json()["items"] if item["tier"] == "bronze"] == ids[2:]
 
 

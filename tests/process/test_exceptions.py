@@ -182,3 +182,13 @@ async def test_transactions_filter_by_workflow_state_and_customer_and_page_with_
     assert len(seen) == len(set(seen))
     assert set(ids) <= set(seen)
     assert seen == sorted(seen, reverse=True)  # newest first (ids are ULIDs)
+
+    # A cursor pages its own list with its own filters only: the same position (a transaction) is
+    # refused by the exception list, and by the transaction list filtered otherwise.
+    first = await client.get(f"{OPERATIONS}/transactions", params={"limit": 1}, headers=reader)
+    cursor = first.json()["next_cursor"]
+    assert cursor
+    for path, other in (("exceptions", {}), ("transactions", {"workflow": "quote-to-cash"})):
+        response = await client.get(f"{OPERATIONS}/{path}", params={**other, "cursor": cursor}, headers=reader)
+        assert response.status_code == 422, (path, response.text)
+        assert problem(response)["errors"][0]["name"] == "cursor"

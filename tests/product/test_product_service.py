@@ -26,13 +26,13 @@ from tests.product.conftest import API_KEY, BASE, FAST
 
 
 async def test_catalog_maps_to_canonical_objects(service: ProductService) -> None:
-    products = await service.list_products(family=None, limit=200, cursor=None)
-    assert {p.code for p in products.items} >= {"STRATA-CORE", "STRATA-USAGE-1M"} and products.next_cursor is None
+    products = await service.list_products(family=None, limit=200, position=None)
+    assert {p.code for p in products.items} >= {"STRATA-CORE", "STRATA-USAGE-1M"} and products.next_position is None
     core = await service.get_product("prod_strata_core")
     assert core.code == "STRATA-CORE" and core.created_at.tzinfo is not None
-    skus = await service.list_skus(product_id=core.id, code=None, limit=50, cursor=None)
+    skus = await service.list_skus(product_id=core.id, code=None, limit=50, position=None)
     assert {s.code for s in skus.items} == {"STRATA-CORE", "STRATA-CORE-MONTHLY"}
-    usage = (await service.list_skus(product_id=None, code="STRATA-USAGE-1M", limit=5, cursor=None)).items[0]
+    usage = (await service.list_skus(product_id=None, code="STRATA-USAGE-1M", limit=5, position=None)).items[0]
     assert usage.charge_model == "metered" and usage.unit_price.amount == "150.00"
     assert usage.unit_price.currency == "USD"
     bundle = await service.get_bundle("bndl_strata_starter")
@@ -46,17 +46,17 @@ async def test_customers_page_and_resolve_from_the_crm_id(
 ) -> None:
     seen, cursor = [], None
     while True:
-        page = await service.list_customers(crm_account_id=None, limit=20, cursor=cursor)
+        page = await service.list_customers(crm_account_id=None, limit=20, position=cursor)
         seen.extend(c.id for c in page.items)
-        if page.next_cursor is None:
+        if page.next_position is None:
             break
-        cursor = page.next_cursor
+        cursor = page.next_position
     assert seen == sorted(sandbox.store.accounts)
     account = sandbox.store.accounts["acc_000005"]
-    found = await service.list_customers(crm_account_id=account["externalRef"], limit=5, cursor=None)
+    found = await service.list_customers(crm_account_id=account["externalRef"], limit=5, position=None)
     assert [c.id for c in found.items] == ["acc_000005"]
     with pytest.raises(InvalidInput) as raised:
-        await service.list_customers(crm_account_id=None, limit=5, cursor="forged")
+        await service.list_customers(crm_account_id=None, limit=5, position="forged")
     assert raised.value.field_errors[0]["name"] == "cursor"
 
 
@@ -72,7 +72,7 @@ async def test_grant_change_revoke_and_list(service: ProductService) -> None:
     assert changed.quantity == 5
     revoked = await service.revoke_entitlement(granted.id, EntitlementRevoke(reason="downgrade"), idempotency_key="r")
     assert revoked.status == "revoked" and revoked.revoke_reason == "downgrade" and revoked.revoked_at is not None
-    active = await service.list_entitlements("acc_000004", status="active", limit=50, cursor=None)
+    active = await service.list_entitlements("acc_000004", status="active", limit=50, position=None)
     assert granted.id not in {e.id for e in active.items}
     with pytest.raises(Conflict):
         await service.change_entitlement(granted.id, EntitlementChange(quantity=6))
@@ -141,7 +141,7 @@ async def test_unreadable_answers_are_contract_violations() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(garbage)) as client:
         service = ProductService(ProductPlatformConnector(client, BASE, API_KEY, config=FAST))
         with pytest.raises(UpstreamContractViolation):
-            await service.list_products(family=None, limit=5, cursor=None)
+            await service.list_products(family=None, limit=5, position=None)
         with pytest.raises(UpstreamContractViolation):
             await service.get_product("prod_x")
 
@@ -149,7 +149,7 @@ async def test_unreadable_answers_are_contract_violations() -> None:
 async def test_a_refused_api_key_is_a_gateway_set_up_error(http: httpx.AsyncClient) -> None:
     service = ProductService(ProductPlatformConnector(http, BASE, "wrong-key", config=FAST))
     with pytest.raises(UpstreamContractViolation, match="API key"):
-        await service.list_bundles(limit=5, cursor=None)
+        await service.list_bundles(limit=5, position=None)
 
 
 def test_vendor_keys_are_stable_per_caller_key_and_fresh_without_one() -> None:

@@ -99,8 +99,8 @@ async def test_customers_create_get_update_and_page(connector: StripeConnector) 
     for index in range(3):
         await billing.create_customer(BillingCustomerCreate(name=f"Page {index}"), key=_key(f"p{index}"))
     first = await billing.list_customers(limit=2)
-    second = await billing.list_customers(limit=2, cursor=first.next_cursor)
-    assert first.next_cursor and {c.id for c in first.items}.isdisjoint(c.id for c in second.items)
+    second = await billing.list_customers(limit=2, position=first.next_position)
+    assert first.next_position and {c.id for c in first.items}.isdisjoint(c.id for c in second.items)
     with pytest.raises(NotFound):
         await billing.get_customer("cus_doesnotexist")
 
@@ -121,7 +121,7 @@ async def test_invoices_list_get_and_void(connector: StripeConnector) -> None:
     subscription = {"customer": customer.id, "items": [{"plan": plan_id}]}
     await connector.post("/v1/subscriptions", subscription, idempotency_key=_key("inv-sub"))
     listed = await billing.list_invoices(customer_id=customer.id)
-    assert len(listed.items) == 1 and listed.next_cursor is None
+    assert len(listed.items) == 1 and listed.next_position is None
     invoice = await billing.get_invoice(listed.items[0].id)
     assert invoice.total == Money(amount="123.45", currency="EUR") and invoice.customer_id == customer.id
     assert [line.amount for line in invoice.lines] == [Money(amount="123.45", currency="EUR")]

@@ -17,9 +17,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from apis.experience.console.auth import check_csrf, operator
+from apis.experience.console.auth import Console, check_csrf, operator
 from apis.experience.console.pages import OPERATIONS, RECONCILIATION
 from apis.experience.console.upstream import api_path
 from apis.experience.console.web import BASE, HEADERS
@@ -46,12 +47,17 @@ class ActionBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 @post(f"{API}/exceptions/{{transaction_id:str}}/{{action:str}}", include_in_schema=False, status_code=200)
-async def act(request: Request[Any, Any, Any], transaction_id: FromPath[str], action: FromPath[str]) -> Response[bytes]:
+async def act(
+    request: Request[Any, Any, Any],
+    console: NamedDependency[Console],
+    transaction_id: FromPath[str],
+    action: FromPath[str],
+) -> Response[bytes]:
     """Replay, compensate or dismiss one exception as the operator."""
     if action not in ACTIONS:
         return _json(404, {"status": 404, "problem": f"no action {shorten(action)!r}; one of {', '.join(ACTIONS)}"})
-    async with operator(request) as op:
-        check_csrf(request, op.session, request.headers.get("x-csrf-token"))
+    async with operator(request, console) as op:
+        check_csrf(request, console, op.session, request.headers.get("x-csrf-token"))
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _json(413, {"status": 413, "problem": "the request body is too large"})
@@ -78,9 +84,11 @@ async def act(request: Request[Any, Any, Any], transaction_id: FromPath[str], ac
 
 
 @get(f"{API}/transactions/{{transaction_id:str}}", include_in_schema=False)
-async def transaction_state(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
+async def transaction_state(
+    request: Request[Any, Any, Any], console: NamedDependency[Console], transaction_id: FromPath[str]
+) -> Response[bytes]:
     """The transaction's current view (state, exception), for the page to follow."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         answer = await op.get(api_path(f"{OPERATIONS}/transactions", transaction_id))
         if answer.ok:
             body = answer.body
@@ -90,9 +98,11 @@ async def transaction_state(request: Request[Any, Any, Any], transaction_id: Fro
 
 
 @get(f"{API}/reconciliation/runs/{{run_id:str}}", include_in_schema=False)
-async def reconciliation_run_state(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Response[bytes]:
+async def reconciliation_run_state(
+    request: Request[Any, Any, Any], console: NamedDependency[Console], run_id: FromPath[str]
+) -> Response[bytes]:
     """A reconciliation run's status and mismatch count, for the page to follow a running one."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         answer = await op.get(api_path(f"{RECONCILIATION}/runs", run_id))
         if answer.ok:
             summary = {k: answer.body.get(k) for k in ("id", "period", "status", "mismatch_count", "error")}

@@ -31,12 +31,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from apis.experience.console.sessions import ConsoleSession, ConsoleSessions
 from apis.experience.console.upstream import Answer, Grant, Upstream, upstream
 from apis.experience.console.web import BASE, SIGN_IN_COOKIE, cookie, page, session_cookie_name
-from core.master_key import resolve_master_key
 
 REQUIRED_SCOPE = "process:operations:read"
 """What makes a client an operations client the console lets in."""
@@ -86,20 +86,18 @@ def _signed_out_on_401(answer: Answer) -> Answer:
     return answer
 
 
-def sessions(request: Request[Any, Any, Any]) -> ConsoleSessions:
-    """The app's session store (made on first use: most processes never serve a console page)."""
-    state = request.app.state
-    store: ConsoleSessions | None = state.get("console_sessions")
-    if store is None:
-        settings = state.settings
-        store = ConsoleSessions(
-            state.components.engine,
-            resolve_master_key(settings),
-            idle_seconds=settings.console_session_idle_seconds,
-            max_seconds=settings.console_session_max_seconds,
-        )
-        state.console_sessions = store
-    return store
+@dataclass(frozen=True, slots=True)
+class Console:
+    """What the console's routes read (their one dependency, built by the composition root)."""
+
+    sessions: ConsoleSessions
+    """The session store (made on first use: most processes never serve a console page)."""
+    issuer: str
+    """This gateway's public base URL: where the console calls the APIs, and whether it is https."""
+    embedded: bool
+    """No public URL is configured: the demo set-up, which the sign-in page explains."""
+    token_renew_seconds: float
+    session_max_seconds: int
 
 
 def _client_address(request: Request[Any, Any, Any]) -> tuple[str, int]:
@@ -107,19 +105,21 @@ def _client_address(request: Request[Any, Any, Any]) -> tuple[str, int]:
     return (client.host, client.port) if client else ("127.0.0.1", 0)
 
 
-def _upstream(request: Request[Any, Any, Any]) -> contextlib.AbstractAsyncContextManager[Upstream]:
-    return upstream(request.app, request.app.state.settings.issuer, _client_address(request))
+def _upstream(request: Request[Any, Any, Any], console: Console) -> contextlib.AbstractAsyncContextManager[Upstream]:
+    # The APIs are called in-process, through the ASGI app serving this request.
+    return upstream(request.app, console.issuer, _client_address(request))
 
 
 @contextlib.asynccontextmanager
-async def operator(request: Request[Any, Any, Any]) -> AsyncIterator[Operator]:
+async def operator(request: Request[Any, Any, Any], console: Console) -> AsyncIterator[Operator]:
     """The signed-in operator of this request, its token renewed when it is about to expire."""
-    store = sessions(request)
-    session = await store.find(request.cookies.get(session_cookie_name(request)))
+    store = console.sessions
+    name = session_cookie_name(request, console.issuer)
+    session = await store.find(request.cookies.get(name))
     if session is None:
-        raise SignInRequired("ended" if request.cookies.get(session_cookie_name(request)) else "")
-    async with _upstream(request) as api:
-        margin = request.app.state.settings.console_token_renew_seconds
+        raise SignInRequired("ended" if request.cookies.get(name) else "")
+    async with _upstream(request, console) as api:
+        margin = console.token_renew_seconds
         if session.token_expires_at - time.time() < margin:
             grant = await api.grant(session.client_id, session.secret)
             if not isinstance(grant, Grant):
@@ -129,17 +129,17 @@ async def operator(request: Request[Any, Any, Any]) -> AsyncIterator[Operator]:
         yield Operator(session, api)
 
 
-def check_csrf(request: Request[Any, Any, Any], session: ConsoleSession, sent: str | None) -> None:
+def check_csrf(request: Request[Any, Any, Any], console: Console, session: ConsoleSession, sent: str | None) -> None:
     """Refuse a state-changing request without the session's CSRF token or from another origin."""
     origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in _own_origins(request):
+    if origin is not None and origin.rstrip("/") not in _own_origins(request, console.issuer):
         raise CsrfRefused("the request comes from another site")
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
         raise CsrfRefused("the request does not carry this session's CSRF token")
 
 
-def _own_origins(request: Request[Any, Any, Any]) -> set[str]:
-    issuer = urlsplit(request.app.state.settings.issuer)
+def _own_origins(request: Request[Any, Any, Any], issuer_url: str) -> set[str]:
+    issuer = urlsplit(issuer_url)
     return {f"{request.url.scheme}://{request.url.netloc}", f"{issuer.scheme}://{issuer.netloc}"}
 
 
@@ -151,30 +151,30 @@ def _safe_next(target: str | None) -> str:
 
 
 def sign_in_page(
-    request: Request[Any, Any, Any], *, error: str = "", status: int = 200, client_id: str = ""
+    request: Request[Any, Any, Any], console: Console, *, error: str = "", status: int = 200, client_id: str = ""
 ) -> Response[bytes]:
     """The sign-in form, with a fresh double-submit token."""
     token = secrets.token_urlsafe(24)
     return page(
         "sign_in.html",
         status=status,
-        cookies=[cookie(request, SIGN_IN_COOKIE, token, SIGN_IN_FORM_SECONDS)],
+        cookies=[cookie(request, console.issuer, SIGN_IN_COOKIE, token, SIGN_IN_FORM_SECONDS)],
         form_token=token,
         error=error,
         client_id=client_id,
         next=_safe_next(request.query_params.get("next")),
-        embedded=not request.app.state.settings.public_url,
+        embedded=console.embedded,
     )
 
 
 @get(f"{BASE}/sign-in", include_in_schema=False)
-async def sign_in_form(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def sign_in_form(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
     """The sign-in page (``?reason=`` says why the operator was sent here, by code)."""
-    return sign_in_page(request, error=REASONS.get(request.query_params.get("reason", ""), ""))
+    return sign_in_page(request, console, error=REASONS.get(request.query_params.get("reason", ""), ""))
 
 
 @post(f"{BASE}/sign-in", include_in_schema=False, status_code=303)
-async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
+async def sign_in(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[Any]:
     """Check the operations client's credentials, open a session, set its cookie."""
     form = await request.form()
     client_id = str(form.get("client_id", "")).strip()
@@ -183,13 +183,13 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return sign_in_page(
-            request, error="The sign-in form expired; please try again.", status=403, client_id=client_id
+            request, console, error="The sign-in form expired; please try again.", status=403, client_id=client_id
         )
     if not client_id or not secret:
         return sign_in_page(
-            request, error="Enter the client id and the client secret.", status=422, client_id=client_id
+            request, console, error="Enter the client id and the client secret.", status=422, client_id=client_id
         )
-    async with _upstream(request) as api:
+    async with _upstream(request, console) as api:
         grant = await api.grant(client_id, secret)
         if not isinstance(grant, Grant):
             status = 429 if grant.status == 429 else 401
@@ -198,35 +198,38 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
                 if status == 429
                 else "The client id or secret is not right."
             )
-            return sign_in_page(request, error=message, status=status, client_id=client_id)
+            return sign_in_page(request, console, error=message, status=status, client_id=client_id)
         if REQUIRED_SCOPE not in grant.scopes:
             await api.revoke(client_id, secret, grant.access_token)
             return sign_in_page(
                 request,
+                console,
                 error=f"This client is not an operations client (it lacks {REQUIRED_SCOPE}).",
                 status=403,
                 client_id=client_id,
             )
-    value, _session = await sessions(request).create(client_id, secret, grant.access_token, grant.expires_in)
-    max_age = request.app.state.settings.console_session_max_seconds
+    value, _session = await console.sessions.create(client_id, secret, grant.access_token, grant.expires_in)
+    issuer = console.issuer
     response: Response[Any] = Redirect(_safe_next(str(form.get("next", ""))), status_code=303)
-    response.cookies.append(cookie(request, session_cookie_name(request), value, max_age))
-    response.cookies.append(cookie(request, SIGN_IN_COOKIE, "", 0))
+    response.cookies.append(
+        cookie(request, issuer, session_cookie_name(request, issuer), value, console.session_max_seconds)
+    )
+    response.cookies.append(cookie(request, issuer, SIGN_IN_COOKIE, "", 0))
     return response
 
 
 @post(f"{BASE}/sign-out", include_in_schema=False, status_code=303)
-async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
+async def sign_out(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[Any]:
     """Revoke the token, end the session, clear the cookie."""
-    store = sessions(request)
-    name = session_cookie_name(request)
+    store = console.sessions
+    name = session_cookie_name(request, console.issuer)
     session = await store.find(request.cookies.get(name))
     if session is not None:
         form = await request.form()
-        check_csrf(request, session, str(form.get("csrf_token", "")))
-        async with _upstream(request) as api:
+        check_csrf(request, console, session, str(form.get("csrf_token", "")))
+        async with _upstream(request, console) as api:
             await api.revoke(session.client_id, session.secret, session.access_token)
         await store.end(session.id)
     response: Response[Any] = Redirect(f"{BASE}/sign-in?reason=signed_out", status_code=303)
-    response.cookies.append(cookie(request, name, "", 0))
+    response.cookies.append(cookie(request, console.issuer, name, "", 0))
     return response

@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from apis.experience.console.auth import Operator, check_csrf, operator
+from apis.experience.console.auth import Console, Operator, check_csrf, operator
 from apis.experience.console.charts import bar_chart, sla_chart
 from apis.experience.console.upstream import api_path
 from apis.experience.console.web import BASE, EXCEPTION_STATES, page
@@ -56,9 +57,9 @@ class Notices:
 
 
 @get(BASE, include_in_schema=False)
-async def overview(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def overview(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
     """Dashboard: states per workflow, throughput, exception aging, SLA, vendors, denials, reconciliation."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         notices = Notices()
         hours = _bounded_int(request.query_params.get("hours"), 24, 1, 168)
         dashboard = notices.take(
@@ -126,9 +127,9 @@ def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
 
 
 @get(f"{BASE}/transactions", include_in_schema=False)
-async def transactions(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def transactions(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
     """Transactions, newest first, filtered by workflow, state, customer and time."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         notices = Notices()
         filters = {name: request.query_params.get(name, "").strip() for name in TRANSACTION_FILTERS}
         answer = await op.get(f"{OPERATIONS}/transactions", {**filters, "limit": PAGE_SIZE})
@@ -157,9 +158,11 @@ async def _workflow_names(op: Operator) -> list[str]:
 
 
 @get(f"{BASE}/transactions/{{transaction_id:str}}", include_in_schema=False)
-async def transaction(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
+async def transaction(
+    request: Request[Any, Any, Any], console: NamedDependency[Console], transaction_id: FromPath[str]
+) -> Response[bytes]:
     """One transaction: exception, lineage timeline (steps, systems, vendor ids, timing, attempts), events."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         answer = await op.get(api_path(f"{OPERATIONS}/transactions", transaction_id))
         if not answer.ok:
             status = answer.status if answer.status in (400, 403, 404, 422, 503) else 502
@@ -170,9 +173,9 @@ async def transaction(request: Request[Any, Any, Any], transaction_id: FromPath[
 
 
 @get(f"{BASE}/exceptions", include_in_schema=False)
-async def exceptions(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def exceptions(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
     """Open exceptions with Replay / Compensate / Dismiss."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         notices = Notices()
         workflow = request.query_params.get("workflow", "").strip()
         params = {"workflow": workflow, "limit": PAGE_SIZE, "cursor": request.query_params.get("cursor", "")}
@@ -191,22 +194,22 @@ async def exceptions(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get(f"{BASE}/reconciliation", include_in_schema=False)
-async def reconciliation(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def reconciliation(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
     """Reconciliation runs and, side by side, the mismatches of one (the latest by default)."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         return await _reconciliation_page(op, request.query_params.get("run"))
 
 
 @post(f"{BASE}/reconciliation", include_in_schema=False, status_code=303)
-async def start_reconciliation(request: Request[Any, Any, Any]) -> Response[Any]:
+async def start_reconciliation(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[Any]:
     """Reconcile a period (form: ``period``, ``csrf_token``); then the run's page, which follows it.
 
     A second submission while that period's run is in flight shows the same run (the
     reconciliation API answers the run in flight). A refused period is shown next to the field.
     """
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         form = await request.form()
-        check_csrf(request, op.session, str(form.get("csrf_token", "")))
+        check_csrf(request, console, op.session, str(form.get("csrf_token", "")))
         period = str(form.get("period", "")).strip()
         key = f"console:{op.session.id[:16]}:reconcile:{secrets.token_urlsafe(12)}"
         answer = await op.post(f"{RECONCILIATION}/runs", {"period": period}, key)
@@ -242,9 +245,9 @@ def _previous_month(now: dt.datetime) -> str:
 
 
 @get(f"{BASE}/catalogue", include_in_schema=False)
-async def catalogue(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def catalogue(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
     """Every API and version: lifecycle, owner, docs; every client: tier, usage against limits today."""
-    async with operator(request) as op:
+    async with operator(request, console) as op:
         notices = Notices()
         found = notices.take("Catalogue", await op.get(f"{EXPERIENCE_OPERATIONS}/catalogue"), None)
         return _render(op, "catalogue.html", "catalogue", catalogue=found, notices=notices.lines)

@@ -124,19 +124,19 @@ def page(template: str, status: int = 200, cookies: list[Cookie] | None = None, 
     )
 
 
-def secure_transport(request: Request[Any, Any, Any]) -> bool:
+def secure_transport(request: Request[Any, Any, Any], issuer: str) -> bool:
     """Whether the browser reached us over https (directly, through a trusted proxy, or by the public URL)."""
-    return request.url.scheme == "https" or request.app.state.settings.issuer.startswith("https://")
+    return request.url.scheme == "https" or issuer.startswith("https://")
 
 
-def session_cookie_name(request: Request[Any, Any, Any]) -> str:
+def session_cookie_name(request: Request[Any, Any, Any], issuer: str) -> str:
     """``__Host-strata_console`` over https (the browser then insists on Secure, Path=/ and no Domain)."""
-    return f"__Host-{SESSION_COOKIE}" if secure_transport(request) else SESSION_COOKIE
+    return f"__Host-{SESSION_COOKIE}" if secure_transport(request, issuer) else SESSION_COOKIE
 
 
-def cookie(request: Request[Any, Any, Any], key: str, value: str, max_age: int) -> Cookie:
+def cookie(request: Request[Any, Any, Any], issuer: str, key: str, value: str, max_age: int) -> Cookie:
     """A console cookie: HttpOnly, SameSite=Strict, Secure over https; ``max_age`` 0 deletes it."""
-    secure = secure_transport(request)
+    secure = secure_transport(request, issuer)
     host_prefixed = key.startswith("__Host-")
     return Cookie(
         key=key,

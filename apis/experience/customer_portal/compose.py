@@ -18,15 +18,16 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request
 
 from apis.experience.customer_portal import views as v
-from apis.process.xref import XrefStore
+from apis.experience.systems import PortalSystems
 from core.errors import NotFound
-from policies.pipeline import CONTEXT_STATE_KEY
+from policies.context import principal_of
 
 RECENT = 5
 """Invoices and payments shown as "recent" in the overview."""
@@ -48,61 +49,57 @@ class PortalCustomer(NamedTuple):
 
 def bound_customer(request: Request[Any, Any, Any]) -> str | None:
     """The customer the caller's token is bound to (``None``: an unbound internal client)."""
-    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    customer_id = getattr(getattr(context, "principal", None), "customer_id", None)
-    return customer_id if isinstance(customer_id, str) else None
+    principal = principal_of(request)
+    return principal.customer_id if principal is not None else None
 
 
-def check_visible(request: Request[Any, Any, Any], customer_id: str) -> None:
-    """404 unless the caller may see ``customer_id`` (the same 404 as an unknown customer)."""
-    bound = bound_customer(request)
+def check_visible(bound: str | None, customer_id: str) -> None:
+    """404 unless a caller bound to ``bound`` may see ``customer_id`` (the same 404 as an unknown customer)."""
     if bound is not None and bound != customer_id:
         raise NotFound(f"No customer {customer_id}")
 
 
-async def billing_customer_id(request: Request[Any, Any, Any], crm_account_id: str) -> str | None:
+async def billing_customer_id(systems: PortalSystems, crm_account_id: str) -> str | None:
     """The billing customer of a CRM account: the xref's link, else the one carrying its id."""
-    xref = XrefStore(request.app.state.components.engine)
-    crm, billing = request.app.state.crm, request.app.state.billing
-    canonical_id = await xref.canonical_id("customer", crm.vendor, crm_account_id)
+    canonical_id = await systems.xref.canonical_id("customer", systems.crm.vendor, crm_account_id)
     if canonical_id is not None:
-        linked = await xref.vendor_id("customer", canonical_id, billing.vendor)
+        linked = await systems.xref.vendor_id("customer", canonical_id, systems.billing.vendor)
         if linked is not None:
             return linked
-    found = await billing.find_customer_by_crm_account(crm_account_id)
+    found = await systems.billing.find_customer_by_crm_account(crm_account_id)
     return found.id if found is not None else None
 
 
-async def _product_customer_id(request: Request[Any, Any, Any], crm_account_id: str) -> str | None:
-    page = await request.app.state.product.list_customers(crm_account_id=crm_account_id, limit=1, cursor=None)
+async def _product_customer_id(systems: PortalSystems, crm_account_id: str) -> str | None:
+    page = await systems.product.list_customers(crm_account_id=crm_account_id, limit=1, position=None)
     return page.items[0].id if page.items else None
 
 
-async def resolve(request: Request[Any, Any, Any], customer_id: str) -> tuple[PortalCustomer, Any]:
+async def resolve(systems: PortalSystems, bound: str | None, customer_id: str) -> tuple[PortalCustomer, Any]:
     """The customer's ids and its CRM account (looked up in parallel); 404 for an unknown one."""
-    check_visible(request, customer_id)
+    check_visible(bound, customer_id)
     try:
         account, billing_id, product_id = await asyncio.gather(
-            request.app.state.crm.get_account(customer_id),
-            billing_customer_id(request, customer_id),
-            _product_customer_id(request, customer_id),
+            systems.crm.get_account(customer_id),
+            billing_customer_id(systems, customer_id),
+            _product_customer_id(systems, customer_id),
         )
     except NotFound:
         raise NotFound(f"No customer {customer_id}") from None
     return PortalCustomer(customer_id, billing_id, product_id), account
 
 
-async def owner_check(request: Request[Any, Any, Any], billing_customer: str, what: str, object_id: str) -> None:
+async def owner_check(
+    systems: PortalSystems, bound: str | None, billing_customer: str, what: str, object_id: str
+) -> None:
     """404 unless a bound caller's customer is the billing customer owning the object."""
-    bound = bound_customer(request)
-    if bound is not None and await billing_customer_id(request, bound) != billing_customer:
+    if bound is not None and await billing_customer_id(systems, bound) != billing_customer:
         raise NotFound(f"No {what} {object_id}")
 
 
-async def compose_overview(request: Request[Any, Any, Any], customer_id: str) -> v.Overview:
+async def compose_overview(systems: PortalSystems, bound: str | None, customer_id: str) -> v.Overview:
     """The overview, composed in parallel from CRM, billing, payments and the product platform."""
-    customer, account = await resolve(request, customer_id)
-    state = request.app.state
+    customer, account = await resolve(systems, bound, customer_id)
     billing_id = customer.billing_customer_id
     empty: list[Any] = []
 
@@ -111,18 +108,18 @@ async def compose_overview(request: Request[Any, Any, Any], customer_id: str) ->
 
     subscriptions, open_invoices, recent_invoices, payments, entitlements = await asyncio.gather(
         items(
-            state.billing.list_subscriptions(customer_id=billing_id, limit=SUBSCRIPTIONS_MAX) if billing_id else None
+            systems.billing.list_subscriptions(customer_id=billing_id, limit=SUBSCRIPTIONS_MAX) if billing_id else None
         ),
         items(
-            state.billing.list_invoices(customer_id=billing_id, status="open", limit=OPEN_INVOICES_MAX)
+            systems.billing.list_invoices(customer_id=billing_id, status="open", limit=OPEN_INVOICES_MAX)
             if billing_id
             else None
         ),
-        items(state.billing.list_invoices(customer_id=billing_id, limit=RECENT) if billing_id else None),
-        items(state.payments.list_intents(customer_id=billing_id, limit=RECENT) if billing_id else None),
+        items(systems.billing.list_invoices(customer_id=billing_id, limit=RECENT) if billing_id else None),
+        items(systems.payments.list_intents(customer_id=billing_id, limit=RECENT) if billing_id else None),
         items(
-            state.product.list_entitlements(
-                customer.product_customer_id, status="active", limit=ENTITLEMENTS_MAX, cursor=None
+            systems.product.list_entitlements(
+                customer.product_customer_id, status="active", limit=ENTITLEMENTS_MAX, position=None
             )
             if customer.product_customer_id
             else None
@@ -192,21 +189,22 @@ class OverviewCache:
         return entry
 
 
-def overview_cache(request: Request[Any, Any, Any]) -> OverviewCache:
-    """This app's overview cache (made on first use, with ``customer_portal_cache_seconds``)."""
-    cache: OverviewCache | None = getattr(request.app.state, "customer_portal_cache", None)
-    if cache is None:
-        cache = OverviewCache(request.app.state.settings.customer_portal_cache_seconds)
-        request.app.state.customer_portal_cache = cache
-    return cache
+@dataclass(frozen=True, slots=True)
+class CustomerPortal:
+    """What the customer-portal routes read (their one dependency, built by the composition root)."""
+
+    systems: PortalSystems
+    cache: OverviewCache
+    """This process's overview cache (one for the app's lifetime)."""
+    cache_seconds: int
+    """How long an overview is reused (``customer_portal_cache_seconds``; also its ``max-age``)."""
 
 
-async def cached_overview(request: Request[Any, Any, Any], customer_id: str) -> CachedOverview:
+async def cached_overview(portal: CustomerPortal, bound: str | None, customer_id: str) -> CachedOverview:
     """The overview from the cache, else freshly composed (visibility is checked either way)."""
-    check_visible(request, customer_id)
-    cache = overview_cache(request)
-    entry = cache.get(customer_id)
+    check_visible(bound, customer_id)
+    entry = portal.cache.get(customer_id)
     if entry is None:
-        overview = await compose_overview(request, customer_id)
-        entry = cache.put(customer_id, msgspec.json.encode(overview))
+        overview = await compose_overview(portal.systems, bound, customer_id)
+        entry = portal.cache.put(customer_id, msgspec.json.encode(overview))
     return entry

@@ -18,12 +18,20 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, Router, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from apis.canonical import Page
 from apis.experience.customer_portal import views as v
-from apis.experience.customer_portal.compose import cached_overview, owner_check, resolve
+from apis.experience.customer_portal.compose import (
+    CustomerPortal,
+    bound_customer,
+    cached_overview,
+    owner_check,
+    resolve,
+)
 from apis.system.http import JSON, Limit, json_response, page_response
+from apis.system.paging import cursor_position
 from core.errors import NotFound
 
 BASE = "/experience/customer-portal/v1"
@@ -39,11 +47,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 @get("/customers/{customer_id:str}/overview", operation_id="getCustomerOverview")
-async def overview(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
+async def overview(
+    request: Request[Any, Any, Any], customer_portal: NamedDependency[CustomerPortal], customer_id: FromPath[str]
+) -> Response[bytes]:
     """The customer's portal home page in one answer."""
-    entry = await cached_overview(request, customer_id)
-    max_age = request.app.state.settings.customer_portal_cache_seconds
-    headers = {"ETag": entry.etag, "Cache-Control": f"private, max-age={max_age}"}
+    entry = await cached_overview(customer_portal, bound_customer(request), customer_id)
+    headers = {"ETag": entry.etag, "Cache-Control": f"private, max-age={customer_portal.cache_seconds}"}
     if _matches(request.headers.get("if-none-match"), entry.etag):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=entry.body, status_code=200, media_type=JSON, headers=headers)
@@ -52,29 +61,37 @@ async def overview(request: Request[Any, Any, Any], customer_id: FromPath[str]) 
 @get("/customers/{customer_id:str}/invoices", operation_id="listCustomerInvoices")
 async def list_invoices(
     request: Request[Any, Any, Any],
+    customer_portal: NamedDependency[CustomerPortal],
     customer_id: FromPath[str],
     limit: Limit = 20,
-    cursor: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """The customer's invoices, newest first."""
-    customer, _account = await resolve(request, customer_id)
+    systems = customer_portal.systems
+    customer, _account = await resolve(systems, bound_customer(request), customer_id)
     if customer.billing_customer_id is None:
-        return page_response(request, Page(items=[], next_cursor=None))
-    page = await request.app.state.billing.list_invoices(
-        customer_id=customer.billing_customer_id, status=status, limit=limit, cursor=cursor
+        return page_response(request, Page(items=[], next_position=None))
+    page = await systems.billing.list_invoices(
+        customer_id=customer.billing_customer_id,
+        status=status,
+        limit=limit,
+        position=cursor_position(request, str),
     )
-    return page_response(request, Page(items=[v.invoice_view(i) for i in page.items], next_cursor=page.next_cursor))
+    invoices = Page(items=[v.invoice_view(i) for i in page.items], next_position=page.next_position)
+    return page_response(request, invoices)
 
 
 @get("/invoices/{invoice_id:str}", operation_id="getCustomerInvoice")
-async def get_invoice(request: Request[Any, Any, Any], invoice_id: FromPath[str]) -> Response[bytes]:
+async def get_invoice(
+    request: Request[Any, Any, Any], customer_portal: NamedDependency[CustomerPortal], invoice_id: FromPath[str]
+) -> Response[bytes]:
     """One invoice with its lines."""
+    systems = customer_portal.systems
     try:
-        invoice = await request.app.state.billing.get_invoice(invoice_id)
+        invoice = await systems.billing.get_invoice(invoice_id)
     except NotFound:
         raise NotFound(f"No invoice {invoice_id}") from None
-    await owner_check(request, invoice.customer_id, "invoice", invoice_id)
+    await owner_check(systems, bound_customer(request), invoice.customer_id, "invoice", invoice_id)
     return json_response(v.invoice_detail(invoice))
 
 
@@ -99,22 +116,28 @@ def _months(count: int, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime
 
 
 @get("/subscriptions/{subscription_id:str}/usage", operation_id="getSubscriptionUsage")
-async def usage(request: Request[Any, Any, Any], subscription_id: FromPath[str], months: Months = 3) -> Response[bytes]:
+async def usage(
+    request: Request[Any, Any, Any],
+    customer_portal: NamedDependency[CustomerPortal],
+    subscription_id: FromPath[str],
+    months: Months = 3,
+) -> Response[bytes]:
     """Metered usage of a subscription per calendar month, newest first."""
-    billing = request.app.state.billing
+    systems = customer_portal.systems
+    billing = systems.billing
     try:
         subscription = await billing.get_subscription(subscription_id)
     except NotFound:
         raise NotFound(f"No subscription {subscription_id}") from None
-    await owner_check(request, subscription.customer_id, "subscription", subscription_id)
+    await owner_check(systems, bound_customer(request), subscription.customer_id, "subscription", subscription_id)
     prices = await asyncio.gather(*(billing.get_price(item.price_id) for item in subscription.items))
-    metered = [p for p in prices if p.kind == "metered" and p.meter_id]
+    metered = [(p.id, meter_id) for p in prices if p.kind == "metered" and (meter_id := p.meter_id)]
     periods = _months(months, dt.datetime.now(dt.UTC))
     summaries = await asyncio.gather(
         *(
-            billing.usage_summary(p.meter_id, customer_id=subscription.customer_id, start=start, end=end)
+            billing.usage_summary(meter_id, customer_id=subscription.customer_id, start=start, end=end)
             for start, end in periods
-            for p in metered
+            for _, meter_id in metered
         )
     )
     answer = []
@@ -125,8 +148,8 @@ async def usage(request: Request[Any, Any, Any], subscription_id: FromPath[str],
                 start=start,
                 end=end,
                 usage=[
-                    {"price_id": p.id, "meter_id": p.meter_id, "value": s.value}
-                    for p, s in zip(metered, chunk, strict=True)
+                    {"price_id": price_id, "meter_id": meter_id, "value": s.value}
+                    for (price_id, meter_id), s in zip(metered, chunk, strict=True)
                 ],
             )
         )

@@ -18,6 +18,7 @@ import functools
 import time
 from typing import Any
 
+from apis.experience.operations.data import OperationsData
 from apis.experience.operations.transaction_stats import TransactionStats
 from apis.experience.operations.views import (
     ClientDenials,
@@ -29,7 +30,6 @@ from apis.experience.operations.views import (
 )
 from apis.process.reconciliation.store import RunStore
 from apis.system.kit.circuit_breaker import CircuitBreaker
-from core.audit_query import AuditQuery
 
 TOP_DENIED_CLIENTS = 10
 """Clients listed under ``rate_limit_denials`` (the most denied first)."""
@@ -76,10 +76,9 @@ def vendor_health(breaker: CircuitBreaker) -> VendorHealth:
     )
 
 
-async def _denials(app_state: Any, start: float, end: float) -> RateLimitDenials:
-    audit: AuditQuery = app_state.audit_query
-    top, total = await audit.denials_by_client(RATE_LIMIT_POLICY, start, end, limit=TOP_DENIED_CLIENTS)
-    clients = app_state.oauth.clients
+async def _denials(data: OperationsData, start: float, end: float) -> RateLimitDenials:
+    top, total = await data.audit_query.denials_by_client(RATE_LIMIT_POLICY, start, end, limit=TOP_DENIED_CLIENTS)
+    clients = data.clients
     return RateLimitDenials(
         total=total,
         clients=[
@@ -106,10 +105,9 @@ async def _reconciliation(engine: Any) -> ReconciliationSummary | None:
     )
 
 
-async def dashboard(app_state: Any, hours: int) -> Dashboard:
+async def dashboard(data: OperationsData, hours: int) -> Dashboard:
     """The dashboard of the last ``hours`` (windowed sections: throughput, SLA, denials)."""
-    components = app_state.components
-    engine = components.engine
+    engine = data.engine
     end = time.time()
     start = end - hours * 3600
     size = bucket_seconds(hours)
@@ -119,8 +117,8 @@ async def dashboard(app_state: Any, hours: int) -> Dashboard:
         stats.states(),
         stats.throughput(origin, end, size),
         stats.exception_aging(end),
-        stats.sla(start, end, app_state.settings.sla_seconds),
-        _denials(app_state, start, end),
+        stats.sla(start, end, data.sla_seconds),
+        _denials(data, start, end),
         _reconciliation(engine),
     )
     return Dashboard(
@@ -129,7 +127,7 @@ async def dashboard(app_state: Any, hours: int) -> Dashboard:
         throughput=throughput,
         exception_aging=aging,
         sla=sla,
-        vendors=[vendor_health(components.circuit_breakers[name]) for name in sorted(components.circuit_breakers)],
+        vendors=[vendor_health(data.circuit_breakers[name]) for name in sorted(data.circuit_breakers)],
         rate_limit_denials=denials,
         reconciliation=reconciliation,
     )

@@ -10,9 +10,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, post
+from litestar.di import NamedDependency
 
 from apis.process.catalog_sync.workflow import open_run
-from apis.process.http import process_runtime, request_id
+from apis.process.http import request_id, running
+from apis.process.runtime import ProcessRuntime
 from apis.process.views import transaction_view
 from apis.system.http import decode_body, json_response
 
@@ -22,10 +24,10 @@ class RunRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 @post("/runs", operation_id="startCatalogSyncRun", status_code=202)
-async def start(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def start(request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None]) -> Response[bytes]:
     """Start a catalog comparison."""
     await decode_body(request, RunRequest, optional=True)
-    transaction, created = await open_run(process_runtime(request), request_id=request_id(request))
+    transaction, created = await open_run(running(process), request_id=request_id(request))
     view = transaction_view(transaction)
     return json_response({"transaction": view, "created": created}, 202, {"Location": view.href})
 

@@ -70,20 +70,20 @@ async def catalog_sync(transaction_id: str, business_key: str) -> dict[str, Any]
 async def read_catalog() -> list[Sku]:
     """Every active SKU of the product platform."""
     product = runtime().product
-    skus = await every_page(lambda c: product.list_skus(product_id=None, code=None, limit=PAGE, cursor=c))
+    skus = await every_page(lambda p: product.list_skus(product_id=None, code=None, limit=PAGE, position=p))
     return [s for s in skus if s.active]
 
 
 async def read_billing() -> list[BillingPrice]:
     """Every billing price."""
     billing = runtime().billing
-    return await every_page(lambda c: billing.list_prices(limit=PAGE, cursor=c))
+    return await every_page(lambda p: billing.list_prices(limit=PAGE, position=p))
 
 
 async def read_erp() -> list[Item]:
     """Every ERP item."""
     erp = runtime().erp
-    return await every_page(lambda c: erp.list_items(limit=PAGE, cursor=c))
+    return await every_page(lambda p: erp.list_items(limit=PAGE, position=p))
 
 
 def compare(skus: list[Sku], billing: list[BillingPrice], items: list[Item], erp: str) -> tuple[Report, list[Finding]]:

@@ -13,10 +13,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, post
+from litestar.di import NamedDependency
 from ulid import ULID
 
 from apis.process.customer_sync.workflow import WORKFLOW, customer_sync
-from apis.process.http import process_runtime, request_id
+from apis.process.http import request_id, running
 from apis.process.runtime import ProcessRuntime
 from apis.process.transactions import Transaction
 from apis.process.views import transaction_view
@@ -36,7 +37,7 @@ class RunRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 @post("/runs", operation_id="startCustomerSyncRun", status_code=202)
-async def start(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def start(request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None]) -> Response[bytes]:
     """Start a customer sync of one account or of every account."""
     body = await decode_body(request, RunRequest)
     if body.account_id is not None and body.all_accounts is not None:
@@ -46,8 +47,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise _invalid(pointer, "give account_id (one CRM account) or all: true (every account)")
     if body.account_id is not None and not _SALESFORCE_ID.match(body.account_id):
         raise _invalid("/account_id", "a CRM id: 15 or 18 letters and digits")
-    process = process_runtime(request)
-    transaction, created = await open_run(process, body.account_id, request_id=request_id(request))
+    transaction, created = await open_run(running(process), body.account_id, request_id=request_id(request))
     view = transaction_view(transaction)
     return json_response({"transaction": view, "created": created}, 202, {"Location": view.href})
 

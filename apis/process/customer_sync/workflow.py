@@ -144,9 +144,9 @@ async def read_request(transaction_id: str) -> dict[str, Any]:
 async def list_accounts() -> list[Account]:
     """Every CRM account with its primary contact's e-mail, in id order (two paged lists, not 2×N reads)."""
     crm = runtime().crm
-    customers = await every_page(lambda c: crm.list_accounts(limit=PAGE, cursor=c))
+    customers = await every_page(lambda p: crm.list_accounts(limit=PAGE, position=p))
     emails: dict[str, str] = {}
-    for contact in await every_page(lambda c: crm.list_contacts(limit=PAGE, cursor=c)):
+    for contact in await every_page(lambda p: crm.list_contacts(limit=PAGE, position=p)):
         if contact.account_id and contact.email:
             emails.setdefault(contact.account_id, contact.email)
     return [Account(customer=c, email=emails.get(c.id)) for c in customers]
@@ -242,12 +242,12 @@ async def all_erp_customers() -> list[ErpCustomer]:
     """Every ERP customer (the pool tax id and name matching look in)."""
     erp = runtime().erp
     customers: list[ErpCustomer] = []
-    cursor: str | None = None
+    position: Any = None
     while True:
-        page = await erp.search_customers(limit=PAGE, cursor=cursor)
+        page = await erp.search_customers(limit=PAGE, position=position)
         customers.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
+        position = page.next_position
+        if position is None:
             return customers
 
 

@@ -19,6 +19,7 @@ from apis.process.transactions import (
     TransactionFilter,
 )
 from apis.process.views import TransactionDetail, TransactionView, transaction_detail, transaction_view
+from core.cursors import Keyset
 from core.errors import Conflict, InvalidInput, NotFound
 
 
@@ -29,16 +30,16 @@ class OperationsService:
         self.process = process
 
     async def list_transactions(
-        self, where: TransactionFilter, *, limit: int, cursor: str | None
-    ) -> tuple[list[TransactionView], str | None]:
-        """Transactions matching ``where``, newest first."""
+        self, where: TransactionFilter, *, limit: int, position: Keyset | None
+    ) -> tuple[list[TransactionView], Keyset | None]:
+        """Transactions matching ``where``, newest first, and the next page's position."""
         self._check_workflow(where.workflow)
-        items, next_cursor = await self.process.transactions.page(where, limit=limit, cursor=cursor)
-        return [transaction_view(t) for t in items], next_cursor
+        items, next_position = await self.process.transactions.page(where, limit=limit, position=position)
+        return [transaction_view(t) for t in items], next_position
 
     async def list_exceptions(
-        self, where: TransactionFilter, *, limit: int, cursor: str | None
-    ) -> tuple[list[TransactionView], str | None]:
+        self, where: TransactionFilter, *, limit: int, position: Keyset | None
+    ) -> tuple[list[TransactionView], Keyset | None]:
         """Transactions in an exception state (``where.states`` narrows them further)."""
         states = tuple(s for s in where.states if s in EXCEPTION_STATES) if where.states else EXCEPTION_STATES
         return await self.list_transactions(
@@ -51,7 +52,7 @@ class OperationsService:
                 created_before=where.created_before,
             ),
             limit=limit,
-            cursor=cursor,
+            position=position,
         )
 
     async def detail(self, transaction_id: str) -> TransactionDetail:

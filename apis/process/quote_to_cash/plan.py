@@ -291,7 +291,7 @@ async def _mapping(
     cache = process.master_data
 
     async def sku() -> str | None:
-        page = await process.product.list_skus(product_id=None, code=code, limit=1, cursor=None)
+        page = await process.product.list_skus(product_id=None, code=code, limit=1, position=None)
         return page.items[0].id if page.items and page.items[0].active else None
 
     async def price() -> tuple[str, str] | None:

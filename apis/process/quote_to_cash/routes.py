@@ -13,9 +13,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, post
+from litestar.di import NamedDependency
 
-from apis.process.http import process_runtime, request_id
+from apis.process.http import request_id, running
 from apis.process.quote_to_cash.workflow import WORKFLOW, quote_to_cash
+from apis.process.runtime import ProcessRuntime
 from apis.process.views import transaction_view
 from apis.system.http import decode_body, json_response
 from core.errors import InvalidInput
@@ -31,7 +33,9 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 @post("/orders", operation_id="submitQuoteToCashOrder", status_code=202)
-async def submit_order(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def submit_order(
+    request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None]
+) -> Response[bytes]:
     """Start quote-to-cash for an opportunity (once per opportunity, however often it is sent)."""
     body = await decode_body(request, OrderRequest)
     if not _SALESFORCE_ID.match(body.opportunity_id):
@@ -39,8 +43,8 @@ async def submit_order(request: Request[Any, Any, Any]) -> Response[bytes]:
             "opportunity_id is not a CRM id",
             field_errors=[{"in": "body", "pointer": "/opportunity_id", "detail": "15 or 18 letters and digits"}],
         )
-    process = process_runtime(request)
-    transaction, created = await process.transactions.open(
+    runtime = running(process)
+    transaction, created = await runtime.transactions.open(
         WORKFLOW,
         body.opportunity_id,
         input={"opportunity_id": body.opportunity_id},
@@ -48,7 +52,7 @@ async def submit_order(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
     # Started on every submission: a transaction whose first start was lost (a crash between
     # the row and the start) starts now; one that runs or ran is left alone by the engine.
-    await process.engine.start_once(quote_to_cash, transaction.id, transaction.id, body.opportunity_id)
+    await runtime.engine.start_once(quote_to_cash, transaction.id, transaction.id, body.opportunity_id)
     view = transaction_view(transaction)
     return json_response({"transaction": view, "created": created}, 202, {"Location": view.href})
 

@@ -14,12 +14,16 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
-from apis.process.http import actor, process_runtime, request_id
+from apis.process.http import actor, request_id, running
 from apis.process.reconciliation.store import Run, RunStore
 from apis.process.reconciliation.workflow import start_run
+from apis.process.runtime import ProcessRuntime
 from apis.system.http import Limit, decode_body, json_response
+from apis.system.paging import cursor_position, next_cursor
+from core.cursors import Keyset
 from core.errors import InvalidInput, NotFound
 from core.instants import rfc3339
 
@@ -68,12 +72,8 @@ def run_view(run: Run) -> RunView:
     )
 
 
-def _store(request: Request[Any, Any, Any]) -> RunStore:
-    return RunStore(process_runtime(request).database)
-
-
 @post("/runs", operation_id="startReconciliationRun", status_code=202)
-async def start(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def start(request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None]) -> Response[bytes]:
     """Start reconciling a period (or answer the run of it in flight)."""
     body = await decode_body(request, RunRequest)
     if not _PERIOD.match(body.period):
@@ -81,7 +81,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[bytes]:
             "period is not a month YYYY-MM",
             field_errors=[{"in": "body", "pointer": "/period", "detail": "a month, YYYY-MM (e.g. 2025-01)"}],
         )
-    process_runtime(request)  # 503 before anything is written where the engine does not run
+    running(process)  # 503 before anything is written where the engine does not run
     run, created = await start_run(body.period, requested_by=actor(request), correlation_id=request_id(request))
     view = run_view(run)
     return json_response({"run": view, "created": created}, 202, {"Location": view.href})
@@ -89,20 +89,22 @@ async def start(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/runs", operation_id="listReconciliationRuns")
 async def list_runs(
-    request: Request[Any, Any, Any], limit: Limit = 50, cursor: FromQuery[str | None] = None
+    request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None], limit: Limit = 50
 ) -> Response[bytes]:
     """Runs, newest first."""
-    runs, next_cursor = await _store(request).page(limit=limit, cursor=cursor)
+    store = RunStore(running(process).database)
+    runs, next_position = await store.page(limit=limit, position=cursor_position(request, Keyset))
+    cursor = next_cursor(request, next_position)
     headers = None
-    if next_cursor:
-        headers = {"Link": f'<{request.url.path}?limit={limit}&cursor={next_cursor}>; rel="next"'}
-    return json_response({"items": [run_view(r) for r in runs], "next_cursor": next_cursor}, headers=headers)
+    if cursor:
+        headers = {"Link": f'<{request.url.path}?limit={limit}&cursor={cursor}>; rel="next"'}
+    return json_response({"items": [run_view(r) for r in runs], "next_cursor": cursor}, headers=headers)
 
 
 @get("/runs/{run_id:str}", operation_id="getReconciliationRun")
-async def get_run(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Response[bytes]:
+async def get_run(process: NamedDependency[ProcessRuntime | None], run_id: FromPath[str]) -> Response[bytes]:
     """A run's report: what was compared and every mismatch."""
-    store = _store(request)
+    store = RunStore(running(process).database)
     run = await store.get(run_id)
     if run is None:
         raise NotFound(f"No reconciliation run {run_id}")

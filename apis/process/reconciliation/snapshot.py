@@ -12,7 +12,7 @@ the comparison is a pure function of the checkpointed snapshot.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -41,7 +41,7 @@ T = TypeVar("T")
 PAGE_SIZE = 100
 """Records asked for per call (the billing system's own maximum page)."""
 MAX_PAGES = 1_000
-"""Pages of one list read at most: a cursor that never ends is a defect, not a reason to loop forever."""
+"""Pages of one list read at most: a list that never ends is a defect, not a reason to loop forever."""
 XREF_KINDS = ("customer", "invoice", "payment")
 """Kinds of cross-reference reconciliation uses."""
 
@@ -91,15 +91,15 @@ class CatalogSide(msgspec.Struct, frozen=True, kw_only=True):
     skus: list[Sku]
 
 
-async def every_page(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
-    """All items of a paged list: ``fetch(cursor)`` from the first page until ``next_cursor`` is ``None``."""
+async def every_page(fetch: Callable[[Any], Awaitable[Page[T]]]) -> list[T]:
+    """All items of a paged list: ``fetch(position)`` from the first page until ``next_position`` is ``None``."""
     items: list[T] = []
-    cursor: str | None = None
+    position: Any = None
     for _ in range(MAX_PAGES):
-        page = await fetch(cursor)
+        page = await fetch(position)
         items.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
+        position = page.next_position
+        if position is None:
             return items
     raise RuntimeError(f"a list did not end after {MAX_PAGES} pages")
 
@@ -119,7 +119,7 @@ async def read_xrefs() -> list[XrefLink]:
 async def fetch_crm() -> CrmSide:
     """Every CRM account."""
     crm = runtime().crm
-    return CrmSide(accounts=await every_page(lambda c: crm.list_accounts(limit=PAGE_SIZE, cursor=c)))
+    return CrmSide(accounts=await every_page(lambda p: crm.list_accounts(limit=PAGE_SIZE, position=p)))
 
 
 async def fetch_erp(links: list[XrefLink]) -> ErpSide:
@@ -129,9 +129,9 @@ async def fetch_erp(links: list[XrefLink]) -> ErpSide:
     """
     process = runtime()
     erp = process.erp
-    customers = await every_page(lambda c: erp.search_customers(limit=PAGE_SIZE, cursor=c))
-    invoices = await every_page(lambda c: erp.list_invoices(limit=PAGE_SIZE, cursor=c))
-    items = await every_page(lambda c: erp.list_items(limit=PAGE_SIZE, cursor=c))
+    customers = await every_page(lambda p: erp.search_customers(limit=PAGE_SIZE, position=p))
+    invoices = await every_page(lambda p: erp.list_invoices(limit=PAGE_SIZE, position=p))
+    items = await every_page(lambda p: erp.list_items(limit=PAGE_SIZE, position=p))
     payments: list[CustomerPayment] = []
     missing: list[str] = []
     for link in links:
@@ -155,11 +155,11 @@ async def fetch_billing() -> BillingSide:
     process = runtime()
     billing, payments = process.billing, process.payments
     return BillingSide(
-        customers=await every_page(lambda c: billing.list_customers(limit=PAGE_SIZE, cursor=c)),
-        invoices=await every_page(lambda c: billing.list_invoices(limit=PAGE_SIZE, cursor=c)),
-        products=await every_page(lambda c: billing.list_products(limit=PAGE_SIZE, cursor=c)),
-        prices=await every_page(lambda c: billing.list_prices(limit=PAGE_SIZE, cursor=c)),
-        payments=await every_page(lambda c: payments.list_intents(limit=PAGE_SIZE, cursor=c)),
+        customers=await every_page(lambda p: billing.list_customers(limit=PAGE_SIZE, position=p)),
+        invoices=await every_page(lambda p: billing.list_invoices(limit=PAGE_SIZE, position=p)),
+        products=await every_page(lambda p: billing.list_products(limit=PAGE_SIZE, position=p)),
+        prices=await every_page(lambda p: billing.list_prices(limit=PAGE_SIZE, position=p)),
+        payments=await every_page(lambda p: payments.list_intents(limit=PAGE_SIZE, position=p)),
     )
 
 
@@ -167,6 +167,6 @@ async def fetch_catalog() -> CatalogSide:
     """The product platform's products and SKUs."""
     product = runtime().product
     return CatalogSide(
-        products=await every_page(lambda c: product.list_products(family=None, limit=PAGE_SIZE, cursor=c)),
-        skus=await every_page(lambda c: product.list_skus(product_id=None, code=None, limit=PAGE_SIZE, cursor=c)),
+        products=await every_page(lambda p: product.list_products(family=None, limit=PAGE_SIZE, position=p)),
+        skus=await every_page(lambda p: product.list_skus(product_id=None, code=None, limit=PAGE_SIZE, position=p)),
     )

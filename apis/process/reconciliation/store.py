@@ -16,10 +16,10 @@ import msgspec
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from apis.process.cursor import decode_cursor, encode_cursor
 from apis.process.events import CloudEvent, append
 from apis.process.reconciliation.compare import Report
 from apis.process.xref import new_canonical_id
+from core.cursors import Keyset
 from core.db import insert_ignoring, reconciliation_mismatches, reconciliation_runs
 
 RUNNING = "running"
@@ -93,20 +93,19 @@ class RunStore:
     async def _in_flight(self, period: str) -> Run | None:
         return await self._one(reconciliation_runs.c.active_period == period)
 
-    async def page(self, *, limit: int, cursor: str | None = None) -> tuple[list[Run], str | None]:
-        """Runs, newest first, and the cursor of the next page."""
+    async def page(self, *, limit: int, position: Keyset | None = None) -> tuple[list[Run], Keyset | None]:
+        """Runs, newest first, from ``position``, and the next page's position."""
         r = reconciliation_runs.c
         query = select(reconciliation_runs)
-        if cursor:
-            after = decode_cursor(cursor)
+        if position is not None:
             query = query.where(
-                or_(r.created_at < after.created_at, and_(r.created_at == after.created_at, r.id < after.id))
+                or_(r.created_at < position.created_at, and_(r.created_at == position.created_at, r.id < position.id))
             )
         query = query.order_by(r.created_at.desc(), r.id.desc()).limit(limit + 1)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         runs = [_run(row) for row in rows[:limit]]
-        return runs, encode_cursor(runs[-1].created_at, runs[-1].id) if len(rows) > limit else None
+        return runs, Keyset(runs[-1].created_at, runs[-1].id) if len(rows) > limit else None
 
     async def mismatches(self, run_id: str) -> list[dict[str, Any]]:
         """The run's mismatches, in report order."""

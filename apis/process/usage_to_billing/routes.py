@@ -18,8 +18,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, post
+from litestar.di import NamedDependency
 
-from apis.process.http import process_runtime, request_id
+from apis.process.http import request_id, running
+from apis.process.runtime import ProcessRuntime
 from apis.process.usage_to_billing.workflow import WORKFLOW, Batch, usage_to_billing
 from apis.process.views import transaction_view
 from apis.system.http import decode_body, json_response
@@ -34,17 +36,19 @@ _SUBSCRIPTION = re.compile(r"^sub_[A-Za-z0-9]{1,60}$")
 
 
 @post("/batches", operation_id="submitUsageBatch", status_code=202)
-async def submit_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def submit_batch(
+    request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None]
+) -> Response[bytes]:
     """Bill a batch of one subscription's usage (once per batch, however often it is sent)."""
     batch = await decode_body(request, Batch)
     check(batch, dt.datetime.now(dt.UTC))
-    process = process_runtime(request)
+    runtime = running(process)
     content = msgspec.to_builtins(batch)
     key = hashlib.sha256(msgspec.json.encode(content)).hexdigest()[:40]
-    transaction, created = await process.transactions.open(
+    transaction, created = await runtime.transactions.open(
         WORKFLOW, f"{batch.subscription_id}:{batch.period}:{key}", input=content, request_id=request_id(request)
     )
-    await process.engine.start_once(usage_to_billing, transaction.id, transaction.id, transaction.business_key)
+    await runtime.engine.start_once(usage_to_billing, transaction.id, transaction.id, transaction.business_key)
     view = transaction_view(transaction)
     return json_response({"transaction": view, "created": created}, 202, {"Location": view.href})
 

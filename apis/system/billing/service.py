@@ -1,20 +1,18 @@
 """The billing system API's operations, in canonical objects only, over Stripe.
 
-Lists page with Stripe's ``starting_after``: the opaque cursor is base64url of ``{"after":
-"<last Stripe id>"}``. Writes take the Stripe ``Idempotency-Key`` the route derived from the
-caller's key (see :func:`~apis.system.billing.connectors.stripe.derive_idempotency_key`).
+Lists page with Stripe's ``starting_after``: a page's position is the last Stripe id it holds
+(``Page.next_position``, signed into the API's cursor at the HTTP boundary, see :mod:`core.cursors`).
+Writes take the Stripe ``Idempotency-Key`` the route derived from the caller's key (see
+:func:`~apis.system.billing.connectors.stripe.derive_idempotency_key`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import re
 from typing import Any
 
 import httpx
-import msgspec
 
 from apis.canonical import (
     BillingCreditNote,
@@ -38,42 +36,10 @@ from apis.canonical import (
 from apis.system.billing import mapping as m
 from apis.system.billing.connectors.stripe import StripeConfig, StripeConnector
 from apis.system.kit.link import ApiKey, VendorLink
+from core.cursors import InvalidCursor
 from core.errors import Conflict, InvalidInput, NotFound
 
 _STRIPE_ID = re.compile(r"^[a-z]+_[A-Za-z0-9]{1,64}$")
-
-
-class InvalidCursor(InvalidInput):
-    """The cursor was not issued by this API (or was tampered with)."""
-
-    def __init__(self, detail: str = "cursor is not a cursor this API issued") -> None:
-        super().__init__(detail, field_errors=[{"in": "query", "name": "cursor", "detail": detail}])
-
-
-class _Cursor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    after: str
-
-
-def encode_cursor(last_id: str) -> str:
-    """Opaque cursor for the page after ``last_id``."""
-    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(after=last_id))).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    """The Stripe id behind a cursor (``None`` for no cursor).
-
-    Raises:
-        InvalidCursor: not a cursor this API issued.
-    """
-    if cursor is None:
-        return None
-    try:
-        after = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor).after
-    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
-        raise InvalidCursor() from None
-    if not _STRIPE_ID.match(after):
-        raise InvalidCursor()
-    return after
 
 
 def checked_id(value: str, what: str) -> str:
@@ -108,19 +74,21 @@ class BillingService:
             await self._client.aclose()
 
     async def list_page(
-        self, path: str, params: dict[str, Any], limit: int, cursor: str | None
+        self, path: str, params: dict[str, Any], limit: int, position: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One Stripe list page and the cursor of the next (``None`` on the last)."""
-        data, has_more = await self.connector.page(path, params, limit=limit, after=decode_cursor(cursor))
-        return data, encode_cursor(data[-1]["id"]) if has_more and data else None
+        """One Stripe list page after the id ``position`` and the next page's position (``None`` on the last)."""
+        if position is not None and not _STRIPE_ID.match(position):
+            raise InvalidCursor()  # a position is an id this API listed; anything else was made up
+        data, has_more = await self.connector.page(path, params, limit=limit, after=position)
+        return data, data[-1]["id"] if has_more and data else None
 
     # -- customers -----------------------------------------------------------------------------
     async def list_customers(
-        self, *, email: str | None = None, limit: int = 50, cursor: str | None = None
+        self, *, email: str | None = None, limit: int = 50, position: str | None = None
     ) -> Page[BillingCustomer]:
         """Customers, newest first."""
-        data, next_cursor = await self.list_page("/v1/customers", {"email": email}, limit, cursor)
-        return Page(items=[m.to_customer(c) for c in data], next_cursor=next_cursor)
+        data, next_position = await self.list_page("/v1/customers", {"email": email}, limit, position)
+        return Page(items=[m.to_customer(c) for c in data], next_position=next_position)
 
     async def get_customer(self, customer_id: str) -> BillingCustomer:
         """One customer."""
@@ -159,11 +127,11 @@ class BillingService:
 
     # -- catalogue ----------------------------------------------------------------------------
     async def list_products(
-        self, *, active: bool | None = None, limit: int = 50, cursor: str | None = None
+        self, *, active: bool | None = None, limit: int = 50, position: str | None = None
     ) -> Page[BillingProduct]:
         """Products, newest first."""
-        data, next_cursor = await self.list_page("/v1/products", {"active": active}, limit, cursor)
-        return Page(items=[m.to_product(p) for p in data], next_cursor=next_cursor)
+        data, next_position = await self.list_page("/v1/products", {"active": active}, limit, position)
+        return Page(items=[m.to_product(p) for p in data], next_position=next_position)
 
     async def get_product(self, product_id: str) -> BillingProduct:
         """One product."""
@@ -176,7 +144,7 @@ class BillingService:
         lookup_key: str | None = None,
         currency: str | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        position: str | None = None,
     ) -> Page[BillingPrice]:
         """Prices, newest first, by product, lookup key or currency."""
         params = {
@@ -184,8 +152,8 @@ class BillingService:
             "currency": currency.lower() if currency else None,
             "lookup_keys": [lookup_key] if lookup_key else None,
         }
-        data, next_cursor = await self.list_page("/v1/prices", params, limit, cursor)
-        return Page(items=[m.to_price(p) for p in data], next_cursor=next_cursor)
+        data, next_position = await self.list_page("/v1/prices", params, limit, position)
+        return Page(items=[m.to_price(p) for p in data], next_position=next_position)
 
     async def get_price(self, price_id: str) -> BillingPrice:
         """One price."""
@@ -224,13 +192,13 @@ class BillingService:
         )
 
     async def list_subscriptions(
-        self, *, customer_id: str | None = None, status: str | None = None, limit: int = 50, cursor: str | None = None
+        self, *, customer_id: str | None = None, status: str | None = None, limit: int = 50, position: str | None = None
     ) -> Page[Subscription]:
         """Subscriptions, newest first (canceled ones only when ``status`` asks for them)."""
-        data, next_cursor = await self.list_page(
-            "/v1/subscriptions", {"customer": customer_id, "status": status}, limit, cursor
+        data, next_position = await self.list_page(
+            "/v1/subscriptions", {"customer": customer_id, "status": status}, limit, position
         )
-        return Page(items=[m.to_subscription(s) for s in data], next_cursor=next_cursor)
+        return Page(items=[m.to_subscription(s) for s in data], next_position=next_position)
 
     async def amend_subscription(self, subscription_id: str, body: SubscriptionAmend, *, key: str) -> Subscription:
         """Change, add or remove items; charged as ``body.proration`` says."""
@@ -275,12 +243,12 @@ class BillingService:
         subscription_id: str | None = None,
         status: str | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        position: str | None = None,
     ) -> Page[BillingInvoice]:
         """Invoices, newest first."""
         params = {"customer": customer_id, "subscription": subscription_id, "status": status}
-        data, next_cursor = await self.list_page("/v1/invoices", params, limit, cursor)
-        return Page(items=[m.to_invoice(i) for i in data], next_cursor=next_cursor)
+        data, next_position = await self.list_page("/v1/invoices", params, limit, position)
+        return Page(items=[m.to_invoice(i) for i in data], next_position=next_position)
 
     async def get_invoice(self, invoice_id: str) -> BillingInvoice:
         """One invoice with its lines."""
@@ -326,11 +294,11 @@ class BillingService:
         return m.to_credit_note(created)
 
     async def list_credit_notes(
-        self, *, invoice_id: str | None = None, limit: int = 50, cursor: str | None = None
+        self, *, invoice_id: str | None = None, limit: int = 50, position: str | None = None
     ) -> Page[BillingCreditNote]:
         """Credit notes, newest first."""
-        data, next_cursor = await self.list_page("/v1/credit_notes", {"invoice": invoice_id}, limit, cursor)
-        return Page(items=[m.to_credit_note(c) for c in data], next_cursor=next_cursor)
+        data, next_position = await self.list_page("/v1/credit_notes", {"invoice": invoice_id}, limit, position)
+        return Page(items=[m.to_credit_note(c) for c in data], next_position=next_position)
 
     async def get_credit_note(self, credit_note_id: str) -> BillingCreditNote:
         """One credit note."""
@@ -339,10 +307,10 @@ class BillingService:
         )
 
     # -- metered usage ------------------------------------------------------------------------
-    async def list_meters(self, *, limit: int = 50, cursor: str | None = None) -> Page[Meter]:
+    async def list_meters(self, *, limit: int = 50, position: str | None = None) -> Page[Meter]:
         """Usage meters."""
-        data, next_cursor = await self.list_page("/v1/billing/meters", {}, limit, cursor)
-        return Page(items=[m.to_meter(x) for x in data], next_cursor=next_cursor)
+        data, next_position = await self.list_page("/v1/billing/meters", {}, limit, position)
+        return Page(items=[m.to_meter(x) for x in data], next_position=next_position)
 
     async def record_usage(self, body: UsageEventCreate, *, key: str) -> MeterUsageEvent:
         """Report usage; a repeated ``identifier`` is recorded once (``duplicate`` true)."""

@@ -1,19 +1,17 @@
 """The CRM system API's operations, in canonical objects only.
 
-Lists use keyset pagination on the CRM id (ids sort in creation order): the opaque cursor is
-base64url of ``{"after": "<last id>"}``. Each page asks for ``limit + 1`` rows to learn
-whether another page exists, so no count query and no OFFSET (capped at 2,000 by SOQL).
+Lists use keyset pagination on the CRM id (ids sort in creation order): a page's position is the
+last id it holds (``Page.next_position``; the HTTP boundary signs it into the API's cursor, see
+:mod:`core.cursors`). Each page asks for ``limit + 1`` rows to learn whether another page exists,
+so no count query and no OFFSET (capped at 2,000 by SOQL).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from typing import Any
 
 import httpx
-import msgspec
 
 from apis.canonical import (
     BillingStatusPatch,
@@ -28,43 +26,12 @@ from apis.canonical import (
 from apis.system.crm import mapping as m
 from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
 from apis.system.kit.link import ClientSecret, VendorLink
-from core.errors import InvalidInput, NotFound
+from core.cursors import InvalidCursor
+from core.errors import NotFound
 
 MAX_LIMIT = 200
 DOMAIN_MATCHES_MAX = 200
 """Accounts read when looking a company up by its web domain (more is a data-quality problem)."""
-
-
-class InvalidCursor(InvalidInput):
-    """The cursor was not issued by this API (or was tampered with)."""
-
-    def __init__(self, detail: str = "cursor is not a cursor this API issued") -> None:
-        super().__init__(detail, field_errors=[{"in": "query", "name": "cursor", "detail": detail}])
-
-
-class _Cursor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    after: str
-
-
-def encode_cursor(last_id: str) -> str:
-    """Opaque cursor for the page after ``last_id``."""
-    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(after=last_id))).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The last id behind a cursor.
-
-    Raises:
-        InvalidCursor: not a cursor this API issued.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        after = msgspec.json.decode(raw, type=_Cursor).after
-    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
-        raise InvalidCursor() from None
-    if not after.isalnum() or len(after) not in (15, 18):
-        raise InvalidCursor()
-    return after
 
 
 class CrmService:
@@ -94,7 +61,7 @@ class CrmService:
         updated_since: dt.datetime | None = None,
         partner_id: str | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        position: str | None = None,
     ) -> Page[Customer]:
         """Customers, in id order, filtered by name prefix, parent, last change and partner."""
         where = []
@@ -106,8 +73,8 @@ class CrmService:
             where.append(f"LastModifiedDate >= {m.soql_datetime(updated_since)}")
         if partner_id:
             where.append(f"{m.PARTNER_FIELD} = {m.soql_string(partner_id)}")
-        records, next_cursor = await self._page(m.ACCOUNT, m.ACCOUNT_FIELDS, where, limit, cursor)
-        return Page(items=[m.to_customer(r) for r in records], next_cursor=next_cursor)
+        records, next_position = await self._page(m.ACCOUNT, m.ACCOUNT_FIELDS, where, limit, position)
+        return Page(items=[m.to_customer(r) for r in records], next_position=next_position)
 
     async def get_account(self, account_id: str) -> Customer:
         """One customer by CRM id."""
@@ -174,7 +141,7 @@ class CrmService:
         account_id: str | None = None,
         updated_since: dt.datetime | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        position: str | None = None,
     ) -> Page[Contact]:
         """Contacts, in id order, optionally of one customer."""
         where = []
@@ -182,8 +149,8 @@ class CrmService:
             where.append(f"AccountId = {m.soql_string(account_id)}")
         if updated_since:
             where.append(f"LastModifiedDate >= {m.soql_datetime(updated_since)}")
-        records, next_cursor = await self._page(m.CONTACT, m.CONTACT_FIELDS, where, limit, cursor)
-        return Page(items=[m.to_contact(r) for r in records], next_cursor=next_cursor)
+        records, next_position = await self._page(m.CONTACT, m.CONTACT_FIELDS, where, limit, position)
+        return Page(items=[m.to_contact(r) for r in records], next_position=next_position)
 
     async def get_contact(self, contact_id: str) -> Contact:
         """One contact by CRM id."""
@@ -205,7 +172,7 @@ class CrmService:
         account_id: str | None = None,
         partner_id: str | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        position: str | None = None,
     ) -> Page[Opportunity]:
         """Opportunities (without lines), in id order, optionally of one customer or partner."""
         where = []
@@ -220,8 +187,8 @@ class CrmService:
             where.append(f"AccountId = {m.soql_string(account_id)}")
         if partner_id:
             where.append(f"{m.PARTNER_FIELD} = {m.soql_string(partner_id)}")
-        records, next_cursor = await self._page(m.OPPORTUNITY, m.OPPORTUNITY_FIELDS, where, limit, cursor)
-        return Page(items=[m.to_opportunity(r, with_lines=False) for r in records], next_cursor=next_cursor)
+        records, next_position = await self._page(m.OPPORTUNITY, m.OPPORTUNITY_FIELDS, where, limit, position)
+        return Page(items=[m.to_opportunity(r, with_lines=False) for r in records], next_position=next_position)
 
     async def get_opportunity(self, opportunity_id: str) -> Opportunity:
         """One opportunity with its product lines (one SOQL call with a subquery)."""
@@ -293,19 +260,21 @@ class CrmService:
         return f"{select} WHERE Id = {m.soql_string(opportunity_id)}"
 
     async def _page(
-        self, sobject: str, fields: list[str], where: list[str], limit: int, cursor: str | None
+        self, sobject: str, fields: list[str], where: list[str], limit: int, after: str | None
     ) -> tuple[list[dict[str, object]], str | None]:
         limit = max(1, min(MAX_LIMIT, limit))
         conditions = list(where)
-        if cursor:
-            conditions.append(f"Id > {m.soql_string(decode_cursor(cursor))}")
+        if after is not None:
+            if not _valid_id(after):
+                raise InvalidCursor()  # a position is an id this API listed; anything else was made up
+            conditions.append(f"Id > {m.soql_string(after)}")
         soql = f"SELECT {', '.join(fields)} FROM {sobject}"  # noqa: S608 - SOQL; values escaped by mapping
         if conditions:
             soql += " WHERE " + " AND ".join(conditions)
         soql += f" ORDER BY Id LIMIT {limit + 1}"
         records = await self.connector.query(soql)
         if len(records) > limit:
-            return records[:limit], encode_cursor(str(records[limit - 1]["Id"]))
+            return records[:limit], str(records[limit - 1]["Id"])
         return records, None
 
 

@@ -10,15 +10,17 @@ configuration (``STRATA_ERP_VENDOR=netsuite|business-central``). A connector:
 * makes every create exactly-once by the document's ``external_id`` — NetSuite by ``eid:``
   upsert or ``X-NetSuite-Idempotency-Key``, Business Central by check-before-create on the
   external document number — so it may retry a create after a lost answer;
-* pages lists with an opaque cursor of its own making (``Page.next_cursor``), refusing
-  cursors it did not issue with :class:`~core.errors.InvalidInput`;
+* pages lists by positions of its own making (``Page.next_position``: any JSON-encodable value),
+  accepting one back as it issued it or as its JSON (the HTTP boundary signs positions into the
+  API's cursors, :mod:`core.cursors`) and refusing any other with
+  :class:`~core.cursors.InvalidCursor`;
 * uses :mod:`apis.system.kit.vendor_http` for deadlines, retries and its vendor's circuit breaker.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
 from apis.canonical import (
     AccountingPeriod,
@@ -63,7 +65,7 @@ class ErpConnector(Protocol):
     async def period_for(self, day: dt.date) -> AccountingPeriod | None:
         """The monthly period containing ``day``, if the ERP has one."""
 
-    async def list_items(self, *, code: str | None, limit: int, cursor: str | None) -> Page[Item]:
+    async def list_items(self, *, code: str | None, limit: int, position: Any) -> Page[Item]:
         """Items, optionally the one with ``code``."""
 
     async def get_item(self, item_id: str) -> Item:
@@ -83,7 +85,7 @@ class ErpConnector(Protocol):
         tax_id: str | None,
         external_id: str | None,
         limit: int,
-        cursor: str | None,
+        position: Any,
     ) -> Page[ErpCustomer]:
         """Customers matching every given filter, in id order."""
 
@@ -100,7 +102,7 @@ class ErpConnector(Protocol):
     async def get_invoice(self, invoice_id: str) -> Invoice:
         """One invoice."""
 
-    async def list_invoices(self, *, customer_id: str | None, limit: int, cursor: str | None) -> Page[Invoice]:
+    async def list_invoices(self, *, customer_id: str | None, limit: int, position: Any) -> Page[Invoice]:
         """Invoices, optionally of one customer, in id order."""
 
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:

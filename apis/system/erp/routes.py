@@ -1,8 +1,8 @@
 """``/system/erp/v1``: canonical customers, items, orders, receivables and journals over the ERP.
 
 Authentication, scopes, request validation, ``Idempotency-Key`` and problem+json belong to the
-governance pipeline in front; handlers read ``request.app.state.erp`` (an
-:class:`~apis.system.erp.service.ErpService`) and raise :mod:`core.errors` exceptions.
+governance pipeline in front; handlers declare the :class:`~apis.system.erp.service.ErpService`
+as the ``erp`` dependency and raise :mod:`core.errors` exceptions.
 Creates answer 201 with ``Location``; a create repeating an ``external_id`` answers 200 with the
 document that already exists.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from apis.canonical import (
@@ -24,14 +25,10 @@ from apis.canonical import (
 )
 from apis.system.erp.service import ErpService
 from apis.system.http import Limit, decode_body, json_response, page_response
+from apis.system.paging import cursor_position
 
 PREFIX = "/system/erp/v1"
 Year = Annotated[int | None, QueryParameter(ge=1900, le=2999, description="Calendar year.")]
-
-
-def _service(request: Request[Any, Any, Any]) -> ErpService:
-    service: ErpService = request.app.state.erp
-    return service
 
 
 def _created(collection: str, document: Any, created: bool) -> Response[bytes]:
@@ -42,145 +39,150 @@ def _created(collection: str, document: Any, created: bool) -> Response[bytes]:
 
 # -- master data -----------------------------------------------------------------------------------
 @get("/legal-entities", operation_id="listLegalEntities")
-async def list_legal_entities(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def list_legal_entities(erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Every legal entity (subsidiary / company)."""
-    return json_response({"items": await _service(request).list_legal_entities(), "next_cursor": None})
+    return json_response({"items": await erp.list_legal_entities(), "next_cursor": None})
 
 
 @get("/accounting-periods", operation_id="listAccountingPeriods")
-async def list_accounting_periods(request: Request[Any, Any, Any], year: Year = None) -> Response[bytes]:
+async def list_accounting_periods(erp: NamedDependency[ErpService], year: Year = None) -> Response[bytes]:
     """Monthly posting periods with their closed flag, optionally of one year."""
-    return json_response({"items": await _service(request).list_accounting_periods(year), "next_cursor": None})
+    return json_response({"items": await erp.list_accounting_periods(year), "next_cursor": None})
 
 
 @get("/items", operation_id="listItems")
 async def list_items(
     request: Request[Any, Any, Any],
+    erp: NamedDependency[ErpService],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     code: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Items, optionally the one with ``code``."""
-    return page_response(request, await _service(request).list_items(code=code, limit=limit, cursor=cursor))
+    return page_response(
+        request, await erp.list_items(code=code, limit=limit, position=cursor_position(request, object))
+    )
 
 
 @get("/items/{item_id:str}", operation_id="getItem")
-async def get_item(request: Request[Any, Any, Any], item_id: FromPath[str]) -> Response[bytes]:
+async def get_item(erp: NamedDependency[ErpService], item_id: FromPath[str]) -> Response[bytes]:
     """One item."""
-    return json_response(await _service(request).get_item(item_id))
+    return json_response(await erp.get_item(item_id))
 
 
 # -- customers ---------------------------------------------------------------------------------------
 @get("/customers", operation_id="searchCustomers")
 async def search_customers(
     request: Request[Any, Any, Any],
+    erp: NamedDependency[ErpService],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     name_prefix: FromQuery[str | None] = None,
     tax_id: FromQuery[str | None] = None,
     external_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Customers by name prefix, tax id and external id."""
-    page = await _service(request).search_customers(
-        name_prefix=name_prefix, tax_id=tax_id, external_id=external_id, limit=limit, cursor=cursor
+    page = await erp.search_customers(
+        name_prefix=name_prefix,
+        tax_id=tax_id,
+        external_id=external_id,
+        limit=limit,
+        position=cursor_position(request, object),
     )
     return page_response(request, page)
 
 
 @get("/customers/{customer_id:str}", operation_id="getCustomer")
-async def get_customer(request: Request[Any, Any, Any], customer_id: FromPath[str]) -> Response[bytes]:
+async def get_customer(erp: NamedDependency[ErpService], customer_id: FromPath[str]) -> Response[bytes]:
     """One customer."""
-    return json_response(await _service(request).get_customer(customer_id))
+    return json_response(await erp.get_customer(customer_id))
 
 
 @put("/customers/by-external-id/{external_id:str}", operation_id="upsertCustomerByExternalId")
-async def upsert_customer(request: Request[Any, Any, Any], external_id: FromPath[str]) -> Response[bytes]:
+async def upsert_customer(
+    request: Request[Any, Any, Any], erp: NamedDependency[ErpService], external_id: FromPath[str]
+) -> Response[bytes]:
     """Create (201) or update (200) the customer carrying this external id."""
-    customer, created = await _service(request).upsert_customer(
-        external_id, await decode_body(request, ErpCustomerUpsert)
-    )
+    customer, created = await erp.upsert_customer(external_id, await decode_body(request, ErpCustomerUpsert))
     return _created("customers", customer, created)
 
 
 # -- documents ---------------------------------------------------------------------------------------
 @post("/sales-orders", operation_id="createSalesOrder")
-async def create_sales_order(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_sales_order(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Create a sales order."""
-    order, created = await _service(request).create_sales_order(await decode_body(request, SalesOrderCreate))
+    order, created = await erp.create_sales_order(await decode_body(request, SalesOrderCreate))
     return _created("sales-orders", order, created)
 
 
 @get("/sales-orders/{order_id:str}", operation_id="getSalesOrder")
-async def get_sales_order(request: Request[Any, Any, Any], order_id: FromPath[str]) -> Response[bytes]:
+async def get_sales_order(erp: NamedDependency[ErpService], order_id: FromPath[str]) -> Response[bytes]:
     """One sales order."""
-    return json_response(await _service(request).get_sales_order(order_id))
+    return json_response(await erp.get_sales_order(order_id))
 
 
 @post("/invoices", operation_id="createInvoice")
-async def create_invoice(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_invoice(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Post a receivable invoice."""
-    invoice, created = await _service(request).create_invoice(await decode_body(request, InvoiceCreate))
+    invoice, created = await erp.create_invoice(await decode_body(request, InvoiceCreate))
     return _created("invoices", invoice, created)
 
 
 @get("/invoices", operation_id="listInvoices")
 async def list_invoices(
     request: Request[Any, Any, Any],
+    erp: NamedDependency[ErpService],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     customer_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Invoices, optionally of one customer."""
     return page_response(
-        request, await _service(request).list_invoices(customer_id=customer_id, limit=limit, cursor=cursor)
+        request,
+        await erp.list_invoices(customer_id=customer_id, limit=limit, position=cursor_position(request, object)),
     )
 
 
 @get("/invoices/{invoice_id:str}", operation_id="getInvoice")
-async def get_invoice(request: Request[Any, Any, Any], invoice_id: FromPath[str]) -> Response[bytes]:
+async def get_invoice(erp: NamedDependency[ErpService], invoice_id: FromPath[str]) -> Response[bytes]:
     """One invoice."""
-    return json_response(await _service(request).get_invoice(invoice_id))
+    return json_response(await erp.get_invoice(invoice_id))
 
 
 @post("/customer-payments", operation_id="createCustomerPayment")
-async def create_customer_payment(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_customer_payment(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Record a customer payment applied to invoices."""
-    payment, created = await _service(request).create_customer_payment(
-        await decode_body(request, CustomerPaymentCreate)
-    )
+    payment, created = await erp.create_customer_payment(await decode_body(request, CustomerPaymentCreate))
     return _created("customer-payments", payment, created)
 
 
 @get("/customer-payments/{payment_id:str}", operation_id="getCustomerPayment")
-async def get_customer_payment(request: Request[Any, Any, Any], payment_id: FromPath[str]) -> Response[bytes]:
+async def get_customer_payment(erp: NamedDependency[ErpService], payment_id: FromPath[str]) -> Response[bytes]:
     """One customer payment."""
-    return json_response(await _service(request).get_customer_payment(payment_id))
+    return json_response(await erp.get_customer_payment(payment_id))
 
 
 @post("/credit-memos", operation_id="createCreditMemo")
-async def create_credit_memo(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_credit_memo(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Post a credit memo."""
-    memo, created = await _service(request).create_credit_memo(await decode_body(request, CreditMemoCreate))
+    memo, created = await erp.create_credit_memo(await decode_body(request, CreditMemoCreate))
     return _created("credit-memos", memo, created)
 
 
 @get("/credit-memos/{memo_id:str}", operation_id="getCreditMemo")
-async def get_credit_memo(request: Request[Any, Any, Any], memo_id: FromPath[str]) -> Response[bytes]:
+async def get_credit_memo(erp: NamedDependency[ErpService], memo_id: FromPath[str]) -> Response[bytes]:
     """One credit memo."""
-    return json_response(await _service(request).get_credit_memo(memo_id))
+    return json_response(await erp.get_credit_memo(memo_id))
 
 
 @post("/journal-entries", operation_id="createJournalEntry")
-async def create_journal_entry(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_journal_entry(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Post a balanced journal entry."""
-    entry, created = await _service(request).create_journal_entry(await decode_body(request, JournalEntryCreate))
+    entry, created = await erp.create_journal_entry(await decode_body(request, JournalEntryCreate))
     return _created("journal-entries", entry, created)
 
 
 @get("/journal-entries/{entry_id:str}", operation_id="getJournalEntry")
-async def get_journal_entry(request: Request[Any, Any, Any], entry_id: FromPath[str]) -> Response[bytes]:
+async def get_journal_entry(erp: NamedDependency[ErpService], entry_id: FromPath[str]) -> Response[bytes]:
     """One journal entry."""
-    return json_response(await _service(request).get_journal_entry(entry_id))
+    return json_response(await erp.get_journal_entry(entry_id))
 
 
 router = Router(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apis.canonical import (
     AccountingPeriod,
@@ -131,9 +131,9 @@ class ErpService:
         """Monthly periods with their closed flag, optionally of one year."""
         return await self.connector.list_accounting_periods(year=year)
 
-    async def list_items(self, *, code: str | None = None, limit: int = 50, cursor: str | None = None) -> Page[Item]:
+    async def list_items(self, *, code: str | None = None, limit: int = 50, position: Any = None) -> Page[Item]:
         """Items, optionally the one with ``code``."""
-        return await self.connector.list_items(code=code, limit=_limit(limit), cursor=cursor)
+        return await self.connector.list_items(code=code, limit=_limit(limit), position=position)
 
     async def get_item(self, item_id: str) -> Item:
         """One item."""
@@ -160,11 +160,11 @@ class ErpService:
         tax_id: str | None = None,
         external_id: str | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        position: Any = None,
     ) -> Page[ErpCustomer]:
         """Customers matching every given filter."""
         return await self.connector.search_customers(
-            name_prefix=name_prefix, tax_id=tax_id, external_id=external_id, limit=_limit(limit), cursor=cursor
+            name_prefix=name_prefix, tax_id=tax_id, external_id=external_id, limit=_limit(limit), position=position
         )
 
     # -- documents -------------------------------------------------------------------------------
@@ -196,10 +196,10 @@ class ErpService:
         return await self.connector.get_invoice(invoice_id)
 
     async def list_invoices(
-        self, *, customer_id: str | None = None, limit: int = 50, cursor: str | None = None
+        self, *, customer_id: str | None = None, limit: int = 50, position: Any = None
     ) -> Page[Invoice]:
         """Invoices, optionally of one customer."""
-        return await self.connector.list_invoices(customer_id=customer_id, limit=_limit(limit), cursor=cursor)
+        return await self.connector.list_invoices(customer_id=customer_id, limit=_limit(limit), position=position)
 
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
         """Record a payment applied to invoices, into an open period."""

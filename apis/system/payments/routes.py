@@ -12,91 +12,96 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from apis.canonical import PaymentIntentCancel, PaymentIntentConfirm, PaymentIntentCreate, RefundCreate
 from apis.system.billing.routes import Limit, idempotency_key
 from apis.system.http import decode_body, json_response, page_response
+from apis.system.paging import cursor_position
 from apis.system.payments.service import PaymentsService
 from apis.system.payments.webhook import HEADER
 
 
-def _service(request: Request[Any, Any, Any]) -> PaymentsService:
-    service: PaymentsService = request.app.state.payments
-    return service
-
-
 @post("/payment-intents", operation_id="createPaymentIntent")
-async def create_intent(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_intent(request: Request[Any, Any, Any], payments: NamedDependency[PaymentsService]) -> Response[bytes]:
     """A payment intent (charged at once with ``confirm``): 201."""
     body = await decode_body(request, PaymentIntentCreate)
-    intent = await _service(request).create_intent(body, key=idempotency_key(request))
+    intent = await payments.create_intent(body, key=idempotency_key(request))
     return json_response(intent, 201, {"Location": f"{request.url.path}/{intent.id}"})
 
 
 @get("/payment-intents", operation_id="listPaymentIntents")
 async def list_intents(
     request: Request[Any, Any, Any],
+    payments: NamedDependency[PaymentsService],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     customer_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Payment intents, newest first."""
-    page = await _service(request).list_intents(customer_id=customer_id, limit=limit, cursor=cursor)
+    page = await payments.list_intents(customer_id=customer_id, limit=limit, position=cursor_position(request, str))
     return page_response(request, page)
 
 
 @get("/payment-intents/{payment_intent_id:str}", operation_id="getPaymentIntent")
-async def get_intent(request: Request[Any, Any, Any], payment_intent_id: FromPath[str]) -> Response[bytes]:
+async def get_intent(payments: NamedDependency[PaymentsService], payment_intent_id: FromPath[str]) -> Response[bytes]:
     """One payment intent."""
-    return json_response(await _service(request).get_intent(payment_intent_id))
+    return json_response(await payments.get_intent(payment_intent_id))
 
 
 @post("/payment-intents/{payment_intent_id:str}/confirm", operation_id="confirmPaymentIntent", status_code=200)
-async def confirm_intent(request: Request[Any, Any, Any], payment_intent_id: FromPath[str]) -> Response[bytes]:
+async def confirm_intent(
+    request: Request[Any, Any, Any], payments: NamedDependency[PaymentsService], payment_intent_id: FromPath[str]
+) -> Response[bytes]:
     """Charge the payment intent."""
     body = await decode_body(request, PaymentIntentConfirm, optional=True)
-    return json_response(await _service(request).confirm_intent(payment_intent_id, body, key=idempotency_key(request)))
+    return json_response(await payments.confirm_intent(payment_intent_id, body, key=idempotency_key(request)))
 
 
 @post("/payment-intents/{payment_intent_id:str}/cancel", operation_id="cancelPaymentIntent", status_code=200)
-async def cancel_intent(request: Request[Any, Any, Any], payment_intent_id: FromPath[str]) -> Response[bytes]:
+async def cancel_intent(
+    request: Request[Any, Any, Any], payments: NamedDependency[PaymentsService], payment_intent_id: FromPath[str]
+) -> Response[bytes]:
     """Cancel the payment intent."""
     body = await decode_body(request, PaymentIntentCancel, optional=True)
-    return json_response(await _service(request).cancel_intent(payment_intent_id, body, key=idempotency_key(request)))
+    return json_response(await payments.cancel_intent(payment_intent_id, body, key=idempotency_key(request)))
 
 
 @post("/refunds", operation_id="createRefund")
-async def create_refund(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_refund(request: Request[Any, Any, Any], payments: NamedDependency[PaymentsService]) -> Response[bytes]:
     """Refund a payment: 201."""
     body = await decode_body(request, RefundCreate)
-    refund = await _service(request).create_refund(body, key=idempotency_key(request))
+    refund = await payments.create_refund(body, key=idempotency_key(request))
     return json_response(refund, 201, {"Location": f"{request.url.path}/{refund.id}"})
 
 
 @get("/refunds", operation_id="listRefunds")
 async def list_refunds(
     request: Request[Any, Any, Any],
+    payments: NamedDependency[PaymentsService],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     payment_intent_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Refunds, newest first."""
-    page = await _service(request).list_refunds(payment_intent_id=payment_intent_id, limit=limit, cursor=cursor)
+    page = await payments.list_refunds(
+        payment_intent_id=payment_intent_id, limit=limit, position=cursor_position(request, str)
+    )
     return page_response(request, page)
 
 
 @get("/refunds/{refund_id:str}", operation_id="getRefund")
-async def get_refund(request: Request[Any, Any, Any], refund_id: FromPath[str]) -> Response[bytes]:
+async def get_refund(payments: NamedDependency[PaymentsService], refund_id: FromPath[str]) -> Response[bytes]:
     """One refund."""
-    return json_response(await _service(request).get_refund(refund_id))
+    return json_response(await payments.get_refund(refund_id))
 
 
 @post("/webhooks/stripe", operation_id="receiveStripeWebhook", status_code=200)
-async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def stripe_webhook(
+    request: Request[Any, Any, Any], payments: NamedDependency[PaymentsService]
+) -> Response[bytes]:
     """A Stripe event delivery: verified, stored once; a redelivery is 200 and stored nothing."""
     payload = await request.body()
-    event_id, stored = await _service(request).receive_stripe_event(payload, request.headers.get(HEADER))
+    event_id, stored = await payments.receive_stripe_event(payload, request.headers.get(HEADER))
     return json_response({"received": True, "event_id": event_id, "duplicate": not stored})
 
 

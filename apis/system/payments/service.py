@@ -59,7 +59,7 @@ class PaymentsService:
         self.webhook_secrets = webhook_secrets
         self.tolerance_seconds = tolerance_seconds
         self._client = client
-        self._pages = BillingService(connector)  # shares its cursor handling
+        self._pages = BillingService(connector)  # shares its list paging
 
     @property
     def vendor(self) -> str:
@@ -108,11 +108,13 @@ class PaymentsService:
         )
 
     async def list_intents(
-        self, *, customer_id: str | None = None, limit: int = 50, cursor: str | None = None
+        self, *, customer_id: str | None = None, limit: int = 50, position: str | None = None
     ) -> Page[PaymentIntent]:
         """Payment intents, newest first."""
-        data, next_cursor = await self._pages.list_page("/v1/payment_intents", {"customer": customer_id}, limit, cursor)
-        return Page(items=[m.to_payment_intent(x) for x in data], next_cursor=next_cursor)
+        data, next_position = await self._pages.list_page(
+            "/v1/payment_intents", {"customer": customer_id}, limit, position
+        )
+        return Page(items=[m.to_payment_intent(x) for x in data], next_position=next_position)
 
     async def confirm_intent(self, intent_id: str, body: PaymentIntentConfirm, *, key: str) -> PaymentIntent:
         """Charge a payment intent (409 when it is not awaiting confirmation)."""
@@ -161,13 +163,13 @@ class PaymentsService:
         return m.to_refund(await self.connector.get(f"/v1/refunds/{checked_id(refund_id, 'refund')}"))
 
     async def list_refunds(
-        self, *, payment_intent_id: str | None = None, limit: int = 50, cursor: str | None = None
+        self, *, payment_intent_id: str | None = None, limit: int = 50, position: str | None = None
     ) -> Page[Refund]:
         """Refunds, newest first."""
-        data, next_cursor = await self._pages.list_page(
-            "/v1/refunds", {"payment_intent": payment_intent_id}, limit, cursor
+        data, next_position = await self._pages.list_page(
+            "/v1/refunds", {"payment_intent": payment_intent_id}, limit, position
         )
-        return Page(items=[m.to_refund(x) for x in data], next_cursor=next_cursor)
+        return Page(items=[m.to_refund(x) for x in data], next_position=next_position)
 
     # -- webhooks ------------------------------------------------------------------------------
     async def receive_stripe_event(self, payload: bytes, signature: str | None) -> tuple[str, bool]:

@@ -1,7 +1,8 @@
 """The product system API's operations, in canonical objects only.
 
-Lists pass the platform's page token through as the opaque cursor (a token the platform did
-not issue comes back as a 422 naming ``cursor``). Writes that the platform could apply twice
+A list's position is the platform's page token (signed into the API's cursor at the HTTP
+boundary, see :mod:`core.cursors`; a token the platform refuses, e.g. an expired one, comes back as
+a 422 naming ``cursor``). Writes that the platform could apply twice
 (grants, usage batches) carry an ``Idempotency-Key`` derived from the caller's own key and
 client, so a retry — by the connector after a lost answer, or by the caller after a 503 —
 is answered by the platform's replay instead of a second grant.
@@ -71,34 +72,36 @@ class ProductService:
         if self._client is not None:
             await self._client.aclose()
 
-    async def _list(self, path: str, params: dict[str, str], limit: int, cursor: str | None) -> Page[Any]:
-        data, token = await self.connector.page(path, params, min(limit, VENDOR_MAX_PAGE), cursor)
-        return Page(items=data, next_cursor=token)
+    async def _list(self, path: str, params: dict[str, str], limit: int, position: str | None) -> Page[Any]:
+        data, token = await self.connector.page(path, params, min(limit, VENDOR_MAX_PAGE), position)
+        return Page(items=data, next_position=token)
 
     # -- catalog ---------------------------------------------------------------------------------
-    async def list_products(self, *, family: str | None, limit: int, cursor: str | None) -> Page[CatalogProduct]:
+    async def list_products(self, *, family: str | None, limit: int, position: str | None) -> Page[CatalogProduct]:
         """Products in id order, optionally of one family."""
-        page = await self._list("/v1/products", {"family": family} if family else {}, limit, cursor)
-        return Page(items=[m.to_product(r) for r in page.items], next_cursor=page.next_cursor)
+        page = await self._list("/v1/products", {"family": family} if family else {}, limit, position)
+        return Page(items=[m.to_product(r) for r in page.items], next_position=page.next_position)
 
     async def get_product(self, product_id: str) -> CatalogProduct:
         """One product."""
         return m.to_product(await self.connector.get(f"/v1/products/{_segment(product_id)}"))
 
-    async def list_skus(self, *, product_id: str | None, code: str | None, limit: int, cursor: str | None) -> Page[Sku]:
+    async def list_skus(
+        self, *, product_id: str | None, code: str | None, limit: int, position: str | None
+    ) -> Page[Sku]:
         """SKUs in id order, optionally of one product or with one code."""
         params = {k: v for k, v in (("productId", product_id), ("code", code)) if v}
-        page = await self._list("/v1/skus", params, limit, cursor)
-        return Page(items=[m.to_sku(r) for r in page.items], next_cursor=page.next_cursor)
+        page = await self._list("/v1/skus", params, limit, position)
+        return Page(items=[m.to_sku(r) for r in page.items], next_position=page.next_position)
 
     async def get_sku(self, sku_id: str) -> Sku:
         """One SKU."""
         return m.to_sku(await self.connector.get(f"/v1/skus/{_segment(sku_id)}"))
 
-    async def list_bundles(self, *, limit: int, cursor: str | None) -> Page[Bundle]:
+    async def list_bundles(self, *, limit: int, position: str | None) -> Page[Bundle]:
         """Bundles in id order."""
-        page = await self._list("/v1/bundles", {}, limit, cursor)
-        return Page(items=[m.to_bundle(r) for r in page.items], next_cursor=page.next_cursor)
+        page = await self._list("/v1/bundles", {}, limit, position)
+        return Page(items=[m.to_bundle(r) for r in page.items], next_position=page.next_position)
 
     async def get_bundle(self, bundle_id: str) -> Bundle:
         """One bundle."""
@@ -106,24 +109,24 @@ class ProductService:
 
     # -- customers and entitlements --------------------------------------------------------------
     async def list_customers(
-        self, *, crm_account_id: str | None, limit: int, cursor: str | None
+        self, *, crm_account_id: str | None, limit: int, position: str | None
     ) -> Page[ProductCustomer]:
         """Customers in id order, optionally the one of a CRM account."""
         params = {"externalRef": crm_account_id} if crm_account_id else {}
-        page = await self._list("/v1/accounts", params, limit, cursor)
-        return Page(items=[m.to_customer(r) for r in page.items], next_cursor=page.next_cursor)
+        page = await self._list("/v1/accounts", params, limit, position)
+        return Page(items=[m.to_customer(r) for r in page.items], next_position=page.next_position)
 
     async def get_customer(self, customer_id: str) -> ProductCustomer:
         """One customer."""
         return m.to_customer(await self.connector.get(f"/v1/accounts/{_segment(customer_id)}"))
 
     async def list_entitlements(
-        self, customer_id: str, *, status: str | None, limit: int, cursor: str | None
+        self, customer_id: str, *, status: str | None, limit: int, position: str | None
     ) -> Page[Entitlement]:
         """A customer's entitlements in id order, optionally of one status."""
         path = f"/v1/accounts/{_segment(customer_id)}/entitlements"
-        page = await self._list(path, {"status": status} if status else {}, limit, cursor)
-        return Page(items=[m.to_entitlement(r) for r in page.items], next_cursor=page.next_cursor)
+        page = await self._list(path, {"status": status} if status else {}, limit, position)
+        return Page(items=[m.to_entitlement(r) for r in page.items], next_position=page.next_position)
 
     async def get_entitlement(self, entitlement_id: str) -> Entitlement:
         """One entitlement."""

@@ -131,3 +131,22 @@ async def test_bad_input_names_the_field(portal: Portal, path: str, params: dict
     response = await portal.gw.client.get(url, params=params, headers=portal.a.headers)
     assert response.status_code == 422, response.text
     assert field in [e.get("name") for e in problem(response)["errors"]]
+
+
+async def test_a_partners_cursor_serves_no_other_partner_and_no_other_list(portal: Portal) -> None:
+    gw, a, b = portal.gw, portal.a, portal.b
+    first = await gw.client.get(f"{PORTAL}/customers", params={"limit": "2"}, headers=a.headers)
+    cursor = first.json()["next_cursor"]
+    assert cursor
+    own = await gw.client.get(f"{PORTAL}/customers", params={"limit": "2", "cursor": cursor}, headers=a.headers)
+    assert own.status_code == 200 and [c["id"] for c in own.json()["items"]] == a.customer_ids[2:4]
+    # The position is an account id, which partner B's list could page from: the cursor is bound
+    # to the audience it was issued to, and to its list.
+    for headers, path in ((b.headers, "/customers"), (a.headers, "/deals")):
+        response = await gw.client.get(f"{PORTAL}{path}", params={"limit": "2", "cursor": cursor}, headers=headers)
+        assert response.status_code == 422, (path, response.text)
+        assert [e.get("name") for e in problem(response)["errors"]] == ["cursor"]
+    # ... and the CRM system API's list of accounts (the one the portal reads) does not take it either.
+    crm_reader = await gw.bearer("system:crm:read")
+    crm = await gw.client.get("/system/crm/v1/accounts", params={"cursor": cursor}, headers=crm_reader)
+    assert crm.status_code == 422, crm.text

@@ -105,7 +105,7 @@ async def test_a_delivery_connects_to_the_checked_address_with_the_names_host_an
     resolver = Counting(HOOKS, "127.0.0.1")
     url = f"https://{HOOKS}:{receiver.port}/in"
     queue, subscription_id = await _deliver_once(engine, ca, url, resolver, allow_loopback=True)
-    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, cursor=None, status=None)
+    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, position=None, status=None)
     assert (delivery.status, delivery.last_status_code, delivery.last_error) == ("delivered", 204, None)
     assert resolver.calls == 1  # checked once, and no other resolver knows the name
     assert receiver.sni == [HOOKS]
@@ -119,7 +119,7 @@ async def test_a_refused_destination_is_recorded_and_never_connected_to(
     started = time.time()
     url = f"https://{HOOKS}:{receiver.port}/in"
     queue, subscription_id = await _deliver_once(engine, ca, url, Counting(HOOKS, "127.0.0.1"), allow_loopback=False)
-    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, cursor=None, status=None)
+    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, position=None, status=None)
     assert delivery.status == "dead" and delivery.last_status_code is None
     assert delivery.last_error == "not sent: destination not allowed: not a public address (loopback)"
     assert delivery.last_attempt_at is not None and delivery.last_attempt_at >= started - 1
@@ -131,7 +131,7 @@ async def test_a_name_that_stopped_resolving_is_a_failed_attempt(
 ) -> None:
     url = f"https://{HOOKS}:{receiver.port}/in"
     queue, subscription_id = await _deliver_once(engine, ca, url, answers(), allow_loopback=True)
-    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, cursor=None, status=None)
+    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, position=None, status=None)
     assert delivery.last_error == "not sent: the URL's host does not resolve"
     assert receiver.connections == 0
 
@@ -140,6 +140,6 @@ async def test_the_form_is_checked_again_at_delivery(engine: AsyncEngine, ca: Te
     # registered while local delivery was allowed, delivered after it was turned off
     url = f"http://127.0.0.1:{receiver.port}/in"
     queue, subscription_id = await _deliver_once(engine, ca, url, never, allow_loopback=False)
-    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, cursor=None, status=None)
+    [delivery], _ = await queue.page("partner-x", subscription_id, limit=10, position=None, status=None)
     assert delivery.last_error == "not sent: destination not allowed: https required"
     assert receiver.connections == 0

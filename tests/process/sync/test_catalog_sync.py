@@ -17,8 +17,8 @@ RUNS = "/process/catalog-sync/v1/runs"
 
 
 async def active_skus(sync: Sync) -> list[Any]:
-    page = await sync.state.product.list_skus(product_id=None, code=None, limit=100, cursor=None)
-    assert page.next_cursor is None
+    page = await sync.state.product.list_skus(product_id=None, code=None, limit=100, position=None)
+    assert page.next_position is None
     return [s for s in page.items if s.active]
 
 

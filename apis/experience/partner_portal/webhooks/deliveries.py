@@ -30,9 +30,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
-from apis.process.cursor import decode_cursor, encode_cursor
 from apis.process.events import CloudEvent
 from core.backoff import backoff_delay
+from core.cursors import Keyset
 from core.db import insert_ignoring, partner_webhook_attempts, partner_webhook_deliveries
 from core.errors import Conflict, NotFound
 
@@ -201,22 +201,24 @@ class DeliveryQueue:
         return float(found) if found is not None else None
 
     async def page(
-        self, partner_id: str, subscription_id: str, *, limit: int, cursor: str | None, status: str | None
-    ) -> tuple[list[Delivery], str | None]:
-        """A subscription's deliveries, newest first, and the cursor of the next page."""
+        self, partner_id: str, subscription_id: str, *, limit: int, position: Keyset | None, status: str | None
+    ) -> tuple[list[Delivery], Keyset | None]:
+        """A subscription's deliveries, newest first, from ``position``, and the next page's position."""
         conditions = [_d.c.partner_id == partner_id, _d.c.subscription_id == subscription_id]
         if status:
             conditions.append(_d.c.status == status)
-        if cursor:
-            after = decode_cursor(cursor)
+        if position is not None:
             conditions.append(
-                or_(_d.c.created_at < after.created_at, and_(_d.c.created_at == after.created_at, _d.c.id < after.id))
+                or_(
+                    _d.c.created_at < position.created_at,
+                    and_(_d.c.created_at == position.created_at, _d.c.id < position.id),
+                )
             )
         query = select(_d).where(*conditions).order_by(_d.c.created_at.desc(), _d.c.id.desc()).limit(limit + 1)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         items = [_delivery(row) for row in rows[:limit]]
-        return items, encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        return items, Keyset(items[-1].created_at, items[-1].id) if len(rows) > limit else None
 
     async def get(self, partner_id: str, subscription_id: str, delivery_id: str) -> tuple[Delivery, list[Attempt]]:
         """One delivery of the partner's subscription with every attempt, oldest first.

@@ -9,11 +9,14 @@ ids that do not exist. The signing secret is in the answers of create and rotate
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.canonical import Page
 from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
@@ -21,6 +24,8 @@ from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
 from apis.system.http import Limit, decode_body, json_response, page_response
+from apis.system.paging import cursor_position
+from core.cursors import Keyset
 from core.destinations import (
     DestinationGuard,
     DestinationPolicy,
@@ -31,9 +36,8 @@ from core.destinations import (
 )
 from core.errors import InvalidInput, PermanentError
 from core.instants import rfc3339
-from core.master_key import resolve_master_key
+from policies.context import principal_of, request_context
 from policies.observe import AUDIT_NOTE_KEY
-from policies.pipeline import CONTEXT_STATE_KEY
 
 BASE = "/experience/partner-portal/v1"
 REGISTRATION_RESOLVE_TIMEOUT_SECONDS = 2.0
@@ -56,20 +60,24 @@ class WebhookCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     description: str | None = None
 
 
-class _Stores(msgspec.Struct, frozen=True):
+@dataclass(frozen=True, slots=True)
+class PartnerWebhooks:
+    """What the webhook routes read (their one dependency, built once by the composition root)."""
+
     subscriptions: SubscriptionStore
     deliveries: DeliveryQueue
+    allow_loopback: bool
+    """``allow_loopback_destinations``: a registration may name a loopback URL (tests, the demo)."""
+    secret_grace_seconds: float
+    """How long a rotated-out secret keeps signing (``partner_webhook_secret_grace_hours``)."""
 
-
-def _stores(request: Request[Any, Any, Any]) -> _Stores:
-    state = request.app.state
-    stores: _Stores | None = getattr(state, "partner_webhook_stores", None)
-    if stores is None:
-        engine = state.components.engine
-        box = SecretBox(resolve_master_key(state.settings))
-        stores = _Stores(SubscriptionStore(engine, box), DeliveryQueue(engine))
-        state.partner_webhook_stores = stores
-    return stores
+    @classmethod
+    def build(
+        cls, engine: AsyncEngine, master_key: str, *, allow_loopback: bool, secret_grace_hours: float
+    ) -> PartnerWebhooks:
+        """The stores over ``engine``, secrets sealed under ``master_key``."""
+        subscriptions = SubscriptionStore(engine, SecretBox(master_key))
+        return cls(subscriptions, DeliveryQueue(engine), allow_loopback, secret_grace_hours * 3600.0)
 
 
 def bound_partner(request: Request[Any, Any, Any]) -> str:
@@ -78,18 +86,18 @@ def bound_partner(request: Request[Any, Any, Any]) -> str:
     Raises:
         PartnerRequired: the caller is not partner-bound.
     """
-    context = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    partner_id = getattr(getattr(context, "principal", None), "partner_id", None)
-    if not isinstance(partner_id, str) or not partner_id:
+    principal = principal_of(request)
+    partner_id = principal.partner_id if principal is not None else None
+    if not partner_id:
         raise PartnerRequired("the partner portal serves partner-bound clients only")
     return partner_id
 
 
 def _note(request: Request[Any, Any, Any], note: str) -> None:
     """Say in the audit record what this call changed (never a secret)."""
-    ctx = request.scope.get("state", {}).get(CONTEXT_STATE_KEY)
-    if ctx is not None:
-        ctx.state[AUDIT_NOTE_KEY] = note
+    context = request_context(request)
+    if context is not None:
+        context.state[AUDIT_NOTE_KEY] = note
 
 
 async def registration_problem(url: str, allow_loopback: bool, resolve: Resolver = system_resolver) -> str | None:
@@ -168,12 +176,14 @@ def _attempt_view(attempt: Attempt) -> dict[str, Any]:
 
 
 @post("/webhooks", operation_id="createWebhook")
-async def create_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def create_webhook(
+    request: Request[Any, Any, Any], partner_webhooks: NamedDependency[PartnerWebhooks]
+) -> Response[bytes]:
     """Register an endpoint; the signing secret is in this answer only."""
     partner_id = bound_partner(request)
     body = await decode_body(request, WebhookCreate)
-    await _check_create(body, request.app.state.settings.allow_loopback_destinations)
-    subscription, secret = await _stores(request).subscriptions.create(
+    await _check_create(body, partner_webhooks.allow_loopback)
+    subscription, secret = await partner_webhooks.subscriptions.create(
         partner_id, body.url, body.event_types, body.description
     )
     _note(request, f"created webhook subscription {subscription.id}")
@@ -183,33 +193,42 @@ async def create_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/webhooks", operation_id="listWebhooks")
 async def list_webhooks(
-    request: Request[Any, Any, Any], limit: Limit = 50, cursor: FromQuery[str | None] = None
+    request: Request[Any, Any, Any], partner_webhooks: NamedDependency[PartnerWebhooks], limit: Limit = 50
 ) -> Response[bytes]:
     """The partner's subscriptions, oldest first."""
-    items, next_cursor = await _stores(request).subscriptions.page(bound_partner(request), limit=limit, cursor=cursor)
-    return page_response(request, Page(items=[subscription_view(s) for s in items], next_cursor=next_cursor))
+    items, next_position = await partner_webhooks.subscriptions.page(
+        bound_partner(request), limit=limit, position=cursor_position(request, Keyset)
+    )
+    return page_response(request, Page(items=[subscription_view(s) for s in items], next_position=next_position))
 
 
 @get("/webhooks/{webhook_id:str}", operation_id="getWebhook")
-async def get_webhook(request: Request[Any, Any, Any], webhook_id: FromPath[str]) -> Response[bytes]:
+async def get_webhook(
+    request: Request[Any, Any, Any], partner_webhooks: NamedDependency[PartnerWebhooks], webhook_id: FromPath[str]
+) -> Response[bytes]:
     """One subscription (never its secret)."""
     return json_response(
-        subscription_view(await _stores(request).subscriptions.get(bound_partner(request), webhook_id))
+        subscription_view(await partner_webhooks.subscriptions.get(bound_partner(request), webhook_id))
     )
 
 
 @delete("/webhooks/{webhook_id:str}", operation_id="deleteWebhook", status_code=204)
-async def delete_webhook(request: Request[Any, Any, Any], webhook_id: FromPath[str]) -> None:
+async def delete_webhook(
+    request: Request[Any, Any, Any], partner_webhooks: NamedDependency[PartnerWebhooks], webhook_id: FromPath[str]
+) -> None:
     """Delete a subscription with its delivery log; nothing more is sent to it."""
-    await _stores(request).subscriptions.delete(bound_partner(request), webhook_id)
+    await partner_webhooks.subscriptions.delete(bound_partner(request), webhook_id)
     _note(request, f"deleted webhook subscription {webhook_id}")
 
 
 @post("/webhooks/{webhook_id:str}/rotate-secret", operation_id="rotateWebhookSecret", status_code=200)
-async def rotate_secret(request: Request[Any, Any, Any], webhook_id: FromPath[str]) -> Response[bytes]:
+async def rotate_secret(
+    request: Request[Any, Any, Any], partner_webhooks: NamedDependency[PartnerWebhooks], webhook_id: FromPath[str]
+) -> Response[bytes]:
     """A new signing secret (in this answer only); the old one keeps signing during the grace period."""
-    grace = request.app.state.settings.partner_webhook_secret_grace_hours * 3600.0
-    subscription, secret = await _stores(request).subscriptions.rotate_secret(bound_partner(request), webhook_id, grace)
+    subscription, secret = await partner_webhooks.subscriptions.rotate_secret(
+        bound_partner(request), webhook_id, partner_webhooks.secret_grace_seconds
+    )
     _note(request, f"rotated the secret of webhook subscription {webhook_id}")
     return json_response({**subscription_view(subscription), "secret": secret})
 
@@ -217,25 +236,29 @@ async def rotate_secret(request: Request[Any, Any, Any], webhook_id: FromPath[st
 @get("/webhooks/{webhook_id:str}/deliveries", operation_id="listWebhookDeliveries")
 async def list_deliveries(
     request: Request[Any, Any, Any],
+    partner_webhooks: NamedDependency[PartnerWebhooks],
     webhook_id: FromPath[str],
     limit: Limit = 50,
-    cursor: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """The subscription's deliveries, newest first, optionally of one status."""
     partner_id = bound_partner(request)
-    stores = _stores(request)
-    await stores.subscriptions.get(partner_id, webhook_id)
-    items, next_cursor = await stores.deliveries.page(partner_id, webhook_id, limit=limit, cursor=cursor, status=status)
-    return page_response(request, Page(items=[delivery_view(d) for d in items], next_cursor=next_cursor))
+    await partner_webhooks.subscriptions.get(partner_id, webhook_id)
+    items, next_position = await partner_webhooks.deliveries.page(
+        partner_id, webhook_id, limit=limit, position=cursor_position(request, Keyset), status=status
+    )
+    return page_response(request, Page(items=[delivery_view(d) for d in items], next_position=next_position))
 
 
 @get("/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}", operation_id="getWebhookDelivery")
 async def get_delivery(
-    request: Request[Any, Any, Any], webhook_id: FromPath[str], delivery_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    partner_webhooks: NamedDependency[PartnerWebhooks],
+    webhook_id: FromPath[str],
+    delivery_id: FromPath[str],
 ) -> Response[bytes]:
     """One delivery with every attempt, oldest first."""
-    delivery, attempts = await _stores(request).deliveries.get(bound_partner(request), webhook_id, delivery_id)
+    delivery, attempts = await partner_webhooks.deliveries.get(bound_partner(request), webhook_id, delivery_id)
     return json_response({**delivery_view(delivery), "attempt_log": [_attempt_view(a) for a in attempts]})
 
 
@@ -245,10 +268,13 @@ async def get_delivery(
     status_code=202,
 )
 async def redeliver(
-    request: Request[Any, Any, Any], webhook_id: FromPath[str], delivery_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    partner_webhooks: NamedDependency[PartnerWebhooks],
+    webhook_id: FromPath[str],
+    delivery_id: FromPath[str],
 ) -> Response[bytes]:
     """Send the delivery again now, with a fresh round of attempts (a dead one too)."""
-    delivery = await _stores(request).deliveries.redeliver(bound_partner(request), webhook_id, delivery_id)
+    delivery = await partner_webhooks.deliveries.redeliver(bound_partner(request), webhook_id, delivery_id)
     _note(request, f"asked for a redelivery of {delivery_id}")
     return json_response(delivery_view(delivery), 202)
 

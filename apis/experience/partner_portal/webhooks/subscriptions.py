@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ulid import ULID
 
 from apis.experience.partner_portal.webhooks.signing import SecretBox, new_secret
-from apis.process.cursor import decode_cursor, encode_cursor
+from core.cursors import Keyset
 from core.db import partner_webhook_attempts, partner_webhook_deliveries, partner_webhook_subscriptions
 from core.errors import Conflict, NotFound
 
@@ -111,22 +111,23 @@ class SubscriptionStore:
         """
         return _subscription(await self._row(partner_id, subscription_id))
 
-    async def page(self, partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[Subscription], str | None]:
-        """The partner's subscriptions, oldest first, and the cursor of the next page."""
+    async def page(
+        self, partner_id: str, *, limit: int, position: Keyset | None
+    ) -> tuple[list[Subscription], Keyset | None]:
+        """The partner's subscriptions, oldest first, from ``position``, and the next page's position."""
         conditions = [_subs.c.partner_id == partner_id]
-        if cursor:
-            after = decode_cursor(cursor)
+        if position is not None:
             conditions.append(
                 or_(
-                    _subs.c.created_at > after.created_at,
-                    and_(_subs.c.created_at == after.created_at, _subs.c.id > after.id),
+                    _subs.c.created_at > position.created_at,
+                    and_(_subs.c.created_at == position.created_at, _subs.c.id > position.id),
                 )
             )
         query = select(_subs).where(*conditions).order_by(_subs.c.created_at, _subs.c.id).limit(limit + 1)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         items = [_subscription(row) for row in rows[:limit]]
-        return items, encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        return items, Keyset(items[-1].created_at, items[-1].id) if len(rows) > limit else None
 
     async def delete(self, partner_id: str, subscription_id: str) -> None:
         """Delete the subscription with its deliveries and their log (nothing more is sent to it).

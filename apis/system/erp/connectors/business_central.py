@@ -2,7 +2,7 @@
 
 Speaks BC's dialect (see ``/work/shared/VENDORS.md``): an Entra client-credentials token cached
 until it expires, ``companies(<id>)/<entity set>`` OData resources, ``@odata.nextLink`` paging
-(with ``Prefer: odata.maxpagesize``) wrapped in a cursor of ours, ``If-Match`` etags on PATCH
+(with ``Prefer: odata.maxpagesize``) carried in a list position of ours, ``If-Match`` etags on PATCH
 and DELETE, bound actions ``Microsoft.NAV.post``, and ``{"error": {"code", "message"}}`` mapped
 onto :mod:`core.errors` by :mod:`.business_central_http`. Canonical mapping and the id scheme
 (company GUID digits + entity GUID digits) live in :mod:`.business_central_mapping`.
@@ -186,13 +186,13 @@ class BusinessCentralConnector:
         periods = await self.list_accounting_periods(year=day.year)
         return next((p for p in periods if p.start_date <= day <= p.end_date), None)
 
-    async def list_items(self, *, code: str | None, limit: int, cursor: str | None) -> Page[Item]:
+    async def list_items(self, *, code: str | None, limit: int, position: Any) -> Page[Item]:
         """The default company's items, optionally the one numbered ``code``."""
         company = await self._default_company()
         currency = await self._currency(company)
         odata_filter = f"number eq {bc.odata_text(code)}" if code else None
         return await self.pages.page(
-            "items", "items", odata_filter, None, limit, cursor, [company], lambda c, r: bc.item(c, r, currency)
+            "items", "items", odata_filter, None, limit, position, [company], lambda c, r: bc.item(c, r, currency)
         )
 
     async def get_item(self, item_id: str) -> Item:
@@ -278,7 +278,7 @@ class BusinessCentralConnector:
         tax_id: str | None,
         external_id: str | None,
         limit: int,
-        cursor: str | None,
+        position: Any,
     ) -> Page[ErpCustomer]:
         """Customers of every company matching every given filter, in id order."""
         clauses = []
@@ -295,7 +295,7 @@ class BusinessCentralConnector:
             " and ".join(clauses) or None,
             None,
             limit,
-            cursor,
+            position,
             await self._company_ids(),
             lambda c, r: bc.customer(c, r, terms[c], external_id),
         )
@@ -368,7 +368,7 @@ class BusinessCentralConnector:
         record = await self.http.call("GET", path, params={"$expand": "salesInvoiceLines"}, idempotent=True)
         return bc.invoice(company, record, await self._currency(company))
 
-    async def list_invoices(self, *, customer_id: str | None, limit: int, cursor: str | None) -> Page[Invoice]:
+    async def list_invoices(self, *, customer_id: str | None, limit: int, position: Any) -> Page[Invoice]:
         """Invoices (optionally of one customer), company by company, in id order."""
         companies = await self._company_ids()
         odata_filter = None
@@ -382,7 +382,7 @@ class BusinessCentralConnector:
             odata_filter,
             "salesInvoiceLines",
             limit,
-            cursor,
+            position,
             companies,
             lambda c, r: bc.invoice(c, r, currencies[c]),
         )

@@ -1,16 +1,16 @@
-"""OData collections of Business Central: ``value`` arrays, ``@odata.nextLink`` paging, our cursors.
+"""OData collections of Business Central: ``value`` arrays, ``@odata.nextLink`` paging, our positions.
 
 A list of ours may span several companies (customers, invoices): it is read company after company,
-in company-id order, so the items come in canonical-id order. The cursor is base64url JSON
-``{"k": <list tag>, "c": <company index>, "n": <BC's nextLink or null>}``; the tag is a digest of the
-list, its filter and its companies, so a cursor of another list, or one whose nextLink leaves the
-collection it was issued for, is refused with :class:`~core.errors.InvalidInput`.
+in company-id order, so the items come in canonical-id order. A page's position is a
+:class:`BcPosition`: the list's tag, the company being read and BC's nextLink within it. The HTTP
+boundary signs it into the API's cursor (:mod:`core.cursors`), bound to the route and its filters;
+the tag (a digest of the list, its OData filter and its companies) still refuses, with
+:class:`~core.cursors.InvalidCursor`, a position handed to another list or outliving a change of the
+companies, and a nextLink that leaves the collection it was issued for is never followed.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from apis.canonical import Page
-from core.errors import InvalidInput, UpstreamContractViolation
+from core.cursors import InvalidCursor, as_position
+from core.errors import UpstreamContractViolation
 
 if TYPE_CHECKING:
     from apis.system.erp.connectors.business_central_http import BusinessCentralHttp
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _Cursor(msgspec.Struct, frozen=True):
+class BcPosition(msgspec.Struct, frozen=True, array_like=True):
+    """Where a Business Central list continues."""
+
     k: str
-    """Which list (and filter) the cursor belongs to."""
+    """Which list (filter and companies) the position belongs to."""
     c: int
     """Index of the company being listed."""
     n: str | None
@@ -40,10 +43,6 @@ def values(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
         raise UpstreamContractViolation("Business Central collection lacks 'value'")
     return [record for record in body["value"] if isinstance(record, dict)]
-
-
-def _encode(cursor: _Cursor) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
 
 
 class ODataPages:
@@ -68,14 +67,14 @@ class ODataPages:
         odata_filter: str | None,
         expand: str | None,
         limit: int,
-        cursor: str | None,
+        position: Any,
         companies: list[str],
         mapper: Callable[[str, dict[str, Any]], T],
     ) -> Page[T]:
-        """Up to ``limit`` records, company after company, with BC's nextLinks inside our cursor."""
+        """Up to ``limit`` records, company after company, from ``position`` (``None``: the start)."""
         tag = f"{kind}:{hashlib.sha256((odata_filter or '').encode()).hexdigest()[:16]}:{','.join(companies)}"
         tag = hashlib.sha256(tag.encode()).hexdigest()[:24]
-        index, link = self._open_cursor(cursor, tag, companies, entity_set)
+        index, link = self._open(position, tag, companies, entity_set)
         params = {key: value for key, value in (("$filter", odata_filter), ("$expand", expand)) if value}
         items: list[T] = []
         while len(items) < limit and index < len(companies):
@@ -92,8 +91,8 @@ class ODataPages:
         if link is None:
             index = await self._next_nonempty(companies, index, entity_set, odata_filter)
         if index >= len(companies):
-            return Page(items=items, next_cursor=None)
-        return Page(items=items, next_cursor=_encode(_Cursor(k=tag, c=index, n=link)))
+            return Page(items=items, next_position=None)
+        return Page(items=items, next_position=BcPosition(k=tag, c=index, n=link))
 
     async def _next_nonempty(self, companies: list[str], index: int, entity_set: str, odata_filter: str | None) -> int:
         """The first company from ``index`` with a matching record (so a last page says so)."""
@@ -107,24 +106,13 @@ class ODataPages:
             index += 1
         return index
 
-    def _open_cursor(
-        self, cursor: str | None, tag: str, companies: list[str], entity_set: str
-    ) -> tuple[int, str | None]:
-        if cursor is None:
+    def _open(self, position: Any, tag: str, companies: list[str], entity_set: str) -> tuple[int, str | None]:
+        if position is None:
             return 0, None
-        forged = InvalidInput(
-            "The cursor is not one this list issued",
-            field_errors=[{"in": "query", "name": "cursor", "detail": "not a cursor of this list"}],
-        )
-        try:
-            decoded = msgspec.json.decode(
-                base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)), type=_Cursor
-            )
-        except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
-            raise forged from None
-        if decoded.k != tag or not 0 <= decoded.c < len(companies):
-            raise forged
-        expected = f"{self._http.api_base}/companies({companies[decoded.c]})/{entity_set}?"
-        if decoded.n is not None and (not decoded.n.startswith(expected) or "$skiptoken=" not in decoded.n):
-            raise forged
-        return decoded.c, decoded.n
+        opened = as_position(position, BcPosition)
+        if opened.k != tag or not 0 <= opened.c < len(companies):
+            raise InvalidCursor()
+        expected = f"{self._http.api_base}/companies({companies[opened.c]})/{entity_set}?"
+        if opened.n is not None and (not opened.n.startswith(expected) or "$skiptoken=" not in opened.n):
+            raise InvalidCursor()
+        return opened.c, opened.n

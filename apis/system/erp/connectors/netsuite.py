@@ -10,8 +10,9 @@ Speaks NetSuite's own dialect (``/work/shared/VENDORS.md``):
 * **Records** — ``/record/v1/<type>``; a create answers 204 and the new id is read from its
   ``Location``; customers are upserted with ``PUT /customer/eid:<externalId>``.
 * **SuiteQL** — ``POST /query/v1/suiteql`` with ``Prefer: transient``; pages of ``{links,
-  hasMore, offset, items}``: our cursor carries the offset; internal lookups follow the
-  ``next`` link to the end.
+  hasMore, offset, items}``: a list's position is the offset of its next page (signed into the
+  API's cursor at the HTTP boundary, :mod:`core.cursors`); internal lookups follow the ``next``
+  link to the end.
 * **Postings are exactly-once by an async idempotency key.** Every document create (sales
   order, invoice, payment, credit memo, journal entry) is sent with ``Prefer: respond-async``
   and ``X-NetSuite-Idempotency-Key`` = a UUIDv5 of (record type, target path, external id,
@@ -93,9 +94,9 @@ from apis.system.erp.connectors.netsuite_http import (
     parse_location,
     record_body,
 )
-from apis.system.erp.cursor import decode_offset, encode_offset
 from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.kit.connector import mark
+from core.cursors import InvalidCursor, as_position
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamTimeout
 
 if TYPE_CHECKING:
@@ -116,6 +117,8 @@ VENDOR = "netsuite"
 IDEMPOTENCY_HEADER = "X-NetSuite-Idempotency-Key"
 KEY_NAMESPACE = uuid.UUID("6f1f9d0e-2b8a-5c61-9a57-3f7d6c0e4b21")
 """Namespace of the UUIDv5 idempotency keys (any fixed UUID: keys must be stable across processes)."""
+MAX_OFFSET = 10_000_000
+"""The largest offset a list position may name (a list that long is a data problem, not a page)."""
 ITEM_SELECT = "SELECT id, itemid, displayname, description, baseprice FROM item"
 
 
@@ -168,12 +171,12 @@ class NetSuiteConnector(NetSuiteHttp):
             periods = self._cached("periods")
         return next((p for p in periods or [] if p.start_date <= day <= p.end_date), None)
 
-    async def list_items(self, *, code: str | None, limit: int, cursor: str | None) -> Page[Item]:
+    async def list_items(self, *, code: str | None, limit: int, position: Any) -> Page[Item]:
         """Items in id order, optionally the one with item id (code) ``code``."""
         where = f" WHERE itemid = {_literal(code)}" if code else ""
         query = f"{ITEM_SELECT}{where} ORDER BY id"
-        rows, next_cursor = await self._page("items", query, limit, cursor)
-        return Page(items=[m.to_item(row, self.lists) for row in rows], next_cursor=next_cursor)
+        rows, next_position = await self._page(query, limit, position)
+        return Page(items=[m.to_item(row, self.lists) for row in rows], next_position=next_position)
 
     async def get_item(self, item_id: str) -> Item:
         """One item of any item type (found through SuiteQL's ``item`` table)."""
@@ -208,7 +211,7 @@ class NetSuiteConnector(NetSuiteHttp):
         tax_id: str | None,
         external_id: str | None,
         limit: int,
-        cursor: str | None,
+        position: Any,
     ) -> Page[ErpCustomer]:
         """Customers matching every filter, in id order (one SuiteQL page per call)."""
         where = []
@@ -219,12 +222,12 @@ class NetSuiteConnector(NetSuiteHttp):
         if external_id:
             where.append(f"externalid = {_literal(external_id)}")
         query = "SELECT * FROM customer" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"  # noqa: S608
-        rows, next_cursor = await self._page("customers", query, limit, cursor)
+        rows, next_position = await self._page(query, limit, position)
         customers = [m.to_customer(m.customer_row_to_record(row), self.lists) for row in rows]
         if name_prefix and ("%" in name_prefix or "_" in name_prefix):
             # LIKE has no ESCAPE in every dialect we speak to: wildcards in the prefix are filtered here.
             customers = [c for c in customers if c.name.startswith(name_prefix)]
-        return Page(items=customers, next_cursor=next_cursor)
+        return Page(items=customers, next_position=next_position)
 
     # -- documents -------------------------------------------------------------------------------
     async def create_sales_order(self, order: SalesOrderCreate) -> tuple[SalesOrder, bool]:
@@ -250,15 +253,15 @@ class NetSuiteConnector(NetSuiteHttp):
         """One invoice."""
         return m.to_invoice(await self.get_record("invoice", _checked_id(invoice_id)), self.lists)
 
-    async def list_invoices(self, *, customer_id: str | None, limit: int, cursor: str | None) -> Page[Invoice]:
+    async def list_invoices(self, *, customer_id: str | None, limit: int, position: Any) -> Page[Invoice]:
         """Invoices in id order: one SuiteQL page of ids, then each record (lines need the record)."""
         where = "type = 'CustInvc'"
         if customer_id:
             where += f" AND entity = {_literal(customer_id)}"
         query = f"SELECT id FROM transaction WHERE {where} ORDER BY id"  # noqa: S608 - SuiteQL, literals escaped
-        rows, next_cursor = await self._page("invoices", query, limit, cursor)
+        rows, next_position = await self._page(query, limit, position)
         records = await asyncio.gather(*(self.get_record("invoice", str(row["id"])) for row in rows))
-        return Page(items=[m.to_invoice(r, self.lists) for r in records], next_cursor=next_cursor)
+        return Page(items=[m.to_invoice(r, self.lists) for r in records], next_position=next_position)
 
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
         """Record the payment with its ``apply`` lines, exactly once."""
@@ -296,10 +299,13 @@ class NetSuiteConnector(NetSuiteHttp):
         return m.to_journal_entry(await self.get_record("journalEntry", _checked_id(entry_id)), self.lists)
 
     # -- lookups ---------------------------------------------------------------------------------
-    async def _page(self, kind: str, query: str, limit: int, cursor: str | None) -> tuple[list[m.Record], str | None]:
-        offset = decode_offset(cursor, kind) if cursor else 0
+    async def _page(self, query: str, limit: int, position: Any) -> tuple[list[m.Record], int | None]:
+        """One SuiteQL page from the offset ``position`` (``None``: the first) and the next page's offset."""
+        offset = 0 if position is None else as_position(position, int)
+        if not 0 <= offset <= MAX_OFFSET:
+            raise InvalidCursor()
         rows, has_more = await self.suiteql_page(query, limit, offset)
-        return rows, encode_offset(kind, offset + limit) if has_more else None
+        return rows, offset + limit if has_more else None
 
     async def _get_optional(self, path: str) -> m.Record | None:
         try:

@@ -32,9 +32,9 @@ import httpx
 from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.kit.connector import VendorConnector
 from apis.system.kit.vendor_http import RetryPolicy, upstream_transient
+from core.cursors import InvalidCursor
 from core.errors import (
     Conflict,
-    InvalidInput,
     NotFound,
     StrataError,
     UpstreamContractViolation,
@@ -159,8 +159,7 @@ class ProductPlatformConnector(VendorConnector):
         if status == 409 or code == "idempotency_key_reused":
             return Conflict(message, vendor_code=code)
         if code == "invalid_page_token":
-            detail = "cursor is not a cursor this API issued"
-            return InvalidInput(detail, field_errors=[{"in": "query", "name": "cursor", "detail": detail}])
+            return InvalidCursor()
         if code is None:
             return UpstreamContractViolation(f"{DISPLAY_NAME} answered {status} without a readable error")
         details = error.get("details")
