@@ -285,14 +285,16 @@ class Components:
         process = None
         if self.settings.workflows_enabled:
             from apis.experience.registry import experience_background_jobs, experience_event_subscribers
+            from apis.process.registry import background_jobs, workflow_specs
             from apis.process.runtime import start_runtime
 
             process = await start_runtime(
                 self.settings,
                 self.engine,
                 self.system_services,
+                workflows=workflow_specs(),
                 event_subscribers=experience_event_subscribers,
-                jobs=experience_background_jobs(),
+                jobs=[*background_jobs(), *experience_background_jobs()],
             )
         app.state.process = process
         # Everything built so far lives as long as the process: move it out of the

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apis.process.events import Subscriber
-    from apis.process.registry import BackgroundJob
-    from apis.process.runtime import ProcessRuntime
+    from apis.process.runtime import BackgroundJob, ProcessRuntime
 
 
 def experience_routers() -> list[Any]:

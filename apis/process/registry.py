@@ -2,31 +2,16 @@
 an operator's corrected input is checked and how what it did is undone.
 
 The operations API (:mod:`apis.process.operations`) works on any workflow through this
-table; adding a workflow is writing its module and one :class:`WorkflowSpec`.
+table; adding a workflow is writing its module and one :class:`~apis.process.spec.WorkflowSpec`.
+The composition root hands :func:`workflow_specs` and :func:`background_jobs` to the runtime.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
-if TYPE_CHECKING:
-    from apis.process.runtime import ProcessRuntime
-
-
-class WorkflowSpec(NamedTuple):
-    """One process workflow."""
-
-    name: str
-    """Workflow name, also the ``workflow`` of its transactions (``quote-to-cash``)."""
-    run: Callable[[str, str], Awaitable[Any]]
-    """The workflow function: ``run(transaction_id, business_key)``."""
-    step_systems: Callable[[str], dict[str, str | None]]
-    """Step name → the system it talks to, given the ERP's name."""
-    check_overrides: Callable[[dict[str, Any]], dict[str, Any]]
-    """Checks corrected input for a replay; raises InvalidInput naming the field."""
-    compensate: Callable[[str, str], Awaitable[Any]] | None
-    """Workflow undoing a transaction's writes: ``compensate(compensation_id, transaction_id)``."""
+from apis.process.runtime import BackgroundJob
+from apis.process.spec import WorkflowSpec
 
 
 def workflow_specs() -> dict[str, WorkflowSpec]:
@@ -44,14 +29,10 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     }
 
 
-BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
-"""A loop a process runs while its engine runs (an inbox consumer, a schedule); cancelled at stop."""
-
-
 def background_jobs() -> list[BackgroundJob]:
     """The background loops of the process layer itself, in every process with the engine.
 
-    The layers above add theirs through the composition root (``start_runtime(jobs=...)``).
+    The layers above add theirs: the composition root hands both to ``start_runtime(jobs=...)``.
     """
     from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events

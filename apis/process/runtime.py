@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 
 from apis.process.engine import StepRetry, WorkflowEngine, system_database_url
+from apis.process.stops import QuietStops
 from apis.process.transactions import TransactionStore
 from apis.process.xref import XrefStore
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from apis.process.events import OutboxRelay, Subscriber
-    from apis.process.registry import BackgroundJob, WorkflowSpec
+    from apis.process.spec import WorkflowSpec
     from apis.system.billing.service import BillingService
     from apis.system.crm.service import CrmService
     from apis.system.data.service import DataService
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 
 logger = structlog.get_logger("strata.process")
 T = TypeVar("T")
+
+BackgroundJob = Callable[["ProcessRuntime"], Coroutine[Any, Any, None]]
+"""A loop a process runs while its engine runs (an inbox consumer, a schedule); cancelled at stop."""
 
 EventSubscribers = Callable[["ProcessRuntime"], Sequence["Subscriber"]]
 """Outbox subscribers for a running process (the composition root hands the experience APIs')."""
@@ -142,6 +146,7 @@ async def start_runtime(
     engine: AsyncEngine,
     services: dict[str, Any],
     *,
+    workflows: Mapping[str, WorkflowSpec],
     event_subscribers: EventSubscribers = no_event_subscribers,
     jobs: Sequence[BackgroundJob] = (),
 ) -> ProcessRuntime:
@@ -152,18 +157,16 @@ async def start_runtime(
         settings: the gateway's settings.
         engine: the state database.
         services: each system API's service by name.
+        workflows: every workflow by name (:func:`apis.process.registry.workflow_specs`; their
+            modules imported before the engine launches: DBOS registers workflows at import).
         event_subscribers: outbox subscribers of the layers above, besides the data platform.
-        jobs: background loops of the layers above, run next to the process layer's own.
+        jobs: every background loop to run (the process layer's own and those of the layers above).
     """
     global _current
-    from apis.process.registry import workflow_specs
-
     process = ProcessRuntime(settings, engine, services)
     process.event_subscribers = event_subscribers
-    process.workflows = workflow_specs()  # imported before launch: DBOS registers workflows at import
+    process.workflows = dict(workflows)
     _current = process
-    from apis.process.steps import QuietStops
-
     logging.getLogger("dbos").addFilter(QuietStops())
     # On the event loop's own thread, although it blocks it for a moment (schema check,
     # recovery scan): DBOS runs recovered and dequeued async workflows on the loop of the
@@ -172,9 +175,7 @@ async def start_runtime(
     process.engine.launch()
     logger.info("workflow engine launched", executor_id=process.engine.executor_id)
     await start_unstarted(process)
-    from apis.process.registry import background_jobs
-
-    process.jobs = [asyncio.create_task(job(process)) for job in (*background_jobs(), *jobs)]
+    process.jobs = [asyncio.create_task(job(process)) for job in jobs]
     return process
 
 

@@ -15,7 +15,6 @@ engine keeps the failed step for :meth:`~apis.process.engine.WorkflowEngine.repl
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -24,24 +23,12 @@ import structlog
 from apis.process.engine import step
 from apis.process.events import deterministic_event_id, new_event
 from apis.process.runtime import runtime
+from apis.process.stops import TransactionStopped
 from apis.process.transactions import FAILED, NEEDS_ATTENTION
 from core.errors import BusinessRuleViolation, PermanentError, RetryableError, StrataError
 
 logger = structlog.get_logger("strata.process")
 R = TypeVar("R")
-
-
-class TransactionStopped(Exception):
-    """The workflow stopped at a step; the transaction is in an exception state."""
-
-    def __init__(self, transaction_id: str, step_name: str, reason_code: str) -> None:
-        super().__init__(f"{transaction_id} stopped at {step_name}: {reason_code}")
-        self.transaction_id = transaction_id
-        self.step_name = step_name
-        self.reason_code = reason_code
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (TransactionStopped, (self.transaction_id, self.step_name, self.reason_code))
 
 
 async def run_step(
@@ -120,16 +107,6 @@ def owner_of(error: Exception, default: str | None) -> str | None:
     ``validate`` reads several systems, so the step alone would blame the wrong one."""
     system = getattr(error, "system", None)
     return system if isinstance(system, str) and system else default
-
-
-class QuietStops(logging.Filter):
-    """Drops the engine's error log of a workflow that ended in :class:`TransactionStopped`:
-    that end is a business outcome, already recorded (and logged) as the transaction's
-    exception, not an engine failure. Every other engine error is kept."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, TransactionStopped)
 
 
 def _snake(name: str) -> str:

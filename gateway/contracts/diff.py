@@ -464,10 +464,3 @@ def diff_main(old_path: Path, new_path: Path) -> int:
     breaking = sum(1 for change in changes if change.breaking)
     print(f"{len(changes)} change(s), {breaking} breaking")
     return 1 if breaking else 0
-
-
-def refresh_baselines(contracts_dir: Path, *, allow_breaking: bool = False) -> list[Path]:
-    """Kept for callers that look here; see :func:`gateway.contracts.baseline.refresh_baselines`."""
-    from gateway.contracts.baseline import refresh_baselines as refresh  # baseline imports this module
-
-    return refresh(contracts_dir, allow_breaking=allow_breaking)

@@ -33,8 +33,8 @@ from apis.process.customer_sync.findings import Finding, record_findings
 from apis.process.engine import workflow
 from apis.process.overrides import no_overrides
 from apis.process.reconciliation.snapshot import every_page
-from apis.process.registry import WorkflowSpec
 from apis.process.runtime import ProcessRuntime, runtime
+from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, Transaction, transaction_event
 from core.errors import BusinessRuleViolation

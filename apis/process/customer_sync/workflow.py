@@ -38,8 +38,8 @@ from apis.process.engine import idempotency_key, workflow
 from apis.process.events import CloudEvent, deterministic_event_id, new_event
 from apis.process.overrides import no_overrides
 from apis.process.reconciliation.snapshot import every_page
-from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
+from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord
 from core.errors import BusinessRuleViolation, InvalidInput, NotFound

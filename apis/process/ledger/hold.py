@@ -16,7 +16,7 @@ from typing import NoReturn
 import msgspec
 
 from apis.process.runtime import runtime
-from apis.process.steps import TransactionStopped
+from apis.process.stops import TransactionStopped
 from apis.process.transactions import HELD
 
 PERIOD_CLOSED = "period_closed"

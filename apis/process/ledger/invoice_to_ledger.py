@@ -31,8 +31,8 @@ from apis.process.ledger.mapping import LedgerLine, broken, closed_period, erp_c
 from apis.process.ledger.mapping import legal_entity as find_legal_entity
 from apis.process.ledger.posting import check_overrides, posting_date
 from apis.process.ledger.window import seconds_to_window
-from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
+from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
 from core.errors import PeriodClosed

@@ -30,8 +30,8 @@ from apis.process.ledger import credits
 from apis.process.ledger.hold import Held, hold
 from apis.process.ledger.mapping import broken, closed_period, erp_customer_of
 from apis.process.ledger.posting import check_overrides, erp_invoice_of, posting_date
-from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
+from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
 from core.errors import PeriodClosed

@@ -40,8 +40,8 @@ from apis.canonical import (
 from apis.process.engine import idempotency_key, workflow
 from apis.process.overrides import overrides_of
 from apis.process.quote_to_cash.plan import OrderPlan, plan_order, tax_request
-from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
+from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord, transaction_event
 

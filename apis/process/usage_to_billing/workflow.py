@@ -35,8 +35,8 @@ from apis.canonical import UsageEventCreate
 from apis.process.customer_sync.findings import Finding, record_findings
 from apis.process.engine import idempotency_key, workflow
 from apis.process.overrides import no_overrides
-from apis.process.registry import WorkflowSpec
 from apis.process.runtime import runtime
+from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPLETED, transaction_event
 from core.db import insert_ignoring, usage_events
