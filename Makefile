@@ -31,6 +31,7 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) strata contracts lint
+	$(RUN) lint-imports --no-cache
 
 types: install
 	$(RUN) mypy
