@@ -9,9 +9,12 @@ keys stay in the database (for forensics) but are no longer published or used.
 The resource side calls :meth:`SigningKeyStore.refresh` when it meets an unknown ``kid``:
 another process may have rotated.
 
-At rest, a private key is a JWE (``dir`` + ``A256GCM``, RFC 7516) under a key derived from
-the ``key_encryption_secret`` the store is given (read it from a secret file); without one,
-keys are stored as plain JWK JSON (development only: a warning says so).
+At rest, a private key is sealed like every other secret the gateway keeps
+(:class:`core.sealing.Sealer`: JWE ``dir`` + ``A256GCM`` under the master key's
+:data:`SEALING_PURPOSE` key, bound to the key's ``kid``); without a master key, keys are stored
+as plain JWK JSON (development only: a warning says so). Keys sealed by releases before the
+one sealing scheme (a JWE under the SHA-256 of the master key, bound to nothing) are still read,
+and re-sealed the current way when the store starts.
 """
 
 from __future__ import annotations
@@ -32,14 +35,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import signing_keys
+from core.sealing import SealBroken, Sealer
 
 SIGNING_ALG = "RS256"
 RSA_KEY_BITS = 2048
 RETIRED_KEY_GRACE_SECONDS = 60
 """Extra time a retired key stays published after the last token it signed expires."""
 
-_JWE_HEADER = {"alg": "dir", "enc": "A256GCM"}
-_JWE_ALGORITHMS = ["dir", "A256GCM"]
+SEALING_PURPOSE = "signing-keys"
+"""The purpose of the sealing key (:func:`core.master_key.derive_key`) private keys are sealed under."""
+_LEGACY_JWE_ALGORITHMS = ["dir", "A256GCM"]
 log = structlog.get_logger(__name__)
 
 KeyStatus = Literal["current", "previous", "expired"]
@@ -67,34 +72,45 @@ class SigningKeyUnreadable(RuntimeError):
     """A stored signing key cannot be decrypted: the master key is missing or another one."""
 
 
-def _encryption_key(secret: str | None) -> OctKey | None:
-    if not secret:
-        return None
-    return OctKey.import_key(hashlib.sha256(secret.encode("utf-8")).digest())
+class _KeySealer:
+    """Seals private keys under the master key (or keeps them in clear without one)."""
 
+    def __init__(self, master_key: str | None) -> None:
+        self._sealer = Sealer(master_key, SEALING_PURPOSE) if master_key else None
+        # Before the one sealing scheme, keys were sealed under SHA-256(master key), bound to nothing.
+        self._legacy = OctKey.import_key(hashlib.sha256(master_key.encode("utf-8")).digest()) if master_key else None
 
-def _seal(private_jwk: dict[str, Any], key: OctKey | None) -> str:
-    plaintext = json.dumps(private_jwk)
-    if key is None:
-        return plaintext
-    return jwe.encrypt_compact(_JWE_HEADER, plaintext.encode(), key, algorithms=_JWE_ALGORITHMS)
+    @property
+    def seals(self) -> bool:
+        """Whether keys are sealed at rest (a master key was given)."""
+        return self._sealer is not None
 
+    def seal(self, private_jwk: dict[str, Any], kid: str) -> str:
+        """The stored form of a private key: sealed and bound to its ``kid``, or JSON without a master key."""
+        plaintext = json.dumps(private_jwk)
+        if self._sealer is None:
+            return plaintext
+        return self._sealer.seal(plaintext.encode(), aad=kid)
 
-def _open(stored: str, key: OctKey | None, kid: str) -> dict[str, Any]:
-    if stored.startswith("{"):
-        loaded: dict[str, Any] = json.loads(stored)
-        return loaded
-    if key is None:
-        raise SigningKeyUnreadable(f"signing key {kid} is encrypted: a master key is needed to read it")
-    try:
-        plaintext = jwe.decrypt_compact(stored, key, algorithms=_JWE_ALGORITHMS).plaintext
-    except JoseError:
-        raise SigningKeyUnreadable(
-            f"signing key {kid} cannot be decrypted with this master key; every process sharing a database"
-            " needs the same STRATA_MASTER_KEY (or STRATA_MASTER_KEY_FILE)"
-        ) from None
-    opened: dict[str, Any] = json.loads(plaintext or b"{}")
-    return opened
+    def open(self, stored: str, kid: str) -> tuple[dict[str, Any], bool]:
+        """The private JWK of a stored key, and whether it should be sealed again (a legacy or clear form)."""
+        if stored.startswith("{"):
+            loaded: dict[str, Any] = json.loads(stored)
+            return loaded, self._sealer is not None
+        if self._sealer is None or self._legacy is None:
+            raise SigningKeyUnreadable(f"signing key {kid} is encrypted: a master key is needed to read it")
+        try:
+            return json.loads(self._sealer.open(stored, aad=kid) or b"{}"), False
+        except SealBroken:
+            pass
+        try:
+            plaintext = jwe.decrypt_compact(stored, self._legacy, algorithms=_LEGACY_JWE_ALGORITHMS).plaintext
+        except (JoseError, ValueError):
+            raise SigningKeyUnreadable(
+                f"signing key {kid} cannot be decrypted with this master key; every process sharing a database"
+                " needs the same STRATA_MASTER_KEY (or STRATA_MASTER_KEY_FILE)"
+            ) from None
+        return json.loads(plaintext or b"{}"), True
 
 
 class SigningKeyStore:
@@ -107,7 +123,7 @@ class SigningKeyStore:
         key_encryption_secret: secret that encrypts private keys at rest; None stores them in clear.
         """
         self._engine = engine
-        self._encryption_key = _encryption_key(key_encryption_secret)
+        self._sealing = _KeySealer(key_encryption_secret)
         self._publish_after_retirement = token_ttl_seconds + RETIRED_KEY_GRACE_SECONDS
         self._keys: builtins.list[_Key] = []
         self._public_keyset = KeySet([])
@@ -115,21 +131,34 @@ class SigningKeyStore:
 
     async def start(self) -> None:
         """Load the keys; create the first one if the table is empty."""
-        if self._encryption_key is None:
+        if not self._sealing.seals:
             log.warning("signing keys are stored unencrypted: configure a key encryption secret")
-        await self.refresh()
+        await self.refresh(reseal=True)
         if not any(key.retired_at is None for key in self._keys):
             await self.rotate()
 
-    async def refresh(self) -> None:
-        """Reload the keys from the database (another process may have rotated)."""
+    async def refresh(self, *, reseal: bool = False) -> None:
+        """Reload the keys from the database (another process may have rotated).
+
+        With ``reseal``, keys stored in an older form (sealed the legacy way, or in clear while
+        a master key is now configured) are written back sealed the current way.
+        """
         async with self._engine.connect() as connection:
             rows = (await connection.execute(select(signing_keys).order_by(signing_keys.c.created_at))).all()
         keys = []
+        stale: dict[str, str] = {}
         for row in rows:
-            private = RSAKey.import_key(_open(row.private_jwk, self._encryption_key, row.kid))
-            keys.append(_Key(row.kid, row.alg, private, row.created_at, row.retired_at))
+            jwk, outdated = self._sealing.open(row.private_jwk, row.kid)
+            if outdated:
+                stale[row.kid] = self._sealing.seal(jwk, row.kid)
+            keys.append(_Key(row.kid, row.alg, RSAKey.import_key(jwk), row.created_at, row.retired_at))
         self._set(keys)
+        if reseal and stale:
+            async with self._engine.begin() as connection:
+                for kid, sealed in stale.items():
+                    statement = update(signing_keys).where(signing_keys.c.kid == kid).values(private_jwk=sealed)
+                    await connection.execute(statement)
+            log.info("signing keys sealed the current way", count=len(stale))
 
     async def rotate(self) -> str:
         """Create a new current key and retire the previous one(s); return the new ``kid``."""
@@ -145,7 +174,7 @@ class SigningKeyStore:
                 signing_keys.insert().values(
                     kid=kid,
                     alg=SIGNING_ALG,
-                    private_jwk=_seal(dict(key.as_dict(private=True)), self._encryption_key),
+                    private_jwk=self._sealing.seal(dict(key.as_dict(private=True)), kid),
                     created_at=now,
                 )
             )
