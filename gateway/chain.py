@@ -1,6 +1,6 @@
 """The governance chain, declared: every policy in order, each with its config beside it.
 
-This is the one place the order lives (ARCHITECTURE.md, "Governance"). Read it like nested
+This is the one place the order lives (``docs/architecture.md``, "One request"). Read it like nested
 middleware, outermost first: request hooks run top to bottom, response and completion hooks
 bottom to top (:mod:`policies.chain`). Correlation is not in the tuple: the pipeline applies
 it to every request, governed or not, before the chain. Which of these policies guard a

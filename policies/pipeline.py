@@ -1,6 +1,6 @@
 """The governance pipeline: the compiled policy chain of the matched route, run per request.
 
-Order (ARCHITECTURE.md, "Governance"), declared once as one literal tuple in the composition
+Order (``docs/architecture.md``, "One request"), declared once as one literal tuple in the composition
 root (``gateway.chain``, see :mod:`policies.chain`) — no priorities spread over files::
 
     correlation → lifecycle → request limits → pre-auth limit → authentication

@@ -224,7 +224,8 @@ def executor_id(settings: CoreSettings) -> str:
     """This process's executor id: the configured one, else one stable per host and port.
 
     A restarted process must come back with the id it had, or its pending workflows are
-    orphaned (see ``STACK-NOTES.md``, DBOS): so never a random id.
+    orphaned (DBOS recovers, at launch, only the pending workflows of its own executor id):
+    so never a random id.
     """
     if settings.executor_id:
         return settings.executor_id

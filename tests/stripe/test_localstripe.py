@@ -1,7 +1,7 @@
 """Our Stripe connector against localstripe, a third-party Stripe fake, on 127.0.0.1.
 
 localstripe is started from Python (its aiohttp app on a loopback port in a thread; its store
-starts empty, as ``--from-scratch``). What it lacks (see STACK-NOTES) is skipped with the reason:
+starts empty, as ``--from-scratch``). What it lacks is skipped with the reason:
 Prices (so subscriptions through our API, which are price-based), invoice finalize,
 Idempotency-Key (ignored: exactly-once is proven against our sandbox instead).
 """

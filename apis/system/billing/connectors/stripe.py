@@ -1,6 +1,6 @@
 """Stripe connector (shared by the billing and the payments system APIs).
 
-Speaks Stripe's own dialect (see ``/work/shared/VENDORS.md``): ``Authorization: Bearer
+Speaks Stripe's own dialect (see ``docs/vendors.md``): ``Authorization: Bearer
 sk_…``; one pinned ``Stripe-Version`` (:data:`STRIPE_API_VERSION`, the version the stripe
 16.1 SDK pins); form-encoded bodies in bracket notation (:func:`encode_form`); lists
 ``{"object": "list", "has_more", "data"}`` paged with ``starting_after``. Every POST carries an

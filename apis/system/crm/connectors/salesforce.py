@@ -1,6 +1,6 @@
 """Salesforce REST connector: OAuth 2.0 client credentials, SOQL, sObjects, composite.
 
-Speaks Salesforce's own dialect (see ``/work/shared/VENDORS.md``) and maps its failures onto
+Speaks Salesforce's own dialect (see ``docs/vendors.md``) and maps its failures onto
 :mod:`core.errors`:
 
 =====================================================  ==============================

@@ -1,6 +1,6 @@
 """Business Central connector: the :class:`~apis.system.erp.connector.ErpConnector` over BC API v2.0.
 
-Speaks BC's dialect (see ``/work/shared/VENDORS.md``): an Entra client-credentials token cached
+Speaks BC's dialect (see ``docs/vendors.md``): an Entra client-credentials token cached
 until it expires, ``companies(<id>)/<entity set>`` OData resources, ``@odata.nextLink`` paging
 (with ``Prefer: odata.maxpagesize``) carried in a list position of ours, ``If-Match`` etags on PATCH
 and DELETE, bound actions ``Microsoft.NAV.post``, and ``{"error": {"code", "message"}}`` mapped

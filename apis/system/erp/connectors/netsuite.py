@@ -1,6 +1,6 @@
 """NetSuite SuiteTalk REST connector: M2M OAuth, records, SuiteQL, async postings.
 
-Speaks NetSuite's own dialect (``/work/shared/VENDORS.md``):
+Speaks NetSuite's own dialect (``docs/vendors.md``):
 
 * **Auth** — OAuth 2.0 client credentials (RFC 6749 §4.4) with a JWT client assertion
   (RFC 7523 §2.2): ``kid`` = the certificate id, ``iss`` = the integration's client id,

@@ -1,6 +1,6 @@
 """Avalara AvaTax REST v2 connector: Basic auth, transactions, AvaTax's ``error.details[]``.
 
-Speaks AvaTax's own dialect (see ``/work/shared/VENDORS.md``) and maps its failures onto
+Speaks AvaTax's own dialect (see ``docs/vendors.md``) and maps its failures onto
 :mod:`core.errors`:
 
 ===========================================================  ==================================
