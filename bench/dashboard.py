@@ -42,8 +42,9 @@ sys.path.insert(0, str(ROOT))
 from apis.experience.operations.dashboard import bucket_seconds  # noqa: E402
 from apis.experience.operations.transaction_stats import TransactionStats  # noqa: E402
 from apis.process.transactions import COMPLETED, EXCEPTION_STATES  # noqa: E402
-from core.db import create_engine, create_schema, process_transactions  # noqa: E402
-from tests.scratch_postgres import scratch_database, sqlalchemy_url  # noqa: E402
+from core.db import create_engine, process_transactions  # noqa: E402
+from core.migrations import create_schema  # noqa: E402
+from tests.support.scratch_postgres import scratch_database, sqlalchemy_url  # noqa: E402
 
 WORKFLOWS = ("quote-to-cash", "customer-sync", "invoice-to-ledger", "payment-to-cash", "catalog-sync")
 DAY = 86_400

@@ -369,10 +369,3 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    """Bring the schema to the latest migration (see :mod:`core.migrations`); safe to race."""
-    from core.migrations import upgrade_database  # late: the migrations import this module
-
-    await upgrade_database(engine)

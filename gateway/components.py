@@ -22,10 +22,11 @@ from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.registry import SystemInputs
 from core.audit import AuditLog, AuditRecord, now
 from core.background import cancel_and_wait
-from core.db import create_engine, create_schema
+from core.db import create_engine
 from core.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
 from core.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from core.master_key import resolve_master_key
+from core.migrations import create_schema
 from core.tracing import Tracing
 from gateway.settings import Settings
 from gateway.vendors import VendorLinks

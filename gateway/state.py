@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from core.audit import AuditLog, AuditRecord, now, reason_parts
-from core.db import create_engine, create_schema
+from core.db import create_engine
 from core.master_key import resolve_master_key
+from core.migrations import create_schema
 from gateway.settings import Settings
 from policies.oauth import ClientStore, OAuthService, SigningKeyStore, TokenRequestError, request_token
 

@@ -161,3 +161,8 @@ async def upgrade_database(engine: AsyncEngine, destination: str = "head") -> Up
         result = await connection.run_sync(_upgrade_sync, destination)
         await connection.commit()
     return result
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Bring the schema to the latest migration; safe to race (the upgrade is serialised)."""
+    await upgrade_database(engine)

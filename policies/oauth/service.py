@@ -162,7 +162,7 @@ class OAuthService:
     ) -> OAuthService:
         """Load (or create) signing keys and clients, start the revocation list and refreshers.
 
-        The schema must exist (``core.db.create_schema``).
+        The schema must exist (``core.migrations.create_schema``).
 
         Args:
             settings: issuer (``settings.issuer``) and token lifetime come from here.
