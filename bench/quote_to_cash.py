@@ -38,9 +38,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.process.cluster import Cluster  # noqa: E402  (the tests' harness: one way to run a cluster)
-from tests.procs import SandboxesProcess  # noqa: E402
-from tests.scratch_postgres import create_database, drop_database, sqlalchemy_url  # noqa: E402
+from tests.support.cluster import Cluster  # noqa: E402  (the tests' harness: one way to run a cluster)
+from tests.support.procs import SandboxesProcess  # noqa: E402
+from tests.support.scratch_postgres import create_database, drop_database, sqlalchemy_url  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux

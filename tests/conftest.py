@@ -21,10 +21,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.scratch_postgres import create_database, drop_database, sqlalchemy_url
+from tests.support.scratch_postgres import create_database, drop_database, sqlalchemy_url
 
 # Fixtures shared by modules of several directories (``store``: each idempotency store for real).
-pytest_plugins = ["tests.idempotency_stores"]
+pytest_plugins = ["tests.support.idempotency_stores"]
 
 REDIS_URL = os.environ.get("STRATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

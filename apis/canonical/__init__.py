@@ -20,7 +20,7 @@ Conventions:
 Every public name is re-exported here, so ``from apis.canonical import Customer`` works, and so
 must it: the workflow engine checkpoints step results by pickling them, and workflows recorded
 before the split name their classes ``apis.canonical.<Class>`` (see
-``tests/workflows/test_recorded_recovery.py``). Keep a re-export for every class that moves.
+``tests/apis/process/engine/test_recorded_recovery.py``). Keep a re-export for every class that moves.
 """
 
 from __future__ import annotations

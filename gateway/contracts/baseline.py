@@ -1,7 +1,7 @@
 """Baselines: the last accepted bundled copy of each contract, to refuse breaking changes.
 
 ``contracts/baselines/<layer>/<api>/v<N>.json`` holds the bundled (not dereferenced)
-document. CI diffs every contract against its baseline (``tests/contracts/test_baselines.py``)
+document. CI diffs every contract against its baseline (``tests/gateway/contracts/test_baselines.py``)
 and fails on any breaking change inside a major version. ``strata contracts baseline``
 (:func:`refresh_baselines`) rewrites the baselines after a reviewed, compatible change;
 it refuses to record a breaking change unless told to, so a baseline bump in a pull

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import problem, running_gateway
-from tests.procs import free_port
+from tests.support.harness import problem, running_gateway
+from tests.support.procs import free_port
 
 
 async def test_ready_when_every_dependency_answers(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import problem, running_gateway
+from tests.support.harness import problem, running_gateway
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/no/such/api", 404), ("DELETE", "/health/live", 405)])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.state import prepare_state
-from tests.harness import gateway_settings, running_gateway
+from tests.support.harness import gateway_settings, running_gateway
 
 SEEDED_READS = [
     "/system/crm/v1/accounts?limit=2",

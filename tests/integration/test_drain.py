@@ -13,7 +13,7 @@ import httpx
 
 from gateway.settings import load_settings
 from gateway.state import issue_token, open_client_store, prepare_state
-from tests.procs import GatewayProcess
+from tests.support.procs import GatewayProcess
 
 PUBLIC_URL = "http://gateway.test"
 

@@ -16,7 +16,7 @@ import httpx
 
 from gateway.settings import load_settings
 from gateway.state import open_client_store, prepare_state
-from tests.procs import GatewayProcess
+from tests.support.procs import GatewayProcess
 
 PUBLIC_URL = "http://gateway.test"
 TRACE_ID = "5ce0e9a56015fec5aadfa328ae398115"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from gateway.settings import load_settings
-from tests.procs import PROJECT_ROOT, GatewayProcess, provision_token
+from tests.support.procs import PROJECT_ROOT, GatewayProcess, provision_token
 
 PROPAGATION_DEADLINE_SECONDS = 10.0
 CATALOGUE = "/gateway/v1/catalogue"

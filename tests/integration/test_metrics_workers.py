@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from gateway.settings import load_settings
-from tests.procs import GatewayProcess, provision_token
+from tests.support.procs import GatewayProcess, provision_token
 
 REQUESTS = 40
 DENIED = 10

@@ -13,7 +13,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.integration.test_log_redaction import PUBLIC_URL, _client
-from tests.procs import GatewayProcess
+from tests.support.procs import GatewayProcess
 
 TRACE_ID = "8a3c60f7d188f8fa79d48a391a778fa6"
 

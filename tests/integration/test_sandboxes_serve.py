@@ -13,7 +13,7 @@ import httpx
 
 from gateway.settings import load_settings
 from gateway.vendors import VENDORS
-from tests.procs import GatewayProcess, SandboxesProcess, provision_token
+from tests.support.procs import GatewayProcess, SandboxesProcess, provision_token
 
 CRM = "/system/crm/v1"
 

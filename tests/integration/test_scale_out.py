@@ -12,7 +12,7 @@ import pytest
 
 from gateway.settings import load_settings
 from gateway.state import issue_token, open_client_store, prepare_state
-from tests.procs import PROJECT_ROOT, GatewayProcess
+from tests.support.procs import PROJECT_ROOT, GatewayProcess
 
 LIMIT = 10
 EXACT_TIER = f'  exact:\n    description: tests\n    limits: ["{LIMIT}/hour"]\n'

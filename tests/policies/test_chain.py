@@ -13,8 +13,8 @@ from policies.authorization import AuthorizationPolicy
 from policies.chain import Chain, DuplicatePolicyError
 from policies.lifecycle import LifecyclePolicy
 from policies.routes import CompiledRoute
-from tests.gateway.probe import probe_options
-from tests.harness import gateway_settings
+from tests.support.harness import gateway_settings
+from tests.support.probe import probe_options
 
 DECLARED = (
     "observe",

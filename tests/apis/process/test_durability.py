@@ -1,0 +1,146 @@
+"""Crash, storm and scale-out: quote-to-cash through real gateway processes and vendors of their own.
+
+One harness (:mod:`tests.support.cluster`) and one vendors process for the module; every test
+makes its own deals on new accounts, then checks at the vendors, in their own dialects, that
+each opportunity produced exactly one billing customer and one subscription (the ERP's
+external ids make its customers and sales orders unique by construction; the lineage must name
+one sales order per transaction, each a different one).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.cluster import Cluster
+from tests.support.procs import SandboxesProcess
+
+
+@pytest.fixture(scope="module")
+def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxesProcess]:
+    vendors = SandboxesProcess(tmp_path_factory.mktemp("vendors")).start()
+    try:
+        yield vendors
+    finally:
+        vendors.stop()
+
+
+async def assert_once_each(
+    cluster: Cluster, client: httpx.AsyncClient, deals: list[dict[str, str]], txns: dict[str, str]
+) -> None:
+    """Every completed opportunity: one billing customer, one subscription, its own sales order."""
+    orders: Counter[str] = Counter()
+    for deal in deals:
+        transaction = await cluster.transaction(client, txns[deal["opportunity_id"]])
+        if transaction["state"] != "completed":
+            continue
+        records = [r for s in transaction["steps"] for r in s["records"]]
+        assert sum(r["object"] == "sales_order" for r in records) == 1, transaction
+        orders.update(r["id"] for r in records if r["object"] == "sales_order")
+        assert await cluster.vendor_records(client, deal["account_id"]) == (1, 1), deal
+    assert all(count == 1 for count in orders.values())
+
+
+async def test_two_crashes_mid_batch_and_every_order_completes_exactly_once(
+    sandboxes: SandboxesProcess, tmp_path: Path
+) -> None:
+    cluster = Cluster(tmp_path, sandboxes).start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            deals = await cluster.deals(client, 100, "Crash")
+            txns = await cluster.submit_all(client, deals)
+            ids = set(txns.values())
+            assert len(ids) == 100
+            at_kills = []
+            for threshold in (20, 55):
+                views = await cluster.wait_until(client, ids, settled=threshold, within=90)
+                cluster.crash()
+                at_kills.append(sum(v["state"] == "completed" for v in views.values()))
+                cluster.restart()
+            views = await cluster.wait_until(client, ids, settled=100, within=120)
+            assert Counter(v["state"] for v in views.values()) == {"completed": 100}
+            assert all(count < 100 for count in at_kills), f"not killed mid-batch: {at_kills}"
+            await assert_once_each(cluster, client, deals, txns)
+    finally:
+        cluster.stop()
+
+
+STORM = [
+    {"kind": "status", "status": 503, "probability": 0.2},
+    # Tried after the 503 rule: 0.8 × 0.125 = 10% of all calls.
+    {"kind": "status", "status": 429, "probability": 0.125},
+]
+EXCEPTION_REASONS = {"vendor_unavailable", "upstream_rejected", "not_found", "upstream_contract_violation"}
+
+
+async def test_a_storm_of_5xx_and_429_ends_every_order_completed_or_in_exceptions_and_none_twice(
+    sandboxes: SandboxesProcess, tmp_path: Path
+) -> None:
+    cluster = Cluster(tmp_path, sandboxes).start()
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            deals = await cluster.deals(client, 200, "Storm")
+            await cluster.faults(client, STORM)
+            try:
+                txns = await cluster.submit_all(client, deals)
+                ids = set(txns.values())
+                assert len(ids) == 200  # none lost: every submission is a transaction of its own
+                views = await cluster.wait_until(client, ids, settled=200, within=180)  # none stuck
+            finally:
+                await cluster.faults(client, None)
+            states = Counter(v["state"] for v in views.values())
+            reasons = Counter((v["exception"] or {}).get("reason_code") for v in views.values())
+            print(f"storm: {dict(states)} {dict(reasons)}")
+            assert set(states) <= {"completed", "failed", "needs_attention"}, states
+            # How many complete depends on whether a vendor's circuit opened (5 outages in a row open
+            # it for 30 s): not asserted. What must hold is below — and that the storm reached the
+            # durable retries: a completed order with a retried step, or one that exhausted them.
+            retried = 0
+            for transaction_id in [t for t, v in views.items() if v["state"] == "completed"][:60]:
+                detail = await cluster.transaction(client, transaction_id)
+                retried += any(step["attempts"] > 1 for step in detail["steps"])
+            assert retried or states["failed"], states
+            for view in views.values():
+                if view["state"] != "completed":
+                    exception = view["exception"]
+                    assert exception["reason_code"] in EXCEPTION_REASONS, view
+                    assert exception["owner_system"] in {
+                        "salesforce",
+                        "netsuite",
+                        "stripe",
+                        "avalara",
+                        "product-platform",
+                    }
+                    assert exception["failed_step"] and exception["reason"], view
+            await assert_once_each(cluster, client, deals, txns)
+            for deal in deals:  # a stopped order holds at most one of each, never two
+                customers, subscriptions = await cluster.vendor_records(client, deal["account_id"])
+                assert customers <= 1 and subscriptions <= 1, deal
+    finally:
+        cluster.stop()
+
+
+async def test_two_gateways_on_postgresql_and_redis_share_the_work_and_survive_crashes(
+    sandboxes: SandboxesProcess, tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    cluster = Cluster(tmp_path, sandboxes, database_url=postgres_url, redis_url=redis_url).start(2)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            deals = await cluster.deals(client, 100, "Scale")
+            txns = await cluster.submit_all(client, deals, spread=True)
+            ids = set(txns.values())
+            for threshold in (20, 55):
+                await cluster.wait_until(client, ids, settled=threshold, within=90)
+                cluster.crash(0)
+                cluster.restart(0)
+            views = await cluster.wait_until(client, ids, settled=100, within=120)
+            assert Counter(v["state"] for v in views.values()) == {"completed": 100}
+            await assert_once_each(cluster, client, deals, txns)
+            executors = Counter([(await cluster.transaction(client, t))["executor_id"] for t in list(ids)[:40]])
+            assert set(executors) == {"gw-0", "gw-1"}, executors  # both processes ran workflows
+    finally:
+        cluster.stop()
