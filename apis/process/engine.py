@@ -53,6 +53,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 from dbos import DBOS, DBOSConfig, SetWorkflowID, StepOptions, WorkflowHandleAsync
+from dbos._error import DBOSWorkflowIDInUseError  # raised by the "reject" reuse policy; not re-exported
 
 from core.backoff import backoff_delay
 from core.errors import RetryableError
@@ -69,7 +70,7 @@ MOVED_MODULES: dict[str, str] = {
 
 The engine checkpoints step results and errors by pickling them, and a pickle names each
 class by module path; a workflow recorded before a move would fail to recover or replay
-without these (``tests/workflows/test_recorded_recovery.py`` holds one recorded before the
+without these (``tests/apis/process/engine/test_recorded_recovery.py`` holds one recorded before the
 architecture restructuring). Add a row whenever a module of step results or errors moves.
 (``apis.canonical`` needs none: split into one module per domain, the package re-exports every
 class under its old path.)
@@ -243,12 +244,16 @@ class WorkflowEngine:
         """Start ``func(*args)`` under ``business_key`` unless a workflow with that id exists.
 
         Returns whether this call started it (``False``: it existed and was left alone).
-        Concurrent calls with one key start one workflow.
+        Concurrent calls with one key, in any process, start one workflow and exactly one of
+        them is told it did: DBOS's ``reject`` reuse policy decides by the insert of the
+        workflow's status row, so a read-then-start race cannot answer ``True`` twice.
         """
-        existed = await DBOS.get_workflow_status_async(business_key) is not None
-        with SetWorkflowID(business_key):
-            await DBOS.start_workflow_async(func, *args)  # type: ignore[arg-type]  # a DBOS workflow is a coroutine function
-        return not existed
+        try:
+            with SetWorkflowID(business_key, workflow_id_reuse_policy="reject"):
+                await DBOS.start_workflow_async(func, *args)  # type: ignore[arg-type]  # a DBOS workflow is a coroutine function
+        except DBOSWorkflowIDInUseError:
+            return False
+        return True
 
     async def result(self, workflow_id: str) -> Any:
         """Wait for the workflow's result (raises its error)."""

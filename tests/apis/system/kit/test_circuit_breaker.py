@@ -63,6 +63,7 @@ def test_after_the_pause_one_trial_call_decides() -> None:
     breaker.before_call()
     breaker.record(None)
     assert breaker.state == "closed"
+    breaker.before_call()  # closed: every call goes through again
     breaker.before_call()
 
 
@@ -71,9 +72,16 @@ def test_a_cancelled_trial_frees_the_slot() -> None:
     breaker = _breaker(clock, threshold=1)
     _outage(breaker, UpstreamUnavailable("5xx"))
     clock.now += 10
-    breaker.before_call()
+    breaker.before_call()  # the trial, then cancelled before it could record an answer
+    with pytest.raises(CircuitOpen):
+        breaker.before_call()  # while it runs, the slot is taken
     breaker.abandon()
-    breaker.before_call()  # not refused for good
+    assert breaker.state == "half_open"
+    breaker.before_call()  # the freed slot admits the next trial...
+    with pytest.raises(CircuitOpen):
+        breaker.before_call()  # ...and only one
+    breaker.record(None)
+    assert breaker.state == "closed"
 
 
 @pytest.fixture
