@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.clock import movable_clock
 from tests.support.harness import Gateway, problem, running_gateway
 
 CLIENTS = "/gateway/v1/clients"
@@ -129,22 +129,23 @@ async def test_disabling_refuses_live_tokens_and_enabling_does_not_revive_them(
     gw: Gateway, admin: dict[str, str]
 ) -> None:
     client = await _create(gw, admin)
-    old = await _bearer(gw, client)
-    assert (await gw.client.get(CATALOGUE, headers=old)).status_code == 200
-    await asyncio.sleep(1.05)  # iat is whole seconds: the disabling must come in a later second
-    disabled = await gw.client.post(f"{CLIENTS}/{client['client_id']}/disable", headers=admin)
-    assert disabled.status_code == 200 and disabled.json()["status"] == "disabled"
-    refused = await gw.client.get(CATALOGUE, headers=old)
-    assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
-    assert (await _token(gw, client["client_id"], client["client_secret"])).json()["error"] == "invalid_client"
-    listed = await gw.client.get(CLIENTS, params={"status": "disabled"}, headers=admin)
-    assert [item["client_id"] for item in listed.json()["items"]] == [client["client_id"]]
+    with movable_clock() as clock:
+        old = await _bearer(gw, client)
+        assert (await gw.client.get(CATALOGUE, headers=old)).status_code == 200
+        clock.shift(1.05)  # iat is whole seconds: the disabling must come in a later second
+        disabled = await gw.client.post(f"{CLIENTS}/{client['client_id']}/disable", headers=admin)
+        assert disabled.status_code == 200 and disabled.json()["status"] == "disabled"
+        refused = await gw.client.get(CATALOGUE, headers=old)
+        assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
+        assert (await _token(gw, client["client_id"], client["client_secret"])).json()["error"] == "invalid_client"
+        listed = await gw.client.get(CLIENTS, params={"status": "disabled"}, headers=admin)
+        assert [item["client_id"] for item in listed.json()["items"]] == [client["client_id"]]
 
-    await asyncio.sleep(1.05)
-    enabled = await gw.client.post(f"{CLIENTS}/{client['client_id']}/enable", headers=admin)
-    assert enabled.json()["status"] == "active" and enabled.json()["disabled_at"] is None
-    assert (await gw.client.get(CATALOGUE, headers=old)).status_code == 401
-    assert (await gw.client.get(CATALOGUE, headers=await _bearer(gw, client))).status_code == 200
+        clock.shift(1.05)
+        enabled = await gw.client.post(f"{CLIENTS}/{client['client_id']}/enable", headers=admin)
+        assert enabled.json()["status"] == "active" and enabled.json()["disabled_at"] is None
+        assert (await gw.client.get(CATALOGUE, headers=old)).status_code == 401
+        assert (await gw.client.get(CATALOGUE, headers=await _bearer(gw, client))).status_code == 200
 
 
 async def test_deleting_is_for_good(gw: Gateway, admin: dict[str, str]) -> None:
@@ -163,15 +164,16 @@ async def test_deleting_is_for_good(gw: Gateway, admin: dict[str, str]) -> None:
 async def test_rotation_keeps_the_old_secret_for_the_overlap_only(gw: Gateway, admin: dict[str, str]) -> None:
     client = await _create(gw, admin)
     path = f"{CLIENTS}/{client['client_id']}/secret"
-    rotated = await gw.client.post(path, json={"previous_secret_valid_for": 1}, headers=admin)
-    assert rotated.status_code == 200, rotated.text
-    new_secret = rotated.json()["client_secret"]
-    assert new_secret and new_secret != client["client_secret"] and rotated.json()["previous_secret_expires_at"]
-    assert (await _token(gw, client["client_id"], client["client_secret"])).status_code == 200
-    assert (await _token(gw, client["client_id"], new_secret)).status_code == 200
-    await asyncio.sleep(1.1)
-    assert (await _token(gw, client["client_id"], client["client_secret"])).status_code == 401
-    assert (await _token(gw, client["client_id"], new_secret)).status_code == 200
+    with movable_clock() as clock:
+        rotated = await gw.client.post(path, json={"previous_secret_valid_for": 1}, headers=admin)
+        assert rotated.status_code == 200, rotated.text
+        new_secret = rotated.json()["client_secret"]
+        assert new_secret and new_secret != client["client_secret"] and rotated.json()["previous_secret_expires_at"]
+        assert (await _token(gw, client["client_id"], client["client_secret"])).status_code == 200
+        assert (await _token(gw, client["client_id"], new_secret)).status_code == 200
+        clock.shift(1.1)
+        assert (await _token(gw, client["client_id"], client["client_secret"])).status_code == 401
+        assert (await _token(gw, client["client_id"], new_secret)).status_code == 200
 
     immediate = await gw.client.post(path, json={"previous_secret_valid_for": 0}, headers=admin)
     assert (await _token(gw, client["client_id"], new_secret)).status_code == 401

@@ -10,7 +10,6 @@ wrong answer fails too; every case is checked before the one assertion, which li
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from tests.support.clock import movable_clock
 from tests.support.harness import Gateway, running_gateway
 
 CATALOG_READ, AUDIT_READ = "gateway:catalog:read", "gateway:audit:read"
@@ -85,16 +85,16 @@ async def _apply(gw: Gateway, case: str, client_id: str, secret: str, token: str
 async def test_introspection_answers_as_the_pipeline_decides(gw: Gateway) -> None:
     introspector = await gw.create_client(INTROSPECTOR_SCOPE)
     tokens: dict[str, tuple[str, str, str]] = {}
-    for case in EXPECTED:
-        client_id, secret = await gw.create_client(f"{CATALOG_READ} {AUDIT_READ}")
-        token = await gw.token(client_id, secret)
-        tokens[case] = (client_id, secret, token)
-    await asyncio.sleep(1.05)  # iat is whole seconds: the changes come in a later second than the tokens
-
     seen: dict[str, tuple[str | None, str | None]] = {}
-    for case, (client_id, secret, token) in tokens.items():
-        await _apply(gw, case, client_id, secret, token)
-        seen[case] = _decisions(await _introspect(gw, introspector, token), await _pipeline(gw, token))
+    with movable_clock() as clock:
+        for case in EXPECTED:
+            client_id, secret = await gw.create_client(f"{CATALOG_READ} {AUDIT_READ}")
+            token = await gw.token(client_id, secret)
+            tokens[case] = (client_id, secret, token)
+        clock.shift(1.05)  # iat is whole seconds: the changes come in a later second than the tokens
+        for case, (client_id, secret, token) in tokens.items():
+            await _apply(gw, case, client_id, secret, token)
+            seen[case] = _decisions(await _introspect(gw, introspector, token), await _pipeline(gw, token))
     # Expired: past exp and the pipeline's leeway, the live token of the "active" case.
     _, _, token = tokens["active"]
     leeway = gw.app.state.governance.authentication.leeway_seconds

@@ -6,7 +6,6 @@ keeps (no cookie value, no secret, no token in the clear).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from core.db import console_sessions
+from tests.support.clock import movable_clock
 from tests.support.harness import Gateway, running_gateway
 
 OPS_SCOPES = "process:operations:read process:operations:write process:reconciliation:read"
@@ -234,16 +234,17 @@ async def test_the_session_renews_its_token_before_it_expires(tmp_path: Path) ->
         store = gw.app.state.console_sessions
         cookie_value = gw.client.cookies[SESSION]
         first = await store.find(cookie_value)
-        await asyncio.sleep(1.2)
-        assert (await gw.client.get("/console/exceptions")).status_code == 200
-        renewed = await store.find(cookie_value)
-        assert renewed.access_token != first.access_token
-        assert renewed.token_expires_at > first.token_expires_at
+        with movable_clock() as clock:
+            clock.shift(1.2)
+            assert (await gw.client.get("/console/exceptions")).status_code == 200
+            renewed = await store.find(cookie_value)
+            assert renewed.access_token != first.access_token
+            assert renewed.token_expires_at > first.token_expires_at
 
-        # A client disabled meanwhile cannot renew: the session ends and says why.
-        await gw.app.state.client_admin.disable(client_id)
-        await asyncio.sleep(1.2)
-        ended = await gw.client.get("/console/exceptions")
+            # A client disabled meanwhile cannot renew: the session ends and says why.
+            await gw.app.state.client_admin.disable(client_id)
+            clock.shift(1.2)
+            ended = await gw.client.get("/console/exceptions")
         assert ended.status_code == 303
         assert ended.headers["location"].endswith("reason=refused")
         assert await store.find(cookie_value) is None
