@@ -90,12 +90,11 @@ def serve(
         mode="production" if production else None,
         allow_public_sandboxes=True if allow_public_sandboxes else None,
     )
-    if settings.workers > 1 or settings.admin_port:
-        # Before the checks import the vendors' code (which defines metrics). The admin listener
-        # is a process of its own: it reads every worker's metrics from these files.
-        _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
-    _refuse_problems(ctx, settings)  # before anything else is written, and before any server starts
+    _refuse_problems(ctx, settings)  # before anything is written, imported or started
     _checked_governance(settings)  # an invalid file stops here, not in every worker with a traceback
+    if settings.workers > 1 or settings.admin_port:
+        # The admin listener is a process of its own: it reads every worker's metrics from these files.
+        _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     # Imported only now: they define prometheus_client metrics, which must see the multiprocess setup.
     from gateway.sandbox_apps import embedded_vendors
     from gateway.state import prepare_state

@@ -31,8 +31,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import httpx
 from joserfc.jwk import ECKey, RSAKey
 
-from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials, load_private_key
-from apis.system.kit.link import ApiKey, BasicCredentials, ClientSecret, VendorLink
 from core.settings import SettingsError
 from core.tracing import TracedClient
 from gateway.sandbox_credentials import admin_token
@@ -40,8 +38,10 @@ from gateway.sandbox_credentials import admin_token
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
+    from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials
     from apis.system.erp.settings import NetSuiteSettings
     from apis.system.kit.circuit_breaker import CircuitBreaker
+    from apis.system.kit.link import ApiKey, BasicCredentials, ClientSecret, VendorLink
     from gateway.settings import Settings
 
 SANDBOX_SETUP_TIMEOUT_SECONDS = 10.0
@@ -95,27 +95,41 @@ class Vendor(NamedTuple):
 
 # -- credentials ----------------------------------------------------------------------------------
 async def _salesforce_credentials(settings: Settings, _: Reach) -> ClientSecret:
+    from apis.system.kit.link import ClientSecret
+
     return ClientSecret(settings.salesforce.client_id, settings.salesforce.client_secret)
 
 
 async def _business_central_credentials(settings: Settings, _: Reach) -> ClientSecret:
+    from apis.system.kit.link import ClientSecret
+
     return ClientSecret(settings.business_central.client_id, settings.business_central.client_secret)
 
 
 async def _product_platform_credentials(settings: Settings, _: Reach) -> ApiKey:
+    from apis.system.kit.link import ApiKey
+
     return ApiKey(settings.product_platform.api_key)
 
 
 async def _avalara_credentials(settings: Settings, _: Reach) -> BasicCredentials:
+    from apis.system.kit.link import BasicCredentials
+
     return BasicCredentials(settings.avalara.account_id, settings.avalara.license_key)
 
 
 async def _stripe_credentials(settings: Settings, _: Reach) -> ApiKey:
+    from apis.system.kit.link import ApiKey
+
     return ApiKey(settings.stripe.secret_key)
 
 
 async def _netsuite_credentials(settings: Settings, reach: Reach) -> NetSuiteCredentials:
     """The configured certificate and key; else a key whose certificate is uploaded to the sandbox."""
+    # Imported here: the start-up checks read this module before the CLI sets up the metrics'
+    # multiprocess mode, and the connector's modules define metrics.
+    from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials, load_private_key
+
     netsuite = settings.netsuite
     key = load_private_key(netsuite)
     if not reach.admin_token:  # the real NetSuite: no control API to upload to
@@ -156,6 +170,8 @@ async def register_sandbox_certificate(
     Raises:
         SettingsError: the URL is not a NetSuite sandbox taking certificate uploads.
     """
+    from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials
+
     algorithm = settings.signing_algorithm
     key = key or sandbox_signing_key(algorithm)
     certificate_id = settings.certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
@@ -305,6 +321,8 @@ class VendorLinks:
 
     async def link(self, name: str) -> VendorLink[Any]:
         """The link to vendor ``name``: the network while its URL is set, else its sandbox in process."""
+        from apis.system.kit.link import VendorLink
+
         vendor = VENDOR_BY_NAME[name]
         url = vendor.url(self.settings)
         if not url and self.settings.mode == "production":
