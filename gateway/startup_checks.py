@@ -77,6 +77,11 @@ def placeholder_problems(settings: Settings) -> list[str]:
             continue
         section = getattr(settings, vendor.section)
         fields = [*vendor.credential_fields, *(f for f in section.SECRETS if f not in vendor.credential_fields)]
+        if vendor.name == "netsuite" and not from_file and not section.certificate_id:
+            problems.append(
+                f"netsuite_certificate_id: empty while netsuite_url is set ({url}); set STRATA_NETSUITE_CERTIFICATE_ID "
+                "to the id NetSuite showed when the certificate was uploaded"
+            )
         for field in fields:
             key = section.key(field)
             value = getattr(section, field)
@@ -121,6 +126,12 @@ def production_problems(settings: Settings) -> list[str]:
                 f"{key}: not set, so the {vendor.name} sandbox would be mounted; set {_env(key)} to the vendor's URL"
             )
     problems.extend(_secret_problems(settings))
+    bc = settings.business_central
+    if settings.erp.vendor == "business-central" and bc.tenant_id == Settings().business_central.tenant_id:
+        problems.append(
+            f"business_central_tenant_id: still the sandbox's tenant ({bc.tenant_id}); set "
+            "STRATA_BUSINESS_CENTRAL_TENANT_ID to the Entra tenant of the environment"
+        )
     if not settings.master_key and not settings.master_key_file:
         problems.append(
             f"master_key: would be created automatically in {settings.state_path / MASTER_KEY_FILE_NAME}; set "

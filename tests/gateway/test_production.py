@@ -89,6 +89,22 @@ def test_the_production_configuration_passes_every_check(tmp_path: Path) -> None
             id="sandbox-for-the-chosen-erp",
         ),
         pytest.param(
+            {
+                "STRATA_ERP_VENDOR": "business-central",
+                "STRATA_BUSINESS_CENTRAL_URL": "https://api.businesscentral.dynamics.com",
+                "STRATA_BUSINESS_CENTRAL_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+                "STRATA_BUSINESS_CENTRAL_CLIENT_SECRET": "a-real-secret",
+            },
+            "business_central_tenant_id: still the sandbox's tenant (strata-sandbox.onmicrosoft.com); set "
+            "STRATA_BUSINESS_CENTRAL_TENANT_ID",
+            id="sandbox-tenant-of-the-chosen-erp",
+        ),
+        pytest.param(
+            {"STRATA_NETSUITE_CERTIFICATE_ID": None},
+            "netsuite_certificate_id: empty while netsuite_url is set",
+            id="netsuite-key-without-its-certificate-id",
+        ),
+        pytest.param(
             {"STRATA_STRIPE_URL": None, "STRATA_STRIPE_WEBHOOK_SECRET": None},
             "stripe_webhook_secret: has no value of its own; set STRATA_STRIPE_WEBHOOK_SECRET "
             "(or STRATA_STRIPE_WEBHOOK_SECRET_FILE)",
