@@ -369,6 +369,9 @@ def demo(ctx: click.Context, limit: int | None, within: float, with_outage: bool
     # Short durable retries: the outage's transaction runs out of attempts in a second, not a minute.
     retries = {"workflow_step_attempts": "2", "workflow_backoff_base_ms": "100"} if with_outage else {}
     settings = _settings(ctx, executor_id="strata-demo", reconciliation_schedule_hour="-1", **retries)
+    if settings.mode == "production":
+        click.echo("strata: cannot start: mode: the demo never runs in production; unset STRATA_MODE", err=True)
+        ctx.exit(EXIT_USAGE)
     _run(lambda: prepare_state(settings, echo=lambda _line: None))
     report = _run(
         lambda: run_demo(

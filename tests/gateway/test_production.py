@@ -225,12 +225,14 @@ def test_sandboxes_mount_only_on_loopback(tmp_path: Path) -> None:
     assert startup_problems(allowed) == []
 
 
-def test_sandboxes_serve_refuses_a_public_interface_and_production(tmp_path: Path) -> None:
+def test_sandboxes_serve_and_the_demo_refuse_production_and_a_public_interface(tmp_path: Path) -> None:
     env = {"STRATA_STATE_DIR": str(tmp_path)}
     result = CliRunner().invoke(main, ["sandboxes", "serve", "--host", "0.0.0.0"], env=env)
     assert result.exit_code == 2 and "host: 0.0.0.0 is not loopback" in result.output
     result = CliRunner().invoke(main, ["sandboxes", "serve"], env={**env, "STRATA_MODE": "production"})
     assert result.exit_code == 2 and "never served in production" in result.output
+    result = CliRunner().invoke(main, ["demo"], env={**env, "STRATA_MODE": "production"})
+    assert result.exit_code == 2 and "the demo never runs in production" in result.output
 
 
 # -- secrets as files ---------------------------------------------------------------------------
