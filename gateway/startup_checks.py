@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from core.master_key import MASTER_KEY_FILE_NAME
 from gateway.sandbox_credentials import ADMIN_TOKEN, FILE_NAME, SandboxCredentials, read_credentials
-from gateway.settings import Settings, secret_keys
+from gateway.settings import Settings, secret_keys, settings_environment
 from gateway.vendors import VENDORS, Vendor
 
 OPTIONAL_SECRETS = frozenset({"data_s3_secret_access_key"})
@@ -179,29 +179,19 @@ def _secret_problems(settings: Settings) -> list[str]:
         for field in (*vendor.credential_fields, *getattr(settings, vendor.section).SECRETS)
     }
     problems = []
-    defaults = Settings()
+    values, defaults = settings_environment(settings), settings_environment(Settings())
     for key in secret_keys(settings):
         if key == "master_key" or key in OPTIONAL_SECRETS or key in checked_by_placeholders:
             continue
         section_name = next((name for name in vendor_sections if key.startswith(f"{name}_")), None)
         if section_name is not None and section_name not in used_sections:
             continue  # the ERP not chosen
-        value, default = _value(settings, key), _value(defaults, key)
+        value, default = values[_env(key)], defaults[_env(key)]
         if key == "netsuite_private_key" and (value or settings.netsuite.private_key_file):
             continue
         if not value or value == default:
             problems.append(f"{key}: has no value of its own; set {_env(key)} (or {_env(key)}_FILE)")
     return problems
-
-
-def _value(settings: Settings, key: str) -> str:
-    for name in Settings.__struct_fields__:
-        section = getattr(settings, name)
-        if hasattr(section, "SECTION") and key.startswith(f"{name}_"):
-            field = key.removeprefix(f"{name}_")
-            if field in section.__struct_fields__:
-                return str(getattr(section, field))
-    return str(getattr(settings, key, ""))
 
 
 def startup_problems(settings: Settings) -> list[str]:
