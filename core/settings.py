@@ -23,7 +23,9 @@ table (``[netsuite]`` then ``max_retries = 2``).
 
 A wrong value raises :class:`SettingsError`, whose message names the flat key and the allowed
 values; the CLI turns it into exit code 2 and never prints a traceback. Each struct lists its
-secrets in ``SECRETS`` (never logged; a later check refuses their defaults in production).
+secrets in ``SECRETS`` (never logged; :mod:`gateway.startup_checks` refuses their defaults in
+production). Every secret can also be read from a file, the way containers mount secrets:
+``STRATA_<NAME>_FILE`` names it (``STRATA_STRIPE_SECRET_KEY_FILE=/run/secrets/stripe``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 PolicyMode = Literal["enforce", "shadow", "off"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+Mode = Literal["demo", "production"]
 BackendErrorMode = Literal["allow", "deny"]
 
 
@@ -90,8 +93,27 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     SECRETS: ClassVar[tuple[str, ...]] = ("master_key",)
     """Fields holding secrets: never logged, never echoed."""
 
+    mode: Mode = "demo"
+    """``demo`` (the embedded default: sandboxes for vendors without a URL, demo seeding) or
+    ``production``, which refuses to start while anything of the demo world would be left
+    (see :mod:`gateway.startup_checks`)."""
     host: str = "127.0.0.1"
     """Interface the server binds."""
+    admin_port: int = 0
+    """Port of the admin listener (metrics of every worker, detailed readiness, docs and, with
+    ``admin_management``, the management API), one for the whole group of workers; 0 = none
+    (they are then served on the public port, except in production)."""
+    admin_host: str = "127.0.0.1"
+    """Interface the admin listener binds."""
+    admin_management: bool = False
+    """Serve the management API (``/gateway/v1``) on the admin listener only, not on the public port."""
+    allow_public_sandboxes: bool = False
+    """Let a demo gateway listen on a non-loopback interface while sandboxes are mounted (anyone
+    who reaches the port then reaches the simulated vendors and their control APIs)."""
+    sandbox_credentials_file: str = ""
+    """The ``sandbox-credentials.json`` of standalone sandboxes (``strata sandboxes serve``): a
+    vendor whose URL is set and whose credentials are not takes them from this file. Refused in
+    production. Empty = ``<state_dir>/sandbox-credentials.json`` for the embedded sandboxes."""
     port: int = DEFAULT_PORT
     """TCP port the server binds (1-65535)."""
     workers: int = 1
@@ -215,6 +237,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
         _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)
         _check_range("max_in_flight", self.max_in_flight, 0, 1_000_000)
+        if self.admin_port:
+            _check_range("admin_port", self.admin_port, 1, 65535)
+            if self.admin_port == self.port:
+                raise SettingsError(f"admin_port: {self.admin_port} is the public port too; choose another")
         _check_range("workflow_step_attempts", self.workflow_step_attempts, 1, 50)
         _check_range("workflow_backoff_base_ms", self.workflow_backoff_base_ms, 0, 600_000)
         _check_range("workflow_backoff_max_ms", self.workflow_backoff_max_ms, 1, 3_600_000)

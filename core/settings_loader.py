@@ -108,6 +108,7 @@ def resolve_settings(
         value = env.get(ENV_PREFIX + key.upper())
         if value is not None:
             merged[key] = value
+    merged.update(_secret_files(env, kind, keys))
     for key, value in (overrides or {}).items():
         if value is not None:
             if key not in keys:
@@ -122,6 +123,48 @@ def resolve_settings(
     hints = typing.get_type_hints(kind, include_extras=False)
     built = {name: hints[name](**values) for name, values in sections.items()}
     return kind(**core, **built)
+
+
+@cache
+def secret_keys_of(kind: type[CoreSettings]) -> tuple[str, ...]:
+    """The flat keys of every secret setting of ``kind`` (its own ``SECRETS`` and each section's)."""
+    hints = typing.get_type_hints(kind, include_extras=False)
+    found = list(kind.SECRETS)
+    for name in kind.__struct_fields__:
+        annotation = hints[name]
+        if isinstance(annotation, type) and issubclass(annotation, SettingsSection):
+            found.extend(f"{name}_{field}" for field in annotation.SECRETS)
+    return tuple(found)
+
+
+def _secret_files(env: Mapping[str, str], kind: type[CoreSettings], keys: Mapping[str, _Key]) -> dict[str, str]:
+    """Secrets read from the files ``STRATA_<NAME>_FILE`` names (a container's secret mounts).
+
+    A secret that has a ``<name>_file`` setting of its own (``master_key_file``,
+    ``netsuite_private_key_file``) is read by its owner, which knows the file's format. The
+    file's content is the value, a trailing newline removed; set beside ``STRATA_<NAME>`` with a
+    different value, the two are refused rather than one silently winning.
+    """
+    values: dict[str, str] = {}
+    for key in secret_keys_of(kind):
+        if f"{key}_file" in keys:
+            continue
+        variable = f"{ENV_PREFIX}{key.upper()}_FILE"
+        path = env.get(variable)
+        if not path:
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                value = handle.read().rstrip("\r\n")
+        except OSError as exc:
+            raise SettingsError(f"{variable}: cannot read {path!r} ({exc.strerror})") from None
+        if not value:
+            raise SettingsError(f"{variable}: {path!r} is empty")
+        direct = env.get(ENV_PREFIX + key.upper())
+        if direct is not None and direct != value:
+            raise SettingsError(f"{ENV_PREFIX}{key.upper()} and {variable} disagree; set only one of them")
+        values[key] = value
+    return values
 
 
 def _from_file(env: Mapping[str, str], keys: Mapping[str, _Key]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from gateway.exceptions import exception_handlers, exception_to_response
 from gateway.health import health_live, health_ready
 from gateway.metrics import exposition
 from gateway.routing import bind_contracts
+from gateway.sandbox_credentials import with_sandbox_credentials
 from gateway.settings import Settings, load_settings
 from policies.edge import CorsAllowlist, Edge, EdgeConfig
 from policies.governance import load_governance
@@ -87,6 +88,8 @@ def create_app(
     """
     if settings is None:
         settings = load_settings(overrides or None)
+    # The sandboxes' credentials (random per state) reach the connectors as their settings.
+    settings = with_sandbox_credentials(settings)
     configure_logging(settings.log_level, settings.log_redact_field_names)
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1" if settings.issuer.startswith("http://") else "0")
     governance = load_governance(settings.governance_path, own_issuer=settings.issuer)

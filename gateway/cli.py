@@ -58,15 +58,42 @@ def main(ctx: click.Context, state_dir: str | None, database_url: str | None) ->
 @click.option("--host", help="Interface to bind (STRATA_HOST).")
 @click.option("--port", type=str, help="Port to bind (STRATA_PORT).")
 @click.option("--workers", type=str, help="Worker processes (STRATA_WORKERS).")
+@click.option("--admin-port", type=str, help="Port of the admin listener (STRATA_ADMIN_PORT).")
 @click.option("--no-seed", is_flag=True, help="Do not seed demo clients on an empty state.")
+@click.option("--production", is_flag=True, help="Production mode (STRATA_MODE=production): no demo world.")
+@click.option(
+    "--allow-public-sandboxes",
+    is_flag=True,
+    help="Mount sandboxes while listening on a non-loopback interface (STRATA_ALLOW_PUBLIC_SANDBOXES).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: str | None, workers: str | None, no_seed: bool) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: str | None,
+    workers: str | None,
+    admin_port: str | None,
+    no_seed: bool,
+    production: bool,
+    allow_public_sandboxes: bool,
+) -> None:
     """Serve the gateway (granian, ASGI)."""
     import os
 
-    settings = _settings(ctx, host=host, port=port, workers=workers, seed_demo=False if no_seed else None)
+    settings = _settings(
+        ctx,
+        host=host,
+        port=port,
+        workers=workers,
+        admin_port=admin_port,
+        seed_demo=False if no_seed else None,
+        mode="production" if production else None,
+        allow_public_sandboxes=True if allow_public_sandboxes else None,
+    )
+    _refuse_problems(ctx, settings)  # before anything is written, imported or started
     _checked_governance(settings)  # an invalid file stops here, not in every worker with a traceback
-    if settings.workers > 1:
+    if settings.workers > 1 or settings.admin_port:
+        # The admin listener is a process of its own: it reads every worker's metrics from these files.
         _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     # Imported only now: they define prometheus_client metrics, which must see the multiprocess setup.
     from gateway.sandbox_apps import embedded_vendors
@@ -97,13 +124,105 @@ def serve(ctx: click.Context, host: str | None, port: str | None, workers: str |
     from core.logging import configure_logging
 
     configure_logging(settings.log_level)  # granian's own lines go through the same JSON renderer
-    click.echo(f"strata: serving on http://{settings.host}:{settings.port} (issuer {settings.issuer})")
+    click.echo(
+        f"strata: serving ({settings.mode} mode) on http://{settings.host}:{settings.port} (issuer {settings.issuer})"
+    )
+    admin = _start_admin_listener(settings) if settings.admin_port else None
+    try:
+        Granian(
+            "gateway.asgi:create_app_from_environment",
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            factory=True,
+            log_level=settings.log_level,  # type: ignore[arg-type]
+            log_dictconfig=GRANIAN_LOGGING,
+        ).serve()
+    finally:
+        if admin is not None:
+            _stop_admin_listener(admin)
+
+
+def _refuse_problems(ctx: click.Context, settings: Settings) -> None:
+    """Exit 2 with one line per reason not to start (:mod:`gateway.startup_checks`), if any."""
+    from gateway.startup_checks import startup_problems
+
+    try:
+        problems = startup_problems(settings)
+    except SettingsError as exc:
+        problems = [str(exc)]
+    if problems:
+        for problem in problems:
+            click.echo(f"strata: cannot start: {problem}", err=True)
+        ctx.exit(EXIT_USAGE)
+
+
+def _start_admin_listener(settings: Settings) -> Any:
+    """The admin listener: one granian server (one worker) for the whole group, in a process of its own.
+
+    It serves the same app with the admin routes only (:func:`gateway.asgi.create_admin_app_from_environment`):
+    metrics of every worker (prometheus_client's multiprocess files), detailed readiness, the docs
+    and, with ``admin_management``, the management API. It reads the state every worker shares (the
+    database, Redis); it runs no workflows. It stops with this command.
+    """
+    import subprocess
+
+    click.echo(f"strata: admin listener on http://{settings.admin_host}:{settings.admin_port}")
+    command = [sys.executable, "-m", "gateway.cli", "admin-serve"]
+    return subprocess.Popen(command)  # noqa: S603 - our own CLI; settings travel in the environment
+
+
+def _stop_admin_listener(admin: Any) -> None:
+    import subprocess
+
+    admin.terminate()
+    try:
+        admin.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        admin.kill()
+        admin.wait(timeout=5)
+
+
+ADMIN_START_WAIT_SECONDS = 120.0
+"""How long the admin listener waits for the workers to answer before it starts anyway."""
+
+
+def _wait_for_the_workers(settings: Settings) -> None:
+    """Start once the public port answers: the workers have prepared the state (schema, keys and, in a
+    demo, the sandboxes' files) the admin process then only reads."""
+    import httpx
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - a comparison
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{settings.port}/health/live"
+    deadline = time.monotonic() + ADMIN_START_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+
+
+@main.command("admin-serve", hidden=True)
+@click.pass_context
+def admin_serve(ctx: click.Context) -> None:
+    """The admin listener's process (started by ``strata serve`` when STRATA_ADMIN_PORT is set)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from core.logging import configure_logging
+
+    settings = _settings(ctx)
+    configure_logging(settings.log_level)
+    _wait_for_the_workers(settings)
     Granian(
-        "gateway.asgi:create_app_from_environment",
-        address=settings.host,
-        port=settings.port,
+        "gateway.asgi:create_admin_app_from_environment",
+        address=settings.admin_host,
+        port=settings.admin_port,
         interface=Interfaces.ASGI,
-        workers=settings.workers,
+        workers=1,
         factory=True,
         log_level=settings.log_level,  # type: ignore[arg-type]
         log_dictconfig=GRANIAN_LOGGING,
@@ -176,12 +295,15 @@ def sandboxes() -> None:
 @sandboxes.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
+@click.option("--allow-public-sandboxes", is_flag=True, help="Listen on a non-loopback interface all the same.")
 @click.pass_context
-def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
+def sandboxes_serve(ctx: click.Context, host: str, port: int, allow_public_sandboxes: bool) -> None:
     """Serve every vendor sandbox in this process, under /sandbox/<vendor>.
 
-    State persists under <state dir>/sandboxes/<vendor>. Point a gateway at them with
-    STRATA_<VENDOR>_URL=http://HOST:PORT/sandbox/<vendor> (listed at GET /).
+    State persists under <state dir>/sandboxes/<vendor>; their credentials (random, drawn on the
+    first start) and control-API tokens are in <state dir>/sandbox-credentials.json. Point a
+    gateway at them with STRATA_<VENDOR>_URL=http://HOST:PORT/sandbox/<vendor> (listed at GET /)
+    and STRATA_SANDBOX_CREDENTIALS_FILE=<that file>.
     """
     import os
 
@@ -190,12 +312,26 @@ def sandboxes_serve(ctx: click.Context, host: str, port: int) -> None:
 
     from core.logging import configure_logging
     from gateway.sandbox_apps import gateway_environment
+    from gateway.sandbox_credentials import FILE_NAME, load_or_create
+    from gateway.startup_checks import is_loopback_host
 
     settings = _settings(ctx)
+    if settings.mode == "production":
+        click.echo("strata: cannot start: mode: sandboxes are never served in production; unset STRATA_MODE", err=True)
+        ctx.exit(EXIT_USAGE)
+    if not is_loopback_host(host) and not (allow_public_sandboxes or settings.allow_public_sandboxes):
+        click.echo(
+            f"strata: cannot start: host: {host} is not loopback (anyone reaching the port would reach the "
+            "sandboxes); listen on 127.0.0.1 or pass --allow-public-sandboxes",
+            err=True,
+        )
+        ctx.exit(EXIT_USAGE)
     os.environ["STRATA_STATE_DIR"] = str(settings.state_path)
+    credentials = settings.state_path / FILE_NAME
+    load_or_create(credentials)
     configure_logging(settings.log_level)
     click.echo(f"strata: sandboxes on http://{host}:{port}/sandbox/<vendor>; point a gateway at them with:")
-    for name, value in gateway_environment(f"http://{host}:{port}").items():
+    for name, value in gateway_environment(f"http://{host}:{port}", str(credentials)).items():
         click.echo(f"  {name}={value}")
     Granian(
         "gateway.sandbox_apps:create_sandboxes_app_from_environment",
@@ -233,6 +369,9 @@ def demo(ctx: click.Context, limit: int | None, within: float, with_outage: bool
     # Short durable retries: the outage's transaction runs out of attempts in a second, not a minute.
     retries = {"workflow_step_attempts": "2", "workflow_backoff_base_ms": "100"} if with_outage else {}
     settings = _settings(ctx, executor_id="strata-demo", reconciliation_schedule_hour="-1", **retries)
+    if settings.mode == "production":
+        click.echo("strata: cannot start: mode: the demo never runs in production; unset STRATA_MODE", err=True)
+        ctx.exit(EXIT_USAGE)
     _run(lambda: prepare_state(settings, echo=lambda _line: None))
     report = _run(
         lambda: run_demo(

@@ -80,6 +80,7 @@ async def run_demo(
 ) -> DemoReport:
     """Submit the Closed Won opportunities and wait until every transaction settled (or ``within`` s)."""
     from gateway.app import create_app
+    from gateway.sandbox_credentials import admin_headers
 
     app = create_app(settings)
     async with app.litestar.lifespan():
@@ -99,7 +100,9 @@ async def run_demo(
             headers = {"Authorization": f"Bearer {token}"}
             opportunities = await _closed_won(app, limit)
             echo(f"strata demo: {len(opportunities)} closed-won opportunities in the CRM")
-            outage_opportunity = await _outage_deal(client) if with_outage else None
+            outage_opportunity = (
+                await _outage_deal(client, admin_headers(settings, "salesforce")) if with_outage else None
+            )
             started = time.perf_counter()
             report = DemoReport(submitted=len(opportunities))
             ids: dict[str, str] = {}
@@ -110,7 +113,9 @@ async def run_demo(
             views = await _settle(client, headers, set(ids), started + within)
             if outage_opportunity is not None:
                 echo(f"strata demo: {outage_opportunity} submitted while billing answers 503 (it will fail; replay it)")
-                transaction_id = await _submit_during_outage(client, headers, outage_opportunity)
+                transaction_id = await _submit_during_outage(
+                    client, headers, outage_opportunity, admin_headers(settings, "stripe")
+                )
                 report.submitted += 1
                 report.created += 1
                 ids[transaction_id] = outage_opportunity
@@ -129,9 +134,9 @@ async def run_demo(
     return report
 
 
-async def _outage_deal(client: httpx.AsyncClient) -> str:
-    """A new won deal in the CRM sandbox, for the transaction the outage fails."""
-    response = await client.post("/sandbox/salesforce/_control/won-deals", json=[OUTAGE_DEAL])
+async def _outage_deal(client: httpx.AsyncClient, admin: dict[str, str]) -> str:
+    """A new won deal in the CRM sandbox (through its control API), for the transaction the outage fails."""
+    response = await client.post("/sandbox/salesforce/_control/won-deals", json=[OUTAGE_DEAL], headers=admin)
     response.raise_for_status()
     return str(response.json()[0]["opportunity_id"])
 
@@ -148,16 +153,18 @@ async def _submit(client: httpx.AsyncClient, headers: dict[str, str], opportunit
     return dict(response.json())
 
 
-async def _submit_during_outage(client: httpx.AsyncClient, headers: dict[str, str], opportunity_id: str) -> str:
+async def _submit_during_outage(
+    client: httpx.AsyncClient, headers: dict[str, str], opportunity_id: str, admin: dict[str, str]
+) -> str:
     """Submit ``opportunity_id`` while the billing sandbox refuses subscriptions; the transaction id."""
     faults = "/sandbox/stripe/_control/faults"
-    (await client.post(faults, json=[OUTAGE_FAULT])).raise_for_status()
+    (await client.post(faults, json=[OUTAGE_FAULT], headers=admin)).raise_for_status()
     try:
         transaction_id = str((await _submit(client, headers, opportunity_id))["transaction"]["id"])
         await _settle(client, headers, {transaction_id}, time.perf_counter() + 120)
         return transaction_id
     finally:
-        await client.delete(faults)
+        await client.delete(faults, headers=admin)
 
 
 async def _reconcile(client: httpx.AsyncClient, headers: dict[str, str], period: str, within: float) -> str:

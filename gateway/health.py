@@ -7,7 +7,10 @@
   run concurrently; any failure → 503 ``application/problem+json`` naming the failing parts
   (never their error text, which could leak hosts or credentials into a public probe).
   It also reports every vendor's circuit breaker (``vendors``), without failing on them:
-  see :mod:`apis.system.kit.circuit_breaker`.
+  see :mod:`apis.system.kit.circuit_breaker`. Every answer says which ``mode`` runs (``demo``
+  or ``production``). On the public port in production, or once an admin port is set
+  (:mod:`gateway.listeners`), it answers without details: ``{"status", "mode"}``, or a 503
+  problem naming no part; the details are on the admin listener.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import text
 
 from core.problems import PROBLEM_MEDIA_TYPE, problem_body
 from gateway.components import Components
+from gateway.listeners import admin_paths_split
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -83,6 +87,9 @@ async def health_ready(request: Request[Any, Any, Any], components: NamedDepende
     results = await asyncio.gather(
         *(_run(name, check, components) for name, check in readiness_checks(components).items())
     )
+    settings = components.settings
+    if request.app.state.get("listener", "public") == "public" and admin_paths_split(settings):
+        return _without_details(request, settings, ready=all(outcome == "ok" for _, outcome, _ in results))
     checks = {name: {"status": outcome, "duration_ms": duration} for name, outcome, duration in results}
     failing = sorted(name for name, outcome, _ in results if outcome != "ok")
     # Informational: an open vendor circuit does not make this instance unready (see
@@ -91,7 +98,7 @@ async def health_ready(request: Request[Any, Any, Any], components: NamedDepende
     if not failing:
         import msgspec
 
-        ready = {"status": "ready", "checks": checks, "vendors": vendors}
+        ready = {"status": "ready", "mode": settings.mode, "checks": checks, "vendors": vendors}
         return Response(msgspec.json.encode(ready), media_type="application/json")
     body = problem_body(
         status=503,
@@ -100,7 +107,26 @@ async def health_ready(request: Request[Any, Any, Any], components: NamedDepende
         detail=f"failing: {', '.join(failing)}",
         instance=request.url.path,
         request_id=request.scope.get("state", {}).get("request_id"),
-        extensions={"checks": checks, "vendors": vendors},
+        extensions={"mode": settings.mode, "checks": checks, "vendors": vendors},
         base_uri=components.settings.problem_base_uri,
+    )
+    return Response(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE, headers={"Retry-After": "5"})
+
+
+def _without_details(request: Request[Any, Any, Any], settings: Any, *, ready: bool) -> Response[bytes]:
+    """The public port's readiness when the details live on the admin listener: the verdict and the mode."""
+    import msgspec
+
+    if ready:
+        return Response(msgspec.json.encode({"status": "ready", "mode": settings.mode}), media_type="application/json")
+    body = problem_body(
+        status=503,
+        problem="not-ready",
+        title="Not ready",
+        detail="this instance cannot serve yet",
+        instance=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        extensions={"mode": settings.mode},
+        base_uri=settings.problem_base_uri,
     )
     return Response(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE, headers={"Retry-After": "5"})

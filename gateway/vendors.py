@@ -9,11 +9,14 @@ network. :class:`VendorLinks` turns that choice into the
 URL, the credentials and the vendor's circuit breaker — so nothing under ``apis/system``
 knows that sandboxes exist.
 
-Credentials come from the vendor's settings, except NetSuite's with no configured key: the
-root generates a key pair and uploads its certificate to the sandbox's control API (as an
+Credentials come from the vendor's settings; for a sandbox, the composition root has filled
+them from the sandbox credentials file (:mod:`gateway.sandbox_credentials`: random per state
+directory, never a constant). NetSuite's with no configured key: the root generates a key pair
+and uploads its certificate to the sandbox's control API with the sandbox's admin token (as an
 administrator uploads one to the integration record), in process or at a standalone sandbox's
 URL (``strata sandboxes serve``); a URL that refuses the upload is no sandbox, and the start
-stops with a :class:`~core.settings.SettingsError` naming the settings to set.
+stops with a :class:`~core.settings.SettingsError` naming the settings to set. In production no
+sandbox is ever built (nor a ``sandboxes`` module imported): a vendor without a URL is an error.
 """
 
 from __future__ import annotations
@@ -28,16 +31,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import httpx
 from joserfc.jwk import ECKey, RSAKey
 
-from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials, load_private_key
-from apis.system.kit.link import ApiKey, BasicCredentials, ClientSecret, VendorLink
 from core.settings import SettingsError
 from core.tracing import TracedClient
+from gateway.sandbox_credentials import admin_token
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
+    from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials
     from apis.system.erp.settings import NetSuiteSettings
     from apis.system.kit.circuit_breaker import CircuitBreaker
+    from apis.system.kit.link import ApiKey, BasicCredentials, ClientSecret, VendorLink
     from gateway.settings import Settings
 
 SANDBOX_SETUP_TIMEOUT_SECONDS = 10.0
@@ -50,12 +54,17 @@ class Reach:
 
     base_url: str
     sandbox: Any | None = None
+    admin_token: str = ""
+    """The sandbox's control-API token, when the vendor is a sandbox (in process or standalone)."""
 
     def control_client(self) -> httpx.AsyncClient:
-        """A plain client for set-up calls (not vendor traffic: no trace, no breaker)."""
+        """A plain client for set-up calls to a sandbox's control API (not vendor traffic: no trace, no breaker)."""
+        headers = {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
         if self.sandbox is not None:
-            return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.sandbox), base_url=self.base_url)
-        return httpx.AsyncClient(base_url=self.base_url, timeout=SANDBOX_SETUP_TIMEOUT_SECONDS)
+            return httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.sandbox), base_url=self.base_url, headers=headers
+            )
+        return httpx.AsyncClient(base_url=self.base_url, timeout=SANDBOX_SETUP_TIMEOUT_SECONDS, headers=headers)
 
 
 class Vendor(NamedTuple):
@@ -70,8 +79,11 @@ class Vendor(NamedTuple):
     """Its name for the circuit breaker, metrics and traces."""
     credentials: Callable[[Settings, Reach], Awaitable[Any]]
     """The credentials its connector authenticates with."""
-    sandbox: Callable[[Settings, Path], Any]
-    """Builds its sandbox app from the settings and a state directory."""
+    sandbox: Callable[[Settings, Path, str], Any]
+    """Builds its sandbox app from the settings, a state directory and its admin token."""
+    credential_fields: tuple[str, ...]
+    """The fields of its section holding its credentials: filled from the sandbox credentials file
+    for a sandbox, required (and never a sandbox's value) with a URL."""
     authority: Callable[[Settings], str] | None = None
     """Base URL of its authorization server when not under its own URL (real vendor only)."""
 
@@ -83,30 +95,49 @@ class Vendor(NamedTuple):
 
 # -- credentials ----------------------------------------------------------------------------------
 async def _salesforce_credentials(settings: Settings, _: Reach) -> ClientSecret:
+    from apis.system.kit.link import ClientSecret
+
     return ClientSecret(settings.salesforce.client_id, settings.salesforce.client_secret)
 
 
 async def _business_central_credentials(settings: Settings, _: Reach) -> ClientSecret:
+    from apis.system.kit.link import ClientSecret
+
     return ClientSecret(settings.business_central.client_id, settings.business_central.client_secret)
 
 
 async def _product_platform_credentials(settings: Settings, _: Reach) -> ApiKey:
+    from apis.system.kit.link import ApiKey
+
     return ApiKey(settings.product_platform.api_key)
 
 
 async def _avalara_credentials(settings: Settings, _: Reach) -> BasicCredentials:
+    from apis.system.kit.link import BasicCredentials
+
     return BasicCredentials(settings.avalara.account_id, settings.avalara.license_key)
 
 
 async def _stripe_credentials(settings: Settings, _: Reach) -> ApiKey:
+    from apis.system.kit.link import ApiKey
+
     return ApiKey(settings.stripe.secret_key)
 
 
 async def _netsuite_credentials(settings: Settings, reach: Reach) -> NetSuiteCredentials:
     """The configured certificate and key; else a key whose certificate is uploaded to the sandbox."""
+    # Imported here: the start-up checks read this module before the CLI sets up the metrics'
+    # multiprocess mode, and the connector's modules define metrics.
+    from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials, load_private_key
+
     netsuite = settings.netsuite
     key = load_private_key(netsuite)
-    if reach.sandbox is None and key is not None:
+    if not reach.admin_token:  # the real NetSuite: no control API to upload to
+        if key is None:
+            raise SettingsError(
+                "netsuite_private_key (or netsuite_private_key_file) and netsuite_certificate_id are required "
+                "with netsuite_url (or, for a standalone sandbox, sandbox_credentials_file)"
+            )
         if not netsuite.certificate_id:
             raise SettingsError("netsuite_certificate_id: required with netsuite_private_key (the JWT kid)")
         return NetSuiteCredentials(netsuite.client_id, netsuite.certificate_id, key, netsuite.signing_algorithm)
@@ -139,6 +170,8 @@ async def register_sandbox_certificate(
     Raises:
         SettingsError: the URL is not a NetSuite sandbox taking certificate uploads.
     """
+    from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials
+
     algorithm = settings.signing_algorithm
     key = key or sandbox_signing_key(algorithm)
     certificate_id = settings.certificate_id or f"cert-{uuid.uuid4().hex[:16]}"
@@ -161,22 +194,24 @@ async def register_sandbox_certificate(
 
 
 # -- sandboxes ------------------------------------------------------------------------------------
-def _salesforce_sandbox(settings: Settings, state_dir: Path) -> Any:
+def _salesforce_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.salesforce import create_salesforce_sandbox
 
     crm = settings.salesforce
-    return create_salesforce_sandbox(state_dir=state_dir, client_id=crm.client_id, client_secret=crm.client_secret)
+    return create_salesforce_sandbox(
+        state_dir=state_dir, client_id=crm.client_id, client_secret=crm.client_secret, admin_token=token
+    )
 
 
-def _netsuite_sandbox(settings: Settings, state_dir: Path) -> Any:
+def _netsuite_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.netsuite import create_netsuite_sandbox
 
     # No certificate is registered here: the root uploads its public key through the sandbox's
     # POST /_control/certificates when it builds the link (see _netsuite_credentials).
-    return create_netsuite_sandbox(state_dir=state_dir)
+    return create_netsuite_sandbox(state_dir=state_dir, client_id=settings.netsuite.client_id, admin_token=token)
 
 
-def _business_central_sandbox(settings: Settings, state_dir: Path) -> Any:
+def _business_central_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.business_central import create_business_central_sandbox
 
     bc = settings.business_central
@@ -186,43 +221,57 @@ def _business_central_sandbox(settings: Settings, state_dir: Path) -> Any:
         environment=bc.environment,
         client_id=bc.client_id,
         client_secret=bc.client_secret,
+        admin_token=token,
     )
 
 
-def _product_platform_sandbox(settings: Settings, state_dir: Path) -> Any:
+def _product_platform_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.product_platform import create_product_platform_sandbox
 
-    return create_product_platform_sandbox(state_dir=state_dir, api_key=settings.product_platform.api_key)
+    return create_product_platform_sandbox(
+        state_dir=state_dir, api_key=settings.product_platform.api_key, admin_token=token
+    )
 
 
-def _avalara_sandbox(settings: Settings, state_dir: Path) -> Any:
+def _avalara_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.avalara import create_avalara_sandbox
 
     tax = settings.avalara
-    return create_avalara_sandbox(state_dir=state_dir, account_id=tax.account_id, license_key=tax.license_key)
+    return create_avalara_sandbox(
+        state_dir=state_dir, account_id=tax.account_id, license_key=tax.license_key, admin_token=token
+    )
 
 
-def _stripe_sandbox(settings: Settings, state_dir: Path) -> Any:
+def _stripe_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.stripe import create_stripe_sandbox
 
     stripe = settings.stripe
     return create_stripe_sandbox(
         state_dir=state_dir,
         secret_key=stripe.secret_key,
+        admin_token=token,
         webhook_url=stripe.webhook_url,
         webhook_secret=stripe.webhook_secrets[0] if stripe.webhook_secrets else "",
     )
 
 
 VENDORS: tuple[Vendor, ...] = (
-    Vendor("salesforce", "salesforce", "salesforce", _salesforce_credentials, _salesforce_sandbox),
-    Vendor("netsuite", "netsuite", "netsuite", _netsuite_credentials, _netsuite_sandbox),
+    Vendor(
+        "salesforce",
+        "salesforce",
+        "salesforce",
+        _salesforce_credentials,
+        _salesforce_sandbox,
+        ("client_id", "client_secret"),
+    ),
+    Vendor("netsuite", "netsuite", "netsuite", _netsuite_credentials, _netsuite_sandbox, ("client_id",)),
     Vendor(
         "business-central",
         "business_central",
         "business_central",
         _business_central_credentials,
         _business_central_sandbox,
+        ("client_id", "client_secret"),
         authority=lambda settings: settings.business_central.login_url,
     ),
     Vendor(
@@ -231,9 +280,10 @@ VENDORS: tuple[Vendor, ...] = (
         "product-platform",
         _product_platform_credentials,
         _product_platform_sandbox,
+        ("api_key",),
     ),
-    Vendor("avalara", "avalara", "avalara", _avalara_credentials, _avalara_sandbox),
-    Vendor("stripe", "stripe", "stripe", _stripe_credentials, _stripe_sandbox),
+    Vendor("avalara", "avalara", "avalara", _avalara_credentials, _avalara_sandbox, ("account_id", "license_key")),
+    Vendor("stripe", "stripe", "stripe", _stripe_credentials, _stripe_sandbox, ("secret_key", "webhook_secret")),
 )
 """Every vendor reached over HTTP, in sandbox mount order."""
 VENDOR_BY_NAME = {vendor.name: vendor for vendor in VENDORS}
@@ -271,17 +321,23 @@ class VendorLinks:
 
     async def link(self, name: str) -> VendorLink[Any]:
         """The link to vendor ``name``: the network while its URL is set, else its sandbox in process."""
+        from apis.system.kit.link import VendorLink
+
         vendor = VENDOR_BY_NAME[name]
         url = vendor.url(self.settings)
+        if not url and self.settings.mode == "production":
+            raise SettingsError(f"{vendor.section}_url: required in production (no sandbox is ever mounted)")
         if url:
-            reach = Reach(url.rstrip("/"))
+            # A standalone sandbox named by sandbox_credentials_file takes the certificate upload.
+            standalone = bool(self.settings.sandbox_credentials_file) and self.settings.mode != "production"
+            reach = Reach(url.rstrip("/"), admin_token=admin_token(self.settings, name) if standalone else "")
             client: httpx.AsyncClient = TracedClient(tracer=self._tracer, peer_service=vendor.peer)
             authority = vendor.authority(self.settings) if vendor.authority is not None else ""
         else:
             app = self.sandbox_apps.get(name)
             if app is None:
-                app = self.sandbox_apps[name] = vendor.sandbox(self.settings, sandbox_state_dir(self.settings, name))
-            reach = Reach(sandbox_base_url(name), app)
+                app = self.sandbox_apps[name] = build_sandbox(vendor, self.settings)
+            reach = Reach(sandbox_base_url(name), app, admin_token(self.settings, name))
             client = TracedClient(
                 transport=httpx.ASGITransport(app=app),
                 base_url=reach.base_url,
@@ -301,6 +357,11 @@ class VendorLinks:
             breaker=self._breaker(vendor.peer),
             auth_url=authority,
         )
+
+
+def build_sandbox(vendor: Vendor, settings: Settings) -> Any:
+    """The sandbox app of ``vendor`` on this state, with its admin token from the credentials file."""
+    return vendor.sandbox(settings, sandbox_state_dir(settings, vendor.name), admin_token(settings, vendor.name))
 
 
 def sandbox_state_dir(settings: Settings, name: str) -> Path:

@@ -5,15 +5,25 @@ Each sandbox is a Litestar app of its own (outside the gateway's pipeline), reac
 ``reset()``. The control routes that mean the same for every vendor live here:
 ``POST /_control/faults`` (one rule as JSON, or a list), ``DELETE /_control/faults`` and
 ``POST /_control/reset``. Counts and token controls differ per vendor and stay with it.
+
+Every ``/_control`` route asks for the sandbox's own admin token (``Authorization: Bearer
+<token>``, the sandbox's ``admin_token`` attribute, handed in by whoever builds it): without it,
+anyone who reaches a sandbox could read its counts, inject faults or reset a vendor's data. A
+sandbox with no admin token answers every control call 401.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import msgspec
 from litestar import Litestar, Request, Response, delete, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
 
 from sandboxes.faults import FaultInjector, decode_rules
 
@@ -27,11 +37,36 @@ class Sandbox(Protocol):
         """Re-seed the data, drop faults and counters."""
 
 
+CONTROL_PREFIX = "/_control"
+
+
+def new_admin_token() -> str:
+    """A fresh random admin token (for a sandbox built without one)."""
+    return secrets.token_urlsafe(32)
+
+
+def control_authorized(sandbox: Any, authorization: str | None) -> bool:
+    """Whether ``authorization`` (an ``Authorization`` header) carries ``sandbox``'s admin token."""
+    expected = getattr(sandbox, "admin_token", "") or ""
+    scheme, _, token = (authorization or "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+async def _control_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if connection.scope.get("path", "").startswith(CONTROL_PREFIX) and not control_authorized(
+        connection.app.state.sandbox, connection.headers.get("authorization")
+    ):
+        raise NotAuthorizedException("the sandbox's control API needs its admin token (Authorization: Bearer …)")
+
+
 def sandbox_litestar(sandbox: Sandbox, route_handlers: Sequence[Any], exception_handlers: dict[Any, Any]) -> Litestar:
     """The Litestar app of a sandbox, with the shared control routes and ``state.sandbox`` set."""
     app = Litestar(
         route_handlers=[*route_handlers, *CONTROL_HANDLERS],
         exception_handlers=exception_handlers,
+        guards=[_control_guard],
         openapi_config=None,
         # Runs in the gateway's process: Litestar's default logging config would replace
         # the process's JSON log handler with its own text format.

@@ -328,6 +328,26 @@ async def get_catalogue(management: NamedDependency[ManagementSources]) -> Respo
     return _json({"apis": management.catalogue()})
 
 
+MODE_HEADER = b"strata-mode"
+"""Every management answer says which mode the gateway runs in (``demo`` or ``production``)."""
+
+
+def _mode_header(app: Any) -> Any:
+    """ASGI middleware adding ``Strata-Mode`` to every management answer."""
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        mode = scope["app"].state.settings.mode.encode()
+
+        async def send_with_mode(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (MODE_HEADER, mode)]
+            await send(message)
+
+        await app(scope, receive, send_with_mode)
+
+    return middleware
+
+
 router = Router(
     path=BASE,
     route_handlers=[
@@ -346,4 +366,5 @@ router = Router(
         replace_governance,
         get_catalogue,
     ],
+    middleware=[_mode_header],
 )

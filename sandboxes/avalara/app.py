@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import secrets
 import threading
 from collections import Counter
 from pathlib import Path
@@ -12,10 +13,10 @@ from typing import cast
 
 from sandboxes.avalara.errors import JSON, AvaError, render_fault
 from sandboxes.avalara.routes import API, EXCEPTION_HANDLERS, ROUTE_HANDLERS
-from sandboxes.avalara.seed import ACCOUNT_ID, LICENSE_KEY
+from sandboxes.avalara.seed import ACCOUNT_ID
 from sandboxes.avalara.store import Store
 from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
-from sandboxes.shared_app import sandbox_litestar
+from sandboxes.shared_app import new_admin_token, sandbox_litestar
 
 PING = API + "/utilities/ping"
 CLIENT_HEADER = b"x-avalara-client"
@@ -23,6 +24,9 @@ CLIENT_HEADER = b"x-avalara-client"
 
 class AvalaraSandbox:
     """The simulator: call it as an ASGI app; ``store``, ``faults`` and ``clients_seen`` are reachable from tests."""
+
+    admin_token: str = ""
+    """The token of the ``/_control`` API (set by the factory; empty: every control call is refused)."""
 
     def __init__(self, state_dir: Path | None, account_id: str, license_key: str, seed: int = 7) -> None:
         self.account_id, self.license_key = account_id, license_key
@@ -97,14 +101,22 @@ class AvalaraSandbox:
 
 
 def create_avalara_sandbox(
-    state_dir: Path | None = None, account_id: str = ACCOUNT_ID, license_key: str = LICENSE_KEY, seed: int = 7
+    state_dir: Path | None = None,
+    account_id: str = ACCOUNT_ID,
+    license_key: str | None = None,
+    seed: int = 7,
+    *,
+    admin_token: str | None = None,
 ) -> AvalaraSandbox:
     """A seeded AvaTax simulator (an ASGI app).
 
     Args:
         state_dir: directory for ``avalara.json``; ``None`` keeps everything in memory.
         account_id: the account id Basic auth accepts (the user name).
-        license_key: the license key Basic auth accepts (the password).
+        license_key: the license key Basic auth accepts (the password; random when omitted).
         seed: seed of the fault injector's dice.
+        admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
     """
-    return AvalaraSandbox(state_dir, account_id, license_key, seed)
+    sandbox = AvalaraSandbox(state_dir, account_id, license_key or secrets.token_hex(8).upper(), seed)
+    sandbox.admin_token = admin_token or new_admin_token()
+    return sandbox

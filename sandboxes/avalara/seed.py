@@ -15,9 +15,8 @@ from typing import Any
 from sandboxes.netsuite.seed import SUBSIDIARIES
 
 ACCOUNT_ID = "1100000000"
-"""The sandbox account's id (the user name of Basic auth)."""
-LICENSE_KEY = "sandbox-license-key"
-"""The sandbox account's license key (the password of Basic auth)."""
+"""The seeded account's id (the user name of Basic auth when the sandbox is given no other; an
+account number, not a secret). The license key is handed in, or drawn at random."""
 
 COMPANY_CODES = {"US": "STRATA-US", "DE": "STRATA-DE", "GB": "STRATA-GB"}
 """Company code of each legal entity, by its country."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import cast
 
@@ -14,7 +16,7 @@ from sandboxes.business_central.schema import BcError
 from sandboxes.business_central.seed import seed as seed_tenant
 from sandboxes.business_central.store import Store
 from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
-from sandboxes.shared_app import sandbox_litestar
+from sandboxes.shared_app import new_admin_token, sandbox_litestar
 
 DEFAULT_TENANT = "strata-sandbox.onmicrosoft.com"
 DEFAULT_ENVIRONMENT = "sandbox"
@@ -28,6 +30,13 @@ API_PREFIX = "/v2.0/"
 
 class BusinessCentralSandbox:
     """The simulator: call it as an ASGI app; ``store``, ``faults`` and ``tokens`` are reachable from tests."""
+
+    admin_token: str = ""
+    """The token of the ``/_control`` API (set by the factory; empty: every control call is refused)."""
+    client_id: str = ""
+    """The Entra application id registered at build time."""
+    client_secret: str = ""
+    """Its client secret."""
 
     def __init__(
         self,
@@ -149,12 +158,13 @@ def create_business_central_sandbox(
     *,
     tenant: str = DEFAULT_TENANT,
     environment: str = DEFAULT_ENVIRONMENT,
-    client_id: str = "strata-sandbox",
-    client_secret: str = "sandbox-secret",
+    client_id: str | None = None,
+    client_secret: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     rate_limit: int = DEFAULT_RATE_LIMIT,
     rate_window_seconds: float = DEFAULT_RATE_WINDOW_SECONDS,
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
+    admin_token: str | None = None,
 ) -> BusinessCentralSandbox:
     """A Business Central tenant with one environment and one registered application.
 
@@ -163,15 +173,17 @@ def create_business_central_sandbox(
         seed: seed of the demo data (the Salesforce sandbox's seed, for consistent companies).
         tenant: Entra tenant (id or domain) in the token URL and the API base.
         environment: BC environment name in the API base.
-        client_id: the Entra application (client) id allowed to get tokens.
-        client_secret: its client secret.
+        client_id: the Entra application (client) id allowed to get tokens (random when omitted).
+        client_secret: its client secret (random when omitted).
         page_size: server-driven page size of collections.
         rate_limit: requests per principal within ``rate_window_seconds`` before 429.
         rate_window_seconds: the throttle's sliding window.
         token_ttl_seconds: lifetime of issued tokens.
+        admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
     """
+    client_id, client_secret = client_id or str(uuid.uuid4()), client_secret or secrets.token_urlsafe(30)
     tokens = TokenIssuer(tenant, {client_id: client_secret}, token_ttl_seconds)
-    return BusinessCentralSandbox(
+    sandbox = BusinessCentralSandbox(
         state_dir,
         seed,
         tokens,
@@ -180,3 +192,6 @@ def create_business_central_sandbox(
         rate_limit=rate_limit,
         rate_window_seconds=rate_window_seconds,
     )
+    sandbox.client_id, sandbox.client_secret = client_id, client_secret
+    sandbox.admin_token = admin_token or new_admin_token()
+    return sandbox

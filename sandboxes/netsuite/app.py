@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from pathlib import Path
 from typing import Any, cast
@@ -13,7 +14,7 @@ from sandboxes.netsuite.routes import ERROR, EXCEPTION_HANDLERS, JSON, ROUTE_HAN
 from sandboxes.netsuite.schema import NsError
 from sandboxes.netsuite.seed import seed as seed_account
 from sandboxes.netsuite.store import Store
-from sandboxes.shared_app import sandbox_litestar
+from sandboxes.shared_app import new_admin_token, sandbox_litestar
 
 DEFAULT_CONCURRENCY_LIMIT = 5
 """Requests an account may have in flight at once (a developer account's limit)."""
@@ -24,6 +25,11 @@ _ASYNC_PATH = re.compile(r"^/services/rest/record/v1/")
 
 class NetSuiteSandbox:
     """The simulator: call it as an ASGI app; ``store``, ``faults`` and ``tokens`` are reachable from tests."""
+
+    admin_token: str = ""
+    """The token of the ``/_control`` API (set by the factory; empty: every control call is refused)."""
+    client_id: str = ""
+    """The client id of the integration record registered at build time."""
 
     def __init__(
         self,
@@ -196,24 +202,31 @@ async def _send(
 def create_netsuite_sandbox(
     state_dir: Path | None = None,
     seed: int = 7,
-    client_id: str = "strata-sandbox",
+    client_id: str | None = None,
     certificates: dict[str, bytes | str] | None = None,
     *,
     clients: dict[str, dict[str, bytes | str]] | None = None,
     concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
+    admin_token: str | None = None,
 ) -> NetSuiteSandbox:
     """A seeded NetSuite simulator (an ASGI app).
 
     Args:
         state_dir: directory for ``netsuite.json``; ``None`` keeps everything in memory.
         seed: Faker/random seed; use the Salesforce sandbox's seed (7 by default) for matching data.
-        client_id: the integration record's client id the token endpoint accepts.
+        client_id: the integration record's client id the token endpoint accepts (random when omitted;
+            the sandbox's ``client_id``).
         certificates: certificate id -> public key PEM registered for ``client_id``
             (:func:`sandboxes.netsuite.auth.generate_key_pair` makes one for tests).
         clients: further clients, client id -> {certificate id -> public key PEM}.
         concurrency_limit: requests in flight before 429 (5 on a developer account).
         token_ttl_seconds: lifetime of issued access tokens.
+        admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
     """
+    client_id = client_id or secrets.token_hex(32)
     registered = {client_id: dict(certificates or {}), **(clients or {})}
-    return NetSuiteSandbox(state_dir, seed, registered, concurrency_limit, token_ttl_seconds)
+    sandbox = NetSuiteSandbox(state_dir, seed, registered, concurrency_limit, token_ttl_seconds)
+    sandbox.client_id = client_id
+    sandbox.admin_token = admin_token or new_admin_token()
+    return sandbox

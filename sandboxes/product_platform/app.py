@@ -15,17 +15,21 @@ from litestar import Request, Response, get
 from sandboxes.faults import ASGIApp, FaultInjector, Message, Receive, Scope, Send
 from sandboxes.product_platform.routes import EXCEPTION_HANDLERS, JSON, ROUTE_HANDLERS, PpError, render_fault
 from sandboxes.product_platform.store import Store
-from sandboxes.shared_app import sandbox_litestar
+from sandboxes.shared_app import new_admin_token, sandbox_litestar
 
 API_KEY_HEADER = "x-api-key"
 IDEMPOTENCY_HEADER = "idempotency-key"
 IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600.0
 MAX_KEY_LENGTH = 255
-DEFAULT_API_KEY = "pp_test_sandbox"
 
 
 class ProductPlatformSandbox:
     """The simulator: call it as an ASGI app; ``store`` and ``faults`` are reachable from tests."""
+
+    admin_token: str = ""
+    """The token of the ``/_control`` API (set by the factory; empty: every control call is refused)."""
+    api_key: str = ""
+    """The API key the factory was given (or drew)."""
 
     def __init__(self, state_dir: Path | None, seed: int, api_keys: frozenset[str]) -> None:
         self._state_dir, self._seed = state_dir, seed
@@ -203,14 +207,24 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
 
 
 def create_product_platform_sandbox(
-    state_dir: Path | None = None, seed: int = 7, api_key: str = DEFAULT_API_KEY, *, api_keys: tuple[str, ...] = ()
+    state_dir: Path | None = None,
+    seed: int = 7,
+    api_key: str | None = None,
+    *,
+    api_keys: tuple[str, ...] = (),
+    admin_token: str | None = None,
 ) -> ProductPlatformSandbox:
     """A seeded product platform simulator (an ASGI app).
 
     Args:
         state_dir: directory for ``product_platform.json``; ``None`` keeps everything in memory.
         seed: the Salesforce sandbox's seed (7 by default), so accounts are the CRM's companies.
-        api_key: the API key ``X-Api-Key`` must carry.
+        api_key: the API key ``X-Api-Key`` must carry (random when omitted; the sandbox's ``api_key``).
         api_keys: further accepted keys (idempotency keys are scoped per API key).
+        admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
     """
-    return ProductPlatformSandbox(state_dir, seed, frozenset((api_key, *api_keys)))
+    api_key = api_key or f"pp_test_{secrets.token_urlsafe(24)}"
+    sandbox = ProductPlatformSandbox(state_dir, seed, frozenset((api_key, *api_keys)))
+    sandbox.api_key = api_key
+    sandbox.admin_token = admin_token or new_admin_token()
+    return sandbox

@@ -24,7 +24,7 @@ from sandboxes.salesforce.routes import (
 from sandboxes.salesforce.schema import SfError
 from sandboxes.salesforce.seed import seed as seed_org
 from sandboxes.salesforce.store import Store
-from sandboxes.shared_app import sandbox_litestar
+from sandboxes.shared_app import new_admin_token, sandbox_litestar
 
 DEFAULT_API_LIMIT = 100_000
 """Daily API request allocation reported in ``Sforce-Limit-Info`` (a developer org has 15,000)."""
@@ -35,6 +35,9 @@ _DATA_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?:/|$)")
 
 class SalesforceSandbox:
     """The simulator: call it as an ASGI app; ``store``, ``faults`` and tokens are reachable from tests."""
+
+    admin_token: str = ""
+    """The token of the ``/_control`` API (set by the factory; empty: every control call is refused)."""
 
     def __init__(
         self,
@@ -148,20 +151,31 @@ async def _send(send: Send, status: int, body: Any, headers: list[tuple[bytes, b
 def create_salesforce_sandbox(
     state_dir: Path | None = None,
     seed: int = 7,
-    client_id: str = "strata-sandbox",
-    client_secret: str = "sandbox-secret",
+    client_id: str | None = None,
+    client_secret: str | None = None,
     *,
     api_limit: int = DEFAULT_API_LIMIT,
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
+    admin_token: str | None = None,
 ) -> SalesforceSandbox:
     """A seeded Salesforce simulator (an ASGI app).
 
     Args:
         state_dir: directory for ``salesforce.json``; ``None`` keeps everything in memory.
         seed: Faker/random seed; the same seed gives the same org.
-        client_id: the connected app's consumer key the token endpoint accepts.
-        client_secret: its consumer secret.
+        client_id: the connected app's consumer key the token endpoint accepts (random when omitted).
+        client_secret: its consumer secret (random when omitted).
         api_limit: daily API requests before REQUEST_LIMIT_EXCEEDED.
         token_ttl_seconds: session timeout of issued tokens.
+        admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
     """
-    return SalesforceSandbox(state_dir, seed, client_id, client_secret, api_limit, token_ttl_seconds)
+    sandbox = SalesforceSandbox(
+        state_dir,
+        seed,
+        client_id or f"3MVG9{secrets.token_urlsafe(16)}",
+        client_secret or secrets.token_urlsafe(32),
+        api_limit,
+        token_ttl_seconds,
+    )
+    sandbox.admin_token = admin_token or new_admin_token()
+    return sandbox

@@ -75,6 +75,6 @@ Choices where Stripe's documentation is silent or could not be checked here:
   ``Stripe-Should-Retry: true``. Dropped connections are not simulated (see faults).
 """
 
-from sandboxes.stripe.app import DEFAULT_SECRET_KEY, StripeSandbox, create_stripe_sandbox
+from sandboxes.stripe.app import StripeSandbox, create_stripe_sandbox
 
-__all__ = ["DEFAULT_SECRET_KEY", "StripeSandbox", "create_stripe_sandbox"]
+__all__ = ["StripeSandbox", "create_stripe_sandbox"]

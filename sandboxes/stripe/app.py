@@ -27,7 +27,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
 from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
-from sandboxes.shared_app import sandbox_litestar
+from sandboxes.shared_app import new_admin_token, sandbox_litestar
 from sandboxes.stripe.account import API_VERSION, CURRENT_REQUEST, Account
 from sandboxes.stripe.errors import StripeError, render_fault
 from sandboxes.stripe.form import FormError, decode_form
@@ -38,7 +38,6 @@ from sandboxes.stripe.seed import seed as seed_account
 from sandboxes.stripe.store import Store
 from sandboxes.stripe.webhooks import WebhookSender
 
-DEFAULT_SECRET_KEY = "sk_test_strata_sandbox"
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 MAX_KEY_LENGTH = 255
 STORED_STATUSES = frozenset({200, 402, 500})
@@ -52,12 +51,14 @@ class StripeSandbox:
         self,
         state_dir: Path | None,
         *,
-        secret_key: str = DEFAULT_SECRET_KEY,
+        secret_key: str = "",
         seed: int = 7,
         webhooks: WebhookSender | None = None,
         rate_limit_per_second: int | None = None,
     ) -> None:
-        self.secret_key = secret_key
+        self.secret_key = secret_key or f"sk_test_{secrets.token_urlsafe(24)}"
+        self.admin_token = ""
+        """The token of the ``/_control`` API (set by :func:`create_stripe_sandbox`; empty: refused)."""
         self.rate_limit_per_second = rate_limit_per_second
         self.write_latency_seconds = 0.0
         """Pause between claiming an idempotency key and executing (makes concurrent-key 409s observable)."""
@@ -365,8 +366,9 @@ CONTROL_ROUTES = [control_counts, control_events, control_redeliver, control_end
 def create_stripe_sandbox(
     state_dir: Path | None = None,
     *,
-    secret_key: str = DEFAULT_SECRET_KEY,
+    secret_key: str = "",
     seed: int = 7,
+    admin_token: str | None = None,
     webhook_url: str = "",
     webhook_secret: str = "",
     webhook_transport: httpx.AsyncBaseTransport | None = None,
@@ -377,7 +379,8 @@ def create_stripe_sandbox(
 
     Args:
         state_dir: directory for ``stripe.json``; ``None`` keeps everything in memory.
-        secret_key: the API key requests must carry (``sk_test_…``).
+        secret_key: the API key requests must carry (``sk_test_…``; random when empty, the sandbox's ``secret_key``).
+        admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
         seed: random seed of the ids and of the fault injector.
         webhook_url: where events are POSTed (empty: no deliveries).
         webhook_secret: the endpoint's signing secret (``whsec_…``).
@@ -389,6 +392,8 @@ def create_stripe_sandbox(
     sender = WebhookSender(
         webhook_url, webhook_secret, transport=webhook_transport, backoff_seconds=webhook_backoff_seconds
     )
-    return StripeSandbox(
+    sandbox = StripeSandbox(
         state_dir, secret_key=secret_key, seed=seed, webhooks=sender, rate_limit_per_second=rate_limit_per_second
     )
+    sandbox.admin_token = admin_token or new_admin_token()
+    return sandbox

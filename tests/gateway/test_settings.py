@@ -128,7 +128,7 @@ def test_each_vendor_has_a_section_read_from_the_same_names_as_before(tmp_path: 
     settings = load_settings({"stripe_webhook_secret": "whsec_new, whsec_old"}, environ=environ)
     assert settings.netsuite.max_retries == 7 and settings.erp.vendor == "business-central"
     assert settings.data.backend == "s3" and settings.stripe.webhook_secrets == ("whsec_new", "whsec_old")
-    assert settings.salesforce.client_id == "strata-sandbox"  # defaults as before
+    assert settings.salesforce.client_id == ""  # no credential is written in the code
     config = tmp_path / "strata.toml"
     config.write_text('port = 7000\nnetsuite_timeout_ms = 2000\n[business_central]\ncompany = "Contoso"\n')
     from_file = load_settings(environ={"STRATA_CONFIG": str(config)})

@@ -3,6 +3,7 @@ network once it is set, and the credentials (a NetSuite sandbox certificate the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,15 @@ from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.kit.link import ApiKey, ClientSecret
 from core.settings import SettingsError
 from gateway.sandbox_apps import embedded_vendors, gateway_environment
+from gateway.sandbox_credentials import with_sandbox_credentials
 from gateway.settings import load_settings
 from gateway.vendors import VENDORS, VendorLinks
 from sandboxes.netsuite import generate_key_pair
 
 
 def _links(tmp_path: Path, sandbox_apps: dict[str, Any] | None = None, **overrides: Any) -> VendorLinks:
-    settings = load_settings({"state_dir": str(tmp_path), **overrides}, environ={})
+    # As the app factory does: the sandboxes' credentials fill the settings of the vendors they replace.
+    settings = with_sandbox_credentials(load_settings({"state_dir": str(tmp_path), **overrides}, environ={}))
     breakers: dict[str, CircuitBreaker] = {}
     return VendorLinks(
         settings,
@@ -33,10 +36,11 @@ def _links(tmp_path: Path, sandbox_apps: dict[str, Any] | None = None, **overrid
 async def test_an_empty_url_is_the_sandbox_in_process_the_one_mounted(tmp_path: Path) -> None:
     links = _links(tmp_path)
     link = await links.link("stripe")
+    key = json.loads((tmp_path / "sandbox-credentials.json").read_text())["stripe"]["secret_key"]
     try:
-        assert link.base_url == "http://stripe.sandbox" and link.credentials == ApiKey("sk_test_strata_sandbox")
+        assert link.base_url == "http://stripe.sandbox" and link.credentials == ApiKey(key)
         assert link.breaker is not None and link.breaker.vendor == "stripe"
-        answer = await link.client.get("/v1/customers", headers={"Authorization": "Bearer sk_test_strata_sandbox"})
+        answer = await link.client.get("/v1/customers", headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 200 and answer.json()["object"] == "list"
         mounted = links.sandbox_apps["stripe"]  # built once, under the state directory, and kept
         second = await links.link("stripe")
@@ -45,20 +49,21 @@ async def test_an_empty_url_is_the_sandbox_in_process_the_one_mounted(tmp_path: 
     finally:
         await link.client.aclose()
     assert (tmp_path / "sandboxes" / "stripe").is_dir()
-    assert "sk_test" not in repr(link.credentials)  # a secret never shows in a repr (or a log line)
+    assert key not in repr(link.credentials)  # a secret never shows in a repr (or a log line)
 
 
 async def test_a_url_is_the_network_with_the_configured_credentials(tmp_path: Path) -> None:
     links = _links(
         tmp_path,
         business_central_url="https://api.businesscentral.dynamics.com",
+        business_central_client_id="bc-app",
         business_central_client_secret="s3cret",
     )
     link = await links.link("business-central")
     try:
         assert link.base_url == "https://api.businesscentral.dynamics.com"
         assert link.authority == "https://login.microsoftonline.com"
-        assert link.credentials == ClientSecret("strata-sandbox", "s3cret") and "s3cret" not in repr(link.credentials)
+        assert link.credentials == ClientSecret("bc-app", "s3cret") and "s3cret" not in repr(link.credentials)
         assert link.breaker is not None and link.breaker.vendor == "business_central"
         assert not isinstance(link.client._transport, httpx.ASGITransport)
         assert "business-central" not in links.sandbox_apps

@@ -37,7 +37,8 @@ def test_in_flight_requests_finish_after_sigterm(tmp_path: Path) -> None:
     with GatewayProcess(state, public_url=PUBLIC_URL, drain_seconds=10) as gateway:
         # The vendor (sandbox) answers slowly, so the request is still in flight at SIGTERM.
         fault = {"kind": "latency", "latency_seconds": 1.0}
-        assert httpx.post(f"{gateway.url}/sandbox/salesforce/_control/faults", json=fault).status_code == 201
+        control = f"{gateway.url}/sandbox/salesforce/_control/faults"
+        assert httpx.post(control, json=fault, headers=gateway.admin_headers("salesforce")).status_code == 201
         outcome: dict[str, Any] = {}
 
         def call() -> None:

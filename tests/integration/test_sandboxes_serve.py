@@ -1,15 +1,18 @@
 """``strata sandboxes serve``: the vendors as their own process, outliving the gateway.
 
-A gateway pointed at the standalone sandboxes (``STRATA_<VENDOR>_URL``) mounts none of its own,
+A gateway pointed at the standalone sandboxes (``STRATA_<VENDOR>_URL`` and the sandboxes'
+``sandbox-credentials.json`` as ``STRATA_SANDBOX_CREDENTIALS_FILE``) mounts none of its own,
 writes through its system API into the sandbox process, and after a SIGKILL and restart of the
 gateway — and a restart of the sandboxes — reads the same vendor data back.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.settings import load_settings
 from gateway.vendors import VENDORS
@@ -32,6 +35,12 @@ def test_the_vendors_keep_their_state_across_gateway_and_sandbox_restarts(tmp_pa
         assert listing["salesforce"] == f"{sandboxes.url}/sandbox/salesforce"
 
         pointed = {**common, **sandboxes.gateway_settings()}
+        # The sandboxes wrote their random credentials; without that file a gateway pointed at
+        # them would send none, and refuses to start (placeholder credentials never travel).
+        assert set(json.loads(sandboxes.credentials_file.read_text())) == {vendor.name for vendor in VENDORS}
+        without = {key: value for key, value in pointed.items() if key != "sandbox_credentials_file"}
+        with pytest.raises(RuntimeError, match="salesforce_client_secret: empty while salesforce_url is set"):
+            GatewayProcess(tmp_path / "unpointed", **without).start()
         gateway = GatewayProcess(gateway_state, **pointed).start()
         body = {"name": "Standalone Vendors AG", "domain": "standalone.example"}
         created = httpx.put(f"{gateway.url}{CRM}/accounts/by-external-id/cus_standalone", json=body, headers=headers)

@@ -11,7 +11,9 @@ import pytest
 from apis.system.tax.connectors.avalara import AvalaraConfig, AvalaraConnector
 from apis.system.tax.service import TaxService
 from sandboxes.avalara import AvalaraSandbox, create_avalara_sandbox
-from sandboxes.avalara.seed import ACCOUNT_ID, LICENSE_KEY
+from sandboxes.avalara.seed import ACCOUNT_ID
+from tests.support.sandbox_access import AVALARA_LICENSE_KEY as LICENSE_KEY
+from tests.support.sandbox_access import operator_hooks
 
 BASE = "http://avalara.sandbox"
 FAST = AvalaraConfig(timeout_seconds=2.0, max_retries=3, backoff_base_seconds=0.001, backoff_max_seconds=1.0)
@@ -51,12 +53,13 @@ def eu_body(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def sandbox() -> AvalaraSandbox:
-    return create_avalara_sandbox()
+    return create_avalara_sandbox(license_key=LICENSE_KEY)
 
 
 @pytest.fixture
 async def http(sandbox: AvalaraSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as client:
+    transport = httpx.ASGITransport(app=sandbox)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, event_hooks=operator_hooks(sandbox)) as client:
         yield client
 
 

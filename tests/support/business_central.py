@@ -11,6 +11,7 @@ import pytest
 from apis.system.erp.connectors.business_central import BusinessCentralConnector
 from apis.system.erp.connectors.business_central_http import BusinessCentralConfig
 from sandboxes.business_central import BusinessCentralSandbox, create_business_central_sandbox
+from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET, operator_hooks
 
 BASE = "http://business-central.sandbox"
 TENANT = "strata-sandbox.onmicrosoft.com"
@@ -25,8 +26,8 @@ def token_form(**overrides: str) -> dict[str, str]:
     """A valid client-credentials form, with overrides."""
     return {
         "grant_type": "client_credentials",
-        "client_id": "strata-sandbox",
-        "client_secret": "sandbox-secret",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
         "scope": SCOPE,
         **overrides,
     }
@@ -34,12 +35,13 @@ def token_form(**overrides: str) -> dict[str, str]:
 
 @pytest.fixture
 def sandbox() -> BusinessCentralSandbox:
-    return create_business_central_sandbox(page_size=PAGE_SIZE)
+    return create_business_central_sandbox(page_size=PAGE_SIZE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
 
 
 @pytest.fixture
 async def plain(sandbox: BusinessCentralSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as client:
+    transport = httpx.ASGITransport(app=sandbox)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, event_hooks=operator_hooks(sandbox)) as client:
         yield client
 
 
@@ -58,8 +60,8 @@ def make_connector(sandbox: Any, config: BusinessCentralConfig = FAST, **kwargs:
         client,
         f"{BASE}{API}",
         f"{BASE}{TOKEN_PATH}",
-        "strata-sandbox",
-        "sandbox-secret",
+        CLIENT_ID,
+        CLIENT_SECRET,
         default_company="Strata Inc.",
         config=config,
         **kwargs,

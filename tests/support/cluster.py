@@ -25,7 +25,6 @@ from tests.support.procs import GatewayProcess, SandboxesProcess, provision_toke
 
 QUOTE_TO_CASH = "/process/quote-to-cash/v1/orders"
 OPERATIONS = "/process/operations/v1"
-STRIPE_KEY = {"Authorization": "Bearer sk_test_strata_sandbox"}
 SETTLED = {"completed", "needs_attention", "failed", "held", "compensated", "dismissed"}
 GATEWAY_SETTINGS: dict[str, Any] = {
     "workflows_enabled": True,
@@ -94,7 +93,12 @@ class Cluster:
             }
             for number in range(count)
         ]
-        response = await client.post(f"{self.vendor_url('salesforce')}/_control/won-deals", json=deals, timeout=60)
+        response = await client.post(
+            f"{self.vendor_url('salesforce')}/_control/won-deals",
+            json=deals,
+            headers=self.sandboxes.admin_headers("salesforce"),
+            timeout=60,
+        )
         assert response.status_code == 201, response.text
         return list(response.json())
 
@@ -149,8 +153,9 @@ class Cluster:
     async def vendor_records(self, client: httpx.AsyncClient, account_id: str) -> tuple[int, int]:
         """(billing customers, billing subscriptions) the billing vendor holds for one CRM account."""
         stripe = self.vendor_url("stripe")
+        key = {"Authorization": f"Bearer {self.sandboxes.credentials('stripe')['secret_key']}"}
         query = f"metadata['crm_account_id']:'{account_id}'"
-        found = await client.get(f"{stripe}/v1/customers/search", params={"query": query}, headers=STRIPE_KEY)
+        found = await client.get(f"{stripe}/v1/customers/search", params={"query": query}, headers=key)
         assert found.status_code == 200, found.text
         customers = found.json()["data"]
         subscriptions = 0
@@ -158,7 +163,7 @@ class Cluster:
             listed = await client.get(
                 f"{stripe}/v1/subscriptions",
                 params={"customer": customer["id"], "status": "all", "limit": 100},
-                headers=STRIPE_KEY,
+                headers=key,
             )
             assert listed.status_code == 200, listed.text
             subscriptions += len(listed.json()["data"])
@@ -174,7 +179,10 @@ class Cluster:
         """Put ``rules`` on every vendor (``None``: clear them)."""
         for vendor in VENDORS:
             url = f"{self.vendor_url(vendor.name)}/_control/faults"
-            response = await (client.delete(url) if rules is None else client.post(url, json=rules))
+            headers = self.sandboxes.admin_headers(vendor.name)
+            response = await (
+                client.delete(url, headers=headers) if rules is None else client.post(url, json=rules, headers=headers)
+            )
             assert response.status_code in (201, 204), response.text
 
     # -- processes ------------------------------------------------------------------------------

@@ -4,6 +4,11 @@ The app is the production factory (lifespan included) with the production compon
 embedded authorization server, the in-process Salesforce sandbox); only the settings
 differ: a temporary state directory, response contracts enforced, no demo seeding.
 
+The test client acts as the demo's operator too: a request to a sandbox's control API
+(``/sandbox/<vendor>/_control/…``) that carries no ``Authorization`` is given that sandbox's admin
+token from the state's ``sandbox-credentials.json`` (:func:`operator_hook`); a test of the token
+itself sends its own header, or uses a client of its own.
+
 A new SQLite state starts as a copy of an empty database migrated once per test process
 (:func:`seed_state`): the gateway's own start-up upgrade then finds it at head, as it finds
 any existing state, instead of running every migration again for each of hundreds of apps.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +32,7 @@ import httpx
 from core.db import create_engine
 from core.migrations import create_schema
 from gateway.app import GatewayApp, create_app
+from gateway.sandbox_credentials import credentials_in_force
 from gateway.settings import load_settings
 
 
@@ -71,6 +78,23 @@ def gateway_settings(state_dir: Path, **overrides: Any) -> Any:
         **overrides,
     }
     return load_settings(values, environ={})
+
+
+_CONTROL_PATH = re.compile(r"/sandbox/([a-z-]+)/_control(/|$)")
+
+
+def operator_hook(settings: Any) -> Callable[[httpx.Request], Any]:
+    """An httpx request hook giving sandbox control calls their sandbox's admin token (see above)."""
+
+    async def hook(request: httpx.Request) -> None:
+        match = _CONTROL_PATH.search(request.url.path)
+        if match is None or "authorization" in request.headers:
+            return
+        entry = (credentials_in_force(settings) or {}).get(match.group(1), {})
+        if entry.get("admin_token"):
+            request.headers["Authorization"] = f"Bearer {entry['admin_token']}"
+
+    return hook
 
 
 _template_database: Path | None = None
@@ -146,7 +170,10 @@ async def running_gateway(
         task.result()  # start-up failed: raise its error here
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", timeout=30) as client:
+        hooks = {"request": [operator_hook(app.state.settings)]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1:8080", timeout=30, event_hooks=hooks
+        ) as client:
             yield Gateway(app=app, client=client)
     finally:
         stopping.set()

@@ -67,6 +67,22 @@ class GatewayProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def credentials_file(self) -> Path:
+        """The ``sandbox-credentials.json`` of this process's state (its sandboxes' credentials)."""
+        return self.state_dir / "sandbox-credentials.json"
+
+    def credentials(self, vendor: str) -> dict[str, str]:
+        """One sandbox's entry of that file (its credentials and ``admin_token``)."""
+        import json
+
+        entry: dict[str, str] = json.loads(self.credentials_file.read_text())[vendor]
+        return entry
+
+    def admin_headers(self, vendor: str) -> dict[str, str]:
+        """The header a sandbox's ``/_control`` API asks for."""
+        return {"Authorization": f"Bearer {self.credentials(vendor)['admin_token']}"}
+
     def start(self) -> GatewayProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.swept = False
@@ -138,10 +154,12 @@ class SandboxesProcess(GatewayProcess):
         self.command = ("sandboxes", "serve", "--port", str(self.port))
 
     def gateway_settings(self) -> dict[str, str]:
-        """Settings (keyword form, for ``GatewayProcess``) pointing every connector here."""
+        """Settings (keyword form, for ``GatewayProcess``) pointing every connector here, with the
+        sandboxes' credentials file."""
         from gateway.sandbox_apps import gateway_environment
 
-        return {key.removeprefix("STRATA_").lower(): value for key, value in gateway_environment(self.url).items()}
+        environment = gateway_environment(self.url, str(self.credentials_file))
+        return {key.removeprefix("STRATA_").lower(): value for key, value in environment.items()}
 
 
 def provision_token(settings: Any, scopes: list[str], tier: str = "internal", name: str = "test") -> str:

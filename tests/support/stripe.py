@@ -13,22 +13,25 @@ import pytest
 import pytest_asyncio
 
 from apis.system.kit.circuit_breaker import CircuitBreakerConfig
-from sandboxes.stripe import DEFAULT_SECRET_KEY, StripeSandbox, create_stripe_sandbox
+from sandboxes.stripe import StripeSandbox, create_stripe_sandbox
 from tests.support.harness import Gateway, running_gateway
+from tests.support.sandbox_access import STRIPE_KEY, operator_hooks
 from tests.support.stripe_gateway import WEBHOOK_PATH, speed_up, stripe_sandbox
 
 BASE = "http://stripe.sandbox"
-AUTH = {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+AUTH = {"Authorization": f"Bearer {STRIPE_KEY}"}
 
 
 @pytest.fixture
 def sandbox() -> StripeSandbox:
-    return create_stripe_sandbox()
+    return create_stripe_sandbox(secret_key=STRIPE_KEY)
 
 
 @pytest.fixture
 async def http(sandbox: StripeSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE, headers=AUTH) as client:
+    transport = httpx.ASGITransport(app=sandbox)
+    hooks = operator_hooks(sandbox)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH, event_hooks=hooks) as client:
         yield client
 
 
@@ -37,7 +40,9 @@ async def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
     """One gateway whose Stripe sandbox delivers its webhooks to the gateway itself, in process."""
     async with running_gateway(tmp_path_factory.mktemp("stripe-gateway")) as gateway:
         sandbox = stripe_sandbox(gateway)
-        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", "whsec_strata_sandbox")
+        # Signed with the secret the gateway verifies with: the sandbox credentials of its state.
+        secret = gateway.app.state.settings.stripe.webhook_secrets[0]
+        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", secret)
         sandbox.webhooks.transport = httpx.ASGITransport(app=gateway.app, client=("127.0.0.1", 40001))
         sandbox.webhooks.backoff_seconds = 0.001
         yield gateway

@@ -15,14 +15,16 @@ class StripeSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, k
 
     url: str = ""
     """Stripe API base URL (``https://api.stripe.com``); empty = the embedded sandbox, in process."""
-    secret_key: str = "sk_test_strata_sandbox"
-    """Stripe secret API key (``sk_live_…`` / ``sk_test_…``; read from the environment or a secret file)."""
+    secret_key: str = ""
+    """Stripe secret API key (``sk_live_…`` / ``sk_test_…``; read from the environment or a secret file).
+    Empty with the embedded sandbox: its random key from ``sandbox-credentials.json``."""
     webhook_url: str = ""
     """Where the embedded Stripe sandbox POSTs its webhooks (e.g. this gateway's
     ``/system/payments/v1/webhooks/stripe``); empty = no deliveries. Real Stripe is configured in its Dashboard."""
-    webhook_secret: str = "whsec_strata_sandbox"
+    webhook_secret: str = ""
     """Signing secret of the Stripe webhook endpoint (``whsec_…``), used to verify ``Stripe-Signature``;
-    several, comma-separated, while a secret is rolled (the sandbox signs with the first)."""
+    several, comma-separated, while a secret is rolled (the sandbox signs with the first). Empty with the
+    embedded sandbox: its random secret from ``sandbox-credentials.json``."""
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ class SalesforceSettings(SettingsSection, frozen=True, forbid_unknown_fields=Tru
 
     url: str = ""
     """Salesforce base URL; empty = the embedded sandbox, in process."""
-    client_id: str = "strata-sandbox"
-    """Connected-app consumer key for the Salesforce client-credentials flow."""
-    client_secret: str = "sandbox-secret"
+    client_id: str = ""
+    """Connected-app consumer key for the Salesforce client-credentials flow (empty with the embedded
+    sandbox: its random one from ``sandbox-credentials.json``, as for the secret)."""
+    client_secret: str = ""
     """Connected-app consumer secret (read from the environment or a secret file)."""

@@ -32,8 +32,9 @@ class NetSuiteSettings(SettingsSection, frozen=True, forbid_unknown_fields=True,
     url: str = ""
     """NetSuite account base URL (``https://<account>.suitetalk.api.netsuite.com``); empty = the
     embedded sandbox, in process."""
-    client_id: str = "strata-sandbox"
-    """Client id of the integration record (the JWT assertion's ``iss``)."""
+    client_id: str = ""
+    """Client id of the integration record (the JWT assertion's ``iss``; empty with the embedded sandbox:
+    its random one from ``sandbox-credentials.json``)."""
     certificate_id: str = ""
     """Certificate id NetSuite showed when the public key was uploaded (the assertion's ``kid``).
     Empty with the embedded sandbox: a key pair is generated at start and its certificate uploaded."""
@@ -82,9 +83,10 @@ class BusinessCentralSettings(SettingsSection, frozen=True, forbid_unknown_field
     """Entra tenant (id or domain) of the Business Central environment."""
     environment: str = "sandbox"
     """Business Central environment name (``production``, ``sandbox``, ...)."""
-    client_id: str = "strata-sandbox"
-    """Entra application (client) id with the ``API.ReadWrite.All`` application permission."""
-    client_secret: str = "sandbox-secret"
+    client_id: str = ""
+    """Entra application (client) id with the ``API.ReadWrite.All`` application permission (empty with
+    the embedded sandbox: its random one from ``sandbox-credentials.json``, as for the secret)."""
+    client_secret: str = ""
     """Its client secret (read from the environment or a secret file)."""
     company: str = "Strata Inc."
     """Company (legal entity) used where a call names none: new customers, items, periods."""

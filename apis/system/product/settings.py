@@ -15,5 +15,6 @@ class ProductPlatformSettings(SettingsSection, frozen=True, forbid_unknown_field
 
     url: str = ""
     """Product platform base URL (its ``/v1`` API lives under it); empty = the embedded sandbox."""
-    api_key: str = "pp_test_sandbox"
-    """API key sent as ``X-Api-Key`` to the product platform (a secret: never logged)."""
+    api_key: str = ""
+    """API key sent as ``X-Api-Key`` to the product platform (a secret: never logged; empty with the
+    embedded sandbox: its random one from ``sandbox-credentials.json``)."""

@@ -16,7 +16,8 @@ class AvalaraSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, 
     url: str = ""
     """AvaTax base URL (``https://rest.avatax.com``, or ``https://sandbox-rest.avatax.com`` for an
     Avalara sandbox account); empty = the embedded sandbox, in process."""
-    account_id: str = "1100000000"
-    """AvaTax account id (the user name of Basic auth)."""
-    license_key: str = "sandbox-license-key"
+    account_id: str = ""
+    """AvaTax account id (the user name of Basic auth; empty with the embedded sandbox: its random one
+    from ``sandbox-credentials.json``, as for the license key)."""
+    license_key: str = ""
     """AvaTax license key (the password of Basic auth; read from the environment or a secret file)."""

@@ -12,6 +12,7 @@ import pytest
 
 from sandboxes.avalara import AvalaraSandbox, create_avalara_sandbox
 from sandboxes.faults import FaultRule
+from tests.support.sandbox_access import operator_hooks
 
 BASE = "http://avalara.sandbox"
 AUTH = ("1100000000", "sandbox-license-key")
@@ -44,13 +45,15 @@ def invoice(
 
 @pytest.fixture
 def sandbox() -> AvalaraSandbox:
-    return create_avalara_sandbox()
+    return create_avalara_sandbox(license_key=AUTH[1])
 
 
 @pytest.fixture
 async def ava(sandbox: AvalaraSandbox) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=sandbox)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, auth=AUTH) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE, auth=AUTH, event_hooks=operator_hooks(sandbox)
+    ) as client:
         yield client
 
 
@@ -255,11 +258,13 @@ async def test_injected_faults_speak_avalara_and_lost_responses_still_apply(
 
 
 async def test_state_survives_a_restart_and_reset_forgets_it(tmp_path: Path) -> None:
-    first = create_avalara_sandbox(tmp_path)
+    first = create_avalara_sandbox(tmp_path, license_key=AUTH[1])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url=BASE, auth=AUTH) as client:
         assert (await client.post(CREATE, json=invoice("INV-8"))).status_code == 201
-    second = create_avalara_sandbox(tmp_path)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url=BASE, auth=AUTH) as client:
+    second = create_avalara_sandbox(tmp_path, license_key=AUTH[1])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=second), base_url=BASE, auth=AUTH, event_hooks=operator_hooks(second)
+    ) as client:
         fetched = await client.get("/api/v2/companies/STRATA-US/transactions/INV-8")
         assert fetched.json()["totalTax"] == 86.25
         repeat = await client.post(UPSERT, json={"createTransactionModel": invoice("INV-8")})

@@ -19,7 +19,9 @@ async def test_mounted_sandbox_and_connector_share_one_tenant(tmp_path: Path) ->
     async with running_gateway(tmp_path, erp_vendor="business-central") as gw:
         anonymous = await gw.client.get(f"{PREFIX}/v2.0/{TENANT}/sandbox/api/v2.0/companies")
         assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "Authentication_InvalidCredentials"
-        token = await gw.client.post(f"{PREFIX}/{TENANT}/oauth2/v2.0/token", data=token_form())
+        bc = gw.app.state.settings.business_central  # the state's random sandbox credentials
+        form = token_form(client_id=bc.client_id, client_secret=bc.client_secret)
+        token = await gw.client.post(f"{PREFIX}/{TENANT}/oauth2/v2.0/token", data=form)
         assert token.status_code == 200, token.text
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         companies = await gw.client.get(f"{PREFIX}/v2.0/{TENANT}/sandbox/api/v2.0/companies", headers=headers)

@@ -10,6 +10,7 @@ import httpx
 from sandboxes.business_central import BusinessCentralSandbox, create_business_central_sandbox
 from sandboxes.faults import FaultRule
 from tests.support.business_central import API, BASE, PAGE_SIZE, TENANT, TOKEN_PATH, company_id, token_form
+from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET, operator_hooks
 
 
 def _code(response: httpx.Response) -> str:
@@ -261,8 +262,12 @@ async def test_posting_into_a_closed_period_and_unbalanced_journals_are_refused(
 
 # -- throttling, faults, control API, persistence -------------------------------------------------------
 async def test_throttling_answers_429_with_retry_after(plain: httpx.AsyncClient) -> None:
-    throttled = create_business_central_sandbox(rate_limit=3, rate_window_seconds=60)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=throttled), base_url=BASE) as client:
+    throttled = create_business_central_sandbox(
+        rate_limit=3, rate_window_seconds=60, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=throttled), base_url=BASE, event_hooks=operator_hooks(throttled)
+    ) as client:
         token = (await client.post(TOKEN_PATH, data=token_form())).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         statuses = [(await client.get(f"{API}/companies")).status_code for _ in range(4)]
@@ -293,7 +298,7 @@ async def test_faults_render_bc_errors_and_counts_track_writes(
 
 
 async def test_state_survives_a_restart(tmp_path: Path) -> None:
-    first = create_business_central_sandbox(state_dir=tmp_path)
+    first = create_business_central_sandbox(state_dir=tmp_path, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     company = company_id(first)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url=BASE) as client:
         client.headers["Authorization"] = (
@@ -301,6 +306,6 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
         )
         created = await client.post(f"{API}/companies({company})/customers", json={"displayName": "Durable"})
         assert created.status_code == 201
-    second = create_business_central_sandbox(state_dir=tmp_path)
+    second = create_business_central_sandbox(state_dir=tmp_path, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert second.store.get(company, "customers", created.json()["id"])["displayName"] == "Durable"
     assert (tmp_path / "business_central.json").exists()

@@ -21,6 +21,7 @@ from sandboxes.netsuite import (
 )
 from sandboxes.netsuite.schema import RECORD_TYPES
 from sandboxes.salesforce import create_salesforce_sandbox
+from tests.support.sandbox_access import operator_hooks
 
 BASE = "http://netsuite.sandbox"
 REST = f"{BASE}/services/rest"
@@ -38,7 +39,7 @@ def pair() -> KeyPair:
 
 @pytest.fixture
 def sandbox(pair: KeyPair) -> NetSuiteSandbox:
-    return create_netsuite_sandbox(certificates={pair.certificate_id: pair.public_pem})
+    return create_netsuite_sandbox(client_id=CLIENT_ID, certificates={pair.certificate_id: pair.public_pem})
 
 
 def _form(assertion: str) -> dict[str, str]:
@@ -53,7 +54,8 @@ async def _token(plain: httpx.AsyncClient, pair: KeyPair) -> httpx.Response:
 
 @pytest.fixture
 async def client(sandbox: NetSuiteSandbox, pair: KeyPair) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+    hooks = operator_hooks(sandbox)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=hooks) as plain:
         plain.headers["Authorization"] = f"Bearer {(await _token(plain, pair)).json()['access_token']}"
         yield plain
 
@@ -84,8 +86,9 @@ def _an_item(sandbox: NetSuiteSandbox) -> dict[str, Any]:
 # -- token ---------------------------------------------------------------------------------------
 async def test_token_handshake_accepts_ps256_es256_and_rs256() -> None:
     pairs = [generate_key_pair("cert-es", "ES256"), generate_key_pair("cert-rs", "RS256")]
-    sandbox = create_netsuite_sandbox(certificates={p.certificate_id: p.public_pem for p in pairs})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+    sandbox = create_netsuite_sandbox(client_id=CLIENT_ID, certificates={p.certificate_id: p.public_pem for p in pairs})
+    hooks = operator_hooks(sandbox)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=hooks) as plain:
         answers = [await _token(plain, p) for p in pairs]
         for answer in answers:
             assert answer.status_code == 200, answer.text
@@ -108,7 +111,8 @@ async def test_token_refusals_are_oauth_errors(sandbox: NetSuiteSandbox, pair: K
         "wrong iss": make_assertion(pair, "someone-else", TOKEN_URL),
         "no scope": make_assertion(pair, CLIENT_ID, TOKEN_URL, scope="restlets"),
     }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+    hooks = operator_hooks(sandbox)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=hooks) as plain:
         answers = {name: await plain.post(TOKEN_URL, data=_form(value)) for name, value in cases.items()}
         wrong_grant = await plain.post(TOKEN_URL, data={**_form(cases["wrong kid"]), "grant_type": "password"})
         not_a_jwt = await plain.post(TOKEN_URL, data=_form("not.a.jwt"))
@@ -401,7 +405,7 @@ async def test_lost_response_applies_the_write_then_fails(sandbox: NetSuiteSandb
 
 # -- seed and persistence -----------------------------------------------------------------------------
 async def test_seed_matches_the_salesforce_sandbox(sandbox: NetSuiteSandbox) -> None:
-    salesforce = create_salesforce_sandbox()
+    salesforce = create_salesforce_sandbox(client_id=CLIENT_ID, client_secret="sandbox-secret")
     accounts = salesforce.store.all("Account")
     customers = sandbox.store.all("customer")
     assert {a["Name"] for a in accounts} == {c["companyName"] for c in customers}
@@ -419,13 +423,13 @@ async def test_seed_matches_the_salesforce_sandbox(sandbox: NetSuiteSandbox) -> 
     periods = sandbox.store.all("accountingPeriod")
     assert any(p["closed"] for p in periods) and any(not p["closed"] for p in periods)
     assert len(sandbox.store.all("subsidiary")) >= 3
-    assert create_netsuite_sandbox().store.records == sandbox.store.records
+    assert create_netsuite_sandbox(client_id=CLIENT_ID).store.records == sandbox.store.records
     assert set(RECORD_TYPES) >= {"customer", "salesOrder", "invoice", "customerPayment", "creditMemo", "journalEntry"}
 
 
 async def test_state_persists_across_restarts(tmp_path: Path, pair: KeyPair) -> None:
     certificates: dict[str, bytes | str] = {pair.certificate_id: pair.public_pem}
-    first = create_netsuite_sandbox(tmp_path, certificates=certificates)
+    first = create_netsuite_sandbox(tmp_path, client_id=CLIENT_ID, certificates=certificates)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url=BASE) as plain:
         plain.headers["Authorization"] = f"Bearer {(await _token(plain, pair)).json()['access_token']}"
         headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "persisted-key"}
@@ -433,7 +437,7 @@ async def test_state_persists_across_restarts(tmp_path: Path, pair: KeyPair) -> 
             f"{RECORD}/customer", headers=headers, json={"companyName": "Survivor", "subsidiary": {"id": "102"}}
         )
     survivor = next(c for c in first.store.all("customer") if c["companyName"] == "Survivor")
-    again = create_netsuite_sandbox(tmp_path, certificates=certificates)
+    again = create_netsuite_sandbox(tmp_path, client_id=CLIENT_ID, certificates=certificates)
     assert again.store.records["customer"][survivor["id"]]["companyName"] == "Survivor"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=again), base_url=BASE) as plain:
         plain.headers["Authorization"] = f"Bearer {(await _token(plain, pair)).json()['access_token']}"

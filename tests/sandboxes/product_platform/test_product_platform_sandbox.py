@@ -12,6 +12,7 @@ from sandboxes.product_platform import ProductPlatformSandbox, create_product_pl
 from sandboxes.product_platform.catalog import PRICE_DRIFT
 from sandboxes.salesforce.seed import PRODUCTS
 from tests.support.product_platform import API_KEY
+from tests.support.sandbox_access import operator_hooks
 
 KEY = {"X-Api-Key": API_KEY}
 
@@ -141,11 +142,13 @@ async def test_injected_429_carries_retry_after_in_the_platform_format(
 
 
 async def test_state_survives_a_restart(tmp_path: Path) -> None:
-    first = create_product_platform_sandbox(tmp_path)
+    first = create_product_platform_sandbox(tmp_path, api_key=API_KEY)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://pp") as http:
         granted = await http.post("/v1/accounts/acc_000003/entitlements", headers=KEY, json={"skuCode": "STRATA-CORE"})
-    second = create_product_platform_sandbox(tmp_path)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://pp") as http:
+    second = create_product_platform_sandbox(tmp_path, api_key=API_KEY)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=second), base_url="http://pp", event_hooks=operator_hooks(second)
+    ) as http:
         found = await http.get(f"/v1/entitlements/{granted.json()['id']}", headers=KEY)
     assert found.status_code == 200 and found.json() == granted.json()
     assert (tmp_path / "product_platform.json").exists()

@@ -12,6 +12,7 @@ import pytest
 from sandboxes.faults import FaultRule
 from sandboxes.salesforce import SalesforceSandbox, create_salesforce_sandbox
 from sandboxes.salesforce.schema import SOBJECTS, id_suffix
+from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET, operator_hooks
 
 BASE = "http://salesforce.sandbox"
 DATA = "/services/data/v62.0"
@@ -19,12 +20,14 @@ DATA = "/services/data/v62.0"
 
 @pytest.fixture
 def sandbox() -> SalesforceSandbox:
-    return create_salesforce_sandbox()
+    return create_salesforce_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
 
 
 @pytest.fixture
 async def client(sandbox: SalesforceSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=operator_hooks(sandbox)
+    ) as plain:
         token = await plain.post(
             "/services/oauth2/token",
             data={"grant_type": "client_credentials", "client_id": "strata-sandbox", "client_secret": "sandbox-secret"},
@@ -34,7 +37,9 @@ async def client(sandbox: SalesforceSandbox) -> AsyncIterator[httpx.AsyncClient]
 
 
 async def test_token_flow_answers_salesforce_fields(sandbox: SalesforceSandbox) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=operator_hooks(sandbox)
+    ) as plain:
         ok = await plain.post(
             "/services/oauth2/token",
             data={"grant_type": "client_credentials", "client_id": "strata-sandbox", "client_secret": "sandbox-secret"},
@@ -75,7 +80,7 @@ async def test_data_calls_need_a_valid_bearer(sandbox: SalesforceSandbox, client
 
 
 async def test_seed_is_deterministic_and_rich(sandbox: SalesforceSandbox) -> None:
-    again = create_salesforce_sandbox()
+    again = create_salesforce_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert sandbox.store.records == again.store.records
     accounts = sandbox.store.all("Account")
     opportunities = sandbox.store.all("Opportunity")
@@ -200,8 +205,10 @@ async def test_composite_references_and_all_or_none(sandbox: SalesforceSandbox, 
 
 
 async def test_limit_info_on_every_response_and_request_limit(client: httpx.AsyncClient) -> None:
-    sandbox = create_salesforce_sandbox(api_limit=2)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+    sandbox = create_salesforce_sandbox(api_limit=2, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=operator_hooks(sandbox)
+    ) as plain:
         token = await plain.post(
             "/services/oauth2/token",
             auth=("strata-sandbox", "sandbox-secret"),
@@ -242,9 +249,9 @@ async def test_faults_from_python_and_control_api(sandbox: SalesforceSandbox, cl
 
 
 async def test_state_persists_across_restarts(tmp_path: Path) -> None:
-    first = create_salesforce_sandbox(tmp_path)
+    first = create_salesforce_sandbox(tmp_path, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     record_id = first.store.create(SOBJECTS["Account"], {"Name": "Survivor"})
-    again = create_salesforce_sandbox(tmp_path)
+    again = create_salesforce_sandbox(tmp_path, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert again.store.records["Account"][record_id]["Name"] == "Survivor"
     assert again.store.create(SOBJECTS["Account"], {"Name": "Next"}) != record_id
 

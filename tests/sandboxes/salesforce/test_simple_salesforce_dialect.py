@@ -21,6 +21,7 @@ from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 from sandboxes.salesforce import SalesforceSandbox, create_salesforce_sandbox
 from sandboxes.salesforce.schema import SOBJECTS
+from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET
 
 
 class ASGIAdapter(BaseAdapter):
@@ -55,7 +56,7 @@ class ASGIAdapter(BaseAdapter):
 
 @pytest.fixture
 def sandbox() -> SalesforceSandbox:
-    return create_salesforce_sandbox()
+    return create_salesforce_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
 
 
 @pytest.fixture

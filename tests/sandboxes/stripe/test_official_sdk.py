@@ -12,14 +12,15 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
-from sandboxes.stripe import DEFAULT_SECRET_KEY, StripeSandbox, create_stripe_sandbox
+from sandboxes.stripe import StripeSandbox, create_stripe_sandbox
 from sandboxes.stripe.webhooks import sign
 from tests.support.loopback import serve_on_loopback
+from tests.support.sandbox_access import STRIPE_KEY as DEFAULT_SECRET_KEY
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> StripeSandbox:
-    return create_stripe_sandbox()
+    return create_stripe_sandbox(secret_key=DEFAULT_SECRET_KEY)
 
 
 @pytest.fixture(scope="module")

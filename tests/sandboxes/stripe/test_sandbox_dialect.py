@@ -9,6 +9,7 @@ import httpx
 
 from sandboxes.faults import FaultRule
 from sandboxes.stripe import StripeSandbox
+from tests.support.sandbox_access import STRIPE_KEY, operator_hooks
 
 
 async def test_no_key_and_a_wrong_key_are_401_in_stripes_error_object(http: httpx.AsyncClient) -> None:
@@ -88,7 +89,7 @@ async def test_a_lost_response_is_replayed_by_the_same_key(http: httpx.AsyncClie
 async def test_rate_limit_answers_429_with_should_retry() -> None:
     from sandboxes.stripe import create_stripe_sandbox
 
-    limited = create_stripe_sandbox(rate_limit_per_second=2)
+    limited = create_stripe_sandbox(rate_limit_per_second=2, secret_key=STRIPE_KEY)
     transport = httpx.ASGITransport(app=limited)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://s", headers={"Authorization": "Bearer sk_test_strata_sandbox"}
@@ -103,7 +104,7 @@ async def test_seed_matches_the_crm_companies_and_product_codes(http: httpx.Asyn
     from sandboxes.salesforce import create_salesforce_sandbox
     from sandboxes.salesforce.seed import PRODUCTS
 
-    crm = create_salesforce_sandbox()
+    crm = create_salesforce_sandbox(client_id="strata-sandbox", client_secret="sandbox-secret")
     crm_names = {a["Name"] for a in crm.store.records["Account"].values() if a.get("Type") == "Customer"}
     customers = []
     after = None
@@ -134,11 +135,17 @@ async def test_subscription_update_prorates_and_emits_signed_webhooks() -> None:
         return httpx.Response(500 if len(received) == 1 else 200)
 
     sandbox = create_stripe_sandbox(
+        secret_key=STRIPE_KEY,
         webhook_url="http://hooks.test/stripe", webhook_secret="whsec_test",
         webhook_transport=httpx.MockTransport(endpoint), webhook_backoff_seconds=0.001,
     )  # fmt: skip
     auth = {"Authorization": "Bearer sk_test_strata_sandbox"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://s", headers=auth) as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox),
+        base_url="http://s",
+        headers=auth,
+        event_hooks=operator_hooks(sandbox),
+    ) as http:
         customer = (await http.get("/v1/customers", params={"limit": 1})).json()["data"][0]
         price = (await http.get("/v1/prices", params={"lookup_keys[]": "STRATA-CORE-usd"})).json()["data"][0]
         sub = (await http.post("/v1/subscriptions", data={
@@ -168,11 +175,13 @@ async def test_state_and_idempotency_survive_a_restart_and_reset_reseeds(tmp_pat
     from sandboxes.stripe import create_stripe_sandbox
 
     auth = {"Authorization": "Bearer sk_test_strata_sandbox", "Idempotency-Key": "persist-1"}
-    first = create_stripe_sandbox(tmp_path)
+    first = create_stripe_sandbox(tmp_path, secret_key=STRIPE_KEY)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://s") as http:
         created = (await http.post("/v1/customers", data={"name": "Durable"}, headers=auth)).json()
-    second = create_stripe_sandbox(tmp_path)  # a restart: same state directory
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://s") as http:
+    second = create_stripe_sandbox(tmp_path, secret_key=STRIPE_KEY)  # a restart: same state directory
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=second), base_url="http://s", event_hooks=operator_hooks(second)
+    ) as http:
         assert (await http.get(f"/v1/customers/{created['id']}", headers=auth)).json()["name"] == "Durable"
         replay = await http.post("/v1/customers", data={"name": "Durable"}, headers=auth)
         assert replay.json()["id"] == created["id"] and replay.headers["idempotent-replayed"] == "true"

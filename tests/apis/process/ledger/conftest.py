@@ -22,11 +22,10 @@ import pytest_asyncio
 from apis.canonical import BillingInvoice
 from apis.process.runtime import runtime
 from apis.process.transactions import Transaction
-from sandboxes.stripe import DEFAULT_SECRET_KEY, StripeSandbox
+from sandboxes.stripe import StripeSandbox
 from tests.apis.process.conftest import FAST_PROCESS_SETTINGS, Process, _process, deal
 from tests.support.stripe_gateway import WEBHOOK_PATH, stripe_sandbox
 
-WEBHOOK_SECRET = "whsec_strata_sandbox"
 STRIPE = "/sandbox/stripe"
 CLOSED_DAY = dt.datetime(2024, 3, 15, 12, tzinfo=dt.UTC)
 """A moment in a closed accounting period (the NetSuite sandbox closed every month of 2024)."""
@@ -77,7 +76,9 @@ class Ledger(Process):
     async def stripe(self, path: str, **form: Any) -> dict[str, Any]:
         """POST to the Stripe sandbox's own API (what a customer's payment or a support agent does)."""
         response = await self.gw.client.post(
-            f"{STRIPE}{path}", data=form, headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+            f"{STRIPE}{path}",
+            data=form,
+            headers={"Authorization": f"Bearer {self.gw.app.state.settings.stripe.secret_key}"},
         )
         assert response.status_code == 200, response.text
         return dict(response.json())
@@ -104,7 +105,8 @@ async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledg
 
     async with running_gateway(tmp_path_factory.mktemp("ledger"), **LEDGER_SETTINGS) as gw:
         sandbox = stripe_sandbox(gw)
-        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", WEBHOOK_SECRET)
+        secret = gw.app.state.settings.stripe.webhook_secrets[0]  # the state's random sandbox secret
+        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", secret)
         sandbox.webhooks.transport = httpx.ASGITransport(app=gw.app, client=("127.0.0.1", 40002))
         sandbox.webhooks.backoff_seconds = 0.001
         sandbox.webhooks.enabled_events = (*sandbox.webhooks.enabled_events, "credit_note.created")

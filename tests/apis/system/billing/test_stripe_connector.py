@@ -24,7 +24,8 @@ from core.errors import (
     UpstreamUnavailable,
 )
 from sandboxes.faults import FaultRule
-from sandboxes.stripe import DEFAULT_SECRET_KEY, StripeSandbox
+from sandboxes.stripe import StripeSandbox
+from tests.support.sandbox_access import STRIPE_KEY as DEFAULT_SECRET_KEY
 from tests.support.stripe import BASE
 from tests.support.stripe_gateway import FAST
 

@@ -10,6 +10,7 @@ import pytest
 from apis.system.crm.connectors.salesforce import SalesforceConfig, SalesforceConnector
 from apis.system.crm.service import CrmService
 from sandboxes.salesforce import SalesforceSandbox, create_salesforce_sandbox
+from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET
 
 BASE = "http://salesforce.sandbox"
 FAST = SalesforceConfig(timeout_seconds=2.0, max_retries=3, backoff_base_seconds=0.001, backoff_max_seconds=1.0)
@@ -17,7 +18,7 @@ FAST = SalesforceConfig(timeout_seconds=2.0, max_retries=3, backoff_base_seconds
 
 @pytest.fixture
 def sandbox() -> SalesforceSandbox:
-    return create_salesforce_sandbox()
+    return create_salesforce_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
 
 
 @pytest.fixture

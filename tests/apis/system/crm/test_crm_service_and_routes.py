@@ -19,6 +19,7 @@ from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.paging import CURSOR_CODEC_OPT
 from core.cursors import CursorCodec, InvalidCursor
 from core.errors import NotFound, StrataError
+from gateway.sandbox_credentials import with_sandbox_credentials
 from gateway.settings import load_settings
 from gateway.vendors import VendorLinks
 from sandboxes.salesforce import SalesforceSandbox
@@ -96,7 +97,8 @@ async def test_contacts(sandbox: SalesforceSandbox, service: CrmService) -> None
 
 
 async def test_build_crm_service_uses_the_sandbox_under_the_state_dir(tmp_path: Path) -> None:
-    settings = load_settings({"state_dir": str(tmp_path)}, environ={})
+    # As the composition root does: the sandbox's credentials (random per state) fill the settings.
+    settings = with_sandbox_credentials(load_settings({"state_dir": str(tmp_path)}, environ={}))
     links = VendorLinks(settings, sandbox_apps={}, breaker=CircuitBreaker, tracer=None)
     service = build_crm_service(await links.link("salesforce"))
     try:

@@ -53,7 +53,7 @@ def pair() -> KeyPair:
 
 @pytest.fixture
 def sandbox(pair: KeyPair) -> NetSuiteSandbox:
-    return create_netsuite_sandbox(certificates={pair.certificate_id: pair.public_pem})
+    return create_netsuite_sandbox(client_id="strata-sandbox", certificates={pair.certificate_id: pair.public_pem})
 
 
 def _connector(sandbox: NetSuiteSandbox, pair: KeyPair, config: NetSuiteConfig = FAST) -> NetSuiteConnector:
@@ -79,7 +79,7 @@ def _invoice(customer_id: str, external_id: str, **extra: object) -> InvoiceCrea
 @pytest.mark.parametrize("algorithm", ["PS256", "ES256"])
 async def test_the_client_assertion_is_a_signed_jwt_naming_the_certificate(algorithm: str) -> None:
     pair = generate_key_pair(f"cert-{algorithm.lower()}", algorithm)
-    sandbox = create_netsuite_sandbox(certificates={pair.certificate_id: pair.public_pem})
+    sandbox = create_netsuite_sandbox(client_id="strata-sandbox", certificates={pair.certificate_id: pair.public_pem})
     connector = _connector(sandbox, pair)
     assertion = connector.client_assertion()
     token = jwt.decode(assertion, pair.private_key, algorithms=[pair.algorithm])
@@ -303,16 +303,23 @@ async def test_pointing_at_an_account_url_is_configuration(tmp_path: Path) -> No
     try:
         url = f"{sandboxes.url}/sandbox/netsuite"
         pair = generate_key_pair("cert-admin-upload", "ES256")
-        admin = {"client_id": "strata-sandbox", "certificate_id": pair.certificate_id,
+        client_id = sandboxes.credentials("netsuite")["client_id"]
+        admin = {"client_id": client_id, "certificate_id": pair.certificate_id,
                  "public_key_pem": pair.public_pem.decode()}  # fmt: skip
         async with httpx.AsyncClient() as plain:
-            assert (await plain.post(f"{url}/_control/certificates", json=admin)).status_code == 201
+            control = f"{url}/_control/certificates"
+            assert (await plain.post(control, json=admin)).status_code == 401  # the admin token is asked for
+            upload = await plain.post(control, json=admin, headers=sandboxes.admin_headers("netsuite"))
+            assert upload.status_code == 201
         configured = {
+            "netsuite_client_id": client_id,
             "netsuite_certificate_id": pair.certificate_id,
             "netsuite_private_key": pair.private_key.as_pem(private=True).decode(),
             "netsuite_signing_algorithm": "ES256",
         }
-        for number, settings in enumerate(({**configured}, {"netsuite_signing_algorithm": "ES256"})):
+        # Without a key, the root generates one and uploads it with the credentials file's admin token.
+        generated = {"netsuite_signing_algorithm": "ES256", "sandbox_credentials_file": str(sandboxes.credentials_file)}
+        for number, settings in enumerate((configured, generated)):
             async with running_gateway(
                 tmp_path / f"gw{number}", erp_vendor="netsuite", netsuite_url=url, **settings
             ) as gw:

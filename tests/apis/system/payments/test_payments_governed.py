@@ -143,7 +143,8 @@ async def test_webhook_needs_no_token_but_a_valid_signature(gw: Gateway) -> None
         WEBHOOK, content=payload, headers={**content, "Stripe-Signature": sign(payload, "whsec_wrong")}
     )
     assert forged.status_code == 400
-    good = {**content, "Stripe-Signature": sign(payload, "whsec_strata_sandbox")}
+    secret = gw.app.state.settings.stripe.webhook_secrets[0]  # the sandbox's, random per state
+    good = {**content, "Stripe-Signature": sign(payload, secret)}
     first = await gw.client.post(WEBHOOK, content=payload, headers=good)
     assert first.status_code == 200 and first.json() == {
         "received": True,
@@ -152,7 +153,7 @@ async def test_webhook_needs_no_token_but_a_valid_signature(gw: Gateway) -> None
     }
     second = await gw.client.post(WEBHOOK, content=payload, headers=good)
     assert second.status_code == 200 and second.json()["duplicate"] is True
-    old = {**content, "Stripe-Signature": sign(payload, "whsec_strata_sandbox", timestamp=1_000_000_000)}
+    old = {**content, "Stripe-Signature": sign(payload, secret, timestamp=1_000_000_000)}
     stale = await gw.client.post(WEBHOOK, content=payload, headers=old)
     assert stale.status_code == 400 and "tolerance" in problem(stale)["detail"]
 
@@ -173,14 +174,15 @@ async def test_stripe_outage_and_throttling_are_503_with_retry_after(gw: Gateway
 MALFORMED_PAYLOAD = b'{"id":"evt_malformed","object":"event","type":"invoice.paid","data":{"object":{}}}'
 
 
-def _malformed_signatures() -> dict[str, bytes]:
+def _malformed_signatures(secret: str = "whsec_any") -> dict[str, bytes]:
     """Stripe-Signature values a caller can send; bytes go out as latin-1, as a server decodes them.
 
-    ``v1`` is the right signature of the payload, so only the malformation can refuse them.
+    ``v1`` is the right signature of the payload under ``secret`` (the gateway's, in the test), so only
+    the malformation can refuse them.
     """
     from sandboxes.stripe.webhooks import sign
 
-    t, v1 = sign(MALFORMED_PAYLOAD, "whsec_strata_sandbox").split(",v1=")
+    t, v1 = sign(MALFORMED_PAYLOAD, secret).split(",v1=")
     good, now = v1.encode(), t.removeprefix("t=").encode()
     return {
         "superscript-t": b"t=\xb2,v1=" + good,
@@ -196,7 +198,7 @@ def _malformed_signatures() -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", list(_malformed_signatures()))
 async def test_a_malformed_signature_header_is_a_400_problem_never_a_500(gw: Gateway, name: str) -> None:
-    header = _malformed_signatures()[name]
+    header = _malformed_signatures(gw.app.state.settings.stripe.webhook_secrets[0])[name]
     response = await gw.client.post(
         WEBHOOK, content=MALFORMED_PAYLOAD, headers={"Content-Type": "application/json", "Stripe-Signature": header}
     )

@@ -17,12 +17,11 @@ from core.settings import PROJECT_ROOT
 from sandboxes.faults import FaultRule
 from sandboxes.product_platform import ProductPlatformSandbox
 from tests.support.harness import Gateway, problem, running_gateway
-from tests.support.product_platform import API_KEY, FAST
+from tests.support.product_platform import FAST
 
 PRODUCT = "/system/product/v1"
 READ = "system:product:read"
 WRITE = "system:product:read system:product:write"
-KEY = {"X-Api-Key": API_KEY}
 
 
 def _sandbox(gw: Gateway) -> ProductPlatformSandbox:
@@ -54,7 +53,8 @@ async def test_reads_page_and_follow_their_link(gw: Gateway) -> None:
     entitlements = await gw.client.get(f"{PRODUCT}/customers/acc_000001/entitlements", headers=headers)
     assert entitlements.status_code == 200
     # The same sandbox is mounted for direct inspection, in its own dialect and outside the pipeline.
-    direct = await gw.client.get("/sandbox/product-platform/v1/accounts/acc_000001/entitlements", headers=KEY)
+    key = {"X-Api-Key": gw.app.state.settings.product_platform.api_key}  # the state's random sandbox key
+    direct = await gw.client.get("/sandbox/product-platform/v1/accounts/acc_000001/entitlements", headers=key)
     assert [e["id"] for e in direct.json()["data"]] == [e["id"] for e in entitlements.json()["items"]]
     counts = await gw.client.get("/sandbox/product-platform/_control/counts")
     assert counts.json()["accounts"] == 56

@@ -24,9 +24,9 @@ from core.errors import (
     UpstreamUnavailable,
 )
 from sandboxes.avalara import AvalaraSandbox
-from sandboxes.avalara.seed import ACCOUNT_ID, LICENSE_KEY
+from sandboxes.avalara.seed import ACCOUNT_ID
 from sandboxes.faults import FaultRule
-from tests.support.avalara import BASE, FAST, quote_body
+from tests.support.avalara import BASE, FAST, LICENSE_KEY, quote_body
 
 UPSERT = "POST /api/v2/transactions/createoradjust"
 CREATE = "POST /api/v2/transactions/create"

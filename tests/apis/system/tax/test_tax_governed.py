@@ -228,7 +228,7 @@ async def test_the_sandbox_is_mounted_and_keeps_its_state_across_a_restart(tmp_p
         writer = await gw.bearer("system:tax:read system:tax:write")
         created = await gw.client.post(f"{TAX}/transactions", json={**quote_body(), "code": "INV-P"}, headers=writer)
         assert created.status_code == 201
-        ping = await gw.client.get("/sandbox/avalara/api/v2/utilities/ping", auth=("1100000000", "sandbox-license-key"))
+        ping = await gw.client.get("/sandbox/avalara/api/v2/utilities/ping", auth=_account(gw))
         assert ping.json()["authenticated"] is True
     assert (tmp_path / "sandboxes" / "avalara" / "avalara.json").exists()
     async with running_gateway(tmp_path) as gw:
@@ -236,6 +236,12 @@ async def test_the_sandbox_is_mounted_and_keeps_its_state_across_a_restart(tmp_p
         again = await gw.client.get(f"{TAX}/transactions/INV-P", params=US, headers=reader)
         assert again.status_code == 200 and again.json()["total_tax"] == usd("86.25")
         vendor = await gw.client.get(
-            "/sandbox/avalara/api/v2/companies/STRATA-US/transactions/INV-P", auth=("1100000000", "sandbox-license-key")
+            "/sandbox/avalara/api/v2/companies/STRATA-US/transactions/INV-P", auth=_account(gw)
         )
         assert vendor.status_code == 200 and vendor.json()["status"] == "Committed"
+
+
+def _account(gw: Any) -> tuple[str, str]:
+    """The embedded AvaTax sandbox's account id and license key (random per state directory)."""
+    avalara = gw.app.state.settings.avalara
+    return avalara.account_id, avalara.license_key
