@@ -60,9 +60,8 @@ Other choices where BC's documentation is silent, or where the sandbox simplifie
 
 * ids are GUIDs (seeded deterministically); every collection is in ``id`` order (BC orders by
   primary key) and the skip token is the last id of the page (keyset paging).
-* Code fields (``number``, ``externalDocumentNumber``, ``code``, ...) compare case-insensitively,
-  but the sandbox keeps the case it was given; BC upper-cases them on write, so a connector must
-  not rely on the case it reads back.
+* Code fields (``number``, ``externalDocumentNumber``, ``code``, ...) are upper-cased on write and
+  compare case-insensitively, as BC stores them (AL ``Code`` fields are upper-case by definition).
 * No sales tax is computed: amounts with and without tax are equal (tax is the tax API's job).
   Amounts are not converted between currencies.
 * A closed accounting period is one with ``closed`` or ``dateLocked`` set (the months of 2024);

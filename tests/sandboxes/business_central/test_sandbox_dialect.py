@@ -176,6 +176,21 @@ async def test_post_answers_201_and_patch_delete_need_the_etag(
     assert gone.status_code == 204 and (await odata.get(url)).status_code == 404
 
 
+async def test_code_fields_are_stored_upper_case_and_compared_without_case(
+    sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient
+) -> None:
+    company = company_id(sandbox)
+    created = await odata.post(
+        f"{API}/companies({company})/customers", json={"displayName": "Casey", "number": "c-abc"}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["number"] == "C-ABC"
+    found = await odata.get(f"{API}/companies({company})/customers", params={"$filter": "number eq 'c-Abc'"})
+    assert [c["id"] for c in found.json()["value"]] == [created.json()["id"]]
+    twin = await odata.post(f"{API}/companies({company})/customers", json={"displayName": "Other", "number": "C-ABC"})
+    assert twin.status_code == 400 and _code(twin) == "Internal_EntityWithSameKeyExists"
+
+
 async def test_deep_insert_and_bound_actions_post_and_cancel(
     sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient
 ) -> None:

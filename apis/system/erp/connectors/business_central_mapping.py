@@ -6,9 +6,15 @@ contract's id pattern allows); a payment's entity is its payment journal batch, 
 its document number (after the company's 32 digits).
 
 Keys: BC has no external-id field and no idempotency header, so business keys travel in
-``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]):
-the external id itself when it fits, else a 20-character code derived from it (``X`` + base32 of
-its SHA-256), which cannot be read back (``external_id`` is then None on reads).
+``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]).
+BC stores Code fields upper-case, so ``abc`` and ``ABC`` would be one key there and ``abc`` would
+come back as ``ABC``. Every key is therefore upper-case when written, and different external ids
+never share one: an upper-case ASCII external id is its own key; another ASCII one is written
+case-encoded (``~`` then the id upper-cased, each originally upper-case letter and each ``^``
+preceded by ``^``: ``inv-Ab`` → ``~INV-^AB``), which reads back exactly; one that does not fit (or
+is not ASCII) is a code derived from it (``X`` + base32 of its SHA-256), which cannot be read back
+(``external_id`` is then None on reads). Codes read back are compared case-insensitively
+(:func:`same_code`).
 """
 
 from __future__ import annotations
@@ -94,25 +100,66 @@ def _digest(value: str, length: int) -> str:
     return base64.b32encode(hashlib.sha256(value.encode()).digest()).decode()[:length]
 
 
+CASED, ESCAPE = "~", "^"
+"""The mark of a case-encoded key, and the escape before a letter that was upper-case."""
+
+
+def _as_code(external_id: str, length: int) -> str:
+    """The upper-case Code value of at most ``length`` characters that carries ``external_id``."""
+    if external_id.isascii():
+        upper = external_id == external_id.upper() and not external_id.startswith(CASED)
+        if upper and len(external_id) <= length and not _looks_derived(external_id, length):
+            return external_id
+        if not upper:
+            encoded = CASED + "".join(ESCAPE + c if c.isupper() or c == ESCAPE else c.upper() for c in external_id)
+            if len(encoded) <= length:
+                return encoded
+    return "X" + _digest(external_id, length - 1)
+
+
+def _from_code(code: str | None, length: int) -> str | None:
+    """The external id a Code value carries (read case-insensitively); None for a derived code."""
+    if not code or _looks_derived(code.upper(), length):
+        return None
+    if not code.startswith(CASED):
+        return code
+    out, escaped = [], False
+    for char in code[1:]:
+        if escaped or char != ESCAPE:
+            out.append(char.upper() if escaped else char.lower())
+            escaped = False
+        else:
+            escaped = True
+    return "".join(out)
+
+
+def _looks_derived(code: str, length: int) -> bool:
+    return len(code) == length and code.startswith("X")
+
+
+def same_code(left: str | None, right: str | None) -> bool:
+    """Whether two Code values are the same in BC (which compares them case-insensitively)."""
+    return left is not None and right is not None and left.upper() == right.upper()
+
+
 def customer_number(external_id: str) -> str:
-    """The BC customer number carrying ``external_id``."""
-    if len(external_id) <= CUSTOMER_NUMBER_LENGTH:
-        return external_id
-    return "X" + _digest(external_id, CUSTOMER_NUMBER_LENGTH - 1)
+    """The BC customer number (Code[20]) carrying ``external_id``."""
+    return _as_code(external_id, CUSTOMER_NUMBER_LENGTH)
 
 
 def external_id_of_number(number: str | None) -> str | None:
     """The external id a customer number carries, when it is not a derived code."""
-    if not number or (len(number) == CUSTOMER_NUMBER_LENGTH and number.startswith("X") and number.isupper()):
-        return None
-    return number
+    return _from_code(number, CUSTOMER_NUMBER_LENGTH)
+
+
+def external_id_of_key(key: str | None) -> str | None:
+    """The external id an ``externalDocumentNumber`` carries, when it is not a derived code."""
+    return _from_code(key, DOCUMENT_KEY_LENGTH)
 
 
 def document_key(external_id: str) -> str:
-    """``externalDocumentNumber`` carrying ``external_id`` (derived when longer than Code[35])."""
-    if len(external_id) <= DOCUMENT_KEY_LENGTH:
-        return external_id
-    return "X" + _digest(external_id, DOCUMENT_KEY_LENGTH - 1)
+    """``externalDocumentNumber`` (Code[35]) carrying ``external_id``."""
+    return _as_code(external_id, DOCUMENT_KEY_LENGTH)
 
 
 def batch_code(prefix: str, external_id: str) -> str:
@@ -304,7 +351,7 @@ def lines(company_id: str, records: list[dict[str, Any]], currency: str) -> list
 
 
 def _external(record: dict[str, Any], given: str | None) -> str | None:
-    return given if given is not None else _text(record.get("externalDocumentNumber"))
+    return given if given is not None else external_id_of_key(_text(record.get("externalDocumentNumber")))
 
 
 def order_status(record: dict[str, Any], invoiced: bool) -> ErpDocumentStatus:

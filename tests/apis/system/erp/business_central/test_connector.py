@@ -126,6 +126,31 @@ async def test_upsert_customer_creates_then_updates_by_external_id(
         await connector.get_customer(UNKNOWN)
 
 
+async def test_code_keys_are_upper_case_and_never_collide_by_case(
+    connector: BusinessCentralConnector, sandbox: BusinessCentralSandbox
+) -> None:
+    """BC keeps Code fields upper-case: ``abc`` and ``ABC`` are two customers and two orders, and no
+    external id comes back in another case."""
+    lower, lower_created = await connector.upsert_customer("sf-abc", ErpCustomerUpsert(name="Lower", currency="USD"))
+    upper, upper_created = await connector.upsert_customer("SF-ABC", ErpCustomerUpsert(name="Upper", currency="USD"))
+    assert lower_created and upper_created and lower.id != upper.id
+    assert (await connector.get_customer(upper.id)).external_id == "SF-ABC"
+    assert (await connector.get_customer(lower.id)).external_id in (None, "sf-abc")  # a derived code reads as None
+    stored = {c["displayName"]: c["number"] for c in sandbox.store.company(company_id(sandbox))["customers"].values()}
+    assert stored["Upper"] == "SF-ABC" and stored["Lower"] == stored["Lower"].upper() != "SF-ABC"
+    item = await _core(connector)
+    orders = [
+        await connector.create_sales_order(
+            SalesOrderCreate(external_id=key, customer_id=upper.id, date=DAY, currency="USD", lines=_lines(item.id))
+        )
+        for key in ("so-case", "SO-CASE", "so-case")
+    ]
+    assert [created for _, created in orders] == [True, True, False]
+    assert orders[0][0].id != orders[1][0].id and orders[2][0].id == orders[0][0].id
+    assert orders[1][0].external_id == "SO-CASE"
+    assert (await connector.get_sales_order(orders[0][0].id)).external_id in (None, "so-case")
+
+
 async def test_search_customers_filters_and_pages_over_every_company(
     connector: BusinessCentralConnector, sandbox: BusinessCentralSandbox
 ) -> None:
