@@ -250,6 +250,10 @@ def _company_resource(
             response.headers["Location"] = f"{call.base}/companies({company_id})/{set_name}({record['id']})"
             return response
         raise _method_not_allowed(call)
+    if set_name == "journals" and rest == [(f"{ACTION_PREFIX}post", None)] and call.method == "POST":
+        payments = store.company(company_id)["customerPaymentJournals"].get(key.lower())
+        if payments is not None and key.lower() not in store.company(company_id)["journals"]:
+            return _post_payment_batch(call, company_id, payments)
     record = store.get(company_id, set_name, key)
     if not rest:
         if call.method == "GET":
@@ -294,6 +298,19 @@ def _company_resource(
         writes.delete_line(store, set_name, record, line)
         return Response(content=b"", status_code=204)
     raise _method_not_allowed(call)
+
+
+def _post_payment_batch(call: _Call, company_id: str, batch: Record) -> Response[bytes]:
+    """``journals(<id>)/Microsoft.NAV.post`` where ``<id>`` is a cash-receipt (payment journal) batch.
+
+    The journals page finds a batch by its id alone, whatever its template, so BC should post a
+    payment batch this way: **unverified** against a live tenant. ``post_payment_batches`` turns
+    it off, so a test can see the connector meet a vendor that refuses.
+    """
+    if not _sandbox(call.request).post_payment_batches:
+        raise not_found("journals")
+    posting.post_payment_batch(call.store, company_id, batch)
+    return Response(content=b"", status_code=204)
 
 
 # -- control API (faults and reset: sandboxes.shared_app) -------------------------------------------

@@ -168,6 +168,7 @@ ENTITIES: dict[str, Entity] = {
             _DOCUMENT_RO | {"fullyShipped"},
             ("customerId",),
             {"salesOrderLines": "salesOrderLines"},
+            ("shipAndInvoice",),
         ),
         Entity("salesOrderLines", "salesOrderLine", _LINE, _LINE_RO),
         Entity(
@@ -181,7 +182,7 @@ ENTITIES: dict[str, Entity] = {
                 "orderNumber": "code:20",
                 "remainingAmount": "decimal",
             },
-            _DOCUMENT_RO | {"orderNumber", "remainingAmount"},
+            _DOCUMENT_RO | {"orderId", "orderNumber", "remainingAmount"},
             ("customerId",),
             {"salesInvoiceLines": "salesInvoiceLines"},
             ("post", "cancel"),
@@ -218,7 +219,6 @@ ENTITIES: dict[str, Entity] = {
             frozenset({"id", *_STAMP}),
             ("code",),
             {"customerPayments": "customerPayments"},
-            ("post",),
         ),
         Entity(
             "customerPayments",

@@ -152,13 +152,9 @@ def _transactions(store: Store, org: Any, customers: dict[str, tuple[str, str]],
         if number >= len(won) // 2 or not lines:
             continue
         # Posted before 2024 closed: the period check applies to postings made after the seed.
-        invoice = writes.create(store, company_id, "salesInvoices", {
-            "customerId": customer_id, "externalDocumentNumber": opportunity["Id"], "orderId": order["id"],
-            "invoiceDate": opportunity["CloseDate"], "currencyCode": opportunity["CurrencyIsoCode"],
-            "salesInvoiceLines": lines,
-        })  # fmt: skip
-        _unlocked(store, company_id, posting.post_invoice, invoice)
-        order["fullyShipped"] = True
+        # Shipped and invoiced as BC does it: the posted invoice names the order, which is deleted.
+        _unlocked(store, company_id, posting.ship_and_invoice, order)
+        invoice = next(i for i in store.all(company_id, "salesInvoices") if i.get("orderNumber") == order["number"])
         if rng.random() < 0.5:
             journal = store.find(company_id, "customerPaymentJournals", "code", PAYMENT_JOURNAL)
             assert journal is not None

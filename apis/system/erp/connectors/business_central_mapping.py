@@ -3,7 +3,9 @@
 Ids: BC keeps every entity inside a company, so a canonical id is the company GUID's 32 hex
 digits followed by the entity GUID's (64 characters, letters and digits only: what the ERP
 contract's id pattern allows); a payment's entity is its payment journal batch, a journal entry's
-its document number (after the company's 32 digits).
+its document number (after the company's 32 digits). A sales order's is its number in base32
+(:func:`order_token`): BC deletes an order once ``shipAndInvoice`` has fully invoiced it, and
+its posted invoice is then found by ``orderNumber``, so the number must outlive the order.
 
 Keys: BC has no external-id field and no idempotency header, so business keys travel in
 ``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]).
@@ -81,6 +83,27 @@ def split(value: str, *, guid: bool = True) -> tuple[str, str]:
     if not entity.isalnum() or not entity.isascii():
         raise NotFound(f"No object with id {value}")
     return _dashed(company), entity
+
+
+def order_token(number: str) -> str:
+    """The entity part of a sales order's canonical id: its number (Code[20]) in unpadded base32."""
+    return base64.b32encode(number.upper().encode()).decode().rstrip("=")
+
+
+def order_number(token: str) -> str:
+    """The order number a token carries; NotFound when it carries none."""
+    try:
+        number = base64.b32decode(token.upper() + "=" * (-len(token) % 8)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        raise NotFound(f"No sales order {token}") from None
+    if not number or len(number) > CUSTOMER_NUMBER_LENGTH or not number.isprintable():
+        raise NotFound(f"No sales order {token}")
+    return number
+
+
+def order_id(company_id: str, number: str) -> str:
+    """The canonical id of the sales order numbered ``number``."""
+    return compose(company_id, order_token(number))
 
 
 def _is_hex(value: str) -> bool:
@@ -367,7 +390,7 @@ def sales_order(
     """A BC sales order with its ``salesOrderLines``."""
     currency = currency_of(record, fallback_currency)
     return SalesOrder(
-        id=compose(company_id, str(required(record, "id"))),
+        id=order_id(company_id, str(required(record, "number"))),
         external_id=_external(record, external_id),
         number=_text(record.get("number")),
         customer_id=compose(company_id, str(required(record, "customerId"))),
@@ -397,14 +420,14 @@ def invoice_status(record: dict[str, Any]) -> ErpDocumentStatus:
 def invoice(company_id: str, record: dict[str, Any], fallback_currency: str, external_id: str | None = None) -> Invoice:
     """A BC sales invoice with its ``salesInvoiceLines``."""
     currency = currency_of(record, fallback_currency)
-    order_id = _text(record.get("orderId"))
+    order = _text(record.get("orderNumber"))
     return Invoice(
         id=compose(company_id, str(required(record, "id"))),
         external_id=_external(record, external_id),
         number=_text(record.get("number")),
         customer_id=compose(company_id, str(required(record, "customerId"))),
         legal_entity_id=company_id,
-        sales_order_id=compose(company_id, order_id) if order_id and not order_id.startswith("00000000") else None,
+        sales_order_id=order_id(company_id, order) if order else None,
         date=date(record, "invoiceDate"),
         due_date=optional_date(record, "dueDate"),
         currency=currency,
@@ -435,7 +458,7 @@ def credit_memo(
 
 
 def customer_payment(
-    company_id: str, journal: dict[str, Any], currency: str, external_id: str | None = None
+    company_id: str, journal: dict[str, Any], currency: str, external_id: str | None = None, *, posted: bool = True
 ) -> CustomerPayment:
     """A payment journal batch holding one payment's lines (one line per invoice applied)."""
     records = journal.get("customerPayments") or []
@@ -458,6 +481,7 @@ def customer_payment(
         date=date(first, "postingDate"),
         amount=money(total, currency),
         applications=applications,
+        posted=posted,
     )
 
 

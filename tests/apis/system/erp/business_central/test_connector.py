@@ -223,15 +223,21 @@ async def test_invoice_posts_links_the_order_and_refuses_closed_periods(
         sales_order_id=order.id,
         due_date=dt.date(2026, 4, 1),
     )
+    assert [o["id"] for o in sandbox.store.all(company_id(sandbox), "salesOrders") if o["number"] == order.number]
     invoice, created = await connector.create_invoice(request)
     assert created and invoice.status == "open" and invoice.number and invoice.number.startswith("PS-INV")
     assert (
         invoice.sales_order_id == order.id and invoice.amount_due == invoice.total and invoice.total.amount == "300.50"
     )
-    assert invoice.due_date == dt.date(2026, 4, 1)
+    assert invoice.due_date == DAY  # BC dates an order's invoice by the customer's terms (due on receipt)
     assert (await connector.create_invoice(request)) == (invoice, False)
     assert await connector.get_invoice(invoice.id) == invoice
-    assert (await connector.get_sales_order(order.id)).status == "billed"
+    # shipAndInvoice posted the order's invoice and BC deleted the fully invoiced order; it reads
+    # back from the posted invoice, found by orderNumber.
+    assert not [o for o in sandbox.store.all(company_id(sandbox), "salesOrders") if o["number"] == order.number]
+    billed = await connector.get_sales_order(order.id)
+    assert (billed.status, billed.number, billed.total, billed.lines) == ("billed", order.number, order.total, order.lines)
+    assert sandbox.store.writes["salesOrders/Microsoft.NAV.shipAndInvoice"] == 1
     listed = await connector.list_invoices(customer_id=customer, limit=10, position=None)
     assert [i.id for i in listed.items] == [invoice.id] and listed.next_position is None
     drafts_before = len(sandbox.store.all(company_id(sandbox), "salesInvoices"))
@@ -299,6 +305,39 @@ async def test_payment_applies_to_invoices_exactly_once(connector: BusinessCentr
     assert currency.value.field_errors[0]["pointer"] == "/currency"
     with pytest.raises(NotFound):
         await connector.get_customer_payment(UNKNOWN)
+
+
+async def test_a_payment_is_journal_lines_posted_through_journals_and_waits_when_bc_refuses(
+    connector: BusinessCentralConnector, sandbox: BusinessCentralSandbox
+) -> None:
+    """Lines of ``customerPaymentJournals(<id>)/customerPayments``, posted by ``journals(<id>)/
+    Microsoft.NAV.post``; a BC that refuses that leaves the payment recorded, awaiting posting,
+    and the same call later posts it."""
+    customer, core = await _customer_id(connector), await _core(connector)
+    invoice, _ = await connector.create_invoice(
+        InvoiceCreate(external_id="inv-bc-wait", customer_id=customer, date=DAY, currency="USD", lines=_lines(core.id))
+    )
+    request = CustomerPaymentCreate(
+        external_id="pi_bc_wait",
+        customer_id=customer,
+        date=DAY,
+        currency="USD",
+        amount="300.50",
+        applications=[PaymentApplication(invoice_id=invoice.id, amount="300.50")],
+    )
+    sandbox.post_payment_batches = False
+    waiting, created = await connector.create_customer_payment(request)
+    assert created and not waiting.posted and waiting.amount.amount == "300.50"
+    assert (await connector.get_customer_payment(waiting.id)).posted is False
+    assert (await connector.get_invoice(invoice.id)).amount_due.amount == "300.50"  # nothing applied yet
+    sandbox.post_payment_batches = True
+    posted, created = await connector.create_customer_payment(request)
+    assert (posted.id, posted.posted, created) == (waiting.id, True, False)
+    assert await connector.get_customer_payment(posted.id) == posted
+    assert (await connector.get_invoice(invoice.id)).status == "paid"
+    writes = sandbox.store.writes
+    assert writes["customerPayments"] == 1 and writes["journals/Microsoft.NAV.post"] == 1
+    assert "customerPaymentJournals/Microsoft.NAV.post" not in writes
 
 
 async def test_credit_memo_credits_its_invoice(connector: BusinessCentralConnector) -> None:
