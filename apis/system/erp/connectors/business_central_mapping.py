@@ -11,10 +11,9 @@ Keys: BC has no external-id field and no idempotency header, so business keys tr
 ``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]).
 BC stores Code fields upper-case, so ``abc`` and ``ABC`` would be one key there and ``abc`` would
 come back as ``ABC``. Every key is therefore upper-case when written, and different external ids
-never share one: an upper-case ASCII external id is its own key; another ASCII one is written
-case-encoded (``~`` then the id upper-cased, each originally upper-case letter and each ``^``
-preceded by ``^``: ``inv-Ab`` → ``~INV-^AB``), which reads back exactly; one that does not fit (or
-is not ASCII) is a code derived from it (``X`` + base32 of its SHA-256), which cannot be read back
+never share one: an ASCII external id is written case-encoded (:func:`case_encoded`; an
+upper-case one stays as it is), which reads back exactly; one that does not fit (or is not
+ASCII) is a code derived from it (``X`` + base32 of its SHA-256), which cannot be read back
 (``external_id`` is then None on reads). Codes read back are compared case-insensitively
 (:func:`same_code`).
 """
@@ -124,19 +123,27 @@ def _digest(value: str, length: int) -> str:
 
 
 CASED, ESCAPE = "~", "^"
-"""The mark of a case-encoded key, and the escape before a letter that was upper-case."""
+"""The mark of a key written lower-case by default, and the escape of a letter of the other case."""
+
+
+def case_encoded(external_id: str) -> str:
+    """``external_id`` as an upper-case code that reads back exactly (ASCII only).
+
+    Two forms, the shorter wins: upper-case by default (each lower-case letter, ``^`` and ``~``
+    preceded by ``^``: ``001Qy`` → ``001Q^Y``), or ``~`` then lower-case by default (each
+    upper-case letter and ``^`` preceded by ``^``: ``inv-Ab`` → ``~INV-^AB``).
+    """
+    upper = "".join(ESCAPE + c.upper() if c.islower() or c in (ESCAPE, CASED) else c for c in external_id)
+    lower = CASED + "".join(ESCAPE + c if c.isupper() or c == ESCAPE else c.upper() for c in external_id)
+    return upper if len(upper) <= len(lower) else lower
 
 
 def _as_code(external_id: str, length: int) -> str:
     """The upper-case Code value of at most ``length`` characters that carries ``external_id``."""
     if external_id.isascii():
-        upper = external_id == external_id.upper() and not external_id.startswith(CASED)
-        if upper and len(external_id) <= length and not _looks_derived(external_id, length):
-            return external_id
-        if not upper:
-            encoded = CASED + "".join(ESCAPE + c if c.isupper() or c == ESCAPE else c.upper() for c in external_id)
-            if len(encoded) <= length:
-                return encoded
+        encoded = case_encoded(external_id)
+        if len(encoded) <= length and not _looks_derived(encoded, length):
+            return encoded
     return "X" + _digest(external_id, length - 1)
 
 
@@ -144,15 +151,16 @@ def _from_code(code: str | None, length: int) -> str | None:
     """The external id a Code value carries (read case-insensitively); None for a derived code."""
     if not code or _looks_derived(code.upper(), length):
         return None
-    if not code.startswith(CASED):
-        return code
+    lower_default = code.startswith(CASED)
     out, escaped = [], False
-    for char in code[1:]:
-        if escaped or char != ESCAPE:
-            out.append(char.upper() if escaped else char.lower())
+    for char in code[1:] if lower_default else code:
+        if escaped:
+            out.append(char.upper() if lower_default else char.lower())
             escaped = False
-        else:
+        elif char == ESCAPE:
             escaped = True
+        else:
+            out.append(char.lower() if lower_default else char.upper())
     return "".join(out)
 
 

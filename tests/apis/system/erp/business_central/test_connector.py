@@ -236,7 +236,12 @@ async def test_invoice_posts_links_the_order_and_refuses_closed_periods(
     # back from the posted invoice, found by orderNumber.
     assert not [o for o in sandbox.store.all(company_id(sandbox), "salesOrders") if o["number"] == order.number]
     billed = await connector.get_sales_order(order.id)
-    assert (billed.status, billed.number, billed.total, billed.lines) == ("billed", order.number, order.total, order.lines)
+    assert (billed.status, billed.number, billed.total, billed.lines) == (
+        "billed",
+        order.number,
+        order.total,
+        order.lines,
+    )
     assert sandbox.store.writes["salesOrders/Microsoft.NAV.shipAndInvoice"] == 1
     listed = await connector.list_invoices(customer_id=customer, limit=10, position=None)
     assert [i.id for i in listed.items] == [invoice.id] and listed.next_position is None
