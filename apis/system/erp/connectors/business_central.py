@@ -73,6 +73,8 @@ VENDOR = "business_central"
 SYSTEM = "business-central"
 """Its name in lineage, cross-references and errors (the ``STRATA_ERP_VENDOR`` value)."""
 NIL = "00000000-0000-0000-0000-000000000000"
+JOURNAL_NAME_LENGTH = 100
+"""A journal batch's ``displayName`` (Description, Text[100])."""
 
 
 class BusinessCentralConnector:
@@ -609,7 +611,10 @@ class BusinessCentralConnector:
                           "externalDocumentNumber": key, "amount": float(signed),
                           "description": line.memo or entry.memo or ""})  # fmt: skip
         ledger_query = {"$filter": f"documentNumber eq {bc.odata_text(code)}", "$top": "1"}
-        journal_body = {"code": code, "displayName": entry.memo or code, "journalLines": lines}
+        # The batch's name (Text[100], case kept) carries the external id: API v2.0's G/L entries
+        # have no externalDocumentNumber to read it back from.
+        name = entry.external_id if len(entry.external_id) <= JOURNAL_NAME_LENGTH else code
+        journal_body = {"code": code, "displayName": name, "journalLines": lines}
         _record, created = await post_journal(
             self.http, company, "journals", "journalLines", journal_body, ledger_query
         )
@@ -626,8 +631,12 @@ class BusinessCentralConnector:
         journals = records_of(
             await self.http.call("GET", f"/companies({company})/journals", params=journal_query, idempotent=True)
         )
-        memo = next((str(j["displayName"]) for j in journals if j.get("displayName") not in (None, "", number)), None)
-        return bc.journal_entry(company, number, entries, await self._currency(company), memo, None)
+        external_id = next(
+            (str(j["displayName"]) for j in journals if j.get("displayName") not in (None, "", number)), None
+        )
+        descriptions = {str(e.get("description") or "") for e in entries}
+        memo = descriptions.pop() if len(descriptions) == 1 else None  # the entry's memo: every line has it
+        return bc.journal_entry(company, number, entries, await self._currency(company), memo or None, external_id)
 
     # -- helpers ---------------------------------------------------------------------------------------
     async def _customer_ref(self, customer_id: str) -> tuple[str, str]:
