@@ -391,7 +391,7 @@ class NetSuiteConnector(NetSuiteHttp):
                 existing = await self.get_record(record_type, f"eid:{quote(external_id, safe='')}")
                 return existing, False
             raise mark(error, self.system)
-        record_id = _record_named(location, result)
+        record_id = record_named(location, result)
         if record_id is None:
             # The result names no record (NetSuite documents none for a write): the posting
             # carries its externalId, unique per record type, so that finds it.
@@ -450,7 +450,7 @@ def _link(links: Any, rel: str) -> str | None:
     return None
 
 
-def _record_named(location: str | None, result: Any) -> str | None:
+def record_named(location: str | None, result: Any) -> str | None:
     """The internal id of the record an async result names: its ``Location``, a link to a record,
     or the ``id`` of a record body; None when it names none."""
     if location:
