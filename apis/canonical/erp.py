@@ -267,6 +267,8 @@ class CustomerPayment(msgspec.Struct, frozen=True, kw_only=True):
     """Amount received."""
     applications: list[PaymentApplication]
     """Invoices it pays, and how much of each."""
+    posted: bool = True
+    """False: recorded in the ERP, awaiting posting (the ERP refused to post it to the ledger yet)."""
 
 
 class CustomerPaymentCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -7,13 +7,14 @@ Simulated (answers in BC's and Entra's own formats; never problem+json from us):
   ``{"error", "error_description", "error_codes", ...}``.
 * ``/v2.0/<tenant>/<environment>/api/v2.0/`` — service document; ``companies``,
   ``companies(<id>)``; under a company the entity sets of :mod:`.schema`: ``customers``, ``items``,
-  ``salesOrders`` (+ ``salesOrderLines``), ``salesInvoices`` (+ ``salesInvoiceLines``; bound actions
-  ``Microsoft.NAV.post`` and ``Microsoft.NAV.cancel``), ``salesCreditMemos`` (+
-  ``salesCreditMemoLines``; ``Microsoft.NAV.post``), ``customerPaymentJournals`` (+
-  ``customerPayments``; ``Microsoft.NAV.post``), ``journals`` (+ ``journalLines``;
-  ``Microsoft.NAV.post``), and read-only ``generalLedgerEntries``, ``accountingPeriods``,
-  ``accounts``, ``paymentTerms``, ``companyInformation``. Every API call needs ``Authorization:
-  Bearer <token>`` (else 401 ``Authentication_InvalidCredentials`` with ``WWW-Authenticate``).
+  ``salesOrders`` (+ ``salesOrderLines``; ``Microsoft.NAV.shipAndInvoice``), ``salesInvoices`` (+
+  ``salesInvoiceLines``; bound actions ``Microsoft.NAV.post`` and ``Microsoft.NAV.cancel``),
+  ``salesCreditMemos`` (+ ``salesCreditMemoLines``; ``Microsoft.NAV.post``),
+  ``customerPaymentJournals`` (+ ``customerPayments``; no action, as the page defines none),
+  ``journals`` (+ ``journalLines``; ``Microsoft.NAV.post``), and read-only
+  ``generalLedgerEntries``, ``accountingPeriods``, ``accounts``, ``paymentTerms``,
+  ``companyInformation``. Every API call needs ``Authorization: Bearer <token>`` (else 401
+  ``Authentication_InvalidCredentials`` with ``WWW-Authenticate``).
 * ``POST`` → 201 with the entity, its ``@odata.etag``, ``ETag`` and ``Location`` headers; a deep
   insert (lines in the document's body) creates document and lines at once. ``PATCH`` → 200 with
   the entity and ``DELETE`` → 204 need ``If-Match`` (``*`` or the current etag; a stale one → 412
@@ -60,21 +61,23 @@ Other choices where BC's documentation is silent, or where the sandbox simplifie
 
 * ids are GUIDs (seeded deterministically); every collection is in ``id`` order (BC orders by
   primary key) and the skip token is the last id of the page (keyset paging).
-* Code fields (``number``, ``externalDocumentNumber``, ``code``, ...) compare case-insensitively,
-  but the sandbox keeps the case it was given; BC upper-cases them on write, so a connector must
-  not rely on the case it reads back.
+* Code fields (``number``, ``externalDocumentNumber``, ``code``, ...) are upper-cased on write and
+  compare case-insensitively, as BC stores them (AL ``Code`` fields are upper-case by definition).
 * No sales tax is computed: amounts with and without tax are equal (tax is the tax API's job).
   Amounts are not converted between currencies.
 * A closed accounting period is one with ``closed`` or ``dateLocked`` set (the months of 2024);
   real BC restricts postings by "Allow Posting From/To" in the G/L setup, with the same message.
-* ``customerPaymentJournals(<id>)/Microsoft.NAV.post`` posts every unposted payment line of the
-  batch (the standard API documents posting only for ``journals``); posted payment lines stay
-  readable in the journal (BC moves them to customer ledger entries, which API v2.0 does not
-  serve), are never posted twice, and cannot be changed.
-* ``salesInvoices`` accept ``orderId`` on insert to link an invoice to its order (in BC the link is
-  made by ``salesOrders(<id>)/Microsoft.NAV.shipAndInvoice``, which is not simulated).
-* ``generalLedgerEntries`` carry ``externalDocumentNumber`` (the G/L Entry table has the field;
-  whether API v2.0 exposes it is unverified).
+* Entity sets, fields, navigation and bound actions are those of Microsoft's API v2.0 page
+  definitions (and, for sets those do not cover, BC's ``$metadata``): a test derives them from the
+  published files (``tests/sandboxes/business_central/vendor``) and fails on anything extra.
+* ``journals(<id>)/Microsoft.NAV.post`` with the id of a payment journal batch posts its unposted
+  payment lines (**unverified**: the journals page looks a batch up by id alone, so BC should post
+  a cash-receipt batch so; ``post_payment_batches = False`` answers 404 instead, to test a vendor
+  that refuses). Posted payment lines stay readable in the journal (BC moves them to customer
+  ledger entries, which API v2.0 does not serve), are never posted twice, and cannot be changed.
+* ``salesOrders(<id>)/Microsoft.NAV.shipAndInvoice`` posts the order's invoice (``orderId`` and
+  ``orderNumber`` naming it; ``orderId`` is read-only on insert) and deletes the fully invoiced
+  order; only service and non-inventory items ship (the sandbox keeps no inventory).
 * A customer has no parent in BC's API; tokens are opaque strings, not JWTs.
 """
 

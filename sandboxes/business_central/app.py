@@ -58,6 +58,9 @@ class BusinessCentralSandbox:
         self._calls: dict[str, list[float]] = {}
         self._lock = threading.Lock()
         self.throttled = 0
+        self.post_payment_batches = True
+        """Whether ``journals(<payment batch id>)/Microsoft.NAV.post`` posts the batch (unverified in BC;
+        False answers 404 as a BC that looks the id up among general journal batches only would)."""
         self.faults = FaultInjector(render_fault, seed=seed)
         self.app = sandbox_litestar(self, ROUTE_HANDLERS, EXCEPTION_HANDLERS)
         self._asgi: ASGIApp = self.faults.wrap(self._guard(cast(ASGIApp, self.app)))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sandboxes.business_central.schema import BcError, dialog
+from sandboxes.business_central import writes
+from sandboxes.business_central.schema import ENTITIES, BcError, dialog
 from sandboxes.business_central.store import Record, Store, money, now
 
 RECEIVABLES, REVENUE, CASH = "1200", "4000", "1000"
@@ -20,19 +21,64 @@ NOTHING_TO_POST = "There is nothing to post."
 def run_action(store: Store, company_id: str, entity_name: str, record: Record, action: str) -> None:
     """``POST .../<entity>(<id>)/Microsoft.NAV.<action>`` → 204 (raises BC's error otherwise)."""
     handlers = {
+        ("salesOrders", "shipAndInvoice"): ship_and_invoice,
         ("salesInvoices", "post"): post_invoice,
         ("salesInvoices", "cancel"): cancel_invoice,
         ("salesCreditMemos", "post"): post_credit_memo,
         ("journals", "post"): post_journal,
-        ("customerPaymentJournals", "post"): post_payments,
     }
-    handler = handlers.get((entity_name, action))
+    handler = handlers.get((entity_name, action)) if action in ENTITIES[entity_name].actions else None
     if handler is None:
         raise BcError(400, "BadRequest_MethodNotFound", f"The bound action 'Microsoft.NAV.{action}' was not found.")
     with store.lock:
         handler(store, company_id, record)
         store.count_write(f"{entity_name}/Microsoft.NAV.{action}")
         store.save()
+
+
+def post_payment_batch(store: Store, company_id: str, batch: Record) -> None:
+    """``journals(<payment batch id>)/Microsoft.NAV.post``: the payment journal's lines posted."""
+    with store.lock:
+        post_payments(store, company_id, batch)
+        store.count_write("journals/Microsoft.NAV.post")
+        store.save()
+
+
+def ship_and_invoice(store: Store, company_id: str, order: Record) -> None:
+    """``salesOrders(<id>)/Microsoft.NAV.shipAndInvoice``: ship every line, post the invoice, and
+    delete the order, which is then fully invoiced (BC deletes a fully shipped and invoiced order).
+
+    The posted invoice copies the order's customer, ``externalDocumentNumber``, dates, currency and
+    lines, and names the order in ``orderId`` and ``orderNumber``. Only service and non-inventory
+    items ship here: the sandbox keeps no inventory, so an inventory item is refused as BC refuses
+    one that is not on hand (the message is ours).
+    """
+    lines = order["salesOrderLines"]
+    if not lines:
+        raise dialog(NOTHING_TO_POST)
+    items = store.company(company_id)["items"]
+    for line in lines:
+        item = items.get(line.get("itemId") or "")
+        if item is not None and item.get("type") not in ("Service", "Non-Inventory"):
+            raise dialog(f"You have insufficient quantity of Item {item['number']} on inventory.")
+    check_period(store, company_id, order["postingDate"])
+    body = {
+        "customerId": order["customerId"],
+        "invoiceDate": order["orderDate"],
+        "postingDate": order["postingDate"],
+        "currencyCode": order["currencyCode"],
+        "salesInvoiceLines": [
+            {"itemId": line["itemId"], "quantity": line["quantity"], "unitPrice": line["unitPrice"],
+             "description": line.get("description")}
+            for line in lines
+        ],
+    }  # fmt: skip
+    if order.get("externalDocumentNumber"):
+        body["externalDocumentNumber"] = order["externalDocumentNumber"]
+    invoice = writes.create(store, company_id, "salesInvoices", body)
+    invoice["orderId"], invoice["orderNumber"] = order["id"], order["number"]
+    post_invoice(store, company_id, invoice)
+    del store.company(company_id)["salesOrders"][order["id"]]
 
 
 def check_period(store: Store, company_id: str, day: str) -> None:

@@ -82,6 +82,34 @@ async def token(request: Request[Any, Any, Any], tenant: FromPath[str]) -> Respo
     )
 
 
+@get("/{tenant:str}/v2.0/.well-known/openid-configuration")
+async def openid_configuration(request: Request[Any, Any, Any], tenant: FromPath[str]) -> Response[bytes]:
+    """Entra's OpenID Connect discovery document for a tenant (what MSAL reads before asking for a token).
+
+    The fields are those Entra publishes at ``login.microsoftonline.com/<tenant>/v2.0/.well-known/
+    openid-configuration``, endpoints pointing at the sandbox; only the token endpoint is served.
+    """
+    scope = request.scope
+    headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
+    root = f"{scope.get('scheme', 'http')}://{headers.get('host', 'localhost')}{mount_prefix(scope)}/{tenant}"
+    document = {
+        "token_endpoint": f"{root}/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": f"{root}/discovery/v2.0/keys",
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": f"{root}/v2.0",
+        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+        "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
+        "tenant_region_scope": None,
+    }
+    return Response(content=msgspec.json.encode(document), media_type="application/json; charset=utf-8")
+
+
 # -- the API ---------------------------------------------------------------------------------------
 class _Call:
     """One API request: sandbox, method, parsed segments, query, base URL."""
@@ -250,6 +278,10 @@ def _company_resource(
             response.headers["Location"] = f"{call.base}/companies({company_id})/{set_name}({record['id']})"
             return response
         raise _method_not_allowed(call)
+    if set_name == "journals" and rest == [(f"{ACTION_PREFIX}post", None)] and call.method == "POST":
+        payments = store.company(company_id)["customerPaymentJournals"].get(key.lower())
+        if payments is not None and key.lower() not in store.company(company_id)["journals"]:
+            return _post_payment_batch(call, company_id, payments)
     record = store.get(company_id, set_name, key)
     if not rest:
         if call.method == "GET":
@@ -296,6 +328,19 @@ def _company_resource(
     raise _method_not_allowed(call)
 
 
+def _post_payment_batch(call: _Call, company_id: str, batch: Record) -> Response[bytes]:
+    """``journals(<id>)/Microsoft.NAV.post`` where ``<id>`` is a cash-receipt (payment journal) batch.
+
+    The journals page finds a batch by its id alone, whatever its template, so BC should post a
+    payment batch this way: **unverified** against a live tenant. ``post_payment_batches`` turns
+    it off, so a test can see the connector meet a vendor that refuses.
+    """
+    if not _sandbox(call.request).post_payment_batches:
+        raise not_found("journals")
+    posting.post_payment_batch(call.store, company_id, batch)
+    return Response(content=b"", status_code=204)
+
+
 # -- control API (faults and reset: sandboxes.shared_app) -------------------------------------------
 @get("/_control/counts")
 async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -339,5 +384,5 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[b
     )
 
 
-ROUTE_HANDLERS = [token, api, service_document, counts, expire_tokens]
+ROUTE_HANDLERS = [token, openid_configuration, api, service_document, counts, expire_tokens]
 EXCEPTION_HANDLERS: dict[Any, Any] = {BcError: _bc_error, HTTPException: _http_error, Exception: _unexpected}

@@ -6,11 +6,11 @@ terms, the months of 2024 to 2027 as accounting periods (2024 closed), and every
 Salesforce seed as a service item (``number`` = the ProductCode, ``unitPrice`` = the list price).
 BC's item number is a Code[20]: the two longer product codes are cut to 20 characters (a
 deliberate inconsistency for reconciliation, and the one a real BC tenant would have). Every
-Salesforce Account becomes a customer of the company of its currency (``number`` = the Account Id,
-the business key BC has room for: 18 characters of a Code[20]); every Closed Won opportunity a
-sales order (``externalDocumentNumber`` = the Opportunity Id) with its line items; the older half
-of those orders are invoiced (a posted invoice linked to the order) and some invoices paid through
-the payment journal.
+Salesforce Account becomes a customer of the company of its currency (``number`` = the Account Id
+as Strata writes it into a Code field, :func:`strata_key`); every Closed Won opportunity a sales
+order (``externalDocumentNumber`` = the Opportunity Id, likewise) with its line items; the older
+half of those orders are invoiced (``shipAndInvoice``: a posted invoice naming the order, which is
+deleted) and some invoices paid through the payment journal.
 """
 
 from __future__ import annotations
@@ -117,9 +117,20 @@ def _master_data(store: Store, company_id: str, name: str, currency: str, countr
     writes.create(store, company_id, "customerPaymentJournals", {"code": PAYMENT_JOURNAL, "displayName": "Payments"})
 
 
+def strata_key(external_id: str) -> str:
+    """A Salesforce id as the Code value Strata writes for it, so it survives BC's upper-casing.
+
+    The seed is what Strata synced earlier, so its keys take the form Strata's connector writes
+    (upper-case, each lower-case letter, ``^`` and ``~`` preceded by ``^``; an 18-character
+    Salesforce id has few lower-case letters, so this form is the shorter one and fits Code[20]);
+    the rule is repeated here because a sandbox imports nothing of Strata's.
+    """
+    return "".join("^" + c.upper() if c.islower() or c in "^~" else c for c in external_id)
+
+
 def _customer(account: dict[str, Any], terms_id: str | None) -> dict[str, Any]:
     return {
-        "number": account["Id"],
+        "number": strata_key(account["Id"]),
         "displayName": account["Name"],
         "addressLine1": (account["BillingStreet"] or "")[:100] or None,
         "city": (account["BillingCity"] or "")[:30] or None,
@@ -144,7 +155,7 @@ def _transactions(store: Store, org: Any, customers: dict[str, tuple[str, str]],
             if line["OpportunityId"] == opportunity["Id"]
         ]
         order = writes.create(store, company_id, "salesOrders", {
-            "customerId": customer_id, "externalDocumentNumber": opportunity["Id"],
+            "customerId": customer_id, "externalDocumentNumber": strata_key(opportunity["Id"]),
             "orderDate": opportunity["CloseDate"], "currencyCode": opportunity["CurrencyIsoCode"],
             "salesOrderLines": lines,
         })  # fmt: skip
@@ -152,20 +163,17 @@ def _transactions(store: Store, org: Any, customers: dict[str, tuple[str, str]],
         if number >= len(won) // 2 or not lines:
             continue
         # Posted before 2024 closed: the period check applies to postings made after the seed.
-        invoice = writes.create(store, company_id, "salesInvoices", {
-            "customerId": customer_id, "externalDocumentNumber": opportunity["Id"], "orderId": order["id"],
-            "invoiceDate": opportunity["CloseDate"], "currencyCode": opportunity["CurrencyIsoCode"],
-            "salesInvoiceLines": lines,
-        })  # fmt: skip
-        _unlocked(store, company_id, posting.post_invoice, invoice)
-        order["fullyShipped"] = True
+        # Shipped and invoiced as BC does it: the posted invoice names the order, which is deleted.
+        _unlocked(store, company_id, posting.ship_and_invoice, order)
+        invoice = next(i for i in store.all(company_id, "salesInvoices") if i.get("orderNumber") == order["number"])
         if rng.random() < 0.5:
             journal = store.find(company_id, "customerPaymentJournals", "code", PAYMENT_JOURNAL)
             assert journal is not None
             writes.add_line(store, company_id, "customerPaymentJournals", journal, {
                 "customerId": customer_id, "postingDate": opportunity["CloseDate"], "amount":
                 invoice["totalAmountIncludingTax"], "appliesToInvoiceId": invoice["id"],
-                "documentNumber": f"PAY{invoice['number'][-6:]}", "externalDocumentNumber": opportunity["Id"],
+                "documentNumber": f"PAY{invoice['number'][-6:]}",
+                "externalDocumentNumber": strata_key(opportunity["Id"]),
             })  # fmt: skip
             _unlocked(store, company_id, posting.post_payments, journal)
 

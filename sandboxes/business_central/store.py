@@ -233,7 +233,7 @@ def _convert(kind: str, name: str, value: Any) -> Any:
                 f"The length of the string is {len(value)}, but it must be less than or equal to {limit} "
                 f"characters. Value: {value}",
             )
-        return value
+        return value.upper() if kind.startswith("code") else value  # BC stores Code fields upper-case
     if kind == "guid":
         if not isinstance(value, str) or not GUID.match(value):
             raise wrong

@@ -3,8 +3,11 @@
 Simulated (answers in NetSuite's own formats; never problem+json from us):
 
 * ``POST /services/rest/auth/oauth2/v1/token`` — OAuth 2.0 client credentials (M2M) with a JWT
-  client assertion; see :mod:`sandboxes.netsuite.auth`. Answers ``{access_token, token_type:
-  "bearer", expires_in}``; errors ``{"error", "error_description"}`` with 400/401.
+  client assertion signed PS256/384/512 or ES256/384/512 (Oracle's list; RS256 refused); see
+  :mod:`sandboxes.netsuite.auth`. Answers ``{access_token, token_type: "bearer", expires_in}``
+  with ``expires_in`` the string ``"3600"`` (**unverified**: no public capture shows its JSON type;
+  ``expires_in_as_string=False`` sends the number); errors ``{"error", "error_description"}``
+  with 400/401.
 * Every other ``/services/rest/`` call needs ``Authorization: Bearer <token>``; otherwise 401
   ``INVALID_LOGIN`` (NetSuite's documented text).
 * Records ``/services/rest/record/v1/<type>`` for ``customer, salesOrder, invoice,
@@ -19,10 +22,19 @@ Simulated (answers in NetSuite's own formats; never problem+json from us):
   out of a record, as NetSuite does.
 * ``POST /services/rest/query/v1/suiteql`` (``Prefer: transient``) — the subset in
   :mod:`sandboxes.netsuite.suiteql`; pages ``{links, count, hasMore, items, offset,
-  totalResults}`` with ``limit`` (1..1,000, default 1,000) and ``offset``.
-* Async: ``Prefer: respond-async`` on a record write → 202 + ``Location:
-  <base>/services/rest/async/v1/job/<id>``; ``GET`` the job → ``{links, id, completed, progress}``;
-  ``GET /job/<id>/task/<id>/result`` → the answer the synchronous call would have had.
+  totalResults}`` with ``limit`` (1..1,000, default 1,000) and ``offset``, which must be a multiple
+  of ``limit`` (else 400 ``INVALID_PARAMETER``); a query returns at most 100,000 rows (an offset at
+  or past that → 400 ``INVALID_PARAMETER``).
+* Async (Oracle's documented walk): ``Prefer: respond-async`` on a record write → 202,
+  ``Preference-Applied: respond-async``, ``Location: <base>/services/rest/async/v1/job/<id>``;
+  ``GET`` the job → ``{links: [self], completed, id, progress, task: {links: [self → …/task]}}``,
+  ``completed: false, progress: "pending"`` for the first ``job_pending_polls`` reads (1 by
+  default; counted in polls, not seconds, to keep tests fast); ``GET …/job/<id>/task`` → a
+  collection of the job's task (its shape is **guessed**: Oracle shows only the link to it);
+  ``GET …/task/<id>`` → ``{links: [related → result, self], completed, endTime, id, progress,
+  startTime}``; ``GET …/task/<id>/result`` → the synchronous answer's body and status when it had
+  one (an error), else ``{links: [self]}`` — **guessed**: what the result of a create names is not
+  documented, so the sandbox names no record and a client finds it by ``eid:<externalId>``.
   ``X-NetSuite-Idempotency-Key`` with respond-async: a repeated key creates nothing and answers an
   error naming the original job.
 * Business rules: a posting transaction (invoice, credit memo, customer payment, journal entry)
@@ -65,8 +77,9 @@ Errors are ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorP
 
 Other choices where NetSuite's documentation is silent or could not be checked:
 
-* Async jobs run to completion before the 202 is answered, so a job is always ``completed``
-  (``progress`` ``succeeded`` or ``failed``); only record writes can be async.
+* An async write is applied before the 202 is answered; the job only *reports* pending for its
+  first polls (``progress`` then ``succeeded`` or ``failed``); only record writes can be async;
+  a job has one task, whose id is the job's.
 * Internal ids come from one sequence shared by all record types and jobs.
 * ``externalId`` is unique per record type (a second POST with it → 400 ``DUP_RCRD``).
 * ``tranDate`` defaults to today; ``tranId`` is ``SO``/``INV``/``CM``/``PYMT``/``JE`` + id; the

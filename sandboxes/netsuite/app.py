@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import threading
@@ -18,6 +19,8 @@ from sandboxes.shared_app import new_admin_token, sandbox_litestar
 
 DEFAULT_CONCURRENCY_LIMIT = 5
 """Requests an account may have in flight at once (a developer account's limit)."""
+DEFAULT_JOB_PENDING_POLLS = 1
+"""Reads of a new async job that answer "pending" before it is reported completed."""
 ACCOUNT_ID = "TSTDRV1234567"
 IDEMPOTENCY_HEADER = "x-netsuite-idempotency-key"
 _ASYNC_PATH = re.compile(r"^/services/rest/record/v1/")
@@ -38,9 +41,12 @@ class NetSuiteSandbox:
         clients: dict[str, dict[str, bytes | str]],
         concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
         token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
+        job_pending_polls: int = DEFAULT_JOB_PENDING_POLLS,
     ) -> None:
-        if concurrency_limit < 1:
-            raise ValueError("concurrency_limit must be at least 1")
+        if concurrency_limit < 1 or job_pending_polls < 0:
+            raise ValueError("concurrency_limit must be at least 1, job_pending_polls at least 0")
+        self.job_pending_polls = job_pending_polls
+        """How many reads of a new async job (job or task) answer "pending" before it completes."""
         self._state_dir, self._seed = state_dir, seed
         self._store: Store | None = None
         self._store_lock = threading.Lock()
@@ -149,9 +155,18 @@ class NetSuiteSandbox:
             assert job_id is not None
             captured = await _capture(app, scope, receive)
             status = captured["status"]
-            self.store.jobs[job_id] = {**captured, "progress": "succeeded" if status < 400 else "failed"}
+            self.store.jobs[job_id] = {
+                **captured,
+                "progress": "succeeded" if status < 400 else "failed",
+                "pending_polls": self.job_pending_polls,
+                "startTime": _timestamp(),
+            }
             self.store.save()
-            await _send(send, 202, b"", [(b"location", f"{base}/async/v1/job/{job_id}".encode())], media_type=None)
+            headers = [
+                (b"location", f"{base}/async/v1/job/{job_id}".encode()),
+                (b"preference-applied", b"respond-async"),
+            ]
+            await _send(send, 202, b"", headers, media_type=None)
 
         return maybe_async
 
@@ -175,6 +190,10 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> dict[str, An
     await app({**scope, "headers": [h for h in scope.get("headers", []) if h[0].lower() != b"prefer"]}, receive, keep)
     answer["body"] = b"".join(chunks).decode()
     return answer
+
+
+def _timestamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _header(scope: Scope, name: str) -> str:
@@ -209,6 +228,8 @@ def create_netsuite_sandbox(
     concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
     admin_token: str | None = None,
+    job_pending_polls: int = DEFAULT_JOB_PENDING_POLLS,
+    expires_in_as_string: bool = True,
 ) -> NetSuiteSandbox:
     """A seeded NetSuite simulator (an ASGI app).
 
@@ -223,10 +244,14 @@ def create_netsuite_sandbox(
         concurrency_limit: requests in flight before 429 (5 on a developer account).
         token_ttl_seconds: lifetime of issued access tokens.
         admin_token: the token the ``/_control`` API asks for (``Authorization: Bearer …``); random when omitted.
+        job_pending_polls: reads of a new async job that answer "pending" before it completes.
+        expires_in_as_string: the token answer's ``expires_in`` as ``"3600"`` (default; unverified)
+            or as the number ``3600``.
     """
     client_id = client_id or secrets.token_hex(32)
     registered = {client_id: dict(certificates or {}), **(clients or {})}
-    sandbox = NetSuiteSandbox(state_dir, seed, registered, concurrency_limit, token_ttl_seconds)
+    sandbox = NetSuiteSandbox(state_dir, seed, registered, concurrency_limit, token_ttl_seconds, job_pending_polls)
+    sandbox.tokens.expires_in_as_string = expires_in_as_string
     sandbox.client_id = client_id
     sandbox.admin_token = admin_token or new_admin_token()
     return sandbox

@@ -3,11 +3,18 @@
 RFC 6749 §4.4 (client credentials) with RFC 7523 §2.2 client authentication: ``POST
 /services/rest/auth/oauth2/v1/token`` with ``grant_type=client_credentials``,
 ``client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`` and
-``client_assertion`` = a JWT signed (PS256, ES256 or RS256) with the private key of a certificate
+``client_assertion`` = a JWT signed with the private key of a certificate
 uploaded to the integration's "OAuth 2.0 client credentials (M2M) setup". Its header ``kid`` is the
 certificate id NetSuite showed at upload; its claims are ``iss`` (the integration's client id),
 ``scope`` (``rest_webservices``, space- or comma-separated with others), ``aud`` (the token URL),
-``iat`` and ``exp`` (at most 3,600 seconds after ``iat``).
+``iat`` and ``exp`` (at most 3,600 seconds after ``iat``). Oracle lists the accepted signature
+algorithms as PS256, PS384, PS512, ES256, ES384 and ES512; RS256 (PKCS#1 v1.5) is not among them
+and is refused.
+
+The answer is ``{access_token, token_type: "bearer", expires_in}``. **Unverified**: whether
+``expires_in`` is a JSON string (``"3600"``) or a number is not confirmed by any public capture
+(the Oracle example is cut off before it; one third-party copy of the page shows a string). The
+sandbox sends the string by default (``expires_in_as_string``); a test variant sends the number.
 
 Errors are RFC 6749 §5.2 objects: 400 ``unsupported_grant_type`` / ``invalid_request`` /
 ``invalid_scope``, 401 ``invalid_client`` (unknown client, unknown kid, bad signature, wrong aud,
@@ -26,8 +33,9 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
-ALGORITHMS = ("PS256", "ES256", "RS256")
-"""Signature algorithms the token endpoint accepts."""
+ALGORITHMS = ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+"""Signature algorithms the token endpoint accepts (Oracle's list; RS256 is not on it)."""
+_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 MAX_ASSERTION_LIFETIME = 3600
@@ -60,10 +68,12 @@ class KeyPair:
 
 
 def generate_key_pair(certificate_id: str | None = None, algorithm: str = "PS256") -> KeyPair:
-    """A fresh RSA (PS256/RS256, 2048 bits) or EC P-256 (ES256) key pair."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}")
-    key: RSAKey | ECKey = ECKey.generate_key("P-256") if algorithm == "ES256" else RSAKey.generate_key(2048)
+    """A fresh RSA (PS*, or RS256 to test its refusal; 2048 bits) or EC (ES256 P-256, ES384 P-384,
+    ES512 P-521) key pair."""
+    if algorithm not in (*ALGORITHMS, "RS256"):
+        raise ValueError(f"algorithm must be one of {ALGORITHMS} (or RS256)")
+    curve = _CURVES.get(algorithm)
+    key: RSAKey | ECKey = ECKey.generate_key(curve) if curve else RSAKey.generate_key(2048)
     certificate = certificate_id or f"cert-{secrets.token_hex(8)}"
     return KeyPair(certificate, key, key.as_pem(private=False), algorithm)
 
@@ -92,7 +102,11 @@ class TokenIssuer:
         self,
         clients: dict[str, dict[str, bytes | str]],
         token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
+        *,
+        expires_in_as_string: bool = True,
     ) -> None:
+        self.expires_in_as_string = expires_in_as_string
+        """Send ``expires_in`` as ``"3600"`` (the default, unverified) or as ``3600``."""
         self._certificates: dict[str, dict[str, Any]] = {}
         for client_id, certificates in clients.items():
             for certificate_id, pem in certificates.items():
@@ -120,7 +134,9 @@ class TokenIssuer:
         value = secrets.token_urlsafe(48)
         with self._lock:
             self._tokens[value] = time.monotonic() + self.token_ttl_seconds
-        return {"access_token": value, "token_type": "bearer", "expires_in": int(self.token_ttl_seconds)}
+        lifetime = int(self.token_ttl_seconds)
+        expires_in: str | int = str(lifetime) if self.expires_in_as_string else lifetime
+        return {"access_token": value, "token_type": "bearer", "expires_in": expires_in}
 
     def _verify(self, assertion: str, token_url: str) -> dict[str, Any]:
         try:

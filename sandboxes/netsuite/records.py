@@ -10,6 +10,8 @@ from sandboxes.netsuite.store import Record, Store
 
 DEFAULT_PAGE = 1000
 """NetSuite's default (and largest) page of a collection or a SuiteQL query."""
+SUITEQL_RESULT_CAP = 100_000
+"""SuiteQL returns at most this many rows of one query (Oracle's documented maximum)."""
 
 
 def record_href(base: str, record_type: str, record_id: str) -> str:
@@ -56,7 +58,11 @@ def _reference(store: Store, target: str, ref_id: str, base: str) -> dict[str, A
 
 
 def paging(raw_limit: str | None, raw_offset: str | None) -> tuple[int, int]:
-    """``limit`` (1..1000, default 1000) and ``offset`` (≥ 0) from the query string."""
+    """``limit`` (1..1000, default 1000) and ``offset`` (≥ 0, a multiple of ``limit``) from the query string.
+
+    NetSuite pages in whole pages: an offset that is not a multiple of the limit is refused
+    (the code and text of that refusal are ours; the rule is the vendor's).
+    """
     try:
         limit = DEFAULT_PAGE if raw_limit in (None, "") else int(raw_limit)
         offset = 0 if raw_offset in (None, "") else int(raw_offset)
@@ -66,6 +72,10 @@ def paging(raw_limit: str | None, raw_offset: str | None) -> tuple[int, int]:
         raise NsError(400, "INVALID_PARAMETER", f"Invalid value for limit: {limit}. Use 1 to {DEFAULT_PAGE}.")
     if offset < 0:
         raise NsError(400, "INVALID_PARAMETER", f"Invalid value for offset: {offset}.")
+    if offset % limit:
+        raise NsError(
+            400, "INVALID_PARAMETER", f"Invalid value for offset: {offset}. The offset must be a multiple of the limit."
+        )
     return limit, offset
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 
 from sandboxes.netsuite import suiteql
 from sandboxes.netsuite.auth import TOKEN_PATH, OAuthError
-from sandboxes.netsuite.records import page, paging, record_href, render
+from sandboxes.netsuite.records import DEFAULT_PAGE, SUITEQL_RESULT_CAP, page, paging, record_href, render
 from sandboxes.netsuite.schema import NsError, RecordType, get_record_type
 
 if TYPE_CHECKING:
@@ -193,31 +193,87 @@ async def run_suiteql(request: Request[Any, Any, Any]) -> Response[bytes]:
         )
     body = await _body(request)
     limit, offset = paging(request.query_params.get("limit"), request.query_params.get("offset"))
-    items = suiteql.run(_sandbox(request).store, body.get("q") or "")
+    if offset >= SUITEQL_RESULT_CAP:
+        raise NsError(
+            400,
+            "INVALID_PARAMETER",
+            f"Invalid value for offset: {offset}. A SuiteQL query returns at most {SUITEQL_RESULT_CAP} results.",
+        )
+    items = suiteql.run(_sandbox(request).store, body.get("q") or "")[:SUITEQL_RESULT_CAP]
     return _json(page(items, f"{rest_base(request.scope)}/query/v1/suiteql", limit, offset), media_type=COLLECTION)
 
 
 @get("/services/rest/async/v1/job/{job_id:str}")
 async def get_job(request: Request[Any, Any, Any], job_id: FromPath[str]) -> Response[bytes]:
-    """An async job: ``completed``, ``progress`` and links to its task's result."""
+    """An async job: ``{links: [self], completed, id, progress, task: {links: [self → its tasks]}}``.
+
+    A new job answers ``completed: false, progress: "pending"`` for the sandbox's
+    ``job_pending_polls`` reads, then its outcome.
+    """
     job = _job(request, job_id)
-    base = f"{rest_base(request.scope)}/async/v1/job/{job_id}"
-    links = [{"rel": "self", "href": base}, {"rel": "related", "href": f"{base}/task/{job_id}/result"}]
-    return _json({"links": links, "id": job_id, "completed": True, "progress": job["progress"]})
+    pending = int(job.get("pending_polls", 0)) > 0
+    if pending:  # no await between the read and the write: one request at a time counts
+        job["pending_polls"] = int(job["pending_polls"]) - 1
+    href = f"{rest_base(request.scope)}/async/v1/job/{job_id}"
+    return _json(
+        {
+            "links": [{"rel": "self", "href": href}],
+            "completed": not pending,
+            "id": job_id,
+            "progress": "pending" if pending else job["progress"],
+            "task": {"links": [{"rel": "self", "href": f"{href}/task"}]},
+        }
+    )
+
+
+@get("/services/rest/async/v1/job/{job_id:str}/task")
+async def list_tasks(request: Request[Any, Any, Any], job_id: FromPath[str]) -> Response[bytes]:
+    """The job's tasks as a collection (one task per job here); the shape of this list is a guess."""
+    _job(request, job_id)
+    href = f"{rest_base(request.scope)}/async/v1/job/{job_id}/task"
+    items = [{"links": [{"rel": "self", "href": f"{href}/{job_id}"}], "id": job_id}]
+    return _json(page(items, href, DEFAULT_PAGE, 0), media_type=COLLECTION)
+
+
+@get("/services/rest/async/v1/job/{job_id:str}/task/{task_id:str}")
+async def get_task(request: Request[Any, Any, Any], job_id: FromPath[str], task_id: FromPath[str]) -> Response[bytes]:
+    """A task: ``{links: [related → result, self], completed, endTime, id, progress, startTime}``."""
+    job = _task(request, job_id, task_id)
+    href = f"{rest_base(request.scope)}/async/v1/job/{job_id}/task/{task_id}"
+    pending = int(job.get("pending_polls", 0)) > 0
+    body: dict[str, Any] = {
+        "links": [{"rel": "related", "href": f"{href}/result"}, {"rel": "self", "href": href}],
+        "completed": not pending,
+        "id": task_id,
+        "progress": "pending" if pending else job["progress"],
+        "startTime": job.get("startTime"),
+    }
+    if not pending:
+        body["endTime"] = job.get("startTime")
+    return _json(body)
 
 
 @get("/services/rest/async/v1/job/{job_id:str}/task/{task_id:str}/result")
 async def get_job_result(
     request: Request[Any, Any, Any], job_id: FromPath[str], task_id: FromPath[str]
 ) -> Response[bytes]:
-    """The answer the synchronous request would have had (status, ``Location``, body)."""
+    """The task's result: the synchronous answer's body when it had one (a record, an error), else
+    ``{links: [self]}`` — a body that names no record (what a write's result carries is not
+    documented; the sandbox assumes the least, so the record is found by its ``externalId``)."""
+    job = _task(request, job_id, task_id)
+    if int(job.get("pending_polls", 0)) > 0:
+        raise NsError(400, "USER_ERROR", f"The task {task_id} of job {job_id} has not completed yet.")
+    if job["body"]:
+        return Response(content=job["body"].encode(), status_code=job["status"], media_type=job["media_type"])
+    href = f"{rest_base(request.scope)}/async/v1/job/{job_id}/task/{task_id}/result"
+    return _json({"links": [{"rel": "self", "href": href}]}, status=200 if job["status"] < 400 else job["status"])
+
+
+def _task(request: Request[Any, Any, Any], job_id: str, task_id: str) -> dict[str, Any]:
     job = _job(request, job_id)
     if task_id != job_id:
-        raise NsError(404, "NONEXISTENT_ID", "The task does not exist.")
-    headers = {"Location": job["location"]} if job.get("location") else None
-    return Response(
-        content=job["body"].encode(), status_code=job["status"], headers=headers, media_type=job["media_type"]
-    )
+        raise NsError(404, "NONEXISTENT_ID", f"The task {task_id} of job {job_id} does not exist.")
+    return job
 
 
 def _job(request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
@@ -282,6 +338,6 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 
 ROUTE_HANDLERS = [
     token, list_records, create_record, get_record, update_record, upsert_record, delete_record, transform,
-    run_suiteql, get_job, get_job_result, add_certificate, expire_tokens, counts,
+    run_suiteql, get_job, list_tasks, get_task, get_job_result, add_certificate, expire_tokens, counts,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {NsError: _ns_error, HTTPException: _http_error, Exception: _unexpected}

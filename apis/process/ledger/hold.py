@@ -20,24 +20,29 @@ from apis.process.stops import TransactionStopped
 from apis.process.transactions import HELD
 
 PERIOD_CLOSED = "period_closed"
+AWAITING_POSTING = "awaiting_posting"
+"""A payment recorded in the ERP that the ERP would not post yet: replay posts it."""
 
 
 class Held(msgspec.Struct, frozen=True, kw_only=True):
-    """What a step returns instead of posting into a closed period."""
+    """What a step returns instead of posting into a closed period (or when the ERP keeps a
+    recorded payment unposted)."""
 
     reason: str
     """Why, in words (the period and the date)."""
+    reason_code: str = PERIOD_CLOSED
+    """``period_closed`` or ``awaiting_posting``."""
 
 
 async def hold(transaction_id: str, step_name: str, held: Held) -> NoReturn:
-    """Park the transaction in ``held`` (reason ``period_closed``, owner the ERP) and stop the workflow."""
+    """Park the transaction in ``held`` (its reason code, owner the ERP) and stop the workflow."""
     process = runtime()
     await process.transactions.stop(
         transaction_id,
         HELD,
-        reason_code=PERIOD_CLOSED,
+        reason_code=held.reason_code,
         reason=held.reason,
         owner_system=process.erp_system,
         failed_step=step_name,
     )
-    raise TransactionStopped(transaction_id, step_name, PERIOD_CLOSED)
+    raise TransactionStopped(transaction_id, step_name, held.reason_code)

@@ -12,7 +12,10 @@ Read top to bottom; each ``run_step`` is one durable step::
     record_payment    strata.payment.applied, in the state's transaction            → completed
 
 A payment dated in a closed ERP period is held (see :mod:`apis.process.ledger.hold`); replay
-with ``{"posting_date": ...}`` records it in an open one.
+with ``{"posting_date": ...}`` records it in an open one. A payment the ERP recorded but would
+not post (Business Central's payment-batch posting is unverified) moves to ``payment_recorded``
+and is held with reason ``awaiting_posting``: it shows in the operations API's exception queue,
+reconciliation reports it (``payment_not_posted_in_erp``), and a replay posts it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from apis.canonical import BillingStatusPatch, CustomerPaymentCreate, CustomerUp
 from apis.process.engine import workflow
 from apis.process.event_types import PaymentApplied, event_data
 from apis.process.ledger import credits
-from apis.process.ledger.hold import Held, hold
+from apis.process.ledger.hold import AWAITING_POSTING, Held, hold
 from apis.process.ledger.mapping import broken, closed_period, erp_customer_of
 from apis.process.ledger.posting import check_overrides, erp_invoice_of, posting_date
 from apis.process.runtime import runtime
@@ -162,12 +165,12 @@ async def apply_payment(transaction_id: str, plan: PaymentPlan, erp_invoice_id: 
         # What a refund of this payment looks up to find the invoice it credits.
         canonical_id, _ = await process.xref.canonical_id_for("payment", process.billing.vendor, plan.payment_intent_id)
         await process.xref.link("payment", canonical_id, process.erp_system, payment.id)
-    await process.transactions.advance(
-        transaction_id,
-        "payment_applied",
-        step="apply_payment",
-        records=[VendorRecord(system=process.erp_system, object="customer_payment", id=payment.id)],
-    )
+    record = VendorRecord(system=process.erp_system, object="customer_payment", id=payment.id)
+    if not payment.posted:
+        await process.transactions.advance(transaction_id, "payment_recorded", step="apply_payment", records=[record])
+        reason = f"The ERP recorded payment {payment.id} but has not posted it: awaiting posting (replay posts it)"
+        return Held(reason=reason, reason_code=AWAITING_POSTING)
+    await process.transactions.advance(transaction_id, "payment_applied", step="apply_payment", records=[record])
     return Applied(erp_invoice_id=erp_invoice_id, erp_payment_id=payment.id)
 
 

@@ -206,6 +206,16 @@ def compare_payments(erp: ErpSide, billing: BillingSide, links: Links, period: s
                 erp_ids=[found.id],
                 amounts={"billing": payment.amount_received, "erp": found.amount},
             )
+        elif not found.posted:
+            yield Mismatch(
+                kind="payment_not_posted_in_erp",
+                explanation="The ERP recorded the payment but has not posted it to the ledger (awaiting posting).",
+                customer_id=account,
+                customer_name=links.name(account),
+                billing_ids=[payment.id],
+                erp_ids=[found.id],
+                amounts={"billing": payment.amount_received, "erp": found.amount},
+            )
     for recorded in erp.payments:
         billing_id = links.linked("payment", erp.system, recorded.id, links.billing)
         if period_of(recorded.date) == period and billing_id not in billing_ids:

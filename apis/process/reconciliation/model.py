@@ -11,7 +11,7 @@ fixes it. The kinds, by comparison:
   ``invoice_amount_mismatch``, ``invoice_customer_mismatch``, ``invoice_period_mismatch``,
   ``duplicate_invoice``;
 * payments (billing ↔ ERP cash applications, for the period): ``payment_missing_in_erp``,
-  ``payment_missing_in_billing``, ``payment_amount_mismatch``;
+  ``payment_missing_in_billing``, ``payment_amount_mismatch``, ``payment_not_posted_in_erp``;
 * catalogue (ERP items ↔ billing prices ↔ product platform SKUs): ``item_missing_in_erp``,
   ``item_code_mismatch``, ``price_mismatch``.
 

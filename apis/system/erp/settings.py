@@ -39,11 +39,12 @@ class NetSuiteSettings(SettingsSection, frozen=True, forbid_unknown_fields=True,
     """Certificate id NetSuite showed when the public key was uploaded (the assertion's ``kid``).
     Empty with the embedded sandbox: a key pair is generated at start and its certificate uploaded."""
     private_key: str = ""
-    """PEM private key of that certificate (RSA for PS256, EC P-256 for ES256); never logged."""
+    """PEM private key of that certificate (RSA for PS256/384/512; EC P-256, P-384 or P-521 for
+    ES256/384/512); never logged."""
     private_key_file: str = ""
     """File holding the PEM private key (a secret mount), read when ``netsuite_private_key`` is empty."""
-    signing_algorithm: Literal["PS256", "ES256"] = "PS256"
-    """Signature algorithm of the JWT client assertion."""
+    signing_algorithm: Literal["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"] = "PS256"
+    """Signature algorithm of the JWT client assertion (Oracle accepts these six; not RS256)."""
     max_concurrency: int = 4
     """Requests in flight to NetSuite from this process (1-64); keep it under the account's limit."""
     timeout_ms: int = 10_000

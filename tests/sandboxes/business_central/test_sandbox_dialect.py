@@ -177,6 +177,69 @@ async def test_post_answers_201_and_patch_delete_need_the_etag(
     assert gone.status_code == 204 and (await odata.get(url)).status_code == 404
 
 
+async def test_code_fields_are_stored_upper_case_and_compared_without_case(
+    sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient
+) -> None:
+    company = company_id(sandbox)
+    created = await odata.post(
+        f"{API}/companies({company})/customers", json={"displayName": "Casey", "number": "c-abc"}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["number"] == "C-ABC"
+    found = await odata.get(f"{API}/companies({company})/customers", params={"$filter": "number eq 'c-Abc'"})
+    assert [c["id"] for c in found.json()["value"]] == [created.json()["id"]]
+    twin = await odata.post(f"{API}/companies({company})/customers", json={"displayName": "Other", "number": "C-ABC"})
+    assert twin.status_code == 400 and _code(twin) == "Internal_EntityWithSameKeyExists"
+
+
+async def test_orders_are_invoiced_by_ship_and_invoice_and_then_deleted(
+    sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient
+) -> None:
+    """The v2.0 pages: ``orderId`` is read-only on sales invoices; ``shipAndInvoice`` posts the order's
+    invoice (naming it in ``orderNumber``) and deletes the fully invoiced order; inventory items
+    need stock the sandbox does not keep."""
+    company = company_id(sandbox)
+    customer, item = _customer(sandbox, company), _item(sandbox, company)
+    orders = f"{API}/companies({company})/salesOrders"
+    body = {"customerId": customer["id"], "orderDate": "2026-03-10", "externalDocumentNumber": "so-ship",
+            "salesOrderLines": [{"itemId": item["id"], "quantity": 2, "unitPrice": 100.5}]}  # fmt: skip
+    order = (await odata.post(orders, json=body)).json()
+    invoices = f"{API}/companies({company})/salesInvoices"
+    linked = await odata.post(invoices, json={"customerId": customer["id"], "orderId": order["id"]})
+    assert linked.status_code == 400 and "read-only" in linked.json()["error"]["message"]
+    shipped = await odata.post(f"{orders}({order['id']})/Microsoft.NAV.shipAndInvoice")
+    assert shipped.status_code == 204, shipped.text
+    assert (await odata.get(f"{orders}({order['id']})")).status_code == 404
+    found = await odata.get(invoices, params={"$filter": f"orderNumber eq '{order['number']}'"})
+    [invoice] = found.json()["value"]
+    assert invoice["status"] == "Open" and invoice["number"].startswith("PS-INV")
+    assert (invoice["orderId"], invoice["externalDocumentNumber"]) == (order["id"], "SO-SHIP")
+    assert invoice["totalAmountIncludingTax"] == 201.0
+    stock = await odata.post(f"{API}/companies({company})/items", json={"displayName": "Widget", "type": "Inventory"})
+    body["salesOrderLines"] = [{"itemId": stock.json()["id"], "quantity": 1, "unitPrice": 5}]
+    stocked = (await odata.post(orders, json=body)).json()
+    refused = await odata.post(f"{orders}({stocked['id']})/Microsoft.NAV.shipAndInvoice")
+    assert refused.status_code == 400 and _code(refused) == "Application_DialogException"
+    assert (await odata.get(f"{orders}({stocked['id']})")).status_code == 200
+
+
+async def test_payment_batches_have_no_action_and_post_through_journals(
+    sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient
+) -> None:
+    company = company_id(sandbox)
+    batches = f"{API}/companies({company})/customerPaymentJournals"
+    batch = (await odata.post(batches, json={"code": "CASH-T", "displayName": "Test"})).json()
+    line = {"customerId": _customer(sandbox, company)["id"], "postingDate": "2026-03-10", "amount": 50}
+    assert (await odata.post(f"{batches}({batch['id']})/customerPayments", json=line)).status_code == 201
+    invented = await odata.post(f"{batches}({batch['id']})/Microsoft.NAV.post")
+    assert invented.status_code == 400 and _code(invented) == "BadRequest_MethodNotFound"
+    posted = await odata.post(f"{API}/companies({company})/journals({batch['id']})/Microsoft.NAV.post")
+    assert posted.status_code == 204, posted.text
+    assert sandbox.store.writes["journals/Microsoft.NAV.post"] == 1
+    again = await odata.post(f"{API}/companies({company})/journals({batch['id']})/Microsoft.NAV.post")
+    assert again.status_code == 400 and "nothing to post" in again.json()["error"]["message"].lower()
+
+
 async def test_deep_insert_and_bound_actions_post_and_cancel(
     sandbox: BusinessCentralSandbox, odata: httpx.AsyncClient
 ) -> None:

@@ -84,19 +84,41 @@ def _an_item(sandbox: NetSuiteSandbox) -> dict[str, Any]:
 
 
 # -- token ---------------------------------------------------------------------------------------
-async def test_token_handshake_accepts_ps256_es256_and_rs256() -> None:
-    pairs = [generate_key_pair("cert-es", "ES256"), generate_key_pair("cert-rs", "RS256")]
-    sandbox = create_netsuite_sandbox(client_id=CLIENT_ID, certificates={p.certificate_id: p.public_pem for p in pairs})
+@pytest.mark.parametrize("algorithm", ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"])
+async def test_token_handshake_accepts_oracles_algorithms(algorithm: str) -> None:
+    pair = generate_key_pair(f"cert-{algorithm}", algorithm)
+    sandbox = create_netsuite_sandbox(client_id=CLIENT_ID, certificates={pair.certificate_id: pair.public_pem})
     hooks = operator_hooks(sandbox)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE, event_hooks=hooks) as plain:
-        answers = [await _token(plain, p) for p in pairs]
-        for answer in answers:
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["token_type"] == "bearer" and answer.json()["expires_in"] == 3600
+        answer = await _token(plain, pair)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["token_type"] == "bearer"
         customers = await plain.get(
-            f"{RECORD}/customer", headers={"Authorization": f"Bearer {answers[0].json()['access_token']}"}
+            f"{RECORD}/customer", headers={"Authorization": f"Bearer {answer.json()['access_token']}"}
         )
     assert customers.status_code == 200 and customers.json()["totalResults"] >= 50
+
+
+async def test_an_rs256_assertion_is_refused() -> None:
+    """Oracle lists PS256/384/512 and ES256/384/512 for the client assertion; RS256 is not on the list."""
+    pair = generate_key_pair("cert-rs", "RS256")
+    sandbox = create_netsuite_sandbox(client_id=CLIENT_ID, certificates={pair.certificate_id: pair.public_pem})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+        answer = await _token(plain, pair)
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+    assert "access_token" not in answer.text
+
+
+@pytest.mark.parametrize(("as_string", "expected"), [(True, "3600"), (False, 3600)])
+async def test_expires_in_is_a_string_by_default_and_a_number_on_request(
+    pair: KeyPair, as_string: bool, expected: object
+) -> None:
+    sandbox = create_netsuite_sandbox(
+        client_id=CLIENT_ID, certificates={pair.certificate_id: pair.public_pem}, expires_in_as_string=as_string
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as plain:
+        answer = await _token(plain, pair)
+    assert answer.status_code == 200 and answer.json()["expires_in"] == expected
 
 
 async def test_token_refusals_are_oauth_errors(sandbox: NetSuiteSandbox, pair: KeyPair) -> None:
@@ -331,30 +353,68 @@ async def test_suiteql_filters_pages_and_refuses_malformed_queries(
     assert no_prefer.status_code == 400
 
 
+async def test_paging_needs_aligned_offsets_and_stops_at_the_result_cap(client: httpx.AsyncClient) -> None:
+    """NetSuite pages in whole pages (offset a multiple of limit); SuiteQL stops at 100,000 results."""
+    url = "/services/rest/query/v1/suiteql"
+    query = {"q": "SELECT id FROM customer ORDER BY id"}
+    aligned = await client.post(url, headers=TRANSIENT, params={"limit": 5, "offset": 10}, json=query)
+    assert aligned.status_code == 200 and aligned.json()["offset"] == 10
+    for params in ({"limit": 5, "offset": 7}, {"limit": 1000, "offset": 100_000}):
+        refused = await client.post(url, headers=TRANSIENT, params=params, json=query)
+        assert refused.status_code == 400 and _error_code(refused) == "INVALID_PARAMETER", params
+        assert "offset" in refused.json()["o:errorDetails"][0]["detail"]
+    listed = await client.get(f"{RECORD}/customer", params={"limit": 4, "offset": 6})
+    assert listed.status_code == 400 and _error_code(listed) == "INVALID_PARAMETER"
+
+
 # -- async, idempotency, concurrency ----------------------------------------------------------------
-async def test_async_job_and_duplicate_idempotency_key(sandbox: NetSuiteSandbox, client: httpx.AsyncClient) -> None:
-    before = len(sandbox.store.records["customer"])
-    headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "5f1d7c1e-2d7e-4e8f-9b1a-0c0ffee00001"}
-    body = {"companyName": "Async Co", "subsidiary": {"id": "102"}}
-    accepted = await client.post(f"{RECORD}/customer", headers=headers, json=body)
-    assert accepted.status_code == 202
-    job_url = accepted.headers["location"]
-    assert job_url.startswith(f"{REST}/async/v1/job/")
-    job = (await client.get(job_url)).json()
-    assert job["completed"] is True and job["progress"] == "succeeded"
-    result_url = next(link["href"] for link in job["links"] if link["rel"] != "self")
-    result = await client.get(result_url)
-    customer_id = _id(result, "customer")
-    assert (await client.get(f"{RECORD}/customer/{customer_id}")).json()["companyName"] == "Async Co"
+async def test_async_job_walks_job_task_result_and_refuses_a_duplicate_key(pair: KeyPair) -> None:
+    """Oracle's walk: 202 + job URL; the job is pending for a while, then names its tasks; the task
+    links its result; a repeated idempotency key creates nothing and names the original job."""
+    sandbox = create_netsuite_sandbox(
+        client_id=CLIENT_ID, certificates={pair.certificate_id: pair.public_pem}, job_pending_polls=2
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=BASE) as client:
+        client.headers["Authorization"] = f"Bearer {(await _token(client, pair)).json()['access_token']}"
+        before = len(sandbox.store.records["customer"])
+        headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "5f1d7c1e-2d7e-4e8f-9b1a-0c0ffee00001"}
+        body = {"companyName": "Async Co", "subsidiary": {"id": "102"}, "externalId": "async-co"}
+        accepted = await client.post(f"{RECORD}/customer", headers=headers, json=body)
+        assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async"
+        job_url = accepted.headers["location"]
+        assert job_url.startswith(f"{REST}/async/v1/job/")
+        polls = [(await client.get(job_url)).json() for _ in range(3)]
+        assert [(p["completed"], p["progress"]) for p in polls] == [
+            (False, "pending"), (False, "pending"), (True, "succeeded")
+        ]  # fmt: skip
+        job = polls[-1]
+        assert job["links"] == [{"rel": "self", "href": job_url}]
+        assert job["task"]["links"] == [{"rel": "self", "href": f"{job_url}/task"}]
+        tasks = (await client.get(job["task"]["links"][0]["href"])).json()
+        task_url = tasks["items"][0]["links"][0]["href"]
+        task = (await client.get(task_url)).json()
+        assert task["completed"] is True and task["progress"] == "succeeded" and task["startTime"] and task["endTime"]
+        result_url = next(link["href"] for link in task["links"] if link["rel"] == "related")
+        assert result_url == f"{task_url}/result"
+        result = await client.get(result_url)
+        assert result.status_code == 200 and "location" not in result.headers
+        assert result.json() == {"links": [{"rel": "self", "href": result_url}]}  # names no record
+        created = (await client.get(f"{RECORD}/customer/eid:async-co")).json()
+        assert created["companyName"] == "Async Co"
 
-    duplicate = await client.post(f"{RECORD}/customer", headers=headers, json=body)
-    assert duplicate.status_code == 400 and _error_code(duplicate) == "IDEMPOTENCY_ERROR"
-    assert job_url in duplicate.json()["o:errorDetails"][0]["detail"]
-    assert len(sandbox.store.records["customer"]) == before + 1
+        duplicate = await client.post(f"{RECORD}/customer", headers=headers, json=body)
+        assert duplicate.status_code == 400 and _error_code(duplicate) == "IDEMPOTENCY_ERROR"
+        assert job_url in duplicate.json()["o:errorDetails"][0]["detail"]
+        assert len(sandbox.store.records["customer"]) == before + 1
 
-    failing = await client.post(f"{RECORD}/customer", headers={"Prefer": "respond-async"}, json={"companyName": "x"})
-    failed_job = (await client.get(failing.headers["location"])).json()
-    assert failing.status_code == 202 and failed_job["progress"] == "failed"
+        failing = await client.post(
+            f"{RECORD}/customer", headers={"Prefer": "respond-async"}, json={"companyName": "x"}
+        )
+        assert failing.status_code == 202
+        failed_job = [(await client.get(failing.headers["location"])).json() for _ in range(3)][-1]
+        assert failed_job["completed"] is True and failed_job["progress"] == "failed"
+        failed_result = await client.get(f"{failing.headers['location']}/task/{failed_job['id']}/result")
+        assert failed_result.status_code == 400 and _error_code(failed_result) == "USER_ERROR"
 
 
 async def test_more_than_the_concurrency_limit_gets_429(sandbox: NetSuiteSandbox, client: httpx.AsyncClient) -> None:

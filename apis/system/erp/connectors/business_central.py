@@ -54,13 +54,14 @@ from apis.canonical import (
 )
 from apis.system.erp.connectors import business_central_mapping as bc
 from apis.system.erp.connectors.business_central_http import (
+    NOTHING_TO_POST,
     BusinessCentralConfig,
     BusinessCentralHttp,
 )
 from apis.system.erp.connectors.business_central_paging import ODataPages
 from apis.system.erp.connectors.business_central_paging import values as records_of
 from apis.system.erp.connectors.business_central_posting import by_key, post_document, post_journal
-from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamRejected
+from core.errors import Conflict, InvalidInput, NotFound, PeriodClosed, UpstreamContractViolation, UpstreamRejected
 
 if TYPE_CHECKING:
     from apis.system.erp.settings import BusinessCentralSettings
@@ -72,6 +73,8 @@ VENDOR = "business_central"
 SYSTEM = "business-central"
 """Its name in lineage, cross-references and errors (the ``STRATA_ERP_VENDOR`` value)."""
 NIL = "00000000-0000-0000-0000-000000000000"
+JOURNAL_NAME_LENGTH = 100
+"""A journal batch's ``displayName`` (Description, Text[100])."""
 
 
 class BusinessCentralConnector:
@@ -331,21 +334,55 @@ class BusinessCentralConnector:
         return result
 
     async def get_sales_order(self, order_id: str) -> SalesOrder:
-        """One order; ``billed`` once a posted invoice refers to it."""
-        company, key = await self._locate(order_id, "salesOrders")
-        path = f"/companies({company})/salesOrders({key})"
-        record = await self.http.call("GET", path, params={"$expand": "salesOrderLines"}, idempotent=True)
-        params = {"$filter": f"orderId eq {key}", "$select": "id,status"}
-        invoices = records_of(
+        """One order, found by its number; once ``shipAndInvoice`` has invoiced it fully BC has deleted
+        it, and it is read back (``billed``) from the posted invoice naming it in ``orderNumber``."""
+        company, number = await self._order_number(order_id)
+        currency = await self._currency(company)
+        order = await self._order(company, number)
+        invoice = await self._order_invoice(company, number)
+        if order is not None:
+            return bc.sales_order(company, order, currency, invoiced=invoice is not None)
+        if invoice is None:
+            raise NotFound(f"No sales order {order_id}")
+        billed = {
+            "number": number, "customerId": invoice.get("customerId"), "orderDate": invoice.get("invoiceDate"),
+            "currencyCode": invoice.get("currencyCode"), "salesOrderLines": invoice.get("salesInvoiceLines") or [],
+            "totalAmountExcludingTax": invoice.get("totalAmountExcludingTax"),
+        }  # fmt: skip
+        return bc.sales_order(company, billed, currency, invoiced=True)
+
+    async def _order_number(self, order_id: str) -> tuple[str, str]:
+        """(company, order number) of one of our order ids; NotFound when it cannot be one."""
+        company, token = await self._locate(order_id, "salesOrders", guid=False)
+        return company, bc.order_number(token)
+
+    async def _order(self, company: str, number: str) -> dict[str, Any] | None:
+        """The sales order numbered ``number`` (with its lines), while BC still has it."""
+        params = {"$filter": f"number eq {bc.odata_text(number)}", "$expand": "salesOrderLines"}
+        found = records_of(
+            await self.http.call("GET", f"/companies({company})/salesOrders", params=params, idempotent=True)
+        )
+        return next((o for o in found if bc.same_code(o.get("number"), number)), None)
+
+    async def _order_invoice(self, company: str, number: str) -> dict[str, Any] | None:
+        """The posted invoice of the order numbered ``number`` (BC's ``orderNumber``), if there is one."""
+        params = {"$filter": f"orderNumber eq {bc.odata_text(number)}", "$expand": "salesInvoiceLines"}
+        found = records_of(
             await self.http.call("GET", f"/companies({company})/salesInvoices", params=params, idempotent=True)
         )
-        invoiced = any(i.get("status") not in ("Draft", "Canceled") for i in invoices)
-        return bc.sales_order(company, record, await self._currency(company), invoiced=invoiced)
+        return next(
+            (i for i in found if bc.same_code(i.get("orderNumber"), number) and i.get("status") != "Draft"), None
+        )
 
     # -- posted documents ------------------------------------------------------------------------------
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
-        """Insert a draft invoice (lines, optional order link) and post it, unless its key is posted already."""
+        """Post the invoice: an order's through ``shipAndInvoice``, else a draft inserted and posted,
+        unless its key (or its order's invoice) is posted already."""
         company, customer = await self._customer_ref(invoice.customer_id)
+        currency = await self._currency(company)
+        if invoice.sales_order_id is not None:
+            record, created = await self._invoice_order(company, customer, invoice, invoice.sales_order_id)
+            return bc.invoice(company, record, currency, invoice.external_id), created
         body: dict[str, Any] = {
             "customerId": customer,
             "externalDocumentNumber": bc.document_key(invoice.external_id),
@@ -355,11 +392,50 @@ class BusinessCentralConnector:
         }
         if invoice.due_date is not None:
             body["dueDate"] = invoice.due_date.isoformat()
-        if invoice.sales_order_id is not None:
-            body["orderId"] = await self._same_company(company, invoice.sales_order_id)
-        currency = await self._currency(company)
         record, created = await post_document(self.http, company, "salesInvoices", "salesInvoiceLines", body)
         return bc.invoice(company, record, currency, invoice.external_id), created
+
+    async def _invoice_order(
+        self, company: str, customer: str, invoice: InvoiceCreate, order_id: str
+    ) -> tuple[dict[str, Any], bool]:
+        """``salesOrders(<id>)/Microsoft.NAV.shipAndInvoice``, exactly once.
+
+        BC posts the invoice from the order (its lines, not the request's) and deletes the order
+        once it is fully invoiced, so the check-before-create is "has the order a posted invoice"
+        (``orderNumber``). Before shipping, the order's posting date is set to the invoice's date
+        and its ``externalDocumentNumber`` to the invoice's key, which the posted invoice inherits.
+        A refused posting (a closed period) leaves the order otherwise as it was.
+        """
+        try:
+            order_company, number = await self._order_number(order_id)
+        except NotFound:
+            order_company, number = "", ""
+        if order_company != company:
+            detail = "is not an order of the customer's legal entity"
+            raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": "/sales_order_id", "detail": detail}])
+        key = bc.document_key(invoice.external_id)
+        sent: list[bool] = []  # shipAndInvoice went out: an invoice found later is the one it made
+
+        async def procedure() -> tuple[dict[str, Any], bool]:
+            posted = await self._order_invoice(company, number)
+            if posted is not None:
+                return posted, bool(sent)
+            order = await self._order(company, number)
+            if order is None or order.get("customerId") != customer:
+                raise NotFound(f"No sales order {order_id} of this customer")
+            path = f"/companies({company})/salesOrders({bc.required(order, 'id')})"
+            changes = {"postingDate": invoice.date.isoformat(), "externalDocumentNumber": key}
+            if any(order.get(name) != value for name, value in changes.items()):
+                await self._patch(path, order, changes)
+            sent.append(True)
+            await self.http.call("POST", f"{path}/Microsoft.NAV.shipAndInvoice", idempotent=False)
+            found = await self._order_invoice(company, number)
+            if found is None:
+                raise UpstreamContractViolation(f"Business Central shipped order {number} but shows no posted invoice")
+            return found, True
+
+        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=2)
+        return result
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         """One invoice."""
@@ -412,7 +488,15 @@ class BusinessCentralConnector:
 
     # -- payments and journal entries ----------------------------------------------------------------
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
-        """A payment journal batch of its own (one line per invoice applied), posted."""
+        """The payment as lines of a payment journal batch of its own, posted through ``journals``.
+
+        API v2.0 defines no action on ``customerPaymentJournals``: the lines are written to
+        ``customerPaymentJournals(<id>)/customerPayments`` (``appliesToInvoiceId`` per invoice)
+        and the batch is posted with ``journals(<same id>)/Microsoft.NAV.post`` (the journals
+        page finds a batch by id alone; unverified against a live tenant). When BC refuses that
+        posting for any other reason than a closed period, the payment stays recorded, awaiting
+        posting (``posted`` False); the same call again posts it.
+        """
         company, customer = await self._customer_ref(payment.customer_id)
         currency = self._customer_currency[(company, customer)]
         if payment.currency.upper() != currency:
@@ -434,14 +518,60 @@ class BusinessCentralConnector:
             raise InvalidInput(detail, field_errors=[{"in": "body", "pointer": "/applications", "detail": detail}])
         if amount > applied:
             lines.append({**base, "amount": float(amount - applied)})
-        journal_body = {"code": code, "displayName": key, "customerPayments": lines}
-        record, created = await post_journal(
-            self.http, company, "customerPaymentJournals", "customerPayments", journal_body
-        )
-        return bc.customer_payment(company, record, payment.currency, payment.external_id), created
+        for number, line in enumerate(lines, start=1):
+            line["lineNumber"] = 10_000 * number
+        path = f"/companies({company})/customerPaymentJournals"
+        expand = {"$expand": "customerPayments"}
+        sent: list[bool] = []  # a write of ours went out: a batch found later is the one it made
+
+        async def procedure() -> tuple[dict[str, Any], bool, bool]:
+            query = {"$filter": f"code eq {bc.odata_text(code)}", **expand}
+            found = records_of(await self.http.call("GET", path, params=query, idempotent=True))
+            batch = next((b for b in found if bc.same_code(b.get("code"), code)), None)
+            if batch is None:
+                sent.append(True)
+                body = {"code": code, "displayName": key}
+                batch = dict(await self.http.call("POST", path, json=body, idempotent=False))
+            batch_path = f"{path}({bc.required(batch, 'id')})"
+            recorded = {r.get("lineNumber") for r in batch.get("customerPayments") or []}
+            for line in lines:
+                if line["lineNumber"] not in recorded:
+                    sent.append(True)
+                    await self.http.call("POST", f"{batch_path}/customerPayments", json=line, idempotent=False)
+            posted = await self._post_payment_batch(company, str(batch["id"]), code)
+            record = dict(await self.http.call("GET", batch_path, params=expand, idempotent=True))
+            return record, posted, bool(sent)
+
+        record, posted, created = await self.http.retried(procedure, writes=2 + len(lines))
+        return bc.customer_payment(company, record, payment.currency, payment.external_id, posted=posted), created
+
+    async def _post_payment_batch(self, company: str, batch_id: str, code: str) -> bool:
+        """Post a payment batch through ``journals(<id>)/Microsoft.NAV.post``; False when BC refuses.
+
+        Posted already (G/L entries carry its document number, or BC has nothing left to post) is
+        True; a closed period deletes the batch (a later call starts afresh) and raises.
+        """
+        if await self._payment_posted(company, code):
+            return True
+        try:
+            await self.http.call(
+                "POST", f"/companies({company})/journals({batch_id})/Microsoft.NAV.post", idempotent=False
+            )
+        except PeriodClosed:
+            batch = f"/companies({company})/customerPaymentJournals({batch_id})"
+            await self.http.call("DELETE", batch, headers={"If-Match": "*"}, idempotent=False)
+            raise
+        except (NotFound, UpstreamRejected) as error:
+            return NOTHING_TO_POST in error.detail.lower()  # refused otherwise: recorded, awaiting posting
+        return True
+
+    async def _payment_posted(self, company: str, code: str) -> bool:
+        ledger = {"$filter": f"documentNumber eq {bc.odata_text(code)}", "$top": "1", "$select": "id"}
+        path = f"/companies({company})/generalLedgerEntries"
+        return bool(records_of(await self.http.call("GET", path, params=ledger, idempotent=True)))
 
     async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
-        """One payment (its journal batch and lines)."""
+        """One payment (its journal batch and lines); ``posted`` once the G/L has its entries."""
         company, key = await self._locate(payment_id, "customerPaymentJournals")
         path = f"/companies({company})/customerPaymentJournals({key})"
         record = await self.http.call("GET", path, params={"$expand": "customerPayments"}, idempotent=True)
@@ -450,7 +580,10 @@ class BusinessCentralConnector:
         if customer:
             found = await self.http.call("GET", f"/companies({company})/customers({customer})", idempotent=True)
             currency = bc.currency_of(found, currency)
-        return bc.customer_payment(company, record, currency)
+        posted = (
+            await self._payment_posted(company, str(record.get("code") or "")) if isinstance(record, dict) else True
+        )
+        return bc.customer_payment(company, record, currency, posted=posted)
 
     async def create_journal_entry(self, entry: JournalEntryCreate) -> tuple[JournalEntry, bool]:
         """A general journal batch of its own with the entry's lines, posted to the G/L."""
@@ -478,7 +611,10 @@ class BusinessCentralConnector:
                           "externalDocumentNumber": key, "amount": float(signed),
                           "description": line.memo or entry.memo or ""})  # fmt: skip
         ledger_query = {"$filter": f"documentNumber eq {bc.odata_text(code)}", "$top": "1"}
-        journal_body = {"code": code, "displayName": entry.memo or code, "journalLines": lines}
+        # The batch's name (Text[100], case kept) carries the external id: API v2.0's G/L entries
+        # have no externalDocumentNumber to read it back from.
+        name = entry.external_id if len(entry.external_id) <= JOURNAL_NAME_LENGTH else code
+        journal_body = {"code": code, "displayName": name, "journalLines": lines}
         _record, created = await post_journal(
             self.http, company, "journals", "journalLines", journal_body, ledger_query
         )
@@ -495,8 +631,12 @@ class BusinessCentralConnector:
         journals = records_of(
             await self.http.call("GET", f"/companies({company})/journals", params=journal_query, idempotent=True)
         )
-        memo = next((str(j["displayName"]) for j in journals if j.get("displayName") not in (None, "", number)), None)
-        return bc.journal_entry(company, number, entries, await self._currency(company), memo, None)
+        external_id = next(
+            (str(j["displayName"]) for j in journals if j.get("displayName") not in (None, "", number)), None
+        )
+        descriptions = {str(e.get("description") or "") for e in entries}
+        memo = descriptions.pop() if len(descriptions) == 1 else None  # the entry's memo: every line has it
+        return bc.journal_entry(company, number, entries, await self._currency(company), memo or None, external_id)
 
     # -- helpers ---------------------------------------------------------------------------------------
     async def _customer_ref(self, customer_id: str) -> tuple[str, str]:

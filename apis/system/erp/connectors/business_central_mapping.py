@@ -3,12 +3,19 @@
 Ids: BC keeps every entity inside a company, so a canonical id is the company GUID's 32 hex
 digits followed by the entity GUID's (64 characters, letters and digits only: what the ERP
 contract's id pattern allows); a payment's entity is its payment journal batch, a journal entry's
-its document number (after the company's 32 digits).
+its document number (after the company's 32 digits). A sales order's is its number in base32
+(:func:`order_token`): BC deletes an order once ``shipAndInvoice`` has fully invoiced it, and
+its posted invoice is then found by ``orderNumber``, so the number must outlive the order.
 
 Keys: BC has no external-id field and no idempotency header, so business keys travel in
-``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]):
-the external id itself when it fits, else a 20-character code derived from it (``X`` + base32 of
-its SHA-256), which cannot be read back (``external_id`` is then None on reads).
+``externalDocumentNumber`` (Code[35]) on documents and in the customer ``number`` (Code[20]).
+BC stores Code fields upper-case, so ``abc`` and ``ABC`` would be one key there and ``abc`` would
+come back as ``ABC``. Every key is therefore upper-case when written, and different external ids
+never share one: an ASCII external id is written case-encoded (:func:`case_encoded`; an
+upper-case one stays as it is), which reads back exactly; one that does not fit (or is not
+ASCII) is a code derived from it (``X`` + base32 of its SHA-256), which cannot be read back
+(``external_id`` is then None on reads). Codes read back are compared case-insensitively
+(:func:`same_code`).
 """
 
 from __future__ import annotations
@@ -77,6 +84,27 @@ def split(value: str, *, guid: bool = True) -> tuple[str, str]:
     return _dashed(company), entity
 
 
+def order_token(number: str) -> str:
+    """The entity part of a sales order's canonical id: its number (Code[20]) in unpadded base32."""
+    return base64.b32encode(number.upper().encode()).decode().rstrip("=")
+
+
+def order_number(token: str) -> str:
+    """The order number a token carries; NotFound when it carries none."""
+    try:
+        number = base64.b32decode(token.upper() + "=" * (-len(token) % 8)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        raise NotFound(f"No sales order {token}") from None
+    if not number or len(number) > CUSTOMER_NUMBER_LENGTH or not number.isprintable():
+        raise NotFound(f"No sales order {token}")
+    return number
+
+
+def order_id(company_id: str, number: str) -> str:
+    """The canonical id of the sales order numbered ``number``."""
+    return compose(company_id, order_token(number))
+
+
 def _is_hex(value: str) -> bool:
     return all(c in "0123456789abcdef" for c in value.lower())
 
@@ -94,25 +122,75 @@ def _digest(value: str, length: int) -> str:
     return base64.b32encode(hashlib.sha256(value.encode()).digest()).decode()[:length]
 
 
+CASED, ESCAPE = "~", "^"
+"""The mark of a key written lower-case by default, and the escape of a letter of the other case."""
+
+
+def case_encoded(external_id: str) -> str:
+    """``external_id`` as an upper-case code that reads back exactly (ASCII only).
+
+    Two forms, the shorter wins: upper-case by default (each lower-case letter, ``^`` and ``~``
+    preceded by ``^``: ``001Qy`` → ``001Q^Y``), or ``~`` then lower-case by default (each
+    upper-case letter and ``^`` preceded by ``^``: ``inv-Ab`` → ``~INV-^AB``).
+    """
+    upper = "".join(ESCAPE + c.upper() if c.islower() or c in (ESCAPE, CASED) else c for c in external_id)
+    lower = CASED + "".join(ESCAPE + c if c.isupper() or c == ESCAPE else c.upper() for c in external_id)
+    return upper if len(upper) <= len(lower) else lower
+
+
+def _as_code(external_id: str, length: int) -> str:
+    """The upper-case Code value of at most ``length`` characters that carries ``external_id``."""
+    if external_id.isascii():
+        encoded = case_encoded(external_id)
+        if len(encoded) <= length and not _looks_derived(encoded, length):
+            return encoded
+    return "X" + _digest(external_id, length - 1)
+
+
+def _from_code(code: str | None, length: int) -> str | None:
+    """The external id a Code value carries (read case-insensitively); None for a derived code."""
+    if not code or _looks_derived(code.upper(), length):
+        return None
+    lower_default = code.startswith(CASED)
+    out, escaped = [], False
+    for char in code[1:] if lower_default else code:
+        if escaped:
+            out.append(char.upper() if lower_default else char.lower())
+            escaped = False
+        elif char == ESCAPE:
+            escaped = True
+        else:
+            out.append(char.lower() if lower_default else char.upper())
+    return "".join(out)
+
+
+def _looks_derived(code: str, length: int) -> bool:
+    return len(code) == length and code.startswith("X")
+
+
+def same_code(left: str | None, right: str | None) -> bool:
+    """Whether two Code values are the same in BC (which compares them case-insensitively)."""
+    return left is not None and right is not None and left.upper() == right.upper()
+
+
 def customer_number(external_id: str) -> str:
-    """The BC customer number carrying ``external_id``."""
-    if len(external_id) <= CUSTOMER_NUMBER_LENGTH:
-        return external_id
-    return "X" + _digest(external_id, CUSTOMER_NUMBER_LENGTH - 1)
+    """The BC customer number (Code[20]) carrying ``external_id``."""
+    return _as_code(external_id, CUSTOMER_NUMBER_LENGTH)
 
 
 def external_id_of_number(number: str | None) -> str | None:
     """The external id a customer number carries, when it is not a derived code."""
-    if not number or (len(number) == CUSTOMER_NUMBER_LENGTH and number.startswith("X") and number.isupper()):
-        return None
-    return number
+    return _from_code(number, CUSTOMER_NUMBER_LENGTH)
+
+
+def external_id_of_key(key: str | None) -> str | None:
+    """The external id an ``externalDocumentNumber`` carries, when it is not a derived code."""
+    return _from_code(key, DOCUMENT_KEY_LENGTH)
 
 
 def document_key(external_id: str) -> str:
-    """``externalDocumentNumber`` carrying ``external_id`` (derived when longer than Code[35])."""
-    if len(external_id) <= DOCUMENT_KEY_LENGTH:
-        return external_id
-    return "X" + _digest(external_id, DOCUMENT_KEY_LENGTH - 1)
+    """``externalDocumentNumber`` (Code[35]) carrying ``external_id``."""
+    return _as_code(external_id, DOCUMENT_KEY_LENGTH)
 
 
 def batch_code(prefix: str, external_id: str) -> str:
@@ -304,7 +382,7 @@ def lines(company_id: str, records: list[dict[str, Any]], currency: str) -> list
 
 
 def _external(record: dict[str, Any], given: str | None) -> str | None:
-    return given if given is not None else _text(record.get("externalDocumentNumber"))
+    return given if given is not None else external_id_of_key(_text(record.get("externalDocumentNumber")))
 
 
 def order_status(record: dict[str, Any], invoiced: bool) -> ErpDocumentStatus:
@@ -320,7 +398,7 @@ def sales_order(
     """A BC sales order with its ``salesOrderLines``."""
     currency = currency_of(record, fallback_currency)
     return SalesOrder(
-        id=compose(company_id, str(required(record, "id"))),
+        id=order_id(company_id, str(required(record, "number"))),
         external_id=_external(record, external_id),
         number=_text(record.get("number")),
         customer_id=compose(company_id, str(required(record, "customerId"))),
@@ -350,14 +428,14 @@ def invoice_status(record: dict[str, Any]) -> ErpDocumentStatus:
 def invoice(company_id: str, record: dict[str, Any], fallback_currency: str, external_id: str | None = None) -> Invoice:
     """A BC sales invoice with its ``salesInvoiceLines``."""
     currency = currency_of(record, fallback_currency)
-    order_id = _text(record.get("orderId"))
+    order = _text(record.get("orderNumber"))
     return Invoice(
         id=compose(company_id, str(required(record, "id"))),
         external_id=_external(record, external_id),
         number=_text(record.get("number")),
         customer_id=compose(company_id, str(required(record, "customerId"))),
         legal_entity_id=company_id,
-        sales_order_id=compose(company_id, order_id) if order_id and not order_id.startswith("00000000") else None,
+        sales_order_id=order_id(company_id, order) if order else None,
         date=date(record, "invoiceDate"),
         due_date=optional_date(record, "dueDate"),
         currency=currency,
@@ -388,7 +466,7 @@ def credit_memo(
 
 
 def customer_payment(
-    company_id: str, journal: dict[str, Any], currency: str, external_id: str | None = None
+    company_id: str, journal: dict[str, Any], currency: str, external_id: str | None = None, *, posted: bool = True
 ) -> CustomerPayment:
     """A payment journal batch holding one payment's lines (one line per invoice applied)."""
     records = journal.get("customerPayments") or []
@@ -411,6 +489,7 @@ def customer_payment(
         date=date(first, "postingDate"),
         amount=money(total, currency),
         applications=applications,
+        posted=posted,
     )
 
 

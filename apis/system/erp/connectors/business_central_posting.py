@@ -24,7 +24,7 @@ async def by_key(http: BusinessCentralHttp, path: str, key: str, extra: dict[str
     """The document of ``path`` carrying ``externalDocumentNumber`` ``key``, if there is one."""
     params = {"$filter": f"externalDocumentNumber eq {bc.odata_text(key)}", **extra}
     found = records_of(await http.call("GET", path, params=params, idempotent=True))
-    return found[0] if found else None
+    return next((r for r in found if bc.same_code(r.get("externalDocumentNumber"), key)), None)
 
 
 async def post_document(

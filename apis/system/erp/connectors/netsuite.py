@@ -4,8 +4,9 @@ Speaks NetSuite's own dialect (``docs/vendors.md``):
 
 * **Auth** — OAuth 2.0 client credentials (RFC 6749 §4.4) with a JWT client assertion
   (RFC 7523 §2.2): ``kid`` = the certificate id, ``iss`` = the integration's client id,
-  ``scope=rest_webservices``, ``aud`` = the token URL, signed PS256 or ES256 (joserfc). The
-  token is cached until shortly before ``expires_in``; a 401 ``INVALID_LOGIN`` refreshes it
+  ``scope=rest_webservices``, ``aud`` = the token URL, signed PS256/384/512 or ES256/384/512
+  (joserfc). The token is cached until shortly before ``expires_in`` (a number or a numeric string:
+  which one Oracle sends is unverified); a 401 ``INVALID_LOGIN`` refreshes it
   once and repeats the call.
 * **Records** — ``/record/v1/<type>``; a create answers 204 and the new id is read from its
   ``Location``; customers are upserted with ``PUT /customer/eid:<externalId>``.
@@ -57,10 +58,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import msgspec
@@ -85,6 +87,7 @@ from apis.canonical import (
 )
 from apis.system.erp.connectors import netsuite_mapping as m
 from apis.system.erp.connectors.netsuite_http import (
+    SUITEQL_PAGE,
     AlreadySubmitted,
     NetSuiteConfig,
     NetSuiteCredentials,
@@ -117,8 +120,20 @@ VENDOR = "netsuite"
 IDEMPOTENCY_HEADER = "X-NetSuite-Idempotency-Key"
 KEY_NAMESPACE = uuid.UUID("6f1f9d0e-2b8a-5c61-9a57-3f7d6c0e4b21")
 """Namespace of the UUIDv5 idempotency keys (any fixed UUID: keys must be stable across processes)."""
-MAX_OFFSET = 10_000_000
-"""The largest offset a list position may name (a list that long is a data problem, not a page)."""
+SUITEQL_RESULT_CAP = 100_000
+"""SuiteQL returns at most this many rows of one query; an offset at or past it is refused."""
+
+
+class SuiteQLPosition(msgspec.Struct, frozen=True, array_like=True):
+    """Where the next SuiteQL page starts: its offset, and the limit every page of this list uses."""
+
+    offset: int
+    limit: int
+
+
+RECORD_LINK = re.compile(r"/record/v1/([A-Za-z]+)/(\d+)/?$")
+FIRST_POLL_SECONDS = 0.02
+"""The first pause before polling a pending job again (then doubling up to ``job_poll_seconds``)."""
 ITEM_SELECT = "SELECT id, itemid, displayname, description, baseprice FROM item"
 
 
@@ -299,13 +314,24 @@ class NetSuiteConnector(NetSuiteHttp):
         return m.to_journal_entry(await self.get_record("journalEntry", _checked_id(entry_id)), self.lists)
 
     # -- lookups ---------------------------------------------------------------------------------
-    async def _page(self, query: str, limit: int, position: Any) -> tuple[list[m.Record], int | None]:
-        """One SuiteQL page from the offset ``position`` (``None``: the first) and the next page's offset."""
-        offset = 0 if position is None else as_position(position, int)
-        if not 0 <= offset <= MAX_OFFSET:
-            raise InvalidCursor()
-        rows, has_more = await self.suiteql_page(query, limit, offset)
-        return rows, offset + limit if has_more else None
+    async def _page(self, query: str, limit: int, position: Any) -> tuple[list[m.Record], SuiteQLPosition | None]:
+        """One SuiteQL page from ``position`` (``None``: the first) and the next page's position.
+
+        NetSuite wants every offset a multiple of the page's limit, so the position keeps the
+        limit it was made with and the next page is read with it, whatever limit the caller asks
+        for then; no position is handed out past SuiteQL's result cap (``SUITEQL_RESULT_CAP``).
+        """
+        if position is None:
+            at = SuiteQLPosition(0, limit)
+        else:
+            at = as_position(position, SuiteQLPosition)
+            if not 1 <= at.limit <= SUITEQL_PAGE or at.offset % at.limit or not 0 <= at.offset < SUITEQL_RESULT_CAP:
+                raise InvalidCursor()
+        rows, has_more = await self.suiteql_page(query, at.limit, at.offset)
+        following = at.offset + at.limit
+        if not has_more or following >= SUITEQL_RESULT_CAP:
+            return rows, None
+        return rows, SuiteQLPosition(following, at.limit)
 
     async def _get_optional(self, path: str) -> m.Record | None:
         try:
@@ -365,18 +391,26 @@ class NetSuiteConnector(NetSuiteHttp):
                 existing = await self.get_record(record_type, f"eid:{quote(external_id, safe='')}")
                 return existing, False
             raise mark(error, self.system)
-        if not location:
-            raise UpstreamContractViolation("NetSuite async job result lacks the new record's Location")
-        _, record_id = parse_location(location)
+        record_id = record_named(location, result)
+        if record_id is None:
+            # The result names no record (NetSuite documents none for a write): the posting
+            # carries its externalId, unique per record type, so that finds it.
+            return await self.get_record(record_type, f"eid:{quote(external_id, safe='')}"), created
         return await self.get_record(record_type, record_id), created
 
     async def _job_result(self, job_url: str) -> tuple[int, str | None, Any]:
-        """Wait for an async job, then read its task's result: (status, Location, body)."""
+        """Wait for an async job, then read its task's result: (status, ``Location`` if any, body).
+
+        The documented walk: the job (``completed``, ``task.links``) → its tasks → the task
+        (``links`` ``related`` → the result) → the result. Polls start quick and slow down to
+        ``job_poll_seconds``; a job still pending after ``job_wait_seconds`` is a 504.
+        """
         job_path = self._own_path(job_url)
         deadline = time.monotonic() + self.config.job_wait_seconds
+        pause = min(FIRST_POLL_SECONDS, self.config.job_poll_seconds)
         while True:
             job = self._decode(await self._call("GET", job_path, idempotent=True))
-            if not isinstance(job, dict) or "completed" not in job:
+            if not isinstance(job, dict) or not isinstance(job.get("completed"), bool):
                 raise UpstreamContractViolation("NetSuite async job lacks 'completed'")
             if job["completed"]:
                 break
@@ -384,27 +418,52 @@ class NetSuiteConnector(NetSuiteHttp):
                 raise UpstreamTimeout(
                     f"NetSuite job {job_path} did not complete within {self.config.job_wait_seconds}s"
                 )
-            await asyncio.sleep(self.config.job_poll_seconds)
-        links: list[Any] = job["links"] if isinstance(job.get("links"), list) else []
-        href = next(
-            (link.get("href") for link in links if isinstance(link, dict) and link.get("rel") == "related"), None
-        )
-        result_path = self._own_path(href) if isinstance(href, str) else await self._first_task_result(job_path)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.config.job_poll_seconds)
+        task_links = job["task"].get("links") if isinstance(job.get("task"), dict) else None
+        tasks_href = _link(task_links, "self")
+        tasks_path = self._own_path(tasks_href) if tasks_href else f"{job_path}/task"
+        task_path = await self._first_task(tasks_path, job_path)
+        task = self._decode(await self._call("GET", task_path, idempotent=True))
+        result_href = _link(task.get("links") if isinstance(task, dict) else None, "related")
+        result_path = self._own_path(result_href) if result_href else f"{task_path}/result"
         response = await self._call("GET", result_path, idempotent=True, raw=True)
         body = self._decode(response, strict=False) if response.content else None
         return response.status_code, response.headers.get("location"), body
 
-    async def _first_task_result(self, job_path: str) -> str:
-        """``<job>/task`` lists the job's tasks; the result of its (only) task is ``<task>/result``."""
-        tasks = self._decode(await self._call("GET", f"{job_path}/task", idempotent=True))
+    async def _first_task(self, tasks_path: str, job_path: str) -> str:
+        """The path of the job's (only) task, from the collection of its tasks."""
+        tasks = self._decode(await self._call("GET", tasks_path, idempotent=True))
         items = tasks.get("items") if isinstance(tasks, dict) else None
-        links = items[0].get("links") if isinstance(items, list) and items and isinstance(items[0], dict) else None
-        href = next(
-            (link.get("href") for link in links or [] if isinstance(link, dict) and link.get("rel") == "self"), None
-        )
-        if not isinstance(href, str):
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
+        href = _link(first.get("links") if first else None, "self")
+        if href is None:
             raise UpstreamContractViolation(f"NetSuite job {job_path} names no task")
-        return f"{self._own_path(href)}/result"
+        return self._own_path(href)
+
+
+def _link(links: Any, rel: str) -> str | None:
+    """The ``href`` of the first link of relation ``rel`` in a NetSuite ``links`` list."""
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == rel and isinstance(link.get("href"), str):
+            return str(link["href"])
+    return None
+
+
+def record_named(location: str | None, result: Any) -> str | None:
+    """The internal id of the record an async result names: its ``Location``, a link to a record,
+    or the ``id`` of a record body; None when it names none."""
+    if location:
+        return parse_location(location)[1]
+    if not isinstance(result, dict):
+        return None
+    links = result.get("links")
+    for link in links if isinstance(links, list) else []:
+        href = link.get("href") if isinstance(link, dict) else None
+        if isinstance(href, str) and (found := RECORD_LINK.search(urlsplit(href).path)):
+            return found[2]
+    record_id = result.get("id")
+    return record_id if isinstance(record_id, str) and record_id.isdigit() else None
 
 
 def _literal(value: str) -> str:

@@ -5,7 +5,8 @@
 
 * OAuth 2.0 client credentials (RFC 6749 §4.4) with a JWT client assertion (RFC 7523 §2.2):
   header ``kid`` = certificate id, claims ``iss`` = client id, ``scope=rest_webservices``,
-  ``aud`` = the token URL, ``iat``/``exp``; signed PS256 or ES256 with joserfc. The token is
+  ``aud`` = the token URL, ``iat``/``exp``; signed PS256/384/512 or ES256/384/512 with joserfc
+  (Oracle's list; RS256 is refused). The token is
   cached (:class:`~apis.system.kit.tokens.TokenCache`) until ``token_refresh_margin_seconds``
   before ``expires_in``; a 401 refreshes it once. The assertion is an Authlib client
   authentication method of its own rather than Authlib's ``PrivateKeyJWT``, which adds ``sub``
@@ -397,7 +398,7 @@ def load_private_key(settings: NetSuiteSettings) -> RSAKey | ECKey | None:
     if not pem:
         return None
     try:
-        if settings.signing_algorithm == "ES256":
+        if settings.signing_algorithm.startswith("ES"):
             return ECKey.import_key(pem)
         return RSAKey.import_key(pem)
     except Exception:  # joserfc raises several types for a bad PEM; never echo the key

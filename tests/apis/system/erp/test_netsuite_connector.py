@@ -32,6 +32,7 @@ from apis.system.erp.connectors.netsuite import (
     load_private_key,
 )
 from apis.system.kit.circuit_breaker import CircuitBreaker
+from core.cursors import InvalidCursor
 from core.errors import NotFound, PeriodClosed, UpstreamRateLimited, UpstreamRejected
 from gateway.settings import SettingsError, load_settings
 from sandboxes.faults import FaultRule
@@ -102,6 +103,36 @@ async def test_the_token_is_fetched_once_and_refreshed_when_netsuite_forgets_it(
     sandbox.tokens.expire_all()
     assert await connector.list_legal_entities()
     assert sandbox.faults.requests[token_route] == 2
+
+
+@pytest.mark.parametrize("as_string", [True, False], ids=["expires_in-string", "expires_in-number"])
+async def test_expires_in_is_read_as_a_string_or_a_number(pair: KeyPair, as_string: bool) -> None:
+    """Whether Oracle sends ``"3600"`` or ``3600`` is unverified: both are a token that lives an hour."""
+    sandbox = create_netsuite_sandbox(
+        client_id="strata-sandbox", certificates={pair.certificate_id: pair.public_pem}, expires_in_as_string=as_string
+    )
+    connector = _connector(sandbox, pair)
+    token = await connector._tokens.current()
+    assert token.expires_in == 3600
+    assert await connector.list_legal_entities()
+    await connector.aclose()
+
+
+async def test_a_pending_job_is_polled_then_its_record_found_by_external_id(pair: KeyPair) -> None:
+    """The job stays pending for a few polls; its result names no record, so the connector reads the
+    posting by ``eid:<externalId>`` (the job → task → result walk Oracle documents)."""
+    sandbox = create_netsuite_sandbox(
+        client_id="strata-sandbox", certificates={pair.certificate_id: pair.public_pem}, job_pending_polls=3
+    )
+    connector = _connector(sandbox, pair)
+    customer, _ = await connector.upsert_customer("cus_pending", ErpCustomerUpsert(name="Pending Job Ltd"))
+    invoice, created = await connector.create_invoice(_invoice(customer.id, "inv-pending"))
+    assert created and invoice.external_id == "inv-pending" and invoice.total.amount == "300.00"
+    requests = sandbox.faults.requests
+    job_reads = {route: n for route, n in requests.items() if route.startswith("GET /services/rest/async/v1/job/")}
+    assert sorted(job_reads.values()) == [1, 1, 1, 4]  # the job 4 times (3 pending), tasks, task, result once
+    assert requests["GET /services/rest/record/v1/invoice/eid:inv-pending"] == 1
+    await connector.aclose()
 
 
 async def test_an_unknown_certificate_is_refused_clearly(sandbox: NetSuiteSandbox) -> None:
@@ -244,6 +275,24 @@ async def test_suiteql_lookups_follow_next_links_to_the_last_page(connector: Net
         name_prefix="O'Brien & 1000", tax_id=None, external_id=None, limit=5, position=None
     )
     assert none.items == []
+
+
+async def test_a_list_position_keeps_its_limit_so_offsets_stay_aligned(connector: NetSuiteConnector) -> None:
+    """A later page is read with the limit the list started with, even when the caller asks another
+    (NetSuite refuses an offset that is not a multiple of the limit); forged positions never reach it."""
+    search = connector.search_customers
+    first = await search(name_prefix=None, tax_id=None, external_id=None, limit=2, position=None)
+    assert first.next_position is not None
+    second = await search(name_prefix=None, tax_id=None, external_id=None, limit=5, position=first.next_position)
+    third = await search(name_prefix=None, tax_id=None, external_id=None, limit=5, position=second.next_position)
+    everyone = await search(name_prefix=None, tax_id=None, external_id=None, limit=6, position=None)
+    assert [c.id for c in first.items + second.items + third.items] == [c.id for c in everyone.items]
+    as_cursor_carries_it = msgspec.json.decode(msgspec.json.encode(second.next_position))
+    again = await search(name_prefix=None, tax_id=None, external_id=None, limit=5, position=as_cursor_carries_it)
+    assert [c.id for c in again.items] == [c.id for c in third.items]  # what a signed cursor hands back
+    for forged in ([3, 2], [100_000, 1000], [0, 0], [0, 5000], 7):
+        with pytest.raises(InvalidCursor):
+            await search(name_prefix=None, tax_id=None, external_id=None, limit=5, position=forged)
 
 
 async def test_a_period_closed_after_the_lookup_is_still_a_409_through_the_api(tmp_path: Path) -> None:

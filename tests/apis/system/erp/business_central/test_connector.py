@@ -126,6 +126,31 @@ async def test_upsert_customer_creates_then_updates_by_external_id(
         await connector.get_customer(UNKNOWN)
 
 
+async def test_code_keys_are_upper_case_and_never_collide_by_case(
+    connector: BusinessCentralConnector, sandbox: BusinessCentralSandbox
+) -> None:
+    """BC keeps Code fields upper-case: ``abc`` and ``ABC`` are two customers and two orders, and no
+    external id comes back in another case."""
+    lower, lower_created = await connector.upsert_customer("sf-abc", ErpCustomerUpsert(name="Lower", currency="USD"))
+    upper, upper_created = await connector.upsert_customer("SF-ABC", ErpCustomerUpsert(name="Upper", currency="USD"))
+    assert lower_created and upper_created and lower.id != upper.id
+    assert (await connector.get_customer(upper.id)).external_id == "SF-ABC"
+    assert (await connector.get_customer(lower.id)).external_id in (None, "sf-abc")  # a derived code reads as None
+    stored = {c["displayName"]: c["number"] for c in sandbox.store.company(company_id(sandbox))["customers"].values()}
+    assert stored["Upper"] == "SF-ABC" and stored["Lower"] == stored["Lower"].upper() != "SF-ABC"
+    item = await _core(connector)
+    orders = [
+        await connector.create_sales_order(
+            SalesOrderCreate(external_id=key, customer_id=upper.id, date=DAY, currency="USD", lines=_lines(item.id))
+        )
+        for key in ("so-case", "SO-CASE", "so-case")
+    ]
+    assert [created for _, created in orders] == [True, True, False]
+    assert orders[0][0].id != orders[1][0].id and orders[2][0].id == orders[0][0].id
+    assert orders[1][0].external_id == "SO-CASE"
+    assert (await connector.get_sales_order(orders[0][0].id)).external_id in (None, "so-case")
+
+
 async def test_search_customers_filters_and_pages_over_every_company(
     connector: BusinessCentralConnector, sandbox: BusinessCentralSandbox
 ) -> None:
@@ -198,15 +223,26 @@ async def test_invoice_posts_links_the_order_and_refuses_closed_periods(
         sales_order_id=order.id,
         due_date=dt.date(2026, 4, 1),
     )
+    assert [o["id"] for o in sandbox.store.all(company_id(sandbox), "salesOrders") if o["number"] == order.number]
     invoice, created = await connector.create_invoice(request)
     assert created and invoice.status == "open" and invoice.number and invoice.number.startswith("PS-INV")
     assert (
         invoice.sales_order_id == order.id and invoice.amount_due == invoice.total and invoice.total.amount == "300.50"
     )
-    assert invoice.due_date == dt.date(2026, 4, 1)
+    assert invoice.due_date == DAY  # BC dates an order's invoice by the customer's terms (due on receipt)
     assert (await connector.create_invoice(request)) == (invoice, False)
     assert await connector.get_invoice(invoice.id) == invoice
-    assert (await connector.get_sales_order(order.id)).status == "billed"
+    # shipAndInvoice posted the order's invoice and BC deleted the fully invoiced order; it reads
+    # back from the posted invoice, found by orderNumber.
+    assert not [o for o in sandbox.store.all(company_id(sandbox), "salesOrders") if o["number"] == order.number]
+    billed = await connector.get_sales_order(order.id)
+    assert (billed.status, billed.number, billed.total, billed.lines) == (
+        "billed",
+        order.number,
+        order.total,
+        order.lines,
+    )
+    assert sandbox.store.writes["salesOrders/Microsoft.NAV.shipAndInvoice"] == 1
     listed = await connector.list_invoices(customer_id=customer, limit=10, position=None)
     assert [i.id for i in listed.items] == [invoice.id] and listed.next_position is None
     drafts_before = len(sandbox.store.all(company_id(sandbox), "salesInvoices"))
@@ -276,6 +312,39 @@ async def test_payment_applies_to_invoices_exactly_once(connector: BusinessCentr
         await connector.get_customer_payment(UNKNOWN)
 
 
+async def test_a_payment_is_journal_lines_posted_through_journals_and_waits_when_bc_refuses(
+    connector: BusinessCentralConnector, sandbox: BusinessCentralSandbox
+) -> None:
+    """Lines of ``customerPaymentJournals(<id>)/customerPayments``, posted by ``journals(<id>)/
+    Microsoft.NAV.post``; a BC that refuses that leaves the payment recorded, awaiting posting,
+    and the same call later posts it."""
+    customer, core = await _customer_id(connector), await _core(connector)
+    invoice, _ = await connector.create_invoice(
+        InvoiceCreate(external_id="inv-bc-wait", customer_id=customer, date=DAY, currency="USD", lines=_lines(core.id))
+    )
+    request = CustomerPaymentCreate(
+        external_id="pi_bc_wait",
+        customer_id=customer,
+        date=DAY,
+        currency="USD",
+        amount="300.50",
+        applications=[PaymentApplication(invoice_id=invoice.id, amount="300.50")],
+    )
+    sandbox.post_payment_batches = False
+    waiting, created = await connector.create_customer_payment(request)
+    assert created and not waiting.posted and waiting.amount.amount == "300.50"
+    assert (await connector.get_customer_payment(waiting.id)).posted is False
+    assert (await connector.get_invoice(invoice.id)).amount_due.amount == "300.50"  # nothing applied yet
+    sandbox.post_payment_batches = True
+    posted, created = await connector.create_customer_payment(request)
+    assert (posted.id, posted.posted, created) == (waiting.id, True, False)
+    assert await connector.get_customer_payment(posted.id) == posted
+    assert (await connector.get_invoice(invoice.id)).status == "paid"
+    writes = sandbox.store.writes
+    assert writes["customerPayments"] == 1 and writes["journals/Microsoft.NAV.post"] == 1
+    assert "customerPaymentJournals/Microsoft.NAV.post" not in writes
+
+
 async def test_credit_memo_credits_its_invoice(connector: BusinessCentralConnector) -> None:
     customer, core = await _customer_id(connector), await _core(connector)
     invoice, _ = await connector.create_invoice(
@@ -314,7 +383,10 @@ async def test_journal_entry_posts_balanced_lines(
         ],
     )
     entry, created = await connector.create_journal_entry(request)
-    assert created and entry.memo == "Deferred revenue release" and entry.legal_entity_id == company
+    # API v2.0's G/L entries carry no externalDocumentNumber: the batch name keeps the external id,
+    # and the entry's memo reads back as the description every line shares (here one line has its own).
+    assert created and entry.external_id == "je-bc-1" and entry.memo is None and entry.legal_entity_id == company
+    assert [line.memo for line in entry.lines] == ["Deferred revenue release", "Subscription"]
     assert [(line.account, line.debit, line.credit) for line in entry.lines] == [
         ("2200", "500.00", None),
         ("4000", None, "500.00"),
@@ -322,7 +394,18 @@ async def test_journal_entry_posts_balanced_lines(
     again, created = await connector.create_journal_entry(request)
     assert not created and again.id == entry.id and again.lines == entry.lines
     fetched = await connector.get_journal_entry(entry.id)
-    assert fetched.lines == entry.lines and fetched.number == entry.number
+    assert fetched == entry
+    plain = JournalEntryCreate(
+        external_id="je-bc-Plain",
+        legal_entity_id=company,
+        date=DAY,
+        currency="USD",
+        memo="Accrual",
+        lines=[JournalLine(account="2200", debit="5"), JournalLine(account="4000", credit="5")],
+    )
+    accrual, _ = await connector.create_journal_entry(plain)
+    assert await connector.get_journal_entry(accrual.id) == accrual
+    assert (accrual.memo, accrual.external_id) == ("Accrual", "je-bc-Plain")
     with pytest.raises(PeriodClosed):
         await connector.create_journal_entry(msgspec_replace(request, external_id="je-bc-2", date=dt.date(2024, 7, 1)))
     with pytest.raises(InvalidInput):

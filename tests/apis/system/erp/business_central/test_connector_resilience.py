@@ -14,7 +14,7 @@ from apis.canonical import DocumentLineInput, ErpCustomerUpsert, InvoiceCreate, 
 from apis.canonical import SalesOrderCreate as OrderCreate
 from apis.system.erp.connectors.business_central import BusinessCentralConnector
 from apis.system.erp.connectors.business_central_http import BusinessCentralConfig
-from apis.system.erp.connectors.business_central_mapping import split
+from apis.system.erp.connectors.business_central_mapping import document_key, order_number, split
 from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitOpen
 from core.errors import RetryableError, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from sandboxes.business_central import BusinessCentralSandbox
@@ -41,7 +41,7 @@ def _with_key(sandbox: BusinessCentralSandbox, entity: str, key: str) -> list[di
         record
         for company in sandbox.store.companies
         for record in sandbox.store.all(company, entity)
-        if record.get("externalDocumentNumber") == key
+        if record.get("externalDocumentNumber") == document_key(key)
     ]
 
 
@@ -198,14 +198,15 @@ async def test_burst_of_200_creates_under_faults_applies_each_exactly_once(sandb
     orders = [
         o
         for o in sandbox.store.all(company_id(sandbox), "salesOrders")
-        if o["externalDocumentNumber"].startswith("burst-")
+        if o["externalDocumentNumber"].startswith(document_key("burst-"))
     ]
     keys = Counter(o["externalDocumentNumber"] for o in orders)
     assert all(count == 1 for count in keys.values())  # never a duplicate
     succeeded = {key: order_id for key, order_id, error in results if error is None}
     assert len(succeeded) >= 190  # the rest got a retryable error, never a hang or a 500
-    assert {split(order_id)[1] for order_id in succeeded.values() if order_id} <= {o["id"] for o in orders}
-    assert set(succeeded) <= set(keys)
+    numbers = {order_number(split(order_id, guid=False)[1]) for order_id in succeeded.values() if order_id}
+    assert numbers <= {o["number"] for o in orders}
+    assert {document_key(key) for key in succeeded} <= set(keys)
     assert len(sandbox.store.all(company_id(sandbox), "salesOrders")) == before + len(keys)
     applied = {k: n - writes_before.get(k, 0) for k, n in sandbox.store.writes.items() if n != writes_before.get(k, 0)}
     assert applied == {"salesOrders": len(keys)}  # each order inserted once, nothing else written
