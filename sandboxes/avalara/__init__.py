@@ -25,7 +25,10 @@ Simulated (answers in AvaTax's own formats; never problem+json from us):
 * ``GET /api/v2/companies/<cc>/transactions/<code>`` (``?documentType=``), and ``POST …/commit``
   (``{"commit": bool}``), ``…/void`` (``{"code": <VoidReasonCode>}`` → status ``Cancelled``),
   ``…/adjust`` (``{adjustmentReason, adjustmentDescription, newTransaction}``; ``Other`` needs
-  a description). Several types sharing a code without ``documentType`` → 400
+  a description). Codes in these URLs use AvaTax's escape form for ``/ + ? % #``
+  (``_-ava2f-_``, ``_-ava2b-_``, ``_-ava3f-_``, ``_-ava25-_``, ``_-ava23-_``; a space is
+  ``%20``); one of those characters arriving percent-encoded names nothing (404). Several
+  types sharing a code without ``documentType`` → 400
   ``DocumentCodeConflict`` "Please specify DocumentType parameter" (AvaTax's documented text).
 * Tax comes from the documented rate table of :mod:`sandboxes.avalara.rates` (US states with
   state + local rates, EU/GB VAT, reverse charge for cross-border B2B with a VAT id).

@@ -20,6 +20,30 @@ COMPANY_DOC = API + "/companies/{company_code:str}/transactions/{transaction_cod
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 VERSION = "25.11.0"
+AVA_ESCAPES = {"_-ava2f-_": "/", "_-ava2b-_": "+", "_-ava3f-_": "?", "_-ava25-_": "%", "_-ava23-_": "#"}
+"""AvaTax's escape form for ``/ + ? % #`` in a company or transaction code of a URL (the NOTE on
+every ``/companies/{companyCode}/transactions/{transactionCode}`` operation of its API reference)."""
+_UNESCAPED = frozenset("/+?%#")
+
+
+def url_code(segment: str, refers_to: str) -> str:
+    """A code from a URL path segment (already percent-decoded), its AvaTax escapes undone.
+
+    A segment still holding one of ``/ + ? % #`` reached us percent-encoded, which AvaTax does not
+    take for these characters: it names no document or company (404). How the real service fails
+    on such a URL is not documented (guessed: as for a code it does not know).
+    """
+    if _UNESCAPED.intersection(segment):
+        raise AvaError(
+            404,
+            "EntityNotFoundError",
+            f"'{segment[:100]}' not found: write / + ? % # in codes as _-ava2f-_, _-ava2b-_, _-ava3f-_, "
+            "_-ava25-_, _-ava23-_.",
+            refers_to=refers_to,
+        )
+    for escaped, character in AVA_ESCAPES.items():
+        segment = segment.replace(escaped, character)
+    return segment
 
 
 def _json(content: Any, status: int = 200) -> Response[bytes]:
@@ -77,6 +101,7 @@ async def get_transaction(
     transaction_code: FromPath[str],
 ) -> Response[bytes]:
     """The current version of a document (``?documentType=`` picks one when several share a code)."""
+    company_code, transaction_code = _codes(company_code, transaction_code)
     document = _sandbox(request).store.find(company_code, transaction_code, request.query_params.get("documentType"))
     return _json(document["current"])
 
@@ -88,6 +113,7 @@ async def commit_transaction(
     """CommitTransactionModel ``{"commit": true}``."""
     store = _sandbox(request).store
     doc_type = request.query_params.get("documentType")
+    company_code, transaction_code = _codes(company_code, transaction_code)
     return _json(store.commit(company_code, transaction_code, doc_type, await _body(request)))
 
 
@@ -98,6 +124,7 @@ async def void_transaction(
     """VoidTransactionModel ``{"code": "DocVoided"}``."""
     store = _sandbox(request).store
     doc_type = request.query_params.get("documentType")
+    company_code, transaction_code = _codes(company_code, transaction_code)
     return _json(store.void(company_code, transaction_code, doc_type, await _body(request)))
 
 
@@ -108,7 +135,12 @@ async def adjust_transaction(
     """AdjustTransactionModel ``{adjustmentReason, adjustmentDescription, newTransaction}``."""
     store = _sandbox(request).store
     doc_type = request.query_params.get("documentType")
+    company_code, transaction_code = _codes(company_code, transaction_code)
     return _json(store.adjust(company_code, transaction_code, doc_type, await _body(request)))
+
+
+def _codes(company_code: str, transaction_code: str) -> tuple[str, str]:
+    return url_code(company_code, "companyCode"), url_code(transaction_code, "transactionCode")
 
 
 # -- control API (faults and reset: sandboxes.shared_app) -------------------------------------------
