@@ -43,10 +43,15 @@ Simulated, in Stripe's own dialect (never problem+json):
   ``types[]``, get).
 * Webhooks (:mod:`sandboxes.stripe.webhooks`): ``invoice.finalized``, ``invoice.paid``,
   ``payment_intent.succeeded``, ``charge.refunded`` and ``customer.subscription.updated`` are
-  POSTed to the configured endpoint, signed ``Stripe-Signature: t=…,v1=…``, retried on non-2xx.
+  POSTed to the configured endpoint, signed ``Stripe-Signature: t=…,v1=…``, retried on non-2xx,
+  rendered in the endpoint's ``api_version`` (``2026-10-28.endive`` unless configured otherwise;
+  ``null`` = the account's default), never in the version of the request that caused them;
+  ``/v1/events`` shows the account's default. Webhook endpoints
+  (:mod:`sandboxes.stripe.webhook_endpoints`): create (``api_version`` fixed at creation), list,
+  get, update, delete.
 * Control API under ``/_control``: ``faults`` (POST/DELETE), ``counts`` (objects and writes
   applied per kind, requests, faults), ``reset``, ``events`` (emitted events with their
-  delivery attempts), ``events/<id>/redeliver``, ``webhook_endpoint`` (POST ``{url, secret}``).
+  delivery attempts), ``events/<id>/redeliver``, ``webhook_endpoint`` (POST ``{url, secret, api_version?}``).
 
 Choices where Stripe's documentation is silent or could not be checked here:
 
@@ -67,6 +72,8 @@ Choices where Stripe's documentation is silent or could not be checked here:
 * Subscriptions become ``active`` at once. With ``charge_automatically`` the first invoice is
   finalized and charged to the default payment method, or the subscription is ``incomplete``;
   with ``send_invoice`` the first invoice stays a draft for the caller to finalize.
+* Rendering an event "in a version" only sets its ``api_version``: the objects inside have the
+  one shape below whatever the version.
 * Invoice lines use the current API's shape (``pricing.price_details``, ``parent``), the
   invoice's subscription is ``parent.subscription_details.subscription``, item periods are on
   the subscription items — whatever ``Stripe-Version`` a request names.
