@@ -7,6 +7,8 @@ Simulated (answers in AvaTax's own formats; never problem+json from us):
   (and counted in ``/_control/counts`` → ``clients_seen``), not required.
 * ``GET /api/v2/utilities/ping`` — works without credentials, as AvaTax's does:
   ``{version, authenticated, authenticationType, authenticatedAccountId?}``.
+* ``GET /api/v2/companies`` — QueryCompanies: ``{"@recordsetCount", "value": [CompanyModel]}``
+  with ``$filter=companyCode eq '<code>'`` (the only filter served), ``$top``, ``$skip``.
 * ``POST /api/v2/transactions/create`` — CreateTransactionModel (``type``, ``code``,
   ``companyCode``, ``date``, ``customerCode``, ``commit``, ``currencyCode``, ``addresses``
   (``singleLocation`` or ``shipFrom``/``shipTo``), ``lines[{number, quantity, amount, taxCode,
@@ -35,7 +37,8 @@ Simulated (answers in AvaTax's own formats; never problem+json from us):
 * Companies (:mod:`sandboxes.avalara.seed`): ``STRATA-US``, ``STRATA-DE``, ``STRATA-GB`` — the
   NetSuite subsidiaries; ``DEFAULT`` (or no ``companyCode``) is ``STRATA-US``.
 * Faults (:mod:`sandboxes.faults`, rendered in AvaTax's error format) and a control API under
-  ``/_control``: ``faults``, ``reset``, ``counts`` (requests, faults, documents by status and
+  ``/_control``: ``faults``, ``reset``, ``companies/<code>`` (DELETE: the account loses it),
+  ``counts`` (requests, faults, documents by status and
   type, writes applied by kind — ``create``, ``replace``, ``adjust``, ``commit``, ``void``).
 * State (companies, documents with their versions, write counters) is ``avalara.json`` under
   ``state_dir``, loaded or seeded on first use.

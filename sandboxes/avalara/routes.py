@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
@@ -78,6 +79,38 @@ async def ping(request: Request[Any, Any, Any]) -> Response[bytes]:
             authenticationType="AccountIdLicenseKey", authenticatedAccountId=_account_number(sandbox.account_id)
         )
     return _json(body)
+
+
+_COMPANY_FILTER = re.compile(r"^\s*companyCode\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+
+
+@get(API + "/companies")
+async def query_companies(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """QueryCompanies: ``FetchResult<CompanyModel>`` (``@recordsetCount``, ``value``).
+
+    ``$filter`` takes only ``companyCode eq '<code>'`` here (AvaTax's filter language is larger);
+    ``$top`` and ``$skip`` page. Anything else in ``$filter`` → 400 ``InvalidParameterValue`` (guessed).
+    """
+    companies = list(_sandbox(request).store.companies.values())
+    raw_filter = request.query_params.get("$filter")
+    if raw_filter:
+        match = _COMPANY_FILTER.match(raw_filter)
+        if match is None:
+            raise AvaError(
+                400, "InvalidParameterValue", f"The filter '{raw_filter[:100]}' is not supported.", refers_to="$filter"
+            )
+        companies = [c for c in companies if c["companyCode"].upper() == match[1].upper()]
+    skip, top = _count(request, "$skip", 0), _count(request, "$top", 1000)
+    return _json({"@recordsetCount": len(companies), "value": companies[skip : skip + top]})
+
+
+def _count(request: Request[Any, Any, Any], name: str, default: int) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise AvaError(400, "InvalidParameterValue", f"{name} must be a whole number.", refers_to=name)
+    return int(value)
 
 
 @post(API + "/transactions/create", status_code=201)
@@ -152,6 +185,15 @@ async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(content=msgspec.json.encode(body), media_type="application/json")
 
 
+@delete("/_control/companies/{company_code:str}", status_code=204)
+async def remove_company(request: Request[Any, Any, Any], company_code: FromPath[str]) -> None:
+    """Remove a company from the account (as an administrator deleting it); ``reset`` brings it back."""
+    store = _sandbox(request).store
+    if store.companies.pop(company_code.upper(), None) is None:
+        raise AvaError(404, "EntityNotFoundError", f"Company '{company_code}' not found.", refers_to="companyCode")
+    store.save()
+
+
 def _ava_error(_: Request[Any, Any, Any], error: AvaError) -> Response[bytes]:
     return Response(content=error.encode(), status_code=error.status, media_type=JSON)
 
@@ -172,7 +214,8 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[b
 
 
 ROUTE_HANDLERS = [
-    ping, create_transaction, create_or_adjust, get_transaction, commit_transaction, void_transaction,
+    ping, query_companies, remove_company,
+    create_transaction, create_or_adjust, get_transaction, commit_transaction, void_transaction,
     adjust_transaction, counts,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {AvaError: _ava_error, HTTPException: _http_error, Exception: _unexpected}

@@ -16,6 +16,7 @@ from litestar.params import FromPath
 
 from sandboxes.salesforce import deals
 from sandboxes.salesforce.composite import run_composite
+from sandboxes.salesforce.describe import describe, remove_field
 from sandboxes.salesforce.query import batch_size_from, record_url, serialize
 from sandboxes.salesforce.schema import SfError, SfMultipleChoices, get_sobject
 
@@ -129,6 +130,12 @@ def resources(version: FromPath[str]) -> Response[bytes]:
     """Resources of one version."""
     base = f"/services/data/{version}"
     return _json({name: f"{base}/{name}" for name in ("sobjects", "query", "composite", "limits")})
+
+
+@get("/services/data/{version:str}/sobjects/{sobject_name:str}/describe")
+async def describe_sobject(request: Request[Any, Any, Any], sobject_name: FromPath[str]) -> Response[bytes]:
+    """The sObject's metadata: fields, types, external ids, picklist values."""
+    return _json(describe(sobject_name, _sandbox(request).removed_fields))
 
 
 @get("/services/data/{version:str}/sobjects/{sobject_name:str}/{record_id:str}")
@@ -254,6 +261,12 @@ async def expire_tokens(request: Request[Any, Any, Any]) -> None:
     _sandbox(request).expire_tokens()
 
 
+@delete("/_control/fields/{sobject:str}/{field_name:str}", status_code=204)
+async def remove_org_field(request: Request[Any, Any, Any], sobject: FromPath[str], field_name: FromPath[str]) -> None:
+    """Take a field away from the org's describe (``reset`` gives it back)."""
+    remove_field(sobject, field_name, _sandbox(request).removed_fields)
+
+
 @get("/_control/counts")
 async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Request and fault counters, API usage."""
@@ -295,9 +308,9 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 
 
 ROUTE_HANDLERS = [
-    token, versions, resources, get_record, get_by_external_id, create_record, update_record,
+    token, versions, resources, describe_sobject, get_record, get_by_external_id, create_record, update_record,
     delete_record, upsert_record, query, query_more, composite,
-    expire_tokens, counts, won_deals, edit_record,
+    expire_tokens, remove_org_field, counts, won_deals, edit_record,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     SfError: _sf_error,

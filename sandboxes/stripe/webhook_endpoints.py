@@ -37,7 +37,7 @@ def _not_configured(account: Account, endpoint_id: str) -> None:
 
 def endpoint_object(account: Account, url: str, events: list[str], api_version: str | None) -> dict[str, Any]:
     """A new ``webhook_endpoint``, stored (without its secret)."""
-    endpoint = {
+    endpoint: dict[str, Any] = {
         "id": new_id("webhook_endpoint"),
         "object": "webhook_endpoint",
         "api_version": api_version,

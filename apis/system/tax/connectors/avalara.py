@@ -135,6 +135,13 @@ class AvalaraConnector(VendorConnector):
             raise UpstreamContractViolation("AvaTax ping answer lacks 'authenticated'")
         return result
 
+    async def company(self, code: str) -> dict[str, Any] | None:
+        """The company with this code (QueryCompanies with a ``$filter``), or ``None``."""
+        params = {"$filter": f"companyCode eq '{code.replace(chr(39), chr(39) * 2)}'"}
+        result = await self._call("GET", f"{API}/companies", params=params, idempotent=True)
+        found = required(result, "value", what="AvaTax FetchResult", kind=list)
+        return found[0] if found and isinstance(found[0], dict) else None
+
     async def estimate(self, model: dict[str, Any]) -> dict[str, Any]:
         """Tax for a ``SalesOrder``/``ReturnOrder`` model (not recorded, so retried)."""
         if model.get("type") not in ("SalesOrder", "ReturnOrder"):
