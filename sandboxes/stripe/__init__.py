@@ -42,7 +42,8 @@ Simulated, in Stripe's own dialect (never problem+json):
   ``payload[value]``, ``identifier``, ``timestamp``), events (list with ``type`` wildcards /
   ``types[]``, get).
 * Webhooks (:mod:`sandboxes.stripe.webhooks`): ``invoice.finalized``, ``invoice.paid``,
-  ``payment_intent.succeeded``, ``charge.refunded`` and ``customer.subscription.updated`` are
+  ``payment_intent.succeeded``, ``charge.refunded``, ``credit_note.created`` (the ledger's inbox acts
+  on it) and ``customer.subscription.updated`` are
   POSTed to the configured endpoint, signed ``Stripe-Signature: t=…,v1=…``, retried on non-2xx,
   rendered in the endpoint's ``api_version`` (``2026-10-28.endive`` unless configured otherwise;
   ``null`` = the account's default), never in the version of the request that caused them;

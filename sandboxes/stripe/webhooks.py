@@ -30,6 +30,7 @@ DELIVERED_EVENTS = (
     "invoice.paid",
     "payment_intent.succeeded",
     "charge.refunded",
+    "credit_note.created",
     "customer.subscription.updated",
 )
 """Event types sent to the endpoint (the endpoint's ``enabled_events``)."""
