@@ -19,7 +19,7 @@ async def avalara_preflight(link: VendorLink[BasicCredentials], settings: Avalar
     )
     checks = Checks(VENDOR)
     fix_credentials = (
-        "set STRATA_AVALARA_ACCOUNT_ID and STRATA_AVALARA_LICENSE_KEY to the account's id and license key "
+        "check STRATA_AVALARA_URL; set STRATA_AVALARA_ACCOUNT_ID and STRATA_AVALARA_LICENSE_KEY to the account's id and license key "
         "(sandbox accounts at https://sandbox-rest.avatax.com, production at https://rest.avatax.com)"
     )
     async with checks.step("credentials", fix_credentials):
@@ -30,9 +30,10 @@ async def avalara_preflight(link: VendorLink[BasicCredentials], settings: Avalar
             f"account {credentials.username} {'authenticated' if ping['authenticated'] else 'NOT authenticated'}",
             fix_credentials,
         )
-        checks.passed("api_version", f"REST {API.rsplit('/', 1)[-1]} (service version {ping.get('version', '?')})")
-        if not authenticated:
-            return checks.results
+        if authenticated:
+            checks.passed("api_version", f"REST {API.rsplit('/', 1)[-1]} (service version {ping.get('version', '?')})")
+    if not checks.ok:
+        return checks.results
     for code in settings.companies:
         async with checks.step("company", f"check that the AvaTax account can reach company {code}"):
             company = await connector.company(code)
