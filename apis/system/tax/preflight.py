@@ -19,7 +19,8 @@ async def avalara_preflight(link: VendorLink[BasicCredentials], settings: Avalar
     )
     checks = Checks(VENDOR)
     fix_credentials = (
-        "check STRATA_AVALARA_URL; set STRATA_AVALARA_ACCOUNT_ID and STRATA_AVALARA_LICENSE_KEY to the account's id and license key "
+        "check STRATA_AVALARA_URL; set STRATA_AVALARA_ACCOUNT_ID and STRATA_AVALARA_LICENSE_KEY to the account's "
+        "id and license key "
         "(sandbox accounts at https://sandbox-rest.avatax.com, production at https://rest.avatax.com)"
     )
     async with checks.step("credentials", fix_credentials):
