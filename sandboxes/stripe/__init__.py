@@ -27,7 +27,12 @@ Simulated, in Stripe's own dialect (never problem+json):
   ``Original-Request``; the same key with other parameters (or another path) → 400
   ``idempotency_error``; the same key while the first request runs → 409. Keys are echoed in
   ``Idempotency-Key``. Stored with their results, so a restart keeps them.
-* Resources: customers (CRUD, ``email`` filter), products, prices (``lookup_keys[]``,
+* Search (``/v1/customers/search``) lags like Stripe's: a customer created less than
+  ``search_lag_seconds`` ago (control API ``POST /_control/search_lag {"seconds"}``; 0 unless
+  set) is not found; with ``available: false`` the account has no Search (as in India) and it
+  answers 400 ``feature_not_enabled`` (code guessed). Lists filter ``created`` (``created[gte]=…``
+  …), never metadata.
+* Resources: customers (CRUD, ``email`` and ``created`` filters), products, prices (``lookup_keys[]``,
   ``product``, ``currency`` filters), subscriptions (create with ``items[]``,
   ``collection_method``, ``days_until_due``; update items/quantities/prices with
   ``proration_behavior`` ``create_prorations|none|always_invoice``; cancel with DELETE,
@@ -52,7 +57,8 @@ Simulated, in Stripe's own dialect (never problem+json):
   get, update, delete.
 * Control API under ``/_control``: ``faults`` (POST/DELETE), ``counts`` (objects and writes
   applied per kind, requests, faults), ``reset``, ``events`` (emitted events with their
-  delivery attempts), ``events/<id>/redeliver``, ``webhook_endpoint`` (POST ``{url, secret, api_version?}``).
+  delivery attempts), ``events/<id>/redeliver``, ``webhook_endpoint`` (POST ``{url, secret, api_version?}``),
+  ``search_lag`` (POST ``{seconds, available}``).
 
 Choices where Stripe's documentation is silent or could not be checked here:
 

@@ -35,6 +35,11 @@ class Account:
         self._on_event = on_event
         self._clock = clock
         self.webhook_endpoint = webhook_endpoint
+        self.search_lag_seconds = 0.0
+        """How long a new customer stays out of ``/v1/customers/search`` (Stripe: under a minute,
+        up to an hour during outages; 0 here unless set, so tests that search stay fast)."""
+        self.search_available = True
+        """False: the account has no Search (Stripe does not offer it to merchants in India)."""
         """The endpoint events are delivered to, as a ``webhook_endpoint`` object (or ``None``)."""
 
     def now(self) -> int:

@@ -366,11 +366,28 @@ async def control_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json(webhooks.endpoint() or {"url": ""})
 
 
+class _SearchLag(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: float = 0.0
+    available: bool = True
+
+
+@post("/_control/search_lag", status_code=200)
+async def control_search_lag(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Set how long new customers stay out of search results, or turn Search off (``{"seconds", "available"}``)."""
+    try:
+        lag = msgspec.json.decode(await request.body(), type=_SearchLag)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        return _json({"error": str(error)}, 400)
+    account = _sandbox(request).account
+    account.search_lag_seconds, account.search_available = max(0.0, lag.seconds), lag.available
+    return _json({"seconds": account.search_lag_seconds, "available": account.search_available})
+
+
 def _control_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     return _json({"error": {"type": "invalid_request_error", "message": str(error.detail)}}, error.status_code)
 
 
-CONTROL_ROUTES = [control_counts, control_events, control_redeliver, control_endpoint]
+CONTROL_ROUTES = [control_counts, control_events, control_redeliver, control_endpoint, control_search_lag]
 
 
 def create_stripe_sandbox(
@@ -384,6 +401,7 @@ def create_stripe_sandbox(
     webhook_backoff_seconds: float = 1.0,
     webhook_api_version: str | None = API_VERSION,
     rate_limit_per_second: int | None = None,
+    search_lag_seconds: float = 0.0,
 ) -> StripeSandbox:
     """A seeded Stripe simulator (an ASGI app).
 
@@ -399,6 +417,7 @@ def create_stripe_sandbox(
             (``None``: the account's default, as for a Stripe endpoint created without one).
         rate_limit_per_second: requests per second before 429 ``rate_limit`` (``None``: unlimited;
             Stripe allows 25 in test mode, 100 live).
+        search_lag_seconds: how long a new customer stays out of ``/v1/customers/search``.
     """
     sender = WebhookSender(
         webhook_url,
@@ -407,6 +426,8 @@ def create_stripe_sandbox(
         backoff_seconds=webhook_backoff_seconds,
         api_version=webhook_api_version,
     )
-    return StripeSandbox(
+    sandbox = StripeSandbox(
         state_dir, secret_key=secret_key, seed=seed, webhooks=sender, rate_limit_per_second=rate_limit_per_second
     )
+    sandbox.account.search_lag_seconds = search_lag_seconds
+    return sandbox
