@@ -43,6 +43,9 @@ Simulated (answers in AvaTax's own formats; never problem+json from us):
 * State (companies, documents with their versions, write counters) is ``avalara.json`` under
   ``state_dir``, loaded or seeded on first use.
 
+Every answer carries ``X-Correlation-Id`` (a UUID), as AvaTax's do: the official Python SDK reads
+it from each answer and fails without it.
+
 Errors are ``{"error": {"code", "message", "target", "details": [{"code", "number", "message",
 "description", "faultCode", "helpLink", "severity", "refersTo"?}]}}``. Codes and statuses:
 
