@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from apis.system.erp.connectors.business_central import build_business_central_connector
 from apis.system.erp.settings import BusinessCentralSettings
 from apis.system.kit.link import ClientSecret, VendorLink
@@ -17,7 +19,8 @@ VENDOR = "business-central"
 
 async def business_central_preflight(link: VendorLink[ClientSecret], settings: BusinessCentralSettings) -> list[Check]:
     """Check the BC environment ``link`` reaches against what the connector needs."""
-    connector = build_business_central_connector(link, settings)
+    # No retries: a preflight reports what the vendor answers now, at once.
+    connector = build_business_central_connector(link, msgspec.structs.replace(settings, max_retries=0))
     checks = Checks(VENDOR)
     companies: list[dict[str, Any]] = []
     async with checks.step(

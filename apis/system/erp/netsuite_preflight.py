@@ -4,6 +4,8 @@ subsidiaries and accounting periods the connector reads are readable by the inte
 
 from __future__ import annotations
 
+import msgspec
+
 from apis.system.erp.connectors.netsuite import build_netsuite_connector
 from apis.system.erp.connectors.netsuite_http import NetSuiteCredentials
 from apis.system.erp.settings import NetSuiteSettings
@@ -19,7 +21,8 @@ ENABLE_REST = (
 
 async def netsuite_preflight(link: VendorLink[NetSuiteCredentials], settings: NetSuiteSettings) -> list[Check]:
     """Check the NetSuite account ``link`` reaches against what the connector needs."""
-    connector = build_netsuite_connector(link, settings)
+    # No retries: a preflight reports what the vendor answers now, at once.
+    connector = build_netsuite_connector(link, msgspec.structs.replace(settings, max_retries=0))
     checks = Checks(VENDOR)
     async with checks.step(
         "credentials",

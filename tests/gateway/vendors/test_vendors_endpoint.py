@@ -57,3 +57,16 @@ async def test_no_vendor_with_a_url_and_an_unknown_vendor(gw: Gateway) -> None:
     assert unknown.status_code == 422
     assert unknown.headers["content-type"].startswith("application/problem+json")
     assert "x" * 200 not in unknown.text
+
+
+async def test_failed_checks_do_not_count_against_the_vendors_circuit(gw: Gateway) -> None:
+    from sandboxes.faults import FaultRule
+
+    components = gw.app.state.components
+    sandbox = components.sandbox_apps["netsuite"]  # the ERP the gateway runs with: its breaker exists
+    sandbox.faults.add(FaultRule(kind="status", status=503, path_prefix="/services/rest/query"))
+    reader = await gw.bearer("gateway:vendors:read")
+    body = (await gw.client.get(VENDORS, params={"vendor": "netsuite"}, headers=reader)).json()
+    failed = [c["name"] for c in body["vendors"][0]["checks"] if c["status"] == "failed"]
+    assert body["ok"] is False and failed == ["suiteql", "periods"]
+    assert components.circuit_breakers["netsuite"].failures == 0
