@@ -9,12 +9,16 @@ underscores (guessed: the org's real labels are set by its administrator).
 
 The control API can take a field away from the org (``DELETE /_control/fields/<Type>/<Field>``),
 as an org that never had it: ``CurrencyIsoCode`` gone is an org without multi-currency,
-``BillingCountryCode`` gone one without state and country picklists. Only describe reflects
-the removal; queries and writes still accept the field (sandbox simplification).
+``BillingCountryCode`` gone one without state and country picklists. Describe leaves it out, and
+a query naming it, a write setting it or a read asking for it fails with ``INVALID_FIELD`` as in
+such an org (for a query: the field's name anywhere in a query whose FROM names its object, an
+approximation of Salesforce's parser).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from sandboxes.salesforce.schema import BOOLEAN, PICKLIST, READ_ONLY, SfError, SObject, get_sobject
@@ -77,3 +81,28 @@ def remove_field(sobject_name: str, field_name: str, removed: set[str]) -> None:
     if canonical is None:
         raise SfError(404, "NOT_FOUND", f"No field {field_name} on {sobject.name}")
     removed.add(f"{sobject.name}.{canonical}")
+
+
+def refuse_removed_in_query(soql: str, removed: set[str]) -> None:
+    """``INVALID_FIELD`` when the query names a field the org lacks."""
+    for qualified in sorted(removed):
+        sobject, field = qualified.split(".", 1)
+        if re.search(rf"\bFROM\s+{sobject}\b", soql, re.IGNORECASE) and re.search(rf"\b{field}\b", soql, re.IGNORECASE):
+            raise SfError(
+                400,
+                "INVALID_FIELD",
+                f"No such column '{field}' on entity '{sobject}'. If you are attempting to use a custom field, be "
+                "sure to append the '__c' after the custom field name. Please reference your WSDL or the describe "
+                "call for the appropriate names.",
+            )
+
+
+def refuse_removed_fields(sobject_name: str, names: Iterable[str], removed: set[str]) -> None:
+    """``INVALID_FIELD`` when a write or a ``?fields=`` read names a field the org lacks."""
+    sobject = get_sobject(sobject_name)
+    for name in names:
+        canonical = sobject.canonical_field(name) or name
+        if f"{sobject.name}.{canonical}" in removed:
+            raise SfError(
+                400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject.name}", fields=[name]
+            )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.kit.preflight import Check
@@ -112,3 +113,22 @@ async def test_business_central_company_missing(tmp_path: Path) -> None:
     [failed] = _failed(await _preflight(wrong, apps, "business-central"))
     assert failed.name == "company"
     assert failed.detail.startswith("company 'Nowhere GmbH' is not in environment sandbox (it has: ")
+
+
+async def test_an_org_without_the_custom_fields_fails_the_connector_as_the_preflight_says(tmp_path: Path) -> None:
+    from apis.system.crm.service import build_crm_service
+    from core.errors import UpstreamRejected
+
+    settings = gateway_settings(tmp_path)
+    apps: dict[str, Any] = {}
+    links = VendorLinks(settings, sandbox_apps=apps, breaker=CircuitBreaker, tracer=None)
+    crm = build_crm_service(await links.link("salesforce"))
+    try:
+        assert (await crm.list_accounts(limit=1, position=None)).items
+        async with _control(apps["salesforce"]) as control:
+            assert (await control.delete("/_control/fields/Account/Tax_Id__c")).status_code == 204
+        with pytest.raises(UpstreamRejected) as refused:  # what a standard org answers the first query
+            await crm.list_accounts(limit=1, position=None)
+        assert refused.value.vendor_code == "INVALID_FIELD" and "Tax_Id__c" in refused.value.detail
+    finally:
+        await crm.aclose()
