@@ -10,8 +10,9 @@ from __future__ import annotations
 BEYOND_EXAMPLES: dict[str, dict[str, str]] = {
     "line_item": {
         "pricing.price_details": (
-            "The invoice line item reference (basil and later) documents pricing.price_details {price, product} "
-            "for lines of pricing.type price_details; the example line has that type but leaves the hash out."
+            "Stripe's invoice line item reference (basil and later) shows pricing.price_details {price, product} "
+            "for lines of pricing.type price_details; the example line has that type but leaves the hash out. "
+            "Unverified here: the endive reference could not be read, and the 2023 description predates pricing."
         ),
     },
 }
