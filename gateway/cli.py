@@ -284,6 +284,40 @@ def _prepare_prometheus_multiprocess(path: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+# ---------------------------------------------------------------------------- vendors
+
+
+@main.group()
+def vendors() -> None:
+    """The vendors behind the system APIs (Salesforce, NetSuite, Business Central, Avalara, Stripe)."""
+
+
+@vendors.command("check")
+@click.option("--vendor", help="Check only this vendor (also when it is its sandbox).")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@click.pass_context
+def vendors_check(ctx: click.Context, vendor: str | None, as_json: bool) -> None:
+    """Preflight: credentials, API version and set-up of each vendor with a URL; exit 1 when a check fails."""
+    from apis.system.kit.circuit_breaker import CircuitBreaker
+    from gateway.vendor_checks import UnknownVendor, check_vendors, selected
+    from gateway.vendors import VendorLinks
+
+    settings = _settings(ctx)
+    try:
+        names = selected(settings, vendor)
+    except UnknownVendor as exc:
+        click.echo(f"strata: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    links = VendorLinks(settings, sandbox_apps={}, breaker=CircuitBreaker, tracer=None)
+    report = _run(lambda: check_vendors(settings, links, names))
+    if as_json:
+        click.echo(msgspec.json.encode(report).decode())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    ctx.exit(0 if report.ok else 1)
+
+
 # ---------------------------------------------------------------------------- sandboxes
 
 

@@ -29,6 +29,7 @@ from core.master_key import resolve_master_key
 from core.migrations import create_schema
 from core.tracing import Tracing
 from gateway.settings import Settings
+from gateway.vendor_checks import VendorCheckCache
 from gateway.vendors import VendorLinks
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
@@ -99,6 +100,8 @@ class Components:
         """The sandbox apps mounted in this process, by vendor name (see :mod:`gateway.sandbox_apps`)."""
         self.circuit_breakers: dict[str, CircuitBreaker] = {}
         self.tracing = Tracing.from_settings(settings, tracer_provider)
+        self.vendor_checks = VendorCheckCache(settings, self._preflight_links)
+        """The preflight of ``GET /gateway/v1/vendors``: one run per few minutes in this process."""
 
     def circuit_breaker(self, vendor: str) -> CircuitBreaker:
         """The circuit breaker of ``vendor`` in this process (created on first use)."""
@@ -207,6 +210,13 @@ class Components:
             sandbox_apps=self.sandbox_apps,
             breaker=self.circuit_breaker,
             tracer=self.tracing.tracer,
+        )
+
+    def _preflight_links(self) -> VendorLinks:
+        """Links for the preflight: breakers of their own, so failed checks never open a vendor's
+        circuit for the traffic of this process."""
+        return VendorLinks(
+            self.settings, sandbox_apps=self.sandbox_apps, breaker=CircuitBreaker, tracer=self.tracing.tracer
         )
 
     def system_inputs(self) -> SystemInputs:

@@ -203,6 +203,7 @@ def _management(state: State, components: Components) -> Callable[[], Management
             governance=lambda: state.governance,
             catalogue=lambda: catalogue(state),
             client_usage=usage,
+            vendor_checks=components.vendor_checks,
         )
 
     return provide

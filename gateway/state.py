@@ -39,6 +39,7 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
             "gateway:clients:admin",
             "gateway:audit:read",
             "gateway:catalog:read",
+            "gateway:vendors:read",
             "process:operations:read",
             "process:operations:write",
             "process:reconciliation:read",

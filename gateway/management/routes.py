@@ -35,6 +35,7 @@ from gateway.management.client_admin import (
 )
 from gateway.management.grants import GRANT_POLICY, Granter, grant_note, granter_of
 from gateway.management.sources import ManagementSources
+from gateway.vendor_checks import UnknownVendor
 from policies.context import Denial, request_context
 from policies.governance import GovernanceError
 from policies.observe import AUDIT_NOTE_KEY
@@ -319,6 +320,22 @@ async def replace_governance(
     return _json({**_governance_view(applied), "dry_run": dry_run})
 
 
+# ---------------------------------------------------------------------------- vendors
+
+
+@get("/vendors", operation_id="checkVendors")
+async def check_vendors(
+    management: NamedDependency[ManagementSources], vendor: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """The preflight against the vendors: a run at most a few minutes old (its age in ``Age``)."""
+    try:
+        report, age = await management.vendor_checks.report(vendor)
+    except UnknownVendor as error:
+        detail = str(error)
+        raise InvalidInput(detail, field_errors=[{"in": "query", "name": "vendor", "detail": detail}]) from None
+    return _json(report, headers={"Age": str(int(age))})
+
+
 # ---------------------------------------------------------------------------- catalogue
 
 
@@ -365,6 +382,7 @@ router = Router(
         get_governance,
         replace_governance,
         get_catalogue,
+        check_vendors,
     ],
     middleware=[_mode_header],
 )

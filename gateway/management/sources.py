@@ -15,6 +15,7 @@ from core.audit import AuditLog
 from core.audit_query import AuditQuery
 from gateway.governance_reload import GovernanceReloader
 from gateway.management.client_admin import ClientAdmin
+from gateway.vendor_checks import VendorCheckCache
 from policies.governance import Governance
 from policies.oauth.clients import ClientRecord
 
@@ -37,3 +38,5 @@ class ManagementSources:
     """Every API version served (:func:`policies.usage.catalogue` of this app)."""
     client_usage: Callable[[ClientRecord], Awaitable[dict[str, Any]]]
     """A client's usage today (:func:`policies.usage.client_usage` of this app)."""
+    vendor_checks: VendorCheckCache
+    """The preflight against the vendors, run at most every few minutes (:mod:`gateway.vendor_checks`)."""

@@ -7,6 +7,8 @@ Simulated (answers in AvaTax's own formats; never problem+json from us):
   (and counted in ``/_control/counts`` → ``clients_seen``), not required.
 * ``GET /api/v2/utilities/ping`` — works without credentials, as AvaTax's does:
   ``{version, authenticated, authenticationType, authenticatedAccountId?}``.
+* ``GET /api/v2/companies`` — QueryCompanies: ``{"@recordsetCount", "value": [CompanyModel]}``
+  with ``$filter=companyCode eq '<code>'`` (the only filter served), ``$top``, ``$skip``.
 * ``POST /api/v2/transactions/create`` — CreateTransactionModel (``type``, ``code``,
   ``companyCode``, ``date``, ``customerCode``, ``commit``, ``currencyCode``, ``addresses``
   (``singleLocation`` or ``shipFrom``/``shipTo``), ``lines[{number, quantity, amount, taxCode,
@@ -25,17 +27,24 @@ Simulated (answers in AvaTax's own formats; never problem+json from us):
 * ``GET /api/v2/companies/<cc>/transactions/<code>`` (``?documentType=``), and ``POST …/commit``
   (``{"commit": bool}``), ``…/void`` (``{"code": <VoidReasonCode>}`` → status ``Cancelled``),
   ``…/adjust`` (``{adjustmentReason, adjustmentDescription, newTransaction}``; ``Other`` needs
-  a description). Several types sharing a code without ``documentType`` → 400
+  a description). Codes in these URLs use AvaTax's escape form for ``/ + ? % #``
+  (``_-ava2f-_``, ``_-ava2b-_``, ``_-ava3f-_``, ``_-ava25-_``, ``_-ava23-_``; a space is
+  ``%20``); one of those characters arriving percent-encoded names nothing (404). Several
+  types sharing a code without ``documentType`` → 400
   ``DocumentCodeConflict`` "Please specify DocumentType parameter" (AvaTax's documented text).
 * Tax comes from the documented rate table of :mod:`sandboxes.avalara.rates` (US states with
   state + local rates, EU/GB VAT, reverse charge for cross-border B2B with a VAT id).
 * Companies (:mod:`sandboxes.avalara.seed`): ``STRATA-US``, ``STRATA-DE``, ``STRATA-GB`` — the
   NetSuite subsidiaries; ``DEFAULT`` (or no ``companyCode``) is ``STRATA-US``.
 * Faults (:mod:`sandboxes.faults`, rendered in AvaTax's error format) and a control API under
-  ``/_control``: ``faults``, ``reset``, ``counts`` (requests, faults, documents by status and
+  ``/_control``: ``faults``, ``reset``, ``companies/<code>`` (DELETE: the account loses it),
+  ``counts`` (requests, faults, documents by status and
   type, writes applied by kind — ``create``, ``replace``, ``adjust``, ``commit``, ``void``).
 * State (companies, documents with their versions, write counters) is ``avalara.json`` under
   ``state_dir``, loaded or seeded on first use.
+
+Every answer carries ``X-Correlation-Id`` (a UUID), as AvaTax's do: the official Python SDK reads
+it from each answer and fails without it.
 
 Errors are ``{"error": {"code", "message", "target", "details": [{"code", "number", "message",
 "description", "faultCode", "helpLink", "severity", "refersTo"?}]}}``. Codes and statuses:

@@ -7,9 +7,10 @@ import binascii
 import hmac
 import secrets
 import threading
+import uuid
 from collections import Counter
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sandboxes.avalara.errors import JSON, AvaError, render_fault
 from sandboxes.avalara.routes import API, EXCEPTION_HANDLERS, ROUTE_HANDLERS
@@ -37,7 +38,7 @@ class AvalaraSandbox:
         self.clients_seen: Counter[str] = Counter()
         """``X-Avalara-Client`` values of authenticated API calls."""
         self.app = sandbox_litestar(self, ROUTE_HANDLERS, EXCEPTION_HANDLERS)
-        self._asgi: ASGIApp = self.faults.wrap(self._guard(cast(ASGIApp, self.app)))
+        self._asgi: ASGIApp = _with_correlation_id(self.faults.wrap(self._guard(cast(ASGIApp, self.app))))
 
     @property
     def store(self) -> Store:
@@ -98,6 +99,20 @@ class AvalaraSandbox:
             await app(scope, receive, send)
 
         return guarded
+
+
+def _with_correlation_id(app: ASGIApp) -> ASGIApp:
+    """Every answer carries ``X-Correlation-Id``, as AvaTax's do (the official SDK reads it from each one)."""
+
+    async def correlated(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-correlation-id", str(uuid.uuid4()).encode())]
+            await send(message)
+
+        await app(scope, receive, send_with)
+
+    return correlated
 
 
 def create_avalara_sandbox(

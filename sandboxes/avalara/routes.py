@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
@@ -20,6 +21,30 @@ COMPANY_DOC = API + "/companies/{company_code:str}/transactions/{transaction_cod
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 VERSION = "25.11.0"
+AVA_ESCAPES = {"_-ava2f-_": "/", "_-ava2b-_": "+", "_-ava3f-_": "?", "_-ava25-_": "%", "_-ava23-_": "#"}
+"""AvaTax's escape form for ``/ + ? % #`` in a company or transaction code of a URL (the NOTE on
+every ``/companies/{companyCode}/transactions/{transactionCode}`` operation of its API reference)."""
+_UNESCAPED = frozenset("/+?%#")
+
+
+def url_code(segment: str, refers_to: str) -> str:
+    """A code from a URL path segment (already percent-decoded), its AvaTax escapes undone.
+
+    A segment still holding one of ``/ + ? % #`` reached us percent-encoded, which AvaTax does not
+    take for these characters: it names no document or company (404). How the real service fails
+    on such a URL is not documented (guessed: as for a code it does not know).
+    """
+    if _UNESCAPED.intersection(segment):
+        raise AvaError(
+            404,
+            "EntityNotFoundError",
+            f"'{segment[:100]}' not found: write / + ? % # in codes as _-ava2f-_, _-ava2b-_, _-ava3f-_, "
+            "_-ava25-_, _-ava23-_.",
+            refers_to=refers_to,
+        )
+    for escaped, character in AVA_ESCAPES.items():
+        segment = segment.replace(escaped, character)
+    return segment
 
 
 def _json(content: Any, status: int = 200) -> Response[bytes]:
@@ -56,6 +81,38 @@ async def ping(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json(body)
 
 
+_COMPANY_FILTER = re.compile(r"^\s*companyCode\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+
+
+@get(API + "/companies")
+async def query_companies(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """QueryCompanies: ``FetchResult<CompanyModel>`` (``@recordsetCount``, ``value``).
+
+    ``$filter`` takes only ``companyCode eq '<code>'`` here (AvaTax's filter language is larger);
+    ``$top`` and ``$skip`` page. Anything else in ``$filter`` → 400 ``InvalidParameterValue`` (guessed).
+    """
+    companies = list(_sandbox(request).store.companies.values())
+    raw_filter = request.query_params.get("$filter")
+    if raw_filter:
+        match = _COMPANY_FILTER.match(raw_filter)
+        if match is None:
+            raise AvaError(
+                400, "InvalidParameterValue", f"The filter '{raw_filter[:100]}' is not supported.", refers_to="$filter"
+            )
+        companies = [c for c in companies if c["companyCode"].upper() == match[1].upper()]
+    skip, top = _count(request, "$skip", 0), _count(request, "$top", 1000)
+    return _json({"@recordsetCount": len(companies), "value": companies[skip : skip + top]})
+
+
+def _count(request: Request[Any, Any, Any], name: str, default: int) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise AvaError(400, "InvalidParameterValue", f"{name} must be a whole number.", refers_to=name)
+    return int(value)
+
+
 @post(API + "/transactions/create", status_code=201)
 async def create_transaction(request: Request[Any, Any, Any]) -> Response[bytes]:
     """CreateTransactionModel → TransactionModel (orders are estimates, not saved)."""
@@ -77,6 +134,7 @@ async def get_transaction(
     transaction_code: FromPath[str],
 ) -> Response[bytes]:
     """The current version of a document (``?documentType=`` picks one when several share a code)."""
+    company_code, transaction_code = _codes(company_code, transaction_code)
     document = _sandbox(request).store.find(company_code, transaction_code, request.query_params.get("documentType"))
     return _json(document["current"])
 
@@ -88,6 +146,7 @@ async def commit_transaction(
     """CommitTransactionModel ``{"commit": true}``."""
     store = _sandbox(request).store
     doc_type = request.query_params.get("documentType")
+    company_code, transaction_code = _codes(company_code, transaction_code)
     return _json(store.commit(company_code, transaction_code, doc_type, await _body(request)))
 
 
@@ -98,6 +157,7 @@ async def void_transaction(
     """VoidTransactionModel ``{"code": "DocVoided"}``."""
     store = _sandbox(request).store
     doc_type = request.query_params.get("documentType")
+    company_code, transaction_code = _codes(company_code, transaction_code)
     return _json(store.void(company_code, transaction_code, doc_type, await _body(request)))
 
 
@@ -108,7 +168,12 @@ async def adjust_transaction(
     """AdjustTransactionModel ``{adjustmentReason, adjustmentDescription, newTransaction}``."""
     store = _sandbox(request).store
     doc_type = request.query_params.get("documentType")
+    company_code, transaction_code = _codes(company_code, transaction_code)
     return _json(store.adjust(company_code, transaction_code, doc_type, await _body(request)))
+
+
+def _codes(company_code: str, transaction_code: str) -> tuple[str, str]:
+    return url_code(company_code, "companyCode"), url_code(transaction_code, "transactionCode")
 
 
 # -- control API (faults and reset: sandboxes.shared_app) -------------------------------------------
@@ -118,6 +183,15 @@ async def counts(request: Request[Any, Any, Any]) -> Response[bytes]:
     sandbox = _sandbox(request)
     body = {**sandbox.faults.counts(), **sandbox.store.counts(), "clients_seen": dict(sandbox.clients_seen)}
     return Response(content=msgspec.json.encode(body), media_type="application/json")
+
+
+@delete("/_control/companies/{company_code:str}", status_code=204)
+async def remove_company(request: Request[Any, Any, Any], company_code: FromPath[str]) -> None:
+    """Remove a company from the account (as an administrator deleting it); ``reset`` brings it back."""
+    store = _sandbox(request).store
+    if store.companies.pop(company_code.upper(), None) is None:
+        raise AvaError(404, "EntityNotFoundError", f"Company '{company_code}' not found.", refers_to="companyCode")
+    store.save()
 
 
 def _ava_error(_: Request[Any, Any, Any], error: AvaError) -> Response[bytes]:
@@ -140,7 +214,8 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[b
 
 
 ROUTE_HANDLERS = [
-    ping, create_transaction, create_or_adjust, get_transaction, commit_transaction, void_transaction,
+    ping, query_companies, remove_company,
+    create_transaction, create_or_adjust, get_transaction, commit_transaction, void_transaction,
     adjust_transaction, counts,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {AvaError: _ava_error, HTTPException: _http_error, Exception: _unexpected}

@@ -16,6 +16,8 @@ Simulated (answers in Salesforce's own formats, never problem+json):
   201 ``{"id","success":true,"errors":[]}``, upsert ``PATCH /sobjects/<Type>/<ExtId__c>/<value>``
   → 201 created / 204 updated / 300 with the matching records' URLs, ``GET`` by external id.
   Ids are 18-character ids with a correct case-safety suffix; 15-character ids are accepted.
+* ``GET /sobjects/<Type>/describe`` — fields with types, external ids and picklist values
+  (:mod:`sandboxes.salesforce.describe`).
 * ``GET /query?q=`` — see :mod:`sandboxes.salesforce.soql` for the SOQL subset; batches of at
   most 2,000 records (``Sforce-Query-Options: batchSize=N`` for 200..2,000) and a root-relative
   ``nextRecordsUrl`` ``/services/data/vXX.X/query/01g…-<position>``.
@@ -24,7 +26,8 @@ Simulated (answers in Salesforce's own formats, never problem+json):
   REQUIRED_FIELD_MISSING, ...), 404 NOT_FOUND, 403 REQUEST_LIMIT_EXCEEDED once the API usage
   passes ``api_limit``. Every response carries ``Sforce-Limit-Info: api-usage=N/M``.
 * Faults (:mod:`sandboxes.faults`) and a control API under ``/_control``
-  (``faults``, ``reset``, ``counts``, ``expire-tokens``).
+  (``faults``, ``reset``, ``counts``, ``expire-tokens``, ``fields/<Type>/<Field>`` (DELETE: the
+  org's describe loses the field)).
 * Mounted under a prefix (``/sandbox/salesforce``), the token's ``instance_url`` carries the
   prefix (from ``root_path``, or what the mount stripped from ``raw_path``); record URLs and
   ``nextRecordsUrl`` stay root-relative to the instance, as in Salesforce.

@@ -58,6 +58,8 @@ class SalesforceSandbox:
         self.faults = FaultInjector(render_fault, seed=seed)
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.removed_fields: set[str] = set()
+        """``Type.Field`` names the control API took away from describe."""
         self.app = sandbox_litestar(self, ROUTE_HANDLERS, EXCEPTION_HANDLERS)
         self.asgi_app = cast(ASGIApp, self.app)
         """The bare simulator (no guards, no faults), for composite subrequests."""
@@ -90,6 +92,7 @@ class SalesforceSandbox:
         self.store.reset()
         self.faults.reset()
         self.api_usage = 0
+        self.removed_fields.clear()
 
     def _limit_info(self, app: ASGIApp) -> ASGIApp:
         async def with_header(scope: Scope, receive: Receive, send: Send) -> None:

@@ -16,6 +16,7 @@ from litestar.params import FromPath
 
 from sandboxes.salesforce import deals
 from sandboxes.salesforce.composite import run_composite
+from sandboxes.salesforce.describe import describe, refuse_removed_fields, refuse_removed_in_query, remove_field
 from sandboxes.salesforce.query import batch_size_from, record_url, serialize
 from sandboxes.salesforce.schema import SfError, SfMultipleChoices, get_sobject
 
@@ -131,6 +132,12 @@ def resources(version: FromPath[str]) -> Response[bytes]:
     return _json({name: f"{base}/{name}" for name in ("sobjects", "query", "composite", "limits")})
 
 
+@get("/services/data/{version:str}/sobjects/{sobject_name:str}/describe")
+async def describe_sobject(request: Request[Any, Any, Any], sobject_name: FromPath[str]) -> Response[bytes]:
+    """The sObject's metadata: fields, types, external ids, picklist values."""
+    return _json(describe(sobject_name, _sandbox(request).removed_fields))
+
+
 @get("/services/data/{version:str}/sobjects/{sobject_name:str}/{record_id:str}")
 async def get_record(
     request: Request[Any, Any, Any], version: FromPath[str], sobject_name: FromPath[str], record_id: FromPath[str]
@@ -151,6 +158,7 @@ def _fields_param(request: Request[Any, Any, Any], sobject: Any) -> list[str] | 
         if canonical is None:
             raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject.name}'.")
         fields.append(canonical)
+    refuse_removed_fields(sobject.name, fields, _sandbox(request).removed_fields)
     return fields
 
 
@@ -178,7 +186,9 @@ async def create_record(
 ) -> Response[bytes]:
     """Insert: 201 ``{"id", "success": true, "errors": []}``."""
     sobject = get_sobject(sobject_name)
-    record_id = _sandbox(request).store.create(sobject, _record_fields(await _json_body(request)))
+    values = _record_fields(await _json_body(request))
+    refuse_removed_fields(sobject.name, values, _sandbox(request).removed_fields)
+    record_id = _sandbox(request).store.create(sobject, values)
     headers = {"Location": record_url(version, sobject.name, record_id)}
     return _json({"id": record_id, "success": True, "errors": []}, 201, headers)
 
@@ -189,7 +199,9 @@ async def update_record(
 ) -> Response[bytes]:
     """Update: 204, no body."""
     sobject = get_sobject(sobject_name)
-    _sandbox(request).store.update(sobject, record_id, _record_fields(await _json_body(request)))
+    values = _record_fields(await _json_body(request))
+    refuse_removed_fields(sobject.name, values, _sandbox(request).removed_fields)
+    _sandbox(request).store.update(sobject, record_id, values)
     return Response(content=b"", status_code=204)
 
 
@@ -212,9 +224,9 @@ async def upsert_record(
 ) -> Response[bytes]:
     """Upsert by external id: 201 created (with body), 204 updated, 300 several matches."""
     sobject = get_sobject(sobject_name)
-    created, record_id = _sandbox(request).store.upsert(
-        sobject, field_name, value, _record_fields(await _json_body(request))
-    )
+    values = _record_fields(await _json_body(request))
+    refuse_removed_fields(sobject.name, [field_name, *values], _sandbox(request).removed_fields)
+    created, record_id = _sandbox(request).store.upsert(sobject, field_name, value, values)
     if created:
         headers = {"Location": record_url(version, sobject.name, record_id)}
         return _json({"id": record_id, "success": True, "errors": [], "created": True}, 201, headers)
@@ -228,6 +240,7 @@ async def query(request: Request[Any, Any, Any], version: FromPath[str]) -> Resp
     if not text:
         raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
     batch = batch_size_from(request.headers.get("sforce-query-options"))
+    refuse_removed_in_query(text, _sandbox(request).removed_fields)
     return _json(_sandbox(request).queries.query(text, version, batch))
 
 
@@ -252,6 +265,12 @@ async def composite(request: Request[Any, Any, Any], version: FromPath[str]) -> 
 async def expire_tokens(request: Request[Any, Any, Any]) -> None:
     """Invalidate every issued token (the next data call answers INVALID_SESSION_ID)."""
     _sandbox(request).expire_tokens()
+
+
+@delete("/_control/fields/{sobject:str}/{field_name:str}", status_code=204)
+async def remove_org_field(request: Request[Any, Any, Any], sobject: FromPath[str], field_name: FromPath[str]) -> None:
+    """Take a field away from the org's describe (``reset`` gives it back)."""
+    remove_field(sobject, field_name, _sandbox(request).removed_fields)
 
 
 @get("/_control/counts")
@@ -295,9 +314,9 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 
 
 ROUTE_HANDLERS = [
-    token, versions, resources, get_record, get_by_external_id, create_record, update_record,
+    token, versions, resources, describe_sobject, get_record, get_by_external_id, create_record, update_record,
     delete_record, upsert_record, query, query_more, composite,
-    expire_tokens, counts, won_deals, edit_record,
+    expire_tokens, remove_org_field, counts, won_deals, edit_record,
 ]  # fmt: skip
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     SfError: _sf_error,

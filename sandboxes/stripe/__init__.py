@@ -27,7 +27,12 @@ Simulated, in Stripe's own dialect (never problem+json):
   ``Original-Request``; the same key with other parameters (or another path) → 400
   ``idempotency_error``; the same key while the first request runs → 409. Keys are echoed in
   ``Idempotency-Key``. Stored with their results, so a restart keeps them.
-* Resources: customers (CRUD, ``email`` filter), products, prices (``lookup_keys[]``,
+* Search (``/v1/customers/search``) lags like Stripe's: a customer created less than
+  ``search_lag_seconds`` ago (control API ``POST /_control/search_lag {"seconds"}``; 0 unless
+  set) is not found; with ``available: false`` the account has no Search (as in India) and it
+  answers 400 ``feature_not_enabled`` (code guessed). Lists filter ``created`` (``created[gte]=…``
+  …), never metadata.
+* Resources: customers (CRUD, ``email`` and ``created`` filters), products, prices (``lookup_keys[]``,
   ``product``, ``currency`` filters), subscriptions (create with ``items[]``,
   ``collection_method``, ``days_until_due``; update items/quantities/prices with
   ``proration_behavior`` ``create_prorations|none|always_invoice``; cancel with DELETE,
@@ -42,11 +47,18 @@ Simulated, in Stripe's own dialect (never problem+json):
   ``payload[value]``, ``identifier``, ``timestamp``), events (list with ``type`` wildcards /
   ``types[]``, get).
 * Webhooks (:mod:`sandboxes.stripe.webhooks`): ``invoice.finalized``, ``invoice.paid``,
-  ``payment_intent.succeeded``, ``charge.refunded`` and ``customer.subscription.updated`` are
-  POSTed to the configured endpoint, signed ``Stripe-Signature: t=…,v1=…``, retried on non-2xx.
+  ``payment_intent.succeeded``, ``charge.refunded``, ``credit_note.created`` (the ledger's inbox acts
+  on it) and ``customer.subscription.updated`` are
+  POSTed to the configured endpoint, signed ``Stripe-Signature: t=…,v1=…``, retried on non-2xx,
+  rendered in the endpoint's ``api_version`` (``2026-10-28.endive`` unless configured otherwise;
+  ``null`` = the account's default), never in the version of the request that caused them;
+  ``/v1/events`` shows the account's default. Webhook endpoints
+  (:mod:`sandboxes.stripe.webhook_endpoints`): create (``api_version`` fixed at creation), list,
+  get, update, delete.
 * Control API under ``/_control``: ``faults`` (POST/DELETE), ``counts`` (objects and writes
   applied per kind, requests, faults), ``reset``, ``events`` (emitted events with their
-  delivery attempts), ``events/<id>/redeliver``, ``webhook_endpoint`` (POST ``{url, secret}``).
+  delivery attempts), ``events/<id>/redeliver``, ``webhook_endpoint`` (POST ``{url, secret, api_version?}``),
+  ``search_lag`` (POST ``{seconds, available}``).
 
 Choices where Stripe's documentation is silent or could not be checked here:
 
@@ -67,6 +79,8 @@ Choices where Stripe's documentation is silent or could not be checked here:
 * Subscriptions become ``active`` at once. With ``charge_automatically`` the first invoice is
   finalized and charged to the default payment method, or the subscription is ``incomplete``;
   with ``send_invoice`` the first invoice stays a draft for the caller to finalize.
+* Rendering an event "in a version" only sets its ``api_version``: the objects inside have the
+  one shape below whatever the version.
 * Invoice lines use the current API's shape (``pricing.price_details``, ``parent``), the
   invoice's subscription is ``parent.subscription_details.subscription``, item periods are on
   the subscription items — whatever ``Stripe-Version`` a request names.

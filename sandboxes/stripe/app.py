@@ -36,6 +36,7 @@ from sandboxes.stripe.payments import charge_invoice
 from sandboxes.stripe.routes import build_routes
 from sandboxes.stripe.seed import seed as seed_account
 from sandboxes.stripe.store import Store
+from sandboxes.stripe.webhook_endpoints import check_version
 from sandboxes.stripe.webhooks import WebhookSender
 
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
@@ -64,7 +65,8 @@ class StripeSandbox:
         """Pause between claiming an idempotency key and executing (makes concurrent-key 409s observable)."""
         self.webhooks = webhooks or WebhookSender()
         self.store = Store(state_dir, lambda store: seed_account(store, seed))
-        self.account = Account(self.store, self.webhooks.submit)
+        self.webhooks.account_version = API_VERSION
+        self.account = Account(self.store, self.webhooks.submit, webhook_endpoint=self.webhooks.endpoint)
         self.faults = FaultInjector(render_fault, seed=seed)
         self._routes = build_routes(lambda invoice, method: charge_invoice(self.account, invoice, method))
         self._in_flight: set[str] = set()
@@ -343,24 +345,50 @@ async def control_redeliver(request: Request[Any, Any, Any], event_id: FromPath[
 class _Endpoint(msgspec.Struct, forbid_unknown_fields=True):
     url: str
     secret: str
+    api_version: str | msgspec.UnsetType | None = msgspec.UNSET
+    """The version events are rendered in (``null``: the account's default); unset keeps the current one."""
 
 
 @post("/_control/webhook_endpoint", status_code=200)
 async def control_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Point webhook deliveries at ``{"url", "secret"}``."""
+    """Point webhook deliveries at ``{"url", "secret", "api_version"?}``; answers the ``webhook_endpoint``."""
     try:
         endpoint = msgspec.json.decode(await request.body(), type=_Endpoint)
+        if endpoint.api_version is not msgspec.UNSET:
+            check_version(endpoint.api_version)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         return _json({"error": str(error)}, 400)
-    _sandbox(request).webhooks.configure(endpoint.url, endpoint.secret)
-    return _json({"url": endpoint.url})
+    except StripeError as error:
+        return _json(error.body(), 400)
+    webhooks = _sandbox(request).webhooks
+    webhooks.configure(endpoint.url, endpoint.secret)
+    if endpoint.api_version is not msgspec.UNSET:
+        webhooks.api_version = endpoint.api_version
+    return _json(webhooks.endpoint() or {"url": ""})
+
+
+class _SearchLag(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: float = 0.0
+    available: bool = True
+
+
+@post("/_control/search_lag", status_code=200)
+async def control_search_lag(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Set how long new customers stay out of search results, or turn Search off (``{"seconds", "available"}``)."""
+    try:
+        lag = msgspec.json.decode(await request.body(), type=_SearchLag)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        return _json({"error": str(error)}, 400)
+    account = _sandbox(request).account
+    account.search_lag_seconds, account.search_available = max(0.0, lag.seconds), lag.available
+    return _json({"seconds": account.search_lag_seconds, "available": account.search_available})
 
 
 def _control_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     return _json({"error": {"type": "invalid_request_error", "message": str(error.detail)}}, error.status_code)
 
 
-CONTROL_ROUTES = [control_counts, control_events, control_redeliver, control_endpoint]
+CONTROL_ROUTES = [control_counts, control_events, control_redeliver, control_endpoint, control_search_lag]
 
 
 def create_stripe_sandbox(
@@ -373,7 +401,9 @@ def create_stripe_sandbox(
     webhook_secret: str = "",
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     webhook_backoff_seconds: float = 1.0,
+    webhook_api_version: str | None = API_VERSION,
     rate_limit_per_second: int | None = None,
+    search_lag_seconds: float = 0.0,
 ) -> StripeSandbox:
     """A seeded Stripe simulator (an ASGI app).
 
@@ -386,14 +416,22 @@ def create_stripe_sandbox(
         webhook_secret: the endpoint's signing secret (``whsec_…``).
         webhook_transport: an httpx transport for deliveries (e.g. an ASGI transport in tests).
         webhook_backoff_seconds: first pause between delivery attempts (doubles per attempt).
+        webhook_api_version: the endpoint's API version, which its events are rendered in
+            (``None``: the account's default, as for a Stripe endpoint created without one).
         rate_limit_per_second: requests per second before 429 ``rate_limit`` (``None``: unlimited;
             Stripe allows 25 in test mode, 100 live).
+        search_lag_seconds: how long a new customer stays out of ``/v1/customers/search``.
     """
     sender = WebhookSender(
-        webhook_url, webhook_secret, transport=webhook_transport, backoff_seconds=webhook_backoff_seconds
+        webhook_url,
+        webhook_secret,
+        transport=webhook_transport,
+        backoff_seconds=webhook_backoff_seconds,
+        api_version=webhook_api_version,
     )
     sandbox = StripeSandbox(
         state_dir, secret_key=secret_key, seed=seed, webhooks=sender, rate_limit_per_second=rate_limit_per_second
     )
     sandbox.admin_token = admin_token or new_admin_token()
+    sandbox.account.search_lag_seconds = search_lag_seconds
     return sandbox

@@ -62,7 +62,6 @@ def line_for(
             if price
             else None
         ),
-        "proration": proration,
         "quantity": quantity,
     }
 
@@ -104,9 +103,10 @@ def new_invoice(
         "customer": customer["id"],
         "customer_email": customer.get("email"),
         "customer_name": customer.get("name"),
-        "days_until_due": days_until_due,
         "description": description,
-        "due_date": None,
+        # Stripe's invoice has no days_until_due attribute (a create parameter only): the due date
+        # is what it keeps.
+        "due_date": now + DAY * days_until_due if days_until_due is not None else None,
         "hosted_invoice_url": None,
         "invoice_pdf": None,
         "lines": {"object": "list", "data": [], "has_more": False, "url": ""},
@@ -263,8 +263,8 @@ def finalize(account: Account, invoice: dict[str, Any]) -> None:
     invoice["number"] = account.store.next_invoice_number(invoice["customer"], customer.get("invoice_prefix") or "INV")
     invoice["status"] = "open"
     invoice["status_transitions"]["finalized_at"] = now
-    if invoice["collection_method"] == "send_invoice":
-        invoice["due_date"] = now + DAY * (invoice["days_until_due"] or 30)
+    if invoice["collection_method"] == "send_invoice" and invoice["due_date"] is None:
+        invoice["due_date"] = now + DAY * 30
     invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/acct_sandbox/test_{invoice['id']}"
     invoice["invoice_pdf"] = f"https://pay.stripe.com/invoice/acct_sandbox/test_{invoice['id']}/pdf"
     account.emit("invoice.finalized", invoice)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sandboxes.stripe.errors import StripeError, invalid, required, unknown
@@ -107,3 +107,29 @@ def metadata(current: dict[str, str], params: dict[str, Any]) -> dict[str, str]:
     if len(merged) > 50:
         raise invalid("metadata", "You can have at most 50 metadata keys")
     return merged
+
+
+def created_range(params: dict[str, Any], name: str = "created") -> Callable[[dict[str, Any]], bool]:
+    """The ``created`` filter of a list: an exact Unix time, or a hash of ``gt``/``gte``/``lt``/``lte``."""
+    value = params.get(name)
+    if value in (None, ""):
+        return lambda _: True
+    bounds = value if isinstance(value, dict) else {"eq": value}
+    checks: list[Callable[[int], bool]] = []
+    for operator, raw in bounds.items():
+        if operator not in ("gt", "gte", "lt", "lte", "eq"):
+            raise unknown(f"{name}[{operator}]")
+        if not isinstance(raw, str) or not raw.lstrip("-").isdigit():
+            param = name if operator == "eq" else f"{name}[{operator}]"
+            raise invalid(param, f"Invalid integer: {raw}", "parameter_invalid_integer")
+        bound = int(raw)
+        checks.append(
+            {
+                "gt": lambda t, b=bound: t > b,
+                "gte": lambda t, b=bound: t >= b,
+                "lt": lambda t, b=bound: t < b,
+                "lte": lambda t, b=bound: t <= b,
+                "eq": lambda t, b=bound: t == b,
+            }[operator]
+        )
+    return lambda obj: all(check(int(obj.get("created", 0))) for check in checks)

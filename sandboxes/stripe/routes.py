@@ -13,6 +13,7 @@ from sandboxes.stripe import meters as me
 from sandboxes.stripe import params as p
 from sandboxes.stripe import payments as pay
 from sandboxes.stripe import subscriptions as su
+from sandboxes.stripe import webhook_endpoints as we
 from sandboxes.stripe.account import Account
 from sandboxes.stripe.lists import page
 
@@ -131,6 +132,11 @@ def build_routes(charge_invoice: Callable[[dict[str, Any], str], None]) -> list[
         ("POST", f"/v1/billing/meters/{ID}/reactivate", lambda a, i, q: me.set_meter_status(a, i[0], True)),
         ("GET", f"/v1/billing/meters/{ID}/event_summaries", lambda a, i, q: me.event_summaries(a, i[0], q)),
         ("POST", "/v1/billing/meter_events", lambda a, i, q: me.create_meter_event(a, q)),
+        ("POST", "/v1/webhook_endpoints", lambda a, i, q: we.create_endpoint(a, q)),
+        ("GET", "/v1/webhook_endpoints", lambda a, i, q: we.list_endpoints(a, q)),
+        ("GET", f"/v1/webhook_endpoints/{ID}", lambda a, i, q: we.get_endpoint(a, i[0], q)),
+        ("POST", f"/v1/webhook_endpoints/{ID}", lambda a, i, q: we.update_endpoint(a, i[0], q)),
+        ("DELETE", f"/v1/webhook_endpoints/{ID}", lambda a, i, q: we.delete_endpoint(a, i[0])),
         ("GET", "/v1/events", _list_events),
         ("GET", f"/v1/events/{ID}", _get("event")),
     ]

@@ -37,6 +37,7 @@ PREFIXES = {
     "billing.meter": "mtr",
     "event": "evt",
     "payment_method": "pm",
+    "webhook_endpoint": "we",
 }
 """Stripe's id prefix per object."""
 KIND_OF_PREFIX = {prefix: kind for kind, prefix in PREFIXES.items()}

@@ -5,6 +5,10 @@ HMAC-SHA256 with the endpoint secret over ``<t>.<raw body>``, as Stripe signs. D
 run as tasks on the event loop serving the request that caused the event; a delivery that
 fails (non-2xx or no connection) is retried up to ``max_attempts`` times with exponential
 backoff (Stripe retries for up to three days; here the schedule is seconds, configurable).
+
+An event is delivered rendered in the endpoint's ``api_version``, or in the account's default
+version when the endpoint has none (Stripe's rule; here rendering a version only sets the
+event's ``api_version``: the sandbox has one object shape, see the package docstring).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ DELIVERED_EVENTS = (
     "invoice.paid",
     "payment_intent.succeeded",
     "charge.refunded",
+    "credit_note.created",
     "customer.subscription.updated",
 )
 """Event types sent to the endpoint (the endpoint's ``enabled_events``)."""
@@ -51,8 +56,14 @@ class WebhookSender:
         max_attempts: int = 5,
         backoff_seconds: float = 1.0,
         enabled_events: tuple[str, ...] = DELIVERED_EVENTS,
+        api_version: str | None = None,
+        account_version: str = "",
     ) -> None:
         self.url, self.secret = url, secret
+        self.api_version = api_version
+        """The endpoint's API version (``None``: events go out in ``account_version``)."""
+        self.account_version = account_version
+        self.created = int(time.time())
         self.transport = transport
         self.max_attempts, self.backoff_seconds = max_attempts, backoff_seconds
         self.enabled_events = enabled_events
@@ -61,8 +72,29 @@ class WebhookSender:
         self._lock = threading.Lock()
 
     def configure(self, url: str, secret: str) -> None:
-        """Point the sender at another endpoint."""
+        """Point the sender at another endpoint (its ``api_version`` stays)."""
         self.url, self.secret = url, secret
+
+    def endpoint(self) -> dict[str, Any] | None:
+        """The endpoint as Stripe's ``webhook_endpoint`` object (``None`` while there is none).
+
+        Its id is derived from the URL, so it is stable across restarts and resets.
+        """
+        if not self.url:
+            return None
+        return {
+            "id": "we_" + hashlib.sha256(self.url.encode()).hexdigest()[:24],
+            "object": "webhook_endpoint",
+            "api_version": self.api_version,
+            "application": None,
+            "created": self.created,
+            "description": "Configured in the sandbox (settings or POST /_control/webhook_endpoint)",
+            "enabled_events": list(self.enabled_events),
+            "livemode": False,
+            "metadata": {},
+            "status": "enabled",
+            "url": self.url,
+        }
 
     def wants(self, event: dict[str, Any]) -> bool:
         """Whether the endpoint subscribed to this event type."""
@@ -93,7 +125,7 @@ class WebhookSender:
             task.cancel()
 
     async def _deliver(self, event: dict[str, Any]) -> None:
-        payload = msgspec.json.encode(event)
+        payload = msgspec.json.encode({**event, "api_version": self.api_version or self.account_version})
         async with httpx.AsyncClient(transport=self.transport, timeout=DELIVERY_TIMEOUT_SECONDS) as client:
             for attempt in range(1, self.max_attempts + 1):
                 headers = {

@@ -27,6 +27,7 @@ the xref store (kind ``customer``), which the next run reads first.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -366,11 +367,14 @@ async def sync_billing_customer(
     billing_id = await process.xref.vendor_id("customer", canonical_id, process.billing.vendor)
     found = await process.billing.get_customer(billing_id) if billing_id else None
     if found is None:
-        found = await process.billing.find_customer_by_crm_account(customer.id)
+        found = await process.billing.find_existing_customer(customer.id)
     created: list[str] = []
     updated: list[str] = []
     if found is None:
-        made = await process.billing.create_customer(
+        # Made by this step (ensure_customer: a retry never makes a second).
+        transaction = await process.transactions.get(transaction_id)
+        started = transaction.created_at if transaction is not None else time.time()
+        made = await process.billing.ensure_customer(
             BillingCustomerCreate(
                 name=customer.name,
                 email=account.email,
@@ -379,6 +383,7 @@ async def sync_billing_customer(
                 billing_address=customer.billing_address,
             ),
             key=idempotency_key(step_name),
+            first_attempt=started,
         )
         billing_id = made.id
         created.append(process.billing.vendor)

@@ -22,6 +22,7 @@ before anything exists anywhere.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -160,15 +161,18 @@ async def sync_erp_customer(transaction_id: str, plan: OrderPlan) -> str:
 
 
 async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: str) -> Customers:
-    """The billing customer of the account: the xref's, one carrying its CRM id, else a new one."""
+    """The billing customer of the account: the xref's, one that existed before us carrying its CRM
+    id, else the one this step makes (:meth:`~apis.system.billing.service.BillingService.ensure_customer`:
+    a retry never makes a second)."""
     process = runtime()
     canonical_id = await _canonical_customer(plan)
     billing_id = await process.xref.vendor_id("customer", canonical_id, process.billing.vendor)
     if billing_id is None:
-        found = await process.billing.find_customer_by_crm_account(plan.account_id)
+        found = await process.billing.find_existing_customer(plan.account_id)
         billing_id = found.id if found is not None else None
     if billing_id is None:
-        created = await process.billing.create_customer(
+        transaction = await process.transactions.get(transaction_id)
+        ensured = await process.billing.ensure_customer(
             BillingCustomerCreate(
                 name=plan.account_name,
                 external_id=canonical_id,
@@ -176,8 +180,9 @@ async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: st
                 billing_address=plan.billing_address,
             ),
             key=idempotency_key("sync_billing_customer"),
+            first_attempt=transaction.created_at if transaction is not None else time.time(),
         )
-        billing_id = created.id
+        billing_id = ensured.id
     await process.xref.link("customer", canonical_id, process.billing.vendor, billing_id)
     await process.transactions.advance(
         transaction_id,

@@ -273,10 +273,20 @@ def _line(obj: dict[str, Any], currency: str) -> BillingInvoiceLine:
         quantity=obj.get("quantity"),
         amount=to_money(required_field(obj, "amount"), obj.get("currency") or currency),
         price_id=id_of(price) or id_of(obj.get("price")),
-        proration=bool(obj.get("proration", False)),
+        proration=_proration(obj),
         period_start=unix_time(period.get("start")),
         period_end=unix_time(period.get("end")),
     )
+
+
+def _proration(line: dict[str, Any]) -> bool:
+    """Whether an invoice line is a proration: ``parent.<type>.proration`` in the current API (the
+    line's own ``proration`` is gone since the ``parent`` shape came in), else the older top-level field."""
+    parent = line.get("parent")
+    details = parent.get(str(parent.get("type"))) if isinstance(parent, dict) else None
+    if isinstance(details, dict) and "proration" in details:
+        return bool(details["proration"])
+    return bool(line.get("proration", False))
 
 
 def to_credit_note(obj: dict[str, Any]) -> BillingCreditNote:

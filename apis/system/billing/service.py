@@ -4,12 +4,21 @@ Lists page with Stripe's ``starting_after``: a page's position is the last Strip
 (``Page.next_position``, signed into the API's cursor at the HTTP boundary, see :mod:`core.cursors`).
 Writes take the Stripe ``Idempotency-Key`` the route derived from the caller's key (see
 :func:`~apis.system.billing.connectors.stripe.derive_idempotency_key`).
+
+Finding the billing customer a workflow created (:meth:`BillingService.ensure_customer`) does not
+use Stripe's Search: Stripe documents it as not read-after-write (searchable in under a minute,
+up to an hour during outages) and unavailable to merchants in India. A workflow looks in its
+cross-reference first; a create retried within Stripe's 24 hours repeats the first attempt's
+``Idempotency-Key``, so Stripe answers the customer a lost answer had created; later, customers
+created since the first attempt are listed (by e-mail when known: list endpoints cannot filter
+by metadata) and matched on our metadata here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Any
 
 import httpx
@@ -37,9 +46,20 @@ from apis.system.billing import mapping as m
 from apis.system.billing.connectors.stripe import StripeConfig, StripeConnector
 from apis.system.kit.link import ApiKey, VendorLink
 from core.cursors import InvalidCursor
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, UpstreamRejected
 
 _STRIPE_ID = re.compile(r"^[a-z]+_[A-Za-z0-9]{1,64}$")
+IDEMPOTENCY_KEY_SECONDS = 24 * 3600.0
+"""How long Stripe replays the first result of an ``Idempotency-Key``."""
+KEY_SAFETY_SECONDS = 3600.0
+"""A retry this close to the 24 hours lists instead of trusting the key (clock skew, slow requests)."""
+CREATED_SLACK_SECONDS = 600
+"""``created[gte]`` starts this long before the first attempt (Stripe's clock against ours)."""
+SEARCH_UNAVAILABLE = frozenset({"feature_not_enabled", "search_unavailable"})
+"""Stripe codes taken to mean "this account has no Search" (guessed: Stripe documents the
+unavailability in India, not the error it answers)."""
+MAX_MATCH_PAGES = 50
+"""Pages of 100 customers listed at most when matching by metadata (5,000 customers created since)."""
 
 
 def checked_id(value: str, what: str) -> str:
@@ -118,6 +138,62 @@ class BillingService:
         }
         created = await self.connector.post("/v1/customers", params, idempotency_key=key, pointer=m.customer_pointer)
         return m.to_customer(created)
+
+    async def ensure_customer(
+        self, body: BillingCustomerCreate, *, key: str, first_attempt: float, now: float | None = None
+    ) -> BillingCustomer:
+        """The customer ``body`` describes, created at most once by the workflow step that owns ``key``.
+
+        Args:
+            body: the customer, carrying our metadata (``external_id``, ``crm_account_id``).
+            key: the step's ``Idempotency-Key``, the same on every attempt.
+            first_attempt: Unix time of the step's first attempt (at the latest).
+            now: Unix time now (tests move it; default the clock).
+
+        Within Stripe's 24 hours the create is repeated with ``key``: if an earlier attempt created
+        the customer and its answer was lost, Stripe replays that customer. After that the key is
+        forgotten, so the customers created since ``first_attempt`` are listed and the one carrying
+        our metadata is taken; only when none does is the customer created.
+
+        A customer that existed before the step (created outside Strata) is the caller's to look
+        for first (:meth:`find_existing_customer`).
+        """
+        now = time.time() if now is None else now
+        if now - first_attempt < IDEMPOTENCY_KEY_SECONDS - KEY_SAFETY_SECONDS:
+            return await self.create_customer(body, key=key)
+        found = await self.find_created_customer(body, since=first_attempt)
+        return found if found is not None else await self.create_customer(body, key=key)
+
+    async def find_existing_customer(self, crm_account_id: str) -> BillingCustomer | None:
+        """A customer carrying the CRM id that existed before us (created outside Strata), if Search finds one.
+
+        Search finds customers indexed long ago reliably, and those are the ones this is for: the
+        customers our own steps create are found by :meth:`ensure_customer`, never by Search. Where
+        Stripe offers no Search (accounts in India) the answer is ``None``, not a failure.
+        """
+        try:
+            return await self.find_customer_by_crm_account(crm_account_id)
+        except UpstreamRejected as error:
+            if error.vendor_code not in SEARCH_UNAVAILABLE:
+                raise
+            return None
+
+    async def find_created_customer(self, body: BillingCustomerCreate, *, since: float) -> BillingCustomer | None:
+        """The oldest customer created since ``since`` that carries ``body``'s metadata (Stripe lists, not Search)."""
+        wanted = {m.EXTERNAL_ID_KEY: body.external_id, m.CRM_ACCOUNT_KEY: body.crm_account_id}
+        wanted = {k: v for k, v in wanted.items() if v is not None}
+        if not wanted:
+            raise InvalidInput("a customer without external_id or crm_account_id cannot be matched")
+        params = {"email": body.email, "created": {"gte": int(since) - CREATED_SLACK_SECONDS}}
+        matches: list[dict[str, Any]] = []
+        position: str | None = None
+        for _ in range(MAX_MATCH_PAGES):
+            data, has_more = await self.connector.page("/v1/customers", params, limit=100, after=position)
+            matches.extend(c for c in data if all((c.get("metadata") or {}).get(k) == v for k, v in wanted.items()))
+            if not has_more or not data:
+                break
+            position = data[-1]["id"]
+        return m.to_customer(min(matches, key=lambda c: c.get("created", 0))) if matches else None
 
     async def update_customer(self, customer_id: str, body: BillingCustomerPatch, *, key: str) -> BillingCustomer:
         """Change name, e-mail or address."""

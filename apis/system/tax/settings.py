@@ -21,3 +21,11 @@ class AvalaraSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, 
     from ``sandbox-credentials.json``, as for the license key)."""
     license_key: str = ""
     """AvaTax license key (the password of Basic auth; read from the environment or a secret file)."""
+    company_codes: str = "STRATA-US,STRATA-DE,STRATA-GB"
+    """The AvaTax company codes our legal entities sell under (``STRATA-<country>`` of each ERP
+    legal entity), comma-separated: the preflight checks that each exists in the account."""
+
+    @property
+    def companies(self) -> tuple[str, ...]:
+        """``company_codes`` split."""
+        return tuple(code.strip() for code in self.company_codes.split(",") if code.strip())

@@ -17,7 +17,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceResourceNotFound
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceResourceNotFound
 
 from sandboxes.salesforce import SalesforceSandbox, create_salesforce_sandbox
 from sandboxes.salesforce.schema import SOBJECTS
@@ -98,3 +98,53 @@ def test_sobject_get_create_update_upsert_delete(sf: Salesforce) -> None:
     assert sf.Account.delete(created["id"]) == 204
     with pytest.raises(SalesforceResourceNotFound):
         sf.Account.get(created["id"])
+
+
+@pytest.fixture
+def session(sandbox: SalesforceSandbox) -> Iterator[requests.Session]:
+    adapter = ASGIAdapter(sandbox)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    yield session
+    adapter.close()
+
+
+def test_the_client_credentials_token_flow(session: requests.Session) -> None:
+    # simple-salesforce's own login: consumer key and secret, no user → grant_type=client_credentials,
+    # which Salesforce serves only on the org's My Domain (the library refuses login/test).
+    domain = "strata-sandbox.my"
+    sf = Salesforce(consumer_key="strata-sandbox", consumer_secret="sandbox-secret", domain=domain, session=session)
+    assert sf.sf_instance == "strata-sandbox.my.salesforce.com" and sf.session_id.startswith("00D")
+    assert sf.query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1
+    with pytest.raises(SalesforceAuthenticationFailed) as refused:
+        Salesforce(consumer_key="strata-sandbox", consumer_secret="wrong", domain=domain, session=session)
+    assert refused.value.code == "invalid_client"
+
+
+def test_composite_upsert_and_read_as_the_crm_service_sends_them(sf: Salesforce) -> None:
+    path = f"/services/data/v{sf.sf_version}/sobjects/Account/Strata_Id__c/cus_01JCOMPOSITE"
+    request = {
+        "allOrNone": True,
+        "compositeRequest": [
+            {"method": "PATCH", "url": path, "referenceId": "upsert", "body": {"Name": "Composite GmbH"}},
+            {"method": "GET", "url": f"{path}?fields=Id,Name,Strata_Id__c", "referenceId": "read"},
+        ],
+    }
+    answer = sf.restful("composite", method="POST", json=request)
+    upserted, read = answer["compositeResponse"]
+    assert (upserted["httpStatusCode"], upserted["referenceId"]) == (201, "upsert")
+    assert read["httpStatusCode"] == 200 and read["body"]["Name"] == "Composite GmbH"
+    assert read["body"]["Id"] == upserted["body"]["id"]
+    request["compositeRequest"][0]["body"] = {"Name": "Composite GmbH", "Nope__c": "x"}
+    failed = sf.restful("composite", method="POST", json=request)["compositeResponse"]
+    assert failed[0]["httpStatusCode"] == 400 and failed[0]["body"][0]["errorCode"] == "INVALID_FIELD"
+    assert failed[1]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+
+
+def test_describe_lists_the_custom_fields_the_preflight_reads(sf: Salesforce) -> None:
+    fields = {field["name"]: field for field in sf.Account.describe()["fields"]}
+    assert fields["Strata_Id__c"]["externalId"] is True and fields["Strata_Id__c"]["custom"] is True
+    assert [v["value"] for v in fields["Billing_Status__c"]["picklistValues"]] == [
+        "Prospect", "Active", "Past Due", "Suspended", "Churned",
+    ]  # fmt: skip
+    assert "CurrencyIsoCode" in fields and "BillingCountryCode" in fields

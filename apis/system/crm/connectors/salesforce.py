@@ -120,6 +120,23 @@ class SalesforceConnector(VendorConnector):
         return f"/services/data/{self.api_version}"
 
     # -- public operations ------------------------------------------------------------------------
+    async def instance_url(self) -> str:
+        """The org's instance URL, from a token (obtained now unless one is cached)."""
+        return (await self._tokens.current()).instance_url
+
+    async def versions(self) -> list[str]:
+        """The REST API versions the org serves (``GET /services/data``), e.g. ``["61.0", "62.0"]``."""
+        listed = await self._call("GET", "/services/data", idempotent=True)
+        if not isinstance(listed, list):
+            raise UpstreamContractViolation("Salesforce listed its API versions in something other than an array")
+        return [str(item.get("version")) for item in listed if isinstance(item, dict)]
+
+    async def describe(self, sobject: str) -> dict[str, Any]:
+        """The sObject's describe: its fields with types, external ids and picklist values."""
+        result = await self._call("GET", f"{self.data_path}/sobjects/{sobject}/describe", idempotent=True)
+        self._field(result, "fields", list)
+        return dict(result)
+
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """All records of a SOQL query, following ``nextRecordsUrl`` to the last batch."""
         page = await self._call("GET", f"{self.data_path}/query", params={"q": soql}, idempotent=True)

@@ -19,6 +19,13 @@ unreadable bodies, missing fields                            UpstreamContractVio
 Both AvaTax-specific errors carry ``refers_to`` (the detail's ``refersTo``: the model field at
 fault, e.g. ``addresses.shipTo.postalCode``), which the service turns into field errors.
 
+Codes in URLs: AvaTax wants ``/ + ? % #`` in company and transaction codes written in its own
+escape form (``/`` → ``_-ava2f-_``, ``+`` → ``_-ava2b-_``, ``?`` → ``_-ava3f-_``, ``%`` →
+``_-ava25-_``, ``#`` → ``_-ava23-_``) and a space as ``%20`` (the NOTE on every
+``/companies/{companyCode}/transactions/{transactionCode}`` operation of the AvaTax v2 API
+reference); :func:`ava_escape` does that, then percent-encodes whatever else is not a plain URL
+character.
+
 Retries: only calls that are safe to repeat — tax estimates (``SalesOrder`` through
 ``transactions/create``: nothing is recorded), ``transactions/createoradjust`` (the document
 code is the key; an identical repeat applies nothing) and reads. Commit, void and adjust are
@@ -58,7 +65,18 @@ TRANSACTION_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
 """What the mapping needs of a TransactionModel (amounts are JSON numbers: int or Decimal)."""
 CONFLICT_CODES = frozenset({"DocumentCodeConflict", "InvalidDocumentStatus"})
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
+AVA_ESCAPES = str.maketrans({"/": "_-ava2f-_", "+": "_-ava2b-_", "?": "_-ava3f-_", "%": "_-ava25-_", "#": "_-ava23-_"})
+"""AvaTax's own escape form for the characters it will not take percent-encoded in a code."""
 """Decimals go out as JSON numbers, as AvaTax's models declare them."""
+
+
+def ava_escape(code: str) -> str:
+    """A company or transaction code as one URL path segment, escaped as AvaTax requires.
+
+    ``INV/2026 #7`` → ``INV_-ava2f-_2026%20_-ava23-_7``: the five characters AvaTax names in its
+    own form, then RFC 3986 percent-encoding for the rest (a space is ``%20``).
+    """
+    return quote(code.translate(AVA_ESCAPES), safe="")
 
 
 class AvalaraConfig(RetryPolicy, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -117,6 +135,13 @@ class AvalaraConnector(VendorConnector):
             raise UpstreamContractViolation("AvaTax ping answer lacks 'authenticated'")
         return result
 
+    async def company(self, code: str) -> dict[str, Any] | None:
+        """The company with this code (QueryCompanies with a ``$filter``), or ``None``."""
+        params = {"$filter": f"companyCode eq '{code.replace(chr(39), chr(39) * 2)}'"}
+        result = await self._call("GET", f"{API}/companies", params=params, idempotent=True)
+        found = required(result, "value", what="AvaTax FetchResult", kind=list)
+        return found[0] if found and isinstance(found[0], dict) else None
+
     async def estimate(self, model: dict[str, Any]) -> dict[str, Any]:
         """Tax for a ``SalesOrder``/``ReturnOrder`` model (not recorded, so retried)."""
         if model.get("type") not in ("SalesOrder", "ReturnOrder"):
@@ -162,7 +187,7 @@ class AvalaraConnector(VendorConnector):
     # -- transport ------------------------------------------------------------------------------------
     @staticmethod
     def _document(company: str, code: str) -> str:
-        return f"{API}/companies/{quote(company, safe='')}/transactions/{quote(code, safe='')}"
+        return f"{API}/companies/{ava_escape(company)}/transactions/{ava_escape(code)}"
 
     async def _document_call(
         self, company: str, code: str, action: str, body: dict[str, Any], document_type: str | None

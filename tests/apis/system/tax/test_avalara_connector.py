@@ -14,7 +14,13 @@ import pytest
 from apis.canonical import TaxQuoteRequest, TaxTransactionCreate
 from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig, CircuitOpen
 from apis.system.tax import mapping as m
-from apis.system.tax.connectors.avalara import AvalaraConfig, AvalaraConnector, AvalaraNotFound, AvalaraRejected
+from apis.system.tax.connectors.avalara import (
+    AvalaraConfig,
+    AvalaraConnector,
+    AvalaraNotFound,
+    AvalaraRejected,
+    ava_escape,
+)
 from core.errors import (
     Conflict,
     UpstreamContractViolation,
@@ -207,3 +213,28 @@ async def test_the_breaker_stops_calls_to_a_vendor_that_is_down(
     await asyncio.sleep(0.25)
     assert (await connector.estimate(order()))["status"] == "Temporary"
     assert breaker.state == "closed"
+
+
+def test_codes_in_urls_are_written_in_avalaras_escape_form() -> None:
+    assert ava_escape("INV/2026+1?x%y#z w") == "INV_-ava2f-_2026_-ava2b-_1_-ava3f-_x_-ava25-_y_-ava23-_z%20w"
+    assert ava_escape("STRATA-US") == "STRATA-US"
+
+
+@pytest.mark.parametrize("code", ["INV/2026/7", "INV+7", "INV?7", "INV%7", "INV#7", "INV 7"])
+async def test_document_calls_reach_codes_holding_url_characters(
+    sandbox: AvalaraSandbox, connector: AvalaraConnector, code: str
+) -> None:
+    await connector.create_or_adjust(invoice(code))
+    assert (await connector.get("STRATA-US", code, "SalesInvoice"))["code"] == code
+    assert (await connector.void("STRATA-US", code, "DocVoided"))["status"] == "Cancelled"
+
+
+async def test_the_sandbox_refuses_percent_encoded_url_characters_in_codes(
+    http: httpx.AsyncClient, connector: AvalaraConnector
+) -> None:
+    await connector.create_or_adjust(invoice("INV+8"))
+    auth = httpx.BasicAuth(ACCOUNT_ID, LICENSE_KEY)
+    refused = await http.get("/api/v2/companies/STRATA-US/transactions/INV%2B8", auth=auth)
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "EntityNotFoundError"
+    found = await http.get("/api/v2/companies/STRATA-US/transactions/INV_-ava2b-_8", auth=auth)
+    assert found.status_code == 200 and found.json()["code"] == "INV+8"
