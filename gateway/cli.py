@@ -299,10 +299,12 @@ def vendors() -> None:
 def vendors_check(ctx: click.Context, vendor: str | None, as_json: bool) -> None:
     """Preflight: credentials, API version and set-up of each vendor with a URL; exit 1 when a check fails."""
     from apis.system.kit.circuit_breaker import CircuitBreaker
+    from gateway.sandbox_credentials import with_sandbox_credentials
     from gateway.vendor_checks import UnknownVendor, check_vendors, selected
     from gateway.vendors import VendorLinks
 
-    settings = _settings(ctx)
+    # A vendor without a URL is checked against its sandbox, with this state's sandbox credentials.
+    settings = with_sandbox_credentials(_settings(ctx))
     try:
         names = selected(settings, vendor)
     except UnknownVendor as exc:

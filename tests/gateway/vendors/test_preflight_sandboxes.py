@@ -12,6 +12,7 @@ import pytest
 
 from apis.system.kit.circuit_breaker import CircuitBreaker
 from apis.system.kit.preflight import Check
+from gateway.sandbox_credentials import with_sandbox_credentials
 from gateway.vendor_checks import Report, check_vendors
 from gateway.vendors import VendorLinks
 from sandboxes.stripe import create_stripe_sandbox
@@ -25,8 +26,20 @@ async def _preflight(settings: Any, apps: dict[str, Any], name: str) -> Report:
     return await check_vendors(settings, links, [name])
 
 
+def _settings(tmp_path: Path, **overrides: Any) -> Any:
+    """The test gateway's settings with its state's sandbox credentials, as the composition root fills them."""
+    return with_sandbox_credentials(gateway_settings(tmp_path, **overrides))
+
+
+def _stripe(settings: Any, **options: Any) -> Any:
+    """A Stripe sandbox holding the account key of ``settings``' sandbox credentials."""
+    return create_stripe_sandbox(secret_key=settings.stripe.secret_key, **options)
+
+
 def _control(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
+    """A client of the sandbox's control API, carrying its admin token."""
+    headers = {"Authorization": f"Bearer {app.admin_token}"}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox", headers=headers)
 
 
 def _failed(report: Report) -> list[Check]:
@@ -34,8 +47,8 @@ def _failed(report: Report) -> list[Check]:
 
 
 async def test_stripe_webhook_endpoint_in_another_version_fails(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path)
-    apps: dict[str, Any] = {"stripe": create_stripe_sandbox(webhook_url=STRIPE_HOOK, webhook_secret="whsec_x")}
+    settings = _settings(tmp_path)
+    apps: dict[str, Any] = {"stripe": _stripe(settings, webhook_url=STRIPE_HOOK, webhook_secret="whsec_x")}
     green = await _preflight(settings, apps, "stripe")
     assert green.ok and [c.name for c in green.vendors[0].checks] == [
         "credentials", "api_version", "webhook_api_version", "webhook_events",
@@ -51,18 +64,18 @@ async def test_stripe_webhook_endpoint_in_another_version_fails(tmp_path: Path) 
 
 
 async def test_stripe_without_an_endpoint_and_with_a_wrong_key(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path)
-    [missing] = _failed(await _preflight(settings, {"stripe": create_stripe_sandbox()}, "stripe"))
+    settings = _settings(tmp_path)
+    [missing] = _failed(await _preflight(settings, {"stripe": _stripe(settings)}, "stripe"))
     assert missing.name == "webhook_endpoint"
     assert missing.detail == "no enabled webhook endpoint delivers to …/system/payments/v1/webhooks/stripe"
-    wrong = gateway_settings(tmp_path, stripe_secret_key="sk_test_not_the_accounts")
-    [refused] = _failed(await _preflight(wrong, {"stripe": create_stripe_sandbox()}, "stripe"))
+    wrong = _settings(tmp_path, stripe_secret_key="sk_test_not_the_accounts")
+    [refused] = _failed(await _preflight(wrong, {"stripe": _stripe(settings)}, "stripe"))
     assert refused.name == "credentials" and "refused the credentials" in refused.detail
     assert "not_the_accounts" not in refused.detail
 
 
 async def test_avalara_company_missing_fails(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path)
+    settings = _settings(tmp_path)
     apps: dict[str, Any] = {}
     assert (await _preflight(settings, apps, "avalara")).ok
     async with _control(apps["avalara"]) as control:
@@ -73,7 +86,7 @@ async def test_avalara_company_missing_fails(tmp_path: Path) -> None:
 
 
 async def test_salesforce_field_multi_currency_and_country_picklists(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path)
+    settings = _settings(tmp_path)
     apps: dict[str, Any] = {}
     assert (await _preflight(settings, apps, "salesforce")).ok
     async with _control(apps["salesforce"]) as control:
@@ -92,7 +105,7 @@ async def test_salesforce_field_multi_currency_and_country_picklists(tmp_path: P
 
 
 async def test_netsuite_rest_records_refused(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path)
+    settings = _settings(tmp_path)
     apps: dict[str, Any] = {}
     green = await _preflight(settings, apps, "netsuite")
     assert green.ok, green.lines()
@@ -107,9 +120,9 @@ async def test_netsuite_rest_records_refused(tmp_path: Path) -> None:
 async def test_business_central_company_missing(tmp_path: Path) -> None:
     # The BC sandbox's control API cannot take a company away: the settings name one it lacks.
     apps: dict[str, Any] = {}
-    green = await _preflight(gateway_settings(tmp_path), apps, "business-central")
+    green = await _preflight(_settings(tmp_path), apps, "business-central")
     assert green.ok and [c.status for c in green.vendors[0].checks][-1] == "unchecked"  # number series
-    wrong = gateway_settings(tmp_path, business_central_company="Nowhere GmbH")
+    wrong = _settings(tmp_path, business_central_company="Nowhere GmbH")
     [failed] = _failed(await _preflight(wrong, apps, "business-central"))
     assert failed.name == "company"
     assert failed.detail.startswith("company 'Nowhere GmbH' is not in environment sandbox (it has: ")
@@ -119,7 +132,7 @@ async def test_an_org_without_the_custom_fields_fails_the_connector_as_the_prefl
     from apis.system.crm.service import build_crm_service
     from core.errors import UpstreamRejected
 
-    settings = gateway_settings(tmp_path)
+    settings = _settings(tmp_path)
     apps: dict[str, Any] = {}
     links = VendorLinks(settings, sandbox_apps=apps, breaker=CircuitBreaker, tracer=None)
     crm = build_crm_service(await links.link("salesforce"))

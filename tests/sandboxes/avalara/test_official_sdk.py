@@ -21,16 +21,17 @@ from apis.canonical import TaxQuoteRequest, TaxTransactionCreate
 from apis.system.tax import mapping as m
 from apis.system.tax.connectors.avalara import ava_escape
 from sandboxes.avalara import AvalaraSandbox, create_avalara_sandbox
-from sandboxes.avalara.seed import ACCOUNT_ID, LICENSE_KEY
+from sandboxes.avalara.seed import ACCOUNT_ID
 from tests.support.avalara import quote_body
 from tests.support.loopback import serve_on_loopback
+from tests.support.sandbox_access import AVALARA_LICENSE_KEY as LICENSE_KEY
 
 _NUMBERS = msgspec.json.Encoder(decimal_format="number")
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> AvalaraSandbox:
-    return create_avalara_sandbox()
+    return create_avalara_sandbox(license_key=LICENSE_KEY)
 
 
 @pytest.fixture(scope="module")

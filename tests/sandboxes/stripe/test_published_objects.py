@@ -25,8 +25,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandboxes.stripe import DEFAULT_SECRET_KEY, create_stripe_sandbox
+from sandboxes.stripe import create_stripe_sandbox
 from sandboxes.stripe.fields import BEYOND_EXAMPLES
+from tests.support.sandbox_access import STRIPE_KEY
 
 PUBLISHED = Path(__file__).parent / "published"
 EXAMPLES: dict[str, Any] = json.loads((PUBLISHED / "fixtures3.subset.json").read_text())["resources"]
@@ -213,8 +214,10 @@ async def _drive(http: httpx.AsyncClient) -> list[Any]:
 
 async def _answers() -> list[Any]:
     hooks = httpx.MockTransport(lambda _: httpx.Response(200))
-    sandbox = create_stripe_sandbox(webhook_url="http://hooks.test/stripe", webhook_secret="x", webhook_transport=hooks)
-    auth = {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+    sandbox = create_stripe_sandbox(
+        secret_key=STRIPE_KEY, webhook_url="http://hooks.test/stripe", webhook_secret="x", webhook_transport=hooks
+    )
+    auth = {"Authorization": f"Bearer {STRIPE_KEY}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://s", headers=auth) as http:
         answers = await _drive(http)
         await sandbox.webhooks.drain(5)

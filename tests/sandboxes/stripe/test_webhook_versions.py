@@ -6,8 +6,9 @@ import httpx
 
 from sandboxes.stripe import create_stripe_sandbox
 from sandboxes.stripe.account import API_VERSION
+from tests.support.sandbox_access import STRIPE_KEY, operator_hooks
 
-AUTH = {"Authorization": "Bearer sk_test_strata_sandbox"}
+AUTH = {"Authorization": f"Bearer {STRIPE_KEY}"}
 OLD = "2024-06-20"
 
 
@@ -29,10 +30,15 @@ async def test_webhooks_are_rendered_in_the_endpoints_version_not_the_requests()
         return httpx.Response(200)
 
     sandbox = create_stripe_sandbox(
-        webhook_url="http://hooks.test/stripe", webhook_secret="whsec_test",
+        secret_key=STRIPE_KEY, webhook_url="http://hooks.test/stripe", webhook_secret="whsec_test",
         webhook_transport=httpx.MockTransport(endpoint), webhook_backoff_seconds=0.001,
     )  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://s", headers=AUTH) as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox),
+        base_url="http://s",
+        headers=AUTH,
+        event_hooks=operator_hooks(sandbox),
+    ) as http:
         await _finalize_one_invoice(http, OLD)
         await sandbox.webhooks.drain(5)
         assert received and {e["api_version"] for e in received} == {API_VERSION}
@@ -61,8 +67,15 @@ async def test_webhooks_are_rendered_in_the_endpoints_version_not_the_requests()
 
 
 async def test_webhook_endpoints_carry_their_version_fixed_at_creation() -> None:
-    sandbox = create_stripe_sandbox(webhook_url="http://hooks.test/stripe", webhook_secret="whsec_test")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://s", headers=AUTH) as http:
+    sandbox = create_stripe_sandbox(
+        secret_key=STRIPE_KEY, webhook_url="http://hooks.test/stripe", webhook_secret="whsec_test"
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox),
+        base_url="http://s",
+        headers=AUTH,
+        event_hooks=operator_hooks(sandbox),
+    ) as http:
         listed = (await http.get("/v1/webhook_endpoints")).json()
         assert listed["object"] == "list"
         assert [(e["url"], e["api_version"]) for e in listed["data"]] == [("http://hooks.test/stripe", API_VERSION)]

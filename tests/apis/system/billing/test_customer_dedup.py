@@ -18,7 +18,8 @@ from apis.system.billing.connectors.stripe import StripeConnector
 from apis.system.billing.service import BillingService
 from core.errors import UpstreamUnavailable
 from sandboxes.faults import FaultRule
-from sandboxes.stripe import DEFAULT_SECRET_KEY, StripeSandbox
+from sandboxes.stripe import StripeSandbox
+from tests.support.sandbox_access import STRIPE_KEY, operator_hooks
 from tests.support.stripe import BASE
 from tests.support.stripe_gateway import FAST
 
@@ -27,7 +28,7 @@ DAY = 24 * 3600.0
 
 
 def _service(http: httpx.AsyncClient) -> BillingService:
-    return BillingService(StripeConnector(http, BASE, DEFAULT_SECRET_KEY, config=FAST))
+    return BillingService(StripeConnector(http, BASE, STRIPE_KEY, config=FAST))
 
 
 def _customer(account_id: str) -> BillingCustomerCreate:
@@ -69,7 +70,9 @@ async def test_after_stripe_forgot_the_key_the_customer_is_listed_not_searched(
     started = await _lose_the_create(sandbox, service, "001LOSTFORADAY")
     [made] = await _carrying(http, "001LOSTFORADAY")
     sandbox.store.prune_idempotency(now=time.time() + DAY + 60)  # Stripe keeps a key 24 hours
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://s") as control:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url="http://s", event_hooks=operator_hooks(sandbox)
+    ) as control:
         off = await control.post("/_control/search_lag", json={"available": False})  # an account in India
         assert off.json() == {"seconds": 0.0, "available": False}
     assert await service.find_existing_customer("001LOSTFORADAY") is None  # no Search: not an error
