@@ -19,7 +19,7 @@ from apis.process.operations.service import OperationsService
 from apis.process.runtime import runtime
 from sandboxes.business_central import BusinessCentralSandbox
 from tests.apis.process.conftest import _process
-from tests.apis.process.ledger.conftest import LEDGER_SETTINGS, WEBHOOK_SECRET, Ledger
+from tests.apis.process.ledger.conftest import LEDGER_SETTINGS, Ledger
 from tests.apis.process.reconciliation.support import RUNS, SCOPES, finished
 from tests.support.stripe_gateway import WEBHOOK_PATH, stripe_sandbox
 
@@ -35,7 +35,8 @@ async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledg
     settings = {**LEDGER_SETTINGS, "erp_vendor": ERP, "reconciliation_schedule_hour": -1}
     async with running_gateway(tmp_path_factory.mktemp("awaiting"), **settings) as gw:
         sandbox = stripe_sandbox(gw)
-        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", WEBHOOK_SECRET)
+        secret = gw.app.state.settings.stripe.webhook_secrets[0]  # the state's random sandbox secret
+        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", secret)
         sandbox.webhooks.transport = httpx.ASGITransport(app=gw.app, client=("127.0.0.1", 40002))
         sandbox.webhooks.backoff_seconds = 0.001
         base = await _process(gw)
