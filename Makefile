@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser run test lint types unit contract-test bench clean
+.PHONY: install browser run test lint types unit contract-test bench bench-memory clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -65,8 +65,14 @@ contract-test: install
 		$(if $(TOKEN),-H "Authorization: Bearer $(TOKEN)") --checks $(CHECKS) --exclude-checks $(EXCLUDED_CHECKS) \
 		--max-examples $(EXAMPLES)
 
+# The pipeline's HTTP lines (bare Litestar, pipeline off, governed, token churn, Redis, CRM), the
+# per-policy CPU and the 2 KB request validation (P3); results in bench/results/, see bench/README.md.
 bench: install
 	$(RUN) python bench/pipeline.py
+
+# One governed worker's resident memory: idle, after 10,000 and after 1,000,000 requests (~5-10 min).
+bench-memory: install
+	$(RUN) python bench/pipeline.py --memory
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artifacts

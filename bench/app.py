@@ -1,14 +1,16 @@
-"""The benchmark's app: the real gateway plus one cheap governed route.
+"""The benchmark's apps: the real gateway plus one cheap governed route, and bare Litestar.
 
 ``BENCH_GOVERNED=0`` builds the same app without binding contracts, so the same handlers
-run with the policy chain switched off: the side-by-side baseline.
+run with the policy chain switched off: the side-by-side baseline. ``create_bare_app`` is
+Litestar alone serving the same handler (no edge, no middleware, no lifespan): the ceiling
+of the framework on the same server.
 """
 
 from __future__ import annotations
 
 import os
 
-from litestar import get
+from litestar import Litestar, get
 
 from gateway.app import GatewayApp, create_app
 from gateway.settings import load_settings
@@ -20,7 +22,18 @@ def bench_ping(echo: str | None = None) -> dict[str, object]:
     return {"pong": True, "echo": echo}
 
 
+@get("/health/live", sync_to_thread=False)
+def bare_live() -> dict[str, str]:
+    """The bare app's liveness probe (the bench waits for it)."""
+    return {"status": "ok"}
+
+
 def create_bench_app() -> GatewayApp:
     """Gateway app for the benchmark (settings from ``STRATA_*``)."""
     governed = os.environ.get("BENCH_GOVERNED", "1") == "1"
     return create_app(load_settings(), extra_route_handlers=[bench_ping], governed=governed)
+
+
+def create_bare_app() -> Litestar:
+    """Litestar with the bench handler only, as the gateway configures it (no OpenAPI, no logging config)."""
+    return Litestar(route_handlers=[bench_ping, bare_live], openapi_config=None, logging_config=None, debug=False)

@@ -330,3 +330,7 @@ class Components:
             await self.http.aclose()
             await self.engine.dispose()
             await self.tracing.shutdown()
+            # What start-up froze is the collector's to see again: without this, a process that
+            # starts gateways one after another (a test worker) never frees a stopped one, whose
+            # objects sit in reference cycles (~6.5 MiB each; 2-3 GB over a test run).
+            gc.unfreeze()

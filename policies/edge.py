@@ -110,15 +110,21 @@ class EdgeConfig:
     problem_base_uri: str = "https://strata.dev/problems/"
 
 
+def _is_identity_header(name: bytes) -> bool:
+    lowered = name.lower()
+    return lowered in IDENTITY_HEADER_NAMES or lowered.startswith(IDENTITY_HEADER_PREFIXES)
+
+
+# Every identity header name and prefix starts with "x-": the test a request's other headers need.
+assert all(name.startswith(b"x-") for name in (*IDENTITY_HEADER_NAMES, *IDENTITY_HEADER_PREFIXES))
+_X_DASH = (b"x-", b"X-")
+
+
 def strip_identity_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """``headers`` without any inbound identity header."""
-    kept = []
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered in IDENTITY_HEADER_NAMES or lowered.startswith(IDENTITY_HEADER_PREFIXES):
-            continue
-        kept.append((name, value))
-    return kept
+    """``headers`` without any inbound identity header (the same list when there is none)."""
+    if type(headers) is list and not any(name.startswith(_X_DASH) and _is_identity_header(name) for name, _ in headers):
+        return headers
+    return [(name, value) for name, value in headers if not _is_identity_header(name)]
 
 
 def _is_port(text: str) -> bool:
@@ -249,14 +255,16 @@ class Edge:
 
         path: str = scope["path"]
         cors = self.cors.of(path)
-        origin = next((value.decode("latin-1") for name, value in headers if name.lower() == b"origin"), None)
+        origin = None
+        if cors is not None or scope["method"] == "OPTIONS":
+            origin = next((value.decode("latin-1") for name, value in headers if name.lower() == b"origin"), None)
         allowed_origin = origin if cors is not None and origin is not None and origin in cors.origins else None
         hsts = self.config.public_https or scope.get("scheme") == "https"
         decorate = _decorator(path, cors is not None, allowed_origin, hsts)
 
         async def decorated_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": decorate(list(message.get("headers", [])))}
+                message = {**message, "headers": decorate(message.get("headers", []))}
             await send(message)
 
         limit = self.config.max_in_flight
@@ -328,10 +336,44 @@ def _has(headers: list[tuple[bytes, bytes]], name: bytes) -> bool:
     return any(key.lower() == name for key, _ in headers)
 
 
+def _plain_decorator(no_store: bool, token: bool, hsts: bool) -> Decorate:
+    """The edge's response headers of an API without CORS: fixed per (no-store, token, HSTS)."""
+    replaced = {b"x-content-type-options"}
+    added = [(b"x-content-type-options", b"nosniff")]
+    if no_store:
+        replaced.add(b"cache-control")
+        added.append((b"cache-control", b"no-store"))
+    if token:
+        replaced.add(b"pragma")
+        added.append((b"pragma", b"no-cache"))
+    if hsts:
+        replaced.add(b"strict-transport-security")
+        added.append((b"strict-transport-security", HSTS_VALUE))
+    frozen = frozenset(replaced)
+
+    def decorate(headers: list[tuple[bytes, bytes]], preflight: bool = False) -> list[tuple[bytes, bytes]]:
+        out = [(name, value) for name, value in headers if name.lower() not in frozen]
+        out.extend(added)
+        return out
+
+    return decorate
+
+
+_PLAIN_DECORATORS = {
+    (no_store, token, hsts): _plain_decorator(no_store, token, hsts)
+    for no_store in (False, True)
+    for token in (False, True)
+    for hsts in (False, True)
+}
+"""Built once: most responses belong to an API without CORS, whose decoration depends on nothing else."""
+
+
 def _decorator(path: str, cors_api: bool, allowed_origin: str | None, hsts: bool) -> Decorate:
     """A function adding the edge's response headers to a response's header list."""
     no_store = path.startswith(NO_STORE_PREFIXES)
     token = path == TOKEN_PATH
+    if not cors_api:
+        return _PLAIN_DECORATORS[(no_store, token, hsts)]
 
     def decorate(headers: list[tuple[bytes, bytes]], preflight: bool = False) -> list[tuple[bytes, bytes]]:
         replaced = {b"x-content-type-options"}

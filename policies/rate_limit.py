@@ -60,11 +60,14 @@ def policy_header(limits: Sequence[Limit]) -> str:
     return ", ".join(f'"{limit.name}";q={limit.amount};w={limit.window}' for limit in limits)
 
 
-def quota_headers(limits: Sequence[Limit], admission: Admission) -> list[tuple[str, str]]:
-    """``RateLimit-Policy`` for all limits and ``RateLimit`` for the most restrictive one."""
+def quota_headers(limits: Sequence[Limit], admission: Admission, policy: str | None = None) -> list[tuple[str, str]]:
+    """``RateLimit-Policy`` for all limits and ``RateLimit`` for the most restrictive one.
+
+    ``policy`` is ``policy_header(limits)`` when the caller has it already.
+    """
     tightest = min(admission.states, key=lambda state: (state.remaining, -state.reset_after))
     return [
-        ("RateLimit-Policy", policy_header(limits)),
+        ("RateLimit-Policy", policy if policy is not None else policy_header(limits)),
         ("RateLimit", f'"{tightest.limit.name}";r={tightest.remaining};t={tightest.reset_after}'),
     ]
 
@@ -112,7 +115,8 @@ class RateLimitPolicy(Policy):
         self.mode = self.config.mode
         self.backend = backend
         self.live_client = live_client
-        self._parsed: dict[tuple[str, ...], tuple[tuple[Limit, ...], tuple[Limit, ...]]] = {}
+        self._parsed: dict[tuple[str, ...], tuple[tuple[Limit, ...], tuple[Limit, ...], str]] = {}
+        """limit texts → (limits, limits + today's meter, their ``RateLimit-Policy`` value)."""
 
     def reconfigure(self, governance: Governance) -> None:
         """New tiers, per-client overrides and mode; counters carry over (keys are limit names)."""
@@ -122,11 +126,11 @@ class RateLimitPolicy(Policy):
         """Parsed limits, cached per distinct tuple (tiers and overrides are few)."""
         return self._metered(texts)[0]
 
-    def _metered(self, texts: tuple[str, ...]) -> tuple[tuple[Limit, ...], tuple[Limit, ...]]:
+    def _metered(self, texts: tuple[str, ...]) -> tuple[tuple[Limit, ...], tuple[Limit, ...], str]:
         parsed = self._parsed.get(texts)
         if parsed is None:
             limits = parse_limits(texts)
-            parsed = self._parsed[texts] = (limits, (*limits, USAGE_TODAY))
+            parsed = self._parsed[texts] = (limits, (*limits, USAGE_TODAY), policy_header(limits))
         return parsed
 
     def limit_texts(self, principal: Principal) -> tuple[str, ...]:
@@ -146,7 +150,7 @@ class RateLimitPolicy(Policy):
         principal = ctx.principal
         if self.mode == "off" or principal is None:
             return None
-        limits, metered = self._metered(self.limit_texts(principal))
+        limits, metered, policy = self._metered(self.limit_texts(principal))
         try:
             metered_admission = await self.backend.admit(principal.client_id, metered, ctx.route.rate_cost)
         except Exception as exc:  # any backend failure is an on_backend_error decision
@@ -154,7 +158,7 @@ class RateLimitPolicy(Policy):
         if not limits:
             return None
         admission = Admission(metered_admission.allowed, metered_admission.states[:-1])
-        ctx.response_headers.extend(quota_headers(limits, admission))
+        ctx.response_headers.extend(quota_headers(limits, admission, policy))
         if admission.allowed:
             return None
         denial = quota_exceeded(admission, f"client {principal.client_id!r}")

@@ -126,6 +126,8 @@ class SigningKeyStore:
         self._sealing = _KeySealer(key_encryption_secret)
         self._publish_after_retirement = token_ttl_seconds + RETIRED_KEY_GRACE_SECONDS
         self._keys: builtins.list[_Key] = []
+        self._imported: dict[str, tuple[str, RSAKey, bool]] = {}
+        """kid → (stored form, imported key, stored form outdated): a refresh re-imports only what changed."""
         self._public_keyset = KeySet([])
         self._keyset_valid_until = math.inf
 
@@ -147,11 +149,23 @@ class SigningKeyStore:
             rows = (await connection.execute(select(signing_keys).order_by(signing_keys.c.created_at))).all()
         keys = []
         stale: dict[str, str] = {}
+        imported: dict[str, tuple[str, RSAKey, bool]] = {}
         for row in rows:
-            jwk, outdated = self._sealing.open(row.private_jwk, row.kid)
-            if outdated:
-                stale[row.kid] = self._sealing.seal(jwk, row.kid)
-            keys.append(_Key(row.kid, row.alg, RSAKey.import_key(jwk), row.created_at, row.retired_at))
+            known = self._imported.get(row.kid)
+            if known is not None and known[0] == row.private_jwk:
+                # Unchanged since the last read: importing a private RSA key checks it (~50 ms of
+                # CPU on the event loop), and this runs every few seconds in every process.
+                key, outdated = known[1], known[2]
+                if outdated and reseal:
+                    stale[row.kid] = self._sealing.seal(self._sealing.open(row.private_jwk, row.kid)[0], row.kid)
+            else:
+                jwk, outdated = self._sealing.open(row.private_jwk, row.kid)
+                if outdated:
+                    stale[row.kid] = self._sealing.seal(jwk, row.kid)
+                key = RSAKey.import_key(jwk)
+            imported[row.kid] = (row.private_jwk, key, outdated)
+            keys.append(_Key(row.kid, row.alg, key, row.created_at, row.retired_at))
+        self._imported = imported
         self._set(keys)
         if reseal and stale:
             async with self._engine.begin() as connection:
