@@ -44,9 +44,10 @@ types: install
 # operation of one contract the same node id, so all but one would silently not run.
 # Byte code is written (the machine's environment may say PYTHONDONTWRITEBYTECODE=1): without
 # it every worker and every gateway subprocess a test starts compiles its imports from source.
+# --durations: every run names its slowest tests, to keep the suite inside its 15-minute budget.
 PYTEST_WORKERS ?= 2
 unit: install browser
-	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 
 test: lint types unit
 
