@@ -54,10 +54,12 @@ class Sync:
         """The transaction (operations detail view) once final or an exception and its run has ended."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
+            # The run's end is read first: a view read before it may predate the last step's record.
+            ended = await run_ended(self.state, transaction_id)
             response = await self.gw.client.get(f"{OPERATIONS}/transactions/{transaction_id}", headers=self.reader)
             assert response.status_code == 200, response.text
             found = dict(response.json())
-            if found["state"] in FINAL_STATES and await run_ended(self.state, transaction_id):
+            if found["state"] in FINAL_STATES and ended:
                 return found
             assert asyncio.get_running_loop().time() < deadline, f"still {found['state']}: {found}"
             await asyncio.sleep(0.05)
