@@ -77,12 +77,10 @@ class Process:
         its run has ended (see ``run_ended``)."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
+            # The run's end is read first: a view read before it may predate the last step's record.
+            ended = await run_ended(self.gw.app.state, transaction_id)
             found = await self.transaction(transaction_id)
-            if (
-                found["state"] in FINAL_STATES
-                and found["state"] != not_state
-                and await run_ended(self.gw.app.state, transaction_id)
-            ):
+            if found["state"] in FINAL_STATES and found["state"] != not_state and ended:
                 return found
             assert asyncio.get_running_loop().time() < deadline, f"still {found['state']}: {found}"
             await asyncio.sleep(0.05)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -98,12 +100,13 @@ class Ledger(Process):
             await asyncio.sleep(0.02)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
-    """One gateway with the workflow engine whose Stripe sandbox delivers webhooks to it, in process."""
+@asynccontextmanager
+async def running_ledger(state_dir: Path, **overrides: Any) -> AsyncIterator[Ledger]:
+    """A gateway with the workflow engine (``LEDGER_SETTINGS`` and ``overrides``) whose Stripe sandbox
+    delivers its webhooks to it, in process."""
     from tests.support.harness import running_gateway
 
-    async with running_gateway(tmp_path_factory.mktemp("ledger"), **LEDGER_SETTINGS) as gw:
+    async with running_gateway(state_dir, **{**LEDGER_SETTINGS, **overrides}) as gw:
         sandbox = stripe_sandbox(gw)
         secret = gw.app.state.settings.stripe.webhook_secrets[0]  # the state's random sandbox secret
         sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", secret)
@@ -111,5 +114,14 @@ async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledg
         sandbox.webhooks.backoff_seconds = 0.001
         sandbox.webhooks.enabled_events = (*sandbox.webhooks.enabled_events, "credit_note.created")
         base = await _process(gw)
-        yield Ledger(base.gw, base.submitter, base.reader, base.operator, sandbox=sandbox)
-        await sandbox.webhooks.aclose()
+        try:
+            yield Ledger(base.gw, base.submitter, base.reader, base.operator, sandbox=sandbox)
+        finally:
+            await sandbox.webhooks.aclose()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
+    """One gateway with the workflow engine whose Stripe sandbox delivers webhooks to it, in process."""
+    async with running_ledger(tmp_path_factory.mktemp("ledger")) as ledger:
+        yield ledger

@@ -11,17 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 
 from apis.process.operations.service import OperationsService
 from apis.process.runtime import runtime
 from sandboxes.business_central import BusinessCentralSandbox
-from tests.apis.process.conftest import _process
-from tests.apis.process.ledger.conftest import LEDGER_SETTINGS, Ledger
+from tests.apis.process.ledger.conftest import Ledger, running_ledger
 from tests.apis.process.reconciliation.support import RUNS, SCOPES, finished
-from tests.support.stripe_gateway import WEBHOOK_PATH, stripe_sandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ERP = "business-central"
@@ -30,18 +27,8 @@ ERP = "business-central"
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
     """The ledger fixture's gateway, with Business Central as the ERP."""
-    from tests.support.harness import running_gateway
-
-    settings = {**LEDGER_SETTINGS, "erp_vendor": ERP, "reconciliation_schedule_hour": -1}
-    async with running_gateway(tmp_path_factory.mktemp("awaiting"), **settings) as gw:
-        sandbox = stripe_sandbox(gw)
-        secret = gw.app.state.settings.stripe.webhook_secrets[0]  # the state's random sandbox secret
-        sandbox.webhooks.configure(f"http://127.0.0.1:8080{WEBHOOK_PATH}", secret)
-        sandbox.webhooks.transport = httpx.ASGITransport(app=gw.app, client=("127.0.0.1", 40002))
-        sandbox.webhooks.backoff_seconds = 0.001
-        base = await _process(gw)
-        yield Ledger(base.gw, base.submitter, base.reader, base.operator, sandbox=sandbox)
-        await sandbox.webhooks.aclose()
+    async with running_ledger(tmp_path_factory.mktemp("awaiting"), erp_vendor=ERP) as ledger:
+        yield ledger
 
 
 async def test_a_payment_bc_will_not_post_is_held_reported_and_posted_on_replay(ledger: Ledger) -> None:
