@@ -43,6 +43,9 @@ DEFAULT_PORT = 8080
 DEFAULT_TOKEN_TTL_SECONDS = 900
 DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CONTRACTS = Path(__file__).resolve().parent / "contracts"
+"""Where an installed wheel carries the contracts (``pyproject.toml`` force-includes ``contracts/``
+there); absent in a checkout, which reads ``<checkout>/contracts``."""
 
 # Names of log-event keys redacted by default as personal data (see core.logging); secrets
 # and credentials are redacted whatever this list says.
@@ -352,8 +355,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
 
     @property
     def contracts_path(self) -> Path:
-        """Directory holding the OpenAPI contracts."""
-        return Path(self.contracts_dir) if self.contracts_dir else PROJECT_ROOT / "contracts"
+        """Directory holding the OpenAPI contracts: the configured one; else the installed package's
+        copy; else the checkout's ``contracts/``."""
+        if self.contracts_dir:
+            return Path(self.contracts_dir)
+        return BUNDLED_CONTRACTS if BUNDLED_CONTRACTS.is_dir() else PROJECT_ROOT / "contracts"
 
     @property
     def governance_path(self) -> Path:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import msgspec
 
+from gateway.db_cli import db
 from gateway.settings import Settings, SettingsError, load_settings, settings_environment
 
 if TYPE_CHECKING:
@@ -792,6 +793,9 @@ def token(ctx: click.Context, client_id: str, client_secret: str, scope: str | N
         return
     click.echo(access_token)
 
+
+# `strata db upgrade|current|history`: the explicit migration step of a deployment.
+main.add_command(db)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -45,7 +45,12 @@ class GatewayProcess:
     start_deadline = START_DEADLINE_SECONDS
     name = "gateway"
 
-    def __init__(self, state_dir: Path, **settings: Any) -> None:
+    def __init__(
+        self, state_dir: Path, *, argv: tuple[str, ...] | None = None, cwd: Path = PROJECT_ROOT, **settings: Any
+    ) -> None:
+        self.argv = argv or (sys.executable, "-m", "gateway.cli")
+        """What runs ``strata`` (this checkout's, by default; an installed console script for the wheel test)."""
+        self.cwd = cwd
         self.port = int(settings.pop("port", 0)) or free_port()
         self.state_dir = state_dir
         self.env = {
@@ -88,8 +93,8 @@ class GatewayProcess:
         self.swept = False
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", *self.command],
-            cwd=PROJECT_ROOT,
+            [*self.argv, *self.command],
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
