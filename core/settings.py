@@ -100,6 +100,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """``demo`` (the embedded default: sandboxes for vendors without a URL, demo seeding) or
     ``production``, which refuses to start while anything of the demo world would be left
     (see :mod:`gateway.startup_checks`)."""
+    migrate: bool = False
+    """Whether ``strata serve`` migrates the database (ours and the workflow engine's) at start. Demo
+    mode always does; otherwise ``strata db upgrade`` is the deployment's migration step and the
+    server only checks the schema is current, so its database role needs no DDL (``serve --migrate``)."""
     host: str = "127.0.0.1"
     """Interface the server binds."""
     admin_port: int = 0
@@ -352,6 +356,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def effective_database_url(self) -> str:
         """The database URL, defaulting to SQLite under the state directory."""
         return self.database_url or f"sqlite+aiosqlite:///{self.state_path / 'strata.db'}"
+
+    @property
+    def migrates_at_start(self) -> bool:
+        """Whether a start migrates the schema (demo mode, or ``migrate``) instead of checking it."""
+        return self.mode == "demo" or self.migrate
 
     @property
     def contracts_path(self) -> Path:

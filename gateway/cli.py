@@ -62,6 +62,7 @@ def main(ctx: click.Context, state_dir: str | None, database_url: str | None) ->
 @click.option("--admin-port", type=str, help="Port of the admin listener (STRATA_ADMIN_PORT).")
 @click.option("--no-seed", is_flag=True, help="Do not seed demo clients on an empty state.")
 @click.option("--production", is_flag=True, help="Production mode (STRATA_MODE=production): no demo world.")
+@click.option("--migrate", is_flag=True, help="Migrate the database at start (STRATA_MIGRATE; demo mode always does).")
 @click.option(
     "--allow-public-sandboxes",
     is_flag=True,
@@ -76,6 +77,7 @@ def serve(
     admin_port: str | None,
     no_seed: bool,
     production: bool,
+    migrate: bool,
     allow_public_sandboxes: bool,
 ) -> None:
     """Serve the gateway (granian, ASGI)."""
@@ -89,6 +91,7 @@ def serve(
         admin_port=admin_port,
         seed_demo=False if no_seed else None,
         mode="production" if production else None,
+        migrate=True if migrate else None,
         allow_public_sandboxes=True if allow_public_sandboxes else None,
     )
     _refuse_problems(ctx, settings)  # before anything is written, imported or started
@@ -97,6 +100,7 @@ def serve(
         # The admin listener is a process of its own: it reads every worker's metrics from these files.
         _prepare_prometheus_multiprocess(settings.state_path / "prometheus")
     # Imported only now: they define prometheus_client metrics, which must see the multiprocess setup.
+    from core.migrations import SchemaNotCurrent
     from gateway.sandbox_apps import embedded_vendors
     from gateway.state import prepare_state
     from gateway.vendors import VENDORS
@@ -104,7 +108,7 @@ def serve(
 
     try:
         seeded = _run(lambda: prepare_state(settings, echo=click.echo))
-    except SigningKeyUnreadable as exc:
+    except (SigningKeyUnreadable, SchemaNotCurrent) as exc:
         click.echo(f"strata: cannot start: {exc}", err=True)
         ctx.exit(EXIT_USAGE)
     if seeded and settings.workflows_enabled and len(embedded_vendors(settings)) == len(VENDORS):

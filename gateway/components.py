@@ -26,7 +26,7 @@ from core.db import create_engine
 from core.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
 from core.idempotency_store import IdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from core.master_key import resolve_master_key
-from core.migrations import create_schema
+from core.migrations import prepare_schema
 from core.tracing import Tracing
 from gateway.settings import Settings
 from gateway.vendor_checks import VendorCheckCache
@@ -264,7 +264,7 @@ class Components:
         from gateway.metrics import multiprocess_dir, snapshot_periodically
         from policies.oauth import OAuthService
 
-        await create_schema(self.engine)
+        await prepare_schema(self.engine, migrate=self.settings.migrates_at_start)
         self.audit.start()
         self.oauth = await OAuthService.start(
             self.settings,

@@ -1,10 +1,12 @@
 """``strata db``: schema migrations of the state database.
 
-``strata db upgrade`` brings the database to the latest revision (``make run`` calls it before
-starting the server), ``strata db current`` prints its revision and ``strata db history`` the
-known revisions. Settings resolve exactly as for the other commands: ``--state-dir`` and
-``--database-url`` given to ``strata`` (kept in ``ctx.obj``) or to ``db``, then ``STRATA_*``
-variables and the ``STRATA_CONFIG`` file. A wrong setting exits with code 2.
+``strata db upgrade`` brings the database to the latest revision, the workflow engine's schema
+included: a deployment's explicit migration step (``strata serve`` migrates by itself only in demo
+mode or with ``--migrate``; otherwise it checks the schema and refuses to start on an old one).
+``strata db current`` prints its revision and ``strata db history`` the known revisions. Settings
+resolve exactly as for the other commands: ``--state-dir`` and ``--database-url`` given to
+``strata`` (kept in ``ctx.obj``) or to ``db``, then ``STRATA_*`` variables and the ``STRATA_CONFIG``
+file. A wrong setting exits with code 2.
 """
 
 from __future__ import annotations
@@ -62,12 +64,20 @@ def db(ctx: click.Context, state_dir: str | None, database_url: str | None) -> N
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Upgrade the database to the latest revision (prints the revision before and after)."""
+    from apis.process.engine import migrate_engine_schema, system_database_url
+
     settings = _settings(ctx)
+    settings.state_path.mkdir(parents=True, exist_ok=True)
     result = _with_engine(settings, upgrade_database)
     if result.stamped:
         click.echo(f"found tables without a revision: stamped {result.stamped}")
     click.echo(f"before: {_label(result.before)}")
     click.echo(f"after:  {_label(result.after)}")
+    # The workflow engine's schema too: servers launch it with its migrations off.
+    migrate_engine_schema(
+        system_database_url(settings.effective_database_url, str(settings.state_path / "workflows.sqlite"))
+    )
+    click.echo("workflow engine: schema current")
 
 
 @db.command()

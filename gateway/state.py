@@ -16,7 +16,7 @@ from typing import Any
 from core.audit import AuditLog, AuditRecord, now, reason_parts
 from core.db import create_engine
 from core.master_key import resolve_master_key
-from core.migrations import create_schema
+from core.migrations import prepare_schema
 from gateway.settings import Settings
 from policies.oauth import ClientStore, OAuthService, SigningKeyStore, TokenRequestError, request_token
 
@@ -79,7 +79,7 @@ async def open_client_store(settings: Settings) -> AsyncIterator[ClientStore]:
     """The client store over the configured database (schema created if missing)."""
     engine = create_engine(settings.effective_database_url)
     try:
-        await create_schema(engine)
+        await prepare_schema(engine, migrate=settings.migrates_at_start)
         store = ClientStore(engine)
         await store.refresh()
         yield store
@@ -118,7 +118,7 @@ async def open_key_store(settings: Settings) -> AsyncIterator[SigningKeyStore]:
     """The signing-key store over the configured database (a first key created if none)."""
     engine = create_engine(settings.effective_database_url)
     try:
-        await create_schema(engine)
+        await prepare_schema(engine, migrate=settings.migrates_at_start)
         store = SigningKeyStore(engine, settings.token_ttl_seconds, key_encryption_secret=resolve_master_key(settings))
         await store.start()
         yield store
@@ -130,7 +130,7 @@ async def issue_token(settings: Settings, client_id: str, client_secret: str, sc
     """An access token for a client, through the token endpoint's own code path."""
     engine = create_engine(settings.effective_database_url)
     try:
-        await create_schema(engine)
+        await prepare_schema(engine, migrate=settings.migrates_at_start)
         service = await OAuthService.start(settings, engine, None, key_encryption_secret=resolve_master_key(settings))
         try:
             return await request_token(service, client_id, client_secret, scope)

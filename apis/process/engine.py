@@ -53,10 +53,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 from dbos import DBOS, DBOSConfig, SetWorkflowID, StepOptions, WorkflowHandleAsync
-from dbos._error import DBOSWorkflowIDInUseError  # raised by the "reject" reuse policy; not re-exported
+from dbos._error import (  # not re-exported by dbos
+    DBOSInitializationError,  # a launch that may not migrate found no (or an old) schema
+    DBOSWorkflowIDInUseError,  # raised by the "reject" reuse policy
+)
 
 from core.backoff import backoff_delay
 from core.errors import RetryableError
+from core.migrations import SchemaNotCurrent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -207,6 +211,7 @@ class WorkflowEngine:
         executor_id: str,
         application_version: str | None = None,
         system_schema: str | None = None,
+        run_migrations: bool = True,
     ) -> None:
         config: DBOSConfig = {
             "name": APP_NAME,
@@ -218,6 +223,8 @@ class WorkflowEngine:
             # Shorter polls make shutdown quick (destroy waits for them): ~1 s at the defaults.
             "notification_listener_polling_interval_sec": 0.1,
             "scheduler_polling_interval_sec": 0.1,
+            # Off: launch only verifies the engine's schema (`strata db upgrade` migrates it).
+            "run_migrations": run_migrations,
         }
         if application_version:
             config["application_version"] = application_version
@@ -231,7 +238,15 @@ class WorkflowEngine:
         """Start the engine: recover this executor's pending workflows, start queues."""
         _alias_moved_modules()
         DBOS(config=self._config)
-        DBOS.launch()
+        try:
+            DBOS.launch()
+        except DBOSInitializationError as exc:
+            if self._config.get("run_migrations", True):
+                raise
+            # Its own message names `dbos migrate`; for us the step is `strata db upgrade`.
+            raise SchemaNotCurrent(
+                f"the workflow engine's schema is missing or behind: run `strata db upgrade` ({exc})"
+            ) from exc
         self._launched = True
 
     def shutdown(self) -> None:
@@ -312,6 +327,12 @@ class WorkflowEngine:
     async def cancel(self, workflow_id: str) -> None:
         """Stop the workflow at its next step (what it already did stays done)."""
         await DBOS.cancel_workflow_async(workflow_id)
+
+
+def migrate_engine_schema(system_database_url: str) -> None:
+    """Create or migrate the engine's system database (its own schema): the engine's half of
+    ``strata db upgrade``, for servers that launch the engine with ``run_migrations`` off."""
+    DBOS.migrate(system_database_url)
 
 
 def system_database_url(database_url: str, sqlite_path: str) -> str:

@@ -124,6 +124,7 @@ class ProcessRuntime:
             ),
             executor_id=executor_id(settings),
             application_version=_application_version(),
+            run_migrations=settings.migrates_at_start,
         )
 
 

@@ -163,6 +163,44 @@ async def upgrade_database(engine: AsyncEngine, destination: str = "head") -> Up
     return result
 
 
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the revision this build needs, and this start may not migrate it."""
+
+
+async def require_current_schema(engine: AsyncEngine) -> None:
+    """Check, without changing anything, that the database is at the head revision.
+
+    Raises:
+        SchemaNotCurrent: it is empty, behind, or ahead (a newer build migrated it); the message
+            says what to run.
+    """
+    found, head = await current_revision(engine), head_revision()
+    if found == head:
+        return
+    if found is None:
+        state = "has no Strata schema"
+    elif found in {script.revision for script in script_directory().walk_revisions()}:
+        state = f"is at revision {found}, behind {head}"
+    else:
+        state = f"is at revision {found}, which this build does not know (a newer build migrated it)"
+    raise SchemaNotCurrent(
+        f"the database {state}: run `strata db upgrade` with a role that may change the schema "
+        "(or start with `strata serve --migrate`)"
+    )
+
+
 async def create_schema(engine: AsyncEngine) -> None:
     """Bring the schema to the latest migration; safe to race (the upgrade is serialised)."""
     await upgrade_database(engine)
+
+
+async def prepare_schema(engine: AsyncEngine, *, migrate: bool) -> None:
+    """Migrate the schema when this start may (``Settings.migrates_at_start``), else only check it.
+
+    Raises:
+        SchemaNotCurrent: not migrating, and the database is not at the head revision.
+    """
+    if migrate:
+        await create_schema(engine)
+    else:
+        await require_current_schema(engine)

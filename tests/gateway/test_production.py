@@ -9,6 +9,7 @@ it imported (none).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 from gateway.cli import main
 from gateway.settings import SettingsError, load_settings
 from gateway.startup_checks import startup_problems
+from gateway.state import prepare_state
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -290,10 +292,15 @@ def test_no_sandboxes_module_is_imported_in_production(tmp_path: Path) -> None:
         print(sorted(name for name in sys.modules if name == "sandboxes" or name.startswith("sandboxes.")))
         """
     )
+    env = {"PATH": "/usr/bin:/bin", **production_environment(tmp_path)}
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "db", "upgrade"], cwd=PROJECT, env=env, capture_output=True, check=False
+    )
+    assert upgraded.returncode == 0, upgraded.stderr[-3000:]
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=PROJECT,
-        env={"PATH": "/usr/bin:/bin", **production_environment(tmp_path)},
+        env=env,
         capture_output=True,
         text=True,
         timeout=180,
@@ -301,3 +308,38 @@ def test_no_sandboxes_module_is_imported_in_production(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_production_serve_migrates_nothing_it_needs_db_upgrade_or_migrate(tmp_path: Path) -> None:
+    """The runtime role needs no DDL: an empty database stops the start, naming the migration step;
+    ``strata db upgrade`` (ours and the engine's schema) or ``--migrate`` makes it current."""
+    env = {"PATH": "/usr/bin:/bin", **production_environment(tmp_path)}
+
+    def strata(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway.cli", *argv], cwd=PROJECT, env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+
+    refused = strata("serve")
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "cannot start: the database has no Strata schema: run `strata db upgrade`" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not any((tmp_path / "state").glob("*.sqlite")), "the refused start created the engine's database"
+    current = strata("db", "current")
+    assert current.stdout.strip() == "none (empty database)"
+
+    # `serve --migrate` (STRATA_MIGRATE): the start itself migrates, as in demo mode.
+    (tmp_path / "migrating").mkdir()
+    other = production_environment(tmp_path / "migrating")
+    assert asyncio.run(prepare_state(load_settings(environ={**other, "STRATA_MIGRATE": "true"}))) is False
+    assert "(head)" in subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "db", "current"], cwd=PROJECT, env={"PATH": "/usr/bin:/bin", **other},
+        capture_output=True, text=True, timeout=120, check=False,
+    ).stdout  # fmt: skip
+
+    upgraded = strata("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr[-2000:]
+    assert "workflow engine: schema current" in upgraded.stdout
+    assert strata("db", "current").stdout.strip().endswith("(head)")
+    assert (tmp_path / "state" / "workflows.sqlite").is_file()  # the engine's own SQLite database
