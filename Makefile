@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser run test lint types unit contract-test bench bench-memory clean
+.PHONY: install browser run test lint types unit contract-test bench bench-memory image clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -50,6 +50,12 @@ unit: install browser
 	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 
 test: lint types unit
+
+# The production image (Dockerfile), built with podman from a Debian base made by mmdebstrap (no
+# registry is reachable here) and smoke-tested. Not part of `make test`: the Dockerfile's lint and
+# its install step (deploy/install.sh) are.
+image:
+	sh deploy/build-image.sh
 
 # Schemathesis against a live server, e.g. make contract-test URL=http://127.0.0.1:8080
 # (TOKEN=... for the bearer token; API=system/crm/v1 to choose the contract; EXAMPLES=...).

@@ -1,8 +1,9 @@
 """The built wheel is a whole server: installed outside the checkout, ``strata serve`` comes up.
 
-A platform team installs Strata from its wheel, not from a checkout. This test builds the wheel,
-installs it with the locked runtime dependencies into a fresh virtual environment in a temporary
-directory (offline, from uv's cache that ``make install`` warmed), migrates a database there with
+A platform team installs Strata from its wheel, not from a checkout. This test runs the image's
+install step (``deploy/install.sh``: the locked runtime dependencies, then the wheel built from the
+tree) into a fresh virtual environment in a temporary directory (offline, from uv's cache that
+``make install`` warmed), migrates a database there with
 ``strata db upgrade`` and starts ``strata serve`` with nothing but ``STRATA_*`` settings and that
 directory as its working directory: contracts, migrations and templates must come from the wheel.
 """
@@ -47,21 +48,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("installed")
     assert not root.is_relative_to(PROJECT_ROOT)
-    _run(*uv, "build", "--wheel", "--out-dir", str(root / "dist"), "--quiet", cwd=PROJECT_ROOT)
-    [wheel] = (root / "dist").glob("strata-*.whl")
-    venv = root / "venv"
-    # The locked runtime dependencies (uv sync reads uv.lock and the cache; `uv pip install -r` would
-    # need index pages the cache does not keep), then the wheel itself, not the checkout.
-    environment = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
+    # The Dockerfile's own install step, offline from uv's cache (as `make install` left it).
+    environment = {**os.environ, "UV": " ".join(uv), "PYTHON": sys.executable, "UV_OFFLINE": "1"}
     environment.pop("VIRTUAL_ENV", None)
     done = subprocess.run(
-        [*uv, "sync", "--frozen", "--offline", "--no-dev", "--no-install-project", "--quiet",
-         "--python", sys.executable],
-        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False,
+        ["sh", str(PROJECT_ROOT / "deploy" / "install.sh"), str(PROJECT_ROOT), str(root / "venv")],
+        cwd=root, env=environment, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    python = venv / "bin" / "python"
-    _run(*uv, "pip", "install", "--offline", "--no-deps", "--quiet", "--python", str(python), str(wheel), cwd=root)
+    assert "strata installed into" in done.stdout
     yield root
 
 
