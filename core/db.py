@@ -369,3 +369,13 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+workflow_executors = Table(
+    "workflow_executors",
+    metadata,
+    Column("executor_id", String(200), primary_key=True, doc="the workflow engine's executor id a process runs as"),
+    Column("holder", String(64), nullable=False, doc="random token of the process holding the lease"),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, doc="past it, a live process takes the executor's workflows over"),
+)

@@ -155,9 +155,12 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Run the durable workflow engine in this process (the process APIs). Off, process API
     calls answer 503; tests that start hundreds of gateways for other things turn it off."""
     executor_id: str = ""
-    """This process's id in the workflow engine; a restarted process recovers the pending
-    workflows of its id only, so it must be stable per process slot. Empty = ``<host>:<port>``.
-    Every process sharing one PostgreSQL database needs its own."""
+    """This process's id in the workflow engine. Empty = the lowest free slot ``<host>:<port>:<n>``
+    (each worker of ``serve --workers N`` its own); set, the process takes that id whatever holds it.
+    See :mod:`apis.process.executor_leases`."""
+    executor_lease_seconds: int = 60
+    """How long an executor's lease runs without a heartbeat before a live process takes its pending
+    workflows over (5-3600). Longer than the longest workflow step."""
     workflow_step_attempts: int = 5
     """Attempts of a workflow step failing with a retryable error (timeout, 429, 5xx)."""
     workflow_backoff_base_ms: int = 1000
@@ -240,6 +243,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def __post_init__(self) -> None:
         _check_range("port", self.port, 1, 65535)
         _check_range("workers", self.workers, 1, 64)
+        _check_range("executor_lease_seconds", self.executor_lease_seconds, 5, 3600)
         _check_range("token_ttl_seconds", self.token_ttl_seconds, 60, 86400)
         _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
         _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)

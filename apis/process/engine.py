@@ -249,6 +249,15 @@ class WorkflowEngine:
             ) from exc
         self._launched = True
 
+    def recover_executor(self, executor_id: str) -> int:
+        """Re-enqueue the pending workflows of another executor (one whose process died) for any live
+        process; how many. Idempotent: the engine's queue hands each workflow to one runner.
+
+        DBOS keeps this in an internal method (what its admin server's recovery endpoint calls);
+        the version is pinned and ``tests/apis/process/engine/test_executor_takeover.py`` covers it.
+        """
+        return len(DBOS._recover_pending_workflows([executor_id]))
+
     def shutdown(self) -> None:
         """Stop the engine (pending workflows resume at the next launch with this executor id)."""
         if self._launched:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 
 from apis.process.engine import StepRetry, WorkflowEngine, system_database_url
+from apis.process.executor_leases import ExecutorLease, keep_lease
 from apis.process.stops import QuietStops
 from apis.process.transactions import TransactionStore
 from apis.process.xref import XrefStore
@@ -90,7 +91,9 @@ class MasterDataCache:
 class ProcessRuntime:
     """One process's workflow engine and everything its workflow steps use."""
 
-    def __init__(self, settings: CoreSettings, engine: AsyncEngine, services: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: CoreSettings, engine: AsyncEngine, services: dict[str, Any], *, executor_id: str
+    ) -> None:
         self.settings = settings
         self.database = engine
         self.transactions = TransactionStore(engine)
@@ -103,6 +106,8 @@ class ProcessRuntime:
         self.product: ProductService = services["product"]
         self.data: DataService = services["data"]
         self.relay: OutboxRelay | None = None
+        self.lease: ExecutorLease | None = None
+        """This process's lease on its executor id (see :mod:`apis.process.executor_leases`)."""
         """The outbox relay of this process, once the event delivery job runs."""
         self.event_subscribers: EventSubscribers = no_event_subscribers
         """Outbox subscribers besides the data platform (see :func:`start_runtime`)."""
@@ -122,7 +127,7 @@ class ProcessRuntime:
             system_database_url=system_database_url(
                 settings.effective_database_url, str(settings.state_path / "workflows.sqlite")
             ),
-            executor_id=executor_id(settings),
+            executor_id=executor_id,
             application_version=_application_version(),
             run_migrations=settings.migrates_at_start,
         )
@@ -164,7 +169,11 @@ async def start_runtime(
         jobs: every background loop to run (the process layer's own and those of the layers above).
     """
     global _current
-    process = ProcessRuntime(settings, engine, services)
+    lease = await ExecutorLease.claim(
+        engine, configured=settings.executor_id, port=settings.port, lease_seconds=settings.executor_lease_seconds
+    )
+    process = ProcessRuntime(settings, engine, services, executor_id=lease.executor_id)
+    process.lease = lease
     process.event_subscribers = event_subscribers
     process.workflows = dict(workflows)
     _current = process
@@ -177,6 +186,7 @@ async def start_runtime(
     logger.info("workflow engine launched", executor_id=process.engine.executor_id)
     await start_unstarted(process)
     process.jobs = [asyncio.create_task(job(process)) for job in jobs]
+    process.jobs.append(asyncio.create_task(keep_lease(lease, process.engine.recover_executor)))
     return process
 
 
@@ -217,22 +227,10 @@ async def stop_runtime(process: ProcessRuntime) -> None:
     # (asyncio.to_thread would submit the shutdown to the executor it shuts down).
     with ThreadPoolExecutor(1, thread_name_prefix="engine-shutdown") as pool:
         await asyncio.get_running_loop().run_in_executor(pool, process.engine.shutdown)
+    if process.lease is not None:
+        await process.lease.release()
     if _current is process:
         _current = None
-
-
-def executor_id(settings: CoreSettings) -> str:
-    """This process's executor id: the configured one, else one stable per host and port.
-
-    A restarted process must come back with the id it had, or its pending workflows are
-    orphaned (DBOS recovers, at launch, only the pending workflows of its own executor id):
-    so never a random id.
-    """
-    if settings.executor_id:
-        return settings.executor_id
-    import socket
-
-    return f"{socket.gethostname()}:{settings.port}"
 
 
 def _application_version() -> str:

@@ -36,8 +36,10 @@ GATEWAY_SETTINGS: dict[str, Any] = {
     "netsuite_backoff_base_ms": 5,
     "netsuite_max_retries": 2,
     "log_level": "warning",
+    "executor_lease_seconds": 6,
 }
-"""Short durable backoffs and few attempts: a storm settles in seconds, not minutes."""
+"""Short durable backoffs and few attempts: a storm settles in seconds, not minutes; a process that
+dies for good has its workflows taken over ~6-8 s later."""
 
 
 @dataclass

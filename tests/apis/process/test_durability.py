@@ -9,6 +9,7 @@ one sales order per transaction, each a different one).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,7 +128,7 @@ async def test_a_storm_of_5xx_and_429_ends_every_order_completed_or_in_exception
         cluster.stop()
 
 
-async def test_two_gateways_on_postgresql_and_redis_share_the_work_and_survive_crashes(
+async def test_two_gateways_on_postgresql_and_redis_share_the_work_survive_crashes_and_take_over_a_dead_one(
     sandboxes: SandboxesProcess, tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     cluster = Cluster(tmp_path, sandboxes, database_url=postgres_url, redis_url=redis_url).start(2)
@@ -136,14 +137,25 @@ async def test_two_gateways_on_postgresql_and_redis_share_the_work_and_survive_c
             deals = await cluster.deals(client, 100, "Scale")
             txns = await cluster.submit_all(client, deals, spread=True)
             ids = set(txns.values())
-            for threshold in (20, 55):
-                await cluster.wait_until(client, ids, settled=threshold, within=90)
-                cluster.crash(0)
-                cluster.restart(0)
+            # gw-0 is killed and restarted (it recovers its own workflows), then killed for good: the
+            # workflows it held are taken over by gw-1 once its executor lease expires.
+            await cluster.wait_until(client, ids, settled=20, within=90)
+            cluster.crash(0)
+            cluster.restart(0)
+            await cluster.wait_until(client, ids, settled=55, within=90)
+            cluster.crash(0)
             views = await cluster.wait_until(client, ids, settled=100, within=120)
             assert Counter(v["state"] for v in views.values()) == {"completed": 100}
             await assert_once_each(cluster, client, deals, txns)
             executors = Counter([(await cluster.transaction(client, t))["executor_id"] for t in list(ids)[:40]])
             assert set(executors) == {"gw-0", "gw-1"}, executors  # both processes ran workflows
+            takeovers = [
+                json.loads(line)
+                for line in cluster.gateways[1].log_path.read_text().splitlines()
+                if "took over the workflows" in line
+            ]
+            # (one more takeover, after the first crash, happens when the restart outlasts the lease)
+            assert takeovers and {(t["executor_id"], t["by"]) for t in takeovers} == {("gw-0", "gw-1")}, takeovers
+            assert sum(t["workflows"] for t in takeovers) > 0, takeovers
     finally:
         cluster.stop()

@@ -31,7 +31,9 @@ asyncio.run(main())
 """
 
 
-def test_a_killed_process_resumes_from_the_step_in_flight(tmp_path: Path) -> None:
+def _killed_mid_workflow(tmp_path: Path) -> str:
+    """Run ``crashable`` as executor slot-1 in a process of its own, SIGKILL it in the ``hold`` step;
+    the engine's database URL."""
     url = system_database_url("", str(tmp_path / "workflows.sqlite"))
     env = {**os.environ, "CRASH_TEST_DIR": str(tmp_path)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, url], cwd=PROJECT_ROOT, env=env)
@@ -44,7 +46,11 @@ def test_a_killed_process_resumes_from_the_step_in_flight(tmp_path: Path) -> Non
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
+    return url
 
+
+def test_a_killed_process_resumes_from_the_step_in_flight(tmp_path: Path) -> None:
+    url = _killed_mid_workflow(tmp_path)
     (tmp_path / "release").touch()
     os.environ["CRASH_TEST_DIR"] = str(tmp_path)
     engine = WorkflowEngine(system_database_url=url, executor_id="slot-1", application_version=VERSION)
@@ -61,4 +67,30 @@ def test_a_killed_process_resumes_from_the_step_in_flight(tmp_path: Path) -> Non
     effects = (tmp_path / "effects.log").read_text().splitlines()
     # "first" finished before the kill and was not run again; "hold" was in flight (its body
     # never got to write); every write carried the key of its step.
+    assert effects == ["crash:wf-1:first", "crash:wf-1:hold", "crash:wf-1:last"]
+
+
+def test_another_executor_takes_over_the_workflow_of_a_process_that_never_comes_back(tmp_path: Path) -> None:
+    """The takeover of :mod:`apis.process.executor_leases`: a live engine (slot-2) recovers slot-1's
+    pending workflow through DBOS's internal recovery call (pinned DBOS version; this test fails
+    loudly if an upgrade changes that call)."""
+    url = _killed_mid_workflow(tmp_path)
+    (tmp_path / "release").touch()
+    os.environ["CRASH_TEST_DIR"] = str(tmp_path)
+    engine = WorkflowEngine(system_database_url=url, executor_id="slot-2", application_version=VERSION)
+    try:
+
+        async def take_over() -> tuple[int, object, int]:
+            engine.launch()  # recovers slot-2's own workflows: none
+            taken = engine.recover_executor("slot-1")
+            result = await engine.result("crash:wf-1")
+            return taken, result, engine.recover_executor("slot-1")
+
+        taken, result, again = asyncio.run(take_over())
+    finally:
+        engine.shutdown()
+        del os.environ["CRASH_TEST_DIR"]
+    assert (taken, again) == (1, 0)  # one pending workflow; none left once it finished
+    assert result == ["first", "hold", "last"]
+    effects = (tmp_path / "effects.log").read_text().splitlines()
     assert effects == ["crash:wf-1:first", "crash:wf-1:hold", "crash:wf-1:last"]
