@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Services the sandbox serves without SAP's ``$metadata`` in the collection: GUESSED shapes.
 
 Each is described here in the same model as a parsed EDMX (:mod:`.edmx`) and its ``$metadata`` is

@@ -53,7 +53,7 @@ class SapError(Exception):
                         "service_namespace": "/SAP/",
                         "service_id": "",
                         "service_version": "0001",
-                    },  # fmt: skip
+                    },
                     "transactionid": uuid.uuid4().hex.upper(),
                     "timestamp": dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S.%f")[:21],
                     "Error_Resolution": {"SAP_Transaction": "", "SAP_Note": "See SAP Note 1797736 for error analysis"},

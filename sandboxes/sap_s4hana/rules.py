@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Business rules: deep inserts with SAP's numbering and pricing, the billing run, accounting postings.
 
 * Business partners get the next number of their range; one created with ``to_Customer`` is also

