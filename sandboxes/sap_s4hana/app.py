@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """The SAP S/4HANA Cloud sandbox as an ASGI app: auth, CSRF, faults, the OData V2 and SOAP endpoints."""
 
 from __future__ import annotations
@@ -105,8 +104,8 @@ class SapS4HanaSandbox:
                 return
             if not self.authenticated(_header(scope, "authorization")):
                 body = b"<html><head><title>Logon Error Message</title></head><body>401 Unauthorized</body></html>"
-                return await _send(send, 401, body, "text/html",
-                                   [(b"www-authenticate", b'Basic realm="SAP NetWeaver Application Server [S4C/100]"')])  # fmt: skip
+                challenge = [(b"www-authenticate", b'Basic realm="SAP NetWeaver Application Server [S4C/100]"')]
+                return await _send(send, 401, body, "text/html", challenge)
             await app(scope, receive, send)
 
         return guarded

@@ -119,10 +119,10 @@ def parse(name: str, raw: bytes) -> Service:
             }
             navs = {}
             for nav in entity_type.findall(f"{EDM}NavigationProperty"):
-                association = associations.get(nav.get("Relationship", "").rsplit(".", 1)[-1])
-                if association is None:
+                found = associations.get(nav.get("Relationship", "").rsplit(".", 1)[-1])
+                if found is None:
                     continue
-                end = next(e for e in association.findall(f"{EDM}End") if e.get("Role") == nav.get("ToRole"))
+                end = next(e for e in found.findall(f"{EDM}End") if e.get("Role") == nav.get("ToRole"))
                 target_type = end.get("Type", "").rsplit(".", 1)[-1]
                 if target_type in set_of_type:
                     navs[nav.get("Name", "")] = Nav(

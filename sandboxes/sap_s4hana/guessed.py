@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Services the sandbox serves without SAP's ``$metadata`` in the collection: GUESSED shapes.
 
 Each is described here in the same model as a parsed EDMX (:mod:`.edmx`) and its ``$metadata`` is
@@ -54,8 +53,9 @@ def _credit_memo_request() -> list[EntitySet]:
     return [
         _set(svc, "A_CreditMemoRequest", ("CreditMemoRequest",), [
             ("CreditMemoRequest", S, 10, False), ("CreditMemoRequestType", S, 4, True),
-            ("SalesOrganization", S, 4, True), ("DistributionChannel", S, 2, True), ("OrganizationDivision", S, 2, True),
-            ("SoldToParty", S, 10, True), ("PurchaseOrderByCustomer", S, 35, True), ("CreditMemoRequestDate", DT, None, True),
+            ("SalesOrganization", S, 4, True), ("DistributionChannel", S, 2, True),
+            ("OrganizationDivision", S, 2, True), ("SoldToParty", S, 10, True),
+            ("PurchaseOrderByCustomer", S, 35, True), ("CreditMemoRequestDate", DT, None, True),
             ("TransactionCurrency", S, 5, True), ("SDDocumentReason", S, 3, True), ("ReferenceSDDocument", S, 10, True),
             ("HeaderBillingBlockReason", S, 2, True), ("TotalNetAmount", D, None, False),
             ("OverallSDProcessStatus", S, 1, False),

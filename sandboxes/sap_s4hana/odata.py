@@ -205,16 +205,14 @@ class _Filter:
         left = self._conjunction()
         while self._peek() == "or":
             self._next()
-            right, first = self._conjunction(), left
-            left = lambda r, a=first, b=right: a(r) or b(r)  # noqa: E731
+            left = _either(left, self._conjunction())
         return left
 
     def _conjunction(self) -> Predicate:
         left = self._unary()
         while self._peek() == "and":
             self._next()
-            right, first = self._unary(), left
-            left = lambda r, a=first, b=right: a(r) and b(r)  # noqa: E731
+            left = _both(left, self._unary())
         return left
 
     def _unary(self) -> Predicate:
@@ -270,6 +268,14 @@ class _Filter:
         if prop.type == "Edm.Decimal":
             return lambda r: Decimal(str(r[token])) if r.get(token) is not None else None
         return lambda r: r.get(token)
+
+
+def _either(first: Predicate, second: Predicate) -> Predicate:
+    return lambda record: first(record) or second(record)
+
+
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda record: first(record) and second(record)
 
 
 def _compare(operator: str, left: Any, right: Any) -> bool:

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Business rules: deep inserts with SAP's numbering and pricing, the billing run, accounting postings.
 
 * Business partners get the next number of their range; one created with ``to_Customer`` is also
@@ -193,8 +192,10 @@ def bill(store: Store, header_set: str, order: Record) -> Record | None:
               "Customer": order["SoldToParty"], "InvoiceReference": reference}]  # fmt: skip
     lines += [{"GLAccount": REVENUE_ACCOUNT, "Amount": -sign * Decimal(i["NetAmount"])} for i in items]
     try:
-        document = post(store, company, str(day), "RV", lines, reference_document=number,
-                        assignment=header["DocumentReferenceID"], sales_document="" if credit else order[number_key])  # fmt: skip
+        document = post(
+            store, company, str(day), "RV", lines, reference_document=number,
+            assignment=header["DocumentReferenceID"], sales_document="" if credit else order[number_key],
+        )  # fmt: skip
     except SapError:
         record["AccountingTransferStatus"] = "B"  # not posted: the posting period is closed
         return record
@@ -260,13 +261,16 @@ def post(store: Store, company: str, day: str, doc_type: str, lines: list[Record
             "ID": f"{LEDGER}{company}{year}{document}{item}", "SourceLedger": LEDGER, "Ledger": LEDGER,
             "CompanyCode": company, "FiscalYear": year, "AccountingDocument": document, "LedgerGLLineItem": item,
             "LedgerFiscalYear": year, "GLRecordType": "2", "ChartOfAccounts": "YCOA",
-            "GLAccount": padded(str(line["GLAccount"])), "ReferenceDocumentType": "VBRK" if doc_type == "RV" else "BKPFF",
+            "GLAccount": padded(str(line["GLAccount"])),
+            "ReferenceDocumentType": "VBRK" if doc_type == "RV" else "BKPFF",
             "ReferenceDocument": reference_document or document, "TransactionCurrency": currency,
             "AmountInTransactionCurrency": format(amount, "f"), "CompanyCodeCurrency": currency,
             "AmountInCompanyCodeCurrency": format(amount, "f"), "DebitCreditCode": "S" if amount >= 0 else "H",
-            "FiscalPeriod": day[5:7].zfill(3), "FiscalYearVariant": "K4", "FiscalYearPeriod": f"{year}{day[5:7].zfill(3)}",
+            "FiscalPeriod": day[5:7].zfill(3), "FiscalYearVariant": "K4",
+            "FiscalYearPeriod": f"{year}{day[5:7].zfill(3)}",
             "PostingDate": day, "DocumentDate": day, "AccountingDocumentType": doc_type,
-            "AccountingDocumentItem": str(position).zfill(3), "AssignmentReference": line.get("Assignment") or assignment,
+            "AccountingDocumentItem": str(position).zfill(3),
+            "AssignmentReference": line.get("Assignment") or assignment,
             "DocumentItemText": line.get("Text") or header_text, "Customer": line.get("Customer") or "",
             "FinancialAccountType": "D" if line.get("Customer") else "S",
             "InvoiceReference": line.get("InvoiceReference") or "",

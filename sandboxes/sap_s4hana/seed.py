@@ -40,7 +40,7 @@ TERMS = ("NT30", "NT30", "NT15", "NT45", "NT60")
 
 def seed(store: Store, seed_value: int) -> None:
     """Fill ``store`` with company codes, master data and the synced customers."""
-    by_currency = {}
+    by_currency: dict[str, str] = {}
     for code, name, currency, country, city in COMPANY_CODES:
         by_currency[currency] = code
         store.insert(store.sets["A_CompanyCode"], {
@@ -56,9 +56,9 @@ def seed(store: Store, seed_value: int) -> None:
                     "FiscalPeriodStartDate": start.isoformat(), "FiscalPeriodEndDate": end.isoformat(),
                     "PostingPeriodIsOpen": end >= CLOSED_BEFORE,
                 })  # fmt: skip
-    for account, balance in ACCOUNTS:
+    for gl_account, balance in ACCOUNTS:
         store.insert(store.sets["A_GLAccountInChartOfAccounts"], {
-            "ChartOfAccounts": "YCOA", "GLAccount": padded(account), "IsBalanceSheetAccount": balance,
+            "ChartOfAccounts": "YCOA", "GLAccount": padded(gl_account), "IsBalanceSheetAccount": balance,
             "IsProfitLossAccount": not balance, "GLAccountType": "X" if balance else "P",
         })  # fmt: skip
     prices = {code: price for code, _name, _family, price in PRODUCTS}

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Journal Entry - Post (synchronous SOAP): ``JournalEntryCreateRequestConfirmation_In``.
 
 Served at ``/sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi`` (communication scenario
@@ -70,7 +69,8 @@ def handle(store: Store, body: bytes) -> tuple[int, bytes]:
     answer = (f'<soap-env:Envelope xmlns:soap-env="{ENVELOPE}"><soap-env:Header/><soap-env:Body>'
               f'<n0:JournalEntryBulkCreateConfirmation xmlns:n0="{NAMESPACE}">'
               f"<MessageHeader><CreationDateTime>{escape(_now())}</CreationDateTime></MessageHeader>"
-              f"{''.join(confirmations)}</n0:JournalEntryBulkCreateConfirmation></soap-env:Body></soap-env:Envelope>")  # fmt: skip
+              f"{''.join(confirmations)}</n0:JournalEntryBulkCreateConfirmation>"
+              "</soap-env:Body></soap-env:Envelope>")  # fmt: skip
     return 200, answer.encode()
 
 

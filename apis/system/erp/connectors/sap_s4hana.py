@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """SAP S/4HANA Cloud connector: the :class:`~apis.system.erp.connector.ErpConnector` over its A2X APIs.
 
 OData V2 (:mod:`.sap_s4hana_http`: CSRF, Basic or OAuth, ``d`` envelopes, SAP Gateway errors) for
@@ -30,6 +29,7 @@ from apis.canonical import (
     DocumentLineInput,
     ErpCustomer,
     ErpCustomerUpsert,
+    ErpDocumentStatus,
     Item,
     LegalEntity,
     Page,
@@ -280,9 +280,12 @@ class SapS4HanaConnector(SapDocuments):
     def _items(self, lines: list[DocumentLineInput], currency: str, text_field: str) -> list[dict[str, Any]]:
         out = []
         for index, line in enumerate(lines):
-            entry: dict[str, Any] = {"Material": line.item_id, "RequestedQuantity": line.quantity,
-                                     "to_PricingElement": [{"ConditionType": "PPR0", "ConditionRateValue":
-                                                            line.unit_price, "ConditionCurrency": currency}]}  # fmt: skip
+            pricing = {"ConditionType": "PPR0", "ConditionRateValue": line.unit_price, "ConditionCurrency": currency}
+            entry: dict[str, Any] = {
+                "Material": line.item_id,
+                "RequestedQuantity": line.quantity,
+                "to_PricingElement": [pricing],
+            }
             if line.description:
                 entry[text_field] = line.description[:40]
             if not line.item_id or len(line.item_id) > 40:
@@ -331,7 +334,7 @@ class SapS4HanaConnector(SapDocuments):
 
     def _sales_order(self, record: dict[str, Any], company: str) -> SalesOrder:
         currency = str(record.get("TransactionCurrency") or "")
-        status = "billed" if record.get("OverallSDProcessStatus") == "C" else "open"
+        status: ErpDocumentStatus = "billed" if record.get("OverallSDProcessStatus") == "C" else "open"
         return SalesOrder(
             id=str(record["SalesOrder"]), external_id=str(record.get("PurchaseOrderByCustomer") or "") or None,
             number=str(record["SalesOrder"]), customer_id=str(record.get("SoldToParty") or ""),
@@ -368,5 +371,10 @@ def build_sap_s4hana_connector(link: VendorLink[Any], settings: SapS4HanaSetting
     else:
         http = SapHttp(link.client, base, basic=(credentials.username, credentials.password), oauth=None,
                        config=config, breaker=link.breaker)  # fmt: skip
-    return SapS4HanaConnector(http, company_code=settings.company_code, distribution_channel=settings.distribution_channel,
-                              division=settings.division, sales_organization=settings.sales_organization)  # fmt: skip
+    return SapS4HanaConnector(
+        http,
+        company_code=settings.company_code,
+        distribution_channel=settings.distribution_channel,
+        division=settings.division,
+        sales_organization=settings.sales_organization,
+    )

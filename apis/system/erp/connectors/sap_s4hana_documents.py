@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """The S/4HANA Cloud connector's documents: invoices (billing run), credit memos, payments, journal entries.
 
 A mixin of :class:`~apis.system.erp.connectors.sap_s4hana.SapS4HanaConnector` (see its docstring for
@@ -15,12 +14,12 @@ from apis.canonical import (
     CreditMemoCreate,
     CustomerPayment,
     CustomerPaymentCreate,
+    ErpDocumentStatus,
     Invoice,
     InvoiceCreate,
     JournalEntry,
     JournalEntryCreate,
     JournalLine,
-    Money,
     Page,
     PaymentApplication,
 )
@@ -66,8 +65,10 @@ class SapDocuments:
         async def _currency(self, company: str) -> str: ...
         def _sales_org(self, company: str) -> str: ...
         def _items(self, lines: list[DocumentLineInput], currency: str, text_field: str) -> list[dict[str, Any]]: ...
-        async def _create_order(self, partner: str, company: str, key: str, day: dt.date, currency: str,
-                                lines: list[DocumentLineInput], *, invoice_key: str | None) -> dict[str, Any]: ...  # fmt: skip
+        async def _create_order(
+            self, partner: str, company: str, key: str, day: dt.date, currency: str,
+            lines: list[DocumentLineInput], *, invoice_key: str | None,
+        ) -> dict[str, Any]: ...  # fmt: skip
 
     # -- billing documents -----------------------------------------------------------------------
     async def _billing(self, clauses: list[str]) -> dict[str, Any] | None:
@@ -77,8 +78,8 @@ class SapDocuments:
 
     async def _paid(self, company: str, partner: str) -> dict[str, Decimal]:
         """Invoice accounting document → what payments and credit memos took off it."""
-        params = {"$filter": f"CompanyCode eq {sap.text(company)} and Customer eq {sap.text(partner)} and "
-                             "InvoiceReference ne ''", "$select": "InvoiceReference,AmountInTransactionCurrency"}  # fmt: skip
+        clauses = f"CompanyCode eq {sap.text(company)} and Customer eq {sap.text(partner)} and InvoiceReference ne ''"
+        params = {"$filter": clauses, "$select": "InvoiceReference,AmountInTransactionCurrency"}
         paid: dict[str, Decimal] = {}
         for line in sap.results(await self.http.odata("GET", GL, "GLAccountLineItem", params=params, idempotent=True)):
             ref = str(line.get("InvoiceReference") or "")
@@ -90,8 +91,11 @@ class SapDocuments:
         items = sap.results(record.get("to_Item"))
         total = sap.decimal(record.get("TotalGrossAmount") or "0")
         due = max(Decimal(0), total + paid.get(str(record.get("AccountingDocument") or "-"), Decimal(0)))
-        status = ("void" if record.get("BillingDocumentIsCancelled") else "paid" if due == 0 and total
-                  else "partially_paid" if due < total else "open")  # fmt: skip
+        status: ErpDocumentStatus = "partially_paid" if due < total else "open"
+        if due == 0 and total:
+            status = "paid"
+        if record.get("BillingDocumentIsCancelled"):
+            status = "void"
         order = next((str(i["SalesDocument"]) for i in items if i.get("SalesDocument")), None)
         return Invoice(
             id=str(record["BillingDocument"]), external_id=str(record.get("DocumentReferenceID") or "") or None,
@@ -337,8 +341,10 @@ class SapDocuments:
                 raise _field("is not a posted invoice of the customer", f"/applications/{index}/invoice_id")
             share = Decimal(application.amount)
             applied += share
-            items.append({"amount": -share, "debtor": partner, "assignment": key,
-                          "invoice": str(invoice["AccountingDocument"]), "invoice_year": str(invoice["FiscalYear"])})  # fmt: skip
+            items.append({
+                "amount": -share, "debtor": partner, "assignment": key,
+                "invoice": str(invoice["AccountingDocument"]), "invoice_year": str(invoice["FiscalYear"]),
+            })  # fmt: skip
         if amount > applied:
             items.append({"amount": -(amount - applied), "debtor": partner, "assignment": key})
         envelope = journal_envelope(company=company, day=payment.date, doc_type="DZ", reference=key, header_text="",
@@ -353,20 +359,21 @@ class SapDocuments:
         applications = []
         for line in lines:
             if line.get("Customer") and line.get("InvoiceReference"):
-                params = {"$filter": f"AccountingDocument eq {sap.text(str(line['InvoiceReference']))} and "
-                                     f"CompanyCode eq {sap.text(str(line['CompanyCode']))}", "$select": "BillingDocument"}  # fmt: skip
+                clauses = (f"AccountingDocument eq {sap.text(str(line['InvoiceReference']))} and "
+                           f"CompanyCode eq {sap.text(str(line['CompanyCode']))}")  # fmt: skip
+                params = {"$filter": clauses, "$select": "BillingDocument"}
                 found = sap.results(await self.http.odata("GET", BILL, "A_BillingDocument", params=params,
                                                           idempotent=True))  # fmt: skip
-                amount = -sap.decimal(line.get("AmountInTransactionCurrency") or "0")
+                amount = -sap.decimal(line.get("AmountInTransactionCurrency") or "0").quantize(Decimal("0.01"))
                 if found:
-                    applications.append(PaymentApplication(invoice_id=str(found[0]["BillingDocument"]),
-                                                           amount=format(amount.quantize(Decimal("0.01")), "f")))  # fmt: skip
+                    invoice_id = str(found[0]["BillingDocument"])
+                    applications.append(PaymentApplication(invoice_id=invoice_id, amount=format(amount, "f")))
         customer = next((str(line["Customer"]) for line in lines if line.get("Customer")), "")
         return CustomerPayment(
             id=f"{first['CompanyCode']}-{first['FiscalYear']}-{first['AccountingDocument']}",
             external_id=str(first.get("AssignmentReference") or "") or None, customer_id=customer,
             date=sap.date(first.get("PostingDate")),
-            amount=Money.of(sap.decimal(bank.get("AmountInTransactionCurrency") or "0").quantize(Decimal("0.01")), currency),
+            amount=sap.money(bank.get("AmountInTransactionCurrency") or "0", currency),
             applications=applications,
         )  # fmt: skip
 

@@ -98,7 +98,8 @@ def item(record: dict[str, Any], valuation_area: str) -> Item:
 
 def customer(record: dict[str, Any], external_id: str | None = None) -> ErpCustomer:
     """A business partner with the customer role (``to_Customer`` and the address and tax numbers expanded)."""
-    sap_customer = record.get("to_Customer") if isinstance(record.get("to_Customer"), dict) else {}
+    expanded = record.get("to_Customer")
+    sap_customer: dict[str, Any] = expanded if isinstance(expanded, dict) else {}
     companies = results(sap_customer.get("to_CustomerCompany"))
     areas = results(sap_customer.get("to_CustomerSalesArea"))
     addresses = results(record.get("to_BusinessPartnerAddress"))

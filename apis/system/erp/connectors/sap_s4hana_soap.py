@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (written against a deadline: long lines to be wrapped)
 """Journal Entry - Post (``JournalEntryCreateRequestConfirmation_In``, synchronous SOAP) in SAP's XML.
 
 GUESSED beyond the message structure SAP documents (``JournalEntryBulkCreateRequest`` /
@@ -36,8 +35,9 @@ def journal_envelope(*, company: str, day: dt.date, doc_type: str, reference: st
     for position, item in enumerate(items, start=1):
         amount: Decimal = item["amount"]
         tag = "DebtorItem" if item.get("debtor") else "Item"
+        party = _element("Debtor", item["debtor"]) if item.get("debtor") else _element("GLAccount", item["account"])
         inner = (_element("ReferenceDocumentItem", str(position))
-                 + (_element("Debtor", item["debtor"]) if item.get("debtor") else _element("GLAccount", item["account"]))
+                 + party
                  + f'<AmountInTransactionCurrency currencyCode="{escape(currency)}">{abs(amount):.2f}'
                  "</AmountInTransactionCurrency>"
                  + _element("DebitCreditCode", "S" if amount >= 0 else "H")
@@ -62,17 +62,21 @@ def _find(element: ET.Element, name: str) -> ET.Element | None:
     return next((e for e in element.iter() if e.tag.rsplit("}", 1)[-1] == name), None)
 
 
+def _text(element: ET.Element, name: str) -> str:
+    found = _find(element, name)
+    return (found.text or "").strip() if found is not None else ""
+
+
 def read_confirmation(root: ET.Element) -> tuple[str, str, str]:
     """(accounting document, company code, fiscal year) of the confirmation; the log's error otherwise."""
     log = _find(root, "Log")
     severity = _find(log, "MaximumSeverityCode") if log is not None else None
     if log is not None and severity is not None and (severity.text or "1").strip() >= "3":
         for item in (e for e in log if e.tag.rsplit("}", 1)[-1] == "Item"):
-            code = (_find(item, "TypeID").text or "") if _find(item, "TypeID") is not None else ""
-            note = (_find(item, "Note").text or "") if _find(item, "Note") is not None else ""
+            code, note = _text(item, "TypeID"), _text(item, "Note")
             if code == CLOSED_PERIOD:
                 raise PeriodClosed(f"SAP S/4HANA Cloud refused the posting: {note}", vendor_code=code)
-            if (_find(item, "SeverityCode").text or "") >= "3":
+            if _text(item, "SeverityCode") >= "3":
                 raise UpstreamRejected(f"SAP S/4HANA Cloud rejected the journal entry: {note}", vendor_code=code)
         raise UpstreamRejected("SAP S/4HANA Cloud rejected the journal entry")
     document = _find(root, "AccountingDocument")
