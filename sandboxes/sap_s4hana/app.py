@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import msgspec
 from litestar import Request, Response, get, post, route
+from litestar.params import FromPath
 
 from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
 from sandboxes.sap_s4hana import soap
@@ -204,7 +205,7 @@ async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @route("/sap/opu/odata/sap/{path:path}", http_method=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
-async def odata(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
+async def odata(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     """Every OData V2 call: CSRF first, then the service."""
     sandbox = _sandbox(request)
     method = request.method.upper()
