@@ -111,15 +111,16 @@ class SapS4HanaSandbox:
 
         return guarded
 
-    def csrf(self, scope_headers: dict[str, str], method: str) -> tuple[dict[str, str], str | None]:
-        """(headers to add, refusal) for a request's CSRF handling."""
+    def csrf(self, scope_headers: dict[str, str], method: str, *, https: bool) -> tuple[dict[str, str], str | None]:
+        """(headers to add, refusal) for a request's CSRF handling (the cookie is ``secure`` over https)."""
         cookie = _cookie(scope_headers.get("cookie", ""), SESSION_COOKIE)
-        if method == "GET" and scope_headers.get("x-csrf-token", "").lower() == "fetch":
+        if method in ("GET", "HEAD") and scope_headers.get("x-csrf-token", "").lower() == "fetch":
             if cookie not in self.sessions:
                 cookie = secrets.token_urlsafe(24)
                 self.sessions[cookie] = secrets.token_urlsafe(18) + "=="
-            return {"x-csrf-token": self.sessions[cookie],
-                    "set-cookie": f"{SESSION_COOKIE}={cookie}; path=/; secure; HttpOnly"}, None  # fmt: skip
+            secure = " secure;" if https else ""
+            cookie_header = f"{SESSION_COOKIE}={cookie}; path=/;{secure} HttpOnly"
+            return {"x-csrf-token": self.sessions[cookie], "set-cookie": cookie_header}, None
         if method in WRITES:
             sent = scope_headers.get("x-csrf-token", "")
             if not cookie or cookie not in self.sessions or not hmac.compare_digest(sent, self.sessions[cookie]):
@@ -213,7 +214,7 @@ async def odata(request: Request[Any, Any, Any], path: FromPath[str]) -> Respons
     if method == "POST" and override in ("MERGE", "PATCH", "PUT", "DELETE"):
         method = override
     headers = {k.lower(): v for k, v in request.headers.items()}
-    extra, refusal = sandbox.csrf(headers, method)
+    extra, refusal = sandbox.csrf(headers, method, https=request.url.scheme == "https")
     if refusal:
         return Response(refusal.encode(), status_code=403, media_type="text/plain", headers=extra)
     base = f"{request.url.scheme}://{request.url.netloc}{mount_prefix(request.scope)}/sap/opu/odata/sap"
