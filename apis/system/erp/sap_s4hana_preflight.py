@@ -52,8 +52,8 @@ async def sap_s4hana_preflight(link: VendorLink[Any], settings: SapS4HanaSetting
             checks.passed(service, f"{service} answers")
     codes: dict[str, Any] = {}
     async with checks.step("company_code", "check the communication arrangement of Journal Entry Item - Basic"):
-        codes = {str(r.get("CompanyCode")): r for r in results(
-            await connector.http.odata("GET", "API_JOURNALENTRYITEMBASIC_SRV", "A_CompanyCode", idempotent=True))}  # fmt: skip
+        body = await connector.http.odata("GET", "API_JOURNALENTRYITEMBASIC_SRV", "A_CompanyCode", idempotent=True)
+        codes = {str(r.get("CompanyCode")): r for r in results(body)}
         found = settings.company_code in codes
         checks.check(
             "company_code",
