@@ -111,3 +111,24 @@ async def test_an_order_leaves_the_billing_run_while_blocked(client: httpx.Async
     invoices = (await client.get(f"{ODATA}/API_BILLING_DOCUMENT_SRV/A_BillingDocument", params=query)).json()["d"]
     assert [i["BillingDocumentType"] for i in invoices["results"]] == ["F2"]
     assert invoices["results"][0]["TotalNetAmount"] == "200.00"
+
+
+async def test_the_tenant_survives_a_restart_in_its_state_dir(tmp_path: Path) -> None:
+    from sandboxes.sap_s4hana import create_sap_s4hana_sandbox
+    from tests.sandboxes.sap_s4hana.conftest import PASSWORD, USER
+
+    async def orders(sandbox: SapS4HanaSandbox, body: dict[str, object] | None = None) -> list[str]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://s",
+                                     auth=(USER, PASSWORD)) as client:  # fmt: skip
+            if body is not None:
+                sold_to = await _eur_customer(client)
+                headers = await csrf(client, "API_SALES_ORDER_SRV")
+                created = await client.post(f"{ODATA}/API_SALES_ORDER_SRV/A_SalesOrder",
+                                            json={**body, "SoldToParty": sold_to}, headers=headers)  # fmt: skip
+                assert created.status_code == 201
+            listed = await client.get(f"{ODATA}/API_SALES_ORDER_SRV/A_SalesOrder")
+            return [o["PurchaseOrderByCustomer"] for o in listed.json()["d"]["results"]]
+
+    first = create_sap_s4hana_sandbox(tmp_path, user=USER, password=PASSWORD)
+    assert await orders(first, ORDER) == ["dialect-1"]
+    assert await orders(create_sap_s4hana_sandbox(tmp_path, user=USER, password=PASSWORD)) == ["dialect-1"]
