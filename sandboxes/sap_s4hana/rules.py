@@ -47,6 +47,8 @@ def create(store: Store, entity: EntitySet, body: Record, *, deep: bool = False)
     hook = _BEFORE.get(entity.name)
     if hook is not None:
         hook(store, values, navigation)
+    if not deep and entity.name == "A_BusinessPartnerAddress":
+        _number_item(entity, values, len(store.where(entity.name, BusinessPartner=values.get("BusinessPartner"))))
     for key in entity.keys:
         if not values.get(key):
             raise bad_request(f"Key property '{key}' of '{entity.name}' is missing", target=key)
@@ -78,7 +80,7 @@ def _number_item(target: EntitySet, child: Record, index: int) -> None:
         child.setdefault("PricingProcedureStep", str(10 * (index + 1)).zfill(3))
         child.setdefault("PricingProcedureCounter", "001")
     if target.name == "A_BusinessPartnerAddress" and not child.get("AddressID"):
-        child["AddressID"] = str(index + 1)
+        child["AddressID"] = str(index + 1)  # numbered per partner here (SAP numbers addresses tenant-wide)
 
 
 def _business_partner(store: Store, values: Record, _navigation: Record) -> None:
@@ -117,6 +119,7 @@ def _document(number_key: str, date_key: str, first: int, range_name: str) -> An
                 f"{values.get('OrganizationDivision', '')}", "V1/390", "SoldToParty",
             )  # fmt: skip
         values.setdefault(date_key, dt.date.today().isoformat())
+        values.setdefault("CustomerPaymentTerms", areas[0].get("CustomerPaymentTerms") or "")
         values[number_key] = store.next_number(range_name, first, 0)
         values["OverallSDProcessStatus"] = "A"
         values["TotalNetAmount"] = "0"

@@ -209,27 +209,55 @@ class SapS4HanaConnector(SapDocuments):
                 if created is None:
                     raise UpstreamContractViolation("SAP S/4HANA Cloud created a business partner it cannot find")
                 return sap.customer(created, external_id), True
-            await self._update_partner(found, name1, name2, currency, terms)
+            await self._update_partner(found, upsert, company)
             fresh = await self._partner_by_key(key)
             return sap.customer(fresh or found, external_id), bool(sent)
 
-        result: tuple[ErpCustomer, bool] = await self.http.retried(procedure, writes=3)
+        result: tuple[ErpCustomer, bool] = await self.http.retried(procedure, writes=6)
         return result
 
-    async def _update_partner(self, found: dict[str, Any], name1: str, name2: str, currency: str,
-                              terms: str | None) -> None:  # fmt: skip
+    async def _update_partner(self, found: dict[str, Any], upsert: ErpCustomerUpsert, company: str) -> None:
+        """MERGE what differs: names, the sales areas' currency and terms, the company codes' terms, the
+        first address, the tax number (each with the ETag just read)."""
         number = found["BusinessPartner"]
+        name1, name2 = upsert.name[:40], upsert.name[40:80]
         if (found.get("OrganizationBPName1"), found.get("OrganizationBPName2") or "") != (name1, name2):
-            etag = found["__metadata"]["etag"]
-            await self.http.odata("PATCH", BP, f"A_BusinessPartner({sap.text(number)})", idempotent=False,
-                                  json={"OrganizationBPName1": name1, "OrganizationBPName2": name2},
-                                  headers={"If-Match": etag})  # fmt: skip
+            await self._merge(BP, f"A_BusinessPartner({sap.text(number)})", found,
+                              {"OrganizationBPName1": name1, "OrganizationBPName2": name2})  # fmt: skip
         customer = found.get("to_Customer") or {}
+        terms = sap.TERMS.get(upsert.payment_terms) if upsert.payment_terms else None
+        area_changes = {**({"Currency": upsert.currency.upper()} if upsert.currency else {}),
+                        **({"CustomerPaymentTerms": terms} if terms else {})}  # fmt: skip
         for area in sap.results(customer.get("to_CustomerSalesArea")):
-            changes = {"Currency": currency, **({"CustomerPaymentTerms": terms} if terms else {})}
-            if any(area.get(k) != v for k, v in changes.items()):
-                await self.http.odata("PATCH", BP, area["__metadata"]["uri"], json=changes, idempotent=False,
-                                      headers={"If-Match": area["__metadata"]["etag"]})  # fmt: skip
+            await self._merge(BP, area["__metadata"]["uri"], area, area_changes)
+        for company_data in sap.results(customer.get("to_CustomerCompany")):
+            await self._merge(
+                BP, company_data["__metadata"]["uri"], company_data, {"PaymentTerms": terms} if terms else {}
+            )
+        addresses = sap.results(found.get("to_BusinessPartnerAddress"))
+        if upsert.billing_address is not None:
+            wanted = _address(upsert.billing_address)
+            if addresses:
+                await self._merge(BP, addresses[0]["__metadata"]["uri"], addresses[0], wanted)
+            else:
+                body = {"BusinessPartner": number, **wanted}
+                await self.http.odata("POST", BP, "A_BusinessPartnerAddress", json=body, idempotent=False)
+        if upsert.tax_id:
+            taxes = sap.results(found.get("to_BusinessPartnerTax"))
+            if taxes:
+                await self._merge(BP, taxes[0]["__metadata"]["uri"], taxes[0], {"BPTaxNumber": upsert.tax_id[:20]})
+            else:
+                country = (upsert.billing_address.country if upsert.billing_address else None) or (
+                    (await self._company_codes())[company]["Country"])  # fmt: skip
+                body = {"BusinessPartner": number, "BPTaxType": f"{country}0", "BPTaxNumber": upsert.tax_id[:20]}
+                await self.http.odata("POST", BP, "A_BusinessPartnerTaxNumber", json=body, idempotent=False)
+
+    async def _merge(self, service: str, path: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+        """PATCH the properties of ``changes`` that differ from ``record`` (If-Match: its ETag)."""
+        changed = {k: v for k, v in changes.items() if record.get(k) != v}
+        if changed:
+            etag = record["__metadata"]["etag"]
+            await self.http.odata("PATCH", service, path, json=changed, headers={"If-Match": etag}, idempotent=False)
 
     async def get_customer(self, customer_id: str) -> ErpCustomer:
         """One business partner with the customer role."""

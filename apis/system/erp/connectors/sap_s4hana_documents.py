@@ -6,6 +6,7 @@ the de-duplication keys); kept apart so each module stays readable.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,6 @@ from apis.system.erp.connectors.sap_s4hana_soap import PATH, journal_envelope, r
 from core.errors import InvalidInput, NotFound, UpstreamContractViolation
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from apis.canonical import DocumentLineInput
     from apis.system.erp.connectors.sap_s4hana_http import SapHttp
 
@@ -97,11 +96,14 @@ class SapDocuments:
         if record.get("BillingDocumentIsCancelled"):
             status = "void"
         order = next((str(i["SalesDocument"]) for i in items if i.get("SalesDocument")), None)
+        day = sap.date(record.get("BillingDocumentDate"))
+        days = sap.TERM_DAYS.get(str(record.get("CustomerPaymentTerms") or ""))
         return Invoice(
             id=str(record["BillingDocument"]), external_id=str(record.get("DocumentReferenceID") or "") or None,
             number=str(record["BillingDocument"]), customer_id=str(record.get("SoldToParty") or ""),
             legal_entity_id=str(record.get("CompanyCode") or "") or None, sales_order_id=order,
-            date=sap.date(record.get("BillingDocumentDate")), due_date=None, currency=currency, status=status,
+            date=day, due_date=day + dt.timedelta(days=days) if days is not None else None, currency=currency,
+            status=status,
             lines=sap.lines(items, currency, "BillingQuantity", "BillingDocumentItemText"),
             total=sap.money(total, currency), amount_due=sap.money(due, currency),
         )  # fmt: skip

@@ -22,6 +22,8 @@ TERMS: dict[PaymentTerms, str] = {"due_on_receipt": "0001", "net_15": "NT15", "n
                                   "net_60": "NT60", "net_90": "NT90"}  # fmt: skip
 """Canonical payment terms → the tenant's payment terms keys (customizing; these are the sandbox's)."""
 TERMS_BACK = {v: k for k, v in TERMS.items()}
+TERM_DAYS = {"0001": 0, "NT15": 15, "NT30": 30, "NT45": 45, "NT60": 60, "NT90": 90}
+"""Days net of the payment terms keys above (what each key's customizing says in the sandbox's tenant)."""
 
 
 def key(external_id: str, length: int) -> str:

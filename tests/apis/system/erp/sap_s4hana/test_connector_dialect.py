@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
+import msgspec
 import pytest
 import pytest_asyncio
 
@@ -98,3 +99,33 @@ async def test_an_unknown_document_is_not_found(connector: SapS4HanaConnector) -
     for read in (connector.get_invoice, connector.get_sales_order, connector.get_customer_payment):
         with pytest.raises(NotFound):
             await read("424242")
+
+
+async def test_an_update_changes_only_what_it_names(connector: SapS4HanaConnector) -> None:
+    from apis.canonical import Address
+
+    created, _ = await connector.upsert_customer("cus_update", ErpCustomerUpsert(name="Update AG", currency="EUR"))
+    assert created.payment_terms is None and created.billing_address is None
+    changed = ErpCustomerUpsert(name="Update AG", payment_terms="net_45", tax_id="DE123456789",
+                                billing_address=Address(city="Hamburg", country="DE"))  # fmt: skip
+    updated, was_created = await connector.upsert_customer("cus_update", changed)
+    assert not was_created and updated.id == created.id
+    assert (updated.currency, updated.legal_entity_id, updated.payment_terms) == ("EUR", "1010", "net_45")
+    assert updated.tax_id == "DE123456789" and updated.billing_address == Address(city="Hamburg", country="DE")
+    assert await connector.get_customer(created.id) == msgspec.structs.replace(updated, external_id="cus_update")
+
+
+async def test_an_invoice_is_due_by_the_customers_payment_terms(connector: SapS4HanaConnector) -> None:
+    from apis.canonical import DocumentLineInput, InvoiceCreate
+
+    customer, _ = await connector.upsert_customer(
+        "cus_terms", ErpCustomerUpsert(name="Terms GmbH", currency="EUR", payment_terms="net_30")
+    )
+    line = DocumentLineInput(item_id="STRATA-CORE", quantity="1", unit_price="10.00")
+    invoice, created = await connector.create_invoice(
+        InvoiceCreate(
+            external_id="inv-terms", customer_id=customer.id, date=dt.date(2026, 3, 10), currency="EUR", lines=[line]
+        )
+    )
+    assert created and invoice.due_date == dt.date(2026, 4, 9) and invoice.amount_due.amount == "10.00"
+    assert invoice.sales_order_id is not None and invoice.external_id == "inv-terms"
