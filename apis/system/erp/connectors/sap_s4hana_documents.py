@@ -169,6 +169,7 @@ class SapDocuments:
                   "$inlinecount": "allpages", "$orderby": "BillingDocument"}  # fmt: skip
         body = await self.http.odata("GET", BILL, "A_BillingDocument", params=params, idempotent=True)
         records = sap.results(body)
+        total = int(body.get("__count") or 0) if isinstance(body, dict) else 0
         while isinstance(body, dict) and body.get("__next") and len(records) < limit:
             body = await self.http.odata("GET", BILL, str(body["__next"]), idempotent=True)
             records += sap.results(body)
@@ -179,9 +180,6 @@ class SapDocuments:
             if pair not in paid:
                 paid[pair] = await self._paid(*pair)
             items.append(self._invoice(record, paid[pair]))
-        total = int(body.get("__count") or 0) if isinstance(body, dict) and body.get("__count") else 0
-        total = total or int((await self.http.odata("GET", BILL, "A_BillingDocument", idempotent=True, params={
-            "$filter": params["$filter"], "$top": "0", "$inlinecount": "allpages"})).get("__count") or 0)  # fmt: skip
         return Page(items=items, next_position=skip + len(items) if skip + len(items) < total else None)
 
     # -- credit memos ------------------------------------------------------------------------------
