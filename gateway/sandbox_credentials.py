@@ -52,6 +52,7 @@ SECTIONS: dict[str, str] = {
     "salesforce": "salesforce",
     "netsuite": "netsuite",
     "business-central": "business_central",
+    "sap-s4hana": "sap_s4hana",
     "product-platform": "product_platform",
     "avalara": "avalara",
     "stripe": "stripe",
@@ -63,6 +64,12 @@ GENERATORS: dict[str, Callable[[], dict[str, str]]] = {
     "salesforce": lambda: {"client_id": _token("3MVG9", 30), "client_secret": _token(size=32)},
     "netsuite": lambda: {"client_id": secrets.token_hex(32)},
     "business-central": lambda: {"client_id": str(uuid.uuid4()), "client_secret": _token(size=30)},
+    "sap-s4hana": lambda: {
+        "user": f"STRATA_COMM_{secrets.token_hex(4).upper()}",
+        "password": _token(size=24),
+        "client_id": f"sb-{secrets.token_hex(8)}",
+        "client_secret": _token(size=24),
+    },
     "product-platform": lambda: {"api_key": _token("pp_test_")},
     "avalara": lambda: {
         "account_id": str(secrets.randbelow(9 * 10**9) + 10**9),

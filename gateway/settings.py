@@ -21,7 +21,7 @@ import msgspec
 from apis.system.billing.settings import StripeSettings
 from apis.system.crm.settings import SalesforceSettings
 from apis.system.data.settings import DataPlatformSettings
-from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings
+from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings, SapS4HanaSettings
 from apis.system.product.settings import ProductPlatformSettings
 from apis.system.tax.settings import AvalaraSettings
 from core.settings import CoreSettings, SettingsError, SettingsSection
@@ -40,6 +40,7 @@ class Settings(CoreSettings, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     netsuite: NetSuiteSettings = msgspec.field(default_factory=NetSuiteSettings)
     """NetSuite, one of the ERPs (``STRATA_NETSUITE_*``)."""
     business_central: BusinessCentralSettings = msgspec.field(default_factory=BusinessCentralSettings)
+    sap_s4hana: SapS4HanaSettings = msgspec.field(default_factory=SapS4HanaSettings)
     """Business Central, the other ERP (``STRATA_BUSINESS_CENTRAL_*``)."""
     product_platform: ProductPlatformSettings = msgspec.field(default_factory=ProductPlatformSettings)
     """The product platform, behind the product API (``STRATA_PRODUCT_PLATFORM_*``)."""

@@ -46,7 +46,7 @@ def _env(key: str) -> str:
 
 def used_vendors(settings: Settings) -> list[Vendor]:
     """The vendors this configuration talks to: every system API is served; one ERP is chosen."""
-    erps = {"netsuite", "business-central"}
+    erps = {"netsuite", "business-central", "sap-s4hana"}
     return [vendor for vendor in VENDORS if vendor.name not in erps or vendor.name == settings.erp.vendor]
 
 
@@ -82,6 +82,9 @@ def placeholder_problems(settings: Settings) -> list[str]:
                 f"netsuite_certificate_id: empty while netsuite_url is set ({url}); set STRATA_NETSUITE_CERTIFICATE_ID "
                 "to the id NetSuite showed when the certificate was uploaded"
             )
+        if vendor.name == "sap-s4hana":  # only the chosen auth method's credentials are needed
+            unused = ("client_id", "client_secret") if section.auth == "basic" else ("user", "password")
+            fields = [f for f in fields if f not in unused]
         for field in fields:
             key = section.key(field)
             value = getattr(section, field)

@@ -106,6 +106,15 @@ async def _business_central_credentials(settings: Settings, _: Reach) -> ClientS
     return ClientSecret(settings.business_central.client_id, settings.business_central.client_secret)
 
 
+async def _sap_s4hana_credentials(settings: Settings, _: Reach) -> BasicCredentials | ClientSecret:
+    from apis.system.kit.link import BasicCredentials, ClientSecret
+
+    sap = settings.sap_s4hana
+    if sap.auth == "oauth2":
+        return ClientSecret(sap.client_id, sap.client_secret)
+    return BasicCredentials(sap.user, sap.password)
+
+
 async def _product_platform_credentials(settings: Settings, _: Reach) -> ApiKey:
     from apis.system.kit.link import ApiKey
 
@@ -225,6 +234,16 @@ def _business_central_sandbox(settings: Settings, state_dir: Path, token: str) -
     )
 
 
+def _sap_s4hana_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
+    from sandboxes.sap_s4hana import create_sap_s4hana_sandbox
+
+    sap = settings.sap_s4hana
+    return create_sap_s4hana_sandbox(
+        state_dir=state_dir, user=sap.user, password=sap.password, client_id=sap.client_id,
+        client_secret=sap.client_secret, admin_token=token,
+    )  # fmt: skip
+
+
 def _product_platform_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.product_platform import create_product_platform_sandbox
 
@@ -273,6 +292,14 @@ VENDORS: tuple[Vendor, ...] = (
         _business_central_sandbox,
         ("client_id", "client_secret"),
         authority=lambda settings: settings.business_central.login_url,
+    ),
+    Vendor(
+        "sap-s4hana",
+        "sap_s4hana",
+        "sap_s4hana",
+        _sap_s4hana_credentials,
+        _sap_s4hana_sandbox,
+        ("user", "password", "client_id", "client_secret"),
     ),
     Vendor(
         "product-platform",

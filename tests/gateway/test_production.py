@@ -102,6 +102,30 @@ def test_the_production_configuration_passes_every_check(tmp_path: Path) -> None
             id="sandbox-tenant-of-the-chosen-erp",
         ),
         pytest.param(
+            {"STRATA_ERP_VENDOR": "sap-s4hana"},
+            "sap_s4hana_url: not set, so the sap-s4hana sandbox would be mounted",
+            id="sandbox-for-sap",
+        ),
+        pytest.param(
+            {
+                "STRATA_ERP_VENDOR": "sap-s4hana",
+                "STRATA_SAP_S4HANA_URL": "https://my123456-api.s4hana.cloud.sap",
+                "STRATA_SAP_S4HANA_USER": "STRATA_COMM",
+            },
+            "sap_s4hana_password: empty while sap_s4hana_url is set",
+            id="sap-communication-user-without-password",
+        ),
+        pytest.param(
+            {
+                "STRATA_ERP_VENDOR": "sap-s4hana",
+                "STRATA_SAP_S4HANA_URL": "https://my123456-api.s4hana.cloud.sap",
+                "STRATA_SAP_S4HANA_AUTH": "oauth2",
+                "STRATA_SAP_S4HANA_CLIENT_ID": "sb-strata",
+            },
+            "sap_s4hana_client_secret: empty while sap_s4hana_url is set",
+            id="sap-oauth-client-without-secret",
+        ),
+        pytest.param(
             {"STRATA_NETSUITE_CERTIFICATE_ID": None},
             "netsuite_certificate_id: empty while netsuite_url is set",
             id="netsuite-key-without-its-certificate-id",
@@ -162,6 +186,14 @@ def test_production_refuses_to_start(tmp_path: Path, change: dict[str, str | Non
     assert code == 2
     assert any(line.startswith(expected) for line in lines), lines
     assert not (tmp_path / "state" / "master.key").exists()  # refused before anything was written
+
+
+def test_sap_needs_only_the_credentials_of_its_auth_method(tmp_path: Path) -> None:
+    env = {**production_environment(tmp_path), "STRATA_ERP_VENDOR": "sap-s4hana",
+           "STRATA_SAP_S4HANA_URL": "https://my123456-api.s4hana.cloud.sap", "STRATA_SAP_S4HANA_USER": "STRATA_COMM",
+           "STRATA_SAP_S4HANA_PASSWORD": "a-real-password"}  # fmt: skip
+    problems = startup_problems(load_settings(environ=env))
+    assert not [p for p in problems if p.startswith("sap_s4hana")], problems
 
 
 def test_serve_production_is_the_flag_too(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def gateway_settings(state_dir: Path, **overrides: Any) -> Any:
     return load_settings(values, environ={})
 
 
-_CONTROL_PATH = re.compile(r"/sandbox/([a-z-]+)/_control(/|$)")
+_CONTROL_PATH = re.compile(r"/sandbox/([a-z0-9-]+)/_control(/|$)")
 
 
 def operator_hook(settings: Any) -> Callable[[httpx.Request], Any]:

@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from core.settings import SettingsSection
 
-ErpVendor = Literal["netsuite", "business-central"]
+ErpVendor = Literal["netsuite", "business-central", "sap-s4hana"]
 """The ERPs a connector exists for (the keys of ``ERP_VENDORS``)."""
 
 
@@ -99,3 +99,49 @@ class BusinessCentralSettings(SettingsSection, frozen=True, forbid_unknown_field
     """First backoff step (doubles per retry, full jitter; never shorter than ``Retry-After``)."""
     backoff_max_ms: int = 30_000
     """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead."""
+
+
+class SapS4HanaSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """An SAP S/4HANA Cloud (public edition) tenant, reached through communication arrangements."""
+
+    SECTION: ClassVar[str] = "sap_s4hana"
+    SECRETS: ClassVar[tuple[str, ...]] = ("password", "client_secret")
+
+    url: str = ""
+    """API host of the tenant (``https://my123456-api.s4hana.cloud.sap``); empty = the embedded sandbox."""
+    auth: Literal["basic", "oauth2"] = "basic"
+    """``basic``: the communication user's name and password; ``oauth2``: client credentials of the
+    communication arrangement's OAuth 2.0 client."""
+    token_url: str = ""
+    """OAuth 2.0 token endpoint (empty: ``<url>/sap/bc/sec/oauth2/token``)."""
+    user: str = ""
+    """Communication user (``auth=basic``; empty with the embedded sandbox: its random one)."""
+    password: str = ""
+    """Its password (read from the environment or a secret file)."""
+    client_id: str = ""
+    """OAuth 2.0 client id (``auth=oauth2``)."""
+    client_secret: str = ""
+    """Its secret."""
+    company_code: str = "1710"
+    """Company code used where a call names none: new customers, items' prices, posting periods."""
+    sales_organization: str = ""
+    """Sales organisation of ``company_code`` (empty: the company code's number, as SAP's best practices number it)."""
+    distribution_channel: str = "10"
+    """Distribution channel of new customers' sales area and of orders."""
+    division: str = "00"
+    """Division of new customers' sales area and of orders."""
+    timeout_ms: int = 10_000
+    """Deadline of one exchange with the tenant, in milliseconds (1-300000)."""
+    max_retries: int = 3
+    """Retries of a read, and of each write step of a check-before-create procedure (0-10)."""
+    backoff_base_ms: int = 500
+    """First retry backoff in milliseconds (doubles per retry, full jitter; 0-60000)."""
+    backoff_max_ms: int = 30_000
+    """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead (1-600000)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.check_range("timeout_ms", 1, 300_000)
+        self.check_range("max_retries", 0, 10)
+        self.check_range("backoff_base_ms", 0, 60_000)
+        self.check_range("backoff_max_ms", 1, 600_000)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
-    from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings
+    from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings, SapS4HanaSettings
     from apis.system.kit.link import VendorLink
 
 
@@ -32,6 +32,10 @@ class ErpVendorSettings(Protocol):
     def business_central(self) -> BusinessCentralSettings:
         """Business Central's settings."""
 
+    @property
+    def sap_s4hana(self) -> SapS4HanaSettings:
+        """SAP S/4HANA Cloud's settings."""
+
 
 def _netsuite(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
     from apis.system.erp.connectors.netsuite import build_netsuite_connector
@@ -47,8 +51,16 @@ def _business_central(link: VendorLink[Any], settings: ErpVendorSettings) -> Erp
     return connector
 
 
+def _sap_s4hana(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
+    from apis.system.erp.connectors.sap_s4hana import build_sap_s4hana_connector
+
+    connector: ErpConnector = build_sap_s4hana_connector(link, settings.sap_s4hana)
+    return connector
+
+
 ERP_VENDORS: dict[str, Callable[[VendorLink[Any], ErpVendorSettings], ErpConnector]] = {
     "netsuite": _netsuite,
     "business-central": _business_central,
+    "sap-s4hana": _sap_s4hana,
 }
 """Builder of each ERP connector, by the value of ``STRATA_ERP_VENDOR`` (also its vendor link's name)."""

@@ -145,3 +145,16 @@ async def test_an_org_without_the_custom_fields_fails_the_connector_as_the_prefl
         assert refused.value.vendor_code == "INVALID_FIELD" and "Tax_Id__c" in refused.value.detail
     finally:
         await crm.aclose()
+
+
+async def test_sap_s4hana_company_code_missing(tmp_path: Path) -> None:
+    # The SAP sandbox's control API cannot take a company code away: the settings name one it lacks.
+    apps: dict[str, Any] = {}
+    green = await _preflight(_settings(tmp_path), apps, "sap-s4hana")
+    checks = green.vendors[0].checks
+    assert green.ok and [c.status for c in checks][-1] == "unchecked"  # the SOAP posting
+    assert {"credentials", "API_SALES_ORDER_SRV", "company_code", "periods"} <= {c.name for c in checks}
+    wrong = _settings(tmp_path, sap_s4hana_company_code="9999")
+    failed = _failed(await _preflight(wrong, apps, "sap-s4hana"))
+    assert [c.name for c in failed] == ["company_code", "periods"]
+    assert failed[0].detail == "company code 9999 is not in the tenant (it has: 1010, 1510, 1710)"

@@ -10,6 +10,7 @@ mismatch it must show up as, and nothing else is expected.
   mismatch in the ERP's currency; the seed has no invoices, so it shows in no invoice).
 * Product platform: ``PRICE_DRIFT`` (5,500 against the ERP's 5,000).
 * Business Central: product codes cut to ``Code[20]`` (item code mismatches).
+* SAP S/4HANA Cloud: none of its own (product numbers hold 40 characters, so no code is cut).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sandboxes.netsuite.seed import PARENT_COMPANY, salesforce_org
 from sandboxes.netsuite.seed import seed as seed_netsuite
 from sandboxes.netsuite.store import Store as NetSuiteStore
 from sandboxes.product_platform.catalog import catalog
+from sandboxes.sap_s4hana.seed import seed as seed_sap_s4hana
+from sandboxes.sap_s4hana.store import Store as SapStore
 from sandboxes.stripe.seed import seed as seed_stripe
 from sandboxes.stripe.store import Store as StripeStore
 
@@ -56,6 +59,11 @@ def _erp_items(erp_vendor: str) -> tuple[dict[str, Decimal], str]:
         parent = next(s for s in store.all("subsidiary") if s["name"] == PARENT_COMPANY)
         items = {i["itemId"]: Decimal(str(i["basePrice"])) for i in store.all("serviceSaleItem")}
         return items, FIXED_LISTS["currency"][parent["currency"]]
+    if erp_vendor == "sap-s4hana":
+        sap = SapStore(None, lambda s: seed_sap_s4hana(s, DEFAULT_SEED))
+        # prices are read in the default company code (1710, USD), valued at company-code level
+        valuations = [v for v in sap.all("A_ProductValuation") if v["ValuationArea"] == "1710"]
+        return {v["Product"]: Decimal(v["StandardPrice"]) for v in valuations}, valuations[0]["Currency"]
     bc = BusinessCentralStore(None, lambda s: seed_business_central(s, DEFAULT_SEED))
     first = sorted(bc.companies)[0]  # the company item prices are read from: the first, COMPANIES[0]
     assert bc.companies[first]["name"] == COMPANIES[0][0]

@@ -38,12 +38,19 @@ FAST_SETTINGS: dict[str, dict[str, Any]] = {
         "business_central_backoff_base_ms": 1,
         "business_central_backoff_max_ms": 1000,
     },
+    "sap-s4hana": {
+        "sap_s4hana_timeout_ms": 2000,
+        "sap_s4hana_max_retries": 5,
+        "sap_s4hana_backoff_base_ms": 1,
+        "sap_s4hana_backoff_max_ms": 1000,
+    },
 }
 """Per vendor: millisecond backoffs and short deadlines (settings of its own connector)."""
 
 DEADLINE_SETTINGS: dict[str, dict[str, Any]] = {
     "netsuite": {"netsuite_timeout_ms": 100, "netsuite_max_retries": 0},
     "business-central": {"business_central_timeout_ms": 100, "business_central_max_retries": 0},
+    "sap-s4hana": {"sap_s4hana_timeout_ms": 100, "sap_s4hana_max_retries": 0},
 }
 """Per vendor: a 100 ms deadline and no retries (the deadline test)."""
 

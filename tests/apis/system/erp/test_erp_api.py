@@ -315,7 +315,7 @@ def _tolerant_breaker(app: Any) -> None:
     breaker = CircuitBreaker(
         app.state.settings.erp.vendor, CircuitBreakerConfig(failure_threshold=50, open_seconds=0.2)
     )
-    for name in ("netsuite", "business_central"):
+    for name in ("netsuite", "business_central", "sap_s4hana"):
         app.state.components.circuit_breakers[name] = breaker
 
 
