@@ -52,6 +52,7 @@ SECTIONS: dict[str, str] = {
     "salesforce": "salesforce",
     "netsuite": "netsuite",
     "business-central": "business_central",
+    "oracle-fusion": "oracle_fusion",
     "product-platform": "product_platform",
     "avalara": "avalara",
     "stripe": "stripe",
@@ -63,6 +64,12 @@ GENERATORS: dict[str, Callable[[], dict[str, str]]] = {
     "salesforce": lambda: {"client_id": _token("3MVG9", 30), "client_secret": _token(size=32)},
     "netsuite": lambda: {"client_id": secrets.token_hex(32)},
     "business-central": lambda: {"client_id": str(uuid.uuid4()), "client_secret": _token(size=30)},
+    "oracle-fusion": lambda: {
+        "user": f"strata.integration.{secrets.token_hex(4)}",
+        "password": _token(size=24),
+        "client_id": secrets.token_hex(16),
+        "client_secret": _token(size=30),
+    },
     "product-platform": lambda: {"api_key": _token("pp_test_")},
     "avalara": lambda: {
         "account_id": str(secrets.randbelow(9 * 10**9) + 10**9),

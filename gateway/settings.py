@@ -21,7 +21,7 @@ import msgspec
 from apis.system.billing.settings import StripeSettings
 from apis.system.crm.settings import SalesforceSettings
 from apis.system.data.settings import DataPlatformSettings
-from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings
+from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings, OracleFusionSettings
 from apis.system.product.settings import ProductPlatformSettings
 from apis.system.tax.settings import AvalaraSettings
 from core.settings import CoreSettings, SettingsError, SettingsSection
@@ -41,6 +41,8 @@ class Settings(CoreSettings, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     """NetSuite, one of the ERPs (``STRATA_NETSUITE_*``)."""
     business_central: BusinessCentralSettings = msgspec.field(default_factory=BusinessCentralSettings)
     """Business Central, the other ERP (``STRATA_BUSINESS_CENTRAL_*``)."""
+    oracle_fusion: OracleFusionSettings = msgspec.field(default_factory=OracleFusionSettings)
+    """Oracle Fusion Cloud ERP, another ERP (``STRATA_ORACLE_FUSION_*``)."""
     product_platform: ProductPlatformSettings = msgspec.field(default_factory=ProductPlatformSettings)
     """The product platform, behind the product API (``STRATA_PRODUCT_PLATFORM_*``)."""
     data: DataPlatformSettings = msgspec.field(default_factory=DataPlatformSettings)

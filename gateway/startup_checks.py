@@ -46,7 +46,7 @@ def _env(key: str) -> str:
 
 def used_vendors(settings: Settings) -> list[Vendor]:
     """The vendors this configuration talks to: every system API is served; one ERP is chosen."""
-    erps = {"netsuite", "business-central"}
+    erps = {"netsuite", "business-central", "oracle-fusion"}
     return [vendor for vendor in VENDORS if vendor.name not in erps or vendor.name == settings.erp.vendor]
 
 
@@ -87,6 +87,8 @@ def placeholder_problems(settings: Settings) -> list[str]:
             value = getattr(section, field)
             if vendor.name == "netsuite" and field == "private_key" and (value or section.private_key_file):
                 continue
+            if vendor.name == "oracle-fusion" and field not in section.credential_fields():
+                continue  # the other auth scheme's credentials are not needed
             if not value and not from_file:
                 problems.append(
                     f"{key}: empty while {vendor.section}_url is set ({url}), so no real credential would go to "

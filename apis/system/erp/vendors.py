@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
-    from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings
+    from apis.system.erp.settings import (
+        BusinessCentralSettings,
+        ErpSettings,
+        NetSuiteSettings,
+        OracleFusionSettings,
+    )
     from apis.system.kit.link import VendorLink
 
 
@@ -32,6 +37,10 @@ class ErpVendorSettings(Protocol):
     def business_central(self) -> BusinessCentralSettings:
         """Business Central's settings."""
 
+    @property
+    def oracle_fusion(self) -> OracleFusionSettings:
+        """Oracle Fusion Cloud ERP's settings."""
+
 
 def _netsuite(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
     from apis.system.erp.connectors.netsuite import build_netsuite_connector
@@ -47,8 +56,16 @@ def _business_central(link: VendorLink[Any], settings: ErpVendorSettings) -> Erp
     return connector
 
 
+def _oracle_fusion(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
+    from apis.system.erp.connectors.oracle_fusion import build_oracle_fusion_connector
+
+    connector: ErpConnector = build_oracle_fusion_connector(link, settings.oracle_fusion)
+    return connector
+
+
 ERP_VENDORS: dict[str, Callable[[VendorLink[Any], ErpVendorSettings], ErpConnector]] = {
     "netsuite": _netsuite,
     "business-central": _business_central,
+    "oracle-fusion": _oracle_fusion,
 }
 """Builder of each ERP connector, by the value of ``STRATA_ERP_VENDOR`` (also its vendor link's name)."""
