@@ -28,9 +28,18 @@ COLLECTION_TYPE = "application/vnd.oracle.adf.resourcecollection+json"
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
 Record = dict[str, Any]
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
-           503: "Service Unavailable", 504: "Gateway Timeout"}  # fmt: skip
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class OracleError(Exception):
@@ -155,8 +164,10 @@ def parse_q(resource: Resource, q: str) -> list[Condition]:
             raise bad(f"The query parameter q is not valid: {term.strip()!r}.", "ADF_REST_QUERY_INVALID")
         name, operator, value = match.group(1), match.group(2).strip().upper(), _unquote(match.group(3))
         if name not in resource.fields:
-            raise bad(f'The attribute "{name}" in the query parameter q is not valid for "{resource.name}".',
-                      "ADF_REST_ATTR_INVALID")  # fmt: skip
+            raise bad(
+                f'The attribute "{name}" in the query parameter q is not valid for "{resource.name}".',
+                "ADF_REST_ATTR_INVALID",
+            )
         conditions.append((name, operator, value))
     return conditions
 
@@ -171,8 +182,9 @@ def parse_finder(resource: Resource, finder: str) -> list[Condition]:
     for pair in filter(None, variables.split(",")):
         variable, equals, value = pair.partition("=")
         if not equals or variable not in allowed:
-            raise bad(f'The finder variable "{variable}" is not valid for the finder "{name}".',
-                      "ADF_REST_FINDER_INVALID")  # fmt: skip
+            raise bad(
+                f'The finder variable "{variable}" is not valid for the finder "{name}".', "ADF_REST_FINDER_INVALID"
+            )
         conditions.append((variable, "=", _unquote(value)))
     return conditions
 
@@ -199,8 +211,15 @@ def matches(resource: Resource, record: Record, conditions: list[Condition]) -> 
                 return False
         else:
             left, right = str(value), text
-        result = {"=": left == right, "!=": left != right, "<>": left != right, ">": left > right,
-                  ">=": left >= right, "<": left < right, "<=": left <= right}[operator]  # fmt: skip
+        result = {
+            "=": left == right,
+            "!=": left != right,
+            "<>": left != right,
+            ">": left > right,
+            ">=": left >= right,
+            "<": left < right,
+            "<=": left <= right,
+        }[operator]
         if not result:
             return False
     return True
@@ -229,12 +248,19 @@ def render(
     if links:
         version = str(record.get("_version", 1))
         out["links"] = [
-            {"rel": "self", "href": href, "name": resource.name, "kind": "item",
-             "properties": {"changeIndicator": version}},
+            {
+                "rel": "self",
+                "href": href,
+                "name": resource.name,
+                "kind": "item",
+                "properties": {"changeIndicator": version},
+            },
             {"rel": "canonical", "href": href, "name": resource.name, "kind": "item"},
-            *({"rel": "child", "href": f"{href}/child/{name}", "name": name, "kind": "collection"}
-              for name in resource.children),
-        ]  # fmt: skip
+            *(
+                {"rel": "child", "href": f"{href}/child/{name}", "name": name, "kind": "collection"}
+                for name in resource.children
+            ),
+        ]
     return out
 
 

@@ -34,9 +34,10 @@ def _sandbox(request: Request[Any, Any, Any]) -> OracleFusionSandbox:
     return sandbox
 
 
-def _json(content: Any, status: int = 200, media_type: str = ITEM_TYPE, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(content=msgspec.json.encode(content), status_code=status, media_type=media_type,
-                    headers=headers)  # fmt: skip
+def _json(
+    content: Any, status: int = 200, media_type: str = ITEM_TYPE, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    return Response(content=msgspec.json.encode(content), status_code=status, media_type=media_type, headers=headers)
 
 
 def render_fault(status: int) -> tuple[bytes, str]:
@@ -62,23 +63,34 @@ async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
         except (ValueError, UnicodeDecodeError):
             client_id = secret = ""
     if form.get("grant_type") != "client_credentials":
-        return _json({"error": "unsupported_grant_type", "error_description": "The grant type is not supported."},
-                     400, "application/json")  # fmt: skip
-    if not sandbox.client_id or client_id != sandbox.client_id or not secrets.compare_digest(
-        secret.encode(), sandbox.client_secret.encode()
+        return _json(
+            {"error": "unsupported_grant_type", "error_description": "The grant type is not supported."},
+            400,
+            "application/json",
+        )
+    if (
+        not sandbox.client_id
+        or client_id != sandbox.client_id
+        or not secrets.compare_digest(secret.encode(), sandbox.client_secret.encode())
     ):
-        return _json({"error": "invalid_client", "error_description": "Client authentication failed."}, 401,
-                     "application/json")  # fmt: skip
+        return _json(
+            {"error": "invalid_client", "error_description": "Client authentication failed."}, 401, "application/json"
+        )
     access = secrets.token_urlsafe(40)
     with sandbox.lock:
         sandbox.tokens[access] = time.monotonic() + sandbox.token_ttl_seconds
         sandbox.tokens_issued += 1
-    return _json({"access_token": access, "token_type": "Bearer", "expires_in": int(sandbox.token_ttl_seconds)}, 200,
-                 "application/json")  # fmt: skip
+    return _json(
+        {"access_token": access, "token_type": "Bearer", "expires_in": int(sandbox.token_ttl_seconds)},
+        200,
+        "application/json",
+    )
 
 
 @route("/{root:str}/resources/{version:str}/{path:path}", http_method=["GET", "POST", "PATCH"], status_code=200)
-async def api(request: Request[Any, Any, Any], root: FromPath[str], version: FromPath[str], path: FromPath[str]) -> Response[bytes]:
+async def api(
+    request: Request[Any, Any, Any], root: FromPath[str], version: FromPath[str], path: FromPath[str]
+) -> Response[bytes]:
     """Every REST call: ``<resource>``, ``<resource>/<key>``, ``.../child/<child>``, ``.../action/<action>``."""
     sandbox = _sandbox(request)
     segments = [s for s in path.split("/") if s]
@@ -105,8 +117,11 @@ async def api(request: Request[Any, Any, Any], root: FromPath[str], version: Fro
     with store.lock:
         if len(segments) == 1:
             if request.method == "GET":
-                return _json(_list(base, resource, store.all(resource.name), params, f"{base}/{resource.name}"),
-                             media_type=COLLECTION_TYPE, headers=headers)  # fmt: skip
+                return _json(
+                    _list(base, resource, store.all(resource.name), params, f"{base}/{resource.name}"),
+                    media_type=COLLECTION_TYPE,
+                    headers=headers,
+                )
             if request.method != "POST":
                 raise OracleError(405, "The method is not allowed on a collection.")
             upsert = request.headers.get("upsert-mode", "").lower() == "true"
@@ -115,9 +130,10 @@ async def api(request: Request[Any, Any, Any], root: FromPath[str], version: Fro
             item = rest.render(base, resource, record, links=True, expand={"all"})
             location = rest.item_href(base, resource, record)
             return _json(item, 201 if created else 200, headers={**headers, "Location": location})
-        record = store.by_key(resource.name, segments[1])
-        if record is None:
+        found = store.by_key(resource.name, segments[1])
+        if found is None:
             raise OracleError(404, f"The item {segments[1]} of {resource.name} was not found.")
+        record = found
         if len(segments) == 2:
             if request.method == "GET":
                 expand = set(filter(None, params.get("expand", "").split(",")))
@@ -131,12 +147,18 @@ async def api(request: Request[Any, Any, Any], root: FromPath[str], version: Fro
             with store.batch():
                 writes.patch(store, resource, record, body)
             return _json(rest.render(base, resource, record, links=True, expand=set()), headers=headers)
-        if len(segments) == 4 and segments[2] == "child" and segments[3] in resource.children and request.method == "GET":
+        if (
+            len(segments) == 4
+            and segments[2] == "child"
+            and segments[3] in resource.children
+            and request.method == "GET"
+        ):
             child = resource.children[segments[3]]
             href = f"{rest.item_href(base, resource, record)}/child/{child.name}"
             lines = sorted(record.get(child.name) or [], key=lambda r: int(r[child.id_field]))
-            return _json(_list(href.rsplit("/", 1)[0], child, lines, params, href), media_type=COLLECTION_TYPE,
-                         headers=headers)  # fmt: skip
+            return _json(
+                _list(href.rsplit("/", 1)[0], child, lines, params, href), media_type=COLLECTION_TYPE, headers=headers
+            )
         if len(segments) == 4 and segments[2] == "action" and (resource.name, segments[3]) in ACTIONS:
             if request.method != "POST":
                 raise OracleError(405, "Actions are invoked with POST.")
@@ -146,7 +168,9 @@ async def api(request: Request[Any, Any, Any], root: FromPath[str], version: Fro
     raise OracleError(404, f"The resource {path} was not found.")
 
 
-def _list(base: str, resource: Resource, records: list[dict[str, Any]], params: dict[str, str], href: str) -> dict[str, Any]:
+def _list(
+    base: str, resource: Resource, records: list[dict[str, Any]], params: dict[str, str], href: str
+) -> dict[str, Any]:
     conditions = []
     if params.get("q"):
         conditions.extend(rest.parse_q(resource, params["q"]))

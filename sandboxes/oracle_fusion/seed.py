@@ -48,30 +48,80 @@ def seed(store: Store, seed_value: int) -> None:
     org = salesforce_org(seed_value)
     for index, (name, currency, country, _city) in enumerate(LEGAL_ENTITIES):
         entity_id, ledger_id, unit_id = store.new_id(), store.new_id(), store.new_id()
-        _put(store, "legalEntitiesLOV", {"LegalEntityId": entity_id, "Name": name, "EffectiveFrom": "2020-01-01",
-             "LegalEntityIdentifier": f"{country}STRATA{index + 1:03d}", "EffectiveTo": None})  # fmt: skip
-        _put(store, "ledgersLOV", {"LedgerId": ledger_id, "Name": f"{name} Ledger", "CurrencyCode": currency,
-             "PeriodSetName": "Strata Calendar", "AccountedPeriodType": "Month", "LedgerCategoryCode": "PRIMARY",
-             "Description": f"Primary ledger of {name}"})  # fmt: skip
-        _put(store, "finBusinessUnitsLOV", {"BusinessUnitId": unit_id, "BusinessUnitName": business_unit_name(name),
-             "PrimaryLedgerId": ledger_id, "LegalEntityId": entity_id, "Status": "A"})  # fmt: skip
+        _put(
+            store,
+            "legalEntitiesLOV",
+            {
+                "LegalEntityId": entity_id,
+                "Name": name,
+                "EffectiveFrom": "2020-01-01",
+                "LegalEntityIdentifier": f"{country}STRATA{index + 1:03d}",
+                "EffectiveTo": None,
+            },
+        )
+        _put(
+            store,
+            "ledgersLOV",
+            {
+                "LedgerId": ledger_id,
+                "Name": f"{name} Ledger",
+                "CurrencyCode": currency,
+                "PeriodSetName": "Strata Calendar",
+                "AccountedPeriodType": "Month",
+                "LedgerCategoryCode": "PRIMARY",
+                "Description": f"Primary ledger of {name}",
+            },
+        )
+        _put(
+            store,
+            "finBusinessUnitsLOV",
+            {
+                "BusinessUnitId": unit_id,
+                "BusinessUnitName": business_unit_name(name),
+                "PrimaryLedgerId": ledger_id,
+                "LegalEntityId": entity_id,
+                "Status": "A",
+            },
+        )
         for application in (AR_APPLICATION, GL_APPLICATION):
             for year in PERIOD_YEARS:
                 for month in range(1, 13):
                     start = dt.date(year, month, 1)
                     end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
                     status = "C" if end < CLOSED_BEFORE else ("F" if year == PERIOD_YEARS[-1] else "O")
-                    _put(store, "accountingPeriodStatusLOV", {
-                        "PeriodStatusId": store.new_id(), "ApplicationId": application, "LedgerId": ledger_id,
-                        "PeriodName": f"{MONTHS[month - 1]}-{year % 100:02d}", "PeriodYear": year,
-                        "PeriodNumber": month, "StartDate": start.isoformat(), "EndDate": end.isoformat(),
-                        "ClosingStatus": status, "AdjustmentPeriodFlag": "N"})  # fmt: skip
+                    _put(
+                        store,
+                        "accountingPeriodStatusLOV",
+                        {
+                            "PeriodStatusId": store.new_id(),
+                            "ApplicationId": application,
+                            "LedgerId": ledger_id,
+                            "PeriodName": f"{MONTHS[month - 1]}-{year % 100:02d}",
+                            "PeriodYear": year,
+                            "PeriodNumber": month,
+                            "StartDate": start.isoformat(),
+                            "EndDate": end.isoformat(),
+                            "ClosingStatus": status,
+                            "AdjustmentPeriodFlag": "N",
+                        },
+                    )
     for product in org.all("Product2"):
         price = next(p for code, _n, _f, p in PRODUCTS if code == product["ProductCode"])
-        _put(store, "itemsV2", {"ItemId": store.new_id(), "OrganizationId": 300100000000204,
-             "OrganizationCode": "STR", "ItemNumber": product["ProductCode"], "ItemDescription": product["Name"],
-             "LongDescription": product["Description"], "ItemStatusValue": "Active", "PrimaryUOMValue": "Each",
-             "ListPrice": price})  # fmt: skip
+        _put(
+            store,
+            "itemsV2",
+            {
+                "ItemId": store.new_id(),
+                "OrganizationId": 300100000000204,
+                "OrganizationCode": "STR",
+                "ItemNumber": product["ProductCode"],
+                "ItemDescription": product["Name"],
+                "LongDescription": product["Description"],
+                "ItemStatusValue": "Active",
+                "PrimaryUOMValue": "Each",
+                "ListPrice": price,
+            },
+        )
     units = {currency: business_unit_name(name) for name, currency, _c, _t in LEGAL_ENTITIES}
     for number, account in enumerate(org.all("Account")):
         writes.create(store, RESOURCES["accounts"], _account(account, TERMS[number % len(TERMS)]), upsert=False)
@@ -108,27 +158,59 @@ def _transactions(store: Store, org: Any, units: dict[str, str]) -> None:
         if not lines:
             continue
         unit = units.get(currencies[opportunity["AccountId"]], units["USD"])
-        order, _ = writes.create(store, RESOURCES["salesOrdersForOrderHub"], {
-            "SourceTransactionNumber": opportunity["Id"], "SourceTransactionSystem": SOURCE_SYSTEM,
-            "SourceTransactionId": opportunity["Id"], "BusinessUnitName": unit, "RequestingBusinessUnitName": unit,
-            "BuyingPartyNumber": opportunity["AccountId"], "TransactionalCurrencyCode": opportunity["CurrencyIsoCode"],
-            "TransactionOn": opportunity["CloseDate"],
-            "lines": [{"SourceTransactionLineId": str(n), "SourceTransactionLineNumber": str(n),
-                       "ProductNumber": line["ProductCode"], "OrderedQuantity": line["Quantity"],
-                       "UnitSellingPrice": line["UnitPrice"]} for n, line in enumerate(lines, start=1)],
-        }, upsert=False)  # fmt: skip
+        order, _ = writes.create(
+            store,
+            RESOURCES["salesOrdersForOrderHub"],
+            {
+                "SourceTransactionNumber": opportunity["Id"],
+                "SourceTransactionSystem": SOURCE_SYSTEM,
+                "SourceTransactionId": opportunity["Id"],
+                "BusinessUnitName": unit,
+                "RequestingBusinessUnitName": unit,
+                "BuyingPartyNumber": opportunity["AccountId"],
+                "TransactionalCurrencyCode": opportunity["CurrencyIsoCode"],
+                "TransactionOn": opportunity["CloseDate"],
+                "lines": [
+                    {
+                        "SourceTransactionLineId": str(n),
+                        "SourceTransactionLineNumber": str(n),
+                        "ProductNumber": line["ProductCode"],
+                        "OrderedQuantity": line["Quantity"],
+                        "UnitSellingPrice": line["UnitPrice"],
+                    }
+                    for n, line in enumerate(lines, start=1)
+                ],
+            },
+            upsert=False,
+        )
         if number >= len(won) // 2:
             continue
-        writes.create(store, RESOURCES["receivablesInvoices"], {
-            "TransactionNumber": opportunity["Id"], "TransactionSource": "Strata Manual", "TransactionType": "Invoice",
-            "BusinessUnit": unit, "BillToCustomerNumber": opportunity["AccountId"],
-            "TransactionDate": opportunity["CloseDate"], "InvoiceCurrencyCode": opportunity["CurrencyIsoCode"],
-            "CrossReference": opportunity["Id"],
-            "receivablesInvoiceLines": [{"LineNumber": n, "ItemNumber": line["ProductCode"],
-                                         "Description": line["ProductCode"], "Quantity": line["Quantity"],
-                                         "UnitSellingPrice": line["UnitPrice"], "SalesOrder": order["OrderNumber"]}
-                                        for n, line in enumerate(lines, start=1)],
-        }, upsert=False)  # fmt: skip
+        writes.create(
+            store,
+            RESOURCES["receivablesInvoices"],
+            {
+                "TransactionNumber": opportunity["Id"],
+                "TransactionSource": "Strata Manual",
+                "TransactionType": "Invoice",
+                "BusinessUnit": unit,
+                "BillToCustomerNumber": opportunity["AccountId"],
+                "TransactionDate": opportunity["CloseDate"],
+                "InvoiceCurrencyCode": opportunity["CurrencyIsoCode"],
+                "CrossReference": opportunity["Id"],
+                "receivablesInvoiceLines": [
+                    {
+                        "LineNumber": n,
+                        "ItemNumber": line["ProductCode"],
+                        "Description": line["ProductCode"],
+                        "Quantity": line["Quantity"],
+                        "UnitSellingPrice": line["UnitPrice"],
+                        "SalesOrder": order["OrderNumber"],
+                    }
+                    for n, line in enumerate(lines, start=1)
+                ],
+            },
+            upsert=False,
+        )
 
 
 def _unlocked(store: Store, action: Callable[[], None]) -> None:

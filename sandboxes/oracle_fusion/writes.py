@@ -175,8 +175,15 @@ def _lines(store: Store, resource: Resource, lines: list[Record], *, item_field:
             _item(store, str(line[item_field]))
         amount = cents(decimal(line["Quantity"]) * decimal(line["UnitSellingPrice"]))
         total += amount
-        out.append({**{name: None for name in resource.fields}, "LineNumber": position, **line,
-                    resource.id_field: store.new_id(), "LineAmount": number(amount)})  # fmt: skip
+        out.append(
+            {
+                **{name: None for name in resource.fields},
+                "LineNumber": position,
+                **line,
+                resource.id_field: store.new_id(),
+                "LineAmount": number(amount),
+            }
+        )
     return out, total
 
 
@@ -192,12 +199,19 @@ def _transaction(store: Store, resource: Resource, body: Record, *, credit: bool
     else:
         body["TransactionNumber"] = store.next_number("TransactionNumber", 10001)
     party = customer(store, body["BillToCustomerNumber"], "BillToCustomerNumber")
-    duplicate = [r for r in store.all("receivablesInvoices") + store.all("receivablesCreditMemos")
-                 if r["TransactionNumber"] == body["TransactionNumber"]
-                 and r["TransactionSource"] == body["TransactionSource"] and r["BusinessUnit"] == bu["BusinessUnitName"]]  # fmt: skip
+    duplicate = [
+        r
+        for r in store.all("receivablesInvoices") + store.all("receivablesCreditMemos")
+        if r["TransactionNumber"] == body["TransactionNumber"]
+        and r["TransactionSource"] == body["TransactionSource"]
+        and r["BusinessUnit"] == bu["BusinessUnitName"]
+    ]
     if duplicate:
-        raise bad(f"The transaction number {body['TransactionNumber']} already exists for the transaction source "
-                  f"{body['TransactionSource']}.", "AR_DUP_TRX_NUMBER")  # fmt: skip
+        raise bad(
+            f"The transaction number {body['TransactionNumber']} already exists for the transaction source "
+            f"{body['TransactionSource']}.",
+            "AR_DUP_TRX_NUMBER",
+        )
     book = ledger(store, bu["PrimaryLedgerId"])
     accounting = body.get("AccountingDate") or body["TransactionDate"]
     require_open(store, book["LedgerId"], AR_APPLICATION, accounting, "accounting date")
@@ -210,30 +224,54 @@ def _transaction(store: Store, resource: Resource, body: Record, *, credit: bool
     if not credit and total < 0:
         raise bad("The invoice amount must not be negative.", "AR_INV_NEGATIVE")
     stamp = now()
-    record = {**{name: None for name in resource.fields}, **body, child: lines,
-              resource.id_field: store.new_id(), "AccountingDate": accounting, "EnteredAmount": number(total),
-              "BillToCustomerName": party["OrganizationName"], "CreationDate": stamp}  # fmt: skip
+    record = {
+        **{name: None for name in resource.fields},
+        **body,
+        child: lines,
+        resource.id_field: store.new_id(),
+        "AccountingDate": accounting,
+        "EnteredAmount": number(total),
+        "BillToCustomerName": party["OrganizationName"],
+        "CreationDate": stamp,
+    }
     currency_field = "CreditMemoCurrency" if credit else "InvoiceCurrencyCode"
     record[currency_field] = body.get(currency_field) or book["CurrencyCode"]
     if credit:
         record["CreditMemoStatus"] = "Complete"
         if body.get("CreditedTransactionNumber"):
-            invoice = next((i for i in store.find("receivablesInvoices", TransactionNumber=body["CreditedTransactionNumber"],
-                                                  BusinessUnit=bu["BusinessUnitName"])
-                            if i["BillToCustomerNumber"] == party["PartyNumber"]), None)  # fmt: skip
+            invoice = next(
+                (
+                    i
+                    for i in store.find(
+                        "receivablesInvoices",
+                        TransactionNumber=body["CreditedTransactionNumber"],
+                        BusinessUnit=bu["BusinessUnitName"],
+                    )
+                    if i["BillToCustomerNumber"] == party["PartyNumber"]
+                ),
+                None,
+            )
             if invoice is None:
-                raise bad(f"The credited transaction {body['CreditedTransactionNumber']} isn't valid.",
-                          "AR_INVALID_CREDITED_TRX")  # fmt: skip
+                raise bad(
+                    f"The credited transaction {body['CreditedTransactionNumber']} isn't valid.",
+                    "AR_INVALID_CREDITED_TRX",
+                )
             invoice["InvoiceBalanceAmount"] = number(decimal(invoice["InvoiceBalanceAmount"]) + total)
             invoice["_version"] = int(invoice.get("_version", 1)) + 1
         return record
     terms = body.get("PaymentTerms") or party.get("PaymentTerms") or "30 NET"
     due = dt.date.fromisoformat(body["TransactionDate"]) + dt.timedelta(days=_terms_days(terms))
-    record.update({"PaymentTerms": terms, "DueDate": body.get("DueDate") or due.isoformat(),
-                   "BillingDate": body.get("BillingDate") or body["TransactionDate"],
-                   "InvoiceStatus": body.get("InvoiceStatus") or "Complete",
-                   "InvoiceBalanceAmount": number(total), "LastUpdateDate": stamp,
-                   "LegalEntityIdentifier": _legal_identifier(store, bu)})  # fmt: skip
+    record.update(
+        {
+            "PaymentTerms": terms,
+            "DueDate": body.get("DueDate") or due.isoformat(),
+            "BillingDate": body.get("BillingDate") or body["TransactionDate"],
+            "InvoiceStatus": body.get("InvoiceStatus") or "Complete",
+            "InvoiceBalanceAmount": number(total),
+            "LastUpdateDate": stamp,
+            "LegalEntityIdentifier": _legal_identifier(store, bu),
+        }
+    )
     return record
 
 
@@ -251,8 +289,9 @@ def _credit_memo(store: Store, body: Record) -> Record:
 
 
 def _receipt(store: Store, body: Record) -> Record:
-    _required(body, "ReceiptNumber", "ReceiptMethod", "BusinessUnit", "Amount", "Currency",
-              "RemittanceBankAccountNumber")  # fmt: skip
+    _required(
+        body, "ReceiptNumber", "ReceiptMethod", "BusinessUnit", "Amount", "Currency", "RemittanceBankAccountNumber"
+    )
     bu = business_unit(store, body["BusinessUnit"])
     if body["ReceiptMethod"] not in RECEIPT_METHODS:
         raise bad(f"The receipt method {body['ReceiptMethod']} isn't valid.", "AR_INVALID_RECEIPT_METHOD")
@@ -262,18 +301,31 @@ def _receipt(store: Store, body: Record) -> Record:
         raise bad("The receipt amount must be greater than zero.", "AR_INVALID_AMOUNT")
     if store.find("standardReceipts", ReceiptNumber=body["ReceiptNumber"], BusinessUnit=bu["BusinessUnitName"]):
         raise bad(f"The receipt number {body['ReceiptNumber']} already exists.", "AR_DUP_RECEIPT_NUMBER")
-    party = customer(store, body["CustomerAccountNumber"], "CustomerAccountNumber") if body.get(
-        "CustomerAccountNumber") else None  # fmt: skip
+    party = (
+        customer(store, body["CustomerAccountNumber"], "CustomerAccountNumber")
+        if body.get("CustomerAccountNumber")
+        else None
+    )
     day = body.get("ReceiptDate") or dt.date.today().isoformat()
     accounting = body.get("AccountingDate") or day
     require_open(store, bu["PrimaryLedgerId"], AR_APPLICATION, accounting, "accounting date")
     amount = str(cents(decimal(body["Amount"])))
-    return {**{name: None for name in RESOURCES["standardReceipts"].fields}, **body,
-            "StandardReceiptId": store.new_id(), "ReceiptDate": day, "AccountingDate": accounting,
-            "Amount": amount, "UnappliedAmount": amount, "Status": "UNAPP", "State": "CLEARED",
-            "CustomerName": party["OrganizationName"] if party else None, "RemittanceBankDepositDate": day,
-            "MaturityDate": day, "RemittanceBankAllowOverride": body.get("RemittanceBankAllowOverride") or "N",
-            "receiptApplications": []}  # fmt: skip
+    return {
+        **{name: None for name in RESOURCES["standardReceipts"].fields},
+        **body,
+        "StandardReceiptId": store.new_id(),
+        "ReceiptDate": day,
+        "AccountingDate": accounting,
+        "Amount": amount,
+        "UnappliedAmount": amount,
+        "Status": "UNAPP",
+        "State": "CLEARED",
+        "CustomerName": party["OrganizationName"] if party else None,
+        "RemittanceBankDepositDate": day,
+        "MaturityDate": day,
+        "RemittanceBankAllowOverride": body.get("RemittanceBankAllowOverride") or "N",
+        "receiptApplications": [],
+    }
 
 
 def apply_receipt(store: Store, receipt: Record, raw: Record) -> Record:
@@ -281,8 +333,14 @@ def apply_receipt(store: Store, receipt: Record, raw: Record) -> Record:
     body = validated(RESOURCES["standardReceipts"].children["receiptApplications"], raw, creating=True)
     _required(body, "TransactionNumber", "AmountApplied")
     amount = cents(decimal(body["AmountApplied"]))
-    invoice = next(iter(store.find("receivablesInvoices", TransactionNumber=body["TransactionNumber"],
-                                   BusinessUnit=receipt["BusinessUnit"])), None)  # fmt: skip
+    invoice = next(
+        iter(
+            store.find(
+                "receivablesInvoices", TransactionNumber=body["TransactionNumber"], BusinessUnit=receipt["BusinessUnit"]
+            )
+        ),
+        None,
+    )
     if invoice is None or (receipt.get("CustomerAccountNumber") not in (None, invoice["BillToCustomerNumber"])):
         raise bad(f"The transaction {body['TransactionNumber']} isn't valid for this receipt.", "AR_INVALID_TRX")
     if amount <= 0 or amount > decimal(receipt["UnappliedAmount"]):
@@ -293,9 +351,14 @@ def apply_receipt(store: Store, receipt: Record, raw: Record) -> Record:
     invoice["InvoiceBalanceAmount"] = number(decimal(invoice["InvoiceBalanceAmount"]) - amount)
     invoice["_version"] = int(invoice.get("_version", 1)) + 1
     unapplied = decimal(receipt["UnappliedAmount"]) - amount
-    application = {"ReceivableApplicationId": store.new_id(), "TransactionNumber": invoice["TransactionNumber"],
-                   "CustomerTransactionId": invoice["CustomerTransactionId"], "AmountApplied": str(amount),
-                   "ApplicationDate": day, "AccountingDate": body.get("AccountingDate") or day}  # fmt: skip
+    application = {
+        "ReceivableApplicationId": store.new_id(),
+        "TransactionNumber": invoice["TransactionNumber"],
+        "CustomerTransactionId": invoice["CustomerTransactionId"],
+        "AmountApplied": str(amount),
+        "ApplicationDate": day,
+        "AccountingDate": body.get("AccountingDate") or day,
+    }
     receipt["receiptApplications"].append(application)
     receipt.update({"UnappliedAmount": str(cents(unapplied)), "Status": "APP" if unapplied == 0 else "UNAPP"})
     receipt["_version"] = int(receipt.get("_version", 1)) + 1
@@ -324,27 +387,50 @@ def _journal(store: Store, body: Record) -> Record:
         if (debit is None) == (credit is None):
             raise bad("Enter either a debit or a credit amount on each line.", "GL_DR_CR_BOTH")
         debits, credits = debits + decimal(debit), credits + decimal(credit)
-        lines.append({**{name: None for name in RESOURCES["journalBatches"].children["journalLines"].fields},
-                      "JeLineNumber": position, **line, "JeLineId": store.new_id()})  # fmt: skip
+        lines.append(
+            {
+                **{name: None for name in RESOURCES["journalBatches"].children["journalLines"].fields},
+                "JeLineNumber": position,
+                **line,
+                "JeLineId": store.new_id(),
+            }
+        )
     if len(lines) < 2:
         raise bad("A journal needs at least two lines.", "GL_TOO_FEW_LINES")
     if cents(debits) != cents(credits):
         raise bad(f"The journal is unbalanced: debits {debits} and credits {credits}.", "GL_UNBALANCED")
-    return {**{name: None for name in RESOURCES["journalBatches"].fields}, **body, "journalLines": lines,
-            "JeBatchId": store.new_id(), "AccountingPeriodName": period, "Status": "P",
-            "PostedDate": dt.date.today().isoformat()}  # fmt: skip
+    return {
+        **{name: None for name in RESOURCES["journalBatches"].fields},
+        **body,
+        "journalLines": lines,
+        "JeBatchId": store.new_id(),
+        "AccountingPeriodName": period,
+        "Status": "P",
+        "PostedDate": dt.date.today().isoformat(),
+    }
 
 
 def _order(store: Store, body: Record) -> Record:
-    _required(body, "SourceTransactionNumber", "SourceTransactionSystem", "BusinessUnitName", "BuyingPartyNumber",
-              "TransactionalCurrencyCode")  # fmt: skip
+    _required(
+        body,
+        "SourceTransactionNumber",
+        "SourceTransactionSystem",
+        "BusinessUnitName",
+        "BuyingPartyNumber",
+        "TransactionalCurrencyCode",
+    )
     business_unit(store, body["BusinessUnitName"])
     if body["SourceTransactionSystem"] not in ORDER_SOURCE_SYSTEMS:
         raise bad(f"The source system {body['SourceTransactionSystem']} isn't valid.", "DOO_INVALID_SOURCE")
-    if store.find("salesOrdersForOrderHub", SourceTransactionNumber=body["SourceTransactionNumber"],
-                  SourceTransactionSystem=body["SourceTransactionSystem"]):  # fmt: skip
-        raise bad(f"An order with the source transaction number {body['SourceTransactionNumber']} already exists.",
-                  "DOO_DUP_SOURCE_ORDER")  # fmt: skip
+    if store.find(
+        "salesOrdersForOrderHub",
+        SourceTransactionNumber=body["SourceTransactionNumber"],
+        SourceTransactionSystem=body["SourceTransactionSystem"],
+    ):
+        raise bad(
+            f"An order with the source transaction number {body['SourceTransactionNumber']} already exists.",
+            "DOO_DUP_SOURCE_ORDER",
+        )
     party = customer(store, body["BuyingPartyNumber"], "BuyingPartyNumber")
     if not body.get("lines"):
         raise bad("The order needs at least one line.", "DOO_NO_LINES")
@@ -354,12 +440,25 @@ def _order(store: Store, body: Record) -> Record:
         _item(store, str(line["ProductNumber"]))
         amount = cents(decimal(line["OrderedQuantity"]) * decimal(line["UnitSellingPrice"]))
         total += amount
-        lines.append({**{name: None for name in RESOURCES["salesOrdersForOrderHub"].children["lines"].fields},
-                      **line, "LineId": store.new_id(), "ExtendedAmount": number(amount)})  # fmt: skip
-    return {**{name: None for name in RESOURCES["salesOrdersForOrderHub"].fields}, **body, "lines": lines,
-            "HeaderId": store.new_id(), "OrderNumber": store.next_number("OrderNumber", 520001),
-            "BuyingPartyName": party["OrganizationName"], "StatusCode": "OPEN", "TotalAmount": number(total),
-            "TransactionOn": body.get("TransactionOn") or dt.date.today().isoformat()}  # fmt: skip
+        lines.append(
+            {
+                **{name: None for name in RESOURCES["salesOrdersForOrderHub"].children["lines"].fields},
+                **line,
+                "LineId": store.new_id(),
+                "ExtendedAmount": number(amount),
+            }
+        )
+    return {
+        **{name: None for name in RESOURCES["salesOrdersForOrderHub"].fields},
+        **body,
+        "lines": lines,
+        "HeaderId": store.new_id(),
+        "OrderNumber": store.next_number("OrderNumber", 520001),
+        "BuyingPartyName": party["OrganizationName"],
+        "StatusCode": "OPEN",
+        "TotalAmount": number(total),
+        "TransactionOn": body.get("TransactionOn") or dt.date.today().isoformat(),
+    }
 
 
 _CREATES: dict[str, Any] = {

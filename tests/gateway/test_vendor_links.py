@@ -103,6 +103,7 @@ def test_the_sandboxes_replace_the_vendors_whose_url_is_empty_by_the_same_names(
         "salesforce",
         "netsuite",
         "business-central",
+        "oracle-fusion",
         "product-platform",
         "stripe",
     ]
@@ -110,8 +111,9 @@ def test_the_sandboxes_replace_the_vendors_whose_url_is_empty_by_the_same_names(
         "STRATA_SALESFORCE_URL": "http://127.0.0.1:8090/sandbox/salesforce",
         "STRATA_NETSUITE_URL": "http://127.0.0.1:8090/sandbox/netsuite",
         "STRATA_BUSINESS_CENTRAL_URL": "http://127.0.0.1:8090/sandbox/business-central",
+        "STRATA_ORACLE_FUSION_URL": "http://127.0.0.1:8090/sandbox/oracle-fusion",
         "STRATA_PRODUCT_PLATFORM_URL": "http://127.0.0.1:8090/sandbox/product-platform",
         "STRATA_AVALARA_URL": "http://127.0.0.1:8090/sandbox/avalara",
         "STRATA_STRIPE_URL": "http://127.0.0.1:8090/sandbox/stripe",
     }
-    assert len(VENDORS) == 6
+    assert len(VENDORS) == 7

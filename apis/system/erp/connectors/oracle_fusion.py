@@ -97,7 +97,9 @@ class OracleFusionConnector:
         """The default business unit's ledger's Receivables periods in date order."""
         ledger = await self.setup.default_ledger()
         q = f"ApplicationId=222;LedgerId={ledger}" + (f";PeriodYear={year}" if year is not None else "")
-        found = await self.http.items(f"{self.http.fscm}/accountingPeriodStatusLOV", {"q": q, "orderBy": "StartDate:asc"})
+        found = await self.http.items(
+            f"{self.http.fscm}/accountingPeriodStatusLOV", {"q": q, "orderBy": "StartDate:asc"}
+        )
         return [of.accounting_period(record) for record in found]
 
     async def period_for(self, day: dt.date) -> AccountingPeriod | None:
@@ -198,12 +200,11 @@ class OracleFusionConnector:
         if customer_id is not None:
             party = await self.documents.party(customer_id)
             q = f"BillToCustomerNumber={of.q_text(str(of.required(party, 'PartyNumber')))}"
-        records: list[dict[str, Any]] = []
         page = await self._page(
-            "receivablesInvoices", "CustomerTransactionId", q, limit, position, lambda r: records.append(r) or r,
+            "receivablesInvoices", "CustomerTransactionId", q, limit, position, lambda r: r,
             expand="receivablesInvoiceLines",
         )  # fmt: skip
-        invoices = [await self.documents.invoice(record) for record in records]
+        invoices = [await self.documents.invoice(record) for record in page.items]
         return Page(items=invoices, next_position=page.next_position)
 
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:

@@ -8,6 +8,7 @@ as created by this call.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from apis.canonical import (
     CustomerPayment,
     CustomerPaymentCreate,
     DocumentLineInput,
+    ErpDocumentStatus,
     Invoice,
     InvoiceCreate,
     JournalEntry,
@@ -56,7 +58,9 @@ class Documents:
     # -- shared reads ----------------------------------------------------------------------------
     async def party(self, customer_id: str) -> dict[str, Any]:
         """The ``accounts`` item of a customer id (``PartyId``)."""
-        found = await self.http.items(f"{self.http.crm}/accounts", {"q": f"PartyId={of.number_id(customer_id)}"}, limit=1)
+        found = await self.http.items(
+            f"{self.http.crm}/accounts", {"q": f"PartyId={of.number_id(customer_id)}"}, limit=1
+        )
         if not found:
             raise NotFound(f"No customer {customer_id}")
         self._parties[str(found[0].get("PartyNumber"))] = str(found[0]["PartyId"])
@@ -104,7 +108,9 @@ class Documents:
             bodies.append(body)
         return bodies
 
-    async def _create_once(self, resource: str, q: str, body: dict[str, Any], expand: str | None) -> tuple[dict[str, Any], bool]:
+    async def _create_once(
+        self, resource: str, q: str, body: dict[str, Any], expand: str | None
+    ) -> tuple[dict[str, Any], bool]:
         """Check-before-create by ``q``; a duplicate refused by Oracle is read back."""
         sent: list[bool] = []
 
@@ -113,10 +119,9 @@ class Documents:
             if existing is not None:
                 return existing, bool(sent)
             sent.append(True)
-            try:
+            # A Conflict: made meanwhile (by a concurrent call, or by ours whose answer was lost).
+            with contextlib.suppress(Conflict):
                 await self.http.call("POST", f"{self.http.fscm}/{resource}", json=body, idempotent=False)
-            except Conflict:
-                pass  # made meanwhile (by a concurrent call, or by ours whose answer was lost)
             found = await self._find(resource, q, expand)
             if found is None:
                 raise UpstreamRejected(f"Oracle Fusion created no {resource} item for {q}")
@@ -135,14 +140,27 @@ class Documents:
         party, unit = await self._customer_unit(order.customer_id)
         number = of.key(order.external_id, of.SOURCE_NUMBER_LENGTH)
         system = self.settings.order_source_system
-        lines = [{"SourceTransactionLineId": str(n), "SourceTransactionLineNumber": str(n),
-                  "ProductNumber": await self.setup.item_number(line.item_id),
-                  "OrderedQuantity": float(Decimal(line.quantity)), "UnitSellingPrice": float(Decimal(line.unit_price))}
-                 for n, line in enumerate(order.lines, start=1)]  # fmt: skip
-        body = {"SourceTransactionNumber": number, "SourceTransactionSystem": system, "SourceTransactionId": number,
-                "BusinessUnitName": unit.name, "RequestingBusinessUnitName": unit.name,
-                "BuyingPartyNumber": party["PartyNumber"], "TransactionalCurrencyCode": order.currency.upper(),
-                "TransactionOn": order.date.isoformat(), "lines": lines}  # fmt: skip
+        lines = [
+            {
+                "SourceTransactionLineId": str(n),
+                "SourceTransactionLineNumber": str(n),
+                "ProductNumber": await self.setup.item_number(line.item_id),
+                "OrderedQuantity": float(Decimal(line.quantity)),
+                "UnitSellingPrice": float(Decimal(line.unit_price)),
+            }
+            for n, line in enumerate(order.lines, start=1)
+        ]
+        body = {
+            "SourceTransactionNumber": number,
+            "SourceTransactionSystem": system,
+            "SourceTransactionId": number,
+            "BusinessUnitName": unit.name,
+            "RequestingBusinessUnitName": unit.name,
+            "BuyingPartyNumber": party["PartyNumber"],
+            "TransactionalCurrencyCode": order.currency.upper(),
+            "TransactionOn": order.date.isoformat(),
+            "lines": lines,
+        }
         q = f"SourceTransactionSystem={of.q_text(system)} and SourceTransactionNumber={of.q_text(number)}"
         record, created = await self._create_once("salesOrdersForOrderHub", q, body, "lines")
         return await self._sales_order(record, order.external_id), created
@@ -150,8 +168,12 @@ class Documents:
     async def _sales_order(self, record: dict[str, Any], external_id: str | None = None) -> SalesOrder:
         items = await self.setup.item_ids()
         currency = str(of.required(record, "TransactionalCurrencyCode"))
-        lines = [of.document_line(line, items, currency, "OrderedQuantity", "UnitSellingPrice", "ExtendedAmount",
-                                  "ProductNumber") for line in record.get("lines") or []]  # fmt: skip
+        lines = [
+            of.document_line(
+                line, items, currency, "OrderedQuantity", "UnitSellingPrice", "ExtendedAmount", "ProductNumber"
+            )
+            for line in record.get("lines") or []
+        ]
         self._orders[str(record.get("OrderNumber"))] = str(record["HeaderId"])
         unit = await self.setup.unit_named(str(of.required(record, "BusinessUnitName")))
         total = sum((line.amount.decimal() for line in lines), Decimal(0))
@@ -195,16 +217,23 @@ class Documents:
         number = of.key(invoice.external_id, of.TRANSACTION_NUMBER_LENGTH)
         source = self.settings.transaction_source
         body: dict[str, Any] = {
-            "TransactionNumber": number, "TransactionSource": source, "TransactionType": self.settings.invoice_type,
-            "BusinessUnit": unit.name, "BillToCustomerNumber": party["PartyNumber"],
-            "TransactionDate": invoice.date.isoformat(), "AccountingDate": invoice.date.isoformat(),
-            "InvoiceCurrencyCode": invoice.currency.upper(), "CrossReference": invoice.external_id[:150],
+            "TransactionNumber": number,
+            "TransactionSource": source,
+            "TransactionType": self.settings.invoice_type,
+            "BusinessUnit": unit.name,
+            "BillToCustomerNumber": party["PartyNumber"],
+            "TransactionDate": invoice.date.isoformat(),
+            "AccountingDate": invoice.date.isoformat(),
+            "InvoiceCurrencyCode": invoice.currency.upper(),
+            "CrossReference": invoice.external_id[:150],
             INVOICE_LINES: lines,
-        }  # fmt: skip
+        }
         if invoice.due_date is not None:
             body["DueDate"] = invoice.due_date.isoformat()
-        q = (f"TransactionNumber={of.q_text(number)} and TransactionSource={of.q_text(source)} "
-             f"and BusinessUnit={of.q_text(unit.name)}")  # fmt: skip
+        q = (
+            f"TransactionNumber={of.q_text(number)} and TransactionSource={of.q_text(source)} "
+            f"and BusinessUnit={of.q_text(unit.name)}"
+        )
         record, created = await self._create_once("receivablesInvoices", q, body, INVOICE_LINES)
         return await self.invoice(record), created
 
@@ -215,6 +244,7 @@ class Documents:
         raw_lines = record.get(INVOICE_LINES) or []
         lines = [of.document_line(line, items, currency) for line in raw_lines]
         total, balance = of.decimal(record.get("EnteredAmount")), of.decimal(record.get("InvoiceBalanceAmount"))
+        status: ErpDocumentStatus
         if record.get("InvoiceStatus") != "Complete":
             status = "pending_approval"
         elif balance <= 0:
@@ -265,15 +295,22 @@ class Documents:
                 invoice = {}
             if invoice.get("BillToCustomerNumber") != party["PartyNumber"] or invoice.get("BusinessUnit") != unit.name:
                 raise _field_error(f"/applications/{index}/invoice_id", "is not an invoice of this customer")
-            applications.append((application.invoice_id, str(invoice["TransactionNumber"]), of.amount_text(application.amount)))
+            applications.append(
+                (application.invoice_id, str(invoice["TransactionNumber"]), of.amount_text(application.amount))
+            )
         number = of.key(payment.external_id, of.RECEIPT_NUMBER_LENGTH)
         body = {
-            "ReceiptNumber": number, "ReceiptMethod": self.settings.receipt_method, "BusinessUnit": unit.name,
-            "Amount": of.amount_text(payment.amount), "Currency": payment.currency.upper(),
+            "ReceiptNumber": number,
+            "ReceiptMethod": self.settings.receipt_method,
+            "BusinessUnit": unit.name,
+            "Amount": of.amount_text(payment.amount),
+            "Currency": payment.currency.upper(),
             "RemittanceBankAccountNumber": self.settings.remittance_bank_account,
-            "ReceiptDate": payment.date.isoformat(), "AccountingDate": payment.date.isoformat(),
-            "CustomerAccountNumber": party["PartyNumber"], "Comments": payment.external_id[:240],
-        }  # fmt: skip
+            "ReceiptDate": payment.date.isoformat(),
+            "AccountingDate": payment.date.isoformat(),
+            "CustomerAccountNumber": party["PartyNumber"],
+            "Comments": payment.external_id[:240],
+        }
         q = f"ReceiptNumber={of.q_text(number)} and BusinessUnit={of.q_text(unit.name)}"
         url = f"{self.http.fscm}/standardReceipts"
         sent: list[bool] = []
@@ -282,26 +319,34 @@ class Documents:
             receipt = await self._find("standardReceipts", q)
             if receipt is None:
                 sent.append(True)
-                try:
+                with contextlib.suppress(Conflict):
                     await self.http.call("POST", url, json=body, idempotent=False)
-                except Conflict:
-                    pass
                 receipt = await self._find("standardReceipts", q)
                 if receipt is None:
                     raise UpstreamRejected("Oracle Fusion created no standard receipt")
             receipt_id = of.required(receipt, "StandardReceiptId")
-            made = Counter((str(a.get("TransactionNumber")), of.amount_text(a.get("AmountApplied")))
-                           for a in await self._applications(receipt_id))  # fmt: skip
+            made = Counter(
+                (str(a.get("TransactionNumber")), of.amount_text(a.get("AmountApplied")))
+                for a in await self._applications(receipt_id)
+            )
             for _invoice, transaction, amount in applications:
                 if made[(transaction, amount)] > 0:
                     made[(transaction, amount)] -= 1
                     continue
                 sent.append(True)
-                action = {"TransactionNumber": transaction, "AmountApplied": amount,
-                          "ApplicationDate": payment.date.isoformat(), "AccountingDate": payment.date.isoformat()}  # fmt: skip
-                await self.http.call("POST", f"{url}/{receipt_id}/action/applyReceipt", json=action,
-                                     headers={"Content-Type": "application/vnd.oracle.adf.action+json"},
-                                     idempotent=False)  # fmt: skip
+                action = {
+                    "TransactionNumber": transaction,
+                    "AmountApplied": amount,
+                    "ApplicationDate": payment.date.isoformat(),
+                    "AccountingDate": payment.date.isoformat(),
+                }
+                await self.http.call(
+                    "POST",
+                    f"{url}/{receipt_id}/action/applyReceipt",
+                    json=action,
+                    headers={"Content-Type": "application/vnd.oracle.adf.action+json"},
+                    idempotent=False,
+                )
             fresh = await self._one("standardReceipts", str(receipt_id))
             return fresh, await self._applications(receipt_id), bool(sent)
 
@@ -312,8 +357,14 @@ class Documents:
         """The receipt's applications, found by following its ``receiptApplications`` child link."""
         receipt = await self.http.call("GET", f"{self.http.fscm}/standardReceipts/{receipt_id}", idempotent=True)
         links = receipt.get("links") if isinstance(receipt, dict) else None
-        href = next((link.get("href") for link in links or [] if isinstance(link, dict) and link.get("rel") == "child"
-                     and link.get("name") == "receiptApplications"), None)  # fmt: skip
+        href = next(
+            (
+                link.get("href")
+                for link in links or []
+                if isinstance(link, dict) and link.get("rel") == "child" and link.get("name") == "receiptApplications"
+            ),
+            None,
+        )
         if not isinstance(href, str):
             return []
         return await self.http.items(href, {})
@@ -326,8 +377,13 @@ class Documents:
             customer_id=await self._party_id(str(receipt.get("CustomerAccountNumber") or "")),
             date=of.day(receipt, "ReceiptDate"),
             amount=of.money(of.required(receipt, "Amount"), currency),
-            applications=[PaymentApplication(invoice_id=str(of.required(a, "CustomerTransactionId")),
-                                             amount=of.amount_text(a.get("AmountApplied"))) for a in applied],  # fmt: skip
+            applications=[
+                PaymentApplication(
+                    invoice_id=str(of.required(a, "CustomerTransactionId")),
+                    amount=of.amount_text(a.get("AmountApplied")),
+                )
+                for a in applied
+            ],
         )
 
     async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
@@ -342,12 +398,17 @@ class Documents:
         number = of.key(memo.external_id, of.TRANSACTION_NUMBER_LENGTH)
         source = self.settings.transaction_source
         body: dict[str, Any] = {
-            "TransactionNumber": number, "TransactionSource": source, "TransactionType": self.settings.credit_memo_type,
-            "BusinessUnit": unit.name, "BillToCustomerNumber": party["PartyNumber"],
-            "TransactionDate": memo.date.isoformat(), "AccountingDate": memo.date.isoformat(),
-            "CreditMemoCurrency": memo.currency.upper(), "CrossReference": memo.external_id[:150],
+            "TransactionNumber": number,
+            "TransactionSource": source,
+            "TransactionType": self.settings.credit_memo_type,
+            "BusinessUnit": unit.name,
+            "BillToCustomerNumber": party["PartyNumber"],
+            "TransactionDate": memo.date.isoformat(),
+            "AccountingDate": memo.date.isoformat(),
+            "CreditMemoCurrency": memo.currency.upper(),
+            "CrossReference": memo.external_id[:150],
             MEMO_LINES: await self._lines(memo.lines, sign=-1),
-        }  # fmt: skip
+        }
         if memo.invoice_id is not None:
             try:
                 invoice = await self._one("receivablesInvoices", memo.invoice_id)
@@ -356,8 +417,10 @@ class Documents:
             if invoice.get("BillToCustomerNumber") != party["PartyNumber"] or invoice.get("BusinessUnit") != unit.name:
                 raise _field_error("/invoice_id", "is not an invoice of this customer")
             body["CreditedTransactionNumber"] = invoice["TransactionNumber"]
-        q = (f"TransactionNumber={of.q_text(number)} and TransactionSource={of.q_text(source)} "
-             f"and BusinessUnit={of.q_text(unit.name)}")  # fmt: skip
+        q = (
+            f"TransactionNumber={of.q_text(number)} and TransactionSource={of.q_text(source)} "
+            f"and BusinessUnit={of.q_text(unit.name)}"
+        )
         record, created = await self._create_once("receivablesCreditMemos", q, body, MEMO_LINES)
         return await self._credit_memo(record), created
 
@@ -367,7 +430,8 @@ class Documents:
         invoice_id = None
         credited = record.get("CreditedTransactionNumber")
         if credited:
-            q = f"TransactionNumber={of.q_text(str(credited))} and BusinessUnit={of.q_text(str(record.get('BusinessUnit')))}"
+            unit = of.q_text(str(record.get("BusinessUnit")))
+            q = f"TransactionNumber={of.q_text(str(credited))} and BusinessUnit={unit}"
             found = await self._find("receivablesInvoices", q)
             invoice_id = str(found["CustomerTransactionId"]) if found else None
         return CreditMemo(
@@ -406,9 +470,15 @@ class Documents:
             if line.memo or entry.memo:
                 body["Description"] = (line.memo or entry.memo or "")[:240]
             lines.append(body)
-        batch = {"BatchName": name, "JournalSource": self.settings.journal_source,
-                 "JournalCategory": self.settings.journal_category, "LedgerName": unit.ledger_name,
-                 "AccountingDate": entry.date.isoformat(), "CurrencyCode": unit.currency, "journalLines": lines}  # fmt: skip
+        batch = {
+            "BatchName": name,
+            "JournalSource": self.settings.journal_source,
+            "JournalCategory": self.settings.journal_category,
+            "LedgerName": unit.ledger_name,
+            "AccountingDate": entry.date.isoformat(),
+            "CurrencyCode": unit.currency,
+            "journalLines": lines,
+        }
         if entry.memo:
             batch["BatchDescription"] = entry.memo[:240]
         q = f"BatchName={of.q_text(name)} and LedgerName={of.q_text(unit.ledger_name)}"
@@ -422,10 +492,14 @@ class Documents:
         for line in sorted(record.get("journalLines") or [], key=lambda r: int(r.get("JeLineNumber") or 0)):
             debit, credit = line.get("EnteredDebitAmount"), line.get("EnteredCreditAmount")
             description = line.get("Description")
-            lines.append(JournalLine(account=str(line.get("AccountCombination")),
-                                     debit=of.amount_text(debit) if debit is not None else None,
-                                     credit=of.amount_text(credit) if credit is not None else None,
-                                     memo=description if description and description != memo else None))  # fmt: skip
+            lines.append(
+                JournalLine(
+                    account=str(line.get("AccountCombination")),
+                    debit=of.amount_text(debit) if debit is not None else None,
+                    credit=of.amount_text(credit) if credit is not None else None,
+                    memo=description if description and description != memo else None,
+                )
+            )
         return JournalEntry(
             id=str(of.required(record, "JeBatchId")),
             external_id=external_id or of.external_of(record.get("BatchName")),

@@ -205,7 +205,9 @@ def error_for(response: httpx.Response) -> StrataError:
         body = None
     details = body.get("o:errorDetails") if isinstance(body, dict) else None
     first = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else {}
-    message = str(first.get("detail") or (body.get("detail") or body.get("title") if isinstance(body, dict) else "") or "")
+    message = str(
+        first.get("detail") or (body.get("detail") or body.get("title") if isinstance(body, dict) else "") or ""
+    )
     code = first.get("o:errorCode") if isinstance(first.get("o:errorCode"), str) else None
     transient = upstream_transient(DISPLAY, status, message, code, response.headers.get("retry-after"))
     if transient is not None:

@@ -169,16 +169,24 @@ def customer(record: dict[str, Any], legal_entity_id: str | None, source_system:
         email=record.get("EmailAddress"),
         domain=domain,
         billing_address=Address(
-            line1=record.get("Address1"), line2=record.get("Address2"), city=record.get("City"),
-            region=record.get("State"), postal_code=record.get("PostalCode"), country=record.get("Country"),
-        ) if has_address else None,  # fmt: skip
+            line1=record.get("Address1"),
+            line2=record.get("Address2"),
+            city=record.get("City"),
+            region=record.get("State"),
+            postal_code=record.get("PostalCode"),
+            country=record.get("Country"),
+        )
+        if has_address
+        else None,
         parent_id=None,
         payment_terms=TERMS_BY_NAME.get(str(record.get("PaymentTerms") or "").upper()),
         updated_at=stamp(record.get("LastUpdateDate")),
     )
 
 
-def customer_body(external_id: str, upsert: ErpCustomerUpsert, currency: str | None, source_system: str) -> dict[str, Any]:
+def customer_body(
+    external_id: str, upsert: ErpCustomerUpsert, currency: str | None, source_system: str
+) -> dict[str, Any]:
     """The ``accounts`` upsert body (``PartyNumber`` is the upsert key)."""
     body: dict[str, Any] = {
         "PartyNumber": key(external_id, PARTY_NUMBER_LENGTH),
@@ -195,15 +203,29 @@ def customer_body(external_id: str, upsert: ErpCustomerUpsert, currency: str | N
     }
     if upsert.billing_address is not None:
         address = upsert.billing_address
-        optional.update({"Address1": address.line1, "Address2": address.line2, "City": address.city,
-                         "State": address.region, "PostalCode": address.postal_code, "Country": address.country})  # fmt: skip
+        optional.update(
+            {
+                "Address1": address.line1,
+                "Address2": address.line2,
+                "City": address.city,
+                "State": address.region,
+                "PostalCode": address.postal_code,
+                "Country": address.country,
+            }
+        )
     body.update({name: value for name, value in optional.items() if value is not None})
     return body
 
 
-def document_line(line: dict[str, Any], item_ids: dict[str, str], currency: str, quantity_field: str = "Quantity",
-                  price_field: str = "UnitSellingPrice", amount_field: str = "LineAmount",
-                  item_field: str = "ItemNumber") -> DocumentLine:  # fmt: skip
+def document_line(
+    line: dict[str, Any],
+    item_ids: dict[str, str],
+    currency: str,
+    quantity_field: str = "Quantity",
+    price_field: str = "UnitSellingPrice",
+    amount_field: str = "LineAmount",
+    item_field: str = "ItemNumber",
+) -> DocumentLine:
     """A document line (credit memo lines are negative in Oracle: read as positive)."""
     code = line.get(item_field)
     return DocumentLine(

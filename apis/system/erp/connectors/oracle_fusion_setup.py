@@ -60,9 +60,15 @@ class Setup:
                     ledger = ledgers.get(int(of.required(unit, "PrimaryLedgerId")))
                     if ledger is None or unit.get("LegalEntityId") is None:
                         continue
-                    found.append(Unit(str(of.required(unit, "BusinessUnitName")), str(unit["LegalEntityId"]),
-                                      int(ledger["LedgerId"]), str(of.required(ledger, "Name")),
-                                      str(of.required(ledger, "CurrencyCode")).upper()))  # fmt: skip
+                    found.append(
+                        Unit(
+                            str(of.required(unit, "BusinessUnitName")),
+                            str(unit["LegalEntityId"]),
+                            int(ledger["LedgerId"]),
+                            str(of.required(ledger, "Name")),
+                            str(of.required(ledger, "CurrencyCode")).upper(),
+                        )
+                    )
                 self._entities, self._units = entities, found
         assert self._units is not None
         return self._units
@@ -75,8 +81,15 @@ class Setup:
         for entity in self._entities or []:
             unit = by_entity.get(str(entity.get("LegalEntityId")))
             if unit is not None:
-                out.append(LegalEntity(id=str(entity["LegalEntityId"]), name=str(entity.get("Name") or ""),
-                                       currency=unit.currency, country=None, parent_id=None))  # fmt: skip
+                out.append(
+                    LegalEntity(
+                        id=str(entity["LegalEntityId"]),
+                        name=str(entity.get("Name") or ""),
+                        currency=unit.currency,
+                        country=None,
+                        parent_id=None,
+                    )
+                )
         return out
 
     async def default_unit(self) -> Unit:
