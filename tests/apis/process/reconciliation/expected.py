@@ -10,6 +10,8 @@ mismatch it must show up as, and nothing else is expected.
   mismatch in the ERP's currency; the seed has no invoices, so it shows in no invoice).
 * Product platform: ``PRICE_DRIFT`` (5,500 against the ERP's 5,000).
 * Business Central: product codes cut to ``Code[20]`` (item code mismatches).
+* Oracle Fusion: none of its own (``ItemNumber`` holds every product code whole; items are priced
+  at the Salesforce list prices in the default business unit's ledger currency, USD).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from sandboxes.netsuite.schema import FIXED_LISTS
 from sandboxes.netsuite.seed import PARENT_COMPANY, salesforce_org
 from sandboxes.netsuite.seed import seed as seed_netsuite
 from sandboxes.netsuite.store import Store as NetSuiteStore
+from sandboxes.oracle_fusion.seed import LEGAL_ENTITIES
+from sandboxes.oracle_fusion.seed import seed as seed_oracle_fusion
+from sandboxes.oracle_fusion.store import Store as OracleFusionStore
 from sandboxes.product_platform.catalog import catalog
 from sandboxes.stripe.seed import seed as seed_stripe
 from sandboxes.stripe.store import Store as StripeStore
@@ -56,6 +61,10 @@ def _erp_items(erp_vendor: str) -> tuple[dict[str, Decimal], str]:
         parent = next(s for s in store.all("subsidiary") if s["name"] == PARENT_COMPANY)
         items = {i["itemId"]: Decimal(str(i["basePrice"])) for i in store.all("serviceSaleItem")}
         return items, FIXED_LISTS["currency"][parent["currency"]]
+    if erp_vendor == "oracle-fusion":
+        fusion = OracleFusionStore(None, lambda s: seed_oracle_fusion(s, DEFAULT_SEED))
+        # Prices are read in the default business unit's ledger currency: the first legal entity's.
+        return {i["ItemNumber"]: Decimal(str(i["ListPrice"])) for i in fusion.all("itemsV2")}, LEGAL_ENTITIES[0][1]
     bc = BusinessCentralStore(None, lambda s: seed_business_central(s, DEFAULT_SEED))
     first = sorted(bc.companies)[0]  # the company item prices are read from: the first, COMPANIES[0]
     assert bc.companies[first]["name"] == COMPANIES[0][0]
