@@ -132,6 +132,12 @@ def patch(store: Store, resource: Resource, record: Record, raw: Record) -> Reco
             raise bad("You can't update a completed transaction.", "AR_TRX_COMPLETE")
         if body.get("InvoiceStatus") not in (None, "Complete", "Incomplete"):
             raise bad("The invoice status must be Complete or Incomplete.", "AR_INVALID_STATUS")
+        if body.get("InvoiceStatus") == "Complete" and record.get("InvoiceStatus") != "Complete":
+            # Completing posts the transaction: its accounting date must be in an open period.
+            bu = business_unit(store, record["BusinessUnit"])
+            day = body.get("AccountingDate") or body.get("TransactionDate") or record["AccountingDate"]
+            require_open(store, bu["PrimaryLedgerId"], AR_APPLICATION, day, "accounting date")
+            body.setdefault("AccountingDate", day)
     elif resource.name != "accounts":
         raise OracleError(405, f"The resource {resource.name} does not support PATCH here.", "ADF_REST_METHOD")
     if body.get(resource.key_field) not in (None, record.get(resource.key_field)):

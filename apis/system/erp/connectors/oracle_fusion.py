@@ -196,10 +196,13 @@ class OracleFusionConnector:
 
     async def list_invoices(self, *, customer_id: str | None, limit: int, position: Any) -> Page[Invoice]:
         """Invoices (optionally of one customer) in ``CustomerTransactionId`` order."""
-        q = ""
+        clauses = []
         if customer_id is not None:
             party = await self.documents.party(customer_id)
-            q = f"BillToCustomerNumber={of.q_text(str(of.required(party, 'PartyNumber')))}"
+            clauses.append(f"BillToCustomerNumber={of.q_text(str(of.required(party, 'PartyNumber')))}")
+        if self.settings.order_hub == "draft-receivable":
+            clauses.append("InvoiceStatus='Complete'")  # draft orders are no invoices yet
+        q = " and ".join(clauses)
         page = await self._page(
             "receivablesInvoices", "CustomerTransactionId", q, limit, position, lambda r: r,
             expand="receivablesInvoiceLines",

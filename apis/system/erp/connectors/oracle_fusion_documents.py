@@ -30,7 +30,7 @@ from apis.canonical import (
     SalesOrderCreate,
 )
 from apis.system.erp.connectors import oracle_fusion_mapping as of
-from core.errors import Conflict, InvalidInput, NotFound, UpstreamRejected
+from core.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, UpstreamRejected
 
 if TYPE_CHECKING:
     from apis.system.erp.connectors.oracle_fusion_http import OracleFusionHttp
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from apis.system.erp.settings import OracleFusionSettings
 
 INVOICE_LINES = "receivablesInvoiceLines"
+DRAFT_ORDER = "Strata sales order (draft receivable)"
+"""``InternalNotes`` of an order recorded as an incomplete receivables transaction."""
+ORDER_PREFIX = "SO-"
+"""Prefix of a draft order's ``TransactionNumber`` (the invoice keys of the same external id stay free)."""
 MEMO_LINES = "receivablesCreditMemoLines"
 
 
@@ -132,38 +136,93 @@ class Documents:
 
     # -- sales orders --------------------------------------------------------------------------------
     async def create_sales_order(self, order: SalesOrderCreate) -> tuple[SalesOrder, bool]:
-        """An order-hub order keyed by ``SourceTransactionSystem`` + ``SourceTransactionNumber``."""
-        if self.settings.order_hub != "order-hub":
-            raise UpstreamRejected(
-                f"Sales orders are not recorded in Oracle Fusion (oracle_fusion_order_hub={self.settings.order_hub})"
+        """The order as ``order_hub`` says: an order-hub order keyed by ``SourceTransactionSystem`` +
+        ``SourceTransactionNumber``, or an incomplete receivables transaction keyed by its ``TransactionNumber``."""
+        if self.settings.order_hub == "skip":
+            raise BusinessRuleViolation(
+                "sales_orders_not_recorded",
+                "Sales orders are not recorded in Oracle Fusion (oracle_fusion_order_hub=skip): post the invoice "
+                "without a sales order, or set order-hub (Order Management) or draft-receivable",
+                owner_system="oracle-fusion",
             )
         party, unit = await self._customer_unit(order.customer_id)
+        if self.settings.order_hub == "draft-receivable":
+            return await self._draft_order(order, party, unit)
         number = of.key(order.external_id, of.SOURCE_NUMBER_LENGTH)
         system = self.settings.order_source_system
         lines = [
-            {
-                "SourceTransactionLineId": str(n),
-                "SourceTransactionLineNumber": str(n),
-                "ProductNumber": await self.setup.item_number(line.item_id),
-                "OrderedQuantity": float(Decimal(line.quantity)),
-                "UnitSellingPrice": float(Decimal(line.unit_price)),
-            }
+            {"SourceTransactionLineId": str(n), "SourceTransactionLineNumber": str(n),
+             "ProductNumber": await self.setup.item_number(line.item_id),
+             "OrderedQuantity": float(Decimal(line.quantity)), "UnitSellingPrice": float(Decimal(line.unit_price))}
             for n, line in enumerate(order.lines, start=1)
-        ]
-        body = {
-            "SourceTransactionNumber": number,
-            "SourceTransactionSystem": system,
-            "SourceTransactionId": number,
-            "BusinessUnitName": unit.name,
-            "RequestingBusinessUnitName": unit.name,
-            "BuyingPartyNumber": party["PartyNumber"],
-            "TransactionalCurrencyCode": order.currency.upper(),
-            "TransactionOn": order.date.isoformat(),
-            "lines": lines,
-        }
+        ]  # fmt: skip
+        body = {"SourceTransactionNumber": number, "SourceTransactionSystem": system, "SourceTransactionId": number,
+                "BusinessUnitName": unit.name, "RequestingBusinessUnitName": unit.name,
+                "BuyingPartyNumber": party["PartyNumber"], "TransactionalCurrencyCode": order.currency.upper(),
+                "TransactionOn": order.date.isoformat(), "lines": lines}  # fmt: skip
         q = f"SourceTransactionSystem={of.q_text(system)} and SourceTransactionNumber={of.q_text(number)}"
         record, created = await self._create_once("salesOrdersForOrderHub", q, body, "lines")
         return await self._sales_order(record, order.external_id), created
+
+    async def _draft_order(self, order: SalesOrderCreate, party: dict[str, Any], unit: Unit) -> tuple[SalesOrder, bool]:
+        """Financials only: the order as an incomplete invoice (``InternalNotes`` marks it), completed when invoiced."""
+        number = of.key(ORDER_PREFIX + order.external_id, of.TRANSACTION_NUMBER_LENGTH)
+        source = self.settings.transaction_source
+        body: dict[str, Any] = {
+            "TransactionNumber": number, "TransactionSource": source, "TransactionType": self.settings.invoice_type,
+            "BusinessUnit": unit.name, "BillToCustomerNumber": party["PartyNumber"],
+            "TransactionDate": order.date.isoformat(), "AccountingDate": order.date.isoformat(),
+            "InvoiceCurrencyCode": order.currency.upper(), "Comments": order.external_id[:240],
+            "InternalNotes": DRAFT_ORDER, "InvoiceStatus": "Incomplete", INVOICE_LINES: await self._lines(order.lines),
+        }  # fmt: skip
+        q = (f"TransactionNumber={of.q_text(number)} and TransactionSource={of.q_text(source)} "
+             f"and BusinessUnit={of.q_text(unit.name)}")  # fmt: skip
+        record, created = await self._create_once("receivablesInvoices", q, body, INVOICE_LINES)
+        return await self._draft_sales_order(record), created
+
+    async def _draft_sales_order(self, record: dict[str, Any]) -> SalesOrder:
+        invoice = await self.invoice(record)
+        return SalesOrder(
+            id=invoice.id,
+            external_id=record.get("Comments"),
+            number=invoice.number,
+            customer_id=invoice.customer_id,
+            legal_entity_id=invoice.legal_entity_id,
+            date=invoice.date,
+            currency=invoice.currency,
+            status="billed" if record.get("InvoiceStatus") == "Complete" else "open",
+            lines=invoice.lines,
+            total=invoice.total,
+        )
+
+    async def _invoice_draft(self, invoice: InvoiceCreate, party: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Complete the order's draft (a PATCH to ``InvoiceStatus`` Complete), exactly once: a completed draft
+        is the order's invoice (with the order's lines, not the request's)."""
+        order_id = invoice.sales_order_id or ""
+        try:
+            draft = await self._one("receivablesInvoices", order_id)
+        except NotFound:
+            draft = {}
+        if draft.get("InternalNotes") != DRAFT_ORDER or draft.get("BillToCustomerNumber") != party["PartyNumber"]:
+            raise _field_error("/sales_order_id", "is not an order of this customer")
+        changes: dict[str, Any] = {"InvoiceStatus": "Complete", "CrossReference": invoice.external_id[:150],
+                                   "TransactionDate": invoice.date.isoformat(),
+                                   "AccountingDate": invoice.date.isoformat()}  # fmt: skip
+        if invoice.due_date is not None:
+            changes["DueDate"] = invoice.due_date.isoformat()
+        url = f"{self.http.fscm}/receivablesInvoices/{of.number_id(order_id)}"
+        sent: list[bool] = []
+
+        async def procedure() -> tuple[dict[str, Any], bool]:
+            fresh = await self._one("receivablesInvoices", order_id, INVOICE_LINES)
+            if fresh.get("InvoiceStatus") == "Complete":
+                return fresh, bool(sent)
+            sent.append(True)
+            await self.http.call("PATCH", url, json=changes, idempotent=False)
+            return await self._one("receivablesInvoices", order_id, INVOICE_LINES), True
+
+        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=1)
+        return result
 
     async def _sales_order(self, record: dict[str, Any], external_id: str | None = None) -> SalesOrder:
         items = await self.setup.item_ids()
@@ -191,7 +250,15 @@ class Documents:
         )
 
     async def get_sales_order(self, order_id: str) -> SalesOrder:
-        """One order-hub order by ``HeaderId``."""
+        """One order-hub order by ``HeaderId`` (a draft receivable by ``CustomerTransactionId``)."""
+        if self.settings.order_hub == "draft-receivable":
+            record = await self._one("receivablesInvoices", order_id, INVOICE_LINES)
+            if record.get("InternalNotes") != DRAFT_ORDER:
+                raise NotFound(f"No sales order {order_id}")
+            return await self._draft_sales_order(record)
+        if self.settings.order_hub == "skip":
+            of.number_id(order_id)
+            raise NotFound(f"No sales order {order_id} (sales orders are not recorded: order_hub=skip)")
         return await self._sales_order(await self._one("salesOrdersForOrderHub", order_id, "lines"))
 
     async def _order_number(self, order_id: str) -> str | None:
@@ -204,6 +271,11 @@ class Documents:
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
         """A complete receivables invoice keyed by ``TransactionNumber`` in the manual source and unit."""
         party, unit = await self._customer_unit(invoice.customer_id)
+        if invoice.sales_order_id is not None and self.settings.order_hub != "order-hub":
+            if self.settings.order_hub == "skip":
+                raise _field_error("/sales_order_id", "sales orders are not recorded in Oracle Fusion (order_hub=skip)")
+            record, created = await self._invoice_draft(invoice, party)
+            return await self.invoice(record), created
         lines = await self._lines(invoice.lines)
         if invoice.sales_order_id is not None:
             try:
@@ -255,13 +327,18 @@ class Documents:
             status = "open"
         order_number = next((str(line["SalesOrder"]) for line in raw_lines if line.get("SalesOrder")), None)
         unit = await self.setup.unit_named(str(of.required(record, "BusinessUnit")))
+        sales_order_id = None
+        if record.get("InternalNotes") == DRAFT_ORDER:
+            sales_order_id = str(record["CustomerTransactionId"])  # the draft order, completed as the invoice
+        elif order_number:
+            sales_order_id = await self._order_id(order_number)
         return Invoice(
             id=str(of.required(record, "CustomerTransactionId")),
             external_id=record.get("CrossReference") or of.external_of(record.get("TransactionNumber")),
             number=record.get("TransactionNumber"),
             customer_id=await self._party_id(str(of.required(record, "BillToCustomerNumber"))),
             legal_entity_id=unit.legal_entity_id,
-            sales_order_id=await self._order_id(order_number) if order_number else None,
+            sales_order_id=sales_order_id,
             date=of.day(record, "TransactionDate"),
             due_date=of.optional_day(record, "DueDate"),
             currency=currency,
