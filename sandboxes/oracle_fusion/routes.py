@@ -34,6 +34,16 @@ def _sandbox(request: Request[Any, Any, Any]) -> OracleFusionSandbox:
     return sandbox
 
 
+def _mount_prefix(scope: Any) -> str:
+    """Where the sandbox is mounted (``/sandbox/oracle-fusion`` under ``strata sandboxes serve``), so
+    ``links`` lead back through the mount: ``root_path``, or what the mount stripped from ``raw_path``."""
+    if scope.get("root_path"):
+        return str(scope["root_path"]).rstrip("/")
+    raw = (scope.get("raw_path") or b"").decode("latin-1").split("?", 1)[0].rstrip("/")
+    path = str(scope.get("path", "")).rstrip("/")
+    return raw[: -len(path)] if path and raw.endswith(path) and raw != path else ""
+
+
 def _json(
     content: Any, status: int = 200, media_type: str = ITEM_TYPE, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
@@ -97,7 +107,7 @@ async def api(
     resource = RESOURCES.get(segments[0]) if segments else None
     if resource is None or resource.root != root or version not in (sandbox.api_version, "latest"):
         raise OracleError(404, f"The resource {path} was not found.")
-    base = f"{str(request.base_url).rstrip('/')}/{root}/resources/{version}"
+    base = f"{request.url.scheme}://{request.url.netloc}{_mount_prefix(request.scope)}/{root}/resources/{version}"
     params = {key: value for key, value in request.query_params.items()}
     framework = request.headers.get("rest-framework-version", FRAMEWORK_VERSION)
     headers = {"REST-Framework-Version": framework}

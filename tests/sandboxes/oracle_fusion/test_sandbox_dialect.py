@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import httpx
 
+from sandboxes.oracle_fusion import OracleFusionSandbox
+from sandboxes.server import create_sandboxes_app
 from tests.support.oracle_fusion import CRM, FSCM
-from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET
+from tests.support.sandbox_access import CLIENT_ID, CLIENT_SECRET, INTEGRATION_PASSWORD, INTEGRATION_USER
 
 
 def _error(response: httpx.Response) -> dict[str, str]:
@@ -163,3 +165,14 @@ async def test_postings_in_a_closed_period_and_duplicate_numbers_are_refused(res
     assert duplicate.status_code == 400 and "already exists" in _error(duplicate)["detail"]
     counts = (await rest.get("/_control/counts")).json()
     assert counts["writes"] == {"receivablesInvoices": 1}
+
+
+async def test_links_lead_back_through_the_mount_of_strata_sandboxes_serve(sandbox: OracleFusionSandbox) -> None:
+    app = create_sandboxes_app({"oracle-fusion": sandbox})
+    transport = httpx.ASGITransport(app=app)
+    auth = (INTEGRATION_USER, INTEGRATION_PASSWORD)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8090", auth=auth) as client:
+        listed = await client.get(f"/sandbox/oracle-fusion{FSCM}/receivablesInvoices", params={"limit": 1})
+        child = next(link for link in listed.json()["items"][0]["links"] if link["rel"] == "child")
+        assert child["href"].startswith(f"http://127.0.0.1:8090/sandbox/oracle-fusion{FSCM}/receivablesInvoices/")
+        assert (await client.get(child["href"])).json()["count"] >= 1
