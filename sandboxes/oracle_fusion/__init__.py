@@ -54,19 +54,27 @@ GUESSED (no published example was reachable):
   ``receivablesCreditMemos`` (``CreditMemoCurrency``, ``CreditedTransactionNumber``, negative line
   quantities), of ``receiptApplications`` (a child listing the applications) and of the
   ``applyReceipt`` parameters (``TransactionNumber``, ``AmountApplied``, ``ApplicationDate``).
-* ``salesOrdersForOrderHub`` attributes (``SourceTransactionNumber``, ``SourceTransactionSystem``,
-  ``BuyingPartyNumber``, ``TransactionalCurrencyCode``, ``TransactionOn`` as a date, ``lines`` with
-  ``ProductNumber``/``OrderedQuantity``/``UnitSellingPrice``, ``TotalAmount``): the order is created
-  as submitted ``OPEN`` at once.
+* ``salesOrdersForOrderHub``: Oracle's operation pages and a published example give
+  ``SourceTransactionNumber``/``SourceTransactionSystem``/``SourceTransactionId``, ``BusinessUnitName``,
+  ``TransactionOn`` (a timestamp), ``SubmittedFlag`` (a boolean), ``lines`` with ``SourceTransactionLineId``,
+  ``ProductNumber``, ``OrderedQuantity``, the ``OrderKey`` item key and ``Upsert-Mode``; GUESSED are
+  ``BuyingPartyNumber`` (the example names the party by ``BuyingPartyName`` and a ``billToCustomer``
+  child), ``TransactionalCurrencyCode``, a line's ``UnitSellingPrice`` (Oracle prices through
+  ``charges``), ``TotalAmount``, and the order being created ``OPEN`` at once (no orchestration).
 * ``journalBatches`` as a writable resource with a flat ``journalLines`` child and the ledger on
   the batch: Oracle's released way to create journals is the journal import (FBDI through
   ``erpintegrations`` and the *Import Journals* process); the sandbox simulates a synchronous
   batch instead, posted at once (``Status`` ``P``).
-* ``accounts`` (CX Sales / TCA) attributes beyond ``PartyId``/``PartyNumber``/``OrganizationName``;
-  ``PaymentTerms`` on the account (Oracle keeps terms on the customer account profile); the
-  customer account number equals the ``PartyNumber``.
+* ``accounts`` (CX Sales / TCA) attributes beyond ``PartyId``/``PartyNumber``/``OrganizationName``/
+  ``SourceSystem``/``SourceSystemReferenceValue``/address and ``CurrencyCode``; ``PaymentTerms`` on the
+  account (Oracle keeps terms on the customer account profile). SIMPLIFIED: a party here is
+  transactable at once and its customer account number equals its ``PartyNumber``; in Oracle a
+  party needs a customer account with a bill-to site (SOAP ``CustomerAccountService``, or the
+  customer import) before ``BillToCustomerNumber`` may name it.
 * ``itemsV2.ListPrice``; the LOV resources' attributes (``finBusinessUnitsLOV.LegalEntityId``,
-  ``ledgersLOV.CurrencyCode``, ``accountingPeriodStatusLOV`` ``ClosingStatus``/``StartDate``/...).
+  ``ledgersLOV.CurrencyCode``; of ``accountingPeriodStatusLOV`` only its key and ``ClosingStatus``
+  values are published: ``PeriodYear``/``PeriodNumber``/``StartDate``/``EndDate`` and the finder
+  ``PeriodStatusFinder`` are GUESSED, and ``PeriodNameId`` is taken to be the period name).
 * No throttling of its own (Oracle's limits are not published per pod); 429s come from faults.
 * No tax, no currency conversion, no inventory; collections are in id order unless ``orderBy``.
 """

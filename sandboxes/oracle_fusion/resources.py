@@ -6,8 +6,15 @@ Oracle's resource names and naming conventions and is kept to what the connector
 
 Types: ``int`` (JSON integer: ids, line numbers), ``num`` (JSON number: quantities, prices,
 amounts of invoices), ``dec`` (a decimal written as a JSON string, as ``standardReceipts.Amount``
-is in Oracle's example; a number is accepted too), ``str``, ``date`` (``"YYYY-MM-DD"``), ``flag``
-(``"Y"``/``"N"``).
+is in Oracle's example; a number is accepted too), ``str``, ``date`` (``"YYYY-MM-DD"``),
+``datetime`` (ISO 8601 with time and offset, as ``TransactionOn``), ``flag`` (``"Y"``/``"N"``),
+``bool`` (JSON true/false, as ``SubmittedFlag``).
+
+Published facts used here: ``accountingPeriodStatusLOV`` is keyed by ``PeriodNameId``,
+``ApplicationId`` and ``LedgerId`` (its item URL is a hash of them) with ``ClosingStatus`` ``O`` open,
+``F`` future-enterable, ``C`` closed, ``P`` permanently closed, ``N`` never opened; an order-hub
+order's item key is ``OrderKey`` (``<SourceTransactionSystem>:<SourceTransactionId>``) and it accepts
+``Upsert-Mode``; ``accounts`` items are addressed by ``PartyNumber``.
 """
 
 from __future__ import annotations
@@ -238,13 +245,15 @@ ORDERS = Resource(
         "BuyingPartyNumber": "str",
         "BuyingPartyName": "str",
         "TransactionalCurrencyCode": "str",
-        "TransactionOn": "date",
+        "TransactionOn": "datetime",
         "StatusCode": "str",
         "TotalAmount": "num",
         "Comments": "str",
-        "SubmittedFlag": "flag",
+        "SubmittedFlag": "bool",
+        "OrderKey": "str",
     },
-    _ro("HeaderId", "OrderNumber", "BuyingPartyName", "StatusCode", "TotalAmount"),
+    _ro("HeaderId", "OrderNumber", "BuyingPartyName", "StatusCode", "TotalAmount", "OrderKey"),
+    url_key="OrderKey",
     children={"lines": ORDER_LINES},
     finders={"PrimaryKey": ("HeaderId",)},
 )
@@ -373,12 +382,11 @@ LEDGERS = Resource(
 PERIODS = Resource(
     "accountingPeriodStatusLOV",
     FSCM,
-    "PeriodStatusId",
+    "_id",  # an internal row number: Oracle keys an item by a hash of PeriodNameId, ApplicationId, LedgerId
     {
-        "PeriodStatusId": "int",
+        "PeriodNameId": "str",
         "ApplicationId": "int",
         "LedgerId": "int",
-        "PeriodName": "str",
         "PeriodYear": "int",
         "PeriodNumber": "int",
         "StartDate": "date",

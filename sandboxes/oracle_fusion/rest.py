@@ -79,6 +79,10 @@ def check_value(resource: Resource, name: str, value: Any) -> Any:
         raise bad(f'The attribute "{name}" is not valid for the resource "{resource.name}".', "ADF_REST_ATTR_INVALID")
     if value is None:
         return None
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad(f'The value of the attribute "{name}" is not valid: {value!r}.', "ADF_REST_VALUE_INVALID")
+        return value
     wrong = bad(f'The value of the attribute "{name}" is not valid: {value!r}.', "ADF_REST_VALUE_INVALID")
     if kind == "int":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -106,6 +110,13 @@ def check_value(resource: Resource, name: str, value: Any) -> Any:
         except ValueError:
             raise wrong from None
         if len(value) != 10:
+            raise wrong
+    if kind == "datetime":
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise wrong from None
+        if "T" not in value:
             raise wrong
     if kind == "flag" and value not in ("Y", "N"):
         raise wrong

@@ -93,10 +93,10 @@ def seed(store: Store, seed_value: int) -> None:
                         store,
                         "accountingPeriodStatusLOV",
                         {
-                            "PeriodStatusId": store.new_id(),
+                            "_id": store.new_id(),
                             "ApplicationId": application,
                             "LedgerId": ledger_id,
-                            "PeriodName": f"{MONTHS[month - 1]}-{year % 100:02d}",
+                            "PeriodNameId": f"{MONTHS[month - 1]}-{year % 100:02d}",
                             "PeriodYear": year,
                             "PeriodNumber": month,
                             "StartDate": start.isoformat(),
@@ -169,7 +169,8 @@ def _transactions(store: Store, org: Any, units: dict[str, str]) -> None:
                 "RequestingBusinessUnitName": unit,
                 "BuyingPartyNumber": opportunity["AccountId"],
                 "TransactionalCurrencyCode": opportunity["CurrencyIsoCode"],
-                "TransactionOn": opportunity["CloseDate"],
+                "TransactionOn": f"{opportunity['CloseDate']}T00:00:00+00:00",
+                "SubmittedFlag": True,
                 "lines": [
                     {
                         "SourceTransactionLineId": str(n),

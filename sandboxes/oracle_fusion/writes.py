@@ -83,7 +83,7 @@ def require_open(store: Store, ledger_id: int, application: int, day: str, what:
     for period in store.find("accountingPeriodStatusLOV", LedgerId=ledger_id, ApplicationId=application):
         if period["StartDate"] <= day <= period["EndDate"]:
             if period["ClosingStatus"] in ("O", "F"):
-                return str(period["PeriodName"])
+                return str(period["PeriodNameId"])
             break
     raise bad(f"The {what} {day} isn't in an open or future-enterable accounting period.", "AR_INVALID_GL_DATE")
 
@@ -438,6 +438,7 @@ def _order(store: Store, body: Record) -> Record:
             "DOO_DUP_SOURCE_ORDER",
         )
     party = customer(store, body["BuyingPartyNumber"], "BuyingPartyNumber")
+    source_id = body.get("SourceTransactionId") or body["SourceTransactionNumber"]
     if not body.get("lines"):
         raise bad("The order needs at least one line.", "DOO_NO_LINES")
     lines, total = [], Decimal(0)
@@ -463,7 +464,8 @@ def _order(store: Store, body: Record) -> Record:
         "BuyingPartyName": party["OrganizationName"],
         "StatusCode": "OPEN",
         "TotalAmount": number(total),
-        "TransactionOn": body.get("TransactionOn") or dt.date.today().isoformat(),
+        "TransactionOn": body.get("TransactionOn") or now(),
+        "OrderKey": f"{body['SourceTransactionSystem']}:{source_id}",
     }
 
 

@@ -159,7 +159,8 @@ class Documents:
         body = {"SourceTransactionNumber": number, "SourceTransactionSystem": system, "SourceTransactionId": number,
                 "BusinessUnitName": unit.name, "RequestingBusinessUnitName": unit.name,
                 "BuyingPartyNumber": party["PartyNumber"], "TransactionalCurrencyCode": order.currency.upper(),
-                "TransactionOn": order.date.isoformat(), "lines": lines}  # fmt: skip
+                "TransactionOn": f"{order.date.isoformat()}T00:00:00+00:00", "SubmittedFlag": True,
+                "lines": lines}  # fmt: skip
         q = f"SourceTransactionSystem={of.q_text(system)} and SourceTransactionNumber={of.q_text(number)}"
         record, created = await self._create_once("salesOrdersForOrderHub", q, body, "lines")
         return await self._sales_order(record, order.external_id), created
@@ -259,13 +260,14 @@ class Documents:
         if self.settings.order_hub == "skip":
             of.number_id(order_id)
             raise NotFound(f"No sales order {order_id} (sales orders are not recorded: order_hub=skip)")
-        return await self._sales_order(await self._one("salesOrdersForOrderHub", order_id, "lines"))
+        return await self._sales_order(await self._order(order_id, "lines"))
 
-    async def _order_number(self, order_id: str) -> str | None:
-        for number, header in self._orders.items():
-            if header == order_id:
-                return number
-        return None
+    async def _order(self, order_id: str, expand: str | None = None) -> dict[str, Any]:
+        """An order-hub order by ``HeaderId`` (its item URL takes the ``OrderKey``, so it is queried)."""
+        found = await self._find("salesOrdersForOrderHub", f"HeaderId={of.number_id(order_id)}", expand)
+        if found is None:
+            raise NotFound(f"No sales order {order_id}")
+        return found
 
     # -- invoices --------------------------------------------------------------------------------------
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
@@ -279,7 +281,7 @@ class Documents:
         lines = await self._lines(invoice.lines)
         if invoice.sales_order_id is not None:
             try:
-                order = await self._one("salesOrdersForOrderHub", invoice.sales_order_id)
+                order = await self._order(invoice.sales_order_id)
             except NotFound:
                 order = {}
             if order.get("BuyingPartyNumber") != party["PartyNumber"]:

@@ -3,7 +3,7 @@
 Ids are Oracle's own numeric surrogate keys as decimal strings: ``LegalEntityId``, ``ItemId``,
 ``PartyId`` (customers), ``HeaderId`` (order-hub orders), ``CustomerTransactionId`` (invoices,
 credit memos and draft-receivable orders), ``StandardReceiptId`` (payments), ``JeBatchId``
-(journal entries), ``PeriodStatusId`` (periods).
+(journal entries); a period's id is ``<LedgerId>-<PeriodNameId>`` (the LOV's key, less the application).
 
 Business keys (each create's de-duplication key) are derived from the external id: the external
 id itself when it fits the attribute and its characters, else ``X`` and a digest of it.
@@ -132,8 +132,8 @@ def stamp(value: Any) -> dt.datetime | None:
 def accounting_period(record: dict[str, Any]) -> AccountingPeriod:
     """One ``accountingPeriodStatusLOV`` row; closed unless open (``O``) or future-enterable (``F``)."""
     return AccountingPeriod(
-        id=str(required(record, "PeriodStatusId")),
-        name=str(required(record, "PeriodName")),
+        id=f"{required(record, 'LedgerId')}-{required(record, 'PeriodNameId')}",
+        name=str(record["PeriodNameId"]),
         start_date=day(record, "StartDate"),
         end_date=day(record, "EndDate"),
         closed=record.get("ClosingStatus") not in ("O", "F"),
