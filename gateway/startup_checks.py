@@ -188,6 +188,11 @@ def _secret_problems(settings: Settings) -> list[str]:
         section_name = next((name for name in vendor_sections if key.startswith(f"{name}_")), None)
         if section_name is not None and section_name not in used_sections:
             continue  # the ERP not chosen
+        if (
+            section_name == "oracle_fusion"
+            and key[len("oracle_fusion_") :] not in settings.oracle_fusion.credential_fields()
+        ):
+            continue  # the secret of the auth scheme not configured
         value, default = values[_env(key)], defaults[_env(key)]
         if key == "netsuite_private_key" and (value or settings.netsuite.private_key_file):
             continue
