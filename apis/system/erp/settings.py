@@ -150,8 +150,10 @@ class OracleFusionSettings(SettingsSection, frozen=True, forbid_unknown_fields=T
     """How sales orders are recorded: ``order-hub`` (Order Management's ``salesOrdersForOrderHub``),
     ``draft-receivable`` (Financials only: an incomplete receivables transaction, completed when
     invoiced) or ``skip`` (sales orders refused; invoices posted without one)."""
-    order_source_system: str = "STRATA"
-    """``SourceTransactionSystem`` of order-hub orders (a source system registered in Order Management)."""
+    source_system: str = "STRATA"
+    """The source system Strata's references belong to (registered in Manage Trading Community Source
+    Systems, enabled for Order Management with the order hub): customers' ``SourceSystem`` and order-hub
+    orders' ``SourceTransactionSystem``."""
     timeout_ms: int = 10_000
     """Deadline of one Oracle (or identity domain) exchange, in milliseconds (1-300000)."""
     max_retries: int = 3

@@ -130,7 +130,7 @@ class OracleFusionConnector:
         if upsert.legal_entity_id is not None:
             entity_currency = await self.setup.currency_of_entity(upsert.legal_entity_id)
             currency = currency or entity_currency
-        body = of.customer_body(external_id, upsert, currency, self.settings.order_source_system)
+        body = of.customer_body(external_id, upsert, currency, self.settings.source_system)
         url = f"{self.http.crm}/accounts"
         existing = await self.http.items(url, {"q": f"PartyNumber={of.q_text(body['PartyNumber'])}"}, limit=1)
         record = await self.http.call("POST", url, json=body, headers={"Upsert-Mode": "true"}, idempotent=True)
@@ -139,7 +139,7 @@ class OracleFusionConnector:
 
     async def _customer(self, record: Any) -> ErpCustomer:
         entity = await self.setup.entity_for_currency(record.get("CurrencyCode") if isinstance(record, dict) else None)
-        return of.customer(record, entity, self.settings.order_source_system)
+        return of.customer(record, entity, self.settings.source_system)
 
     async def get_customer(self, customer_id: str) -> ErpCustomer:
         """One customer by ``PartyId``."""
@@ -162,11 +162,11 @@ class OracleFusionConnector:
         if tax_id:
             clauses.append(f"TaxpayerIdentificationNumber={of.q_text(tax_id)}")
         if external_id:
-            clauses.append(f"SourceSystem={of.q_text(self.settings.order_source_system)}")
+            clauses.append(f"SourceSystem={of.q_text(self.settings.source_system)}")
             clauses.append(f"SourceSystemReferenceValue={of.q_text(external_id)}")
         entities = await self.setup.entities_by_currency()
         default = await self.setup.default_entity()
-        source = self.settings.order_source_system
+        source = self.settings.source_system
         return await self._page(
             "accounts",
             "PartyId",

@@ -149,7 +149,7 @@ class Documents:
         if self.settings.order_hub == "draft-receivable":
             return await self._draft_order(order, party, unit)
         number = of.key(order.external_id, of.SOURCE_NUMBER_LENGTH)
-        system = self.settings.order_source_system
+        system = self.settings.source_system
         lines = [
             {"SourceTransactionLineId": str(n), "SourceTransactionLineNumber": str(n),
              "ProductNumber": await self.setup.item_number(line.item_id),
