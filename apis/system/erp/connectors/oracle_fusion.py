@@ -54,8 +54,8 @@ from apis.canonical import (
     SalesOrderCreate,
 )
 from apis.system.erp.connectors import oracle_fusion_mapping as of
-from apis.system.erp.connectors.oracle_fusion_documents import Documents
 from apis.system.erp.connectors.oracle_fusion_http import OracleFusionConfig, OracleFusionHttp, page_items
+from apis.system.erp.connectors.oracle_fusion_postings import Postings
 from apis.system.erp.connectors.oracle_fusion_setup import Setup
 from core.errors import NotFound
 
@@ -80,7 +80,7 @@ class OracleFusionConnector:
     def __init__(self, http: OracleFusionHttp, settings: OracleFusionSettings, *, owns_client: bool = True) -> None:
         self.http, self.settings, self._owns_client = http, settings, owns_client
         self.setup = Setup(http, settings)
-        self.documents = Documents(http, settings, self.setup)
+        self.documents = Postings(http, settings, self.setup)
 
     async def aclose(self) -> None:
         """Close the HTTP client the connector owns."""

@@ -1,138 +1,38 @@
-"""Oracle Fusion documents: orders, invoices, receipts, credit memos and journal batches, each exactly once.
+"""Oracle Fusion sales orders, invoices and credit memos, each exactly once (see :mod:`.oracle_fusion_records`).
 
-Every create is a check-before-create procedure keyed by the document's business key (see
-:mod:`.oracle_fusion`), run whole again after a retryable failure of one of its writes. ``sent``
-remembers that a write of this call went out, so a document found by a later attempt is reported
-as created by this call.
+Sales orders go where ``oracle_fusion_order_hub`` says: Order Management's ``salesOrdersForOrderHub``,
+or (Financials only) an incomplete receivables transaction its invoice completes; ``skip`` refuses them.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from apis.canonical import (
     CreditMemo,
     CreditMemoCreate,
-    CustomerPayment,
-    CustomerPaymentCreate,
-    DocumentLineInput,
     ErpDocumentStatus,
     Invoice,
     InvoiceCreate,
-    JournalEntry,
-    JournalEntryCreate,
-    JournalLine,
-    PaymentApplication,
     SalesOrder,
     SalesOrderCreate,
 )
 from apis.system.erp.connectors import oracle_fusion_mapping as of
-from core.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, UpstreamRejected
+from apis.system.erp.connectors.oracle_fusion_records import INVOICE_LINES, MEMO_LINES, Records, field_error
+from core.errors import BusinessRuleViolation, NotFound
 
 if TYPE_CHECKING:
-    from apis.system.erp.connectors.oracle_fusion_http import OracleFusionHttp
-    from apis.system.erp.connectors.oracle_fusion_setup import Setup, Unit
-    from apis.system.erp.settings import OracleFusionSettings
+    from apis.system.erp.connectors.oracle_fusion_setup import Unit
 
-INVOICE_LINES = "receivablesInvoiceLines"
 DRAFT_ORDER = "Strata sales order (draft receivable)"
 """``InternalNotes`` of an order recorded as an incomplete receivables transaction."""
 ORDER_PREFIX = "SO-"
 """Prefix of a draft order's ``TransactionNumber`` (the invoice keys of the same external id stay free)."""
-MEMO_LINES = "receivablesCreditMemoLines"
 
 
-def _field_error(pointer: str, detail: str) -> InvalidInput:
-    return InvalidInput(detail, field_errors=[{"in": "body", "pointer": pointer, "detail": detail}])
-
-
-class Documents:
-    """The document operations of one pod."""
-
-    def __init__(self, http: OracleFusionHttp, settings: OracleFusionSettings, setup: Setup) -> None:
-        self.http, self.settings, self.setup = http, settings, setup
-        self._parties: dict[str, str] = {}
-        """PartyNumber → PartyId, as read."""
-        self._orders: dict[str, str] = {}
-        """OrderNumber → HeaderId, as read."""
-
-    # -- shared reads ----------------------------------------------------------------------------
-    async def party(self, customer_id: str) -> dict[str, Any]:
-        """The ``accounts`` item of a customer id (``PartyId``)."""
-        found = await self.http.items(
-            f"{self.http.crm}/accounts", {"q": f"PartyId={of.number_id(customer_id)}"}, limit=1
-        )
-        if not found:
-            raise NotFound(f"No customer {customer_id}")
-        self._parties[str(found[0].get("PartyNumber"))] = str(found[0]["PartyId"])
-        return found[0]
-
-    async def _party_id(self, party_number: str) -> str:
-        if party_number not in self._parties:
-            q = {"q": f"PartyNumber={of.q_text(party_number)}", "fields": "PartyId,PartyNumber"}
-            found = await self.http.items(f"{self.http.crm}/accounts", q, limit=1)
-            if not found:
-                return ""
-            self._parties[party_number] = str(found[0]["PartyId"])
-        return self._parties[party_number]
-
-    async def _customer_unit(self, customer_id: str) -> tuple[dict[str, Any], Unit]:
-        party = await self.party(customer_id)
-        entity = await self.setup.entity_for_currency(party.get("CurrencyCode"))
-        return party, await self.setup.unit_for_entity(entity)
-
-    async def _one(self, resource: str, id_value: str, expand: str | None = None) -> dict[str, Any]:
-        params = {"onlyData": "true", **({"expand": expand} if expand else {})}
-        record = await self.http.call(
-            "GET", f"{self.http.fscm}/{resource}/{of.number_id(id_value)}", params=params, idempotent=True
-        )
-        if not isinstance(record, dict):
-            raise NotFound(f"No {resource} item {id_value}")
-        return record
-
-    async def _find(self, resource: str, q: str, expand: str | None = None) -> dict[str, Any] | None:
-        params = {"q": q, **({"expand": expand} if expand else {})}
-        found = await self.http.items(f"{self.http.fscm}/{resource}", params, limit=2)
-        return found[0] if found else None
-
-    async def _lines(self, lines: list[DocumentLineInput], *, sign: int = 1) -> list[dict[str, Any]]:
-        bodies = []
-        for number, line in enumerate(lines, start=1):
-            body: dict[str, Any] = {
-                "LineNumber": number,
-                "ItemNumber": await self.setup.item_number(line.item_id),
-                "Quantity": float(Decimal(line.quantity)) * sign,
-                "UnitSellingPrice": float(Decimal(line.unit_price)),
-            }
-            if line.description:
-                body["Description"] = line.description[:240]
-            bodies.append(body)
-        return bodies
-
-    async def _create_once(
-        self, resource: str, q: str, body: dict[str, Any], expand: str | None
-    ) -> tuple[dict[str, Any], bool]:
-        """Check-before-create by ``q``; a duplicate refused by Oracle is read back."""
-        sent: list[bool] = []
-
-        async def procedure() -> tuple[dict[str, Any], bool]:
-            existing = await self._find(resource, q, expand)
-            if existing is not None:
-                return existing, bool(sent)
-            sent.append(True)
-            # A Conflict: made meanwhile (by a concurrent call, or by ours whose answer was lost).
-            with contextlib.suppress(Conflict):
-                await self.http.call("POST", f"{self.http.fscm}/{resource}", json=body, idempotent=False)
-            found = await self._find(resource, q, expand)
-            if found is None:
-                raise UpstreamRejected(f"Oracle Fusion created no {resource} item for {q}")
-            return found, True
-
-        result: tuple[dict[str, Any], bool] = await self.http.retried(procedure, writes=1)
-        return result
+class Documents(Records):
+    """Sales orders, invoices and credit memos of one pod."""
 
     # -- sales orders --------------------------------------------------------------------------------
     async def create_sales_order(self, order: SalesOrderCreate) -> tuple[SalesOrder, bool]:
@@ -205,7 +105,7 @@ class Documents:
         except NotFound:
             draft = {}
         if draft.get("InternalNotes") != DRAFT_ORDER or draft.get("BillToCustomerNumber") != party["PartyNumber"]:
-            raise _field_error("/sales_order_id", "is not an order of this customer")
+            raise field_error("/sales_order_id", "is not an order of this customer")
         changes: dict[str, Any] = {"InvoiceStatus": "Complete", "CrossReference": invoice.external_id[:150],
                                    "TransactionDate": invoice.date.isoformat(),
                                    "AccountingDate": invoice.date.isoformat()}  # fmt: skip
@@ -275,7 +175,7 @@ class Documents:
         party, unit = await self._customer_unit(invoice.customer_id)
         if invoice.sales_order_id is not None and self.settings.order_hub != "order-hub":
             if self.settings.order_hub == "skip":
-                raise _field_error("/sales_order_id", "sales orders are not recorded in Oracle Fusion (order_hub=skip)")
+                raise field_error("/sales_order_id", "sales orders are not recorded in Oracle Fusion (order_hub=skip)")
             record, created = await self._invoice_draft(invoice, party)
             return await self.invoice(record), created
         lines = await self._lines(invoice.lines)
@@ -285,7 +185,7 @@ class Documents:
             except NotFound:
                 order = {}
             if order.get("BuyingPartyNumber") != party["PartyNumber"]:
-                raise _field_error("/sales_order_id", "is not an order of this customer")
+                raise field_error("/sales_order_id", "is not an order of this customer")
             for line in lines:
                 line["SalesOrder"] = str(order["OrderNumber"])
         number = of.key(invoice.external_id, of.TRANSACTION_NUMBER_LENGTH)
@@ -362,114 +262,6 @@ class Documents:
         """One invoice by ``CustomerTransactionId``."""
         return await self.invoice(await self._one("receivablesInvoices", invoice_id, INVOICE_LINES))
 
-    # -- payments ------------------------------------------------------------------------------------
-    async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
-        """A standard receipt keyed by ``ReceiptNumber``, then one ``applyReceipt`` per application not yet made."""
-        party, unit = await self._customer_unit(payment.customer_id)
-        applications: list[tuple[str, str, str]] = []  # (invoice id, TransactionNumber, amount)
-        for index, application in enumerate(payment.applications):
-            try:
-                invoice = await self._one("receivablesInvoices", application.invoice_id)
-            except NotFound:
-                invoice = {}
-            if invoice.get("BillToCustomerNumber") != party["PartyNumber"] or invoice.get("BusinessUnit") != unit.name:
-                raise _field_error(f"/applications/{index}/invoice_id", "is not an invoice of this customer")
-            applications.append(
-                (application.invoice_id, str(invoice["TransactionNumber"]), of.amount_text(application.amount))
-            )
-        number = of.key(payment.external_id, of.RECEIPT_NUMBER_LENGTH)
-        body = {
-            "ReceiptNumber": number,
-            "ReceiptMethod": self.settings.receipt_method,
-            "BusinessUnit": unit.name,
-            "Amount": of.amount_text(payment.amount),
-            "Currency": payment.currency.upper(),
-            "RemittanceBankAccountNumber": self.settings.remittance_bank_account,
-            "ReceiptDate": payment.date.isoformat(),
-            "AccountingDate": payment.date.isoformat(),
-            "CustomerAccountNumber": party["PartyNumber"],
-            "Comments": payment.external_id[:240],
-        }
-        q = f"ReceiptNumber={of.q_text(number)} and BusinessUnit={of.q_text(unit.name)}"
-        url = f"{self.http.fscm}/standardReceipts"
-        sent: list[bool] = []
-
-        async def procedure() -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
-            receipt = await self._find("standardReceipts", q)
-            if receipt is None:
-                sent.append(True)
-                with contextlib.suppress(Conflict):
-                    await self.http.call("POST", url, json=body, idempotent=False)
-                receipt = await self._find("standardReceipts", q)
-                if receipt is None:
-                    raise UpstreamRejected("Oracle Fusion created no standard receipt")
-            receipt_id = of.required(receipt, "StandardReceiptId")
-            made = Counter(
-                (str(a.get("TransactionNumber")), of.amount_text(a.get("AmountApplied")))
-                for a in await self._applications(receipt_id)
-            )
-            for _invoice, transaction, amount in applications:
-                if made[(transaction, amount)] > 0:
-                    made[(transaction, amount)] -= 1
-                    continue
-                sent.append(True)
-                action = {
-                    "TransactionNumber": transaction,
-                    "AmountApplied": amount,
-                    "ApplicationDate": payment.date.isoformat(),
-                    "AccountingDate": payment.date.isoformat(),
-                }
-                await self.http.call(
-                    "POST",
-                    f"{url}/{receipt_id}/action/applyReceipt",
-                    json=action,
-                    headers={"Content-Type": "application/vnd.oracle.adf.action+json"},
-                    idempotent=False,
-                )
-            fresh = await self._one("standardReceipts", str(receipt_id))
-            return fresh, await self._applications(receipt_id), bool(sent)
-
-        receipt, applied, created = await self.http.retried(procedure, writes=1 + len(applications))
-        return await self._payment(receipt, applied), created
-
-    async def _applications(self, receipt_id: Any) -> list[dict[str, Any]]:
-        """The receipt's applications, found by following its ``receiptApplications`` child link."""
-        receipt = await self.http.call("GET", f"{self.http.fscm}/standardReceipts/{receipt_id}", idempotent=True)
-        links = receipt.get("links") if isinstance(receipt, dict) else None
-        href = next(
-            (
-                link.get("href")
-                for link in links or []
-                if isinstance(link, dict) and link.get("rel") == "child" and link.get("name") == "receiptApplications"
-            ),
-            None,
-        )
-        if not isinstance(href, str):
-            return []
-        return await self.http.items(href, {})
-
-    async def _payment(self, receipt: dict[str, Any], applied: list[dict[str, Any]]) -> CustomerPayment:
-        currency = str(of.required(receipt, "Currency"))
-        return CustomerPayment(
-            id=str(of.required(receipt, "StandardReceiptId")),
-            external_id=receipt.get("Comments") or of.external_of(receipt.get("ReceiptNumber")),
-            customer_id=await self._party_id(str(receipt.get("CustomerAccountNumber") or "")),
-            date=of.day(receipt, "ReceiptDate"),
-            amount=of.money(of.required(receipt, "Amount"), currency),
-            applications=[
-                PaymentApplication(
-                    invoice_id=str(of.required(a, "CustomerTransactionId")),
-                    amount=of.amount_text(a.get("AmountApplied")),
-                )
-                for a in applied
-            ],
-        )
-
-    async def get_customer_payment(self, payment_id: str) -> CustomerPayment:
-        """One payment by ``StandardReceiptId``."""
-        receipt = await self._one("standardReceipts", payment_id)
-        return await self._payment(receipt, await self._applications(receipt["StandardReceiptId"]))
-
     # -- credit memos ----------------------------------------------------------------------------------
     async def create_credit_memo(self, memo: CreditMemoCreate) -> tuple[CreditMemo, bool]:
         """A receivables credit memo (negative lines) keyed by ``TransactionNumber``, crediting its invoice."""
@@ -494,7 +286,7 @@ class Documents:
             except NotFound:
                 invoice = {}
             if invoice.get("BillToCustomerNumber") != party["PartyNumber"] or invoice.get("BusinessUnit") != unit.name:
-                raise _field_error("/invoice_id", "is not an invoice of this customer")
+                raise field_error("/invoice_id", "is not an invoice of this customer")
             body["CreditedTransactionNumber"] = invoice["TransactionNumber"]
         q = (
             f"TransactionNumber={of.q_text(number)} and TransactionSource={of.q_text(source)} "
@@ -528,68 +320,3 @@ class Documents:
     async def get_credit_memo(self, memo_id: str) -> CreditMemo:
         """One credit memo by ``CustomerTransactionId``."""
         return await self._credit_memo(await self._one("receivablesCreditMemos", memo_id, MEMO_LINES))
-
-    # -- journal entries -------------------------------------------------------------------------------
-    async def create_journal_entry(self, entry: JournalEntryCreate) -> tuple[JournalEntry, bool]:
-        """A journal batch in the legal entity's primary ledger, keyed by ``BatchName`` there."""
-        try:
-            unit = await self.setup.unit_for_entity(entry.legal_entity_id)
-        except NotFound:
-            raise _field_error("/legal_entity_id", "is not a legal entity of this Oracle Fusion pod") from None
-        if entry.currency.upper() != unit.currency:
-            raise _field_error("/currency", f"must be {unit.currency} (the ledger currency of the legal entity)")
-        name = of.key(entry.external_id, of.BATCH_NAME_LENGTH)
-        lines = []
-        for number, line in enumerate(entry.lines, start=1):
-            body: dict[str, Any] = {"JeLineNumber": number, "AccountCombination": line.account}
-            if line.debit is not None:
-                body["EnteredDebitAmount"] = float(Decimal(line.debit))
-            else:
-                body["EnteredCreditAmount"] = float(Decimal(line.credit or "0"))
-            if line.memo or entry.memo:
-                body["Description"] = (line.memo or entry.memo or "")[:240]
-            lines.append(body)
-        batch = {
-            "BatchName": name,
-            "JournalSource": self.settings.journal_source,
-            "JournalCategory": self.settings.journal_category,
-            "LedgerName": unit.ledger_name,
-            "AccountingDate": entry.date.isoformat(),
-            "CurrencyCode": unit.currency,
-            "journalLines": lines,
-        }
-        if entry.memo:
-            batch["BatchDescription"] = entry.memo[:240]
-        q = f"BatchName={of.q_text(name)} and LedgerName={of.q_text(unit.ledger_name)}"
-        record, created = await self._create_once("journalBatches", q, batch, "journalLines")
-        return await self._journal(record, entry.external_id), created
-
-    async def _journal(self, record: dict[str, Any], external_id: str | None = None) -> JournalEntry:
-        unit = await self.setup.unit_for_ledger(str(record.get("LedgerName")))
-        memo = record.get("BatchDescription")
-        lines = []
-        for line in sorted(record.get("journalLines") or [], key=lambda r: int(r.get("JeLineNumber") or 0)):
-            debit, credit = line.get("EnteredDebitAmount"), line.get("EnteredCreditAmount")
-            description = line.get("Description")
-            lines.append(
-                JournalLine(
-                    account=str(line.get("AccountCombination")),
-                    debit=of.amount_text(debit) if debit is not None else None,
-                    credit=of.amount_text(credit) if credit is not None else None,
-                    memo=description if description and description != memo else None,
-                )
-            )
-        return JournalEntry(
-            id=str(of.required(record, "JeBatchId")),
-            external_id=external_id or of.external_of(record.get("BatchName")),
-            number=record.get("BatchName"),
-            legal_entity_id=unit.legal_entity_id if unit else None,
-            date=of.day(record, "AccountingDate"),
-            currency=str(of.required(record, "CurrencyCode")),
-            memo=memo,
-            lines=lines,
-        )
-
-    async def get_journal_entry(self, entry_id: str) -> JournalEntry:
-        """One journal entry by ``JeBatchId``."""
-        return await self._journal(await self._one("journalBatches", entry_id, "journalLines"))
