@@ -176,3 +176,28 @@ async def test_links_lead_back_through_the_mount_of_strata_sandboxes_serve(sandb
         child = next(link for link in listed.json()["items"][0]["links"] if link["rel"] == "child")
         assert child["href"].startswith(f"http://127.0.0.1:8090/sandbox/oracle-fusion{FSCM}/receivablesInvoices/")
         assert (await client.get(child["href"])).json()["count"] >= 1
+
+
+async def test_an_order_hub_order_is_addressed_by_its_order_key(rest: httpx.AsyncClient) -> None:
+    order = (await rest.get(f"{FSCM}/salesOrdersForOrderHub", params={"limit": 1, "onlyData": "true"})).json()
+    first = order["items"][0]
+    assert first["OrderKey"] == f"{first['SourceTransactionSystem']}:{first['SourceTransactionId']}"
+    assert first["SubmittedFlag"] is True and "T" in first["TransactionOn"]
+    by_key = await rest.get(f"{FSCM}/salesOrdersForOrderHub/{first['OrderKey']}", params={"expand": "lines"})
+    assert by_key.status_code == 200 and by_key.json()["HeaderId"] == first["HeaderId"]
+    assert by_key.json()["lines"][0]["ProductNumber"]
+    assert (await rest.get(f"{FSCM}/salesOrdersForOrderHub/{first['HeaderId']}")).status_code == 404
+    flag = await rest.post(f"{FSCM}/salesOrdersForOrderHub", json={"SubmittedFlag": "Y"})
+    assert flag.status_code == 400 and "SubmittedFlag" in _error(flag)["detail"]
+
+
+async def test_a_receipt_amount_sent_as_a_number_is_answered_as_a_string(rest: httpx.AsyncClient) -> None:
+    customer = (await rest.get(f"{CRM}/accounts", params={"q": "CurrencyCode=USD", "limit": 1})).json()["items"][0]
+    receipt = await rest.post(
+        f"{FSCM}/standardReceipts",
+        json={"ReceiptNumber": "DIALECT-R-2", "ReceiptMethod": "Manual", "BusinessUnit": "Strata Inc. BU",
+              "Amount": 100.5, "Currency": "USD", "RemittanceBankAccountNumber": "10271-17621-619",
+              "ReceiptDate": "2026-04-01", "CustomerAccountNumber": customer["PartyNumber"]},
+    )  # fmt: skip
+    assert receipt.status_code == 201, receipt.text
+    assert receipt.json()["Amount"] == "100.50" and receipt.json()["UnappliedAmount"] == "100.50"
