@@ -53,6 +53,7 @@ SECTIONS: dict[str, str] = {
     "netsuite": "netsuite",
     "business-central": "business_central",
     "sap-s4hana": "sap_s4hana",
+    "oracle-fusion": "oracle_fusion",
     "product-platform": "product_platform",
     "avalara": "avalara",
     "stripe": "stripe",
@@ -69,6 +70,12 @@ GENERATORS: dict[str, Callable[[], dict[str, str]]] = {
         "password": _token(size=24),
         "client_id": f"sb-{secrets.token_hex(8)}",
         "client_secret": _token(size=24),
+    },
+    "oracle-fusion": lambda: {
+        "user": f"strata.integration.{secrets.token_hex(4)}",
+        "password": _token(size=24),
+        "client_id": secrets.token_hex(16),
+        "client_secret": _token(size=30),
     },
     "product-platform": lambda: {"api_key": _token("pp_test_")},
     "avalara": lambda: {

@@ -21,7 +21,13 @@ import msgspec
 from apis.system.billing.settings import StripeSettings
 from apis.system.crm.settings import SalesforceSettings
 from apis.system.data.settings import DataPlatformSettings
-from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings, SapS4HanaSettings
+from apis.system.erp.settings import (
+    BusinessCentralSettings,
+    ErpSettings,
+    NetSuiteSettings,
+    OracleFusionSettings,
+    SapS4HanaSettings,
+)
 from apis.system.product.settings import ProductPlatformSettings
 from apis.system.tax.settings import AvalaraSettings
 from core.settings import CoreSettings, SettingsError, SettingsSection
@@ -40,8 +46,11 @@ class Settings(CoreSettings, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     netsuite: NetSuiteSettings = msgspec.field(default_factory=NetSuiteSettings)
     """NetSuite, one of the ERPs (``STRATA_NETSUITE_*``)."""
     business_central: BusinessCentralSettings = msgspec.field(default_factory=BusinessCentralSettings)
+    """Business Central, another ERP (``STRATA_BUSINESS_CENTRAL_*``)."""
     sap_s4hana: SapS4HanaSettings = msgspec.field(default_factory=SapS4HanaSettings)
-    """Business Central, the other ERP (``STRATA_BUSINESS_CENTRAL_*``)."""
+    """SAP S/4HANA Cloud, another ERP (``STRATA_SAP_S4HANA_*``)."""
+    oracle_fusion: OracleFusionSettings = msgspec.field(default_factory=OracleFusionSettings)
+    """Oracle Fusion Cloud ERP, another ERP (``STRATA_ORACLE_FUSION_*``)."""
     product_platform: ProductPlatformSettings = msgspec.field(default_factory=ProductPlatformSettings)
     """The product platform, behind the product API (``STRATA_PRODUCT_PLATFORM_*``)."""
     data: DataPlatformSettings = msgspec.field(default_factory=DataPlatformSettings)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from apis.system.erp.vendors import ERP_VENDORS
 from core.master_key import MASTER_KEY_FILE_NAME
 from gateway.sandbox_credentials import ADMIN_TOKEN, FILE_NAME, SandboxCredentials, read_credentials
 from gateway.settings import Settings, secret_keys, settings_environment
@@ -46,7 +47,7 @@ def _env(key: str) -> str:
 
 def used_vendors(settings: Settings) -> list[Vendor]:
     """The vendors this configuration talks to: every system API is served; one ERP is chosen."""
-    erps = {"netsuite", "business-central", "sap-s4hana"}
+    erps = set(ERP_VENDORS)
     return [vendor for vendor in VENDORS if vendor.name not in erps or vendor.name == settings.erp.vendor]
 
 
@@ -90,6 +91,8 @@ def placeholder_problems(settings: Settings) -> list[str]:
             value = getattr(section, field)
             if vendor.name == "netsuite" and field == "private_key" and (value or section.private_key_file):
                 continue
+            if vendor.name == "oracle-fusion" and field not in section.credential_fields():
+                continue  # the other auth scheme's credentials are not needed
             if not value and not from_file:
                 problems.append(
                     f"{key}: empty while {vendor.section}_url is set ({url}), so no real credential would go to "
@@ -189,6 +192,11 @@ def _secret_problems(settings: Settings) -> list[str]:
         section_name = next((name for name in vendor_sections if key.startswith(f"{name}_")), None)
         if section_name is not None and section_name not in used_sections:
             continue  # the ERP not chosen
+        if (
+            section_name == "oracle_fusion"
+            and key[len("oracle_fusion_") :] not in settings.oracle_fusion.credential_fields()
+        ):
+            continue  # the secret of the auth scheme not configured
         value, default = values[_env(key)], defaults[_env(key)]
         if key == "netsuite_private_key" and (value or settings.netsuite.private_key_file):
             continue

@@ -24,6 +24,7 @@ from apis.system.billing.preflight import stripe_preflight
 from apis.system.crm.preflight import salesforce_preflight
 from apis.system.erp.business_central_preflight import business_central_preflight
 from apis.system.erp.netsuite_preflight import netsuite_preflight
+from apis.system.erp.oracle_fusion_preflight import oracle_fusion_preflight
 from apis.system.erp.sap_s4hana_preflight import sap_s4hana_preflight
 from apis.system.kit.link import VendorLink
 from apis.system.kit.preflight import Check
@@ -39,6 +40,7 @@ PREFLIGHTS: dict[str, Preflight] = {
     "netsuite": lambda settings, link: netsuite_preflight(link, settings.netsuite),
     "business-central": lambda settings, link: business_central_preflight(link, settings.business_central),
     "sap-s4hana": lambda settings, link: sap_s4hana_preflight(link, settings.sap_s4hana),
+    "oracle-fusion": lambda settings, link: oracle_fusion_preflight(link, settings.oracle_fusion),
     "avalara": lambda settings, link: avalara_preflight(link, settings.avalara),
     "stripe": lambda settings, link: stripe_preflight(link, settings.stripe),
 }

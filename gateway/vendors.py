@@ -115,6 +115,16 @@ async def _sap_s4hana_credentials(settings: Settings, _: Reach) -> BasicCredenti
     return BasicCredentials(sap.user, sap.password)
 
 
+async def _oracle_fusion_credentials(settings: Settings, _: Reach) -> BasicCredentials | ClientSecret:
+    """Basic (user, password) or the identity domain's client (id, secret), as ``oracle_fusion_auth`` says."""
+    from apis.system.kit.link import BasicCredentials, ClientSecret
+
+    fusion = settings.oracle_fusion
+    if fusion.auth == "oauth2":
+        return ClientSecret(fusion.client_id, fusion.client_secret)
+    return BasicCredentials(fusion.user, fusion.password)
+
+
 async def _product_platform_credentials(settings: Settings, _: Reach) -> ApiKey:
     from apis.system.kit.link import ApiKey
 
@@ -244,6 +254,20 @@ def _sap_s4hana_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     )  # fmt: skip
 
 
+def _oracle_fusion_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
+    from sandboxes.oracle_fusion import create_oracle_fusion_sandbox
+
+    fusion = settings.oracle_fusion
+    return create_oracle_fusion_sandbox(
+        state_dir=state_dir,
+        user=fusion.user,
+        password=fusion.password,
+        client_id=fusion.client_id,
+        client_secret=fusion.client_secret,
+        admin_token=token,
+    )
+
+
 def _product_platform_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
     from sandboxes.product_platform import create_product_platform_sandbox
 
@@ -300,6 +324,15 @@ VENDORS: tuple[Vendor, ...] = (
         _sap_s4hana_credentials,
         _sap_s4hana_sandbox,
         ("user", "password", "client_id", "client_secret"),
+    ),
+    Vendor(
+        "oracle-fusion",
+        "oracle_fusion",
+        "oracle_fusion",
+        _oracle_fusion_credentials,
+        _oracle_fusion_sandbox,
+        ("user", "password", "client_id", "client_secret"),
+        authority=lambda settings: settings.oracle_fusion.token_url,
     ),
     Vendor(
         "product-platform",

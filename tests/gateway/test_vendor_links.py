@@ -104,6 +104,7 @@ def test_the_sandboxes_replace_the_vendors_whose_url_is_empty_by_the_same_names(
         "netsuite",
         "business-central",
         "sap-s4hana",
+        "oracle-fusion",
         "product-platform",
         "stripe",
     ]
@@ -112,8 +113,9 @@ def test_the_sandboxes_replace_the_vendors_whose_url_is_empty_by_the_same_names(
         "STRATA_NETSUITE_URL": "http://127.0.0.1:8090/sandbox/netsuite",
         "STRATA_BUSINESS_CENTRAL_URL": "http://127.0.0.1:8090/sandbox/business-central",
         "STRATA_SAP_S4HANA_URL": "http://127.0.0.1:8090/sandbox/sap-s4hana",
+        "STRATA_ORACLE_FUSION_URL": "http://127.0.0.1:8090/sandbox/oracle-fusion",
         "STRATA_PRODUCT_PLATFORM_URL": "http://127.0.0.1:8090/sandbox/product-platform",
         "STRATA_AVALARA_URL": "http://127.0.0.1:8090/sandbox/avalara",
         "STRATA_STRIPE_URL": "http://127.0.0.1:8090/sandbox/stripe",
     }
-    assert len(VENDORS) == 7
+    assert len(VENDORS) == 8

@@ -25,6 +25,10 @@ PRODUCT_PLATFORM_KEY = "pp_test_sandbox"
 """The product platform API key of tests."""
 AVALARA_LICENSE_KEY = "sandbox-license-key"
 """The AvaTax license key of tests."""
+INTEGRATION_USER = "strata.integration"
+"""The Oracle Fusion integration user of tests (HTTP Basic)."""
+INTEGRATION_PASSWORD = "sandbox-password"
+"""Its password."""
 
 
 def operator_hooks(sandbox: Any) -> dict[str, list[Callable[[httpx.Request], Any]]]:

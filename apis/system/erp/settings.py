@@ -1,7 +1,7 @@
 """Settings of the ERP system API: which ERP serves it, and each ERP's own section.
 
 ``STRATA_ERP_VENDOR`` picks the connector (:data:`apis.system.erp.vendors.ERP_VENDORS`);
-``STRATA_NETSUITE_*`` and ``STRATA_BUSINESS_CENTRAL_*`` configure each of them.
+``STRATA_NETSUITE_*``, ``STRATA_BUSINESS_CENTRAL_*`` and ``STRATA_ORACLE_FUSION_*`` configure each of them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from core.settings import SettingsSection
 
-ErpVendor = Literal["netsuite", "business-central", "sap-s4hana"]
+ErpVendor = Literal["netsuite", "business-central", "sap-s4hana", "oracle-fusion"]
 """The ERPs a connector exists for (the keys of ``ERP_VENDORS``)."""
 
 
@@ -20,7 +20,7 @@ class ErpSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_o
     SECTION: ClassVar[str] = "erp"
 
     vendor: ErpVendor = "netsuite"
-    """Which ERP serves ``/system/erp/v1``: ``netsuite`` or ``business-central``."""
+    """Which ERP serves ``/system/erp/v1``: ``netsuite``, ``business-central`` or ``oracle-fusion``."""
 
 
 class NetSuiteSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -145,3 +145,77 @@ class SapS4HanaSettings(SettingsSection, frozen=True, forbid_unknown_fields=True
         self.check_range("max_retries", 0, 10)
         self.check_range("backoff_base_ms", 0, 60_000)
         self.check_range("backoff_max_ms", 1, 600_000)
+
+
+class OracleFusionSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """An Oracle Fusion Cloud ERP pod (Financials REST, Basic or OAuth 2.0 through the identity domain)."""
+
+    SECTION: ClassVar[str] = "oracle_fusion"
+    SECRETS: ClassVar[tuple[str, ...]] = ("password", "client_secret")
+
+    url: str = ""
+    """The pod's base URL (``https://<pod>.fa.<dc>.oraclecloud.com``); empty = the embedded sandbox, in process."""
+    api_version: str = "11.13.18.05"
+    """The REST resource version in every path (``/fscmRestApi/resources/<version>/...``)."""
+    framework_version: str = "4"
+    """``REST-Framework-Version`` sent on every call (4: ``o:errorDetails`` error bodies, row-match ``q``)."""
+    auth: Literal["basic", "oauth2"] = "basic"
+    """``basic`` (an integration user's name and password) or ``oauth2`` (client credentials at ``token_url``)."""
+    user: str = ""
+    """Integration user (Basic); empty with the embedded sandbox: its random one."""
+    password: str = ""
+    """Its password (read from the environment or a secret file; never logged)."""
+    client_id: str = ""
+    """Confidential application's client id in the identity domain (``oauth2``)."""
+    client_secret: str = ""
+    """Its client secret (``oauth2``; never logged)."""
+    token_url: str = ""
+    """The identity domain's token endpoint (``https://idcs-<id>.identity.oraclecloud.com/oauth2/v1/token``);
+    empty = ``<url>/oauth2/v1/token`` (the sandbox's)."""
+    scope: str = ""
+    """Scope asked for with the client-credentials grant (the pod's ``urn:opc:resource:...`` audience)."""
+    business_unit: str = "Strata Inc. BU"
+    """Business unit used where a call names none (items, periods, new customers without a currency match)."""
+    legal_entity: str = ""
+    """Legal entity (name) of new customers without a currency match; empty = the business unit's."""
+    transaction_source: str = "Strata Manual"
+    """Receivables transaction source with manual numbering (our ``TransactionNumber`` is the dedup key)."""
+    invoice_type: str = "Invoice"
+    """Receivables transaction type of invoices."""
+    credit_memo_type: str = "Credit Memo"
+    """Receivables transaction type of credit memos."""
+    receipt_method: str = "Manual"
+    """Receipt method of standard receipts."""
+    remittance_bank_account: str = "10271-17621-619"
+    """Remittance bank account number of standard receipts."""
+    journal_source: str = "Strata"
+    """Journal source of journal batches."""
+    journal_category: str = "Adjustment"
+    """Journal category of journal batches."""
+    order_hub: Literal["order-hub", "draft-receivable", "skip"] = "order-hub"
+    """How sales orders are recorded: ``order-hub`` (Order Management's ``salesOrdersForOrderHub``),
+    ``draft-receivable`` (Financials only: an incomplete receivables transaction, completed when
+    invoiced) or ``skip`` (sales orders refused; invoices posted without one)."""
+    source_system: str = "STRATA"
+    """The source system Strata's references belong to (registered in Manage Trading Community Source
+    Systems, enabled for Order Management with the order hub): customers' ``SourceSystem`` and order-hub
+    orders' ``SourceTransactionSystem``."""
+    timeout_ms: int = 10_000
+    """Deadline of one Oracle (or identity domain) exchange, in milliseconds (1-300000)."""
+    max_retries: int = 3
+    """Retries of a read, and of each write step of a check-before-create procedure (0-10)."""
+    backoff_base_ms: int = 500
+    """First backoff in milliseconds (doubles per retry, full jitter; 0-60000)."""
+    backoff_max_ms: int = 30_000
+    """Longest backoff; a longer ``Retry-After`` is raised as a retryable error instead (1-600000)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.check_range("timeout_ms", 1, 300_000)
+        self.check_range("max_retries", 0, 10)
+        self.check_range("backoff_base_ms", 0, 60_000)
+        self.check_range("backoff_max_ms", 1, 600_000)
+
+    def credential_fields(self) -> tuple[str, ...]:
+        """The fields its configured ``auth`` needs."""
+        return ("user", "password") if self.auth == "basic" else ("client_id", "client_secret")

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
-    from apis.system.erp.settings import BusinessCentralSettings, ErpSettings, NetSuiteSettings, SapS4HanaSettings
+    from apis.system.erp.settings import (
+        BusinessCentralSettings,
+        ErpSettings,
+        NetSuiteSettings,
+        OracleFusionSettings,
+        SapS4HanaSettings,
+    )
     from apis.system.kit.link import VendorLink
 
 
@@ -35,6 +41,10 @@ class ErpVendorSettings(Protocol):
     @property
     def sap_s4hana(self) -> SapS4HanaSettings:
         """SAP S/4HANA Cloud's settings."""
+
+    @property
+    def oracle_fusion(self) -> OracleFusionSettings:
+        """Oracle Fusion Cloud ERP's settings."""
 
 
 def _netsuite(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
@@ -58,9 +68,17 @@ def _sap_s4hana(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnec
     return connector
 
 
+def _oracle_fusion(link: VendorLink[Any], settings: ErpVendorSettings) -> ErpConnector:
+    from apis.system.erp.connectors.oracle_fusion import build_oracle_fusion_connector
+
+    connector: ErpConnector = build_oracle_fusion_connector(link, settings.oracle_fusion)
+    return connector
+
+
 ERP_VENDORS: dict[str, Callable[[VendorLink[Any], ErpVendorSettings], ErpConnector]] = {
     "netsuite": _netsuite,
     "business-central": _business_central,
     "sap-s4hana": _sap_s4hana,
+    "oracle-fusion": _oracle_fusion,
 }
 """Builder of each ERP connector, by the value of ``STRATA_ERP_VENDOR`` (also its vendor link's name)."""

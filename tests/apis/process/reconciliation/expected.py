@@ -11,6 +11,8 @@ mismatch it must show up as, and nothing else is expected.
 * Product platform: ``PRICE_DRIFT`` (5,500 against the ERP's 5,000).
 * Business Central: product codes cut to ``Code[20]`` (item code mismatches).
 * SAP S/4HANA Cloud: none of its own (product numbers hold 40 characters, so no code is cut).
+* Oracle Fusion: none of its own (``ItemNumber`` holds every product code whole; items are priced
+  at the Salesforce list prices in the default business unit's ledger currency, USD).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from sandboxes.netsuite.schema import FIXED_LISTS
 from sandboxes.netsuite.seed import PARENT_COMPANY, salesforce_org
 from sandboxes.netsuite.seed import seed as seed_netsuite
 from sandboxes.netsuite.store import Store as NetSuiteStore
+from sandboxes.oracle_fusion.seed import LEGAL_ENTITIES
+from sandboxes.oracle_fusion.seed import seed as seed_oracle_fusion
+from sandboxes.oracle_fusion.store import Store as OracleFusionStore
 from sandboxes.product_platform.catalog import catalog
 from sandboxes.sap_s4hana.seed import seed as seed_sap_s4hana
 from sandboxes.sap_s4hana.store import Store as SapStore
@@ -64,6 +69,10 @@ def _erp_items(erp_vendor: str) -> tuple[dict[str, Decimal], str]:
         # prices are read in the default company code (1710, USD), valued at company-code level
         valuations = [v for v in sap.all("A_ProductValuation") if v["ValuationArea"] == "1710"]
         return {v["Product"]: Decimal(v["StandardPrice"]) for v in valuations}, valuations[0]["Currency"]
+    if erp_vendor == "oracle-fusion":
+        fusion = OracleFusionStore(None, lambda s: seed_oracle_fusion(s, DEFAULT_SEED))
+        # Prices are read in the default business unit's ledger currency: the first legal entity's.
+        return {i["ItemNumber"]: Decimal(str(i["ListPrice"])) for i in fusion.all("itemsV2")}, LEGAL_ENTITIES[0][1]
     bc = BusinessCentralStore(None, lambda s: seed_business_central(s, DEFAULT_SEED))
     first = sorted(bc.companies)[0]  # the company item prices are read from: the first, COMPANIES[0]
     assert bc.companies[first]["name"] == COMPANIES[0][0]

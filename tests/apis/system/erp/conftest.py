@@ -44,6 +44,12 @@ FAST_SETTINGS: dict[str, dict[str, Any]] = {
         "sap_s4hana_backoff_base_ms": 1,
         "sap_s4hana_backoff_max_ms": 1000,
     },
+    "oracle-fusion": {
+        "oracle_fusion_timeout_ms": 2000,
+        "oracle_fusion_max_retries": 5,
+        "oracle_fusion_backoff_base_ms": 1,
+        "oracle_fusion_backoff_max_ms": 1000,
+    },
 }
 """Per vendor: millisecond backoffs and short deadlines (settings of its own connector)."""
 
@@ -51,6 +57,7 @@ DEADLINE_SETTINGS: dict[str, dict[str, Any]] = {
     "netsuite": {"netsuite_timeout_ms": 100, "netsuite_max_retries": 0},
     "business-central": {"business_central_timeout_ms": 100, "business_central_max_retries": 0},
     "sap-s4hana": {"sap_s4hana_timeout_ms": 100, "sap_s4hana_max_retries": 0},
+    "oracle-fusion": {"oracle_fusion_timeout_ms": 100, "oracle_fusion_max_retries": 0},
 }
 """Per vendor: a 100 ms deadline and no retries (the deadline test)."""
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
+from gateway.vendors import VENDOR_BY_NAME
 from tests.apis.system.erp.conftest import DEADLINE_SETTINGS, ERP, Data, Erp, MakeErp, canonical_data, invoice_body
 from tests.support.harness import problem
 
@@ -315,8 +316,7 @@ def _tolerant_breaker(app: Any) -> None:
     breaker = CircuitBreaker(
         app.state.settings.erp.vendor, CircuitBreakerConfig(failure_threshold=50, open_seconds=0.2)
     )
-    for name in ("netsuite", "business_central", "sap_s4hana"):
-        app.state.components.circuit_breakers[name] = breaker
+    app.state.components.circuit_breakers[VENDOR_BY_NAME[app.state.settings.erp.vendor].peer] = breaker
 
 
 async def test_burst_of_invoices_under_faults_is_applied_exactly_once(make_erp: MakeErp) -> None:
