@@ -364,7 +364,7 @@ class SapS4HanaConnector(SapDocuments):
         currency = str(record.get("TransactionCurrency") or "")
         status: ErpDocumentStatus = "billed" if record.get("OverallSDProcessStatus") == "C" else "open"
         return SalesOrder(
-            id=str(record["SalesOrder"]), external_id=str(record.get("PurchaseOrderByCustomer") or "") or None,
+            id=str(record["SalesOrder"]), external_id=sap.external_id_of(record.get("PurchaseOrderByCustomer")),
             number=str(record["SalesOrder"]), customer_id=str(record.get("SoldToParty") or ""),
             legal_entity_id=company, date=sap.date(record.get("SalesOrderDate")), currency=currency, status=status,
             lines=sap.lines(sap.results(record.get("to_Item")), currency, "RequestedQuantity", "SalesOrderItemText"),

@@ -99,7 +99,7 @@ class SapDocuments:
         day = sap.date(record.get("BillingDocumentDate"))
         days = sap.TERM_DAYS.get(str(record.get("CustomerPaymentTerms") or ""))
         return Invoice(
-            id=str(record["BillingDocument"]), external_id=str(record.get("DocumentReferenceID") or "") or None,
+            id=str(record["BillingDocument"]), external_id=sap.external_id_of(record.get("DocumentReferenceID")),
             number=str(record["BillingDocument"]), customer_id=str(record.get("SoldToParty") or ""),
             legal_entity_id=str(record.get("CompanyCode") or "") or None, sales_order_id=order,
             date=day, due_date=day + dt.timedelta(days=days) if days is not None else None, currency=currency,
@@ -220,7 +220,7 @@ class SapDocuments:
         currency = str(record.get("TransactionCurrency") or "")
         items = sap.results(record.get("to_Item"))
         return CreditMemo(
-            id=str(record["BillingDocument"]), external_id=str(record.get("PurchaseOrderByCustomer") or "") or None,
+            id=str(record["BillingDocument"]), external_id=sap.external_id_of(record.get("PurchaseOrderByCustomer")),
             number=str(record["BillingDocument"]), customer_id=str(record.get("SoldToParty") or ""),
             invoice_id=invoice_id, date=sap.date(record.get("BillingDocumentDate")), currency=currency,
             lines=sap.lines(items, currency, "BillingQuantity", "BillingDocumentItemText"),
@@ -302,7 +302,7 @@ class SapDocuments:
                                    memo=own if own and own != memo else None))  # fmt: skip
         return JournalEntry(
             id=f"{first['CompanyCode']}-{first['FiscalYear']}-{first['AccountingDocument']}",
-            external_id=str(first.get("AssignmentReference") or "") or None, number=str(first["AccountingDocument"]),
+            external_id=sap.external_id_of(first.get("AssignmentReference")), number=str(first["AccountingDocument"]),
             legal_entity_id=str(first["CompanyCode"]), date=sap.date(first.get("PostingDate")),
             currency=str(first.get("TransactionCurrency") or ""), memo=memo or None, lines=out,
         )  # fmt: skip
@@ -371,7 +371,7 @@ class SapDocuments:
         customer = next((str(line["Customer"]) for line in lines if line.get("Customer")), "")
         return CustomerPayment(
             id=f"{first['CompanyCode']}-{first['FiscalYear']}-{first['AccountingDocument']}",
-            external_id=str(first.get("AssignmentReference") or "") or None, customer_id=customer,
+            external_id=sap.external_id_of(first.get("AssignmentReference")), customer_id=customer,
             date=sap.date(first.get("PostingDate")),
             amount=sap.money(bank.get("AmountInTransactionCurrency") or "0", currency),
             applications=applications,

@@ -34,6 +34,15 @@ def key(external_id: str, length: int) -> str:
     return f"{external_id[: length - 11]}~{digest[:10]}"
 
 
+_CUT = re.compile(r"~[0-9a-f]{10}$")
+
+
+def external_id_of(stored: Any) -> str | None:
+    """The external id a key field carries; None for one :func:`key` cut (its digest cannot be read back)."""
+    value = str(stored or "")
+    return None if not value or _CUT.search(value) else value
+
+
 def text(value: str) -> str:
     """A string literal of ``$filter`` (quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
@@ -115,10 +124,10 @@ def customer(record: dict[str, Any], external_id: str | None = None) -> ErpCusto
     terms_key = (companies[0].get("PaymentTerms") if companies else None) or (
         areas[0].get("CustomerPaymentTerms") if areas else None)  # fmt: skip
     name = " ".join(str(record.get(f"OrganizationBPName{n}") or "") for n in (1, 2)).strip()
-    stored = str(record.get("BusinessPartnerIDByExtSystem") or "")
+    stored = external_id_of(record.get("BusinessPartnerIDByExtSystem"))
     return ErpCustomer(
         id=str(record["BusinessPartner"]),
-        external_id=external_id or stored or None,
+        external_id=external_id or stored,
         number=str(record["BusinessPartner"]),
         name=name or str(record.get("BusinessPartnerFullName") or ""),
         legal_entity_id=str(companies[0]["CompanyCode"]) if companies else None,
