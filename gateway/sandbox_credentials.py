@@ -19,6 +19,7 @@ production: :mod:`gateway.startup_checks`).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -133,7 +134,7 @@ def load_or_create(path: Path) -> SandboxCredentials:
     """
     found = read_credentials(path)
     if found is not None:
-        return found
+        return found if set(GENERATORS) <= set(found) else _add_missing(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     drawn = generate()
     try:
@@ -145,6 +146,28 @@ def load_or_create(path: Path) -> SandboxCredentials:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(json.dumps(drawn, indent=2) + "\n")
     return drawn
+
+
+def _add_missing(path: Path) -> SandboxCredentials:
+    """Draw credentials for the sandboxes a file made by an older release lacks (a new vendor) and
+    rewrite it, keeping every entry it had. Under an exclusive lock: processes starting together
+    on that state add the same entries (the first writes, the others read what it wrote)."""
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = read_credentials(path)
+        assert found is not None
+        missing = {
+            name: {**make(), ADMIN_TOKEN: _token(size=32)} for name, make in GENERATORS.items() if name not in found
+        }
+        if not missing:
+            return found
+        merged = {**found, **missing}
+        partial = path.with_name(path.name + ".new")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps(merged, indent=2) + "\n")
+        os.replace(partial, path)  # readers see the old file or the whole new one
+        return merged
 
 
 def credentials_in_force(settings: Settings) -> SandboxCredentials | None:

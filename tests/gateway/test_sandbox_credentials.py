@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from gateway.sandbox_credentials import FILE_NAME, GENERATORS, SECTIONS, with_sandbox_credentials
+from gateway.sandbox_credentials import FILE_NAME, GENERATORS, SECTIONS, load_or_create, with_sandbox_credentials
 from gateway.settings import Settings, load_settings
 from gateway.vendors import VENDORS
 from tests.support.harness import running_gateway
@@ -45,6 +46,27 @@ def test_two_state_directories_get_different_random_credentials(tmp_path: Path) 
     assert stat.S_IMODE((tmp_path / "a" / FILE_NAME).stat().st_mode) == 0o600
     # The same state keeps its credentials (a restart must not lock the gateway out of its sandboxes).
     assert _effective(tmp_path / "a").stripe.secret_key == first.stripe.secret_key
+
+
+def test_a_file_from_an_older_release_gains_the_new_sandboxes_and_keeps_its_own(tmp_path: Path) -> None:
+    """A state made before a vendor existed: its sandbox gets credentials (not empty ones and no
+    admin token, which locked the gateway out of it), the others stay, and workers starting together agree."""
+    first = _effective(tmp_path)
+    path = tmp_path / FILE_NAME
+    older = {
+        name: entry
+        for name, entry in json.loads(path.read_text()).items()
+        if name not in {"sap-s4hana", "oracle-fusion"}
+    }
+    path.write_text(json.dumps(older))
+    with ThreadPoolExecutor(4) as pool:
+        seen = list(pool.map(lambda _: load_or_create(path), range(4)))
+    assert all(found == seen[0] for found in seen)
+    assert set(seen[0]) == set(GENERATORS)
+    assert all(seen[0][name] == entry for name, entry in older.items())
+    assert seen[0]["oracle-fusion"]["admin_token"] and seen[0]["sap-s4hana"]["password"]
+    assert json.loads(path.read_text()) == seen[0] and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert _effective(tmp_path).stripe.secret_key == first.stripe.secret_key
 
 
 def test_what_is_configured_stays_and_production_reads_no_file(tmp_path: Path) -> None:
