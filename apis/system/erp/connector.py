@@ -1,15 +1,17 @@
-"""What an ERP connector must do: the one interface NetSuite and Business Central implement.
+"""What an ERP connector must do: the one interface NetSuite, Business Central, SAP S/4HANA Cloud
+and Oracle Fusion Cloud ERP implement.
 
 The ERP system API (:mod:`apis.system.erp.service`) and everything above it see only this
 protocol and the canonical objects of :mod:`apis.canonical`; which vendor stands behind it is
-configuration (``STRATA_ERP_VENDOR=netsuite|business-central``). A connector:
+configuration (``STRATA_ERP_VENDOR=netsuite|business-central|sap-s4hana|oracle-fusion``). A connector:
 
 * speaks its vendor's dialect (auth handshake, paging, error bodies, concurrency limits) and
   maps failures onto :mod:`core.errors` (a posting into a closed period →
   :class:`~core.errors.PeriodClosed`; an unknown id → :class:`~core.errors.NotFound`);
 * makes every create exactly-once by the document's ``external_id`` — NetSuite by ``eid:``
   upsert or ``X-NetSuite-Idempotency-Key``, Business Central by check-before-create on the
-  external document number — so it may retry a create after a lost answer;
+  external document number, SAP by check-before-create on its reference fields, Oracle by unique
+  transaction and receipt numbers — so it may retry a create after a lost answer;
 * pages lists by positions of its own making (``Page.next_position``: any JSON-encodable value),
   accepting one back as it issued it or as its JSON (the HTTP boundary signs positions into the
   API's cursors, :mod:`core.cursors`) and refusing any other with
