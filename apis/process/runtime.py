@@ -112,7 +112,7 @@ class ProcessRuntime:
         self.event_subscribers: EventSubscribers = no_event_subscribers
         """Outbox subscribers besides the data platform (see :func:`start_runtime`)."""
         self.erp_system = self.erp.vendor
-        """Name of the ERP in lineage and cross-references (a key of ``ERP_VENDORS``: ``netsuite``, ``sap-s4hana``, ...)."""
+        """Name of the ERP in lineage and cross-references (a key of ``ERP_VENDORS``, e.g. ``sap-s4hana``)."""
         self.master_data = MasterDataCache(settings.master_data_ttl_seconds)
         self.step_retry = StepRetry(
             max_attempts=settings.workflow_step_attempts,
