@@ -103,7 +103,7 @@ class GatewayProcess:
         deadline = time.monotonic() + self.start_deadline
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text()[-10000:]}")
             try:
                 if httpx.get(f"{self.url}{self.health_path}", timeout=0.5).is_success:
                     return self
