@@ -324,6 +324,7 @@ VENDORS: tuple[Vendor, ...] = (
         _sap_s4hana_credentials,
         _sap_s4hana_sandbox,
         ("user", "password", "client_id", "client_secret"),
+        authority=lambda settings: settings.sap_s4hana.token_url,
     ),
     Vendor(
         "oracle-fusion",

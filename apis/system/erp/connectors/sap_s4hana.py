@@ -393,7 +393,9 @@ def build_sap_s4hana_connector(link: VendorLink[Any], settings: SapS4HanaSetting
     credentials = link.credentials
     base = link.base_url.rstrip("/")
     if settings.auth == "oauth2":
-        token_url = settings.token_url or f"{base}/sap/bc/sec/oauth2/token"
+        # The composition root names the token endpoint (link.auth_url: the configured one for the real
+        # tenant, none for the embedded sandbox, which serves SAP's default path).
+        token_url = link.auth_url or f"{base}/sap/bc/sec/oauth2/token"
         http = SapHttp(link.client, base, basic=None, oauth=(token_url, credentials.client_id,
                        credentials.client_secret), config=config, breaker=link.breaker)  # fmt: skip
     else:
