@@ -158,8 +158,8 @@ def bill(store: Store, header_set: str, order: Record) -> Record | None:
     number_key = "CreditMemoRequest" if credit else "SalesOrder"
     item_set = "A_CreditMemoRequestItem" if credit else "A_SalesOrderItem"
     item_key = "CreditMemoRequestItem" if credit else "SalesOrderItem"
-    if order.get("OverallSDProcessStatus") == "C":
-        return None
+    if order.get("OverallSDProcessStatus") == "C" or order.get("OverallSDDocumentRejectionSts") == "C":
+        return None  # billed already, or every item rejected: nothing to bill
     company = order["SalesOrganization"]  # the tenant's sales organisations bear their company code's number
     day = order.get("RequestedDeliveryDate") or order.get("CreditMemoRequestDate") or order.get("SalesOrderDate")
     number = store.next_number("BILLING", 90000001, 0)

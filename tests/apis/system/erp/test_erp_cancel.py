@@ -86,6 +86,10 @@ async def test_cancel_refuses_what_it_cannot_do_with_a_problem(erp: Erp) -> None
     )
     assert denied.status_code == 403
     assert 'scope="system:erp:write"' in denied.headers["www-authenticate"]
+    keyless = await erp.client.post(
+        f"{ERP}/sales-orders/{order['id']}/cancel", json={"reason": "x"}, headers=erp.writer
+    )
+    assert keyless.status_code == 400 and "Idempotency-Key" in problem(keyless)["detail"], keyless.text
 
     invoice = await erp.post("/invoices", invoice_body(data, "inv-cancel-2", sales_order_id=order["id"]))
     assert invoice.status_code == 201, invoice.text
