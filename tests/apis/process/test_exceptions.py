@@ -148,10 +148,20 @@ async def test_compensation_cancels_the_erp_sales_order(process: Process) -> Non
     order_id = next(r["id"] for s in stopped["steps"] for r in s["records"] if r["object"] == "sales_order")
     erp = process.gw.app.state.erp
     assert (await erp.get_sales_order(order_id)).status == "open"
-
-    compensated, data = await _compensate(process, stopped)
-    # The ERP order reads back cancelled (NetSuite closes its lines: status closed).
+    before = (await process.gw.client.get(f"{NETSUITE_CONTROL}/counts")).json()
+    lost_before = before["faults_injected"].get("lost_response", 0)
+    # NetSuite applies the cancel but its answer is lost: the step must still close the order once.
+    lost = {"kind": "lost_response", "status": 503, "method": "PATCH", "count": 1}
+    assert (await process.gw.client.post(f"{NETSUITE_CONTROL}/faults", json=lost)).status_code == 201
+    try:
+        compensated, data = await _compensate(process, stopped)
+    finally:
+        await process.gw.client.delete(f"{NETSUITE_CONTROL}/faults")
+    # The ERP order reads back cancelled (NetSuite closes its lines: status closed), written once.
     assert (await erp.get_sales_order(order_id)).status == "closed"
+    counts = (await process.gw.client.get(f"{NETSUITE_CONTROL}/counts")).json()
+    assert counts["faults_injected"]["lost_response"] == lost_before + 1
+    assert counts["writes"]["salesOrder"] == before["writes"].get("salesOrder", 0) + 1
     assert {"system": "netsuite", "object": "sales_order", "id": order_id} in data["undone"]
     assert data["kept"] == []
     steps = {s["name"]: s for s in compensated["steps"]}
