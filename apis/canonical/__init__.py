@@ -100,6 +100,7 @@ from apis.canonical.erp import (
     PaymentApplication,
     PaymentTerms,
     SalesOrder,
+    SalesOrderCancel,
     SalesOrderCreate,
 )
 from apis.canonical.payments import (
@@ -223,6 +224,7 @@ __all__ = [
     "Refund",
     "RefundCreate",
     "SalesOrder",
+    "SalesOrderCancel",
     "SalesOrderCreate",
     "Sku",
     "Subscription",

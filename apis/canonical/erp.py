@@ -191,6 +191,13 @@ class SalesOrderCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """Free-text memo."""
 
 
+class SalesOrderCancel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why a sales order is cancelled (``POST /sales-orders/{id}/cancel``)."""
+
+    reason: str
+    """Why, for the audit trail and, where the ERP keeps one, the order (at most 500 characters)."""
+
+
 class Invoice(msgspec.Struct, frozen=True, kw_only=True):
     """A receivable invoice in the ERP."""
 

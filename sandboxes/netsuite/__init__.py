@@ -88,6 +88,13 @@ Other choices where NetSuite's documentation is silent or could not be checked:
   (``currency``, ``terms`` → ``term``, ``account``), not served as records.
 * Error ``type`` URLs point at RFC 9110 sections (newer NetSuite releases; older ones cite
   RFC 2616).
+* A sales order's ``item`` sublist is keyed by ``line`` (numbered 1, 2, … on insert): a PATCH
+  whose lines all carry ``line`` updates those lines and keeps the others ("Updating a
+  Sublist"); a ``line`` matching none is refused (NetSuite would add the line). A PATCH without
+  keys still replaces the sublist (a simplification; NetSuite appends unless ``?replace=item``).
+  A line with ``isClosed: true`` is closed ("Use Case For Updating Your Sales Order" writes the
+  field ``isclosed``; the camel case is GUESSED); once every line is closed the order's status
+  is ``Closed``. Invoicing a closed order is not refused here (NetSuite would).
 """
 
 from sandboxes.netsuite.app import NetSuiteSandbox, create_netsuite_sandbox

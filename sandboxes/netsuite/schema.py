@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 # Field kinds. A reference is written ``ref:<record type>`` (or ``ref:<fixed list>``).
-TEXT, FLOAT, BOOL, DATE = "text", "float", "bool", "date"
+TEXT, FLOAT, BOOL, DATE, LINE = "text", "float", "bool", "date", "line"
 
 ERROR_TYPES = {
     400: ("https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1", "Bad Request"),
@@ -86,6 +86,11 @@ FIXED_LISTS: dict[str, dict[str, str]] = {
 """Lists the account has but this sandbox does not serve as records (currencies, terms, chart of accounts)."""
 
 _LINE = {"item": "ref:serviceSaleItem", "quantity": FLOAT, "rate": FLOAT, "amount": FLOAT, "description": TEXT}
+_ORDER_LINE = {"line": LINE, **_LINE, "isClosed": BOOL}
+"""A sales order's item line: ``line`` is the sublist's key (NetSuite numbers it), ``isClosed``
+closes it ("Use Case For Updating Your Sales Order": PATCH ``{"item": {"items": [{"line": 1,
+"isclosed": true}]}}`` — Oracle's example writes the field in lower case; the REST record
+browser's camel case ``isClosed`` is used here, GUESSED)."""
 _SALE = {
     "entity": "ref:customer",
     "subsidiary": "ref:subsidiary",
@@ -147,7 +152,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "salesOrder",
             _SALE,
             required=("entity",),
-            sublists={"item": _LINE},
+            sublists={"item": _ORDER_LINE},
             read_only=("total", "status"),
             suiteql_type="SalesOrd",
         ),

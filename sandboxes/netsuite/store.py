@@ -16,6 +16,7 @@ from sandboxes.netsuite.schema import (
     DATE,
     FIXED_LISTS,
     FLOAT,
+    LINE,
     RECORD_TYPES,
     SYSTEM_READ_ONLY,
     TEXT,
@@ -150,6 +151,9 @@ class Store(JsonStateFile):
             other = self.by_external_id(record_type, clean["externalId"]) if clean.get("externalId") else None
             if other is not None and other["id"] != record_id:
                 raise NsError(400, "DUP_RCRD", "A record with this external ID already exists.", "externalId")
+            for name, lines in list(clean.items()):
+                if name in record_type.sublists and lines and all("line" in line for line in lines):
+                    clean[name] = _merge_keyed(record.get(name) or [], lines, name)
             updated = {**record, **clean, "lastModifiedDate": _now()}
             self._derive(record_type, updated, record_id)
             self._check_rules(record_type, updated)
@@ -271,6 +275,8 @@ class Store(JsonStateFile):
         )
         if wrong:
             raise NsError(400, "INVALID_VALUE", f"Invalid value for the field {field_name}: {value!r}.", path)
+        if kind == LINE and (isinstance(value, bool) or not isinstance(value, int)):
+            raise NsError(400, "INVALID_VALUE", f"Invalid value for the field {field_name}: {value!r}.", path)
         if kind == DATE:
             try:
                 dt.date.fromisoformat(value)
@@ -310,6 +316,11 @@ class Store(JsonStateFile):
             record["total"] = round(sum(float(line.get("amount") or 0) for line in record.get("item") or []), 2)
         if record_type.name == "salesOrder":
             record["status"] = record.get("status") or "Pending Fulfillment"
+            lines = record.get("item") or []
+            for line in lines:  # NetSuite numbers the lines of the keyed item sublist
+                line["line"] = line.get("line") or max((other.get("line") or 0 for other in lines), default=0) + 1
+            if lines and all(line.get("isClosed") for line in lines):
+                record["status"] = "Closed"  # every line closed: NetSuite shows the order Closed
         if record_type.name == "invoice":
             record["status"] = record.get("status") or "Open"
             record["amountRemaining"] = (
@@ -371,3 +382,17 @@ def _references(record_type: RecordType, record: Record, target: str, target_id:
             if kind == f"ref:{target}" and any(line.get(field_name) == target_id for line in record.get(name) or []):
                 return True
     return False
+
+
+def _merge_keyed(old: list[Record], changes: list[Record], name: str) -> list[Record]:
+    """A PATCH of a keyed sublist ("Updating a Sublist"): lines whose key matches are updated, the
+    others stay. (NetSuite adds a keyed line that matches none; this sandbox refuses it instead.)"""
+    merged = [dict(line) for line in old]
+    for index, change in enumerate(changes):
+        target = next((line for line in merged if line.get("line") == change["line"]), None)
+        if target is None:
+            raise NsError(
+                400, "INVALID_KEY_OR_REF", f"Invalid line reference: {change['line']}.", f"{name}.items[{index}].line"
+            )
+        target.update(change)
+    return merged

@@ -61,6 +61,12 @@ GUESSED (no published example was reachable):
   ``BuyingPartyNumber`` (the example names the party by ``BuyingPartyName`` and a ``billToCustomer``
   child), ``TransactionalCurrencyCode``, a line's ``UnitSellingPrice`` (Oracle prices through
   ``charges``), ``TotalAmount``, and the order being created ``OPEN`` at once (no orchestration).
+* Cancelling an order-hub order: Oracle documents cancelling orders through Order Management (in
+  bulk through *Sales Order Action Requests*, or by revising the order) but no single-order REST
+  call was found; the action ``salesOrdersForOrderHub/{OrderKey}/action/cancelSalesOrder`` with
+  ``{"CancelReason"}``, answering ``{"result": "SUCCESS"}`` and leaving the order ``CANCELED``
+  (an already ``CANCELED`` or ``CLOSED`` one refused with 400), is GUESSED whole
+  (:func:`.writes.cancel_order`).
 * ``journalBatches`` as a writable resource with a flat ``journalLines`` child and the ledger on
   the batch: Oracle's released way to create journals is the journal import (FBDI through
   ``erpintegrations`` and the *Import Journals* process); the sandbox simulates a synchronous

@@ -416,7 +416,7 @@ RESOURCES: dict[str, Resource] = {
 }
 """Top-level resources by name."""
 
-ACTIONS = {("standardReceipts", "applyReceipt")}
+ACTIONS = {("standardReceipts", "applyReceipt"), ("salesOrdersForOrderHub", "cancelSalesOrder")}
 """Custom actions (``<resource>/{id}/action/<name>``)."""
 
 AR_APPLICATION = 222

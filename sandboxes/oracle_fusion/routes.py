@@ -173,7 +173,10 @@ async def api(
             if request.method != "POST":
                 raise OracleError(405, "Actions are invoked with POST.")
             with store.batch():
-                result = writes.apply_receipt(store, record, body)
+                if segments[3] == "cancelSalesOrder":
+                    result = writes.cancel_order(store, record, body)
+                else:
+                    result = writes.apply_receipt(store, record, body)
             return _json(result, media_type="application/vnd.oracle.adf.actionresult+json", headers=headers)
     raise OracleError(404, f"The resource {path} was not found.")
 

@@ -287,7 +287,17 @@ def _legal_identifier(store: Store, bu: Record) -> str | None:
 
 
 def _invoice(store: Store, body: Record) -> Record:
-    return _transaction(store, RESOURCES["receivablesInvoices"], body, credit=False)
+    record = _transaction(store, RESOURCES["receivablesInvoices"], body, credit=False)
+    if record.get("InvoiceStatus") == "Complete":
+        # GUESSED: an order's invoice closes it (Oracle closes an order once its lines are fulfilled and
+        # invoiced; there is no fulfilment here, so the invoice naming the order in SalesOrder does it).
+        named = {
+            str(line["SalesOrder"]) for line in record.get("receivablesInvoiceLines") or [] if line.get("SalesOrder")
+        }
+        for order in store.all("salesOrdersForOrderHub"):
+            if str(order["OrderNumber"]) in named and order["StatusCode"] == "OPEN":
+                order["StatusCode"] = "CLOSED"
+    return record
 
 
 def _credit_memo(store: Store, body: Record) -> Record:
@@ -369,6 +379,27 @@ def apply_receipt(store: Store, receipt: Record, raw: Record) -> Record:
     receipt.update({"UnappliedAmount": str(cents(unapplied)), "Status": "APP" if unapplied == 0 else "UNAPP"})
     receipt["_version"] = int(receipt.get("_version", 1)) + 1
     store.count_write("standardReceipts/applyReceipt")
+    return {"result": "SUCCESS"}
+
+
+def cancel_order(store: Store, order: Record, raw: Record) -> Record:
+    """``salesOrdersForOrderHub/{OrderKey}/action/cancelSalesOrder`` (GUESSED: Oracle documents cancelling
+    orders through Order Management, in bulk through Sales Order Action Requests, but no single-order
+    action shape was found; name, body ``{"CancelReason"}`` and result are this sandbox's guess).
+
+    An OPEN order becomes CANCELED, keeping the reason; a CANCELED or CLOSED one is refused."""
+    unknown = set(raw) - {"CancelReason"}
+    if unknown:
+        raise bad(f'The attribute "{sorted(unknown)[0]}" is not valid for the action cancelSalesOrder.')
+    reason = raw.get("CancelReason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 240):
+        raise bad("CancelReason must be text of at most 240 characters.", "ADF_REST_INVALID_VALUE")
+    if order["StatusCode"] in ("CANCELED", "CLOSED"):
+        raise bad(f"The sales order {order['OrderNumber']} is {order['StatusCode'].lower()} and can't be canceled.",
+                  "DOO_ORDER_NOT_CANCELABLE")  # fmt: skip
+    order.update(StatusCode="CANCELED", _cancel_reason=reason)
+    order["_version"] = int(order.get("_version", 1)) + 1
+    store.count_write("salesOrdersForOrderHub/cancelSalesOrder")
     return {"result": "SUCCESS"}
 
 

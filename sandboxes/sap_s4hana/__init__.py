@@ -34,6 +34,10 @@ GUESSED (no published artefact in the collection; see also :mod:`.guessed` and :
 * Error codes and texts of SAP Gateway (``/IWBEP/CM_MGW_RT/…``) and of the applications
   (``V1/…``, ``F5/201`` closed posting period, ``F5/702`` unbalanced) are as commonly seen, not
   checked against a live tenant; 405 for a write to a non-creatable set, 428 for a missing If-Match.
+* A reason for rejection on a sales order item (``SalesDocumentRjcnReason``, updatable in the
+  published EDMX) is checked against SAP's standard reason codes (the tenant's own list is
+  customizing), refused on a billed order (message ``V1/087``), and sets the header's
+  ``OverallSDDocumentRejectionSts`` (C: all items rejected, which the billing run then skips).
 * No tax is computed; amounts are not converted between currencies; payments are accounting
   documents (``DZ``) whose customer items name the invoice's accounting document in
   ``InvoiceReference`` (a partial payment's residual reference) instead of clearing it.

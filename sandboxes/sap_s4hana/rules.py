@@ -14,6 +14,10 @@
   revenue items. A credit memo referring to an invoice (``ReferenceSDDocument``) carries the
   invoice's accounting document in ``InvoiceReference``. A date in a closed posting period leaves
   the billing document unposted (``AccountingTransferStatus`` ``B``).
+* A reason for rejection on an order item (``SalesDocumentRjcnReason``, updatable in the EDMX)
+  must be a code of :data:`REJECTION_REASONS` and is refused once the order is billed; the header's
+  ``OverallSDDocumentRejectionSts`` follows (A none, B some, C all items rejected). The codes and
+  the refusal's message number are GUESSED.
 * Journal postings (:mod:`.soap`) are checked (open period ``F5/201``, balance ``F5/702``, known
   G/L account, known customer) and written as ``GLAccountLineItem`` records of ledger ``0L``.
 """
@@ -154,8 +158,8 @@ def bill(store: Store, header_set: str, order: Record) -> Record | None:
     number_key = "CreditMemoRequest" if credit else "SalesOrder"
     item_set = "A_CreditMemoRequestItem" if credit else "A_SalesOrderItem"
     item_key = "CreditMemoRequestItem" if credit else "SalesOrderItem"
-    if order.get("OverallSDProcessStatus") == "C":
-        return None
+    if order.get("OverallSDProcessStatus") == "C" or order.get("OverallSDDocumentRejectionSts") == "C":
+        return None  # billed already, or every item rejected: nothing to bill
     company = order["SalesOrganization"]  # the tenant's sales organisations bear their company code's number
     day = order.get("RequestedDeliveryDate") or order.get("CreditMemoRequestDate") or order.get("SalesOrderDate")
     number = store.next_number("BILLING", 90000001, 0)
@@ -227,6 +231,32 @@ def cancel(store: Store, number: str) -> Record:
                   if i.get("Customer") else ""} for i in items]  # fmt: skip
         post(store, original["CompanyCode"], today, "RV", lines, reference_document=cancellation["BillingDocument"])
     return cancellation
+
+
+REJECTION_REASONS = {"00", "01", "02", "03", "04", "05", "10", "11"}
+"""Reasons for rejection of the tenant's customizing (SAP's standard set; GUESSED for this tenant)."""
+
+
+def reject_item(store: Store, item: Record, reason: Any) -> None:
+    """A change of an order item's ``SalesDocumentRjcnReason``: a known code (or blank, to take the
+    rejection back), refused on a billed order (GUESSED message: SAP says so in V1 messages)."""
+    if reason not in (None, "") and reason not in REJECTION_REASONS:
+        raise bad_request(f"Reason for rejection {reason} is not defined", "V1/086", "SalesDocumentRjcnReason")
+    order = store.get("A_SalesOrder", {"SalesOrder": item["SalesOrder"]})
+    if order.get("OverallSDProcessStatus") == "C":
+        raise bad_request(
+            f"Item {item['SalesOrderItem']} of sales order {item['SalesOrder']} is completely processed; "
+            "it cannot be rejected",
+            "V1/087",
+            "SalesDocumentRjcnReason",
+        )
+
+
+def rejection_status(store: Store, number: str) -> None:
+    """The header's ``OverallSDDocumentRejectionSts``: A none, B some, C every item rejected."""
+    order = store.get("A_SalesOrder", {"SalesOrder": number})
+    rejected = [bool(i.get("SalesDocumentRjcnReason")) for i in store.where("A_SalesOrderItem", SalesOrder=number)]
+    order["OverallSDDocumentRejectionSts"] = "C" if rejected and all(rejected) else "B" if any(rejected) else "A"
 
 
 def period_open(store: Store, company: str, day: str) -> bool:

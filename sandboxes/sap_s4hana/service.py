@@ -253,8 +253,12 @@ def _update(store: Store, entity: EntitySet, key: dict[str, str], call: ODataReq
         record = store.get(entity.name, key)
         _check_etag(record, call.headers)
         values, _ = store.clean(entity, body, creating=False)
+        if entity.name == "A_SalesOrderItem" and "SalesDocumentRjcnReason" in values:
+            rules.reject_item(store, record, values["SalesDocumentRjcnReason"])
         record.update(values)
         store.touch(entity, record)
+        if entity.name == "A_SalesOrderItem":
+            rules.rejection_status(store, str(record["SalesOrder"]))
         if entity.name == "A_SalesOrder" and not record.get("HeaderBillingBlockReason"):
             rules.bill(store, entity.name, record)  # the billing block is gone: the billing run bills it
         store.save()

@@ -33,6 +33,7 @@ from apis.canonical import (
     BillingStatusPatch,
     DocumentLineInput,
     ErpCustomerUpsert,
+    SalesOrderCancel,
     SalesOrderCreate,
     SubscriptionCancel,
     SubscriptionCreate,
@@ -45,6 +46,7 @@ from apis.process.runtime import runtime
 from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
 from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord, transaction_event
+from core.errors import Conflict, NotFound
 
 WORKFLOW = "quote-to-cash"
 SOURCE = "/strata/process/quote-to-cash"
@@ -316,10 +318,12 @@ def _units(quantity: str) -> int:
 async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any]:
     """Undo what a stopped quote-to-cash transaction did, newest first.
 
-    The billing subscription is cancelled and the opportunity's billing status set to
-    ``failed``. The ERP system API cannot cancel a sales order yet: one that exists is listed
-    as ``kept`` in the ``strata.transaction.compensated`` event and the result, for the ERP
-    team to close; customers are kept (they are shared with other orders).
+    The billing subscription is cancelled, the ERP sales order cancelled the ERP's own way
+    (:meth:`~apis.system.erp.service.ErpService.cancel_sales_order`: deleted, closed, rejected
+    or cancelled) and the opportunity's billing status set to ``failed``; each is one durable
+    step, run once. An order the ERP refuses to cancel (409: invoiced or billed meanwhile) is
+    listed as ``kept`` with the ERP's reason, in the ``strata.transaction.compensated`` event
+    and the result, for the ERP team; customers are kept (they are shared with other orders).
     """
     records = await run_step(transaction_id, "compensation:read", None, _records, transaction_id)
     undone: list[dict[str, str]] = []
@@ -338,7 +342,19 @@ async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any
             await run_step(transaction_id, "compensation:reset_crm", runtime().crm.vendor, _reset_crm, record.id)
             undone.append({"system": record.system, "object": "opportunity_billing_status", "id": record.id})
         elif record.object == "sales_order":
-            kept.append({"system": record.system, "object": record.object, "id": record.id})
+            refused = await run_step(
+                transaction_id,
+                "compensation:cancel_sales_order",
+                runtime().erp_system,
+                _cancel_sales_order,
+                transaction_id,
+                record.id,
+            )
+            entry = {"system": record.system, "object": record.object, "id": record.id}
+            if refused is None:
+                undone.append(entry)
+            else:
+                kept.append({**entry, "reason": refused})
     await run_step(transaction_id, "compensation:record", None, _record_compensation, transaction_id, undone, kept)
     return {"undone": undone, "kept": kept}
 
@@ -354,6 +370,21 @@ async def _records(transaction_id: str) -> list[VendorRecord]:
 
 async def _cancel_subscription(subscription_id: str) -> None:
     await runtime().billing.cancel_subscription(subscription_id, SubscriptionCancel())
+
+
+async def _cancel_sales_order(transaction_id: str, order_id: str) -> str | None:
+    """Cancel the ERP order: None when it is cancelled (or the ERP no longer has it), else the
+    ERP's reason for refusing (the order stays, ``kept``)."""
+    cancel = SalesOrderCancel(reason=f"Strata compensation of {transaction_id}")
+    try:
+        await runtime().erp.cancel_sales_order(order_id, cancel)
+    except Conflict as refused:
+        return refused.detail
+    except NotFound:
+        # Gone already: Business Central's cancel deletes the order, so a re-run of this step after
+        # a crash between the delete and the step's checkpoint finds nothing, which is the goal.
+        return None
+    return None
 
 
 async def _reset_crm(opportunity_id: str) -> None:
@@ -393,6 +424,7 @@ def step_systems(erp: str) -> dict[str, str | None]:
         "activate_contract": None,
         "update_crm": runtime().crm.vendor,
         "compensation:cancel_subscription": runtime().billing.vendor,
+        "compensation:cancel_sales_order": erp,
         "compensation:reset_crm": runtime().crm.vendor,
     }
 

@@ -98,6 +98,28 @@ class ErpConnector(Protocol):
     async def get_sales_order(self, order_id: str) -> SalesOrder:
         """One sales order."""
 
+    async def cancel_sales_order(self, order_id: str, *, reason: str) -> SalesOrder:
+        """Cancel the order the ERP's own way; the order as it stands after (status ``void`` or ``closed``).
+
+        Idempotent: an order already cancelled answers as it stands, with no second write. Each
+        ERP's way, and what it refuses with :class:`~core.errors.Conflict` (409):
+
+        * Business Central has no cancel: an unposted order is deleted (``DELETE salesOrders(id)``,
+          If-Match); the answer is the order as it was, ``void``, and the order reads back 404.
+          An order BC has invoiced (it deletes a fully invoiced order itself; the posted invoice
+          names it in ``orderNumber``) is refused: its posted invoice is undone with the invoice's
+          ``Microsoft.NAV.cancel`` (a bound action of ``salesInvoices``, not of ``salesOrders``).
+        * NetSuite closes every item line (``isClosed``, a PATCH of the ``salesOrder``); the order
+          reads ``closed`` (NetSuite's status Closed). A billed order is refused.
+        * SAP S/4HANA Cloud sets a reason for rejection on every item (``SalesDocumentRjcnReason``,
+          a PATCH of ``A_SalesOrderItem`` with If-Match); the order reads ``void`` (rejection status
+          C). A billed order (processing status C) is refused.
+        * Oracle Fusion cancels through Order Management (``salesOrdersForOrderHub``); the order
+          reads ``void`` (CANCELED). A closed (fulfilled) order is refused.
+
+        ``reason`` goes where the ERP keeps one (Oracle); the API's audit log records it always.
+        """
+
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
         """Post the receivable (from the sales order when given), or return the existing one."""
 

@@ -21,6 +21,7 @@ from apis.canonical import (
     ErpCustomerUpsert,
     InvoiceCreate,
     JournalEntryCreate,
+    SalesOrderCancel,
     SalesOrderCreate,
 )
 from apis.system.erp.service import ErpService
@@ -119,6 +120,14 @@ async def get_sales_order(erp: NamedDependency[ErpService], order_id: FromPath[s
     return json_response(await erp.get_sales_order(order_id))
 
 
+@post("/sales-orders/{order_id:str}/cancel", operation_id="cancelSalesOrder", status_code=200)
+async def cancel_sales_order(
+    request: Request[Any, Any, Any], erp: NamedDependency[ErpService], order_id: FromPath[str]
+) -> Response[bytes]:
+    """Cancel a sales order the ERP's way; a repeat answers the cancelled order again."""
+    return json_response(await erp.cancel_sales_order(order_id, await decode_body(request, SalesOrderCancel)))
+
+
 @post("/invoices", operation_id="createInvoice")
 async def create_invoice(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Post a receivable invoice."""
@@ -197,6 +206,7 @@ router = Router(
         upsert_customer,
         create_sales_order,
         get_sales_order,
+        cancel_sales_order,
         create_invoice,
         list_invoices,
         get_invoice,

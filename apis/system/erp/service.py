@@ -40,6 +40,7 @@ from apis.canonical import (
     LegalEntity,
     Page,
     SalesOrder,
+    SalesOrderCancel,
     SalesOrderCreate,
 )
 from core.errors import InvalidInput, PeriodClosed
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
 
 MAX_LIMIT = 200
+MAX_REASON = 500
+"""Longest cancel reason accepted (the contract's ``maxLength``)."""
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _DECIMAL = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$")
 
@@ -179,6 +182,16 @@ class ErpService:
     async def get_sales_order(self, order_id: str) -> SalesOrder:
         """One sales order."""
         return await self.connector.get_sales_order(order_id)
+
+    async def cancel_sales_order(self, order_id: str, cancel: SalesOrderCancel) -> SalesOrder:
+        """Cancel the order the ERP's way (idempotent; 409 when the ERP can no longer cancel it)."""
+        problems = _Problems()
+        if not cancel.reason.strip():
+            problems.add("/reason", "must not be empty")
+        elif len(cancel.reason) > MAX_REASON:
+            problems.add("/reason", f"must be at most {MAX_REASON} characters")
+        problems.raise_if_any()
+        return await self.connector.cancel_sales_order(order_id, reason=cancel.reason.strip())
 
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
         """Post the invoice into an open period."""

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.apis.process.conftest import OPERATIONS, Process, deal
+from apis.canonical import DocumentLineInput, InvoiceCreate
+from tests.apis.process.conftest import OPERATIONS, SALESFORCE_CONTROL, Process, deal
 from tests.support.harness import problem
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -100,12 +101,95 @@ async def test_a_write_refused_after_others_succeeded_is_compensated_in_reverse(
     subscription = await process.gw.app.state.billing.get_subscription(subscription_id)
     assert subscription.status == "canceled"
     assert [e["type"] for e in compensated["events"]][-1] == "strata.transaction.compensated"
+    # No ERP order was made (its create was refused), so none is cancelled and none kept.
+    events = await process.gw.app.state.process.transactions.events(stopped["id"])
+    [data] = [e.data for e in events if e.type == "strata.transaction.compensated"]
+    assert [u["object"] for u in data["undone"]] == ["subscription"] and data["kept"] == []
+    assert "compensation:cancel_sales_order" not in {s["name"] for s in compensated["steps"]}
     assert [a["action"] for a in compensated["actions"]] == ["compensate"]
     # Compensated is final: no second compensation, no replay.
     again = await process.gw.client.post(
         f"{OPERATIONS}/exceptions/{stopped['id']}/replay", json={}, headers=process.operator
     )
     assert again.status_code == 409
+
+
+async def _stopped_after_the_order(process: Process, name: str) -> dict[str, Any]:
+    """A transaction stopped at ``update_crm`` (the CRM refuses the write-back), its ERP order made."""
+    [made] = await process.deals(deal(name))
+    rule = {"kind": "status", "status": 400, "method": "POST", "path_prefix": "/services/data/v62.0/composite"}
+    added = await process.gw.client.post(f"{SALESFORCE_CONTROL}/faults", json=rule)
+    assert added.status_code == 201, added.text
+    try:
+        stopped = await process.settled((await process.submit(made["opportunity_id"]))["transaction"]["id"])
+    finally:
+        await process.gw.client.delete(f"{SALESFORCE_CONTROL}/faults")
+    assert stopped["state"] == "needs_attention", stopped
+    assert stopped["exception"]["failed_step"] == "update_crm"
+    return stopped
+
+
+async def _compensate(process: Process, stopped: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Compensate ``stopped``; (the compensated transaction, its strata.transaction.compensated event data)."""
+    response = await process.gw.client.post(
+        f"{OPERATIONS}/exceptions/{stopped['id']}/compensate", json={"reason": "customer withdrew"},
+        headers=process.operator,
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    compensated = await process.settled(stopped["id"], not_state="needs_attention")
+    assert compensated["state"] == "compensated", compensated
+    events = await process.gw.app.state.process.transactions.events(stopped["id"])
+    [event] = [e for e in events if e.type == "strata.transaction.compensated"]
+    return compensated, event.data
+
+
+async def test_compensation_cancels_the_erp_sales_order(process: Process) -> None:
+    stopped = await _stopped_after_the_order(process, "Cancel My Order AG")
+    order_id = next(r["id"] for s in stopped["steps"] for r in s["records"] if r["object"] == "sales_order")
+    erp = process.gw.app.state.erp
+    assert (await erp.get_sales_order(order_id)).status == "open"
+    before = (await process.gw.client.get(f"{NETSUITE_CONTROL}/counts")).json()
+    lost_before = before["faults_injected"].get("lost_response", 0)
+    # NetSuite applies the cancel but its answer is lost: the step must still close the order once.
+    lost = {"kind": "lost_response", "status": 503, "method": "PATCH", "count": 1}
+    assert (await process.gw.client.post(f"{NETSUITE_CONTROL}/faults", json=lost)).status_code == 201
+    try:
+        compensated, data = await _compensate(process, stopped)
+    finally:
+        await process.gw.client.delete(f"{NETSUITE_CONTROL}/faults")
+    # The ERP order reads back cancelled (NetSuite closes its lines: status closed), written once.
+    assert (await erp.get_sales_order(order_id)).status == "closed"
+    counts = (await process.gw.client.get(f"{NETSUITE_CONTROL}/counts")).json()
+    assert counts["faults_injected"]["lost_response"] == lost_before + 1
+    assert counts["writes"]["salesOrder"] == before["writes"].get("salesOrder", 0) + 1
+    assert {"system": "netsuite", "object": "sales_order", "id": order_id} in data["undone"]
+    assert data["kept"] == []
+    steps = {s["name"]: s for s in compensated["steps"]}
+    assert steps["compensation:cancel_sales_order"]["attempts"] == 1
+
+
+async def test_compensation_keeps_an_order_the_erp_refuses_to_cancel_with_its_reason(process: Process) -> None:
+    stopped = await _stopped_after_the_order(process, "Invoiced Meanwhile SARL")
+    order_id = next(r["id"] for s in stopped["steps"] for r in s["records"] if r["object"] == "sales_order")
+    erp = process.gw.app.state.erp
+    order = await erp.get_sales_order(order_id)
+    # Finance invoiced the order before the compensation ran: NetSuite no longer closes its lines.
+    invoice, _ = await erp.create_invoice(
+        InvoiceCreate(
+            external_id=f"inv-{order_id}", customer_id=order.customer_id, date=order.date, currency=order.currency,
+            sales_order_id=order_id,
+            lines=[DocumentLineInput(item_id=line.item_id, quantity=line.quantity, unit_price=line.unit_price.amount)
+                   for line in order.lines],
+        )
+    )  # fmt: skip
+    assert invoice.sales_order_id == order_id
+
+    _, data = await _compensate(process, stopped)
+    assert (await erp.get_sales_order(order_id)).status == "billed"
+    [kept] = data["kept"]
+    assert (kept["object"], kept["id"]) == ("sales_order", order_id)
+    assert "billed" in kept["reason"]
+    assert all(u["object"] != "sales_order" for u in data["undone"])
 
 
 async def test_dismiss_closes_an_exception_with_the_reason_and_the_operator(process: Process) -> None:

@@ -53,6 +53,7 @@ from apis.canonical import (
     SalesOrderCreate,
 )
 from apis.system.erp.connectors import business_central_mapping as bc
+from apis.system.erp.connectors.business_central_cancel import CancelledOrders, delete_order
 from apis.system.erp.connectors.business_central_http import (
     NOTHING_TO_POST,
     BusinessCentralConfig,
@@ -108,6 +109,7 @@ class BusinessCentralConnector:
         """(company, customer) → its currency, as last read."""
         self._item_twins: dict[tuple[str, str, str], str] = {}
         """(company, item, other company) → the item with the same number in the other company."""
+        self._cancelled = CancelledOrders()
 
     async def aclose(self) -> None:
         """Close the HTTP client the connector owns."""
@@ -350,6 +352,19 @@ class BusinessCentralConnector:
             "totalAmountExcludingTax": invoice.get("totalAmountExcludingTax"),
         }  # fmt: skip
         return bc.sales_order(company, billed, currency, invoiced=True)
+
+    async def cancel_sales_order(self, order_id: str, *, reason: str) -> SalesOrder:
+        """Delete the unposted order (:mod:`.business_central_cancel`); BC keeps no reason for it."""
+        del reason  # BC's delete takes none; the API's audit log keeps it
+        remembered = self._cancelled.get(order_id)
+        company, number = await self._order_number(order_id)
+        if remembered is not None and await self._order(company, number) is None:
+            return remembered
+        order = await delete_order(
+            self.http, company, number, await self._currency(company), self._order, self._order_invoice
+        )
+        self._cancelled.add(order)
+        return order
 
     async def _order_number(self, order_id: str) -> tuple[str, str]:
         """(company, order number) of one of our order ids; NotFound when it cannot be one."""

@@ -46,7 +46,7 @@ from apis.canonical import (
     SalesOrder,
     SalesOrderCreate,
 )
-from core.errors import InvalidInput, UpstreamContractViolation
+from core.errors import Conflict, InvalidInput, UpstreamContractViolation
 
 Record = dict[str, Any]
 CENT = Decimal("0.01")
@@ -518,6 +518,29 @@ def to_sales_order(record: Record, lists: NetSuiteLists) -> SalesOrder:
         lines=_lines(record, currency),
         total=_money(record.get("total"), currency, "total"),
     )
+
+
+CANCELLABLE: frozenset[ErpDocumentStatus] = frozenset({"open", "pending_approval"})
+"""Canonical statuses of an order whose lines may still be closed (billed, paid: too late)."""
+
+
+def close_lines(record: Record) -> Record | None:
+    """The PATCH body closing every open item line of a ``salesOrder`` (by the keyed sublist's
+    ``line``), or None when the order is closed already. A billed order is refused (409)."""
+    status = _status(record)
+    lines = _sublist(record, "item")
+    still_open = [line for line in lines if not line.get("isClosed")]
+    if status == "closed" or (lines and not still_open):
+        return None
+    if status not in CANCELLABLE:
+        raise Conflict(
+            f"Sales order {record.get('tranId') or record.get('id')} is {status}; NetSuite closes the lines of an "
+            "order not yet billed. Credit the invoice instead.",
+            vendor_code="order_billed",
+        )
+    if any(not isinstance(line.get("line"), int) for line in still_open):
+        raise UpstreamContractViolation("NetSuite sales order item line lacks its 'line' key")
+    return {"item": {"items": [{"line": line["line"], "isClosed": True} for line in still_open]}}
 
 
 def to_invoice(record: Record, lists: NetSuiteLists) -> Invoice:

@@ -186,6 +186,10 @@ class OracleFusionConnector:
         """One sales order."""
         return await self.documents.get_sales_order(order_id)
 
+    async def cancel_sales_order(self, order_id: str, *, reason: str) -> SalesOrder:
+        """Cancel the order through Order Management (see :meth:`Documents.cancel_sales_order`)."""
+        return await self.documents.cancel_sales_order(order_id, reason=reason)
+
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
         """Post the receivables invoice, or return the one carrying its ``TransactionNumber``."""
         return await self.documents.create_invoice(invoice)

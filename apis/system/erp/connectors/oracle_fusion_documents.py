@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from apis.canonical import (
     CreditMemo,
@@ -19,8 +20,9 @@ from apis.canonical import (
     SalesOrderCreate,
 )
 from apis.system.erp.connectors import oracle_fusion_mapping as of
+from apis.system.erp.connectors.oracle_fusion_http import ACTION_TYPE
 from apis.system.erp.connectors.oracle_fusion_records import INVOICE_LINES, MEMO_LINES, Records, field_error
-from core.errors import BusinessRuleViolation, NotFound
+from core.errors import BusinessRuleViolation, Conflict, NotFound
 
 if TYPE_CHECKING:
     from apis.system.erp.connectors.oracle_fusion_setup import Unit
@@ -29,6 +31,12 @@ DRAFT_ORDER = "Strata sales order (draft receivable)"
 """``InternalNotes`` of an order recorded as an incomplete receivables transaction."""
 ORDER_PREFIX = "SO-"
 """Prefix of a draft order's ``TransactionNumber`` (the invoice keys of the same external id stay free)."""
+
+
+ORDER_STATUSES: dict[str, ErpDocumentStatus] = {"CLOSED": "closed", "CANCELED": "void"}
+"""Order-hub ``StatusCode`` → canonical status (any other reads ``open``)."""
+CANCEL_ACTION = "cancelSalesOrder"
+"""The order-hub action that cancels an order (GUESSED name and body, see the sandbox)."""
 
 
 class Documents(Records):
@@ -145,7 +153,7 @@ class Documents(Records):
             legal_entity_id=unit.legal_entity_id,
             date=of.day(record, "TransactionOn"),
             currency=currency,
-            status="closed" if str(record.get("StatusCode")).upper() == "CLOSED" else "open",
+            status=ORDER_STATUSES.get(str(record.get("StatusCode")).upper(), "open"),
             lines=lines,
             total=of.money(total, currency),
         )
@@ -161,6 +169,33 @@ class Documents(Records):
             of.number_id(order_id)
             raise NotFound(f"No sales order {order_id} (sales orders are not recorded: order_hub=skip)")
         return await self._sales_order(await self._order(order_id, "lines"))
+
+    async def cancel_sales_order(self, order_id: str, *, reason: str) -> SalesOrder:
+        """Cancel an order-hub order through Order Management (``action/cancelSalesOrder`` on
+        ``salesOrdersForOrderHub``, GUESSED shape), unless it is CANCELED already; a CLOSED
+        (fulfilled) order is refused (409). A draft-receivable order is refused too: it is an
+        incomplete receivables transaction, not an order Order Management can cancel."""
+        if self.settings.order_hub == "skip":
+            await self.get_sales_order(order_id)  # raises the same NotFound
+        if self.settings.order_hub == "draft-receivable":
+            raise Conflict(f"Sales order {order_id} is a draft receivables transaction (order_hub=draft-receivable); "
+                           "Oracle Order Management does not hold it, so it cannot be cancelled there.")  # fmt: skip
+
+        async def procedure() -> dict[str, Any]:
+            order = await self._order(order_id, "lines")
+            status = str(order.get("StatusCode")).upper()
+            if status == "CANCELED":
+                return order
+            if status == "CLOSED":
+                raise Conflict(f"Sales order {order.get('OrderNumber')} is closed (fulfilled); Order Management "
+                               "cancels only open orders.", vendor_code="order_closed")  # fmt: skip
+            url = f"{self.http.fscm}/salesOrdersForOrderHub/{quote(str(order['OrderKey']), safe=':')}"
+            await self.http.call("POST", f"{url}/action/{CANCEL_ACTION}", json={"CancelReason": reason[:240]},
+                                 headers={"Content-Type": ACTION_TYPE}, idempotent=False)  # fmt: skip
+            return await self._order(order_id, "lines")
+
+        record: dict[str, Any] = await self.http.retried(procedure, writes=1)
+        return await self._sales_order(record)
 
     async def _order(self, order_id: str, expand: str | None = None) -> dict[str, Any]:
         """An order-hub order by ``HeaderId`` (its item URL takes the ``OrderKey``, so it is queried)."""

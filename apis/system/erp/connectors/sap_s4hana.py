@@ -40,7 +40,7 @@ from apis.system.erp.connectors import sap_s4hana_mapping as sap
 from apis.system.erp.connectors.sap_s4hana_documents import SapDocuments
 from apis.system.erp.connectors.sap_s4hana_http import SapConfig, SapHttp
 from core.cursors import InvalidCursor
-from core.errors import InvalidInput, NotFound, UpstreamContractViolation
+from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation
 
 if TYPE_CHECKING:
     from apis.system.erp.settings import SapS4HanaSettings
@@ -62,6 +62,9 @@ GL, JEIB, PRODUCT, PERIODS = (
 )
 BILLING_BLOCK = "02"
 """The header billing block new orders carry until Strata invoices them (customizing of the tenant)."""
+REJECTION_REASON = "00"
+"""The reason for rejection a cancel sets on each item (SAP's standard "assigned by the system"; a
+code of the tenant's customizing, like the billing block)."""
 BP_EXPAND = (
     "to_Customer/to_CustomerCompany,to_Customer/to_CustomerSalesArea,to_BusinessPartnerAddress,to_BusinessPartnerTax"
 )
@@ -363,6 +366,8 @@ class SapS4HanaConnector(SapDocuments):
     def _sales_order(self, record: dict[str, Any], company: str) -> SalesOrder:
         currency = str(record.get("TransactionCurrency") or "")
         status: ErpDocumentStatus = "billed" if record.get("OverallSDProcessStatus") == "C" else "open"
+        if status == "open" and record.get("OverallSDDocumentRejectionSts") == "C":
+            status = "void"  # every item rejected: the order is cancelled
         return SalesOrder(
             id=str(record["SalesOrder"]), external_id=sap.external_id_of(record.get("PurchaseOrderByCustomer")),
             number=str(record["SalesOrder"]), customer_id=str(record.get("SoldToParty") or ""),
@@ -370,6 +375,32 @@ class SapS4HanaConnector(SapDocuments):
             lines=sap.lines(sap.results(record.get("to_Item")), currency, "RequestedQuantity", "SalesOrderItemText"),
             total=sap.money(record.get("TotalNetAmount") or "0", currency),
         )  # fmt: skip
+
+    async def cancel_sales_order(self, order_id: str, *, reason: str) -> SalesOrder:
+        """Reject every item (``SalesDocumentRjcnReason`` = ``REJECTION_REASON``, a PATCH of each
+        ``A_SalesOrderItem`` with If-Match; the EDMX marks the property updatable); SAP then shows
+        the order's rejection status C (canonical ``void``). Items rejected already are left alone,
+        so a repeat or a retry after a lost answer writes nothing more. A billed order (processing
+        status C) is refused (409). SAP keeps a reason code, not the text: ``reason`` is not sent."""
+        del reason
+        path = f"A_SalesOrder({sap.text(order_id)})"
+
+        async def procedure() -> SalesOrder:
+            record = await self.http.odata("GET", SO, path, params={"$expand": "to_Item"}, idempotent=True)
+            company = str(record.get("SalesOrganization") or "")
+            if record.get("OverallSDProcessStatus") == "C":
+                raise Conflict(f"Sales order {order_id} is billed; SAP rejects only items not yet billed. "
+                               "Cancel the billing document instead.", vendor_code="order_billed")  # fmt: skip
+            pending = [i for i in sap.results(record.get("to_Item")) if not i.get("SalesDocumentRjcnReason")]
+            for item in pending:
+                key = ",".join(f"{name}={sap.text(str(item[name]))}" for name in ("SalesOrder", "SalesOrderItem"))
+                await self._merge(SO, f"A_SalesOrderItem({key})", item, {"SalesDocumentRjcnReason": REJECTION_REASON})
+            if pending:
+                record = await self.http.odata("GET", SO, path, params={"$expand": "to_Item"}, idempotent=True)
+            return self._sales_order(record, company)
+
+        result: SalesOrder = await self.http.retried(procedure, writes=2)
+        return result
 
     async def get_sales_order(self, order_id: str) -> SalesOrder:
         """One sales order."""

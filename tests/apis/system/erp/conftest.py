@@ -62,6 +62,15 @@ DEADLINE_SETTINGS: dict[str, dict[str, Any]] = {
 """Per vendor: a 100 ms deadline and no retries (the deadline test)."""
 
 
+CANCEL_WRITE: dict[str, str] = {
+    "netsuite": "PATCH",  # the salesOrder, closing its lines
+    "business-central": "DELETE",  # the unposted salesOrder
+    "sap-s4hana": "PATCH",  # each A_SalesOrderItem, with a reason for rejection
+    "oracle-fusion": "POST",  # salesOrdersForOrderHub/{key}/action/cancelSalesOrder
+}
+"""Per vendor: the HTTP method of the write a cancel makes (what a fault rule aims at)."""
+
+
 VENDORS = sorted(ERP_VENDORS)
 
 

@@ -233,6 +233,7 @@ def _every_operation(data: Data) -> list[tuple[str, str, dict[str, Any] | None]]
     writes: list[tuple[str, str, dict[str, Any] | None]] = [
         ("PUT", "/customers/by-external-id/cus_any_op", {"name": "Any Op"}),
         ("POST", "/sales-orders", doc),
+        ("POST", "/sales-orders/1/cancel", {"reason": "any op"}),
         ("POST", "/invoices", doc),
         ("POST", "/customer-payments", payment),
         ("POST", "/credit-memos", doc),
