@@ -80,6 +80,19 @@ class UndoneObject(msgspec.Struct, frozen=True, kw_only=True):
     """Its id in that system."""
 
 
+class KeptObject(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One object a compensation left in place."""
+
+    system: str
+    """The system it lives in, e.g. ``erp``."""
+    object: str
+    """Its kind, e.g. ``sales_order``."""
+    id: str
+    """Its id in that system."""
+    reason: str | None = None
+    """Why it was kept, e.g. the ERP's refusal to cancel."""
+
+
 class TransactionCompensated(msgspec.Struct, frozen=True, kw_only=True):
     """``strata.transaction.compensated``: a transaction was undone."""
 
@@ -91,6 +104,8 @@ class TransactionCompensated(msgspec.Struct, frozen=True, kw_only=True):
     """The business object the transaction is about, e.g. the opportunity id."""
     undone: list[UndoneObject]
     """What was reversed, in the order it was undone."""
+    kept: list[KeptObject] = []
+    """What could not be reversed and stays (with the reason where there is one)."""
 
 
 class ReconciliationCompleted(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from apis.process.event_types import (
     CreditMemoIssued,
     CustomerSynced,
     InvoicePosted,
+    KeptObject,
     PaymentApplied,
     ReconciliationCompleted,
     TransactionCompensated,
@@ -57,6 +58,7 @@ SAMPLES: dict[str, msgspec.Struct] = {
             UndoneObject(system="billing", object="subscription", id="sub_1Q2w3E4r5T6y7U8j"),
             UndoneObject(system="erp", object="customer", id="1235"),
         ],
+        kept=[KeptObject(system="erp", object="sales_order", id="SO-1042", reason="the order is invoiced")],
     ),
     "strata.reconciliation.completed": ReconciliationCompleted(
         run_id="rec_01JDA0Q5R8S1T4V7W0X3Y6Z9A2",
