@@ -98,6 +98,7 @@ async def test_a_storm_of_5xx_and_429_ends_every_order_completed_or_in_exception
                 await cluster.faults(client, None)
             states = Counter(v["state"] for v in views.values())
             reasons = Counter((v["exception"] or {}).get("reason_code") for v in views.values())
+            print(f"storm: {dict(states)} {dict(reasons)}")
             assert set(states) <= {"completed", "failed", "needs_attention"}, states
             # How many complete depends on whether a vendor's circuit opened (5 outages in a row open
             # it for 30 s): not asserted. What must hold is below — and that the storm reached the
@@ -158,6 +159,7 @@ async def test_two_gateways_on_postgresql_and_redis_share_the_work_survive_crash
             assert sum(t["workflows"] for t in takeovers) > 0, takeovers
     finally:
         cluster.stop()
+
 
 UPGRADE_ORDERS = 20
 
