@@ -331,12 +331,12 @@ class WorkflowEngine:
         system = dbos._sys_db
         status = system.tables.workflow_status
         with system.engine.begin() as connection:
-            versions = connection.execute(
+            found = connection.execute(
                 sa.select(status.c.application_version)
                 .where(status.c.status == "PENDING", status.c.executor_id == executor_id)
                 .distinct()
             ).scalars()
-            versions = [v for v in versions if v is not None]
+            versions = [str(v) for v in found if v is not None]
         recovered = 0
         for version in versions:
             for pending in system.get_pending_workflows(executor_id, version):
@@ -399,21 +399,27 @@ class WorkflowEngine:
 
     async def replay(self, workflow_id: str, from_step: str | None = None) -> None:
         """Re-run a finished workflow from the first attempt of ``from_step`` (default: the
-        first step that failed), keeping its id and the results of the steps before.
+        first step that failed), keeping its id and the results of the steps before. A workflow
+        of a compatible earlier version is re-run as this version's; one of an incompatible
+        version waits for a process of its version.
 
         Raises:
             LookupError: no such workflow, or no such step in it.
         """
         records = await self.steps(workflow_id)
-        if not records and await DBOS.get_workflow_status_async(workflow_id) is None:
+        found = await DBOS.get_workflow_status_async(workflow_id)
+        if not records and found is None:
             raise LookupError(f"no workflow {workflow_id!r}")
+        # Recorded by a compatible earlier version: replayed as this version's (else it would wait
+        # in the queue for a process of that version); an incompatible version's keeps its label.
+        relabel = self.application_version if found and found.app_version in self.compatible_versions else None
         if from_step is None:
             index = next((r.index for r in records if r.error is not None), records[-1].index if records else 0)
         else:
             index = next((r.index for r in records if r.name == from_step), -1)
             if index < 0:
                 raise LookupError(f"workflow {workflow_id!r} has no step {from_step!r}")
-        await DBOS.rewind_workflow_async(workflow_id, start_step=index)
+        await DBOS.rewind_workflow_async(workflow_id, start_step=index, application_version=relabel)
 
     async def send(self, workflow_id: str, topic: str, message: Any, *, idempotency_key: str | None = None) -> None:
         """Deliver ``message`` on ``topic`` to a workflow waiting with :func:`wait_for_event`."""
