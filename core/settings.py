@@ -161,6 +161,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     executor_lease_seconds: int = 60
     """How long an executor's lease runs without a heartbeat before a live process takes its pending
     workflows over (5-3600). Longer than the longest workflow step."""
+    release_version: str = ""
+    """The release this process reports running (the workflow engine's launch log line). Empty =
+    the installed package's version. Workflows are labelled with the workflow version, not this (see
+    :mod:`apis.process.workflow_versions`); tests set it to play an older and a newer release."""
     workflow_step_attempts: int = 5
     """Attempts of a workflow step failing with a retryable error (timeout, 429, 5xx)."""
     workflow_backoff_base_ms: int = 1000

@@ -417,6 +417,7 @@ class VendorLinks:
             credentials=credentials,
             breaker=self._breaker(vendor.peer),
             auth_url=authority,
+            redis_url=self.settings.redis_url,
         )
 
 

@@ -48,15 +48,19 @@ import datetime as dt
 import importlib
 import random
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import msgspec
+import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SetWorkflowID, StepOptions, WorkflowHandleAsync
+from dbos._dbos import _get_dbos_instance  # the launched instance (its system database)
 from dbos._error import (  # not re-exported by dbos
     DBOSInitializationError,  # a launch that may not migrate found no (or an old) schema
     DBOSWorkflowIDInUseError,  # raised by the "reject" reuse policy
 )
+from dbos._recovery import _recover_workflow  # re-enqueue one pending workflow (recovery's own step)
+from dbos._utils import INTERNAL_QUEUE_NAME  # the queue recovery re-enqueues onto
 
 from core.backoff import backoff_delay
 from core.errors import RetryableError
@@ -210,6 +214,7 @@ class WorkflowEngine:
         system_database_url: str,
         executor_id: str,
         application_version: str | None = None,
+        compatible_versions: Collection[str] = (),
         system_schema: str | None = None,
         run_migrations: bool = True,
     ) -> None:
@@ -232,6 +237,10 @@ class WorkflowEngine:
             config["dbos_system_schema"] = system_schema
         self._config = config
         self.executor_id = executor_id
+        self.application_version = application_version
+        """The version this engine runs (see :mod:`apis.process.workflow_versions`)."""
+        self.compatible_versions = frozenset(compatible_versions) - {application_version}
+        """Earlier versions whose pending workflows this engine adopts as its own."""
         self._launched = False
 
     def launch(self) -> None:
@@ -248,15 +257,92 @@ class WorkflowEngine:
                 f"the workflow engine's schema is missing or behind: run `strata db upgrade` ({exc})"
             ) from exc
         self._launched = True
+        # DBOS's launch recovered this executor's pending workflows of this version only.
+        self.adopt_compatible()
+
+    def adopt_compatible(self) -> int:
+        """Relabel the unfinished workflows of :attr:`compatible_versions` (any executor's) as this
+        engine's version, so this release recovers and dequeues them; how many.
+
+        Those pending on this executor (a graceful restart on the same slot, from a compatible
+        release) are re-enqueued, as DBOS's launch would have recovered them had they carried its
+        version; those of other executors are left to their process or to a takeover
+        (:meth:`recover_executor`). DBOS offers no call that changes a pending workflow's version
+        (``fork`` makes a new id, ``rewind`` takes finished workflows only): this updates its
+        status table, whose shape is pinned with the DBOS version and covered by
+        ``tests/apis/process/engine/test_version_upgrade.py``.
+        """
+        if not self.compatible_versions or self.application_version is None:
+            return 0
+        system = _get_dbos_instance()._sys_db
+        status = system.tables.workflow_status
+        with system.engine.begin() as connection:
+            adopted = connection.execute(
+                sa.update(status)
+                .where(
+                    status.c.status.in_(_UNFINISHED),
+                    status.c.application_version.in_(sorted(self.compatible_versions)),
+                    status.c.application_name.in_([APP_NAME]) | status.c.application_name.is_(None),
+                )
+                .values(application_version=self.application_version)
+                .returning(status.c.workflow_uuid, status.c.status, status.c.executor_id)
+            ).all()
+        for workflow_id, state, executor in adopted:
+            if state == "PENDING" and executor == self.executor_id:
+                system.reenqueue_for_recovery(workflow_id, [self.executor_id], INTERNAL_QUEUE_NAME)
+        return len(adopted)
+
+    def waiting_for_other_versions(self) -> dict[str, int]:
+        """Unfinished workflows this engine cannot run, by their version: they wait for a
+        process of that version (an incompatible release still draining)."""
+        if self.application_version is None:
+            return {}
+        system = _get_dbos_instance()._sys_db
+        status = system.tables.workflow_status
+        with system.engine.begin() as connection:
+            rows = connection.execute(
+                sa.select(status.c.application_version, sa.func.count())
+                .where(
+                    status.c.status.in_(_UNFINISHED),
+                    status.c.application_version.is_not(None),
+                    status.c.application_version != self.application_version,
+                    status.c.application_name.in_([APP_NAME]) | status.c.application_name.is_(None),
+                )
+                .group_by(status.c.application_version)
+            ).all()
+        return {str(version): int(count) for version, count in rows}
 
     def recover_executor(self, executor_id: str) -> int:
         """Re-enqueue the pending workflows of another executor (one whose process died) for any live
         process; how many. Idempotent: the engine's queue hands each workflow to one runner.
 
-        DBOS keeps this in an internal method (what its admin server's recovery endpoint calls);
-        the version is pinned and ``tests/apis/process/engine/test_executor_takeover.py`` covers it.
+        Workflows of every version are re-enqueued, not only this engine's (DBOS's own recovery
+        takes its version only): the queue hands each to a process of its version, so a workflow
+        of a release still draining waits for one of that release's processes instead of staying
+        pending on a dead executor that nobody will take over again. Compatible versions are
+        adopted first (:meth:`adopt_compatible`).
+
+        DBOS keeps recovery in internal calls (what its admin server's recovery endpoint uses);
+        the version is pinned and ``tests/apis/process/engine/test_crash_recovery.py`` and
+        ``test_version_upgrade.py`` cover them.
         """
-        return len(DBOS._recover_pending_workflows([executor_id]))
+        self.adopt_compatible()
+        dbos = _get_dbos_instance()
+        system = dbos._sys_db
+        status = system.tables.workflow_status
+        with system.engine.begin() as connection:
+            found = connection.execute(
+                sa.select(status.c.application_version)
+                .where(status.c.status == "PENDING", status.c.executor_id == executor_id)
+                .distinct()
+            ).scalars()
+            versions = [str(v) for v in found if v is not None]
+        recovered = 0
+        for version in versions:
+            for pending in system.get_pending_workflows(executor_id, version):
+                _recover_workflow(dbos, pending, [executor_id])
+                recovered += 1
+        return recovered
 
     def shutdown(self) -> None:
         """Stop the engine (pending workflows resume at the next launch with this executor id)."""
@@ -313,21 +399,27 @@ class WorkflowEngine:
 
     async def replay(self, workflow_id: str, from_step: str | None = None) -> None:
         """Re-run a finished workflow from the first attempt of ``from_step`` (default: the
-        first step that failed), keeping its id and the results of the steps before.
+        first step that failed), keeping its id and the results of the steps before. A workflow
+        of a compatible earlier version is re-run as this version's; one of an incompatible
+        version waits for a process of its version.
 
         Raises:
             LookupError: no such workflow, or no such step in it.
         """
         records = await self.steps(workflow_id)
-        if not records and await DBOS.get_workflow_status_async(workflow_id) is None:
+        found = await DBOS.get_workflow_status_async(workflow_id)
+        if not records and found is None:
             raise LookupError(f"no workflow {workflow_id!r}")
+        # Recorded by a compatible earlier version: replayed as this version's (else it would wait
+        # in the queue for a process of that version); an incompatible version's keeps its label.
+        relabel = self.application_version if found and found.app_version in self.compatible_versions else None
         if from_step is None:
             index = next((r.index for r in records if r.error is not None), records[-1].index if records else 0)
         else:
             index = next((r.index for r in records if r.name == from_step), -1)
             if index < 0:
                 raise LookupError(f"workflow {workflow_id!r} has no step {from_step!r}")
-        await DBOS.rewind_workflow_async(workflow_id, start_step=index)
+        await DBOS.rewind_workflow_async(workflow_id, start_step=index, application_version=relabel)
 
     async def send(self, workflow_id: str, topic: str, message: Any, *, idempotency_key: str | None = None) -> None:
         """Deliver ``message`` on ``topic`` to a workflow waiting with :func:`wait_for_event`."""
@@ -365,3 +457,6 @@ def _from_epoch_ms(value: int | None) -> dt.datetime | None:
 
 
 _RNG = random.Random()
+
+_UNFINISHED = ("PENDING", "ENQUEUED")
+"""Engine states of a workflow that still has steps to run."""

@@ -28,6 +28,7 @@ from apis.process.engine import StepRetry, WorkflowEngine, system_database_url
 from apis.process.executor_leases import ExecutorLease, keep_lease
 from apis.process.stops import QuietStops
 from apis.process.transactions import TransactionStore
+from apis.process.workflow_versions import COMPATIBLE_WORKFLOW_VERSIONS, WORKFLOW_VERSION
 from apis.process.xref import XrefStore
 
 if TYPE_CHECKING:
@@ -128,7 +129,10 @@ class ProcessRuntime:
                 settings.effective_database_url, str(settings.state_path / "workflows.sqlite")
             ),
             executor_id=executor_id,
-            application_version=_application_version(),
+            # The workflow version, not the release: a new release finishes the pending workflows of
+            # the previous one (apis.process.workflow_versions).
+            application_version=WORKFLOW_VERSION,
+            compatible_versions=COMPATIBLE_WORKFLOW_VERSIONS,
             run_migrations=settings.migrates_at_start,
         )
 
@@ -183,7 +187,18 @@ async def start_runtime(
     # thread that launched it, and on a loop of its own otherwise — where our database
     # engine and HTTP clients, bound to this loop, fail ("bound to a different event loop").
     process.engine.launch()
-    logger.info("workflow engine launched", executor_id=process.engine.executor_id)
+    logger.info(
+        "workflow engine launched",
+        executor_id=process.engine.executor_id,
+        release=release_version(settings),
+        workflow_version=WORKFLOW_VERSION,
+    )
+    waiting = process.engine.waiting_for_other_versions()
+    if waiting:
+        logger.warning(
+            "unfinished workflows of other workflow versions wait for a process of their release",
+            versions=waiting,
+        )
     await start_unstarted(process)
     process.jobs = [asyncio.create_task(job(process)) for job in jobs]
     process.jobs.append(asyncio.create_task(keep_lease(lease, process.engine.recover_executor)))
@@ -233,9 +248,10 @@ async def stop_runtime(process: ProcessRuntime) -> None:
         _current = None
 
 
-def _application_version() -> str:
-    # Explicit, so a restart with the same release recovers its workflows (DBOS's default is a
-    # hash of the workflow code, which a harmless edit would change).
+def release_version(settings: CoreSettings) -> str:
+    """The release this process runs: ``STRATA_RELEASE_VERSION`` if set, else the package's version."""
+    if settings.release_version:
+        return settings.release_version
     try:
         return version("strata")
     except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed

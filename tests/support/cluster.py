@@ -71,9 +71,10 @@ class Cluster:
         """SIGKILL gateway ``number``."""
         self.gateways[number].stop(crash=True)
 
-    def restart(self, number: int = 0) -> None:
-        """Start gateway ``number`` again with its executor id (it recovers its workflows)."""
-        self.gateways[number] = self._gateway(number, port=self.gateways[number].port).start()
+    def restart(self, number: int = 0, **settings: Any) -> None:
+        """Start gateway ``number`` again with its executor id (it recovers its workflows); ``settings``
+        override the cluster's (``release_version="1.1.0"``: a newer release on the same slot)."""
+        self.gateways[number] = self._gateway(number, port=self.gateways[number].port, **settings).start()
 
     @property
     def headers(self) -> dict[str, str]:
@@ -205,7 +206,7 @@ class Cluster:
             values["redis_url"] = self.redis_url
         return values
 
-    def _gateway(self, number: int, port: int = 0) -> GatewayProcess:
-        values = self._settings(number)
+    def _gateway(self, number: int, port: int = 0, **settings: Any) -> GatewayProcess:
+        values = {**self._settings(number), **settings}
         state_dir = Path(values.pop("state_dir"))
         return GatewayProcess(state_dir, **values, **({"port": port} if port else {}))

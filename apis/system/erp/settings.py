@@ -46,7 +46,11 @@ class NetSuiteSettings(SettingsSection, frozen=True, forbid_unknown_fields=True,
     signing_algorithm: Literal["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"] = "PS256"
     """Signature algorithm of the JWT client assertion (Oracle accepts these six; not RS256)."""
     max_concurrency: int = 4
-    """Requests in flight to NetSuite from this process (1-64); keep it under the account's limit."""
+    """Requests in flight to the NetSuite account (1-64): across every gateway process when
+    ``redis_url`` is set, per process otherwise; keep it under the account's concurrency limit."""
+    concurrency_on_redis_error: Literal["allow", "deny"] = "allow"
+    """When Redis fails, ``allow`` caps per process only (NetSuite's 429 beyond its limit is
+    retried); ``deny`` refuses NetSuite calls (a retryable 503) until Redis is back."""
     timeout_ms: int = 10_000
     """Deadline of one NetSuite exchange, in milliseconds (1-300000)."""
     max_retries: int = 3

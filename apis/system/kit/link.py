@@ -56,6 +56,9 @@ class VendorLink(Generic[C]):
     """What the connector authenticates with (secrets included: never logged, never in a repr)."""
     breaker: CircuitBreaker | None = None
     """The vendor's circuit breaker in this process (None: no breaker)."""
+    redis_url: str = ""
+    """The Redis the gateway's processes share (empty: none), for caps that must hold across them
+    (:mod:`apis.system.kit.concurrency_cap`)."""
     auth_url: str = ""
     """Base of the vendor's authorization server when it is not under ``base_url`` (Entra ID
     for Business Central); empty = ``base_url``."""

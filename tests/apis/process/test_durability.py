@@ -159,3 +159,34 @@ async def test_two_gateways_on_postgresql_and_redis_share_the_work_survive_crash
             assert sum(t["workflows"] for t in takeovers) > 0, takeovers
     finally:
         cluster.stop()
+
+
+UPGRADE_ORDERS = 20
+
+
+async def test_a_rolling_upgrade_finishes_the_older_release_s_workflows_once_after_a_stop_and_after_a_kill(
+    sandboxes: SandboxesProcess, tmp_path: Path
+) -> None:
+    """This release takes the orders; it is stopped gracefully and 1.1.0 starts on its slot, which is
+    then killed and 1.2.0 starts on it: the newer releases finish every workflow the older ones left."""
+    cluster = Cluster(tmp_path, sandboxes).start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            deals = await cluster.deals(client, UPGRADE_ORDERS, "Upgrade")
+            # Every vendor answers 0.1 s late, so each order is still in flight at the stop and the kill.
+            await cluster.faults(client, [{"kind": "latency", "latency_seconds": 0.1}])
+            txns = await cluster.submit_all(client, deals)
+            ids = set(txns.values())
+            at_stops = []
+            for release, crash in (("1.1.0", False), ("1.2.0", True)):
+                views = await cluster.wait_until(client, ids, settled=3 + len(at_stops) * 5, within=60)
+                cluster.gateways[0].stop(crash=crash)
+                at_stops.append(sum(v["state"] == "completed" for v in views.values()))
+                cluster.restart(0, release_version=release)
+            await cluster.faults(client, None)
+            views = await cluster.wait_until(client, ids, settled=UPGRADE_ORDERS, within=60)
+            assert Counter(v["state"] for v in views.values()) == {"completed": UPGRADE_ORDERS}
+            assert all(count < UPGRADE_ORDERS for count in at_stops), f"not stopped mid-batch: {at_stops}"
+            await assert_once_each(cluster, client, deals, txns)
+    finally:
+        cluster.stop()

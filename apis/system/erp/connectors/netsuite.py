@@ -92,12 +92,14 @@ from apis.system.erp.connectors.netsuite_http import (
     NetSuiteConfig,
     NetSuiteCredentials,
     NetSuiteHttp,
+    account_cap,
     config_from_settings,
     load_private_key,
     parse_location,
     record_body,
 )
 from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.concurrency_cap import ConcurrencyCap
 from apis.system.kit.connector import mark
 from core.cursors import InvalidCursor, as_position
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamContractViolation, UpstreamTimeout
@@ -155,8 +157,9 @@ class NetSuiteConnector(NetSuiteHttp):
         credentials: NetSuiteCredentials,
         config: NetSuiteConfig | None = None,
         breaker: CircuitBreaker | None = None,
+        cap: ConcurrencyCap | None = None,
     ) -> None:
-        super().__init__(client, base_url, credentials, config, breaker)
+        super().__init__(client, base_url, credentials, config, breaker, cap)
         self.lists = self.config.lists
         self._cache: dict[str, tuple[float, Any]] = {}
 
@@ -510,6 +513,10 @@ def build_netsuite_connector(link: VendorLink[NetSuiteCredentials], settings: Ne
     The credentials are the composition root's: the configured certificate and key of a real
     account, or a key whose certificate it uploaded to the sandbox (as an administrator
     uploads one to the integration record). Timeouts, retries, the concurrency cap and the
-    account's list ids come from ``settings``.
+    account's list ids come from ``settings``; the cap holds across the gateway's processes when
+    the link names the Redis they share.
     """
-    return NetSuiteConnector(link.client, link.base_url, link.credentials, config_from_settings(settings), link.breaker)
+    cap = account_cap(link.base_url, settings, link.redis_url)
+    return NetSuiteConnector(
+        link.client, link.base_url, link.credentials, config_from_settings(settings), link.breaker, cap
+    )

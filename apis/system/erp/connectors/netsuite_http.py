@@ -11,7 +11,9 @@
   before ``expires_in``; a 401 refreshes it once. The assertion is an Authlib client
   authentication method of its own rather than Authlib's ``PrivateKeyJWT``, which adds ``sub``
   and ``jti`` claims NetSuite does not document (its list is iss, scope, aud, iat, exp).
-* Every exchange holds one of ``max_concurrency`` slots (an ``asyncio.Semaphore``) and runs
+* Every exchange holds one of ``max_concurrency`` slots of the account's
+  :class:`~apis.system.kit.concurrency_cap.ConcurrencyCap` — shared by every gateway process through
+  Redis when ``redis_url`` is set (NetSuite's limit is per account), else per process — and runs
   under :func:`apis.system.kit.vendor_http.exchange`'s deadline; :func:`~apis.system.kit.vendor_http.call_with_retries`
   retries what the caller marks idempotent, through NetSuite's circuit breaker.
 * Records and SuiteQL pages (``links``, ``hasMore``, ``offset``, ``items``), ``Location`` ids.
@@ -20,7 +22,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from joserfc.jwk import ECKey, RSAKey
 
 from apis.system.erp.connectors import netsuite_mapping as m
 from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.concurrency_cap import ConcurrencyCap, ProcessCap, concurrency_cap
 from apis.system.kit.connector import VendorConnector
 from apis.system.kit.decoding import required
 from apis.system.kit.tokens import AccessToken, ClientCredentialsGrant, TokenCache
@@ -127,12 +129,14 @@ class NetSuiteHttp(VendorConnector):
         credentials: NetSuiteCredentials,
         config: NetSuiteConfig | None = None,
         breaker: CircuitBreaker | None = None,
+        cap: ConcurrencyCap | None = None,
     ) -> None:
         config = config or NetSuiteConfig()
         super().__init__(client, base_url, config, breaker)
         self.config: NetSuiteConfig = config
         self._credentials = credentials
-        self._slots = asyncio.Semaphore(config.max_concurrency)
+        self.cap: ConcurrencyCap = cap or ProcessCap(config.max_concurrency)
+        """The account's concurrency cap (:func:`account_cap`; default: this process's own)."""
         grant = ClientCredentialsGrant(
             self._exchange,
             self.token_url,
@@ -263,8 +267,15 @@ class NetSuiteHttp(VendorConnector):
             raise error
         return response
 
+    async def aclose(self) -> None:
+        """Close the HTTP client and the cap's Redis connections."""
+        try:
+            await super().aclose()
+        finally:
+            await self.cap.aclose()
+
     async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async with self._slots:
+        async with self.cap.slot():
             self.in_flight += 1
             self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
             try:
@@ -384,6 +395,19 @@ def config_from_settings(settings: NetSuiteSettings) -> NetSuiteConfig:
         backoff_base_seconds=settings.backoff_base_ms / 1000,
         backoff_max_seconds=max(settings.backoff_max_ms, settings.backoff_base_ms) / 1000,
         max_concurrency=settings.max_concurrency,
+    )
+
+
+def account_cap(base_url: str, settings: NetSuiteSettings, redis_url: str) -> ConcurrencyCap:
+    """The cap on exchanges in flight to the account at ``base_url``: ``max_concurrency`` across every
+    process sharing ``redis_url`` (NetSuite counts an account's requests, whoever sends them), per
+    process without Redis. A slot is held at most one exchange deadline."""
+    return concurrency_cap(
+        f"netsuite:{base_url.rstrip('/')}",
+        settings.max_concurrency,
+        redis_url=redis_url,
+        hold_seconds=settings.timeout_ms / 1000,
+        on_backend_error=settings.concurrency_on_redis_error,
     )
 
 
