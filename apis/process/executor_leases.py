@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import workflow_executors
@@ -121,12 +121,26 @@ class ExecutorLease:
         return result.rowcount == 1
 
     async def release(self) -> None:
-        """Give the executor id up (a graceful stop, after the engine stopped): the lease expires now."""
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                update(workflow_executors)
-                .where(workflow_executors.c.executor_id == self.executor_id, workflow_executors.c.holder == self.holder)
-                .values(expires_at=0.0)
+        """Give the executor id up (a graceful stop, after the engine stopped): the lease expires now.
+
+        Best effort: when the database refuses (SQLite busy past its timeout while the process winds
+        down), the lease simply runs out ``lease_seconds`` later, with the same outcome.
+        """
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(
+                    update(workflow_executors)
+                    .where(
+                        workflow_executors.c.executor_id == self.executor_id, workflow_executors.c.holder == self.holder
+                    )
+                    .values(expires_at=0.0)
+                )
+        except SQLAlchemyError as exc:
+            logger.warning(
+                "executor lease not released: it expires by itself",
+                executor_id=self.executor_id,
+                in_seconds=self.lease_seconds,
+                error=type(exc).__name__,
             )
 
     async def expired_executors(self) -> list[str]:
