@@ -59,6 +59,7 @@ from openapi_spec_validator.exceptions import OpenAPISpecValidatorError
 from referencing.exceptions import Unresolvable
 
 from gateway.contracts.loader import CONTRACT_NAME, LAYERS, ContractError, ContractFile, bundle, dereference, discover
+from policies.pii_masks import PII_KEYWORD, PII_KINDS
 
 Severity = Literal["error", "warning"]
 
@@ -77,9 +78,6 @@ DEFAULT_SUCCESS_MEDIA_TYPE = "application/json"
 NO_BODY_STATUSES = frozenset({"204", "205", "304"})
 RATE_COST_RANGE = (1, 100)
 IDEMPOTENCY_HEADER = "idempotency-key"
-PII_KEYWORD = "x-strata-pii"
-PII_KINDS = ("name", "email", "phone", "address", "tax_id")
-"""The kinds of personal data a contract may mark (``policies.pii`` has a mask for each)."""
 
 
 @dataclass(frozen=True, slots=True)
