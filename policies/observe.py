@@ -25,6 +25,7 @@ import structlog
 from prometheus_client import Counter
 
 from core.audit import AuditLog, AuditRecord
+from core.personal_data import scrub_text
 from policies.base import Policy
 from policies.context import Denial, RequestContext
 from policies.pii import REVEALED_STATE_KEY
@@ -53,7 +54,8 @@ AUDIT_NOTE_KEY = "audit_note"
 
 def _reason(ctx: RequestContext, denial: Denial | None) -> str | None:
     if denial is not None:
-        return str(ctx.state.get("auth_failure") or denial.detail)[:300]
+        # A detail may quote the caller's input (a query value): no e-mail address is kept.
+        return scrub_text(str(ctx.state.get("auth_failure") or denial.detail))[:300]
     notes = [str(note) for note in (ctx.state.get(AUDIT_NOTE_KEY),) if note]
     revealed = ctx.state.get(REVEALED_STATE_KEY)
     if revealed:

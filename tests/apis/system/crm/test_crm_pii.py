@@ -9,7 +9,6 @@ itself the scope.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,9 +117,7 @@ async def test_a_reveal_is_audited_with_client_route_and_kinds_never_values(gw: 
 
 
 async def test_a_client_cannot_grant_itself_or_others_the_pii_scope(gw: Gateway) -> None:
-    record, secret = await gw.oauth.clients.create(
-        "admin", ["gateway:clients:admin", "system:crm:read"], "internal"
-    )
+    record, secret = await gw.oauth.clients.create("admin", ["gateway:clients:admin", "system:crm:read"], "internal")
     admin = {"Authorization": f"Bearer {await gw.token(record.client_id, secret)}"}
     itself = await gw.client.patch(
         f"/gateway/v1/clients/{record.client_id}", json={"scopes": ["system:crm:read", "system:crm:pii"]}, headers=admin
