@@ -46,6 +46,13 @@ def _values(records: list[dict[str, Any]], fields: tuple[str, ...]) -> set[str]:
     return {record[name] for record in records for name in fields if isinstance(record.get(name), str)}
 
 
+async def test_masking_comes_before_the_response_contract_and_only_where_fields_are_marked(gw: Gateway) -> None:
+    routes = {route.operation_id: route for route in gw.app.state.route_table.routes}
+    names = [policy.name for policy in routes["listContacts"].response_policies]
+    assert names[:2] == ["pii", "response_contract"]  # the contract checks the masked body
+    assert "pii" not in [policy.name for policy in routes["listOpportunities"].response_policies]
+
+
 async def test_without_the_pii_scope_every_personal_field_is_masked(gw: Gateway) -> None:
     reader = await gw.bearer("system:crm:read")
     revealer = await gw.bearer("system:crm:read system:crm:pii")
