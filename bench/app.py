@@ -14,6 +14,7 @@ from litestar import Litestar, get
 
 from gateway.app import GatewayApp, create_app
 from gateway.settings import load_settings
+from policies.pii import PiiPolicy
 
 
 @get("/system/bench/v1/ping", sync_to_thread=False)
@@ -31,7 +32,15 @@ def bare_live() -> dict[str, str]:
 def create_bench_app() -> GatewayApp:
     """Gateway app for the benchmark (settings from ``STRATA_*``)."""
     governed = os.environ.get("BENCH_GOVERNED", "1") == "1"
-    return create_app(load_settings(), extra_route_handlers=[bench_ping], governed=governed)
+    app = create_app(load_settings(), extra_route_handlers=[bench_ping], governed=governed)
+    if os.environ.get("BENCH_PII", "1") == "0":
+        # The PII policy left out of every route (what ``mode = "off"`` does), for its cost line:
+        # a benchmark switch only, the product has none.
+        app.state.chain.policy(PiiPolicy).mode = "off"
+        if app.state.route_table is not None:
+            for route in app.state.route_table.routes:
+                app.state.chain.compile(route)
+    return app
 
 
 def create_bare_app() -> Litestar:

@@ -119,6 +119,8 @@ def prepare(workdir: Path, churn_tokens: int = 0) -> dict[str, Any]:
 
 
 GATEWAY_FACTORY = "bench.app:create_bench_app"
+PII_ON = "CRM list 50 contacts, governed, PII policy masking"
+PII_OFF = "CRM list 50 contacts, governed, PII policy out"
 BARE_FACTORY = "bench.app:create_bare_app"
 
 
@@ -300,6 +302,10 @@ def run_http(prepared: dict[str, Any], args: argparse.Namespace) -> dict[str, An
         crm = f"/system/crm/v1/accounts/{account_id}"
         configs.append(("CRM get account, pipeline off", crm, False, "", GATEWAY_FACTORY, False))
         configs.append(("CRM get account, governed (memory)", crm, True, "", GATEWAY_FACTORY, False))
+        # Personal data by scope: the same route with marked fields, the PII policy in and out.
+        contacts = "/system/crm/v1/contacts?limit=50"
+        configs.append((PII_ON, contacts, True, "", GATEWAY_FACTORY, False))
+        configs.append((PII_OFF, contacts, True, "", GATEWAY_FACTORY, False))
     if args.only:
         configs = [config for config in configs if config[0] in args.only]
     trees: list[tuple[str, Path | None]] = [("", None)]
@@ -317,7 +323,8 @@ def run_http(prepared: dict[str, Any], args: argparse.Namespace) -> dict[str, An
                 continue
             port = free_port()
             tokens_file = prepared["tokens_file"] if churn else None
-            with Server(prepared["env"], port, governed, redis_url, tree, factory):
+            env = {**prepared["env"], "BENCH_PII": "0" if name.startswith(PII_OFF) else "1"}
+            with Server(env, port, governed, redis_url, tree, factory):
                 url = f"http://127.0.0.1:{port}{path}"
                 check = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
                 assert check.status_code == 200, (name, check.status_code, check.text[:300])
@@ -353,6 +360,7 @@ RATIOS = (
     ("P1c governed (Redis) / governed (memory), req/s", REDIS, MEMORY, "rps", 0.80, True),
     ("P1d token churn / governed (memory), req/s", CHURN, MEMORY, "rps", 0.50, True),
     ("latency: governed p99 / pipeline off p99", MEMORY, OFF, "p99_us", 1.30, False),
+    ("PII policy masking / PII policy out, CRM contacts, req/s", PII_ON, PII_OFF, "rps", 0.90, True),
 )
 
 

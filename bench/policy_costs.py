@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 from litestar.testing import AsyncTestClient
 
 from policies.context import CapturedResponse, RequestContext
@@ -78,4 +79,47 @@ async def measure(prepared: dict[str, Any], iterations: int) -> dict[str, float]
                 results["authentication (cold: full verify)"] = (time.process_time() - start) / (iterations // 5) * 1e6
         results.update(await _response_side(app, route, token, iterations))
         results["total (warm)"] = sum(v for k, v in results.items() if "cold" not in k)
+        results.update(await _pii_side(app, iterations // 5))
     return {name: round(value, 2) for name, value in results.items()}
+
+
+CONTACTS_BODY = msgspec.json.encode(
+    {
+        "items": [
+            {
+                "id": f"003{index:015d}",
+                "account_id": "001000000000001AAA",
+                "first_name": "Jane",
+                "last_name": f"Doe {index}",
+                "email": f"jane.doe{index}@acme.example",
+                "phone": "+49 30 1234567",
+                "title": "Head of Finance",
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
+            for index in range(50)
+        ],
+        "next_cursor": None,
+    }
+)
+"""A CRM contacts page of 50 (about 12 KB): four marked fields per item."""
+
+
+async def _pii_side(app: Any, iterations: int) -> dict[str, float]:
+    """CPU µs of the PII policy on a 50-contact page: masked (no ``pii`` scope) and revealed (with it)."""
+    from policies.context import Principal
+    from policies.pii import PiiPolicy
+
+    route = next(r for r in app.state.route_table.routes if r.operation_id == "listContacts")
+    policy = app.state.chain.policy(PiiPolicy)
+    results: dict[str, float] = {}
+    for label, scopes in (("masking", {"system:crm:read"}), ("revealing", {"system:crm:read", "system:crm:pii"})):
+        principal = Principal(subject="c", client_id="c", issuer="i", oauth_scopes=frozenset(scopes))
+        start = time.process_time()
+        for _ in range(iterations):
+            ctx = _context(route, "")
+            ctx.principal = principal
+            response = CapturedResponse(200, [(b"content-type", b"application/json")], CONTACTS_BODY)
+            await policy.on_response(ctx, response)
+        results[f"pii (response, 50 contacts, {label})"] = (time.process_time() - start) / iterations * 1e6
+    return results

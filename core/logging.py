@@ -17,11 +17,12 @@ Two processors run on every line, whichever API emitted it:
   line can be joined to its trace and its audit record;
 * :class:`Redactor` removes what a log must never hold: values under credential keys
   (``authorization``, ``*token*``, ``*secret*``, ``password``, ``cookie``, ``query_string``,
-  …) and under the configured personal-data keys (``email``, ``phone``, ``tax_id`` by
-  default), at any depth; and, inside any string, query strings of URLs, ``Bearer`` /
-  ``Basic`` credentials, JWTs and ``*token*=`` / ``*secret*=`` / ``password=`` form
-  fields. It runs last, after exceptions are rendered, so a traceback's message is
-  scrubbed too.
+  …) and under the configured personal-data keys (by default every name of
+  :data:`core.personal_data.PERSONAL_FIELDS` — names, ``email``, ``phone``, address lines,
+  ``tax_id`` — and whole addresses), at any depth; and, inside any string, query strings of
+  URLs, ``Bearer`` / ``Basic`` credentials, JWTs, ``*token*=`` / ``*secret*=`` /
+  ``password=`` form fields, and e-mail addresses while ``email`` is a personal-data key.
+  It runs last, after exceptions are rendered, so a traceback's message is scrubbed too.
 
 A structlog call takes its fields as keyword arguments (``log.info("outbox purged",
 events=3)``); ``%s`` arguments are formatted into the event as the standard library would.
@@ -39,6 +40,7 @@ import structlog
 import structlog.types
 
 from core.correlation import CURRENT
+from core.personal_data import EMAIL_IN_TEXT
 
 NOISY_LIBRARIES = ("httpx", "httpcore", "hpack", "aiosqlite", "asyncio")
 ROUTED_LIBRARIES = (
@@ -114,6 +116,8 @@ class Redactor:
     def configure(self, pii_fields: Iterable[str]) -> None:
         """Redact ``pii_fields`` (besides the credential keys) from now on."""
         self.keys = ALWAYS_REDACTED_KEYS | {name.lower().replace("-", "_") for name in pii_fields}
+        self.emails_in_text = "email" in self.keys
+        """E-mail addresses are personal data here: cut out of free text too, not only under their key."""
 
     def __call__(self, logger: Any, method: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
         for key, value in event_dict.items():
@@ -128,7 +132,10 @@ class Redactor:
 
     def _clean(self, value: Any) -> Any:
         if isinstance(value, str):
-            return _IN_TEXT.sub(_scrub_text, value) if value else value
+            if not value:
+                return value
+            text = _IN_TEXT.sub(_scrub_text, value)
+            return EMAIL_IN_TEXT.sub(REDACTED, text) if self.emails_in_text and "@" in text else text
         if isinstance(value, Mapping):
             return {key: REDACTED if self._sensitive(key) else self._clean(item) for key, item in value.items()}
         if isinstance(value, list | tuple | set | frozenset):

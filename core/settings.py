@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from core.personal_data import PERSONAL_FIELDS
+
 ENV_PREFIX = "STRATA_"
 DEFAULT_PORT = 8080
 DEFAULT_TOKEN_TTL_SECONDS = 900
@@ -49,7 +51,8 @@ there); absent in a checkout, which reads ``<checkout>/contracts``."""
 
 # Names of log-event keys redacted by default as personal data (see core.logging); secrets
 # and credentials are redacted whatever this list says.
-DEFAULT_LOG_REDACT_FIELDS = "email,phone,tax_id"
+DEFAULT_LOG_REDACT_FIELDS = ",".join(sorted({*PERSONAL_FIELDS, "billing_address", "address"}))
+"""Every name of :data:`core.personal_data.PERSONAL_FIELDS`, and whole addresses."""
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 PolicyMode = Literal["enforce", "shadow", "off"]

@@ -18,6 +18,7 @@ from policies.chain import Chain
 from policies.idempotency import IdempotencyConfig, IdempotencyPolicy
 from policies.lifecycle import LifecyclePolicy
 from policies.observe import ObservePolicy
+from policies.pii import PiiPolicy
 from policies.pre_auth_limit import PreAuthLimitPolicy
 from policies.rate_limit import RateLimitPolicy
 from policies.request_contract import RequestContractPolicy
@@ -47,5 +48,6 @@ def governance_chain(settings: Settings, governance: Governance, components: Com
                 components.idempotency_store,
             ),  # stores the response after the response contract checked it
             ResponseContractPolicy(settings.response_contract_mode, settings.problem_base_uri),
+            PiiPolicy(),  # innermost: masks first, so the response contract checks the masked body
         )
     )

@@ -29,6 +29,7 @@ DEMO_CLIENTS: tuple[dict[str, Any], ...] = (
             for api in ("crm", "erp", "billing", "payments", "tax", "product")
             for access in ("read", "write")
         ]
+        + [f"system:{api}:pii" for api in ("crm", "erp", "billing")]  # an integration copies personal data
         + ["system:data:write", "process:quote-to-cash:write"],
         "tier": "internal",
     },

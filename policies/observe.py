@@ -25,8 +25,10 @@ import structlog
 from prometheus_client import Counter
 
 from core.audit import AuditLog, AuditRecord
+from core.personal_data import scrub_text
 from policies.base import Policy
 from policies.context import Denial, RequestContext
+from policies.pii import REVEALED_STATE_KEY
 from policies.request_metrics import REQUEST_METRICS, RequestMetrics
 
 logger = structlog.get_logger("strata.requests")
@@ -52,9 +54,14 @@ AUDIT_NOTE_KEY = "audit_note"
 
 def _reason(ctx: RequestContext, denial: Denial | None) -> str | None:
     if denial is not None:
-        return str(ctx.state.get("auth_failure") or denial.detail)[:300]
-    note = ctx.state.get(AUDIT_NOTE_KEY)
-    return str(note)[:300] if note else None
+        # A detail may quote the caller's input (a query value): no e-mail address is kept.
+        return scrub_text(str(ctx.state.get("auth_failure") or denial.detail))[:300]
+    notes = [str(note) for note in (ctx.state.get(AUDIT_NOTE_KEY),) if note]
+    revealed = ctx.state.get(REVEALED_STATE_KEY)
+    if revealed:
+        # The kinds only, never a value: the record says that and to whom, not what.
+        notes.append(f"personal data revealed: {', '.join(revealed)}")
+    return "; ".join(notes)[:300] if notes else None
 
 
 class ObservePolicy(Policy):
@@ -78,7 +85,8 @@ class ObservePolicy(Policy):
             DENIALS.labels(denial.policy, str(status)).inc()
         if denial is not None or status >= 500:
             self._log(ctx, status, elapsed)
-        if self.audit is None or (denial is None and ctx.method in SAFE_METHODS and status < 500):
+        revealed = ctx.state.get(REVEALED_STATE_KEY)
+        if self.audit is None or (denial is None and ctx.method in SAFE_METHODS and status < 500 and not revealed):
             return
         principal = ctx.principal
         self.audit.record(
@@ -92,7 +100,7 @@ class ObservePolicy(Policy):
                 client_id=principal.client_id if principal else None,
                 partner_id=principal.partner_id if principal else None,
                 api=api.api_id,
-                policy=denial.policy if denial is not None else None,
+                policy=denial.policy if denial is not None else ("pii" if revealed else None),
                 reason=_reason(ctx, denial),
                 source=ctx.source,
                 duration_ms=round(elapsed * 1000, 3),

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.backoff import backoff_delay
 from core.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
+from core.personal_data import mask_personal
 
 logger = structlog.get_logger("strata.events")
 
@@ -107,7 +108,9 @@ def new_event(
         datacontenttype="application/json",
         subject=subject,
         time=when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        data=data,
+        # Every envelope is made here, and the data platform sink and partner webhooks send
+        # envelopes as they are: personal fields never leave in one (ids do).
+        data=mask_personal(data),
         correlationid=correlation_id,
         traceparent=traceparent,
     )

@@ -37,6 +37,9 @@ STR013   every status the governance pipeline itself may answer for the operatio
          documented: 429 when secured (rate limit); 422 when it takes parameters or a body
          (request contract); 400, 413 and 415 when it takes a body (request limits); 400,
          409 and 422 when it honours ``Idempotency-Key``
+STR014   ``x-strata-pii`` (a personal field, masked for callers without the API's ``pii``
+         scope) names one of the kinds name, email, phone, address, tax_id, and marks a
+         string schema (``type: string`` or ``[string, 'null']``)
 =======  =====================================================================================
 """
 
@@ -56,6 +59,7 @@ from openapi_spec_validator.exceptions import OpenAPISpecValidatorError
 from referencing.exceptions import Unresolvable
 
 from gateway.contracts.loader import CONTRACT_NAME, LAYERS, ContractError, ContractFile, bundle, dereference, discover
+from policies.pii_masks import PII_KEYWORD, PII_KINDS
 
 Severity = Literal["error", "warning"]
 
@@ -108,6 +112,8 @@ class _Contract:
         self.file = file
         self.display = display
         self.document = document
+        self.bundled: dict[str, Any] = document
+        """The bundled document, ``$ref`` kept (rules that must see each schema once walk it)."""
 
     def finding(self, rule_id: str, pointer: str, message: str, severity: Severity = "error") -> LintFinding:
         return LintFinding(rule_id, severity, f"{self.display}#{pointer}", message)
@@ -184,6 +190,7 @@ def lint_contract(path: Path) -> list[LintFinding]:
     except ContractError as exc:
         return [*findings, LintFinding("STR000", "error", display, str(exc))]
     contract = _Contract(file, display, document)
+    contract.bundled = bundled
     for rule in RULES:
         findings.extend(rule(contract))
     return findings
@@ -553,6 +560,41 @@ def rule_pipeline_statuses(contract: _Contract) -> Iterator[LintFinding]:
                 yield contract.finding("STR013", f"{op.pointer}/responses", message)
 
 
+def _pii_marks(node: Any, pointer: str, seen: set[int]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(pointer, schema)`` of every schema carrying ``x-strata-pii`` (each object visited once)."""
+    if isinstance(node, dict):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if PII_KEYWORD in node:
+            yield pointer, node
+        for key, value in node.items():
+            yield from _pii_marks(value, f"{pointer}/{_escape(str(key))}", seen)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _pii_marks(value, f"{pointer}/{index}", seen)
+
+
+def _is_string_schema(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind == "string":
+        return True
+    return isinstance(kind, list) and "string" in kind and set(kind) <= {"string", "null"}
+
+
+def rule_pii(contract: _Contract) -> Iterator[LintFinding]:
+    """STR014: a personal-field mark names a known kind, on a string field."""
+    for pointer, schema in _pii_marks(contract.bundled, "", set()):
+        kind = schema[PII_KEYWORD]
+        where = f"{pointer}/{PII_KEYWORD}"
+        if kind not in PII_KINDS:
+            yield contract.finding("STR014", where, f"unknown kind {kind!r}; one of {', '.join(PII_KINDS)}")
+        if not _is_string_schema(schema):
+            yield contract.finding(
+                "STR014", where, f"a personal field must be a string, not {schema.get('type', 'untyped')!r}"
+            )
+
+
 RULES = (
     rule_operation_ids,
     rule_security,
@@ -564,6 +606,7 @@ RULES = (
     rule_rate_cost,
     rule_closed_request_bodies,
     rule_pipeline_statuses,
+    rule_pii,
 )
 
 

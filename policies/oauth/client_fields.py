@@ -14,7 +14,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 SCOPE_LAYERS = ("system", "process", "experience", "gateway")
-SCOPE_ACCESS = ("read", "write", "execute", "admin")
+SCOPE_ACCESS = ("read", "write", "execute", "admin", "pii")
+"""``pii`` reveals the personal fields an API's responses mark (:mod:`policies.pii`); no operation requires it."""
 PORTAL_ACT_SCOPE = "experience:customer-portal:act"
 ACTOR_SCOPES = frozenset({PORTAL_ACT_SCOPE})
 """Scopes outside the ``<access>`` levels: they let a client exchange its token (RFC 8693)

@@ -98,7 +98,11 @@ def test_the_cli_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> None
 def test_tracing_and_redaction_settings() -> None:
     defaults = load_settings(environ={})
     assert defaults.otlp_endpoint == "" and defaults.otlp_traces_url == ""
-    assert defaults.log_redact_field_names == frozenset({"email", "phone", "tax_id"})
+    # every personal-data kind (issue 19): names, e-mail, phone, address lines and tax ids
+    assert defaults.log_redact_field_names == frozenset(
+        {"email", "phone", "tax_id", "buyer_tax_id", "first_name", "last_name", "contact_name"}
+        | {"line1", "line2", "city", "postal_code", "address", "billing_address"}
+    )
     settings = load_settings(
         environ={"STRATA_OTLP_ENDPOINT": "https://otel.example:4318", "STRATA_LOG_REDACT_FIELDS": " IBAN, email ,"}
     )

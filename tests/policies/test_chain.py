@@ -27,6 +27,7 @@ DECLARED = (
     "request_contract",
     "idempotency",
     "response_contract",
+    "pii",
 )
 
 

@@ -1,0 +1,105 @@
+"""Personal data by scope: marked response fields masked unless the caller holds the API's ``pii`` scope.
+
+A contract marks personal fields with ``x-strata-pii`` (:mod:`policies.pii_masks`). On a
+route whose responses hold any, this policy walks each JSON response along the marks: a
+caller holding ``<layer>:<api>:pii`` (e.g. ``system:crm:pii``) gets the values, and the
+kinds revealed are left in ``ctx.state`` under :data:`REVEALED_STATE_KEY` for the audit
+(:mod:`policies.observe` records client, route and kinds, never a value); any other caller
+gets each marked string replaced by its field's mask.
+
+It sits innermost in the chain (``gateway.chain``), so its response hook runs first: the
+response contract then checks the masked body, and the idempotency store keeps what the
+caller was sent. Masking works on the body the handler produced, whatever query
+parameters (``fields=``, ``expand=``) shaped it, so no parameter can unmask a field.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from policies.base import Policy
+from policies.context import CapturedResponse, RequestContext
+from policies.pii_masks import Plan, apply_plan, mask_plan
+from policies.request_contract import SEQUENCE_MEDIA_TYPES
+from policies.request_limits import media_type
+from policies.routes import CompiledRoute
+
+PII_ACCESS = "pii"
+REVEALED_STATE_KEY = "pii_revealed"
+"""``ctx.state`` key: sorted kinds of personal data a response revealed to its caller."""
+
+RouteKey = tuple[str, str, str]
+
+
+def pii_scope(layer: str, api: str) -> str:
+    """The scope that reveals an API's personal data: ``<layer>:<api>:pii``."""
+    return f"{layer}:{api}:{PII_ACCESS}"
+
+
+def response_plans(operation: dict[str, object]) -> dict[str, Plan]:
+    """Mask plans of an operation's JSON responses, by status key (``200``, ``2XX``, ``default``)."""
+    plans: dict[str, Plan] = {}
+    responses = operation.get("responses")
+    if not isinstance(responses, dict):
+        return plans
+    for status, response in responses.items():
+        content = response.get("content") if isinstance(response, dict) else None
+        if not isinstance(content, dict):
+            continue
+        for media, item in content.items():
+            if str(media).endswith("json") and media not in SEQUENCE_MEDIA_TYPES and isinstance(item, dict):
+                plan = mask_plan(item.get("schema"))
+                if plan is not None:
+                    plans[str(status).upper()] = plan
+    return plans
+
+
+def _key(route: CompiledRoute) -> RouteKey:
+    return (route.api.api_id, route.method, route.path_template)
+
+
+class PiiPolicy(Policy):
+    """Mask marked fields for callers without the API's ``pii`` scope; note what was revealed to the others."""
+
+    name: ClassVar[str] = "pii"
+
+    def __init__(self) -> None:
+        self._plans: dict[RouteKey, dict[str, Plan]] = {}
+
+    def applies_to(self, route: CompiledRoute) -> bool:
+        """Routes whose responses hold marked fields (their masks are chosen here, once)."""
+        plans = response_plans(route.operation)
+        if plans:
+            self._plans[_key(route)] = plans
+        else:
+            self._plans.pop(_key(route), None)
+        return bool(plans)
+
+    async def on_response(self, ctx: RequestContext, response: CapturedResponse) -> None:
+        plans = self._plans.get(_key(ctx.route))
+        if not plans or not response.body:
+            return
+        status = response.status
+        plan = plans.get(str(status)) or plans.get(f"{status // 100}XX") or plans.get("DEFAULT")
+        if plan is None:
+            return
+        received = media_type((response.header(b"content-type") or b"").decode("latin-1"))
+        if not received.endswith("json") or received in SEQUENCE_MEDIA_TYPES:
+            return
+        try:
+            value = msgspec.json.decode(response.body)
+        except msgspec.DecodeError:
+            return  # the response contract reports a body that is not JSON
+        principal = ctx.principal
+        api = ctx.route.api
+        reveal = principal is not None and pii_scope(api.layer, api.name) in principal.oauth_scopes
+        kinds: set[str] = set()
+        value = apply_plan(plan, value, kinds, mask=not reveal)
+        if not kinds:
+            return
+        if reveal:
+            ctx.state[REVEALED_STATE_KEY] = sorted(kinds)
+        else:
+            response.body = msgspec.json.encode(value)
