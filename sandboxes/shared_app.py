@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -110,3 +111,44 @@ async def reset(request: Request[Any, Any, Any]) -> None:
 
 
 CONTROL_HANDLERS = [add_faults, clear_faults, reset]
+
+
+def header(scope: Any, name: str) -> str:
+    """The value of request header ``name`` (lower-case) in an ASGI ``scope``; empty when absent."""
+    wanted = name.encode()
+    for key, value in scope.get("headers", []):
+        if key.lower() == wanted:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+class SnapshotStore(Protocol):
+    """A sandbox store whose whole state can be taken and put back as bytes."""
+
+    def snapshot(self) -> bytes:
+        """The store's state."""
+
+    def restore_snapshot(self, snapshot: bytes) -> None:
+        """Put a state taken by :meth:`snapshot` back."""
+
+
+class SeedOnce:
+    """A seeding function that seeds once per seed value and process, then restores that snapshot.
+
+    The seeds are deterministic, so every store seeded with one value holds the same data: building
+    it again for each gateway a test starts was most of a sandbox's start-up.
+    """
+
+    def __init__(self, seed_data: Callable[[Any, int], None]) -> None:
+        self._seed_data = seed_data
+        self._snapshots: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, store: SnapshotStore, seed: int) -> None:
+        with self._lock:
+            snapshot = self._snapshots.get(seed)
+            if snapshot is None:
+                self._seed_data(store, seed)
+                self._snapshots[seed] = store.snapshot()
+                return
+        store.restore_snapshot(snapshot)

@@ -16,7 +16,7 @@ from sandboxes.business_central.schema import BcError
 from sandboxes.business_central.seed import seed as seed_tenant
 from sandboxes.business_central.store import Store
 from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
-from sandboxes.shared_app import new_admin_token, sandbox_litestar
+from sandboxes.shared_app import SeedOnce, header, new_admin_token, sandbox_litestar
 
 DEFAULT_TENANT = "strata-sandbox.onmicrosoft.com"
 DEFAULT_ENVIRONMENT = "sandbox"
@@ -92,7 +92,7 @@ class BusinessCentralSandbox:
             if scope["type"] != "http" or not scope.get("path", "").startswith(API_PREFIX):
                 await app(scope, receive, send)
                 return
-            scheme, _, credential = _header(scope, "authorization").partition(" ")
+            scheme, _, credential = header(scope, "authorization").partition(" ")
             principal = self.tokens.principal(credential.strip()) if scheme.lower() == "bearer" else None
             if principal is None:
                 error = BcError(401, "Authentication_InvalidCredentials", "The server has rejected the client "
@@ -126,27 +126,8 @@ class BusinessCentralSandbox:
             return None
 
 
-_SEEDED: dict[int, bytes] = {}
-"""Seeded state by seed value: the seed is deterministic, so it is computed once per process."""
-_SEED_LOCK = threading.Lock()
-
-
-def _seed(store: Store, seed: int) -> None:
-    with _SEED_LOCK:
-        snapshot = _SEEDED.get(seed)
-        if snapshot is None:
-            seed_tenant(store, seed)
-            _SEEDED[seed] = store.snapshot()
-            return
-    store.restore_snapshot(snapshot)
-
-
-def _header(scope: Scope, name: str) -> str:
-    wanted = name.encode()
-    for key, value in scope.get("headers", []):
-        if key.lower() == wanted:
-            return str(value.decode("latin-1"))
-    return ""
+_seed = SeedOnce(seed_tenant)
+"""Seeds the store (once per seed value and process; later stores restore that snapshot)."""
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -15,7 +15,7 @@ from sandboxes.netsuite.routes import ERROR, EXCEPTION_HANDLERS, JSON, ROUTE_HAN
 from sandboxes.netsuite.schema import NsError
 from sandboxes.netsuite.seed import seed as seed_account
 from sandboxes.netsuite.store import Store
-from sandboxes.shared_app import new_admin_token, sandbox_litestar
+from sandboxes.shared_app import header, new_admin_token, sandbox_litestar
 
 DEFAULT_CONCURRENCY_LIMIT = 5
 """Requests an account may have in flight at once (a developer account's limit)."""
@@ -112,7 +112,7 @@ class NetSuiteSandbox:
             if not path.startswith("/services/rest/") or path.rstrip("/") == TOKEN_PATH:
                 await app(scope, receive, send)
                 return
-            scheme, _, credential = _header(scope, "authorization").partition(" ")
+            scheme, _, credential = header(scope, "authorization").partition(" ")
             if scheme.lower() != "bearer" or not self.tokens.valid(credential.strip()):
                 detail = (
                     "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at "
@@ -128,7 +128,7 @@ class NetSuiteSandbox:
         """``Prefer: respond-async`` on a record write: run it as a job, answer 202 + the job's URL."""
 
         async def maybe_async(scope: Scope, receive: Receive, send: Send) -> None:
-            wants_async = "respond-async" in _header(scope, "prefer").lower()
+            wants_async = "respond-async" in header(scope, "prefer").lower()
             if (
                 scope["type"] != "http"
                 or not wants_async
@@ -137,7 +137,7 @@ class NetSuiteSandbox:
             ):
                 await app(scope, receive, send)
                 return
-            key = _header(scope, IDEMPOTENCY_HEADER).strip()
+            key = header(scope, IDEMPOTENCY_HEADER).strip()
             base = rest_base(scope)
             with self._lock:
                 original = self.store.idempotency.get(key) if key else None
@@ -194,14 +194,6 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> dict[str, An
 
 def _timestamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _header(scope: Scope, name: str) -> str:
-    wanted = name.encode()
-    for key, value in scope.get("headers", []):
-        if key.lower() == wanted:
-            return str(value.decode("latin-1"))
-    return ""
 
 
 async def _send(

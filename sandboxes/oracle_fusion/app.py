@@ -15,7 +15,7 @@ from sandboxes.faults import ASGIApp, FaultInjector, Receive, Scope, Send
 from sandboxes.oracle_fusion.routes import EXCEPTION_HANDLERS, ROUTE_HANDLERS, render_fault
 from sandboxes.oracle_fusion.seed import seed as seed_pod
 from sandboxes.oracle_fusion.store import Store
-from sandboxes.shared_app import new_admin_token, sandbox_litestar
+from sandboxes.shared_app import SeedOnce, header, new_admin_token, sandbox_litestar
 
 API_VERSION = "11.13.18.05"
 API_ROOTS = ("/fscmRestApi/", "/crmRestApi/")
@@ -91,7 +91,7 @@ class OracleFusionSandbox:
             if scope["type"] != "http" or not scope.get("path", "").startswith(API_ROOTS):
                 await app(scope, receive, send)
                 return
-            if not self.authenticated(_header(scope, "authorization")):
+            if not self.authenticated(header(scope, "authorization")):
                 # Oracle answers 401 with an empty body and a Basic challenge.
                 start = [(b"content-length", b"0"), (b"www-authenticate", b'Basic realm="Oracle Fusion Applications"')]
                 await send({"type": "http.response.start", "status": 401, "headers": start})
@@ -102,27 +102,8 @@ class OracleFusionSandbox:
         return guarded
 
 
-_SEEDED: dict[int, bytes] = {}
-"""Seeded state by seed value: the seed is deterministic, so it is computed once per process."""
-_SEED_LOCK = threading.Lock()
-
-
-def _seed(store: Store, seed: int) -> None:
-    with _SEED_LOCK:
-        snapshot = _SEEDED.get(seed)
-        if snapshot is None:
-            seed_pod(store, seed)
-            _SEEDED[seed] = store.snapshot()
-            return
-    store.restore_snapshot(snapshot)
-
-
-def _header(scope: Scope, name: str) -> str:
-    wanted = name.encode()
-    for key, value in scope.get("headers", []):
-        if key.lower() == wanted:
-            return str(value.decode("latin-1"))
-    return ""
+_seed = SeedOnce(seed_pod)
+"""Seeds the store (once per seed value and process; later stores restore that snapshot)."""
 
 
 def create_oracle_fusion_sandbox(

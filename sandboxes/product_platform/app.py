@@ -15,7 +15,7 @@ from litestar import Request, Response, get
 from sandboxes.faults import ASGIApp, FaultInjector, Message, Receive, Scope, Send
 from sandboxes.product_platform.routes import EXCEPTION_HANDLERS, JSON, ROUTE_HANDLERS, PpError, render_fault
 from sandboxes.product_platform.store import Store
-from sandboxes.shared_app import new_admin_token, sandbox_litestar
+from sandboxes.shared_app import header, new_admin_token, sandbox_litestar
 
 API_KEY_HEADER = "x-api-key"
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -86,7 +86,7 @@ class ProductPlatformSandbox:
             if scope["type"] != "http" or not scope.get("path", "").startswith("/v1/"):
                 await app(scope, receive, send)
                 return
-            key = _header(scope, API_KEY_HEADER)
+            key = header(scope, API_KEY_HEADER).strip()
             if not key or key not in self.api_keys:
                 error = PpError(401, "unauthenticated", "Missing or invalid API key (X-Api-Key)")
                 return await _send(send, 401, error.body(_rid(scope)), [(b"www-authenticate", b"ApiKey")])
@@ -98,7 +98,7 @@ class ProductPlatformSandbox:
         """``Idempotency-Key`` on POST: the first answer (below 500) is replayed for the same key."""
 
         async def idempotent(scope: Scope, receive: Receive, send: Send) -> None:
-            key = _header(scope, IDEMPOTENCY_HEADER) if scope["type"] == "http" else ""
+            key = header(scope, IDEMPOTENCY_HEADER).strip() if scope["type"] == "http" else ""
             if not key or scope["method"] != "POST":
                 await app(scope, receive, send)
                 return
@@ -106,7 +106,7 @@ class ProductPlatformSandbox:
                 error = PpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1-255 printable ASCII")
                 return await _send(send, 400, error.body(_rid(scope)))
             body = await _read_body(receive)
-            scoped = hashlib.sha256(f"{_header(scope, API_KEY_HEADER)}\n{key}".encode()).hexdigest()
+            scoped = hashlib.sha256(f"{header(scope, API_KEY_HEADER).strip()}\n{key}".encode()).hexdigest()
             fingerprint = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + b"\n" + body).hexdigest()
             store = self.store
             with store.batch():
@@ -186,14 +186,6 @@ async def _capture(app: ASGIApp, scope: Scope, body: bytes, send: Send) -> tuple
 
     await app(scope, replay, keep)
     return status, b"".join(chunks)
-
-
-def _header(scope: Scope, name: str) -> str:
-    wanted = name.encode()
-    for key, value in scope.get("headers", []):
-        if key.lower() == wanted:
-            return str(value.decode("latin-1")).strip()
-    return ""
 
 
 def _rid(scope: Scope) -> str:

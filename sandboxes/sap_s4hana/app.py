@@ -19,7 +19,7 @@ from sandboxes.sap_s4hana.odata import SapError
 from sandboxes.sap_s4hana.seed import seed as seed_tenant
 from sandboxes.sap_s4hana.service import ODataRequest, handle
 from sandboxes.sap_s4hana.store import Store
-from sandboxes.shared_app import new_admin_token, sandbox_litestar
+from sandboxes.shared_app import SeedOnce, header, new_admin_token, sandbox_litestar
 
 JSON = "application/json"
 TOKEN_PATH = "/sap/bc/sec/oauth2/token"
@@ -103,7 +103,7 @@ class SapS4HanaSandbox:
             if scope["type"] != "http" or not path.startswith("/sap/") or path == TOKEN_PATH:
                 await app(scope, receive, send)
                 return
-            if not self.authenticated(_header(scope, "authorization")):
+            if not self.authenticated(header(scope, "authorization")):
                 body = b"<html><head><title>Logon Error Message</title></head><body>401 Unauthorized</body></html>"
                 challenge = [(b"www-authenticate", b'Basic realm="SAP NetWeaver Application Server [S4C/100]"')]
                 return await _send(send, 401, body, "text/html", challenge)
@@ -128,23 +128,8 @@ class SapS4HanaSandbox:
         return {}, None
 
 
-_SEEDED: dict[int, bytes] = {}
-_SEED_LOCK = threading.Lock()
-
-
-def _seed(store: Store, seed: int) -> None:
-    with _SEED_LOCK:
-        snapshot = _SEEDED.get(seed)
-        if snapshot is None:
-            seed_tenant(store, seed)
-            _SEEDED[seed] = store.snapshot()
-            return
-    store.restore_snapshot(snapshot)
-
-
-def _header(scope: Scope, name: str) -> str:
-    wanted = name.encode()
-    return next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == wanted), "")
+_seed = SeedOnce(seed_tenant)
+"""Seeds the store (once per seed value and process; later stores restore that snapshot)."""
 
 
 def _cookie(header: str, name: str) -> str:
