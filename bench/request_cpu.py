@@ -28,47 +28,16 @@ sys.path.insert(0, str(ROOT))
 
 async def _rounds(prepared: dict[str, Any], governed: bool, requests: int, rounds: int) -> list[float]:
     from bench.app import bench_ping
+    from bench.raw_asgi import PingCaller
     from gateway.app import create_app
 
-    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {prepared['token']}".encode()), (b"accept", b"*/*")]
-    statuses: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    def scope() -> dict[str, Any]:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/system/bench/v1/ping",
-            "raw_path": b"/system/bench/v1/ping",
-            "query_string": b"echo=hello",
-            "root_path": "",
-            "headers": list(headers),
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8080),
-            "state": {},
-        }
-
+    caller = PingCaller(prepared["token"])
     app = create_app(prepared["settings"], extra_route_handlers=[bench_ping], governed=governed)
     samples = []
     async with app.litestar.lifespan():
-        for _ in range(300):  # warm caches (token cache, memoised checks)
-            await app(scope(), receive, send)
+        await caller.call(app, 300)  # warm caches (token cache, memoised checks)
         for _ in range(rounds):
-            statuses.clear()
-            start = time.thread_time()
-            for _ in range(requests):
-                await app(scope(), receive, send)
-            samples.append((time.thread_time() - start) / requests * 1e6)
-            assert statuses == [200] * requests, statuses[:5]
+            samples.append(await caller.cpu_us_per_request(app, requests, time.thread_time))
     return samples
 
 

@@ -71,42 +71,11 @@ def _provider(kind: str, sink_url: str) -> Any:
 
 async def _measure(app: Any, token: str, requests: int) -> float:
     """CPU µs per request over ``requests`` raw ASGI calls (the app's lifespan running)."""
-    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode()), (b"accept", b"*/*")]
-    statuses: list[int] = []
+    from bench.raw_asgi import PingCaller
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    def scope() -> dict[str, Any]:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/system/bench/v1/ping",
-            "raw_path": b"/system/bench/v1/ping",
-            "query_string": b"echo=hello",
-            "root_path": "",
-            "headers": list(headers),
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8080),
-            "state": {},
-        }
-
-    for _ in range(200):  # warm caches (token cache, compiled limits, memoised checks)
-        await app(scope(), receive, send)
-    statuses.clear()
-    start = time.process_time()
-    for _ in range(requests):
-        await app(scope(), receive, send)
-    elapsed = time.process_time() - start
-    assert statuses == [200] * requests, statuses[:5]
-    return elapsed / requests * 1e6
+    caller = PingCaller(token)
+    await caller.call(app, 200)  # warm caches (token cache, compiled limits, memoised checks)
+    return await caller.cpu_us_per_request(app, requests, time.process_time)
 
 
 async def _run_config(prepared: dict[str, Any], governed: bool, provider: Any, requests: int) -> float:
