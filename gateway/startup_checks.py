@@ -67,6 +67,13 @@ def _sandbox_values(settings: Settings) -> set[str]:
     return values
 
 
+def _unused_credentials(section: object) -> tuple[str, ...]:
+    """Credential fields a section does not need: those of the auth scheme it did not choose (SAP and
+    Oracle offer Basic or OAuth 2.0); none for a vendor with one scheme."""
+    unused = getattr(section, "unused_credentials", None)
+    return tuple(unused()) if unused is not None else ()
+
+
 def placeholder_problems(settings: Settings) -> list[str]:
     """Every mode: a vendor URL set with an empty credential, or with a sandbox's own."""
     problems = []
@@ -83,16 +90,12 @@ def placeholder_problems(settings: Settings) -> list[str]:
                 f"netsuite_certificate_id: empty while netsuite_url is set ({url}); set STRATA_NETSUITE_CERTIFICATE_ID "
                 "to the id NetSuite showed when the certificate was uploaded"
             )
-        if vendor.name == "sap-s4hana":  # only the chosen auth method's credentials are needed
-            unused = ("client_id", "client_secret") if section.auth == "basic" else ("user", "password")
-            fields = [f for f in fields if f not in unused]
+        fields = [f for f in fields if f not in _unused_credentials(section)]
         for field in fields:
             key = section.key(field)
             value = getattr(section, field)
             if vendor.name == "netsuite" and field == "private_key" and (value or section.private_key_file):
                 continue
-            if vendor.name == "oracle-fusion" and field not in section.credential_fields():
-                continue  # the other auth scheme's credentials are not needed
             if not value and not from_file:
                 problems.append(
                     f"{key}: empty while {vendor.section}_url is set ({url}), so no real credential would go to "
@@ -192,9 +195,8 @@ def _secret_problems(settings: Settings) -> list[str]:
         section_name = next((name for name in vendor_sections if key.startswith(f"{name}_")), None)
         if section_name is not None and section_name not in used_sections:
             continue  # the ERP not chosen
-        if (
-            section_name == "oracle_fusion"
-            and key[len("oracle_fusion_") :] not in settings.oracle_fusion.credential_fields()
+        if section_name is not None and key[len(section_name) + 1 :] in _unused_credentials(
+            getattr(settings, section_name)
         ):
             continue  # the secret of the auth scheme not configured
         value, default = values[_env(key)], defaults[_env(key)]

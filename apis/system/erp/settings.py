@@ -14,13 +14,19 @@ ErpVendor = Literal["netsuite", "business-central", "sap-s4hana", "oracle-fusion
 """The ERPs a connector exists for (the keys of ``ERP_VENDORS``)."""
 
 
+def unused_credentials(auth: Literal["basic", "oauth2"]) -> tuple[str, ...]:
+    """Of an ERP reached by Basic (``user``, ``password``) or OAuth 2.0 client credentials
+    (``client_id``, ``client_secret``): the pair the configured ``auth`` does not use."""
+    return ("client_id", "client_secret") if auth == "basic" else ("user", "password")
+
+
 class ErpSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The choice of ERP behind ``/system/erp/v1``."""
 
     SECTION: ClassVar[str] = "erp"
 
     vendor: ErpVendor = "netsuite"
-    """Which ERP serves ``/system/erp/v1``: ``netsuite``, ``business-central`` or ``oracle-fusion``."""
+    """Which ERP serves ``/system/erp/v1``: ``netsuite``, ``business-central``, ``sap-s4hana`` or ``oracle-fusion``."""
 
 
 class NetSuiteSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -150,6 +156,10 @@ class SapS4HanaSettings(SettingsSection, frozen=True, forbid_unknown_fields=True
         self.check_range("backoff_base_ms", 0, 60_000)
         self.check_range("backoff_max_ms", 1, 600_000)
 
+    def unused_credentials(self) -> tuple[str, ...]:
+        """The credential fields of the auth scheme not configured (not needed, so never required)."""
+        return unused_credentials(self.auth)
+
 
 class OracleFusionSettings(SettingsSection, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """An Oracle Fusion Cloud ERP pod (Financials REST, Basic or OAuth 2.0 through the identity domain)."""
@@ -220,6 +230,6 @@ class OracleFusionSettings(SettingsSection, frozen=True, forbid_unknown_fields=T
         self.check_range("backoff_base_ms", 0, 60_000)
         self.check_range("backoff_max_ms", 1, 600_000)
 
-    def credential_fields(self) -> tuple[str, ...]:
-        """The fields its configured ``auth`` needs."""
-        return ("user", "password") if self.auth == "basic" else ("client_id", "client_secret")
+    def unused_credentials(self) -> tuple[str, ...]:
+        """The credential fields of the auth scheme not configured (not needed, so never required)."""
+        return unused_credentials(self.auth)
