@@ -106,23 +106,19 @@ async def _business_central_credentials(settings: Settings, _: Reach) -> ClientS
     return ClientSecret(settings.business_central.client_id, settings.business_central.client_secret)
 
 
-async def _sap_s4hana_credentials(settings: Settings, _: Reach) -> BasicCredentials | ClientSecret:
-    from apis.system.kit.link import BasicCredentials, ClientSecret
+def _basic_or_client(section: str) -> Callable[[Settings, Reach], Awaitable[BasicCredentials | ClientSecret]]:
+    """Credentials of an ERP reached by Basic or OAuth 2.0 client credentials (SAP, Oracle), as the
+    section's ``auth`` says: the communication/integration user's, or the client's."""
 
-    sap = settings.sap_s4hana
-    if sap.auth == "oauth2":
-        return ClientSecret(sap.client_id, sap.client_secret)
-    return BasicCredentials(sap.user, sap.password)
+    async def credentials(settings: Settings, _: Reach) -> BasicCredentials | ClientSecret:
+        from apis.system.kit.link import BasicCredentials, ClientSecret
 
+        erp = getattr(settings, section)
+        if erp.auth == "oauth2":
+            return ClientSecret(erp.client_id, erp.client_secret)
+        return BasicCredentials(erp.user, erp.password)
 
-async def _oracle_fusion_credentials(settings: Settings, _: Reach) -> BasicCredentials | ClientSecret:
-    """Basic (user, password) or the identity domain's client (id, secret), as ``oracle_fusion_auth`` says."""
-    from apis.system.kit.link import BasicCredentials, ClientSecret
-
-    fusion = settings.oracle_fusion
-    if fusion.auth == "oauth2":
-        return ClientSecret(fusion.client_id, fusion.client_secret)
-    return BasicCredentials(fusion.user, fusion.password)
+    return credentials
 
 
 async def _product_platform_credentials(settings: Settings, _: Reach) -> ApiKey:
@@ -244,28 +240,32 @@ def _business_central_sandbox(settings: Settings, state_dir: Path, token: str) -
     )
 
 
-def _sap_s4hana_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
+def _basic_or_client_sandbox(
+    section: str, factory: Callable[[], Callable[..., Any]]
+) -> Callable[[Settings, Path, str], Any]:
+    """The sandbox builder of an ERP reached by Basic or OAuth 2.0 (SAP, Oracle): it accepts both
+    credential pairs of the section; ``factory`` imports its ``create_*_sandbox`` when first built."""
+
+    def build(settings: Settings, state_dir: Path, token: str) -> Any:
+        erp = getattr(settings, section)
+        return factory()(
+            state_dir=state_dir, user=erp.user, password=erp.password, client_id=erp.client_id,
+            client_secret=erp.client_secret, admin_token=token,
+        )  # fmt: skip
+
+    return build
+
+
+def _create_sap_s4hana_sandbox() -> Callable[..., Any]:
     from sandboxes.sap_s4hana import create_sap_s4hana_sandbox
 
-    sap = settings.sap_s4hana
-    return create_sap_s4hana_sandbox(
-        state_dir=state_dir, user=sap.user, password=sap.password, client_id=sap.client_id,
-        client_secret=sap.client_secret, admin_token=token,
-    )  # fmt: skip
+    return create_sap_s4hana_sandbox
 
 
-def _oracle_fusion_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
+def _create_oracle_fusion_sandbox() -> Callable[..., Any]:
     from sandboxes.oracle_fusion import create_oracle_fusion_sandbox
 
-    fusion = settings.oracle_fusion
-    return create_oracle_fusion_sandbox(
-        state_dir=state_dir,
-        user=fusion.user,
-        password=fusion.password,
-        client_id=fusion.client_id,
-        client_secret=fusion.client_secret,
-        admin_token=token,
-    )
+    return create_oracle_fusion_sandbox
 
 
 def _product_platform_sandbox(settings: Settings, state_dir: Path, token: str) -> Any:
@@ -321,8 +321,8 @@ VENDORS: tuple[Vendor, ...] = (
         "sap-s4hana",
         "sap_s4hana",
         "sap_s4hana",
-        _sap_s4hana_credentials,
-        _sap_s4hana_sandbox,
+        _basic_or_client("sap_s4hana"),
+        _basic_or_client_sandbox("sap_s4hana", _create_sap_s4hana_sandbox),
         ("user", "password", "client_id", "client_secret"),
         authority=lambda settings: settings.sap_s4hana.token_url,
     ),
@@ -330,8 +330,8 @@ VENDORS: tuple[Vendor, ...] = (
         "oracle-fusion",
         "oracle_fusion",
         "oracle_fusion",
-        _oracle_fusion_credentials,
-        _oracle_fusion_sandbox,
+        _basic_or_client("oracle_fusion"),
+        _basic_or_client_sandbox("oracle_fusion", _create_oracle_fusion_sandbox),
         ("user", "password", "client_id", "client_secret"),
         authority=lambda settings: settings.oracle_fusion.token_url,
     ),
