@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from gateway.settings import load_settings
-from tests.support.procs import PROJECT_ROOT, GatewayProcess, provision_token
+from tests.support.procs import PROJECT_ROOT, GatewayProcess, provision_token, start_all
 
 PROPAGATION_DEADLINE_SECONDS = 10.0
 CATALOGUE = "/gateway/v1/catalogue"
@@ -44,11 +44,13 @@ def two_gateways(
     # The operator holds the scope it gives the clients it creates (the grant rule of issue 12).
     operator_scopes = ["gateway:clients:admin", "gateway:audit:read", "gateway:governance:admin"]
     admin_token = provision_token(settings, [*operator_scopes, "gateway:catalog:read"], name="operator")
-    with (
-        GatewayProcess(tmp_path / "one", **common) as first,
-        GatewayProcess(tmp_path / "two", **common) as second,
-    ):
+    first, second = GatewayProcess(tmp_path / "one", **common), GatewayProcess(tmp_path / "two", **common)
+    start_all(first, second)
+    try:
         yield first, second, admin_token
+    finally:
+        first.stop()
+        second.stop()
 
 
 def _client_with_token(

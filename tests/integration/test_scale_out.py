@@ -12,7 +12,7 @@ import pytest
 
 from gateway.settings import load_settings
 from gateway.state import issue_token, open_client_store, prepare_state
-from tests.support.procs import PROJECT_ROOT, GatewayProcess
+from tests.support.procs import PROJECT_ROOT, GatewayProcess, start_all
 
 LIMIT = 10
 EXACT_TIER = f'  exact:\n    description: tests\n    limits: ["{LIMIT}/hour"]\n'
@@ -36,8 +36,13 @@ def two_gateways(tmp_path: Path, redis_url: str) -> Iterator[tuple[GatewayProces
         return record.client_id, secret, await issue_token(settings, record.client_id, secret, None)
 
     client_id, secret, token = asyncio.run(setup())
-    with GatewayProcess(state, **common) as first, GatewayProcess(state, **common) as second:
+    first, second = GatewayProcess(state, **common), GatewayProcess(state, **common)
+    start_all(first, second)
+    try:
         yield first, second, client_id, secret, token
+    finally:
+        first.stop()
+        second.stop()
 
 
 async def _burst(urls: list[str], token: str) -> list[int]:

@@ -21,7 +21,7 @@ import httpx
 
 from gateway.settings import load_settings
 from gateway.vendors import VENDORS
-from tests.support.procs import GatewayProcess, SandboxesProcess, provision_token
+from tests.support.procs import GatewayProcess, SandboxesProcess, provision_token, start_all
 
 QUOTE_TO_CASH = "/process/quote-to-cash/v1/orders"
 OPERATIONS = "/process/operations/v1"
@@ -60,7 +60,8 @@ class Cluster:
         # provision_token runs its own event loop: off this (the test's) loop's thread.
         with ThreadPoolExecutor(1) as pool:
             self.token = pool.submit(provision_token, settings, scopes, name="cluster-test").result()
-        self.gateways = [self._gateway(number).start() for number in range(count)]
+        self.gateways = [self._gateway(number) for number in range(count)]
+        start_all(*self.gateways)
         return self
 
     def stop(self) -> None:

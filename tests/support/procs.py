@@ -89,6 +89,11 @@ class GatewayProcess:
         return {"Authorization": f"Bearer {self.credentials(vendor)['admin_token']}"}
 
     def start(self) -> GatewayProcess:
+        """Start the process and wait until it answers its health check."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> GatewayProcess:
+        """Start the process without waiting (then :meth:`wait_ready`; :func:`start_all` for several)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.swept = False
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
@@ -100,6 +105,11 @@ class GatewayProcess:
             stderr=subprocess.STDOUT,
             process_group=0,  # its workers join the group: see stop()
         )
+        return self
+
+    def wait_ready(self) -> GatewayProcess:
+        """Wait until the launched process answers its health check (stop it and raise if it does not)."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + self.start_deadline
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -146,6 +156,23 @@ class GatewayProcess:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def start_all(*processes: GatewayProcess) -> None:
+    """Start several processes side by side (their start-ups overlap) and wait until each is ready.
+
+    For processes on a state already provisioned (:func:`provision_token`): concurrent start-ups
+    must not race to create the schema. If one fails to start, every one is stopped.
+    """
+    for process in processes:
+        process.launch()
+    try:
+        for process in processes:
+            process.wait_ready()
+    except BaseException:
+        for process in processes:
+            process.stop()
+        raise
 
 
 class SandboxesProcess(GatewayProcess):
