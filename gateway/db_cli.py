@@ -3,7 +3,9 @@
 ``strata db upgrade`` brings the database to the latest revision, the workflow engine's schema
 included: a deployment's explicit migration step (``strata serve`` migrates by itself only in demo
 mode or with ``--migrate``; otherwise it checks the schema and refuses to start on an old one).
-``strata db current`` prints its revision and ``strata db history`` the known revisions. Settings
+``strata db current`` prints its revision and ``strata db history`` the known revisions.
+``strata db backup`` / ``strata db restore`` back up and restore the embedded (SQLite) state
+(:mod:`gateway.state_backup`; PostgreSQL has ``pg_dump``/``pg_restore``). Settings
 resolve exactly as for the other commands: ``--state-dir`` and ``--database-url`` given to
 ``strata`` (kept in ``ctx.obj``) or to ``db``, then ``STRATA_*`` variables and the ``STRATA_CONFIG``
 file. A wrong setting exits with code 2.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -97,3 +100,53 @@ def history() -> None:
         marker = " (head)" if script.is_head else ""
         parent = script.down_revision or "<base>"
         click.echo(f"{parent} -> {script.revision}{marker}: {script.doc}")
+
+
+@db.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--without-master-key",
+    is_flag=True,
+    help="Leave the state directory's master.key out (keep it elsewhere: the backup cannot be read without it).",
+)
+@click.pass_context
+def backup(ctx: click.Context, archive: Path, without_master_key: bool) -> None:
+    """Back up the embedded state (SQLite) into ARCHIVE (.tar.gz, mode 0600), online.
+
+    PostgreSQL: use pg_dump -Fc / pg_restore (README, 'Backup and restore').
+    """
+    from gateway.state_backup import BackupError
+    from gateway.state_backup import backup as write_backup
+
+    settings = _settings(ctx)
+    try:
+        report = write_backup(settings, archive, include_master_key=not without_master_key)
+    except BackupError as exc:
+        click.echo(f"strata: backup refused: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    for name, size in report.files.items():
+        click.echo(f"{name}: {size} bytes")
+    click.echo(f"schema revision: {_label(report.revision)}")
+    click.echo(f"written: {report.path}")
+
+
+@db.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing state (the gateways must be stopped).")
+@click.pass_context
+def restore(ctx: click.Context, archive: Path, force: bool) -> None:
+    """Restore the embedded state from ARCHIVE (checked whole before anything is written)."""
+    from gateway.state_backup import BackupError
+    from gateway.state_backup import restore as read_backup
+
+    settings = _settings(ctx)
+    try:
+        report = read_backup(settings, archive, force=force)
+    except BackupError as exc:
+        click.echo(f"strata: restore refused: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    for name, size in report.files.items():
+        click.echo(f"{name}: {size} bytes")
+    revision = report.revision
+    behind = revision != head_revision()
+    click.echo(f"schema revision: {_label(revision)}" + (" (run `strata db upgrade` before serving)" if behind else ""))

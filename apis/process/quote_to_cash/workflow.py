@@ -6,7 +6,7 @@ Read top to bottom; each ``run_step`` is one durable step (see :mod:`apis.proces
     quote_tax             tax estimate of the order (a read: still no write)
     sync_erp_customer     match or create the ERP customer (xref, then the ERP) ┐
     sync_billing_customer match or create the billing customer                  ┘ → customer_synced
-    create_subscription   the billing subscription (Idempotency-Key)            → subscription_provisioned
+    create_subscription   the opportunity's billing subscription, else a new one     → subscription_provisioned
     create_sales_order    the ERP sales order (external id = the opportunity)   → ordered
     activate_contract     strata.contract.activated, in the state's transaction
     update_crm            billing status back onto the opportunity              → crm_updated → completed
@@ -208,7 +208,11 @@ async def create_subscription(transaction_id: str, plan: OrderPlan, customers: C
     if not items:
         await process.transactions.advance(transaction_id, "subscription_provisioned", step="create_subscription")
         return None
-    subscription = await process.billing.create_subscription(
+    # One read first: a subscription made for this opportunity by an earlier transaction whose
+    # state was lost (a restored backup) carries other keys, and only billing remembers it.
+    subscription = await process.billing.find_subscription(
+        customers.billing_id, plan.opportunity_id
+    ) or await process.billing.create_subscription(
         SubscriptionCreate(customer_id=customers.billing_id, items=items, external_id=plan.opportunity_id),
         key=idempotency_key("create_subscription"),
     )

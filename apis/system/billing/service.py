@@ -276,6 +276,27 @@ class BillingService:
         )
         return Page(items=[m.to_subscription(s) for s in data], next_position=next_position)
 
+    async def find_subscription(self, customer_id: str, external_id: str) -> Subscription | None:
+        """The customer's live subscription carrying ``metadata[external_id]``, if any.
+
+        For a workflow step whose own ``Idempotency-Key`` cannot vouch for the past: after a
+        restore of the state from a backup, an opportunity submitted again is a new transaction
+        with new keys, and only the billing system still knows the subscription made for it. A
+        list by customer is read-after-write (Search is not); canceled and expired ones do not
+        count (a cancelled order may be ordered again).
+        """
+        position: str | None = None
+        while True:
+            data, position = await self.list_page(
+                "/v1/subscriptions", {"customer": checked_id(customer_id, "customer"), "status": "all"}, 100, position
+            )
+            for subscription in map(m.to_subscription, data):
+                live = subscription.status not in ("canceled", "incomplete_expired")
+                if live and subscription.external_id == external_id:
+                    return subscription
+            if position is None:
+                return None
+
     async def amend_subscription(self, subscription_id: str, body: SubscriptionAmend, *, key: str) -> Subscription:
         """Change, add or remove items; charged as ``body.proration`` says."""
         items: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 from tests.support.cluster import SETTLED, Cluster
-from tests.support.procs import SandboxesProcess
+from tests.support.procs import GatewayProcess, SandboxesProcess
 
 
 @pytest.fixture(scope="module")
@@ -216,5 +217,60 @@ async def test_a_rolling_upgrade_finishes_the_older_release_s_workflows_once_aft
             assert Counter(v["state"] for v in views.values()) == {"completed": UPGRADE_ORDERS}
             assert all(count < UPGRADE_ORDERS for count in at_stops), f"not stopped mid-batch: {at_stops}"
             await assert_once_each(cluster, client, deals, txns)
+    finally:
+        cluster.stop()
+
+
+BACKUP_ORDERS = 3
+
+
+async def erp_counts(cluster: Cluster, client: httpx.AsyncClient) -> dict[str, int]:
+    """Records of each type at the ERP sandbox (NetSuite's), from its control API."""
+    url = f"{cluster.vendor_url('netsuite')}/_control/counts"
+    response = await client.get(url, headers=cluster.sandboxes.admin_headers("netsuite"))
+    assert response.status_code == 200, response.text
+    return dict(response.json()["records"])
+
+
+def strata_db(gateway: GatewayProcess, *args: str) -> str:
+    """``strata db …`` on a gateway's state, with that gateway's settings (as an operator runs it)."""
+    done = subprocess.run(
+        [*gateway.argv, "db", *args], env=gateway.env, cwd=gateway.cwd, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def test_a_restored_backup_and_the_later_orders_resubmitted_make_no_second_record_anywhere(
+    sandboxes: SandboxesProcess, tmp_path: Path
+) -> None:
+    """Orders complete; an online backup; more orders; the gateway stopped and the backup restored
+    (the later orders are gone from its state); the later orders submitted again → still exactly one
+    customer, subscription and sales order for each at the vendors."""
+    cluster = Cluster(tmp_path, sandboxes).start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            erp_before = await erp_counts(cluster, client)
+            before = await cluster.deals(client, BACKUP_ORDERS, "Backed")
+            first = await cluster.submit_all(client, before)
+            await cluster.wait_until(client, set(first.values()), settled=BACKUP_ORDERS, within=60)
+            archive = tmp_path / "state.tar.gz"
+            strata_db(cluster.gateways[0], "backup", str(archive))  # while the gateway runs
+
+            after = await cluster.deals(client, BACKUP_ORDERS, "Later")
+            lost = await cluster.submit_all(client, after)
+            await cluster.wait_until(client, set(lost.values()), settled=BACKUP_ORDERS, within=60)
+            cluster.gateways[0].stop()
+            strata_db(cluster.gateways[0], "restore", str(archive), "--force")
+            cluster.restart(0)
+
+            assert set(await cluster.states(client, set(lost.values()))) == set()  # gone with the restore
+            again = await cluster.submit_all(client, after)
+            views = await cluster.wait_until(client, set(again.values()), settled=BACKUP_ORDERS, within=60)
+            assert Counter(v["state"] for v in views.values()) == {"completed": BACKUP_ORDERS}
+            await assert_once_each(cluster, client, before + after, {**first, **again})
+            erp_after = await erp_counts(cluster, client)  # one ERP customer and sales order per new account
+            made = {kind: erp_after.get(kind, 0) - erp_before.get(kind, 0) for kind in ("customer", "salesOrder")}
+            assert made == {"customer": 2 * BACKUP_ORDERS, "salesOrder": 2 * BACKUP_ORDERS}, made
     finally:
         cluster.stop()
