@@ -18,13 +18,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from redis.asyncio import Redis
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import idempotency_records
-from core.redis_pool import fail_fast_redis
+from core.redis_pool import RedisClient, fail_fast_redis
 
 RecordState = Literal["in_flight", "done"]
 DEFAULT_REDIS_SOCKET_TIMEOUT = 1.0
@@ -248,7 +247,7 @@ class RedisIdempotencyStore:
         socket_timeout: float = DEFAULT_REDIS_SOCKET_TIMEOUT,
         max_connections: int = DEFAULT_REDIS_MAX_CONNECTIONS,
     ) -> None:
-        self._redis: Redis = fail_fast_redis(redis_url, timeout=socket_timeout, max_connections=max_connections)
+        self._redis: RedisClient = fail_fast_redis(redis_url, timeout=socket_timeout, max_connections=max_connections)
         self._prefix = key_prefix
         self._claim = self._redis.register_script(_CLAIM_SCRIPT)
         self._complete = self._redis.register_script(_COMPLETE_SCRIPT)

@@ -289,8 +289,13 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             _check_web_url(key, getattr(self, key))
         if self.otlp_endpoint and not urlsplit(self.otlp_endpoint).hostname:
             raise SettingsError(f"otlp_endpoint: {self.otlp_endpoint!r} has no host (e.g. http://127.0.0.1:4318)")
-        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(f"redis_url: {self.redis_url!r} must start with redis://, rediss:// or unix://")
+        schemes = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+        if self.redis_url and not self.redis_url.startswith(schemes):
+            raise SettingsError(
+                f"redis_url: {self.redis_url.partition(':')[0][:40]!r} is not a Redis scheme (the URL is not "
+                "shown: it may hold a password); it must start with redis://, rediss://, unix:// or, for a "
+                "Redis Cluster, redis+cluster:// or rediss+cluster://"
+            )
 
     # Derived values: computed here so every consumer agrees on them.
     @property

@@ -115,9 +115,9 @@ class GovernanceReloader:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload_file()))
         if self.redis_url:
-            import redis.asyncio as redis_asyncio
+            from core.redis_pool import redis_client
 
-            self._redis = redis_asyncio.from_url(self.redis_url)
+            self._redis = redis_client(self.redis_url)
             self._task = asyncio.create_task(self._listen(), name="strata-governance-listener")
             with contextlib.suppress(TimeoutError):  # a publish before the subscription would be missed
                 await asyncio.wait_for(self._subscribed.wait(), timeout=2.0)

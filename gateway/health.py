@@ -44,9 +44,9 @@ async def _database(components: Any) -> None:
 
 
 async def _redis(components: Any) -> None:
-    from redis.asyncio import Redis
+    from core.redis_pool import redis_client
 
-    client = Redis.from_url(components.settings.redis_url, socket_timeout=CHECK_TIMEOUT_SECONDS)
+    client = redis_client(components.settings.redis_url, socket_timeout=CHECK_TIMEOUT_SECONDS)
     try:
         await client.ping()
     finally:

@@ -41,9 +41,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from limits import parse_many
-from redis.asyncio import Redis
 
-from core.redis_pool import fail_fast_redis
+from core.redis_pool import RedisClient, fail_fast_redis
 from core.resp import PipelinedRedis
 
 DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
@@ -228,7 +227,7 @@ class _RedisPyScripts:
     """``evalsha`` over redis-py, for URLs the pipelined client does not speak (rediss://, unix://)."""
 
     def __init__(self, redis_url: str, socket_timeout: float, max_connections: int) -> None:
-        self._redis: Redis = fail_fast_redis(redis_url, timeout=socket_timeout, max_connections=max_connections)
+        self._redis: RedisClient = fail_fast_redis(redis_url, timeout=socket_timeout, max_connections=max_connections)
         self._scripts: dict[str, Any] = {}
 
     async def evalsha(self, script: str, keys: Sequence[str], args: Sequence[int | str]) -> Any:
@@ -246,7 +245,9 @@ class RedisRateLimitBackend:
 
     ``redis://`` URLs go through :class:`core.resp.PipelinedRedis` (one multiplexed
     connection, ~10x cheaper per call than redis-py's asyncio client on these machines);
-    other schemes through redis-py.
+    other schemes through redis-py: TLS (``rediss://``), ``unix://`` and a Redis Cluster
+    (``redis+cluster://``: redis-py's cluster client routes each call to its slot's node and
+    follows ``MOVED``/``ASK``, which the pipelined client does not).
     """
 
     def __init__(

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
+from tests.support.redis_servers import redis_cluster, tls_redis
 from tests.support.scratch_postgres import create_database, drop_database, sqlalchemy_url
 
 # Fixtures shared by modules of several directories (``store``: each idempotency store for real).
@@ -77,6 +79,38 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _need("Redis", "127.0.0.1", 6379)
     with redis_turn(tmp_path_factory):
         yield REDIS_URL
+
+
+def _need_program(program: str) -> None:
+    if shutil.which(program):
+        return
+    message = f"{program} is not installed"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (required under CI)")
+    print(f"SKIP: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_tls_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Redis speaking TLS only (``rediss://…?ssl_ca_certs=…``, a test CA), one per test worker."""
+    _need_program("redis-server")
+    with tls_redis(tmp_path_factory.mktemp("redis-tls")) as (url, _ca):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private three-node Redis Cluster (``redis+cluster://`` naming one node), one per test worker."""
+    _need_program("redis-server")
+    with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as ports:
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+
+
+@pytest.fixture(params=["redis", "redis-tls", "redis-cluster"])
+def any_redis_url(request: pytest.FixtureRequest) -> str:
+    """Each kind of Redis deployment for real: the shared server, a private one over TLS, a private Cluster."""
+    return str(request.getfixturevalue(f"{request.param.replace('-', '_')}_url"))
 
 
 @pytest.fixture

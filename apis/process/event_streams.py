@@ -36,10 +36,10 @@ from typing import Any
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from apis.process.events import CloudEvent, Handler, Subscriber
+from core.redis_pool import RedisClient as Redis
 
 logger = structlog.get_logger("strata.events.streams")
 

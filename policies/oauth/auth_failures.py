@@ -35,14 +35,17 @@ from __future__ import annotations
 import base64
 import math
 import time
+import urllib.parse
 from typing import Literal
 
 import msgspec
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
+
+from core.redis_pool import is_cluster_url
 
 log = structlog.get_logger(__name__)
 
@@ -87,6 +90,16 @@ def _redis_storage(redis_url: str) -> RedisStorage:
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
+    if is_cluster_url(redis_url):
+        # limits builds redis-py's cluster client itself, from its own scheme and these options.
+        parts = urllib.parse.urlsplit(redis_url)
+        options: dict[str, float | str | bool] = dict(urllib.parse.parse_qsl(parts.query))
+        options |= {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
+        options |= {"max_connections": REDIS_MAX_CONNECTIONS}
+        if parts.scheme == "rediss+cluster":
+            options["ssl"] = True
+        location = parts._replace(scheme="async+redis+cluster", query="").geturl()
+        return RedisClusterStorage(location, implementation="redispy", key_prefix=KEY_PREFIX, **options)  # type: ignore[arg-type]  # options are the client's, not wrap_exceptions
     pool = BlockingConnectionPool.from_url(
         redis_url,
         max_connections=REDIS_MAX_CONNECTIONS,

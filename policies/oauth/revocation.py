@@ -66,9 +66,9 @@ class RevocationList:
         """Load unexpired rows and start the propagation task (pub/sub or polling)."""
         await self._catch_up(full=True)
         if self._redis_url:
-            import redis.asyncio as redis_asyncio
+            from core.redis_pool import redis_client
 
-            self._redis = redis_asyncio.from_url(self._redis_url)
+            self._redis = redis_client(self._redis_url)
             self._task = asyncio.create_task(self._listen(), name="strata-revocation-listener")
             # Do not return before the subscription is live, or a publish could be missed.
             with contextlib.suppress(TimeoutError):

@@ -9,6 +9,7 @@ so a client that verified it against the IP it connected to would fail the hands
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import socket
 import ssl
@@ -70,6 +71,32 @@ class TestCA:
     def client_context(self) -> ssl.SSLContext:
         """A client SSL context trusting this CA only (host names checked, as by default)."""
         return ssl.create_default_context(cadata=self.certificate.public_bytes(serialization.Encoding.PEM).decode())
+
+    def server_files(self, name: str, *, ip: str | None = None) -> tuple[Path, Path]:
+        """A certificate for DNS ``name`` (and ``ip`` if given) signed by this CA, and its key: two PEM files
+        (for servers configured by file, such as ``redis-server --tls-cert-file``)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        names: list[x509.GeneralName] = [x509.DNSName(name)]
+        if ip is not None:
+            names.append(x509.IPAddress(ipaddress.ip_address(ip)))
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(name))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + VALIDITY)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+        cert_file, key_file = self._folder / f"{name}.crt", self._folder / f"{name}.key"
+        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(_pem_key(key))
+        key_file.chmod(0o600)
+        return cert_file, key_file
 
     def server_context(self, *names: str) -> ssl.SSLContext:
         """A server SSL context with a certificate for ``names`` (DNS names only) signed by this CA."""

@@ -55,7 +55,9 @@ async def test_a_completed_order_lands_its_contract_activated_event_in_the_data_
     assert len(landed) == 1, landed  # one object per event: a redelivery overwrites it
 
 
-async def test_with_redis_the_events_cross_a_stream_to_the_data_platform(tmp_path: Path, redis_url: str) -> None:
+async def test_with_redis_the_events_cross_a_stream_to_the_data_platform(tmp_path: Path, any_redis_url: str) -> None:
+    """On each kind of Redis deployment (one server, TLS, a Cluster)."""
+    redis_url = any_redis_url
     stream = f"strata:test-events:{tmp_path.name}"
     settings = {**FAST_PROCESS_SETTINGS, "redis_url": redis_url, "event_stream": stream}
     async with running_gateway(tmp_path / "gw", **settings) as gw:
@@ -63,9 +65,9 @@ async def test_with_redis_the_events_cross_a_stream_to_the_data_platform(tmp_pat
         await _complete_one(process)
         lake = Path(gw.app.state.settings.state_dir) / "lake"
         assert "strata.contract.activated" in await landed_event_types(lake, wanted="strata.contract.activated")
-        from redis.asyncio import Redis
+        from core.redis_pool import redis_client
 
-        client = Redis.from_url(redis_url)
+        client = redis_client(redis_url)
         try:
             assert await client.xlen(stream) >= 1
             groups = {g["name"].decode() for g in await client.xinfo_groups(stream)}

@@ -83,10 +83,10 @@ async def test_one_address_spraying_many_client_ids_is_limited(service: OAuthSer
 
 @pytest.mark.redis
 async def test_the_pair_limit_holds_across_processes_sharing_redis(
-    tmp_path: Path, engine: AsyncEngine, redis_url: str
+    tmp_path: Path, engine: AsyncEngine, any_redis_url: str
 ) -> None:
-    first = await OAuthService.start(make_settings(tmp_path), engine, redis_url)
-    second = await OAuthService.start(make_settings(tmp_path), engine, redis_url)  # memory of its own
+    first = await OAuthService.start(make_settings(tmp_path), engine, any_redis_url)
+    second = await OAuthService.start(make_settings(tmp_path), engine, any_redis_url)  # memory of its own
     source = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(256)}"  # fresh in Redis
     try:
         assert first.failure_limiter.shared and second.failure_limiter.shared

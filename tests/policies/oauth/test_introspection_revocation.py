@@ -123,8 +123,8 @@ async def test_expired_revocations_are_dropped(engine: AsyncEngine) -> None:
     assert not revocations.is_revoked("soon")
 
 
-async def test_revocation_reaches_another_process_through_redis(engine: AsyncEngine, redis_url: str) -> None:
-    one, two = RevocationList(engine, redis_url), RevocationList(engine, redis_url)
+async def test_revocation_reaches_another_process_through_redis(engine: AsyncEngine, any_redis_url: str) -> None:
+    one, two = RevocationList(engine, any_redis_url), RevocationList(engine, any_redis_url)
     await one.start()
     await two.start()
     try:

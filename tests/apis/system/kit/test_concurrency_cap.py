@@ -75,8 +75,9 @@ async def _burst(sandbox: NetSuiteSandbox, connectors: Sequence[NetSuiteConnecto
 
 
 async def test_two_connectors_sharing_the_cap_through_redis_keep_the_account_under_its_limit(
-    redis_url: str, pair: KeyPair
+    any_redis_url: str, pair: KeyPair
 ) -> None:
+    redis_url = any_redis_url  # each kind of deployment: one server, TLS, a Cluster
     # Without Redis each process has its own 4 slots: together 8, over the account's limit of 5.
     sandbox = create_netsuite_sandbox(client_id="strata-sandbox", certificates={pair.certificate_id: pair.public_pem})
     apart = [_connector(sandbox, pair, ProcessCap(CAP)) for _ in range(2)]
