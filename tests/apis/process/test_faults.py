@@ -1,0 +1,256 @@
+"""The fault suite: two gateways under steady load while their parts fail, one at a time.
+
+Two gateway processes share a **private** PostgreSQL and a **private** Redis (started here on
+their own ports: the shared servers on 5432/6379 serve every test worker and are never stopped)
+and a vendors process. A steady mixed load runs throughout — governed reads (the operations
+API) and governed writes with an ``Idempotency-Key`` that start quote-to-cash orders — while,
+one after another: Redis is stopped and started again; PostgreSQL is restarted; the vendors'
+process is killed and restarted; one gateway process is killed with SIGKILL for good (its
+workflows are taken over by the other once its executor lease runs out).
+
+After the faults, what must hold: no request got a 500 (a backend failure is answered as the
+governance file says: rate limits fail open, idempotency refuses with 503); every accepted
+order settled (nothing stuck) and exists once at the vendors; the same key sent again answers
+the same transaction; every event of every completed order reached the data platform; the
+dead gateway's workflows were taken over. Printed per phase: requests served, errors by kind,
+p99 latency.
+
+Not covered here (named in the issue's note): partner webhook deliveries under these faults
+(their own suite drives deliveries against a local receiver, without faults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.apis.process.test_durability import assert_once_each, wait_until_held_by
+from tests.support.cluster import OPERATIONS, QUOTE_TO_CASH, Cluster
+from tests.support.private_services import PrivatePostgres, PrivateRedis
+from tests.support.procs import SandboxesProcess
+
+ORDERS = 60
+"""Deals made up front; the load submits them one by one (what is not reached stays unsubmitted)."""
+SUBMIT_EVERY_SECONDS = 0.2
+READ_EVERY_SECONDS = 0.05
+FAULT_SECONDS = 3.0
+"""How long each part stays down."""
+RECOVERY_SECONDS = 2.0
+"""Load after each part is back, before the next fault."""
+
+
+@dataclass
+class Load:
+    """The steady load and what it saw: one record per request, by phase."""
+
+    cluster: Cluster
+    deals: list[dict[str, str]]
+    phase: str = "steady"
+    accepted: dict[str, str] = field(default_factory=dict)
+    """Opportunity → transaction id, for every submission answered 202."""
+    seen: dict[str, list[tuple[str, str, float]]] = field(default_factory=lambda: defaultdict(list))
+    """Phase → (kind, outcome, seconds) of each request."""
+    _next: int = 0
+
+    def _gateways(self) -> list[str]:
+        return [g.url for g in self.cluster.gateways if g.process is not None and g.process.poll() is None]
+
+    async def _request(self, kind: str, sending: Awaitable[httpx.Response]) -> httpx.Response | None:
+        started = time.monotonic()
+        response: httpx.Response | None
+        try:
+            response = await sending
+            outcome = str(response.status_code)
+        except httpx.HTTPError as exc:
+            response, outcome = None, type(exc).__name__
+        self.seen[self.phase].append((kind, outcome, time.monotonic() - started))
+        return response
+
+    async def submit_forever(self, client: httpx.AsyncClient) -> None:
+        while self._next < len(self.deals):
+            deal = self.deals[self._next]
+            gateways = self._gateways()
+            url = f"{gateways[self._next % len(gateways)]}{QUOTE_TO_CASH}"
+            self._next += 1
+            headers = {**self.cluster.headers, "Idempotency-Key": f"fault-{deal['opportunity_id']}"}
+            body = {"opportunity_id": deal["opportunity_id"]}
+            response = await self._request("write", client.post(url, json=body, headers=headers))
+            if response is not None and response.status_code == 202:
+                self.accepted[deal["opportunity_id"]] = response.json()["transaction"]["id"]
+            elif response is not None and response.status_code == 503:
+                self._next -= 1  # refused, nothing written: sent again (same key) on the next turn
+            await asyncio.sleep(SUBMIT_EVERY_SECONDS)
+
+    async def read_forever(self, client: httpx.AsyncClient) -> None:
+        turn = 0
+        while True:
+            gateways = self._gateways()
+            url = f"{gateways[turn % len(gateways)]}{OPERATIONS}/transactions"
+            turn += 1
+            await self._request("read", client.get(url, params={"limit": 5}, headers=self.cluster.headers))
+            await asyncio.sleep(READ_EVERY_SECONDS)
+
+    def report(self) -> dict[str, dict[str, object]]:
+        summary: dict[str, dict[str, object]] = {}
+        for phase, records in self.seen.items():
+            latencies = sorted(seconds for _, _, seconds in records)
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
+            summary[phase] = {
+                "served": sum(outcome.startswith("2") for _, outcome, _ in records),
+                "errors": dict(
+                    Counter(f"{kind} {outcome}" for kind, outcome, _ in records if not outcome.startswith("2"))
+                ),
+                "p99_ms": round(p99 * 1000, 1),
+            }
+        return summary
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres().start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_process_failing_one_at_a_time(
+    tmp_path: Path, private_postgres: PrivatePostgres, private_redis: PrivateRedis
+) -> None:
+    vendors = SandboxesProcess(tmp_path / "vendors")
+    vendors.start()
+    cluster = Cluster(tmp_path, vendors, database_url=private_postgres.url, redis_url=private_redis.url).start(2)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            load = Load(cluster, await cluster.deals(client, ORDERS, "Fault"))
+            tasks = [asyncio.create_task(load.submit_forever(client)), asyncio.create_task(load.read_forever(client))]
+            try:
+                await _phase(load, "steady", None, None)
+                await _phase(load, "redis stopped", private_redis.stop, private_redis.start)
+                await _phase(load, "postgres restarted", private_postgres.restart, None)
+                await _phase(load, "vendors killed", lambda: vendors.stop(crash=True), vendors.start)
+                # gw-1 dies for good while it holds a workflow (vendors answer late for a moment).
+                await cluster.faults(client, [{"kind": "latency", "latency_seconds": 0.2}])
+                held = await cluster.deals(client, 3, "Held")
+                await _submit_to(cluster, client, 1, held, load)
+                await wait_until_held_by(cluster, client, {load.accepted[d["opportunity_id"]] for d in held}, "gw-1")
+                await _phase(load, "gateway killed", lambda: cluster.crash(1), None)
+                await cluster.faults(client, None)
+                load.deals += held
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            print(f"fault suite: {json.dumps(load.report(), indent=1)}")
+            outcomes = Counter(outcome for records in load.seen.values() for _, outcome, _ in records)
+            assert not [o for o in outcomes if o.startswith("5") and o != "503"], outcomes  # never a 500
+            # A connection error only from the process that was killed, while it died.
+            broken = {phase for phase, records in load.seen.items() for _, o, _ in records if not o[:1].isdigit()}
+            assert broken <= {"gateway killed"}, broken
+            assert outcomes["503"] <= sum(len(r) for r in load.seen.values()) // 2, outcomes
+
+            # Nothing stuck: every accepted order settles, and exists once at the vendors.
+            ids = set(load.accepted.values())
+            assert len(ids) >= 20, f"the load reached too few orders: {len(ids)}"
+            views = await cluster.wait_until(client, ids, settled=len(ids), within=150)
+            states = Counter(view["state"] for view in views.values())
+            print(f"fault suite: {len(ids)} orders {dict(states)}")
+            assert set(states) <= {"completed", "needs_attention", "failed"}, states
+            assert states["completed"] >= len(ids) // 2, states
+            submitted = [d for d in load.deals if d["opportunity_id"] in load.accepted]
+            await assert_once_each(cluster, client, submitted, load.accepted)
+            for deal in submitted:
+                customers, subscriptions = await cluster.vendor_records(client, deal["account_id"])
+                assert customers <= 1 and subscriptions <= 1, deal
+
+            # Idempotency held through everything: the same key answers the same transaction.
+            for deal in submitted[:: max(1, len(submitted) // 10)]:
+                again = await client.post(
+                    f"{cluster.gateways[0].url}{QUOTE_TO_CASH}",
+                    json={"opportunity_id": deal["opportunity_id"]},
+                    headers={**cluster.headers, "Idempotency-Key": f"fault-{deal['opportunity_id']}"},
+                )
+                assert again.status_code in (200, 202), again.text
+                assert again.json()["transaction"]["id"] == load.accepted[deal["opportunity_id"]]
+
+            # No event lost: every event of every completed order landed in a data platform lake.
+            lakes = [Path(g.state_dir) / "lake" for g in cluster.gateways]
+            events = [
+                event["id"]
+                for transaction_id, view in views.items()
+                if view["state"] == "completed"
+                for event in (await cluster.transaction(client, transaction_id))["events"]
+            ]
+            missing = await _not_landed(lakes, events, within=30)
+            assert not missing, f"{len(missing)} of {len(events)} events never reached the data platform"
+
+            # The killed gateway's workflows were taken over by the live one.
+            takeovers = [
+                json.loads(line)
+                for line in cluster.gateways[0].log_path.read_text().splitlines()
+                if "took over the workflows" in line
+            ]
+            assert {(t["executor_id"], t["by"]) for t in takeovers} == {("gw-1", "gw-0")}, takeovers
+            assert sum(t["workflows"] for t in takeovers) > 0, takeovers
+    finally:
+        cluster.stop()
+        vendors.stop()
+
+
+async def _phase(
+    load: Load, name: str, fail: Callable[[], object] | None, recover: Callable[[], object] | None
+) -> None:
+    load.phase = name
+    if fail is not None:
+        await asyncio.to_thread(fail)
+    await asyncio.sleep(FAULT_SECONDS)
+    if recover is not None:
+        await asyncio.to_thread(recover)
+    load.phase = f"{name}: after"
+    await asyncio.sleep(RECOVERY_SECONDS)
+
+
+async def _submit_to(
+    cluster: Cluster, client: httpx.AsyncClient, number: int, deals: list[dict[str, str]], load: Load
+) -> None:
+    for deal in deals:
+        response = await client.post(
+            f"{cluster.gateways[number].url}{QUOTE_TO_CASH}",
+            json={"opportunity_id": deal["opportunity_id"]},
+            headers={**cluster.headers, "Idempotency-Key": f"fault-{deal['opportunity_id']}"},
+        )
+        assert response.status_code == 202, response.text
+        load.accepted[deal["opportunity_id"]] = response.json()["transaction"]["id"]
+
+
+async def _not_landed(lakes: list[Path], event_ids: list[str], within: float) -> set[str]:
+    deadline = time.monotonic() + within
+    while True:
+        text = await asyncio.to_thread(_lake_text, lakes)
+        missing = {event_id for event_id in event_ids if event_id not in text}
+        if not missing or time.monotonic() > deadline:
+            return missing
+        await asyncio.sleep(0.5)
+
+
+def _lake_text(lakes: list[Path]) -> str:
+    return "".join(
+        p.read_text(errors="ignore") for lake in lakes if lake.exists() for p in lake.rglob("*") if p.is_file()
+    )
