@@ -22,6 +22,7 @@ import yaml
 from limits import parse_many
 
 from core.destinations import NOT_PUBLIC, DestinationPolicy, DestinationRefused, parse_destination
+from policies.alert_rules import AlertsConfig
 from policies.base import PolicyMode
 
 
@@ -158,6 +159,8 @@ class Governance(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True)
     issuers: tuple[IssuerConfig, ...] = ()
     cors: dict[str, CorsConfig] = {}
     """CORS allowlist per API version; an API not listed gets no CORS headers at all."""
+    alerts: AlertsConfig = AlertsConfig()
+    """Business alert rules (:mod:`policies.alert_rules`)."""
 
     def limits_for(self, client_id: str, tier: str | None) -> tuple[str, ...]:
         """The limits that apply to a client: its override, else its tier's."""
@@ -236,6 +239,13 @@ def _check(governance: Governance, own_issuer: str) -> list[str]:
                     f"cors.{api_id}.origins: {origin!r} is not a lower-case origin like 'https://app.example.com'"
                     " ('*', 'null', paths and trailing slashes are refused)"
                 )
+    webhook_url = governance.alerts.webhook_url
+    if webhook_url is not None:
+        # The form only (the running gateway's loopback setting and the addresses are checked at each send).
+        try:
+            parse_destination(webhook_url, DestinationPolicy(allow_loopback=True))
+        except DestinationRefused as refused:
+            errors.append(f"alerts.webhook_url: {refused}")
     if governance.rate_limit.default_tier not in governance.tiers:
         errors.append(f"rate_limit.default_tier: {governance.rate_limit.default_tier!r} is not a declared tier")
     return errors
