@@ -124,17 +124,24 @@ class AlertSchedule:
                 logger.exception("business alerts could not be evaluated")
 
 
+def alert_schedule(
+    process: ProcessRuntime, config: Callable[[], AlertsConfig], circuits: CircuitStates, **options: Any
+) -> AlertSchedule:
+    """The schedule of ``process``: it reports ``circuits`` under its executor id, then asks for the period."""
+    reporter = process.engine.executor_id
+
+    async def report(now: float) -> None:
+        await report_circuits(process.database, reporter, circuits(), now)
+
+    return AlertSchedule(config, report=report, **options)
+
+
 def business_alerts(config: Callable[[], AlertsConfig], circuits: CircuitStates) -> BackgroundJob:
     """The background job of every process with the engine, over the live governance rules
     (``config``, read at every tick: a reloaded file applies from the next period) and this
     process's circuit breakers (``circuits``), both handed over by the composition root."""
 
     async def job(process: ProcessRuntime) -> None:
-        reporter = process.engine.executor_id
-
-        async def report(now: float) -> None:
-            await report_circuits(process.database, reporter, circuits(), now)
-
-        await AlertSchedule(config, report=report).run_forever()
+        await alert_schedule(process, config, circuits).run_forever()
 
     return job

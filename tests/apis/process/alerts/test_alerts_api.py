@@ -1,28 +1,76 @@
-"""Alerts through a running gateway: the engine evaluates a period once however many processes
-ask, the operations API lists the alerts to a reader, and refuses everyone else.
+"""Alerts through a running gateway: rules from the live governance document, the engine
+evaluating a period once however many processes ask, the event reaching the configured webhook
+through the outbox, the gateway's own circuit breakers, and the operations API listing alerts
+to a reader and refusing everyone else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import msgspec
 import pytest
+import pytest_asyncio
+import yaml
 from sqlalchemy import select
 
-from apis.process.alerts.schedule import AlertSchedule, period_of, workflow_id
+from apis.process.alerts.schedule import alert_schedule, period_of, workflow_id
 from apis.process.runtime import runtime
 from core.db import outbox_events, process_transactions
-from policies.alert_rules import AlertsConfig
-from tests.apis.process.conftest import OPERATIONS, Process
+from core.errors import UpstreamUnavailable
+from core.settings import PROJECT_ROOT
+from tests.apis.experience.partner_webhooks.receiver import Receiver
+from tests.apis.process.conftest import FAST_PROCESS_SETTINGS, OPERATIONS, Process, _process
+from tests.support.harness import running_gateway
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ALERTS = f"{OPERATIONS}/alerts"
-CONFIG = msgspec.convert(
-    {"rules": [{"name": "stale-exceptions", "kind": "exception_age", "older_than_hours": 24}]}, AlertsConfig
-)
+GOVERNANCE = "/gateway/v1/governance"
+STALE = {"name": "stale-exceptions", "kind": "exception_age", "older_than_hours": 24}
+VENDOR_DOWN = {"name": "vendor-down", "kind": "circuit_open", "vendor": "netsuite", "severity": "critical"}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def process(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Process]:
+    """One gateway with the engine that may deliver to this machine (the test's webhook receiver)."""
+    settings = {**FAST_PROCESS_SETTINGS, "allow_loopback_destinations": True}
+    async with running_gateway(tmp_path_factory.mktemp("alerts"), **settings) as gw:
+        yield await _process(gw)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+async def use_rules(process: Process, *rules: dict[str, Any], webhook_url: str | None = None) -> None:
+    """Replace the gateway's governance document (hot reload) with these alert rules."""
+    document = yaml.safe_load((PROJECT_ROOT / "contracts" / "governance.yaml").read_text())
+    document["alerts"] = {"rules": list(rules), "webhook_url": webhook_url}
+    admin = await process.gw.bearer("gateway:governance:admin", tier="internal")
+    answer = await process.gw.client.put(GOVERNANCE, json=document, headers=admin)
+    assert answer.status_code == 200, answer.text
+
+
+def schedule(process: Process, now: float) -> Any:
+    """This process's alert schedule as the composition root builds it (live rules, own breakers)."""
+    state = process.gw.app.state
+    return alert_schedule(
+        runtime(), lambda: state.governance.alerts, state.components.circuit_states, clock=lambda: now
+    )
+
+
+async def fired_events() -> list[dict[str, Any]]:
+    async with runtime().database.connect() as connection:
+        query = select(outbox_events.c.envelope).where(outbox_events.c.type == "strata.alert.fired")
+        return [json.loads(e) for e in (await connection.execute(query)).scalars()]
 
 
 async def seed_old_exception() -> None:
@@ -43,22 +91,24 @@ async def seed_old_exception() -> None:
         )
 
 
-async def test_the_engine_evaluates_a_period_once_and_the_operations_api_lists_it(process: Process) -> None:
+async def test_a_period_is_evaluated_once_announced_to_the_webhook_and_listed(
+    process: Process, receiver: Receiver
+) -> None:
+    await use_rules(process, STALE, webhook_url=receiver.url)
     await seed_old_exception()
     now = time.time()
-    one = AlertSchedule(lambda: CONFIG, clock=lambda: now)
-    two = AlertSchedule(lambda: CONFIG, clock=lambda: now)  # another gateway process, same period
-    assert await one.tick() is True
-    assert await two.tick() is False
-    outcome: dict[str, Any] = await runtime().engine.result(workflow_id(period_of(now, CONFIG.evaluate_every_seconds)))
+    assert await schedule(process, now).tick() is True
+    assert await schedule(process, now).tick() is False  # another gateway process, same period
+    outcome = await runtime().engine.result(workflow_id(period_of(now, 60)))
     assert outcome["fired"] == ["stale-exceptions|"]
-    async with runtime().database.connect() as connection:
-        envelopes = (
-            await connection.execute(
-                select(outbox_events.c.envelope).where(outbox_events.c.type == "strata.alert.fired")
-            )
-        ).scalars()
-        (fired,) = [json.loads(e) for e in envelopes]
+    (fired,) = await fired_events()
+
+    deadline = time.monotonic() + 10
+    while not [r for r in receiver.requests if r.headers.get("ce-id") == fired["id"]]:
+        assert time.monotonic() < deadline, "the alert did not reach the webhook"
+        await asyncio.sleep(0.05)
+    (request,) = receiver.requests
+    assert json.loads(request.body)["data"]["rule"] == "stale-exceptions"
 
     listed = await process.gw.client.get(ALERTS, params={"status": "firing"}, headers=process.reader)
     assert listed.status_code == 200, listed.text
@@ -73,6 +123,24 @@ async def test_the_engine_evaluates_a_period_once_and_the_operations_api_lists_i
     assert alert["detail"]["exceptions"] == 1
     resolved = await process.gw.client.get(ALERTS, params={"status": "resolved"}, headers=process.reader)
     assert resolved.json()["items"] == []
+
+
+async def test_an_open_circuit_of_this_gateway_fires_its_rule(process: Process) -> None:
+    await use_rules(process, VENDOR_DOWN)
+    breaker = process.gw.app.state.components.circuit_breaker("netsuite")
+    for _ in range(breaker.config.failure_threshold):
+        breaker.before_call()
+        breaker.record(UpstreamUnavailable("netsuite answered 503"))
+    try:
+        now = time.time() + 3600  # a later period than the other tests'
+        assert await schedule(process, now).tick() is True
+        outcome = await runtime().engine.result(workflow_id(period_of(now, 60)))
+        assert outcome["fired"] == ["vendor-down|netsuite"]
+    finally:
+        breaker.record(None)  # closed again
+    listed = await process.gw.client.get(ALERTS, params={"rule": "vendor-down"}, headers=process.reader)
+    (alert,) = listed.json()["items"]
+    assert (alert["subject"], alert["severity"], alert["detail"]["processes"]) == ("netsuite", "critical", 1)
 
 
 async def test_alerts_are_refused_without_the_operations_read_scope(process: Process) -> None:
