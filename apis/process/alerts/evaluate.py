@@ -22,7 +22,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ulid import ULID
 
@@ -37,6 +37,8 @@ from policies.alert_rules import AlertRule, AlertsConfig
 FIRED_EVENT = "strata.alert.fired"
 RESOLVED_EVENT = "strata.alert.resolved"
 SOURCE = "/strata/process/alerts"
+EVALUATIONS_KEPT_SECONDS = 7 * 86_400.0
+"""Claims of evaluated periods older than this are deleted (a period is claimed only while it is current)."""
 RULE_KINDS = {
     "WorkflowSlaRule": "workflow_sla",
     "ExceptionAgeRule": "exception_age",
@@ -76,6 +78,8 @@ async def evaluate(
     evaluator: str | None = None,
 ) -> Outcome:
     """Evaluate every rule at ``now`` for ``period`` (once: see the module docstring)."""
+    if await _evaluated(engine, period):  # the usual case for all processes but one: no reads
+        return Outcome(evaluated=False)
     fresh = 3.0 * config.evaluate_every_seconds  # a process reports its circuits every period
     findings = {
         rule.name: await read_signal(engine, rule, now, sla_target=sla_target, circuit_fresh_seconds=fresh)
@@ -86,6 +90,9 @@ async def evaluate(
         row = {"period": period, "evaluated_at": now, "evaluated_by": evaluator}
         if not await insert_ignoring(connection, alert_evaluations, row, "period"):
             return Outcome(evaluated=False)
+        await connection.execute(
+            delete(alert_evaluations).where(alert_evaluations.c.evaluated_at < now - EVALUATIONS_KEPT_SECONDS)
+        )
         a = business_alerts.c
         active_rows = await connection.execute(business_alerts.select().where(a.status.in_(ACTIVE_STATUSES)))
         active = {row["active_key"]: dict(row) for row in active_rows.mappings()}
@@ -100,6 +107,12 @@ async def evaluate(
         for gone in active.values():  # condition gone, or its rule removed from the file
             await _resolve(connection, gone, now, outcome)
     return outcome
+
+
+async def _evaluated(engine: AsyncEngine, period: str) -> bool:
+    async with engine.connect() as connection:
+        query = select(alert_evaluations.c.period).where(alert_evaluations.c.period == period)
+        return (await connection.execute(query)).first() is not None
 
 
 async def _open(connection: AsyncConnection, rule: AlertRule, finding: Finding, now: float, outcome: Outcome) -> None:

@@ -24,6 +24,7 @@ from apis.process.alerts.evaluate import Outcome, evaluate
 from apis.process.alerts.schedule import AlertSchedule, period_of
 from apis.process.alerts.store import AlertStore
 from core.db import (
+    alert_evaluations,
     create_engine,
     outbox_events,
     partner_webhook_deliveries,
@@ -48,13 +49,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield request.getfixturevalue("postgres_url")
 
 
-@pytest_asyncio.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
+async def _migrated(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url)
     await create_schema(engine)
     yield engine
     LIVE.pop(engine, None)
     await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """SQLite and PostgreSQL: the signals' SQL and the once-per-period claim on both."""
+    async for engine in _migrated(database_url):
+        yield engine
+
+
+@pytest_asyncio.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """SQLite only, for the state machine (the same code on both databases)."""
+    async for engine in _migrated(f"sqlite+aiosqlite:///{tmp_path / 'strata.db'}"):
+        yield engine
 
 
 def rules(*rules: dict[str, Any], repeat_every_minutes: float = 30.0) -> AlertsConfig:
@@ -256,30 +270,30 @@ async def test_each_rule_kind_fires_once_per_period_repeats_and_resolves(engine:
     assert (await AlertStore(engine).page("active", limit=10))[0] == []
 
 
-async def test_an_alert_is_pending_until_its_condition_held_for_minutes(engine: AsyncEngine) -> None:
+async def test_an_alert_is_pending_until_its_condition_held_for_minutes(sqlite: AsyncEngine) -> None:
     config = rules({"name": "order-sla", "kind": "workflow_sla", "for_minutes": 15})
-    await slow_orders(engine, T0)
-    assert (await run(engine, config, T0)).pending == ["order-sla|quote-to-cash"]
-    assert (await run(engine, config, T0 + 14 * 60)).fired == []
-    (pending,), _ = await AlertStore(engine).page("active", limit=10)
+    await slow_orders(sqlite, T0)
+    assert (await run(sqlite, config, T0)).pending == ["order-sla|quote-to-cash"]
+    assert (await run(sqlite, config, T0 + 14 * 60)).fired == []
+    (pending,), _ = await AlertStore(sqlite).page("active", limit=10)
     assert (pending.status, pending.notifications) == ("pending", 0)
-    assert (await run(engine, config, T0 + 15 * 60)).fired == ["order-sla|quote-to-cash"]
-    assert len(await alert_events(engine)) == 1
+    assert (await run(sqlite, config, T0 + 15 * 60)).fired == ["order-sla|quote-to-cash"]
+    assert len(await alert_events(sqlite)) == 1
 
 
-async def test_a_pending_alert_whose_condition_ends_resolves_without_an_event(engine: AsyncEngine) -> None:
+async def test_a_pending_alert_whose_condition_ends_resolves_without_an_event(sqlite: AsyncEngine) -> None:
     config = rules({"name": "vendor-down", "kind": "circuit_open", "for_minutes": 30})
-    closes = await open_circuit(engine, T0)
-    assert (await run(engine, config, T0)).pending == ["vendor-down|netsuite"]
+    closes = await open_circuit(sqlite, T0)
+    assert (await run(sqlite, config, T0)).pending == ["vendor-down|netsuite"]
     await closes()
-    assert (await run(engine, config, T0 + EVERY)).resolved == []
-    assert await alert_events(engine) == []
+    assert (await run(sqlite, config, T0 + EVERY)).resolved == []
+    assert await alert_events(sqlite) == []
 
 
-async def test_a_rule_removed_from_the_file_resolves_its_alerts(engine: AsyncEngine) -> None:
-    await dead_webhooks(engine, T0)
-    assert (await run(engine, rules({"name": "dead", "kind": "webhook_dead_letter"}), T0)).fired == ["dead|partner-7"]
-    assert (await run(engine, rules(), T0 + EVERY)).resolved == ["dead|partner-7"]
+async def test_a_rule_removed_from_the_file_resolves_its_alerts(sqlite: AsyncEngine) -> None:
+    await dead_webhooks(sqlite, T0)
+    assert (await run(sqlite, rules({"name": "dead", "kind": "webhook_dead_letter"}), T0)).fired == ["dead|partner-7"]
+    assert (await run(sqlite, rules(), T0 + EVERY)).resolved == ["dead|partner-7"]
 
 
 async def test_two_processes_evaluating_one_period_at_once_fire_once(engine: AsyncEngine, database_url: str) -> None:
@@ -299,19 +313,27 @@ async def test_two_processes_evaluating_one_period_at_once_fire_once(engine: Asy
 
 
 async def test_a_circuit_counts_while_its_process_reports_it_and_keeps_its_start_across_trials(
-    engine: AsyncEngine,
+    sqlite: AsyncEngine,
 ) -> None:
     config = rules({"name": "vendor-down", "kind": "circuit_open", "for_minutes": 10})
-    await report_circuits(engine, "gw-0", {"netsuite": ("open", T0)}, T0)
+    await report_circuits(sqlite, "gw-0", {"netsuite": ("open", T0)}, T0)
     # Half-open, open again: each a new state start; the circuit has not been closed since T0.
-    await report_circuits(engine, "gw-0", {"netsuite": ("half_open", T0 + 300)}, T0 + 300)
-    await report_circuits(engine, "gw-0", {"netsuite": ("open", T0 + 330)}, T0 + 600)
-    assert (await run(engine, config, T0 + 600)).fired == ["vendor-down|netsuite"]
+    await report_circuits(sqlite, "gw-0", {"netsuite": ("half_open", T0 + 300)}, T0 + 300)
+    await report_circuits(sqlite, "gw-0", {"netsuite": ("open", T0 + 330)}, T0 + 600)
+    assert (await run(sqlite, config, T0 + 600)).fired == ["vendor-down|netsuite"]
     # gw-0 stops reporting (stopped or crashed): its last report goes stale.
-    assert (await run(engine, config, T0 + 600 + 3 * EVERY + 1)).resolved == ["vendor-down|netsuite"]
+    assert (await run(sqlite, config, T0 + 600 + 3 * EVERY + 1)).resolved == ["vendor-down|netsuite"]
 
 
-async def test_the_schedule_reports_every_tick_and_asks_once_per_period(engine: AsyncEngine) -> None:
+async def test_old_period_claims_are_deleted(sqlite: AsyncEngine) -> None:
+    await run(sqlite, rules(), T0)
+    await run(sqlite, rules(), T0 + 8 * 86_400)
+    async with sqlite.connect() as connection:
+        periods = (await connection.execute(select(alert_evaluations.c.period))).scalars().all()
+    assert periods == [period_of(T0 + 8 * 86_400, EVERY)]
+
+
+async def test_the_schedule_reports_every_tick_and_asks_once_per_period(sqlite: AsyncEngine) -> None:
     config = rules({"name": "stale", "kind": "exception_age", "older_than_hours": 24})
     clock = [T0]
     reports: list[float] = []
@@ -322,7 +344,7 @@ async def test_the_schedule_reports_every_tick_and_asks_once_per_period(engine: 
 
     async def start(period: str, at: float, given: AlertsConfig) -> bool:
         started.append(period)
-        return (await evaluate(engine, given, period=period, now=at, sla_target=lambda workflow: SLA_TARGET)).evaluated
+        return (await evaluate(sqlite, given, period=period, now=at, sla_target=lambda workflow: SLA_TARGET)).evaluated
 
     one = AlertSchedule(lambda: config, report=report, start=start, clock=lambda: clock[0])
     two = AlertSchedule(lambda: config, report=report, start=start, clock=lambda: clock[0])
