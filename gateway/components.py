@@ -303,19 +303,19 @@ class Components:
         if self.settings.workflows_enabled:
             from apis.experience.registry import experience_background_jobs, experience_event_subscribers
             from apis.process.alerts.schedule import business_alerts
-            from apis.process.alerts.webhook import alert_webhook_subscriber
+            from apis.process.alerts.webhook import alert_webhook_subscribers
             from apis.process.registry import background_jobs, workflow_specs
             from apis.process.runtime import ProcessRuntime, start_runtime
 
             def alert_rules() -> AlertsConfig:
                 return cast(Governance, app.state.governance).alerts  # the live file: reloads apply
 
-            alert_webhook = alert_webhook_subscriber(
-                alert_rules, allow_loopback=self.settings.allow_loopback_destinations
+            alert_webhook = alert_webhook_subscribers(
+                self.settings.alert_webhook_url, allow_loopback=self.settings.allow_loopback_destinations
             )
 
             def event_subscribers(running: ProcessRuntime) -> list[Subscriber]:
-                return [*experience_event_subscribers(running), alert_webhook]
+                return [*experience_event_subscribers(running), *alert_webhook]
 
             process = await start_runtime(
                 self.settings,

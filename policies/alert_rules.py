@@ -7,7 +7,6 @@ vendor, a reconciliation period, a partner)::
     alerts:
       evaluate_every_seconds: 60
       repeat_every_minutes: 60
-      webhook_url: https://hooks.example.com/strata-alerts
       rules:
         - {name: order-sla, kind: workflow_sla, workflow: quote-to-cash, for_minutes: 15}
         - {name: stale-exceptions, kind: exception_age, older_than_hours: 24}
@@ -17,7 +16,8 @@ vendor, a reconciliation period, a partner)::
 
 An alert is *pending* while its condition has held less than ``for_minutes``, *firing* after
 (``strata.alert.fired``, again every ``repeat_every_minutes`` while it lasts) and *resolved*
-once the condition no longer holds (``strata.alert.resolved``).
+once the condition no longer holds (``strata.alert.resolved``). Where alerts go besides the
+event stream is a secret setting, not part of this file (``alert_webhook_url``).
 """
 
 from __future__ import annotations
@@ -130,9 +130,6 @@ class AlertsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Length of an evaluation period: the rules are evaluated once per period across all processes."""
     repeat_every_minutes: float = DEFAULT_REPEAT_EVERY_MINUTES
     """A firing alert is announced again this often while it lasts."""
-    webhook_url: str | None = None
-    """Where alert events are also POSTed (the CloudEvents envelope as JSON), through the outbound
-    destination policy; none when unset."""
     rules: tuple[AlertRule, ...] = ()
 
     def __post_init__(self) -> None:

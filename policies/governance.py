@@ -239,13 +239,6 @@ def _check(governance: Governance, own_issuer: str) -> list[str]:
                     f"cors.{api_id}.origins: {origin!r} is not a lower-case origin like 'https://app.example.com'"
                     " ('*', 'null', paths and trailing slashes are refused)"
                 )
-    webhook_url = governance.alerts.webhook_url
-    if webhook_url is not None:
-        # The form only (the running gateway's loopback setting and the addresses are checked at each send).
-        try:
-            parse_destination(webhook_url, DestinationPolicy(allow_loopback=True))
-        except DestinationRefused as refused:
-            errors.append(f"alerts.webhook_url: {refused}")
     if governance.rate_limit.default_tier not in governance.tiers:
         errors.append(f"rate_limit.default_tier: {governance.rate_limit.default_tier!r} is not a declared tier")
     return errors

@@ -1,24 +1,22 @@
 """Alert events to the operator's webhook: an outbox subscriber POSTing each ``strata.alert.*`` envelope.
 
-The URL is the governance file's ``alerts.webhook_url`` (read at each delivery, so a reloaded
-file applies at once; none set, nothing is sent). Every request goes through the outbound
-destination policy (:mod:`core.destinations`): the host is resolved and refused if an address
-is not public (loopback only with ``allow_loopback_destinations``), and the request is pinned to
-the checked address. Delivery is the outbox's: at least once, retried with backoff, then
-dead-lettered (:class:`~apis.process.events.OutboxRelay`); receivers de-duplicate by the
-``ce-id`` header, the event id.
+The URL is the ``alert_webhook_url`` setting, a secret (an incoming-webhook URL carries its
+credential in the path: it is never logged, and lives outside the governance file, which the
+management API shows). Every request goes through the outbound destination policy
+(:mod:`core.destinations`): the host is resolved and refused if an address is not public
+(loopback only with ``allow_loopback_destinations``), and the request is pinned to the checked
+address. Delivery is the outbox's: at least once, retried with backoff, then dead-lettered
+(:class:`~apis.process.events.OutboxRelay`); receivers de-duplicate by the ``ce-id`` header,
+the event id.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import httpx
 import msgspec
 
 from apis.process.events import CloudEvent, Handler, Subscriber
 from core.destinations import DestinationGuard, DestinationPolicy, Resolver, outbound_client, system_resolver
-from policies.alert_rules import AlertsConfig
 
 SUBSCRIBER = "alert-webhook"
 TIMEOUT = httpx.Timeout(10.0)
@@ -29,20 +27,17 @@ class AlertWebhookFailed(Exception):
 
 
 def alert_webhook_handler(
-    config: Callable[[], AlertsConfig],
+    url: str,
     *,
     allow_loopback: bool,
     resolve: Resolver = system_resolver,
     client: httpx.AsyncClient | None = None,
 ) -> Handler:
-    """Delivers one alert event to the configured URL (raising: not delivered)."""
+    """Delivers one alert event to ``url`` (raising: not delivered). Errors never name the URL."""
     guard = DestinationGuard(DestinationPolicy(allow_loopback=allow_loopback), resolve)
     http = client or outbound_client(TIMEOUT)
 
     async def deliver(event: CloudEvent) -> None:
-        url = config().webhook_url
-        if url is None:
-            return
         headers = {"content-type": "application/cloudevents+json", "ce-id": event.id, "ce-type": event.type}
         try:
             async with guard.stream(http, "POST", url, headers=headers, content=msgspec.json.encode(event)) as answer:
@@ -55,10 +50,9 @@ def alert_webhook_handler(
     return deliver
 
 
-def alert_webhook_subscriber(config: Callable[[], AlertsConfig], *, allow_loopback: bool) -> Subscriber:
-    """The outbox subscriber of alert events (``strata.alert.*``) for the configured webhook."""
-    return Subscriber(
-        name=SUBSCRIBER,
-        handler=alert_webhook_handler(config, allow_loopback=allow_loopback),
-        types=("strata.alert.",),
-    )
+def alert_webhook_subscribers(url: str, *, allow_loopback: bool) -> list[Subscriber]:
+    """The outbox subscriber of alert events (``strata.alert.*``) for ``url``; none when it is empty."""
+    if not url:
+        return []
+    handler = alert_webhook_handler(url, allow_loopback=allow_loopback)
+    return [Subscriber(name=SUBSCRIBER, handler=handler, types=("strata.alert.",))]

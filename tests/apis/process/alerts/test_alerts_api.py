@@ -33,16 +33,9 @@ STALE = {"name": "stale-exceptions", "kind": "exception_age", "older_than_hours"
 VENDOR_DOWN = {"name": "vendor-down", "kind": "circuit_open", "vendor": "netsuite", "severity": "critical"}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def process(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Process]:
-    """One gateway with the engine that may deliver to this machine (the test's webhook receiver)."""
-    settings = {**FAST_PROCESS_SETTINGS, "allow_loopback_destinations": True}
-    async with running_gateway(tmp_path_factory.mktemp("alerts"), **settings) as gw:
-        yield await _process(gw)
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
+    """The operator's alert webhook, on this machine."""
     server = Receiver().start()
     try:
         yield server
@@ -50,10 +43,18 @@ def receiver() -> Iterator[Receiver]:
         server.close()
 
 
-async def use_rules(process: Process, *rules: dict[str, Any], webhook_url: str | None = None) -> None:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def process(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> AsyncIterator[Process]:
+    """One gateway with the engine, sending alerts to ``receiver`` (loopback allowed for the test)."""
+    settings = {**FAST_PROCESS_SETTINGS, "allow_loopback_destinations": True, "alert_webhook_url": receiver.url}
+    async with running_gateway(tmp_path_factory.mktemp("alerts"), **settings) as gw:
+        yield await _process(gw)
+
+
+async def use_rules(process: Process, *rules: dict[str, Any]) -> None:
     """Replace the gateway's governance document (hot reload) with these alert rules."""
     document = yaml.safe_load((PROJECT_ROOT / "contracts" / "governance.yaml").read_text())
-    document["alerts"] = {"rules": list(rules), "webhook_url": webhook_url}
+    document["alerts"] = {"rules": list(rules)}
     admin = await process.gw.bearer("gateway:governance:admin", tier="internal")
     answer = await process.gw.client.put(GOVERNANCE, json=document, headers=admin)
     assert answer.status_code == 200, answer.text
@@ -94,7 +95,7 @@ async def seed_old_exception() -> None:
 async def test_a_period_is_evaluated_once_announced_to_the_webhook_and_listed(
     process: Process, receiver: Receiver
 ) -> None:
-    await use_rules(process, STALE, webhook_url=receiver.url)
+    await use_rules(process, STALE)
     await seed_old_exception()
     now = time.time()
     assert await schedule(process, now).tick() is True
