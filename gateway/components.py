@@ -95,7 +95,7 @@ class Components:
         self.system_services: dict[str, Service] = {}
         """Each system API's service by its ``state_name`` (see :mod:`apis.system.registry`)."""
         self.http = outbound_client(JWKS_FETCH_TIMEOUT)
-        """Fetches external issuers' key sets, through :mod:`core.destinations` only."""
+        """Fetches external issuers' key sets and sends alert webhooks, through :mod:`core.destinations` only."""
         self.resolve: Resolver = system_resolver
         """Host name → addresses for those fetches (read at each fetch)."""
         self.sandbox_apps: dict[str, Any] = {}
@@ -311,7 +311,9 @@ class Components:
                 return cast(Governance, app.state.governance).alerts  # the live file: reloads apply
 
             alert_webhook = alert_webhook_subscribers(
-                self.settings.alert_webhook_url, allow_loopback=self.settings.allow_loopback_destinations
+                self.settings.alert_webhook_url,
+                allow_loopback=self.settings.allow_loopback_destinations,
+                client=self.http,  # closed with the components
             )
 
             def event_subscribers(running: ProcessRuntime) -> list[Subscriber]:

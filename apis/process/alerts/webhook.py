@@ -50,9 +50,14 @@ def alert_webhook_handler(
     return deliver
 
 
-def alert_webhook_subscribers(url: str, *, allow_loopback: bool) -> list[Subscriber]:
-    """The outbox subscriber of alert events (``strata.alert.*``) for ``url``; none when it is empty."""
+def alert_webhook_subscribers(
+    url: str, *, allow_loopback: bool, client: httpx.AsyncClient | None = None
+) -> list[Subscriber]:
+    """The outbox subscriber of alert events (``strata.alert.*``) for ``url``; none when it is empty.
+
+    ``client``: an outbound client (:func:`core.destinations.outbound_client`) its owner closes.
+    """
     if not url:
         return []
-    handler = alert_webhook_handler(url, allow_loopback=allow_loopback)
+    handler = alert_webhook_handler(url, allow_loopback=allow_loopback, client=client)
     return [Subscriber(name=SUBSCRIBER, handler=handler, types=("strata.alert.",))]
