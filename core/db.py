@@ -379,3 +379,44 @@ workflow_executors = Table(
     Column("heartbeat_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, doc="past it, a live process takes the executor's workflows over"),
 )
+
+
+business_alerts = Table(
+    "business_alerts",
+    metadata,
+    Column("id", String(40), primary_key=True, doc="alr_<ULID>"),
+    Column("rule", String(64), nullable=False, doc="the rule's name in the governance file"),
+    Column("kind", String(40), nullable=False, doc="workflow_sla | exception_age | reconciliation_mismatch | ..."),
+    Column("subject", String(200), nullable=False, doc="a workflow, vendor, period, partner; '' for all"),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False, doc="pending | firing | resolved"),
+    Column("active_key", String(270), nullable=True, unique=True, doc="<rule>|<subject> while pending or firing"),
+    Column("summary", String(500), nullable=False),
+    Column("detail", Text, nullable=False, doc="the signal's figures, JSON"),
+    Column("since", Float, nullable=False, doc="when the condition began (as far as known)"),
+    Column("created_at", Float, nullable=False),
+    Column("fired_at", Float, nullable=True),
+    Column("last_notified_at", Float, nullable=True),
+    Column("notifications", Integer, nullable=False, doc="strata.alert.fired events sent (1 + repeats)"),
+    Column("resolved_at", Float, nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_business_alerts_created", business_alerts.c.created_at, business_alerts.c.id)
+
+alert_evaluations = Table(
+    "alert_evaluations",
+    metadata,
+    Column("period", String(40), primary_key=True, doc="the evaluation period: whoever inserts it evaluates it"),
+    Column("evaluated_at", Float, nullable=False),
+    Column("evaluated_by", String(200), nullable=True, doc="the executor id of the evaluating process"),
+)
+
+vendor_circuit_reports = Table(
+    "vendor_circuit_reports",
+    metadata,
+    Column("reporter", String(200), primary_key=True, doc="the reporting process's executor id"),
+    Column("vendor", String(64), primary_key=True),
+    Column("state", String(16), nullable=False, doc="closed | open | half_open"),
+    Column("not_closed_since", Float, nullable=True, doc="since when it has not been closed (null: closed)"),
+    Column("reported_at", Float, nullable=False),
+)

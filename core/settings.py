@@ -96,7 +96,7 @@ class SettingsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """What every layer reads from its environment, resolved once (vendors' settings excluded)."""
 
-    SECRETS: ClassVar[tuple[str, ...]] = ("master_key",)
+    SECRETS: ClassVar[tuple[str, ...]] = ("master_key", "alert_webhook_url")
     """Fields holding secrets: never logged, never echoed."""
 
     mode: Mode = "demo"
@@ -201,6 +201,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """How long a partner's endpoint may take to answer one delivery (1–30)."""
     partner_webhook_secret_grace_hours: int = 24
     """After a secret rotation, deliveries are signed with the old secret too for this long (0–168)."""
+    alert_webhook_url: str = ""
+    """Where business alert events (``strata.alert.*``) are also POSTed, through the outbound
+    destination policy; none when empty. A secret (``STRATA_ALERT_WEBHOOK_URL_FILE`` reads it from
+    a file): incoming-webhook URLs carry their credential in the path, so it is not in the
+    governance file, which the management API shows."""
     allow_loopback_destinations: bool = False
     """Let the gateway send to loopback addresses (127.0.0.0/8, ::1, ``localhost``), over
     ``http://`` too: partner webhook URLs, clients' ``jwks_uri`` and external issuers'

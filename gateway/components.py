@@ -11,7 +11,7 @@ import gc
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import structlog
@@ -31,6 +31,7 @@ from core.tracing import Tracing
 from gateway.settings import Settings
 from gateway.vendor_checks import VendorCheckCache
 from gateway.vendors import VendorLinks
+from policies.alert_rules import AlertsConfig
 from policies.authentication import JwksFetcher, TrustedIssuer
 from policies.context import Principal
 from policies.governance import Governance, IssuerConfig, issuer_key
@@ -40,6 +41,7 @@ from policies.rate_limit_backends import RateLimitBackend, rate_limit_backend_fo
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
+    from apis.process.events import Subscriber
     from apis.system.registry import Service
     from policies.oauth import OAuthService
 
@@ -93,7 +95,7 @@ class Components:
         self.system_services: dict[str, Service] = {}
         """Each system API's service by its ``state_name`` (see :mod:`apis.system.registry`)."""
         self.http = outbound_client(JWKS_FETCH_TIMEOUT)
-        """Fetches external issuers' key sets, through :mod:`core.destinations` only."""
+        """Fetches external issuers' key sets and sends alert webhooks, through :mod:`core.destinations` only."""
         self.resolve: Resolver = system_resolver
         """Host name → addresses for those fetches (read at each fetch)."""
         self.sandbox_apps: dict[str, Any] = {}
@@ -109,6 +111,10 @@ class Components:
         if breaker is None:
             breaker = self.circuit_breakers[vendor] = CircuitBreaker(vendor)
         return breaker
+
+    def circuit_states(self) -> dict[str, tuple[str, float]]:
+        """This process's breakers for the alert rules: vendor → (state, epoch the state began)."""
+        return {vendor: (breaker.state, breaker.since) for vendor, breaker in self.circuit_breakers.items()}
 
     def trusted_issuers(self) -> tuple[TrustedIssuer, ...]:
         """The embedded issuer plus every external issuer of the governance file."""
@@ -296,16 +302,34 @@ class Components:
         process = None
         if self.settings.workflows_enabled:
             from apis.experience.registry import experience_background_jobs, experience_event_subscribers
+            from apis.process.alerts.schedule import business_alerts
+            from apis.process.alerts.webhook import alert_webhook_subscribers
             from apis.process.registry import background_jobs, workflow_specs
-            from apis.process.runtime import start_runtime
+            from apis.process.runtime import ProcessRuntime, start_runtime
+
+            def alert_rules() -> AlertsConfig:
+                return cast(Governance, app.state.governance).alerts  # the live file: reloads apply
+
+            alert_webhook = alert_webhook_subscribers(
+                self.settings.alert_webhook_url,
+                allow_loopback=self.settings.allow_loopback_destinations,
+                client=self.http,  # closed with the components
+            )
+
+            def event_subscribers(running: ProcessRuntime) -> list[Subscriber]:
+                return [*experience_event_subscribers(running), *alert_webhook]
 
             process = await start_runtime(
                 self.settings,
                 self.engine,
                 self.system_services,
                 workflows=workflow_specs(),
-                event_subscribers=experience_event_subscribers,
-                jobs=[*background_jobs(), *experience_background_jobs()],
+                event_subscribers=event_subscribers,
+                jobs=[
+                    *background_jobs(),
+                    *experience_background_jobs(),
+                    business_alerts(alert_rules, self.circuit_states),
+                ],
             )
         app.state.process = process
         # Everything built so far lives as long as the process: move it out of the

@@ -26,8 +26,9 @@ from gateway.sandbox_credentials import ADMIN_TOKEN, FILE_NAME, SandboxCredentia
 from gateway.settings import Settings, secret_keys, settings_environment
 from gateway.vendors import VENDORS, Vendor
 
-OPTIONAL_SECRETS = frozenset({"data_s3_secret_access_key"})
-"""Secrets that may stay empty: boto3 then uses its own credential chain (role, profile, environment)."""
+OPTIONAL_SECRETS = frozenset({"data_s3_secret_access_key", "alert_webhook_url"})
+"""Secrets that may stay empty: boto3 then uses its own credential chain (role, profile, environment);
+without an alert webhook, alerts go to the event stream only."""
 
 
 def is_loopback_host(host: str) -> bool:

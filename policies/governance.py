@@ -22,6 +22,7 @@ import yaml
 from limits import parse_many
 
 from core.destinations import NOT_PUBLIC, DestinationPolicy, DestinationRefused, parse_destination
+from policies.alert_rules import AlertsConfig
 from policies.base import PolicyMode
 
 
@@ -158,6 +159,8 @@ class Governance(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True)
     issuers: tuple[IssuerConfig, ...] = ()
     cors: dict[str, CorsConfig] = {}
     """CORS allowlist per API version; an API not listed gets no CORS headers at all."""
+    alerts: AlertsConfig = AlertsConfig()
+    """Business alert rules (:mod:`policies.alert_rules`)."""
 
     def limits_for(self, client_id: str, tier: str | None) -> tuple[str, ...]:
         """The limits that apply to a client: its override, else its tier's."""

@@ -11,16 +11,23 @@ It sits innermost in the chain (``gateway.chain``), so its response hook runs fi
 response contract then checks the masked body, and the idempotency store keeps what the
 caller was sent. Masking works on the body the handler produced, whatever query
 parameters (``fields=``, ``expand=``) shaped it, so no parameter can unmask a field.
+
+A filter on a personal field would still tell whether a person exists (one masked item or
+none), so a query parameter the contract marks personal (:mod:`policies.pii_filters`) is
+refused to a caller without the ``pii`` scope: 403 ``insufficient-scope`` naming the parameter,
+before the handler asks any system.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
+from urllib.parse import parse_qsl
 
 import msgspec
 
 from policies.base import Policy
-from policies.context import CapturedResponse, RequestContext
+from policies.context import CapturedResponse, Denial, RequestContext
+from policies.pii_filters import personal_filters
 from policies.pii_masks import Plan, apply_plan, mask_plan
 from policies.request_contract import SEQUENCE_MEDIA_TYPES
 from policies.request_limits import media_type
@@ -31,6 +38,7 @@ REVEALED_STATE_KEY = "pii_revealed"
 """``ctx.state`` key: sorted kinds of personal data a response revealed to its caller."""
 
 RouteKey = tuple[str, str, str]
+T = TypeVar("T")
 
 
 def pii_scope(layer: str, api: str) -> str:
@@ -60,6 +68,14 @@ def _key(route: CompiledRoute) -> RouteKey:
     return (route.api.api_id, route.method, route.path_template)
 
 
+def _keep(known: dict[RouteKey, T], key: RouteKey, value: T) -> None:
+    """Remember ``value`` for the route (forget it when empty: a recompiled route may have lost it)."""
+    if value:
+        known[key] = value
+    else:
+        known.pop(key, None)
+
+
 class PiiPolicy(Policy):
     """Mask marked fields for callers without the API's ``pii`` scope; note what was revealed to the others."""
 
@@ -67,15 +83,39 @@ class PiiPolicy(Policy):
 
     def __init__(self) -> None:
         self._plans: dict[RouteKey, dict[str, Plan]] = {}
+        self._filters: dict[RouteKey, dict[str, str]] = {}
 
     def applies_to(self, route: CompiledRoute) -> bool:
-        """Routes whose responses hold marked fields (their masks are chosen here, once)."""
+        """Routes whose responses hold marked fields or that take personal filters (chosen here, once)."""
+        key = _key(route)
         plans = response_plans(route.operation)
-        if plans:
-            self._plans[_key(route)] = plans
-        else:
-            self._plans.pop(_key(route), None)
-        return bool(plans)
+        filters = personal_filters(route.operation)
+        _keep(self._plans, key, plans)
+        _keep(self._filters, key, filters)
+        return bool(plans or filters)
+
+    async def on_request(self, ctx: RequestContext) -> Denial | None:
+        filters = self._filters.get(_key(ctx.route))
+        if not filters or not ctx.query_string:
+            return None
+        api = ctx.route.api
+        scope = pii_scope(api.layer, api.name)
+        if ctx.principal is not None and scope in ctx.principal.oauth_scopes:
+            return None
+        used = sorted({name for name, _ in parse_qsl(ctx.query_string.decode("latin-1"), True)} & filters.keys())
+        if not used:
+            return None
+        return Denial(
+            status=403,
+            problem="insufficient-scope",
+            title="Insufficient scope",
+            detail=f"filtering on personal data ({', '.join(used)}) needs the scope {scope}",
+            headers={"www-authenticate": f'Bearer realm="strata", error="insufficient_scope", scope="{scope}"'},
+            errors=[
+                {"in": "query", "name": name, "detail": f"a filter on personal data ({filters[name]}) needs {scope}"}
+                for name in used
+            ],
+        )
 
     async def on_response(self, ctx: RequestContext, response: CapturedResponse) -> None:
         plans = self._plans.get(_key(ctx.route))

@@ -262,6 +262,47 @@ class UsageBilled(msgspec.Struct, frozen=True, kw_only=True):
     """Events of a closed period, billed in the open period instead (each flagged in the lineage)."""
 
 
+class AlertFired(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.alert.fired``: a business alert fired, or is repeated while it lasts."""
+
+    alert_id: str
+    """The alert's id, ``alr_<ULID>`` (the same in its repeats and its resolution)."""
+    rule: str
+    """The rule's name in the governance file."""
+    kind: str
+    """The rule's kind: ``workflow_sla``, ``exception_age``, ``reconciliation_mismatch``, ``circuit_open``,
+    ``webhook_dead_letter``."""
+    severity: str
+    """``warning`` or ``critical``."""
+    subject: str
+    """What it is about: a workflow, a period, a vendor, a partner; empty when the rule has one subject."""
+    summary: str
+    """One line for a person."""
+    detail: dict[str, Any]
+    """The figures behind it (counts, seconds, ids)."""
+    since: str
+    """When the condition began (as far as known), RFC 3339 UTC."""
+    notification: int
+    """1 for the first announcement, 2 for the first repeat, and so on."""
+
+
+class AlertResolved(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.alert.resolved``: the condition of a business alert that fired no longer holds."""
+
+    alert_id: str
+    """The alert's id (as in its ``strata.alert.fired`` events)."""
+    rule: str
+    kind: str
+    severity: str
+    subject: str
+    summary: str
+    """The last summary seen while it fired."""
+    fired_at: str
+    """When it first fired, RFC 3339 UTC."""
+    resolved_at: str
+    """When the evaluation found the condition gone, RFC 3339 UTC."""
+
+
 class EventType(NamedTuple):
     """What the registry knows about one event type."""
 
@@ -302,6 +343,8 @@ EVENT_TYPES: dict[str, EventType] = {
         CatalogSynced, "Catalog-sync compared the product catalog with billing and the ERP.", "catalog"
     ),
     "strata.usage.billed": EventType(UsageBilled, "Usage-to-billing recorded a batch of metered usage.", "usage"),
+    "strata.alert.fired": EventType(AlertFired, "A business alert fired, or is repeated while it lasts.", "alert"),
+    "strata.alert.resolved": EventType(AlertResolved, "A business alert that fired no longer holds.", "alert"),
 }
 """Event type name -> (data struct, description, channel); the message set of ``contracts/events/v1.yaml``."""
 

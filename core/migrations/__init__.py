@@ -40,6 +40,7 @@ PARTNER_WEBHOOKS_REVISION = "0010_partner_webhooks"
 TRANSACTIONS_COMPLETED_INDEX_REVISION = "0011_transactions_completed"
 CLIENT_GRANTABLE_SCOPES_REVISION = "0012_client_grantable_scopes"
 WORKFLOW_EXECUTORS_REVISION = "0013_workflow_executors"
+BUSINESS_ALERTS_REVISION = "0014_business_alerts"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -106,6 +107,8 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("business_alerts"):
+        return BUSINESS_ALERTS_REVISION
     if inspector.has_table("workflow_executors"):
         return WORKFLOW_EXECUTORS_REVISION
     if "grantable_scopes" in {column["name"] for column in inspector.get_columns("oauth_clients")}:

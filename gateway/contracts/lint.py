@@ -39,7 +39,10 @@ STR013   every status the governance pipeline itself may answer for the operatio
          409 and 422 when it honours ``Idempotency-Key``
 STR014   ``x-strata-pii`` (a personal field, masked for callers without the API's ``pii``
          scope) names one of the kinds name, email, phone, address, tax_id, and marks a
-         string schema (``type: string`` or ``[string, 'null']``)
+         string schema (``type: string`` or ``[string, 'null']``); a query parameter named
+         like a marked field of the operation's 2xx responses is marked too (a filter on
+         personal data needs the ``pii`` scope), and marks count only on an operation's own
+         query parameters
 =======  =====================================================================================
 """
 
@@ -59,6 +62,7 @@ from openapi_spec_validator.exceptions import OpenAPISpecValidatorError
 from referencing.exceptions import Unresolvable
 
 from gateway.contracts.loader import CONTRACT_NAME, LAYERS, ContractError, ContractFile, bundle, dereference, discover
+from policies.pii_filters import misplaced_marks, unmarked_personal_filters
 from policies.pii_masks import PII_KEYWORD, PII_KINDS
 
 Severity = Literal["error", "warning"]
@@ -583,7 +587,8 @@ def _is_string_schema(schema: dict[str, Any]) -> bool:
 
 
 def rule_pii(contract: _Contract) -> Iterator[LintFinding]:
-    """STR014: a personal-field mark names a known kind, on a string field."""
+    """STR014: a personal-field mark names a known kind, on a string field; personal filters are marked."""
+    yield from _pii_filters(contract)
     for pointer, schema in _pii_marks(contract.bundled, "", set()):
         kind = schema[PII_KEYWORD]
         where = f"{pointer}/{PII_KEYWORD}"
@@ -592,6 +597,32 @@ def rule_pii(contract: _Contract) -> Iterator[LintFinding]:
         if not _is_string_schema(schema):
             yield contract.finding(
                 "STR014", where, f"a personal field must be a string, not {schema.get('type', 'untyped')!r}"
+            )
+
+
+def _pii_filters(contract: _Contract) -> Iterator[LintFinding]:
+    for operation in contract.operations():
+        own = [p for p in _list(operation.operation.get("parameters")) if isinstance(p, dict)]
+        for index, name, kind in unmarked_personal_filters(operation.operation, own):
+            yield contract.finding(
+                "STR014",
+                f"{operation.pointer}/parameters/{index}/schema",
+                f"query parameter {name!r} filters the personal field {name!r} of the responses: mark its schema "
+                f"{PII_KEYWORD}: {kind}, so only callers with the API's pii scope can test whether a person exists",
+            )
+        for index, name in misplaced_marks(own, on_path_item=False):
+            yield contract.finding(
+                "STR014",
+                f"{operation.pointer}/parameters/{index}",
+                f"parameter {name!r} is marked {PII_KEYWORD} but is not a query parameter (only filters are checked)",
+            )
+    for path, item in _mapping(contract.document.get("paths")).items():
+        shared = [p for p in _list(_mapping(item).get("parameters")) if isinstance(p, dict)]
+        for index, name in misplaced_marks(shared, on_path_item=True):
+            yield contract.finding(
+                "STR014",
+                f"/paths/{_escape(str(path))}/parameters/{index}",
+                f"parameter {name!r} is marked {PII_KEYWORD} on the path item: declare it on each operation",
             )
 
 

@@ -2,7 +2,8 @@
 
 Reading needs ``process:operations:read``; replay, compensate and dismiss need
 ``process:operations:write`` (segregation of duties: a dashboard can't repair). Each repair
-is recorded in the transaction's lineage with the operator's client id.
+is recorded in the transaction's lineage with the operator's client id. Business alerts
+(:mod:`apis.process.alerts`) are read here too, with ``process:operations:read``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from apis.process.alerts.store import AlertListed, AlertStore
 from apis.process.http import actor, running
 from apis.process.operations.service import OperationsService
 from apis.process.runtime import ProcessRuntime
@@ -109,6 +111,19 @@ async def list_exceptions(
     return _page(request, *await operations.list_exceptions(where, limit=limit, position=_position(request)))
 
 
+@get("/alerts", operation_id="listAlerts")
+async def list_alerts(
+    request: Request[Any, Any, Any],
+    process: NamedDependency[ProcessRuntime | None],
+    status: FromQuery[AlertListed | None] = None,
+    rule: FromQuery[str | None] = None,
+    limit: Limit = 50,
+) -> Response[bytes]:
+    """Business alerts, newest first; ``status=active`` lists the pending and firing ones."""
+    store = AlertStore(running(process).database)
+    return _page(request, *await store.page(status, rule=rule, limit=limit, position=_position(request)))
+
+
 @post("/exceptions/{transaction_id:str}/replay", operation_id="replayException", status_code=202)
 async def replay(
     request: Request[Any, Any, Any], process: NamedDependency[ProcessRuntime | None], transaction_id: FromPath[str]
@@ -155,5 +170,5 @@ async def _reason(request: Request[Any, Any, Any]) -> ReasonRequest:
 
 router = Router(
     path="/process/operations/v1",
-    route_handlers=[list_transactions, get_transaction, list_exceptions, replay, compensate, dismiss],
+    route_handlers=[list_transactions, get_transaction, list_exceptions, list_alerts, replay, compensate, dismiss],
 )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine, metadata
 from core.migrations import (
+    BUSINESS_ALERTS_REVISION,
     CLAIM_TOKEN_REVISION,
     CLIENT_GRANTABLE_SCOPES_REVISION,
     CLIENT_LIFECYCLE_REVISION,
@@ -83,6 +84,7 @@ REVISIONS = [
     TRANSACTIONS_COMPLETED_INDEX_REVISION,
     CLIENT_GRANTABLE_SCOPES_REVISION,
     WORKFLOW_EXECUTORS_REVISION,
+    BUSINESS_ALERTS_REVISION,
 ]
 
 

@@ -8,6 +8,8 @@ import msgspec
 
 from apis.canonical import Money
 from apis.process.event_types import (
+    AlertFired,
+    AlertResolved,
     BilledUsage,
     CatalogSynced,
     ContractActivated,
@@ -127,6 +129,27 @@ SAMPLES: dict[str, msgspec.Struct] = {
         erp_customer_id="1234",
         amount=Money.of(Decimal("500.00"), "USD"),
         credit_date="2026-12-02",
+    ),
+    "strata.alert.fired": AlertFired(
+        alert_id="alr_01JDA0Q5R8S1T4V7W0X3Y6Z9A6",
+        rule="vendor-down",
+        kind="circuit_open",
+        severity="critical",
+        subject="netsuite",
+        summary="netsuite: circuit not closed for 12 min in 2 gateway process(es)",
+        detail={"vendor": "netsuite", "processes": 2, "open_minutes": 12.0},
+        since="2026-12-02T08:00:00.000Z",
+        notification=2,
+    ),
+    "strata.alert.resolved": AlertResolved(
+        alert_id="alr_01JDA0Q5R8S1T4V7W0X3Y6Z9A6",
+        rule="vendor-down",
+        kind="circuit_open",
+        severity="critical",
+        subject="netsuite",
+        summary="netsuite: circuit not closed for 70 min in 2 gateway process(es)",
+        fired_at="2026-12-02T08:10:00.000Z",
+        resolved_at="2026-12-02T09:10:00.000Z",
     ),
 }
 

@@ -46,7 +46,8 @@ async def test_customer_created_once_per_key_read_listed_and_changed(gw: Gateway
     assert stripe_sandbox(gw).counts()["writes_applied"]["customer"] == before + 1
     found = await gw.client.get(f"{BILLING}/customers/{customer['id']}", headers=headers)
     assert found.json()["billing_address"]["country"] == "DE"
-    listed = await gw.client.get(f"{BILLING}/customers", params={"email": "billing@acme.de"}, headers=headers)
+    pii_reader = await gw.bearer("system:billing:read system:billing:pii")  # email is a filter on personal data
+    listed = await gw.client.get(f"{BILLING}/customers", params={"email": "billing@acme.de"}, headers=pii_reader)
     assert [c["id"] for c in listed.json()["items"]] == [customer["id"]]
     headers["Idempotency-Key"] = "rename-acme-1"
     renamed = await gw.client.patch(f"{BILLING}/customers/{customer['id']}", json={"name": "Acme AG"}, headers=headers)

@@ -53,8 +53,13 @@ async def test_customer_upsert_get_and_search(erp: Erp) -> None:
     assert updated.status_code == 200 and updated.json()["id"] == customer["id"]
     fetched = (await erp.client.get(f"{ERP}/customers/{customer['id']}", headers=erp.reader)).json()
     assert fetched["name"] == "Upsert Probe AG (renamed)" and fetched["currency"] == "EUR"
-    for params in ({"external_id": "cus_upsert_probe"}, {"tax_id": "DE811111111"}, {"name_prefix": "Upsert Probe"}):
-        found = await erp.client.get(f"{ERP}/customers", params=params, headers=erp.reader)
+    pii_reader = await erp.gw.bearer("system:erp:read system:erp:pii")  # tax_id is a filter on personal data
+    for params, headers in (
+        ({"external_id": "cus_upsert_probe"}, erp.reader),
+        ({"tax_id": "DE811111111"}, pii_reader),
+        ({"name_prefix": "Upsert Probe"}, erp.reader),
+    ):
+        found = await erp.client.get(f"{ERP}/customers", params=params, headers=headers)
         assert [c["id"] for c in found.json()["items"]] == [customer["id"]], params
     page = await erp.client.get(f"{ERP}/customers", params={"limit": 5}, headers=erp.reader)
     after = await erp.client.get(
