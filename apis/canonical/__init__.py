@@ -92,6 +92,7 @@ from apis.canonical.erp import (
     ErpDocumentStatus,
     Invoice,
     InvoiceCreate,
+    InvoiceLineInput,
     Item,
     JournalEntry,
     JournalEntryCreate,
@@ -132,6 +133,7 @@ from apis.canonical.product import (
     UsageEventResult,
     UsageEventStatus,
 )
+from apis.canonical.revenue import RecognizedRevenue, monthly_shares, service_period, share_in
 from apis.canonical.tax import (
     TaxAdjustment,
     TaxAdjustmentReason,
@@ -196,6 +198,7 @@ __all__ = [
     "IngestResult",
     "Invoice",
     "InvoiceCreate",
+    "InvoiceLineInput",
     "Item",
     "JournalEntry",
     "JournalEntryCreate",
@@ -220,6 +223,7 @@ __all__ = [
     "PaymentTerms",
     "ProductCustomer",
     "ProrationMode",
+    "RecognizedRevenue",
     "RecordBatch",
     "Refund",
     "RefundCreate",
@@ -257,4 +261,7 @@ __all__ = [
     "UsageEventStatus",
     "UsageSummary",
     "VendorEvent",
+    "monthly_shares",
+    "service_period",
+    "share_in",
 ]

@@ -41,6 +41,9 @@ ACCOUNTS = (
     ("6000", "Operating Expenses", "Expense"),
 )
 """The chart of accounts (the NetSuite seed's)."""
+NOT_DEFERRED = ("STRATA-ONBOARDING", "STRATA-USAGE-1M")
+"""Items recognised when invoiced (a one-time service, metered usage); every other item is sold by
+subscription and defers its revenue with the deferral template ``SUB-12M``."""
 PAYMENT_TERMS = (
     ("COD", "Cash on delivery", "0D"),
     ("15 DAYS", "Net 15 days", "15D"),
@@ -66,11 +69,13 @@ def seed(store: Store, seed_value: int) -> None:
         by_currency[currency] = company_id
         _master_data(store, company_id, name, currency, country, city)
         for product in org.all("Product2"):
-            writes.create(store, company_id, "items", {
+            item = writes.create(store, company_id, "items", {
                 "number": product["ProductCode"][:20], "displayName": product["Name"],
                 "displayName2": (product["Description"] or "")[:50] or None, "type": "Service",
                 "unitPrice": {code: price for code, _n, _f, price in PRODUCTS}[product["ProductCode"]],
             })  # fmt: skip
+            if product["ProductCode"] not in NOT_DEFERRED:  # the Item Card's Default Deferral Template Code
+                item["_defaultDeferralTemplateCode"] = "SUB-12M"
     terms = ["30 DAYS", "30 DAYS", "15 DAYS", "45 DAYS", "60 DAYS"]
     customers: dict[str, tuple[str, str]] = {}
     for account in org.all("Account"):

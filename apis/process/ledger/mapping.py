@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from apis.canonical import BillingCustomer, BillingInvoice, ErpCustomer, Item, LegalEntity
+from apis.canonical import BillingCustomer, BillingInvoice, BillingInvoiceLine, ErpCustomer, Item, LegalEntity
 from apis.process.runtime import ProcessRuntime
 from core.errors import BusinessRuleViolation
 
@@ -38,6 +38,10 @@ class LedgerLine(msgspec.Struct, frozen=True, kw_only=True):
     unit_price: str
     amount: str
     """Line amount (quantity × unit price), decimal string in the invoice currency."""
+    service_start: dt.date | None = None
+    """First day of the service period the line bills (Stripe's ``period.start``), if it bills one."""
+    service_end: dt.date | None = None
+    """Last day of that period (the day before Stripe's exclusive ``period.end``)."""
 
 
 def broken(code: str, detail: str, owner: str, pointer: str) -> BusinessRuleViolation:
@@ -96,7 +100,12 @@ async def ledger_lines(process: ProcessRuntime, invoice: BillingInvoice) -> list
         if item is None:
             unmapped.append({"pointer": pointer, "detail": f"{code}: no ERP item"})
             continue
-        mapped.append(_line(code, item.id, line.description, line.quantity, Decimal(line.amount.amount)))
+        mapped.append(
+            msgspec.structs.replace(
+                _line(code, item.id, line.description, line.quantity, Decimal(line.amount.amount)),
+                **service_days(line),
+            )
+        )
     if unmapped:
         raise BusinessRuleViolation(
             "product_unmapped",
@@ -105,6 +114,19 @@ async def ledger_lines(process: ProcessRuntime, invoice: BillingInvoice) -> list
             field_errors=unmapped,
         )
     return mapped
+
+
+def service_days(line: BillingInvoiceLine) -> dict[str, dt.date]:
+    """The service period a billing line charges, as first and last day (UTC); none for a one-off charge.
+
+    Stripe's line ``period`` runs from ``start`` up to ``end`` exclusive; a one-off item's period is
+    the instant it was invoiced (``start == end``), which bills no service period.
+    """
+    if line.period_start is None or line.period_end is None or line.period_end <= line.period_start:
+        return {}
+    first = line.period_start.astimezone(dt.UTC).date()
+    last = (line.period_end.astimezone(dt.UTC) - dt.timedelta(microseconds=1)).date()
+    return {"service_start": first, "service_end": max(first, last)}
 
 
 async def product_code(process: ProcessRuntime, price_id: str, currency: str) -> str | None:
