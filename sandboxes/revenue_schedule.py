@@ -41,3 +41,26 @@ def daily_rate_schedule(amount: Decimal, start: dt.date, end: dt.date) -> list[t
         schedule.append((first, share))
         left -= share
     return schedule
+
+
+HAND_ENTERED_BEFORE = dt.date(2025, 2, 1)
+"""The seeds' deliberate revenue difference: see :func:`hand_entered_subscription`."""
+
+
+def hand_entered_subscription(invoiced: list[tuple[str, str]]) -> str | None:
+    """Of the seed's invoiced opportunities ``(id, close date)``, the one whose ERP invoice was entered by
+    hand as a 12-month subscription: the latest closed before February 2025.
+
+    Every ERP sandbox seeds it so (a revenue schedule from the invoice date over twelve months), while
+    billing never billed it: reconciliation's revenue check must find the ERP's revenue of January 2025
+    for that customer without a billed share beside it.
+    """
+    before = [(day, opportunity) for opportunity, day in invoiced if dt.date.fromisoformat(day) < HAND_ENTERED_BEFORE]
+    return max(before)[1] if before else None
+
+
+def twelve_months_from(start: dt.date) -> dt.date:
+    """The last day of the twelve months starting on ``start``."""
+    year, month = start.year + 1, start.month
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(start.day, last)) - dt.timedelta(days=1)

@@ -133,7 +133,13 @@ from apis.canonical.product import (
     UsageEventResult,
     UsageEventStatus,
 )
-from apis.canonical.revenue import RecognizedRevenue, monthly_shares, service_period, share_in
+from apis.canonical.revenue import (
+    RecognizedRevenue,
+    billed_service_period,
+    monthly_shares,
+    service_period,
+    share_in,
+)
 from apis.canonical.tax import (
     TaxAdjustment,
     TaxAdjustmentReason,
@@ -261,6 +267,7 @@ __all__ = [
     "UsageEventStatus",
     "UsageSummary",
     "VendorEvent",
+    "billed_service_period",
     "monthly_shares",
     "service_period",
     "share_in",

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
+from apis.canonical.billing import BillingInvoiceLine
 from apis.canonical.common import Money
 
 CENT = Decimal("0.01")
@@ -73,6 +74,19 @@ def monthly_shares(amount: Decimal, start: dt.date, end: dt.date) -> list[tuple[
 def share_in(amount: Decimal, start: dt.date, end: dt.date, period: str) -> Decimal:
     """The part of ``amount`` that falls in ``period`` (``YYYY-MM``); zero outside the service period."""
     return next((share for month, share in monthly_shares(amount, start, end) if month == period), Decimal(0))
+
+
+def billed_service_period(line: BillingInvoiceLine) -> tuple[dt.date, dt.date] | None:
+    """The service period a billing invoice line charges, as first and last day (UTC); none for a one-off.
+
+    Stripe's line ``period`` runs from ``start`` up to ``end`` exclusive; a one-off item's period is
+    the instant it was invoiced (``start == end``), which bills no service period.
+    """
+    if line.period_start is None or line.period_end is None or line.period_end <= line.period_start:
+        return None
+    first = line.period_start.astimezone(dt.UTC).date()
+    last = (line.period_end.astimezone(dt.UTC) - dt.timedelta(microseconds=1)).date()
+    return first, max(first, last)
 
 
 def service_period(line: object) -> tuple[dt.date, dt.date] | None:

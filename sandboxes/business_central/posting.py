@@ -143,14 +143,15 @@ def post_invoice(store: Store, company_id: str, invoice: Record) -> None:
     booking = {**invoice, "documentNumber": invoice["number"], "description": f"Invoice {invoice['number']}"}
     _entry(store, company_id, booking, RECEIVABLES, total, Decimal(0), "Invoice")
     _entry(store, company_id, booking, REVENUE, Decimal(0), total, "Invoice")
-    _defer(store, company_id, invoice, booking)
+    defer(store, company_id, invoice)
     _balance(store, company_id, invoice["customerId"], total)
 
 
-def _defer(store: Store, company_id: str, invoice: Record, booking: Record) -> None:
+def defer(store: Store, company_id: str, invoice: Record) -> None:
     """Each line of an item with a default deferral template: deferred, then released period by period
     (Days per Period from the posting date over the template's No. of Periods; the last period takes
     the rounding)."""
+    booking = {**invoice, "documentNumber": invoice["number"], "description": f"Invoice {invoice['number']}"}
     items = store.company(company_id)["items"]
     start = dt.date.fromisoformat(invoice["postingDate"])
     for line in invoice["salesInvoiceLines"]:

@@ -143,7 +143,7 @@ class Store(JsonStateFile):
             if record_type.name == "customerPayment":
                 self._apply_payment(record)
             if record_type.name == "invoice":
-                self._schedule_revenue(record)
+                self.schedule_revenue(record)
             self._count_write(record_type)
             self.save()
             return record_id
@@ -370,7 +370,7 @@ class Store(JsonStateFile):
             invoice["amountRemaining"] = max(remaining, 0.0)
             invoice["status"] = "Paid In Full" if remaining <= 0 else "Open"
 
-    def _schedule_revenue(self, invoice: Record) -> None:
+    def schedule_revenue(self, invoice: Record) -> None:
         """A revenue recognition schedule for each line with rev rec dates (the item's template,
         straight-line by exact days, runs over the line's dates)."""
         for number, line in enumerate(invoice.get("item") or [], start=1):

@@ -19,7 +19,15 @@ from typing import Any
 
 import msgspec
 
-from apis.canonical import BillingCustomer, BillingInvoice, BillingInvoiceLine, ErpCustomer, Item, LegalEntity
+from apis.canonical import (
+    BillingCustomer,
+    BillingInvoice,
+    BillingInvoiceLine,
+    ErpCustomer,
+    Item,
+    LegalEntity,
+    billed_service_period,
+)
 from apis.process.runtime import ProcessRuntime
 from core.errors import BusinessRuleViolation
 
@@ -117,16 +125,9 @@ async def ledger_lines(process: ProcessRuntime, invoice: BillingInvoice) -> list
 
 
 def service_days(line: BillingInvoiceLine) -> dict[str, dt.date]:
-    """The service period a billing line charges, as first and last day (UTC); none for a one-off charge.
-
-    Stripe's line ``period`` runs from ``start`` up to ``end`` exclusive; a one-off item's period is
-    the instant it was invoiced (``start == end``), which bills no service period.
-    """
-    if line.period_start is None or line.period_end is None or line.period_end <= line.period_start:
-        return {}
-    first = line.period_start.astimezone(dt.UTC).date()
-    last = (line.period_end.astimezone(dt.UTC) - dt.timedelta(microseconds=1)).date()
-    return {"service_start": first, "service_end": max(first, last)}
+    """The line's service period as ``LedgerLine`` fields (none for a one-off charge)."""
+    period = billed_service_period(line)
+    return {} if period is None else {"service_start": period[0], "service_end": period[1]}
 
 
 async def product_code(process: ProcessRuntime, price_id: str, currency: str) -> str | None:
