@@ -122,6 +122,9 @@ async def test_business_central_company_missing(tmp_path: Path) -> None:
     apps: dict[str, Any] = {}
     green = await _preflight(_settings(tmp_path), apps, "business-central")
     assert green.ok and [c.status for c in green.vendors[0].checks][-1] == "unchecked"  # number series
+    [deferral] = [c for c in green.vendors[0].checks if c.name == "deferral_templates"]
+    assert deferral.status == "ok"  # read from the Item Card web service: subscription items defer revenue
+    assert deferral.detail.endswith("recognised when invoiced (no template): STRATA-ONBOARDING, STRATA-USAGE-1M")
     wrong = _settings(tmp_path, business_central_company="Nowhere GmbH")
     [failed] = _failed(await _preflight(wrong, apps, "business-central"))
     assert failed.name == "company"
