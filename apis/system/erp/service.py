@@ -54,8 +54,8 @@ if TYPE_CHECKING:
 MAX_LIMIT = 200
 MAX_SERVICE_DAYS = 3_660
 """Longest service period of an invoice line (ten years): revenue is recognised month by month."""
-PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-"""A month, ``YYYY-MM``."""
+PERIOD = re.compile(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")
+"""A month, ``YYYY-MM`` (years 1900 to 2999, as the contract's ``Month``)."""
 MAX_REASON = 500
 """Longest cancel reason accepted (the contract's ``maxLength``)."""
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

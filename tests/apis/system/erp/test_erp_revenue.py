@@ -83,7 +83,7 @@ async def test_bad_service_periods_and_months_name_the_field(erp: Erp) -> None:
     body["lines"][0] = {k: v for k, v in body["lines"][0].items() if k != "service_end"}
     half = await erp.post("/invoices", body)
     assert half.status_code == 422 and problem(half)["errors"][0]["pointer"] == "/lines/0/service_end"
-    for month in ("2026-13", "2026-1", "x" * 5000):
+    for month in ("2026-13", "2026-1", "0000-01", "x" * 5000):
         bad = await erp.client.get(f"{ERP}/recognized-revenue", params={"period": month}, headers=erp.reader)
         assert bad.status_code == 422, bad.text
         assert problem(bad)["errors"][0]["name"] == "period"
