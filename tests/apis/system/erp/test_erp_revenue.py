@@ -90,9 +90,17 @@ async def test_bad_service_periods_and_months_name_the_field(erp: Erp) -> None:
         assert "x" * 1000 not in bad.text  # never the whole value echoed
 
 
-async def test_reading_revenue_needs_the_erp_read_scope(erp: Erp) -> None:
-    url = f"{ERP}/recognized-revenue"
-    assert (await erp.client.get(url, params={"period": "2026-01"})).status_code == 401
+async def test_reading_revenue_needs_the_erp_read_scope_and_no_audience_binding(erp: Erp) -> None:
+    """Every customer's revenue is in the answer: only an internal ERP reader gets it — not another
+    API's client, not a partner's or a customer's token even holding ``system:erp:read``."""
+    url, month = f"{ERP}/recognized-revenue", {"period": "2026-01"}
+    requests_before = (await erp.counts())["requests"]
+    assert (await erp.client.get(url, params=month)).status_code == 401
     other = await erp.gw.bearer("system:crm:read", tier="internal")
-    denied = await erp.client.get(url, params={"period": "2026-01"}, headers=other)
+    denied = await erp.client.get(url, params=month, headers=other)
     assert denied.status_code == 403 and problem(denied)["type"].endswith("insufficient-scope")
+    partner = await erp.gw.bearer("system:erp:read", partner_id="partner-northwind")
+    assert (await erp.client.get(url, params=month, headers=partner)).status_code == 403
+    customer = await erp.gw.bearer("system:erp:read", customer_id="001Qy000000000HIAQ")
+    assert (await erp.client.get(url, params=month, headers=customer)).status_code == 403
+    assert (await erp.counts())["requests"] == requests_before  # none of them reached the ERP
