@@ -20,7 +20,7 @@ import msgspec
 from apis.canonical.billing import BillingInvoiceLine
 from apis.canonical.common import Money
 
-CENT = Decimal("0.01")
+_CENT = Decimal("0.01")
 
 
 class RecognizedRevenue(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,7 +65,7 @@ def monthly_shares(amount: Decimal, start: dt.date, end: dt.date) -> list[tuple[
         if index == len(months) - 1:
             share = rest
         else:
-            share = (amount * days / total_days).quantize(CENT, rounding=ROUND_HALF_UP)
+            share = (amount * days / total_days).quantize(_CENT, rounding=ROUND_HALF_UP)
         shares.append((month, share))
         rest -= share
     return shares
