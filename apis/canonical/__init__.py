@@ -92,6 +92,7 @@ from apis.canonical.erp import (
     ErpDocumentStatus,
     Invoice,
     InvoiceCreate,
+    InvoiceLineInput,
     Item,
     JournalEntry,
     JournalEntryCreate,
@@ -131,6 +132,13 @@ from apis.canonical.product import (
     UsageEventBatch,
     UsageEventResult,
     UsageEventStatus,
+)
+from apis.canonical.revenue import (
+    RecognizedRevenue,
+    billed_service_period,
+    monthly_shares,
+    service_period,
+    share_in,
 )
 from apis.canonical.tax import (
     TaxAdjustment,
@@ -196,6 +204,7 @@ __all__ = [
     "IngestResult",
     "Invoice",
     "InvoiceCreate",
+    "InvoiceLineInput",
     "Item",
     "JournalEntry",
     "JournalEntryCreate",
@@ -220,6 +229,7 @@ __all__ = [
     "PaymentTerms",
     "ProductCustomer",
     "ProrationMode",
+    "RecognizedRevenue",
     "RecordBatch",
     "Refund",
     "RefundCreate",
@@ -257,4 +267,8 @@ __all__ = [
     "UsageEventStatus",
     "UsageSummary",
     "VendorEvent",
+    "billed_service_period",
+    "monthly_shares",
+    "service_period",
+    "share_in",
 ]

@@ -149,6 +149,20 @@ class DocumentLineInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     """Line description."""
 
 
+class InvoiceLineInput(DocumentLineInput, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A line of an invoice to post, with the service period it bills (revenue is recognised over it).
+
+    Without a service period the line's revenue is recognised on the invoice date. How each ERP
+    recognises it over the period is the connector's business (see
+    :meth:`apis.system.erp.connector.ErpConnector.create_invoice`).
+    """
+
+    service_start: dt.date | None = None
+    """First day of the service period billed (inclusive); with ``service_end``."""
+    service_end: dt.date | None = None
+    """Last day of the service period billed (inclusive); with ``service_start``."""
+
+
 class SalesOrder(msgspec.Struct, frozen=True, kw_only=True):
     """A sales order in the ERP."""
 
@@ -240,7 +254,7 @@ class InvoiceCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Invoice date; its accounting period must be open."""
     currency: str
     """ISO 4217 code."""
-    lines: list[DocumentLineInput]
+    lines: list[InvoiceLineInput]
     """At least one line."""
     due_date: dt.date | None = None
     """Payment due date."""

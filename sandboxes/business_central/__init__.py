@@ -70,6 +70,12 @@ Other choices where BC's documentation is silent, or where the sandbox simplifie
 * Entity sets, fields, navigation and bound actions are those of Microsoft's API v2.0 page
   definitions (and, for sets those do not cover, BC's ``$metadata``): a test derives them from the
   published files (``tests/sandboxes/business_central/vendor``) and fails on anything extra.
+* Deferrals (not in API v2.0): an item's *Default Deferral Template Code* (Item Card field, kept in the
+  store, served only by the ``ItemCard`` OData V4 web service, ``/ODataV4/Company('<name>')/ItemCard``,
+  whose service name and field names are GUESSED) defers a posted invoice line with its template
+  (``SUB-12M``: Days per Period, from the posting date, 12 periods): the line moved from revenue to
+  deferred revenue ``2200`` on posting, then one G/L entry pair per period (dated the period's first day),
+  the last period taking the rounding, under the invoice's document number.
 * ``journals(<id>)/Microsoft.NAV.post`` with the id of a payment journal batch posts its unposted
   payment lines (**unverified**: the journals page looks a batch up by id alone, so BC should post
   a cash-receipt batch so; ``post_payment_batches = False`` answers 404 instead, to test a vendor

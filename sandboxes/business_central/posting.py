@@ -8,13 +8,27 @@ revenue 4000, cash 1000 against receivables 1200).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sandboxes.business_central import writes
 from sandboxes.business_central.schema import ENTITIES, BcError, dialog
 from sandboxes.business_central.store import Record, Store, money, now
+from sandboxes.revenue_schedule import daily_rate_schedule
 
 RECEIVABLES, REVENUE, CASH = "1200", "4000", "1000"
+DEFERRED_REVENUE = "2200"
+
+DEFERRAL_TEMPLATES: dict[str, dict[str, Any]] = {
+    "SUB-12M": {"description": "Subscription, 12 months", "calcMethod": "Days per Period", "startDate": "Posting Date",
+                "noOfPeriods": 12, "deferralAccount": DEFERRED_REVENUE},
+}  # fmt: skip
+"""Deferral templates (page *Deferral Template Card*: Deferral Code, Deferral Account, Calc. Method,
+Start Date, No. of Periods). An item's ``Default Deferral Template Code`` (``_defaultDeferralTemplateCode``
+in the store: the Item Card field, which API v2.0's ``items`` page does not show) makes every sales
+line of the item deferred with its template: posting books the line to the deferral account, then
+each period of the deferral schedule moves its part to revenue, dated in that period."""
 NOTHING_TO_POST = "There is nothing to post."
 
 
@@ -129,7 +143,38 @@ def post_invoice(store: Store, company_id: str, invoice: Record) -> None:
     booking = {**invoice, "documentNumber": invoice["number"], "description": f"Invoice {invoice['number']}"}
     _entry(store, company_id, booking, RECEIVABLES, total, Decimal(0), "Invoice")
     _entry(store, company_id, booking, REVENUE, Decimal(0), total, "Invoice")
+    defer(store, company_id, invoice)
     _balance(store, company_id, invoice["customerId"], total)
+
+
+def defer(store: Store, company_id: str, invoice: Record) -> None:
+    """Each line of an item with a default deferral template: deferred, then released period by period
+    (Days per Period from the posting date over the template's No. of Periods; the last period takes
+    the rounding)."""
+    booking = {**invoice, "documentNumber": invoice["number"], "description": f"Invoice {invoice['number']}"}
+    items = store.company(company_id)["items"]
+    start = dt.date.fromisoformat(invoice["postingDate"])
+    for line in invoice["salesInvoiceLines"]:
+        item = items.get(line.get("itemId") or "") or {}
+        template = DEFERRAL_TEMPLATES.get(item.get("_defaultDeferralTemplateCode") or "")
+        amount = Decimal(str(line.get("amountExcludingTax") or 0))
+        if template is None or amount == 0:
+            continue
+        account = template["deferralAccount"]
+        _entry(store, company_id, booking, REVENUE, amount, Decimal(0), "Invoice")
+        _entry(store, company_id, booking, account, Decimal(0), amount, "Invoice")
+        end = _add_months(start, template["noOfPeriods"]) - dt.timedelta(days=1)
+        for first, share in daily_rate_schedule(amount, start, end):
+            release = {**booking, "postingDate": first.isoformat(), "description": f"Deferral {invoice['number']}"}
+            _entry(store, company_id, release, account, share, Decimal(0), "Invoice")
+            _entry(store, company_id, release, REVENUE, Decimal(0), share, "Invoice")
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return day.replace(year=year, month=month, day=min(day.day, last))
 
 
 def cancel_invoice(store: Store, company_id: str, invoice: Record) -> None:

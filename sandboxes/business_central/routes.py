@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, unquote, urlencode
 
 import msgspec
 from litestar import Request, Response, get, post, route
@@ -384,5 +384,42 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[b
     )
 
 
-ROUTE_HANDLERS = [token, openid_configuration, api, service_document, counts, expire_tokens]
+@get("/v2.0/{tenant:str}/{environment:str}/ODataV4/{path:path}")
+async def web_service(
+    request: Request[Any, Any, Any], tenant: FromPath[str], environment: FromPath[str], path: FromPath[str]
+) -> Response[bytes]:
+    """A published OData V4 web service: ``Company('<name>')/ItemCard``, the *Item Card* page (page 30)
+    published under the service name ``ItemCard``, read only.
+
+    GUESSED: BC serves pages published on the *Web Services* page at ``/ODataV4/Company('<name>')/<service>``
+    with page fields named after their captions (spaces as ``_``); which pages a tenant publishes, and
+    under which names, is the tenant's setup. Only ``No``, ``Description`` and
+    ``Default_Deferral_Template_Code`` are served, which is what API v2.0's ``items`` page does not show.
+    """
+    sandbox = _sandbox(request)
+    if tenant.lower() != sandbox.tokens.tenant.lower() or environment != sandbox.environment:
+        raise BcError(
+            404, "BadRequest_NotFound", f"The environment '{environment}' of tenant '{tenant}' was not found."
+        )
+    match = re.fullmatch(r"Company\('(?P<company>[^']*)'\)/(?P<service>\w+)/?", unquote(path.strip("/")))
+    if match is None or match["service"] != "ItemCard":
+        raise not_found(path.split("/")[-1] or "ODataV4")
+    company = next((c for c in sandbox.store.companies.values() if c["name"] == match["company"]), None)
+    if company is None:
+        raise BcError(400, "Internal_CompanyNotFound", f"Cannot process the request because the company "
+                                                       f"'{match['company']}' does not exist.")  # fmt: skip
+    items = sorted(sandbox.store.all(str(company["id"]).lower(), "items"), key=lambda i: i["number"])
+    value = [
+        {
+            "No": i["number"],
+            "Description": i["displayName"],
+            "Default_Deferral_Template_Code": i.get("_defaultDeferralTemplateCode") or "",
+        }
+        for i in items
+    ]
+    context = f"{request.url.scheme}://{request.url.netloc}/ODataV4/$metadata#ItemCard"
+    return _json({"@odata.context": context, "value": value})
+
+
+ROUTE_HANDLERS = [token, openid_configuration, api, service_document, web_service, counts, expire_tokens]
 EXCEPTION_HANDLERS: dict[Any, Any] = {BcError: _bc_error, HTTPException: _http_error, Exception: _unexpected}

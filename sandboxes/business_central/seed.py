@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandboxes.business_central import posting, writes
 from sandboxes.netsuite.seed import salesforce_org
+from sandboxes.revenue_schedule import hand_entered_subscription
 from sandboxes.salesforce.seed import PRODUCTS
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ ACCOUNTS = (
     ("6000", "Operating Expenses", "Expense"),
 )
 """The chart of accounts (the NetSuite seed's)."""
+NOT_DEFERRED = ("STRATA-ONBOARDING", "STRATA-USAGE-1M")
+"""Items recognised when invoiced (a one-time service, metered usage); every other item is sold by
+subscription and defers its revenue with the deferral template ``SUB-12M``."""
 PAYMENT_TERMS = (
     ("COD", "Cash on delivery", "0D"),
     ("15 DAYS", "Net 15 days", "15D"),
@@ -79,6 +83,7 @@ def seed(store: Store, seed_value: int) -> None:
         customer = writes.create(store, company_id, "customers", _customer(account, term["id"] if term else None))
         customers[account["Id"]] = (company_id, customer["id"])
     _transactions(store, org, customers, rng)
+    _deferral_templates(store, org)
 
 
 def _master_data(store: Store, company_id: str, name: str, currency: str, country: str, city: str) -> None:
@@ -176,6 +181,23 @@ def _transactions(store: Store, org: Any, customers: dict[str, tuple[str, str]],
                 "externalDocumentNumber": strata_key(opportunity["Id"]),
             })  # fmt: skip
             _unlocked(store, company_id, posting.post_payments, journal)
+
+
+def _deferral_templates(store: Store, org: Any) -> None:
+    """Subscription items get the Default Deferral Template Code ``SUB-12M``, set up after the seeded
+    history was posted (so it is not deferred), except the invoice entered by hand as a 12-month
+    subscription, deferred by its items' template: the deliberate revenue difference (billing never
+    billed it; :func:`sandboxes.revenue_schedule.hand_entered_subscription`)."""
+    for company_id in store.companies:
+        for item in store.all(company_id, "items"):
+            if item["number"] not in NOT_DEFERRED:
+                item["_defaultDeferralTemplateCode"] = "SUB-12M"
+    won = [o for o in org.all("Opportunity") if o["StageName"] == "Closed Won"]
+    by_hand = hand_entered_subscription([(o["Id"], o["CloseDate"]) for o in won[: len(won) // 2]])
+    for company_id in store.companies:
+        for invoice in store.all(company_id, "salesInvoices"):
+            if by_hand and invoice.get("externalDocumentNumber") == strata_key(by_hand):
+                posting.defer(store, company_id, invoice)
 
 
 def _unlocked(store: Store, company_id: str, action: Any, record: dict[str, Any]) -> None:

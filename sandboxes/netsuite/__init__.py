@@ -95,6 +95,11 @@ Other choices where NetSuite's documentation is silent or could not be checked:
   A line with ``isClosed: true`` is closed ("Use Case For Updating Your Sales Order" writes the
   field ``isclosed``; the camel case is GUESSED); once every line is closed the order's status
   is ``Closed``. Invoicing a closed order is not refused here (NetSuite would).
+* Revenue recognition (classic): an invoice item line with ``revRecStartDate``/``revRecEndDate`` gets a
+  system-generated ``revRecSchedule`` record (read and SuiteQL ``revrecschedule`` only; a create or change
+  is refused), straight line by exact days over those dates, one ``recurrence`` line per posting period.
+  The record type and its ``recurrence`` sublist exist (Schema Browser); the field names ``sourceTran``,
+  ``entity``, ``totalAmount``, ``jdate`` and the rounding (the last period takes the rest) are GUESSED.
 """
 
 from sandboxes.netsuite.app import NetSuiteSandbox, create_netsuite_sandbox

@@ -58,6 +58,8 @@ class RecordType:
     required: tuple[str, ...] = ()
     sublists: dict[str, dict[str, str]] = field(default_factory=dict)
     read_only: tuple[str, ...] = ()
+    system_generated: bool = False
+    """Made by NetSuite itself (revenue recognition schedules): read and searched, never created by a client."""
     posting: bool = False
     """A posting transaction: refused in a closed accounting period."""
     suiteql_type: str | None = None
@@ -85,7 +87,18 @@ FIXED_LISTS: dict[str, dict[str, str]] = {
 }
 """Lists the account has but this sandbox does not serve as records (currencies, terms, chart of accounts)."""
 
-_LINE = {"item": "ref:serviceSaleItem", "quantity": FLOAT, "rate": FLOAT, "amount": FLOAT, "description": TEXT}
+_LINE = {
+    "item": "ref:serviceSaleItem",
+    "quantity": FLOAT,
+    "rate": FLOAT,
+    "amount": FLOAT,
+    "description": TEXT,
+    "revRecStartDate": DATE,
+    "revRecEndDate": DATE,
+}
+"""A transaction's item line; ``revRecStartDate``/``revRecEndDate`` (the Rev Rec Start and End Date
+of the line) make NetSuite's revenue recognition schedule run over those dates instead of the
+template's period (Schema Browser, ``revrecschedule.amortizationperiod``)."""
 _ORDER_LINE = {"line": LINE, **_LINE, "isClosed": BOOL}
 """A sales order's item line: ``line`` is the sublist's key (NetSuite numbers it), ``isClosed``
 closes it ("Use Case For Updating Your Sales Order": PATCH ``{"item": {"items": [{"line": 1,
@@ -204,8 +217,34 @@ RECORD_TYPES: dict[str, RecordType] = {
             posting=True,
             suiteql_type="Journal",
         ),
+        RecordType(
+            "revRecSchedule",
+            {
+                "name": TEXT,
+                "sourceTran": "ref:invoice",
+                "entity": "ref:customer",
+                "item": "ref:serviceSaleItem",
+                "revRecStartDate": DATE,
+                "revRecEndDate": DATE,
+                "totalAmount": FLOAT,
+            },
+            sublists={
+                "recurrence": {
+                    "postingPeriod": "ref:accountingPeriod",
+                    "incomeAccount": "ref:account",
+                    "amount": FLOAT,
+                    "jdate": DATE,
+                }
+            },
+            read_only=("name", "sourceTran", "entity", "item", "revRecStartDate", "revRecEndDate", "totalAmount"),
+            system_generated=True,
+        ),
     )
 }
+"""``revRecSchedule``: the Revenue Recognition Schedule NetSuite generates for an item line sold with
+a template (Help Center "Revenue Recognition Schedule": system-generated, read and searched only).
+Its ``recurrence`` sublist holds the amount of each posting period. Field names beyond the schedule's
+internal ids are GUESSED from the Schema Browser's ``revrecschedule`` and ``recurrence`` entries."""
 
 TRANSFORMS = {("salesOrder", "invoice"), ("invoice", "creditMemo"), ("invoice", "customerPayment")}
 """(source, target) pairs ``!transform`` serves."""

@@ -7,7 +7,9 @@ Id, ``itemId`` = its ProductCode), and every Closed Won opportunity a sales orde
 = the Opportunity Id) with its line items; the older half of those orders are invoiced, and some
 invoices paid. Subsidiaries follow the account's currency (USD, EUR, GBP). Accounting periods are
 the months of 2024 to 2027; the months of 2024 are closed (the seeded 2024 transactions were
-posted before they closed).
+posted before they closed). One invoice was entered by hand as a 12-month subscription (its lines
+carry rev rec dates, so NetSuite scheduled its revenue) that billing never billed: the deliberate
+revenue difference (:func:`sandboxes.revenue_schedule.hand_entered_subscription`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from sandboxes.netsuite.schema import FIXED_LISTS, RECORD_TYPES
+from sandboxes.revenue_schedule import hand_entered_subscription, twelve_months_from
 from sandboxes.salesforce.seed import PRODUCTS
 from sandboxes.salesforce.seed import seed as seed_salesforce
 from sandboxes.salesforce.store import Store as SalesforceStore
@@ -88,6 +91,8 @@ def seed(store: Store, seed_value: int) -> None:
         customers[account["Id"]] = create(RECORD_TYPES["customer"], values, stamp=account["CreatedDate"][:19] + "Z")
 
     won = [o for o in org.all("Opportunity") if o["StageName"] == "Closed Won"]
+    by_hand = hand_entered_subscription([(o["Id"], o["CloseDate"]) for o in won[: len(won) // 2]])
+    hand_entered: str | None = None
     for number, opportunity in enumerate(won):
         lines = [
             {"item": {"id": items[line["Product2Id"]]}, "quantity": line["Quantity"], "rate": line["UnitPrice"]}
@@ -106,6 +111,8 @@ def seed(store: Store, seed_value: int) -> None:
         if number < len(won) // 2:
             dated = {"tranDate": opportunity["CloseDate"]}
             invoice = store.transform(RECORD_TYPES["salesOrder"], order, RECORD_TYPES["invoice"], dated, stamp=STAMP)
+            if opportunity["Id"] == by_hand:
+                hand_entered = invoice
             if rng.random() < 0.5:
                 store.transform(RECORD_TYPES["invoice"], invoice, RECORD_TYPES["customerPayment"], dated, stamp=STAMP)
 
@@ -122,3 +129,9 @@ def seed(store: Store, seed_value: int) -> None:
                 "isYear": False,
             }
             create(RECORD_TYPES["accountingPeriod"], values, stamp=STAMP)
+    if hand_entered is not None:  # entered by hand as a 12-month subscription: NetSuite schedules its revenue
+        record = store.records["invoice"][hand_entered]
+        first = dt.date.fromisoformat(record["tranDate"])
+        for line in record["item"]:
+            line["revRecStartDate"], line["revRecEndDate"] = first.isoformat(), twelve_months_from(first).isoformat()
+        store.schedule_revenue(record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sandboxes.netsuite.schema import (
     NsError,
     RecordType,
 )
+from sandboxes.revenue_schedule import daily_rate_schedule
 from sandboxes.state_file import JsonStateFile
 
 STATE_FILE = "netsuite.json"
@@ -124,6 +126,7 @@ class Store(JsonStateFile):
     # -- writes ------------------------------------------------------------------------------
     def create(self, record_type: RecordType, values: dict[str, Any], *, stamp: str | None = None) -> str:
         """Insert a record after validation and business rules; returns its internal id."""
+        _refuse_system_generated(record_type)
         with self._lock:
             clean = self._validate(record_type, values, creating=True)
             if clean.get("externalId") and self.by_external_id(record_type, clean["externalId"]):
@@ -139,12 +142,15 @@ class Store(JsonStateFile):
             self.records[record_type.name][record_id] = record
             if record_type.name == "customerPayment":
                 self._apply_payment(record)
+            if record_type.name == "invoice":
+                self.schedule_revenue(record)
             self._count_write(record_type)
             self.save()
             return record_id
 
     def update(self, record_type: RecordType, record_id: str, values: dict[str, Any]) -> None:
         """Change fields of a record (a sublist given replaces the old lines)."""
+        _refuse_system_generated(record_type)
         with self._lock:
             record = self.get(record_type, record_id)
             clean = self._validate(record_type, values, creating=False)
@@ -164,6 +170,7 @@ class Store(JsonStateFile):
 
     def delete(self, record_type: RecordType, record_id: str) -> None:
         """Delete a record; refused while another record references it."""
+        _refuse_system_generated(record_type)
         with self._lock:
             self.get(record_type, record_id)
             for other_type, table in self.records.items():
@@ -363,6 +370,28 @@ class Store(JsonStateFile):
             invoice["amountRemaining"] = max(remaining, 0.0)
             invoice["status"] = "Paid In Full" if remaining <= 0 else "Open"
 
+    def schedule_revenue(self, invoice: Record) -> None:
+        """A revenue recognition schedule for each line with rev rec dates (the item's template,
+        straight-line by exact days, runs over the line's dates)."""
+        for number, line in enumerate(invoice.get("item") or [], start=1):
+            start, end = line.get("revRecStartDate"), line.get("revRecEndDate")
+            if not start or not end:
+                continue
+            amount = Decimal(str(line.get("amount") or 0))
+            recurrence = []
+            for first, share in daily_rate_schedule(amount, dt.date.fromisoformat(start), dt.date.fromisoformat(end)):
+                period = self.period_of(first.isoformat())
+                recurrence.append({"postingPeriod": period["id"] if period else None, "incomeAccount": REVENUE_ACCOUNT,
+                                   "amount": float(share), "jdate": first.isoformat()})  # fmt: skip
+            schedule_id = self.next_id()
+            self.records["revRecSchedule"][schedule_id] = {
+                **dict.fromkeys(RECORD_TYPES["revRecSchedule"].all_fields()),
+                "id": schedule_id, "name": f"{invoice['tranId']} line {number}", "sourceTran": invoice["id"],
+                "entity": invoice.get("entity"), "item": line.get("item"), "revRecStartDate": start,
+                "revRecEndDate": end, "totalAmount": float(amount), "recurrence": recurrence,
+                "dateCreated": invoice.get("dateCreated"), "lastModifiedDate": invoice.get("dateCreated"),
+            }  # fmt: skip
+
     def period_of(self, day: str) -> Record | None:
         """The (non-quarter, non-year) accounting period containing ``day``."""
         for period in self.records["accountingPeriod"].values():
@@ -371,6 +400,15 @@ class Store(JsonStateFile):
             if period["startDate"] <= day <= period["endDate"]:
                 return period
         return None
+
+
+REVENUE_ACCOUNT = "4"
+"""The income account schedules recognise into (``4000 Subscription Revenue``, the item's income account)."""
+
+
+def _refuse_system_generated(record_type: RecordType) -> None:
+    if record_type.system_generated:
+        raise NsError(400, "INVALID_RCRD_TYPE", f"You cannot create or change a {record_type.name} record.")
 
 
 def _references(record_type: RecordType, record: Record, target: str, target_id: str) -> bool:

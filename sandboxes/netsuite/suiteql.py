@@ -8,10 +8,11 @@ Grammar (keywords case-insensitive)::
     literal   := 'string' ('' escapes a quote) | number
 
 Tables: ``customer``, ``subsidiary``, ``accountingperiod``, ``item`` (the service sale items,
-``itemtype = 'Service'``) and ``transaction`` (sales orders, invoices, credit memos, payments and
-journal entries, with SuiteQL's ``type`` codes ``SalesOrd``, ``CustInvc``, ``CustCred``,
-``CustPymt``, ``Journal``). Columns are the REST field names in lower case (``companyname``,
-``externalid``, ``trandate``, ...); a reference column holds the target's internal id.
+``itemtype = 'Service'``), ``revrecschedule`` (revenue recognition schedules) and ``transaction``
+(sales orders, invoices, credit memos, payments and journal entries, with SuiteQL's ``type``
+codes ``SalesOrd``, ``CustInvc``, ``CustCred``, ``CustPymt``, ``Journal``). Columns are the REST
+field names in lower case (``companyname``, ``externalid``, ``trandate``, ...); a reference column
+holds the target's internal id.
 
 As in SuiteQL's REST answers, every value is a string, booleans are ``"T"``/``"F"``, dates are
 written ``M/D/YYYY``, empty columns are left out of the row, and each row has ``"links": []``.
@@ -37,6 +38,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "accountingperiod": ("accountingPeriod",),
     "item": ("serviceSaleItem",),
     "transaction": ("salesOrder", "invoice", "creditMemo", "customerPayment", "journalEntry"),
+    "revrecschedule": ("revRecSchedule",),
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"

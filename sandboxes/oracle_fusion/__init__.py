@@ -81,6 +81,11 @@ GUESSED (no published example was reachable):
   ``ledgersLOV.CurrencyCode``; of ``accountingPeriodStatusLOV`` only its key and ``ClosingStatus``
   values are published: ``PeriodYear``/``PeriodNumber``/``StartDate``/``EndDate`` and the finder
   ``PeriodStatusFinder`` are GUESSED, and ``PeriodNameId`` is taken to be the period name).
+* Revenue scheduling: ``receivablesInvoiceLines.AccountingRule``/``RuleStartDate``/``RuleEndDate`` and the
+  invoice's ``InvoicingRule`` are in Oracle's example; Revenue Recognition is taken to have run at once,
+  leaving a ``receivablesInvoiceDistributions`` child (its attributes ``AccountingDate`` and
+  ``InvoiceLineNumber`` GUESSED) with one ``Revenue`` row per period of a ruled line (only the rule
+  *Daily Revenue Rate, Partial Periods* is set up; the last period takes the rounding, GUESSED).
 * No throttling of its own (Oracle's limits are not published per pod); 429s come from faults.
 * No tax, no currency conversion, no inventory; collections are in id order unless ``orderBy``.
 """

@@ -72,9 +72,45 @@ INVOICE_LINES = Resource(
         "SalesOrderLine": "str",
         "SalesOrderDate": "date",
         "TaxClassificationCode": "str",
+        "AccountingRule": "str",
+        "AccountingRuleDuration": "int",
+        "RuleStartDate": "date",
+        "RuleEndDate": "date",
     },
     _ro("CustomerTransactionLineId", "LineAmount"),
 )
+"""``AccountingRule`` (the revenue scheduling rule), ``AccountingRuleDuration``, ``RuleStartDate`` and
+``RuleEndDate`` are in Oracle's example "Create an Invoice with an In Advance Invoicing Rule and Revenue
+Scheduling Rule" (with the invoice's ``InvoicingRule``)."""
+INVOICE_DISTRIBUTIONS = Resource(
+    "receivablesInvoiceDistributions",
+    FSCM,
+    "DistributionId",
+    {
+        "DistributionId": "int",
+        "InvoiceLineNumber": "int",
+        "AccountClass": "str",
+        "AccountCombination": "str",
+        "Amount": "num",
+        "Percent": "num",
+        "AccountingDate": "date",
+    },
+    _ro(
+        "DistributionId",
+        "InvoiceLineNumber",
+        "AccountClass",
+        "AccountCombination",
+        "Amount",
+        "Percent",
+        "AccountingDate",
+    ),
+    writable=False,
+)
+"""The invoice's distributions after Revenue Recognition ran: ``Receivable`` on the accounting date,
+``Revenue`` per line (per period of its revenue schedule for a line with a rule). The child's name and
+``AccountClass``, ``AccountCombination``, ``Amount``, ``Percent`` follow Oracle's example "Create an
+Invoice with Distributions of Type Tax, Freight, Revenue, and Receivables"; ``AccountingDate`` (the GL date
+of a scheduled period's revenue) and ``InvoiceLineNumber`` are GUESSED."""
 INVOICES = Resource(
     "receivablesInvoices",
     FSCM,
@@ -104,6 +140,7 @@ INVOICES = Resource(
         "LegalEntityIdentifier": "str",
         "PurchaseOrder": "str",
         "ShipToCustomerNumber": "str",
+        "InvoicingRule": "str",
         "CreationDate": "str",
         "LastUpdateDate": "str",
     },
@@ -116,7 +153,7 @@ INVOICES = Resource(
         "LastUpdateDate",
         "LegalEntityIdentifier",
     ),
-    children={"receivablesInvoiceLines": INVOICE_LINES},
+    children={"receivablesInvoiceLines": INVOICE_LINES, "receivablesInvoiceDistributions": INVOICE_DISTRIBUTIONS},
     finders={
         "PrimaryKey": ("CustomerTransactionId",),
         "invoiceSearch": ("TransactionNumber", "BillToCustomerNumber", "BusinessUnit"),

@@ -8,7 +8,9 @@ every Product2 of the Salesforce seed as an item (``ItemNumber`` = the ProductCo
 every Salesforce Account as a customer account (``PartyNumber`` and ``SourceSystemReferenceValue``
 = the Account Id, as Strata's connector keys a customer it syncs); every Closed Won opportunity as
 an order-hub order (``SourceTransactionNumber`` = the Opportunity Id, source system ``STRATA``), and
-the older half of those invoiced (``TransactionNumber`` = the Opportunity Id, lines naming the order).
+the older half of those invoiced (``TransactionNumber`` = the Opportunity Id, lines naming the order);
+one of those was entered by hand as a 12-month subscription with a revenue scheduling rule, which billing
+never billed: the deliberate revenue difference.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sandboxes.netsuite.seed import salesforce_org
 from sandboxes.oracle_fusion import writes
 from sandboxes.oracle_fusion.resources import AR_APPLICATION, GL_APPLICATION, RESOURCES
+from sandboxes.revenue_schedule import hand_entered_subscription, twelve_months_from
 from sandboxes.salesforce.seed import PRODUCTS
 
 if TYPE_CHECKING:
@@ -153,6 +156,7 @@ def _account(account: dict[str, Any], terms: str) -> dict[str, Any]:
 def _transactions(store: Store, org: Any, units: dict[str, str]) -> None:
     won = [o for o in org.all("Opportunity") if o["StageName"] == "Closed Won"]
     currencies = {a["Id"]: a["CurrencyIsoCode"] for a in org.all("Account")}
+    by_hand = hand_entered_subscription([(o["Id"], o["CloseDate"]) for o in won[: len(won) // 2]])
     for number, opportunity in enumerate(won):
         lines = [line for line in org.all("OpportunityLineItem") if line["OpportunityId"] == opportunity["Id"]]
         if not lines:
@@ -206,12 +210,22 @@ def _transactions(store: Store, org: Any, units: dict[str, str]) -> None:
                         "Quantity": line["Quantity"],
                         "UnitSellingPrice": line["UnitPrice"],
                         "SalesOrder": order["OrderNumber"],
+                        **(_scheduled(opportunity["CloseDate"]) if opportunity["Id"] == by_hand else {}),
                     }
                     for n, line in enumerate(lines, start=1)
                 ],
+                **({"InvoicingRule": "In Advance Invoice"} if opportunity["Id"] == by_hand else {}),
             },
             upsert=False,
         )
+
+
+def _scheduled(close_date: str) -> dict[str, Any]:
+    """The revenue scheduling of the invoice entered by hand as a 12-month subscription (the deliberate
+    revenue difference: billing never billed it; :func:`sandboxes.revenue_schedule.hand_entered_subscription`)."""
+    first = dt.date.fromisoformat(close_date)
+    return {"AccountingRule": "Daily Revenue Rate, Partial Periods", "RuleStartDate": close_date,
+            "RuleEndDate": twelve_months_from(first).isoformat()}  # fmt: skip
 
 
 def _unlocked(store: Store, action: Callable[[], None]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from sandboxes.oracle_fusion.resources import AR_APPLICATION, GL_APPLICATION, RESOURCES, Resource
 from sandboxes.oracle_fusion.rest import OracleError, bad, check_value, decimal
 from sandboxes.oracle_fusion.store import Record, Store, now
+from sandboxes.revenue_schedule import daily_rate_schedule
 
 TRANSACTION_SOURCES = {"Strata Manual": "manual", "Manual": "manual", "Distributed Order Orchestration": "automatic"}
 """Receivables transaction sources and their numbering (manual: the caller gives ``TransactionNumber``)."""
@@ -286,8 +287,43 @@ def _legal_identifier(store: Store, bu: Record) -> str | None:
     return str(entity["LegalEntityIdentifier"]) if entity else None
 
 
+REVENUE_SCHEDULING_RULES = ("Daily Revenue Rate, Partial Periods",)
+"""Revenue scheduling rules set up in the sandbox: Oracle's daily-rate rule over the line's dates."""
+INVOICING_RULES = ("In Advance Invoice", "Advance Invoice", "In Arrears Invoice")
+RECEIVABLE_ACCOUNT, REVENUE_ACCOUNT = "101.10.12100.000", "101.10.41000.000"
+
+
+def _distributions(store: Store, record: Record) -> list[Record]:
+    """Receivable and revenue distributions, as Revenue Recognition leaves them: a line with a revenue
+    scheduling rule gets one revenue distribution per period of its schedule (daily rate, partial periods)."""
+    lines = record.get("receivablesInvoiceLines") or []
+    ruled = [line for line in lines if line.get("AccountingRule")]
+    if ruled and record.get("InvoicingRule") not in INVOICING_RULES:
+        raise bad("You must provide an invoicing rule when you provide a revenue scheduling rule.", "AR_NO_INV_RULE")
+    total = sum((decimal(line["LineAmount"]) for line in lines), Decimal(0))
+    rows = [{"InvoiceLineNumber": None, "AccountClass": "Receivable", "AccountCombination": RECEIVABLE_ACCOUNT,
+             "Amount": number(total), "Percent": 100, "AccountingDate": record["AccountingDate"]}]  # fmt: skip
+    for line in lines:
+        amount = decimal(line["LineAmount"])
+        periods = [(dt.date.fromisoformat(record["AccountingDate"]), amount)]
+        if line.get("AccountingRule"):
+            if line["AccountingRule"] not in REVENUE_SCHEDULING_RULES:
+                raise bad(f"The revenue scheduling rule {line['AccountingRule']} isn't valid.", "AR_INVALID_RULE")
+            if not line.get("RuleStartDate") or not line.get("RuleEndDate"):
+                raise bad("A daily revenue rate rule needs a rule start date and a rule end date.", "AR_RULE_DATES")
+            start, end = dt.date.fromisoformat(line["RuleStartDate"]), dt.date.fromisoformat(line["RuleEndDate"])
+            periods = daily_rate_schedule(amount, start, end)
+        for day, share in periods:
+            percent = (share * 100 / amount).quantize(Decimal("0.0001")) if amount else Decimal(0)
+            rows.append({"InvoiceLineNumber": line["LineNumber"], "AccountClass": "Revenue",
+                         "AccountCombination": REVENUE_ACCOUNT, "Amount": number(share), "Percent": number(percent),
+                         "AccountingDate": day.isoformat()})  # fmt: skip
+    return [{**row, "DistributionId": store.new_id()} for row in rows]
+
+
 def _invoice(store: Store, body: Record) -> Record:
     record = _transaction(store, RESOURCES["receivablesInvoices"], body, credit=False)
+    record["receivablesInvoiceDistributions"] = _distributions(store, record)
     if record.get("InvoiceStatus") == "Complete":
         # GUESSED: an order's invoice closes it (Oracle closes an order once its lines are fulfilled and
         # invoiced; there is no fulfilment here, so the invoice naming the order in SalesOrder does it).

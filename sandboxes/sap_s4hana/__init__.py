@@ -28,6 +28,8 @@ GUESSED (no published artefact in the collection; see also :mod:`.guessed` and :
   custom CDS view ``YY1_POSTINGPERIOD_CDS`` (posting period status: SAP releases no OData API for
   it) — their ``$metadata`` is generated; the SOAP journal entry message's element names beyond
   the header (``DebtorItem/InvoiceReference`` especially).
+* Deferred revenue has no sandbox part of its own: S/4HANA's released sales and billing APIs carry no
+  service period, so the connector posts deferral journal entries, which land as G/L line items.
 * The billing run happens synchronously when an order becomes billable (no billing block); real
   SAP runs the billing due list as a job. Billing documents take ``DocumentReferenceID`` from the
   order's ``AccountingDocExternalReference`` and their date from ``RequestedDeliveryDate``.

@@ -10,17 +10,21 @@ code is cut and this seed has no deliberate item inconsistency) valued at compan
 its list price in each company code's currency. Every Salesforce Account is a business partner
 (organization) with the customer role in the company code and sales area of its currency;
 ``BusinessPartnerIDByExtSystem`` holds the Account Id (18 characters fit the field's 20), as
-Strata's connector writes it. No sales documents are seeded.
+Strata's connector writes it. No sales documents are seeded; one customer's 12-month subscription was
+entered by hand in the G/L with its revenue deferral (journal entries), which billing never billed: the
+deliberate revenue difference.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from sandboxes.netsuite.seed import salesforce_org
+from sandboxes.revenue_schedule import daily_rate_schedule, hand_entered_subscription, twelve_months_from
 from sandboxes.salesforce.seed import PRODUCTS
-from sandboxes.sap_s4hana.rules import create, padded
+from sandboxes.sap_s4hana.rules import create, padded, post
 
 if TYPE_CHECKING:
     from sandboxes.sap_s4hana.store import Store
@@ -100,3 +104,43 @@ def seed(store: Store, seed_value: int) -> None:
             partner["to_BusinessPartnerTax"] = [{"BPTaxType": f"{country or 'US'}0", "BPTaxNumber":
                                                  account["Tax_Id__c"][:20]}]  # fmt: skip
         create(store, store.sets["A_BusinessPartner"], partner)
+    _hand_entered_deferral(store, org, by_currency)
+
+
+def _hand_entered_deferral(store: Store, org: Any, by_currency: dict[str, str]) -> None:
+    """The deliberate revenue difference: a 12-month subscription of one customer entered by hand in the
+    G/L (no sales document; billing never billed it), deferred the way Strata's connector defers an
+    invoice (:mod:`apis.system.erp.connectors.sap_s4hana_deferrals`, items' text ``REVREC <reference>
+    <customer>``): revenue to deferred revenue on the start date, then each month's part back to revenue."""
+    won = [o for o in org.all("Opportunity") if o["StageName"] == "Closed Won"]
+    by_hand = hand_entered_subscription([(o["Id"], o["CloseDate"]) for o in won[: len(won) // 2]])
+    opportunity = next((o for o in won if o["Id"] == by_hand), None)
+    if opportunity is None:
+        return
+    account = next(a for a in org.all("Account") if a["Id"] == opportunity["AccountId"])
+    company = by_currency.get(account["CurrencyIsoCode"], "1710")
+    partner = store.where("A_BusinessPartner", BusinessPartnerIDByExtSystem=account["Id"])[0]["BusinessPartner"]
+    amount = sum(
+        (Decimal(str(line["Quantity"])) * Decimal(str(line["UnitPrice"])) for line in org.all("OpportunityLineItem")
+         if line["OpportunityId"] == opportunity["Id"]),
+        Decimal(0),
+    )  # fmt: skip
+    first = dt.date.fromisoformat(opportunity["CloseDate"])
+    periods = store.all("YY1_PostingPeriod")
+    saved = [p["PostingPeriodIsOpen"] for p in periods]
+    for period in periods:  # posted before 2024 closed, like the other seeds' history
+        period["PostingPeriodIsOpen"] = True
+    try:
+        text = f"REVREC {opportunity['Id']} {partner}"
+        post(store, company, first.isoformat(), "SA", [
+            {"GLAccount": "4000", "Amount": amount, "Text": f"Deferral {opportunity['Id']}"},
+            {"GLAccount": "2200", "Amount": -amount, "Text": f"Deferral {opportunity['Id']}"},
+        ], assignment=opportunity["Id"][:18], header_text="Revenue deferral")  # fmt: skip
+        for day, share in daily_rate_schedule(amount, first, twelve_months_from(first)):
+            post(store, company, day.isoformat(), "SA", [
+                {"GLAccount": "2200", "Amount": share, "Text": text},
+                {"GLAccount": "4000", "Amount": -share, "Text": text},
+            ], assignment=f"R{day:%Y%m}{opportunity['Id'][-11:]}", header_text="Revenue deferral")  # fmt: skip
+    finally:
+        for period, was_open in zip(periods, saved, strict=True):
+            period["PostingPeriodIsOpen"] = was_open

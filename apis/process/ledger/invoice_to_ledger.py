@@ -7,7 +7,9 @@ Read top to bottom; each ``run_step`` is one durable step::
                           (a closed period: held, before any write)
     await_posting_window  the pause until the next posting window (durable sleep)
     commit_tax            the tax transaction, committed (document code = invoice number) → tax_committed
-    post_invoice          the ERP invoice (external id = the Stripe invoice id), xref "invoice" → posted
+    post_invoice          the ERP invoice (external id = the Stripe invoice id), xref "invoice" → posted;
+                          each line carries its service period, over which the ERP recognises
+                          the revenue ratably by month (how, per ERP: ErpConnector.create_invoice)
     record_posting        strata.invoice.posted, in the state's transaction            → completed
 
 Exactly-once at the vendors: the tax transaction is keyed by (company, invoice number) and
@@ -23,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from apis.canonical import Address, DocumentLineInput, InvoiceCreate, Money, TaxLineRequest, TaxTransactionCreate
+from apis.canonical import Address, InvoiceCreate, InvoiceLineInput, Money, TaxLineRequest, TaxTransactionCreate
 from apis.process.engine import sleep, workflow
 from apis.process.event_types import InvoicePosted, event_data
 from apis.process.ledger.hold import Held, hold
@@ -186,11 +188,13 @@ async def post_invoice(transaction_id: str, plan: InvoicePlan) -> Posted | Held:
                 due_date=plan.due_date,
                 currency=plan.currency,
                 lines=[
-                    DocumentLineInput(
+                    InvoiceLineInput(
                         item_id=line.item_id,
                         quantity=line.quantity,
                         unit_price=line.unit_price,
                         description=line.description,
+                        service_start=line.service_start,
+                        service_end=line.service_end,
                     )
                     for line in plan.lines
                 ],

@@ -19,7 +19,15 @@ from typing import Any
 
 import msgspec
 
-from apis.canonical import BillingCustomer, BillingInvoice, ErpCustomer, Item, LegalEntity
+from apis.canonical import (
+    BillingCustomer,
+    BillingInvoice,
+    BillingInvoiceLine,
+    ErpCustomer,
+    Item,
+    LegalEntity,
+    billed_service_period,
+)
 from apis.process.runtime import ProcessRuntime
 from core.errors import BusinessRuleViolation
 
@@ -38,6 +46,10 @@ class LedgerLine(msgspec.Struct, frozen=True, kw_only=True):
     unit_price: str
     amount: str
     """Line amount (quantity × unit price), decimal string in the invoice currency."""
+    service_start: dt.date | None = None
+    """First day of the service period the line bills (Stripe's ``period.start``), if it bills one."""
+    service_end: dt.date | None = None
+    """Last day of that period (the day before Stripe's exclusive ``period.end``)."""
 
 
 def broken(code: str, detail: str, owner: str, pointer: str) -> BusinessRuleViolation:
@@ -96,7 +108,12 @@ async def ledger_lines(process: ProcessRuntime, invoice: BillingInvoice) -> list
         if item is None:
             unmapped.append({"pointer": pointer, "detail": f"{code}: no ERP item"})
             continue
-        mapped.append(_line(code, item.id, line.description, line.quantity, Decimal(line.amount.amount)))
+        mapped.append(
+            msgspec.structs.replace(
+                _line(code, item.id, line.description, line.quantity, Decimal(line.amount.amount)),
+                **service_days(line),
+            )
+        )
     if unmapped:
         raise BusinessRuleViolation(
             "product_unmapped",
@@ -105,6 +122,12 @@ async def ledger_lines(process: ProcessRuntime, invoice: BillingInvoice) -> list
             field_errors=unmapped,
         )
     return mapped
+
+
+def service_days(line: BillingInvoiceLine) -> dict[str, dt.date]:
+    """The line's service period as ``LedgerLine`` fields (none for a one-off charge)."""
+    period = billed_service_period(line)
+    return {} if period is None else {"service_start": period[0], "service_end": period[1]}
 
 
 async def product_code(process: ProcessRuntime, price_id: str, currency: str) -> str | None:

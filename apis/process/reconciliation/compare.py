@@ -21,6 +21,7 @@ from apis.process.reconciliation.documents import (
     period_of,
 )
 from apis.process.reconciliation.model import Links, Mismatch
+from apis.process.reconciliation.revenue import compare_revenue
 from apis.process.reconciliation.snapshot import BillingSide, CatalogSide, CrmSide, ErpSide, XrefLink
 
 
@@ -65,6 +66,7 @@ def reconcile(
         *compare_invoices(documents, period),
         *compare_payments(erp, billing, links, period),
         *compare_catalog(erp, billing, catalog),
+        *compare_revenue(documents, erp, period),
     ]
     records = {
         "crm_accounts": len(crm.accounts),
@@ -77,6 +79,7 @@ def reconcile(
         "billing_prices": len(billing.prices),
         "billing_payments": len(billing.payments),
         "catalog_skus": len(catalog.skus),
+        "erp_revenue_lines": len(erp.revenue),
     }
     summary = Summary(
         records=records,

@@ -13,7 +13,9 @@ fixes it. The kinds, by comparison:
 * payments (billing ↔ ERP cash applications, for the period): ``payment_missing_in_erp``,
   ``payment_missing_in_billing``, ``payment_amount_mismatch``, ``payment_not_posted_in_erp``;
 * catalogue (ERP items ↔ billing prices ↔ product platform SKUs): ``item_missing_in_erp``,
-  ``item_code_mismatch``, ``price_mismatch``.
+  ``item_code_mismatch``, ``price_mismatch``;
+* revenue (ERP revenue recognised in the period ↔ the ratable share of billed service periods, per
+  customer): ``revenue_mismatch`` (:mod:`apis.process.reconciliation.revenue`).
 
 A record created through Strata is consistent by construction: its cross-references (written by
 the workflows, :mod:`apis.process.xref`) are believed before the ids a vendor record carries itself.

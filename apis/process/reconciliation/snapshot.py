@@ -30,6 +30,7 @@ from apis.canonical import (
     Item,
     Page,
     PaymentIntent,
+    RecognizedRevenue,
     Sku,
 )
 from apis.process.runtime import runtime
@@ -72,6 +73,8 @@ class ErpSide(msgspec.Struct, frozen=True, kw_only=True):
     payments: list[CustomerPayment]
     missing_payment_ids: list[str]
     """ERP payment ids the xref store names that the ERP does not have."""
+    revenue: list[RecognizedRevenue] = []
+    """Revenue the ERP recognised in the run's period over service periods (:func:`fetch_revenue`)."""
 
 
 class BillingSide(msgspec.Struct, frozen=True, kw_only=True):
@@ -148,6 +151,11 @@ async def fetch_erp(links: list[XrefLink]) -> ErpSide:
         payments=payments,
         missing_payment_ids=missing,
     )
+
+
+async def fetch_revenue(period: str) -> list[RecognizedRevenue]:
+    """What the ERP recognised in ``period`` over service periods (deferred revenue released)."""
+    return await runtime().erp.list_recognized_revenue(period)
 
 
 async def fetch_billing() -> BillingSide:

@@ -9,6 +9,7 @@ read before)::
     fetch_erp          ERP customers, invoices, items, linked customer payments
     fetch_billing      billing customers, invoices, products, prices, payments
     fetch_catalog      product platform products and SKUs
+    fetch_revenue      revenue the ERP recognised in the period over service periods
     compare_and_store  the report, the run's end and strata.reconciliation.completed, in one transaction
 
 The workflow id is the run id for a run started through the API, and
@@ -39,6 +40,7 @@ from apis.process.reconciliation.snapshot import (
     fetch_catalog,
     fetch_crm,
     fetch_erp,
+    fetch_revenue,
     read_xrefs,
 )
 from apis.process.reconciliation.store import Run, RunStore
@@ -72,6 +74,8 @@ async def reconciliation(run_id: str | None, period: str) -> dict[str, Any]:
     erp = await _step(run_id, "fetch_erp", fetch_erp, xrefs)
     billing = await _step(run_id, "fetch_billing", fetch_billing)
     catalog = await _step(run_id, "fetch_catalog", fetch_catalog)
+    revenue = await _step(run_id, "fetch_revenue", fetch_revenue, period)
+    erp = msgspec.structs.replace(erp, revenue=revenue)
     count = await _step(
         run_id, "compare_and_store", compare_and_store, run_id, period, xrefs, crm, erp, billing, catalog
     )

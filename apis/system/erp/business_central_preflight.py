@@ -1,11 +1,19 @@
-"""Business Central preflight: Entra ID issues a token, the environment answers API v2.0, and the
-configured company exists. Whether the number series take our numbers is not readable through API
-v2.0 (no number-series entity): it is reported unchecked, with how to verify it.
+"""Business Central preflight: Entra ID issues a token, the environment answers API v2.0, the
+configured company exists, and its items carry a *Default Deferral Template Code*. Whether the
+number series take our numbers is not readable through API v2.0 (no number-series entity): it is
+reported unchecked, with how to verify it.
+
+Deferred revenue: API v2.0's sales invoice lines carry no deferral field, so a line billed over a
+service period is deferred by its item's default deferral template alone. The template is not on
+API v2.0's ``items`` page either; it is read from the *Item Card* page published as the OData V4
+web service ``ItemCard`` (``/ODataV4/Company('<name>')/ItemCard``, field
+``Default_Deferral_Template_Code``; the service name is the tenant's choice, GUESSED here).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -46,6 +54,8 @@ async def business_central_preflight(link: VendorLink[ClientSecret], settings: B
         + ("" if found else f" (it has: {', '.join(names) or 'none'})"),
         "set STRATA_BUSINESS_CENTRAL_COMPANY to the name of the company to post to, or create it",
     )
+    if found:
+        await _deferral_templates(connector, settings, checks)
     checks.unchecked(
         "number_series",
         "API v2.0 shows no number series: whether customer numbers may be set by us is not readable",
@@ -53,3 +63,27 @@ async def business_central_preflight(link: VendorLink[ClientSecret], settings: B
         "'Manual Nos.' on (we write customer numbers carrying our ids)",
     )
     return checks.results
+
+
+async def _deferral_templates(connector: Any, settings: BusinessCentralSettings, checks: Checks) -> None:
+    """Which items defer their revenue (a Default Deferral Template Code) and which are recognised when invoiced."""
+    base = connector.http.api_base.removesuffix("/api/v2.0")
+    url = f"{base}/ODataV4/Company('{quote(settings.company, safe='')}')/ItemCard"
+    action = (
+        "publish the Item Card page (page 30) as the OData V4 web service 'ItemCard' (page 'Web Services'), "
+        "and set 'Default Deferral Template Code' on every item sold by subscription (a template with "
+        "Calc. Method 'Days per Period'): Business Central defers invoice lines by the item only"
+    )
+    async with checks.step("deferral_templates", action):
+        body = await connector.http.call("GET", url, params={"$select": "No,Default_Deferral_Template_Code"},
+                                         idempotent=True)  # fmt: skip
+        items = [i for i in (body or {}).get("value", []) if isinstance(i, dict)]
+        deferred = sorted(str(i.get("No")) for i in items if i.get("Default_Deferral_Template_Code"))
+        immediate = sorted(str(i.get("No")) for i in items if not i.get("Default_Deferral_Template_Code"))
+        checks.check(
+            "deferral_templates",
+            bool(deferred),
+            f"{len(deferred)} item(s) defer revenue by their default deferral template"
+            + (f"; recognised when invoiced (no template): {', '.join(immediate)}" if immediate else ""),
+            action,
+        )

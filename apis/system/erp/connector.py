@@ -39,6 +39,7 @@ from apis.canonical import (
     JournalEntryCreate,
     LegalEntity,
     Page,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCreate,
 )
@@ -121,13 +122,35 @@ class ErpConnector(Protocol):
         """
 
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
-        """Post the receivable (from the sales order when given), or return the existing one."""
+        """Post the receivable (from the sales order when given), or return the existing one.
+
+        A line with a service period (``service_start``..``service_end``) has its revenue
+        recognised ratably by month over the period, each ERP its own way:
+
+        * NetSuite: its own Revenue Recognition; the item line carries ``revRecStartDate`` and
+          ``revRecEndDate``, and the item's rev rec template builds the schedule over those dates.
+        * Oracle Fusion: its own revenue scheduling; the ``receivablesInvoiceLines`` line carries
+          ``RuleStartDate``/``RuleEndDate`` and a daily-rate revenue scheduling rule (``AccountingRule``),
+          with the invoice's ``InvoicingRule`` *In Advance*.
+        * Business Central: API v2.0's invoice lines carry no deferral field; the item's *Default
+          Deferral Template Code* defers the line from the posting date over the template's periods
+          (the preflight checks the templates are set). The service period itself is not sent.
+        * SAP S/4HANA Cloud: the released sales order and billing document APIs carry no service
+          period or revenue schedule; the connector posts deferral journal entries itself (SOAP
+          ``JournalEntryCreateRequestConfirmation_In``): the part of each line billed for later
+          months to deferred revenue on the invoice date, then each month's part back to revenue,
+          dated in its month.
+        """
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         """One invoice."""
 
     async def list_invoices(self, *, customer_id: str | None, limit: int, position: Any) -> Page[Invoice]:
         """Invoices, optionally of one customer, in id order."""
+
+    async def list_recognized_revenue(self, period: str) -> list[RecognizedRevenue]:
+        """Revenue recognised in ``period`` (``YYYY-MM``) over service periods, per customer and invoice,
+        as the ERP booked it (see :meth:`create_invoice` for where each ERP keeps it)."""
 
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
         """Record the payment applied to its invoices, or return the existing one."""

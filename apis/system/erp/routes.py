@@ -155,6 +155,15 @@ async def get_invoice(erp: NamedDependency[ErpService], invoice_id: FromPath[str
     return json_response(await erp.get_invoice(invoice_id))
 
 
+@get("/recognized-revenue", operation_id="listRecognizedRevenue")
+async def list_recognized_revenue(
+    erp: NamedDependency[ErpService], period: FromQuery[str], customer_id: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """Revenue the ERP recognised in one month over service periods, per customer and invoice."""
+    found = await erp.list_recognized_revenue(period, customer_id=customer_id)
+    return json_response({"items": found, "next_cursor": None})
+
+
 @post("/customer-payments", operation_id="createCustomerPayment")
 async def create_customer_payment(request: Request[Any, Any, Any], erp: NamedDependency[ErpService]) -> Response[bytes]:
     """Record a customer payment applied to invoices."""
@@ -210,6 +219,7 @@ router = Router(
         create_invoice,
         list_invoices,
         get_invoice,
+        list_recognized_revenue,
         create_customer_payment,
         get_customer_payment,
         create_credit_memo,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +35,13 @@ from apis.canonical import (
     ErpCustomerUpsert,
     Invoice,
     InvoiceCreate,
+    InvoiceLineInput,
     Item,
     JournalEntry,
     JournalEntryCreate,
     LegalEntity,
     Page,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCancel,
     SalesOrderCreate,
@@ -49,6 +52,10 @@ if TYPE_CHECKING:
     from apis.system.erp.connector import ErpConnector
 
 MAX_LIMIT = 200
+MAX_SERVICE_DAYS = 3_660
+"""Longest service period of an invoice line (ten years): revenue is recognised month by month."""
+PERIOD = re.compile(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")
+"""A month, ``YYYY-MM`` (years 1900 to 2999, as the contract's ``Month``)."""
 MAX_REASON = 500
 """Longest cancel reason accepted (the contract's ``maxLength``)."""
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -91,7 +98,7 @@ class _Problems:
             )
 
 
-def _check_lines(problems: _Problems, lines: list[DocumentLineInput]) -> None:
+def _check_lines(problems: _Problems, lines: Sequence[DocumentLineInput]) -> None:
     if not lines:
         problems.add("/lines", "needs at least one line")
     for index, line in enumerate(lines):
@@ -99,6 +106,19 @@ def _check_lines(problems: _Problems, lines: list[DocumentLineInput]) -> None:
         problems.decimal(f"/lines/{index}/unit_price", line.unit_price)
         if not line.item_id:
             problems.add(f"/lines/{index}/item_id", "must not be empty")
+
+
+def _check_service_periods(problems: _Problems, lines: list[InvoiceLineInput]) -> None:
+    for index, line in enumerate(lines):
+        start, end = getattr(line, "service_start", None), getattr(line, "service_end", None)
+        if (start is None) != (end is None):
+            missing = "service_end" if end is None else "service_start"
+            problems.add(f"/lines/{index}/{missing}", "is needed with the other end of the service period")
+        elif start is not None and end is not None:
+            if end < start:
+                problems.add(f"/lines/{index}/service_end", "must not be before service_start")
+            elif (end - start).days > MAX_SERVICE_DAYS:
+                problems.add(f"/lines/{index}/service_end", f"a service period spans at most {MAX_SERVICE_DAYS} days")
 
 
 def _check_document(problems: _Problems, external_id: str, customer_id: str, currency: str) -> None:
@@ -200,6 +220,7 @@ class ErpService:
         _check_lines(problems, invoice.lines)
         if invoice.due_date is not None and invoice.due_date < invoice.date:
             problems.add("/due_date", "must not be before the invoice date")
+        _check_service_periods(problems, invoice.lines)
         problems.raise_if_any()
         await self._require_open_period(invoice.date)
         return await self.connector.create_invoice(invoice)
@@ -276,6 +297,17 @@ class ErpService:
     async def get_journal_entry(self, entry_id: str) -> JournalEntry:
         """One journal entry."""
         return await self.connector.get_journal_entry(entry_id)
+
+    # -- revenue ---------------------------------------------------------------------------------
+    async def list_recognized_revenue(self, period: str, *, customer_id: str | None = None) -> list[RecognizedRevenue]:
+        """Revenue the ERP recognised in ``period`` (``YYYY-MM``) over service periods, per customer and invoice."""
+        if not PERIOD.match(period):
+            raise InvalidInput(
+                "period: must be a month such as 2025-01",
+                field_errors=[{"in": "query", "name": "period", "detail": "must be a month such as 2025-01"}],
+            )
+        found = await self.connector.list_recognized_revenue(period)
+        return [r for r in found if customer_id is None or r.customer_id == customer_id]
 
     # -- rules -----------------------------------------------------------------------------------
     async def _require_open_period(self, day: dt.date) -> None:

@@ -122,6 +122,16 @@ async def test_business_central_company_missing(tmp_path: Path) -> None:
     apps: dict[str, Any] = {}
     green = await _preflight(_settings(tmp_path), apps, "business-central")
     assert green.ok and [c.status for c in green.vendors[0].checks][-1] == "unchecked"  # number series
+    [deferral] = [c for c in green.vendors[0].checks if c.name == "deferral_templates"]
+    assert deferral.status == "ok"  # read from the Item Card web service: subscription items defer revenue
+    assert deferral.detail.endswith("recognised when invoiced (no template): STRATA-ONBOARDING, STRATA-USAGE-1M")
+    bc = next(iter(apps.values())).store  # the item cards lose their template (BC's API cannot change them)
+    for company in bc.companies:
+        for item in bc.all(company, "items"):
+            item.pop("_defaultDeferralTemplateCode", None)
+    [no_template] = _failed(await _preflight(_settings(tmp_path), apps, "business-central"))
+    assert no_template.name == "deferral_templates" and no_template.detail.startswith("0 item(s) defer revenue")
+    assert no_template.action and "Default Deferral Template Code" in no_template.action
     wrong = _settings(tmp_path, business_central_company="Nowhere GmbH")
     [failed] = _failed(await _preflight(wrong, apps, "business-central"))
     assert failed.name == "company"

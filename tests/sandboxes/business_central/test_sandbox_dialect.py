@@ -272,10 +272,19 @@ async def test_deep_insert_and_bound_actions_post_and_cancel(
         f"{API}/companies({company})/generalLedgerEntries",
         params={"$filter": f"documentNumber eq '{invoice['number']}'"},
     )
-    assert sorted((e["accountNumber"], e["debitAmount"], e["creditAmount"]) for e in ledger.json()["value"]) == [
+    entries, page = list(ledger.json()["value"]), ledger.json()
+    while page.get("@odata.nextLink"):  # 30 entries: more than one server page
+        page = (await odata.get(page["@odata.nextLink"])).json()
+        entries += page["value"]
+    booked = [e for e in entries if not e["description"].startswith("Deferral")]
+    assert sorted((e["accountNumber"], e["debitAmount"], e["creditAmount"]) for e in booked) == [
         ("1200", 201.0, 0.0),
+        ("2200", 0.0, 201.0),  # the item's deferral template (SUB-12M) defers the line ...
         ("4000", 0.0, 201.0),
+        ("4000", 201.0, 0.0),
     ]
+    released = [e for e in entries if e["description"].startswith("Deferral") and e["accountNumber"] == "2200"]
+    assert len(released) == 13 and round(sum(e["debitAmount"] for e in released), 2) == 201.0  # ... over 12 months
     assert (await odata.post(f"{url}/Microsoft.NAV.cancel")).status_code == 204
     assert (await odata.get(url)).json()["status"] == "Canceled"
     unknown = await odata.post(f"{url}/Microsoft.NAV.explode")

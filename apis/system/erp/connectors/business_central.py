@@ -26,6 +26,7 @@ item number in the document's company.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -48,7 +49,9 @@ from apis.canonical import (
     JournalEntry,
     JournalEntryCreate,
     LegalEntity,
+    Money,
     Page,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCreate,
 )
@@ -75,6 +78,8 @@ SYSTEM = "business-central"
 """Its name in lineage, cross-references and errors (the ``STRATA_ERP_VENDOR`` value)."""
 NIL = "00000000-0000-0000-0000-000000000000"
 JOURNAL_NAME_LENGTH = 100
+DEFERRAL_ACCOUNT = "2200"
+"""G/L account the deferral templates defer sales revenue to (the chart's Deferred Revenue)."""
 """A journal batch's ``displayName`` (Description, Text[100])."""
 
 
@@ -580,6 +585,44 @@ class BusinessCentralConnector:
             return NOTHING_TO_POST in error.detail.lower()  # refused otherwise: recorded, awaiting posting
         return True
 
+    async def list_recognized_revenue(self, period: str) -> list[RecognizedRevenue]:
+        """What Business Central's deferral schedules released to revenue in ``period`` (``YYYY-MM``).
+
+        BC's invoice lines (API v2.0) carry no deferral field: the item's ``Default Deferral Template
+        Code`` defers a line when the invoice posts (the preflight checks the templates are set), and
+        each period of the deferral schedule is posted to the G/L in its own period: a debit of the
+        deferral account against revenue, under the invoice's document number. Those debits are read
+        from ``generalLedgerEntries`` (in each company's currency) and traced to the posted invoice,
+        and so to its customer, by document number.
+        """
+        first = dt.date.fromisoformat(f"{period}-01")
+        last = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1) - dt.timedelta(days=1)
+        account = bc.odata_text(DEFERRAL_ACCOUNT)
+        found: list[RecognizedRevenue] = []
+        for company in await self._company_ids():
+            ledger = {"$filter": f"accountNumber eq {account} and postingDate ge {first} and postingDate le {last} "
+                                 "and debitAmount gt 0"}  # fmt: skip
+            entries = await self.pages.all(f"/companies({company})/generalLedgerEntries", ledger)
+            released: dict[str, Decimal] = {}
+            for entry in entries:
+                number = str(entry.get("documentNumber") or "")
+                released[number] = released.get(number, Decimal(0)) + Decimal(str(entry.get("debitAmount") or 0))
+            currency = await self._currency(company)
+            for number, amount in sorted(released.items()):
+                query = {"$filter": f"number eq {bc.odata_text(number)}", "$select": "id,customerId"}
+                invoices = await self.pages.all(f"/companies({company})/salesInvoices", query)
+                if not invoices:
+                    continue  # a deferral of another document (a purchase, a journal): not sales revenue
+                found.append(
+                    RecognizedRevenue(
+                        period=period,
+                        customer_id=bc.compose(company, str(invoices[0]["customerId"])),
+                        invoice_id=bc.compose(company, str(invoices[0]["id"])),
+                        amount=Money(amount=format(amount.quantize(Decimal("0.01")), "f"), currency=currency),
+                    )
+                )
+        return found
+
     async def _payment_posted(self, company: str, code: str) -> bool:
         ledger = {"$filter": f"documentNumber eq {bc.odata_text(code)}", "$top": "1", "$select": "id"}
         path = f"/companies({company})/generalLedgerEntries"
@@ -682,7 +725,7 @@ class BusinessCentralConnector:
             raise NotFound(f"No document {document_id} in the customer's legal entity")
         return key
 
-    async def _lines(self, company: str, lines: list[DocumentLineInput]) -> list[dict[str, Any]]:
+    async def _lines(self, company: str, lines: Sequence[DocumentLineInput]) -> list[dict[str, Any]]:
         """Line bodies; an item of another company is matched by number in ``company``."""
         bodies = []
         for index, line in enumerate(lines):

@@ -82,6 +82,7 @@ from apis.canonical import (
     JournalEntryCreate,
     LegalEntity,
     Page,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCreate,
 )
@@ -298,6 +299,32 @@ class NetSuiteConnector(NetSuiteHttp):
         rows, next_position = await self._page(query, limit, position)
         records = await asyncio.gather(*(self.get_record("invoice", str(row["id"])) for row in rows))
         return Page(items=[m.to_invoice(r, self.lists) for r in records], next_position=next_position)
+
+    async def list_recognized_revenue(self, period: str) -> list[RecognizedRevenue]:
+        """What NetSuite's revenue recognition schedules recognise in ``period`` (``YYYY-MM``).
+
+        NetSuite recognises revenue itself: an invoice line carrying ``revRecStartDate`` and
+        ``revRecEndDate`` gets a revenue recognition schedule from its item's template (Revenue
+        Recognition feature), one amount per posting period. The schedules are found through
+        SuiteQL (``revrecschedule``), then read with their ``recurrence`` lines.
+        """
+        accounting_period = await self.period_for(dt.date.fromisoformat(f"{period}-01"))
+        if accounting_period is None:
+            return []
+        found: list[RecognizedRevenue] = []
+        currencies: dict[str, str] = {}
+        position: Any = None
+        while True:
+            rows, position = await self._page("SELECT id FROM revrecschedule ORDER BY id", SUITEQL_PAGE, position)
+            schedules = await asyncio.gather(*(self.get_record("revRecSchedule", str(row["id"])) for row in rows))
+            for schedule in schedules:
+                source = m.source_transaction(schedule)
+                currencies[source] = currencies.get(source) or m.currency_of(
+                    await self.get_record("invoice", source, expand=False), self.lists
+                )
+                found.extend(m.to_recognized_revenue(schedule, accounting_period, currencies[source]))
+            if position is None:
+                return found
 
     async def create_customer_payment(self, payment: CustomerPaymentCreate) -> tuple[CustomerPayment, bool]:
         """Record the payment with its ``apply`` lines, exactly once."""

@@ -16,6 +16,7 @@ is used when the id is not in the table.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,8 +44,10 @@ from apis.canonical import (
     Money,
     PaymentApplication,
     PaymentTerms,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCreate,
+    service_period,
 )
 from core.errors import Conflict, InvalidInput, UpstreamContractViolation
 
@@ -318,6 +321,44 @@ def to_period(row: Record) -> AccountingPeriod:
     )
 
 
+def to_recognized_revenue(schedule: Record, period: AccountingPeriod, currency: str) -> list[RecognizedRevenue]:
+    """A ``revRecSchedule`` record (sublists expanded) → what it recognises in ``period``.
+
+    The schedule's ``recurrence`` lines each name a posting period and an amount; the source
+    transaction and its customer are the schedule's ``sourceTran`` and ``entity`` (GUESSED names,
+    see the sandbox's ``revRecSchedule``).
+    """
+    lines = (schedule.get("recurrence") or {}).get("items") or []
+    amount = sum(
+        (
+            _decimal(line.get("amount") or 0, "amount")
+            for line in lines
+            if _ref_id(line.get("postingPeriod")) == period.id
+        ),
+        Decimal(0),
+    )
+    if not any(_ref_id(line.get("postingPeriod")) == period.id for line in lines):
+        return []
+    return [
+        RecognizedRevenue(
+            period=f"{period.start_date.year:04d}-{period.start_date.month:02d}",
+            customer_id=str(_ref_id(_require(schedule, "entity", "revRecSchedule"))),
+            invoice_id=source_transaction(schedule),
+            amount=_money(amount, currency, "amount"),
+        )
+    ]
+
+
+def source_transaction(schedule: Record) -> str:
+    """The internal id of the transaction a revenue recognition schedule comes from."""
+    return str(_ref_id(_require(schedule, "sourceTran", "revRecSchedule")))
+
+
+def currency_of(record: Record, lists: NetSuiteLists) -> str:
+    """The ISO code of a transaction's currency."""
+    return _currency(record, lists)
+
+
 def to_item(row: Record, lists: NetSuiteLists) -> Item:
     """An ``item`` SuiteQL row or a ``serviceSaleItem`` record → Item."""
     code = row.get("itemid") or row.get("itemId")
@@ -416,12 +457,15 @@ def from_customer_upsert(upsert: ErpCustomerUpsert, lists: NetSuiteLists, subsid
 
 
 # -- documents -----------------------------------------------------------------------------------
-def _item_lines(lines: list[DocumentLineInput]) -> Record:
+def _item_lines(lines: Sequence[DocumentLineInput]) -> Record:
     items = []
     for line in lines:
         entry: Record = {"item": {"id": line.item_id}, "quantity": float(line.quantity), "rate": float(line.unit_price)}
         if line.description is not None:
             entry["description"] = line.description
+        period = service_period(line)
+        if period is not None:  # the item's rev rec template runs over these dates instead of its own term
+            entry["revRecStartDate"], entry["revRecEndDate"] = period[0].isoformat(), period[1].isoformat()
         items.append(entry)
     return {"items": items}
 

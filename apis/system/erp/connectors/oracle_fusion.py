@@ -50,6 +50,7 @@ from apis.canonical import (
     JournalEntryCreate,
     LegalEntity,
     Page,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCreate,
 )
@@ -193,6 +194,10 @@ class OracleFusionConnector:
     async def create_invoice(self, invoice: InvoiceCreate) -> tuple[Invoice, bool]:
         """Post the receivables invoice, or return the one carrying its ``TransactionNumber``."""
         return await self.documents.create_invoice(invoice)
+
+    async def list_recognized_revenue(self, period: str) -> list[RecognizedRevenue]:
+        """Revenue Oracle's revenue scheduling recognised in ``period`` (see the documents module)."""
+        return await self.documents.list_recognized_revenue(period)
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         """One invoice."""

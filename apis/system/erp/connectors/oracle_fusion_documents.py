@@ -16,12 +16,20 @@ from apis.canonical import (
     ErpDocumentStatus,
     Invoice,
     InvoiceCreate,
+    RecognizedRevenue,
     SalesOrder,
     SalesOrderCreate,
 )
 from apis.system.erp.connectors import oracle_fusion_mapping as of
 from apis.system.erp.connectors.oracle_fusion_http import ACTION_TYPE
-from apis.system.erp.connectors.oracle_fusion_records import INVOICE_LINES, MEMO_LINES, Records, field_error
+from apis.system.erp.connectors.oracle_fusion_records import (
+    INVOICE_DISTRIBUTIONS,
+    INVOICE_LINES,
+    INVOICING_RULE,
+    MEMO_LINES,
+    Records,
+    field_error,
+)
 from core.errors import BusinessRuleViolation, Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -237,6 +245,8 @@ class Documents(Records):
             "CrossReference": invoice.external_id[:150],
             INVOICE_LINES: lines,
         }
+        if any("AccountingRule" in line for line in lines):
+            body["InvoicingRule"] = INVOICING_RULE
         if invoice.due_date is not None:
             body["DueDate"] = invoice.due_date.isoformat()
         q = (
@@ -284,6 +294,40 @@ class Documents(Records):
             total=of.money(total, currency),
             amount_due=of.money(max(balance, Decimal(0)), currency),
         )
+
+    async def list_recognized_revenue(self, period: str) -> list[RecognizedRevenue]:
+        """The revenue distributions Oracle's revenue scheduling put in ``period`` (``YYYY-MM``).
+
+        A line sent with a revenue scheduling rule and rule dates gets, once Revenue Recognition
+        has run, one ``Revenue`` distribution per period of its schedule (GL date in the period);
+        those of lines with a rule are summed per invoice. Invoices are read with both children.
+        """
+        expand = f"{INVOICE_LINES},{INVOICE_DISTRIBUTIONS}"
+        records = await self.http.items(f"{self.http.fscm}/receivablesInvoices", {"expand": expand})
+        found: list[RecognizedRevenue] = []
+        for record in records:
+            ruled = {line.get("LineNumber") for line in record.get(INVOICE_LINES) or [] if line.get("AccountingRule")}
+            amount = sum(
+                (
+                    of.decimal(row.get("Amount"))
+                    for row in record.get(INVOICE_DISTRIBUTIONS) or []
+                    if row.get("AccountClass") == "Revenue"
+                    and row.get("InvoiceLineNumber") in ruled
+                    and str(row.get("AccountingDate") or "")[:7] == period
+                ),
+                Decimal(0),
+            )
+            if ruled and amount:
+                currency = str(of.required(record, "InvoiceCurrencyCode"))
+                found.append(
+                    RecognizedRevenue(
+                        period=period,
+                        customer_id=await self._party_id(str(of.required(record, "BillToCustomerNumber"))),
+                        invoice_id=str(of.required(record, "CustomerTransactionId")),
+                        amount=of.money(amount, currency),
+                    )
+                )
+        return found
 
     async def _order_id(self, order_number: str) -> str | None:
         if order_number not in self._orders:

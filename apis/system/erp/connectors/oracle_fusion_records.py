@@ -10,10 +10,11 @@ as created by this call.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from apis.canonical import DocumentLineInput
+from apis.canonical import DocumentLineInput, service_period
 from apis.system.erp.connectors import oracle_fusion_mapping as of
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamRejected
 
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from apis.system.erp.settings import OracleFusionSettings
 
 INVOICE_LINES = "receivablesInvoiceLines"
+INVOICE_DISTRIBUTIONS = "receivablesInvoiceDistributions"
+REVENUE_SCHEDULING_RULE = "Daily Revenue Rate, Partial Periods"
+"""Oracle's revenue scheduling rule that spreads a line by days over its rule dates, partial months pro rata."""
+INVOICING_RULE = "In Advance Invoice"
+"""The invoicing rule a line with a revenue scheduling rule needs (receivable booked at once)."""
 MEMO_LINES = "receivablesCreditMemoLines"
 
 
@@ -79,7 +85,7 @@ class Records:
         found = await self.http.items(f"{self.http.fscm}/{resource}", params, limit=2)
         return found[0] if found else None
 
-    async def _lines(self, lines: list[DocumentLineInput], *, sign: int = 1) -> list[dict[str, Any]]:
+    async def _lines(self, lines: Sequence[DocumentLineInput], *, sign: int = 1) -> list[dict[str, Any]]:
         bodies = []
         for number, line in enumerate(lines, start=1):
             body: dict[str, Any] = {
@@ -90,6 +96,10 @@ class Records:
             }
             if line.description:
                 body["Description"] = line.description[:240]
+            period = service_period(line)
+            if period is not None:  # Oracle's revenue scheduling recognises the line over its rule dates
+                body["AccountingRule"] = REVENUE_SCHEDULING_RULE
+                body["RuleStartDate"], body["RuleEndDate"] = period[0].isoformat(), period[1].isoformat()
             bodies.append(body)
         return bodies
 

@@ -22,6 +22,7 @@ is invoiced: invoicing sets the invoice's key and date on the order and removes 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from apis.canonical import (
@@ -308,7 +309,7 @@ class SapS4HanaConnector(SapDocuments):
         )
 
     # -- sales orders ------------------------------------------------------------------------------
-    def _items(self, lines: list[DocumentLineInput], currency: str, text_field: str) -> list[dict[str, Any]]:
+    def _items(self, lines: Sequence[DocumentLineInput], currency: str, text_field: str) -> list[dict[str, Any]]:
         out = []
         for index, line in enumerate(lines):
             pricing = {"ConditionType": "PPR0", "ConditionRateValue": line.unit_price, "ConditionCurrency": currency}
@@ -329,8 +330,17 @@ class SapS4HanaConnector(SapDocuments):
         found = sap.results(await self.http.odata("GET", SO, "A_SalesOrder", params=params, idempotent=True))
         return found[0] if found else None
 
-    async def _create_order(self, partner: str, company: str, key: str, day: dt.date, currency: str,
-                            lines: list[DocumentLineInput], *, invoice_key: str | None) -> dict[str, Any]:  # fmt: skip
+    async def _create_order(
+        self,
+        partner: str,
+        company: str,
+        key: str,
+        day: dt.date,
+        currency: str,
+        lines: Sequence[DocumentLineInput],
+        *,
+        invoice_key: str | None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "SalesOrderType": "OR", "SalesOrganization": self._sales_org(company), "DistributionChannel": self.channel,
             "OrganizationDivision": self.division, "SoldToParty": partner, "PurchaseOrderByCustomer": key,

@@ -7,6 +7,7 @@ the de-duplication keys); kept apart so each module stays readable.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,9 @@ from apis.canonical import (
     JournalLine,
     Page,
     PaymentApplication,
+    RecognizedRevenue,
 )
+from apis.system.erp.connectors import sap_s4hana_deferrals as deferrals
 from apis.system.erp.connectors import sap_s4hana_mapping as sap
 from apis.system.erp.connectors.sap_s4hana_soap import PATH, journal_envelope, read_confirmation
 from core.errors import InvalidInput, NotFound, UpstreamContractViolation
@@ -63,10 +66,12 @@ class SapDocuments:
         async def _customer_ref(self, customer_id: str) -> tuple[str, str, str]: ...
         async def _currency(self, company: str) -> str: ...
         def _sales_org(self, company: str) -> str: ...
-        def _items(self, lines: list[DocumentLineInput], currency: str, text_field: str) -> list[dict[str, Any]]: ...
+        def _items(
+            self, lines: Sequence[DocumentLineInput], currency: str, text_field: str
+        ) -> list[dict[str, Any]]: ...
         async def _create_order(
             self, partner: str, company: str, key: str, day: dt.date, currency: str,
-            lines: list[DocumentLineInput], *, invoice_key: str | None,
+            lines: Sequence[DocumentLineInput], *, invoice_key: str | None,
         ) -> dict[str, Any]: ...  # fmt: skip
 
     # -- billing documents -----------------------------------------------------------------------
@@ -133,7 +138,16 @@ class SapDocuments:
             return self._invoice(found, await self._paid(company, partner)), bool(sent)
 
         result: tuple[Invoice, bool] = await self.http.retried(procedure, writes=1)
+        # After the invoice, found or made: a repeat re-posts nothing (each entry is keyed).
+        await deferrals.defer(self._post, invoice, company=company, currency=await self._currency(company),
+                              billing_document=result[0].id, customer=partner)  # fmt: skip
         return result
+
+    async def list_recognized_revenue(self, period: str) -> list[RecognizedRevenue]:
+        """The month's deferral releases (see :mod:`.sap_s4hana_deferrals`)."""
+        params = {"$filter": deferrals.release_filter(period)}
+        lines = sap.results(await self.http.odata("GET", GL, "GLAccountLineItem", params=params, idempotent=True))
+        return deferrals.recognized(period, lines)
 
     async def _release_order(self, invoice: InvoiceCreate, partner: str, key: str) -> None:
         order_id = invoice.sales_order_id or ""

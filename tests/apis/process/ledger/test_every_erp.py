@@ -9,6 +9,8 @@ the ERP connector, not from our own records, and the opportunity submitted again
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from apis.canonical import BillingInvoice, billed_service_period, monthly_shares
 from apis.system.erp.vendors import ERP_VENDORS
 from tests.apis.process.ledger.conftest import Ledger, running_ledger
 from tests.apis.system.erp.conftest import FAST_SETTINGS
@@ -71,6 +74,7 @@ async def test_one_opportunity_is_one_customer_order_invoice_and_applied_payment
     assert erp_invoice.external_id in expected
     assert Decimal(erp_invoice.total.amount) == Decimal(invoice.total.amount)
     assert erp_invoice.status == "open"
+    await _revenue_is_recognised_over_the_service_period(erp, invoice, customer.id, erp_invoice.date)
 
     await ledger.pay(sold["invoice_id"])
     paid = await ledger.settled((await ledger.transaction_of("payment-to-cash", f"{sold['invoice_id']}:paid")).id)
@@ -84,3 +88,31 @@ async def test_one_opportunity_is_one_customer_order_invoice_and_applied_payment
     assert settled.status == "paid" and Decimal(settled.amount_due.amount) == 0
     [still_one] = (await erp.list_invoices(customer_id=customer.id, limit=10)).items
     assert still_one.id == erp_invoice_id
+
+
+async def _revenue_is_recognised_over_the_service_period(
+    erp: Any, invoice: BillingInvoice, customer_id: str, posted_on: dt.date
+) -> None:
+    """The ERP recognises the billed service period month by month (its ratable share each month);
+    Business Central by its items' deferral template (12 months from the posting date) instead."""
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for line in invoice.lines:
+        service = billed_service_period(line)
+        if service is not None:
+            if erp.connector.system == "business-central":
+                service = (posted_on, posted_on.replace(year=posted_on.year + 1) - dt.timedelta(days=1))
+            for month, share in monthly_shares(Decimal(line.amount.amount), *service):
+                expected[month] += share
+    assert expected, "the subscription invoice bills a service period"
+    recognised = {
+        month: sum(
+            (
+                Decimal(r.amount.amount)
+                for r in await erp.list_recognized_revenue(month)
+                if r.customer_id == customer_id
+            ),
+            Decimal(0),
+        )
+        for month in expected
+    }
+    assert recognised == dict(expected)

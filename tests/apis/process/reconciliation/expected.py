@@ -13,6 +13,11 @@ mismatch it must show up as, and nothing else is expected.
 * SAP S/4HANA Cloud: none of its own (product numbers hold 40 characters, so no code is cut).
 * Oracle Fusion: none of its own (``ItemNumber`` holds every product code whole; items are priced
   at the Salesforce list prices in the default business unit's ledger currency, USD).
+* Every ERP: one invoice (SAP: one G/L contract) entered by hand as a 12-month subscription, whose
+  revenue the ERP recognises monthly while billing never billed it (a ``revenue_mismatch`` of its
+  customer, January's revenue against a billed share of zero), read from each ERP's own records:
+  NetSuite's revenue recognition schedules, Business Central's deferral releases in the G/L, Oracle's
+  scheduled revenue distributions, SAP's release journal entries.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sandboxes.oracle_fusion.seed import LEGAL_ENTITIES
 from sandboxes.oracle_fusion.seed import seed as seed_oracle_fusion
 from sandboxes.oracle_fusion.store import Store as OracleFusionStore
 from sandboxes.product_platform.catalog import catalog
+from sandboxes.revenue_schedule import hand_entered_subscription
 from sandboxes.sap_s4hana.seed import seed as seed_sap_s4hana
 from sandboxes.sap_s4hana.store import Store as SapStore
 from sandboxes.stripe.seed import seed as seed_stripe
@@ -79,11 +85,65 @@ def _erp_items(erp_vendor: str) -> tuple[dict[str, Decimal], str]:
     return {i["number"]: Decimal(str(i["unitPrice"])) for i in bc.all(first, "items")}, COMPANIES[0][1]
 
 
-def expected_mismatches(erp_vendor: str) -> set[Key]:
-    """Every mismatch the seeded sandboxes must show, for ``erp_vendor``."""
+def _recognized_in(erp_vendor: str, period: str) -> tuple[Decimal, str]:
+    """The revenue the seeded ERP recognised in ``period`` over service periods, and its currency."""
+    if erp_vendor == "netsuite":
+        store = NetSuiteStore(None, lambda s: seed_netsuite(s, DEFAULT_SEED))
+        period = next(p for p in store.all("accountingPeriod") if p["startDate"] == f"{period}-01")
+        (schedule,) = store.all("revRecSchedule")
+        invoice = store.records["invoice"][schedule["sourceTran"]]
+        lines = [r for r in schedule["recurrence"] if r["postingPeriod"] == period["id"]]
+        return sum((Decimal(str(r["amount"])) for r in lines), Decimal(0)), FIXED_LISTS["currency"][invoice["currency"]]
+    if erp_vendor == "sap-s4hana":
+        sap = SapStore(None, lambda s: seed_sap_s4hana(s, DEFAULT_SEED))
+        lines = [r for r in sap.all("GLAccountLineItem")
+                 if r["FiscalYearPeriod"] == f"{period[:4]}0{period[5:]}" and r["GLAccount"] == "0000004000"
+                 and r["DocumentItemText"].startswith("REVREC ")]  # fmt: skip
+        return -sum((Decimal(r["AmountInTransactionCurrency"]) for r in lines), Decimal(0)), lines[0][
+            "TransactionCurrency"
+        ]
+    if erp_vendor == "oracle-fusion":
+        fusion = OracleFusionStore(None, lambda s: seed_oracle_fusion(s, DEFAULT_SEED))
+        (invoice,) = [i for i in fusion.all("receivablesInvoices") if i.get("InvoicingRule")]
+        ruled = {line["LineNumber"] for line in invoice["receivablesInvoiceLines"] if line.get("AccountingRule")}
+        rows = [d for d in invoice["receivablesInvoiceDistributions"] if d["AccountClass"] == "Revenue"
+                and d["InvoiceLineNumber"] in ruled and d["AccountingDate"].startswith(period)]  # fmt: skip
+        return sum((Decimal(str(d["Amount"])) for d in rows), Decimal(0)), invoice["InvoiceCurrencyCode"]
+    bc = BusinessCentralStore(None, lambda s: seed_business_central(s, DEFAULT_SEED))
+    for company in bc.companies:
+        released = [e for e in bc.all(company, "generalLedgerEntries") if e["accountNumber"] == "2200"
+                    and e["postingDate"].startswith(period) and e["debitAmount"]]  # fmt: skip
+        if released:
+            currency = next(c[1] for c in COMPANIES if c[0] == bc.companies[company]["name"])
+            return sum((Decimal(str(e["debitAmount"])) for e in released), Decimal(0)), currency
+    raise AssertionError("the Business Central seed defers no revenue")
+
+
+def _revenue_difference(erp_vendor: str, period: str) -> Key:
+    """The hand-entered subscription's customer: the period's recognised revenue against nothing billed."""
+    org = salesforce_org(DEFAULT_SEED)
+    won = [o for o in org.all("Opportunity") if o["StageName"] == "Closed Won"]
+    by_hand = hand_entered_subscription([(o["Id"], o["CloseDate"]) for o in won[: len(won) // 2]])
+    account = next(o["AccountId"] for o in won if o["Id"] == by_hand)
+    amount, currency = _recognized_in(erp_vendor, period)
+    assert amount > 0
+    return (
+        "revenue_mismatch",
+        account,
+        None,
+        (),
+        (),
+        frozenset({("billing", Decimal(0), currency), ("erp", amount, currency)}),
+    )
+
+
+def expected_mismatches(erp_vendor: str, period: str = "2025-01") -> set[Key]:
+    """Every mismatch the seeded sandboxes must show, for ``erp_vendor``, in a run of ``period`` (a month of
+    the hand-entered subscription's twelve: 2024-12 to 2025-12)."""
     stripe = StripeStore(None, lambda s: seed_stripe(s, DEFAULT_SEED))
     billing_customers = list(stripe.objects["customer"].values())
-    expected: set[Key] = {
+    expected: set[Key] = {_revenue_difference(erp_vendor, period)}
+    expected |= {
         ("billing_customer_without_crm_account", None, None, (c["id"],), (), frozenset())
         for c in billing_customers
         if not c["metadata"].get("crm_account_id")

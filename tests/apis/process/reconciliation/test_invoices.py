@@ -3,15 +3,25 @@
 The seed has no billing invoices; here billing customers get subscriptions (their first invoice is
 a draft), some invoices are finalized and some posted to the ERP (external id = the billing
 invoice id), one with another amount, and one ERP invoice names a billing invoice that does not
-exist. Exactly those disagreements are reported, on top of the seed's documented ones.
+exist. Exactly those disagreements are reported, on top of the seed's documented ones: the invoices'
+and, for the invoices posted with their service period, the revenue each month recognises.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from apis.canonical import BillingInvoice, DocumentLineInput, InvoiceCreate, SubscriptionCreate, SubscriptionItemInput
+from apis.canonical import (
+    BillingInvoice,
+    InvoiceCreate,
+    InvoiceLineInput,
+    SubscriptionCreate,
+    SubscriptionItemInput,
+    billed_service_period,
+    share_in,
+)
 from apis.process.runtime import runtime
 from tests.apis.process.reconciliation.expected import expected_mismatches, key_of
 from tests.apis.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
@@ -29,19 +39,35 @@ async def _finalized_invoice(customer_id: str, price_id: str, *, finalize: bool 
     return await billing.finalize_invoice(subscription.latest_invoice_id, key=f"test-finalize-{customer_id}")
 
 
-async def _post(invoice_external_id: str, crm_account_id: str, unit_price: str, item_id: str, day: object) -> str:
+async def _post(
+    invoice_external_id: str,
+    crm_account_id: str,
+    unit_price: str,
+    item_id: str,
+    day: object,
+    service: tuple[dt.date, dt.date] | None = None,
+) -> str:
+    """An ERP invoice of one line (billed over ``service``, as invoice-to-ledger posts a subscription's)."""
     erp = runtime().erp
     (customer,) = (await erp.search_customers(external_id=crm_account_id)).items
+    period = {"service_start": service[0], "service_end": service[1]} if service else {}
     created, _ = await erp.create_invoice(
         InvoiceCreate(
             external_id=invoice_external_id,
             customer_id=customer.id,
             date=day,  # type: ignore[arg-type]
             currency="USD",
-            lines=[DocumentLineInput(item_id=item_id, quantity="1", unit_price=unit_price)],
+            lines=[InvoiceLineInput(item_id=item_id, quantity="1", unit_price=unit_price, **period)],
         )
     )
     return created.id
+
+
+def _service(invoice: BillingInvoice) -> tuple[dt.date, dt.date]:
+    (line,) = invoice.lines
+    service = billed_service_period(line)
+    assert service is not None, "a subscription invoice bills a service period"
+    return service
 
 
 async def test_invoices_pair_by_billing_id_and_disagreements_are_reported(tmp_path: Path) -> None:
@@ -58,10 +84,10 @@ async def test_invoices_pair_by_billing_id_and_disagreements_are_reported(tmp_pa
         assert good.finalized_at is not None
         day = good.finalized_at.date()
         period = f"{day.year:04d}-{day.month:02d}"
-        good_erp = await _post(good.id, str(posted.crm_account_id), good.total.amount, item.id, day)
+        good_erp = await _post(good.id, str(posted.crm_account_id), good.total.amount, item.id, day, _service(good))
         off = await _finalized_invoice(wrong_amount.id, price.id)
         higher = str(Decimal(off.total.amount) + 100)
-        off_erp = await _post(off.id, str(wrong_amount.crm_account_id), higher, item.id, day)
+        off_erp = await _post(off.id, str(wrong_amount.crm_account_id), higher, item.id, day, _service(off))
         missing = await _finalized_invoice(unposted.id, price.id)
         await _finalized_invoice(draft.id, price.id, finalize=False)
         orphan_erp = await _post("in_1NoSuchBillingInvoice0", str(posted.crm_account_id), "10.00", item.id, day)
@@ -81,8 +107,15 @@ async def test_invoices_pair_by_billing_id_and_disagreements_are_reported(tmp_pa
                 ("invoice_amount_mismatch", wrong_amount.crm_account_id, (off.id,), (off_erp,)),
                 ("invoice_missing_in_erp", unposted.crm_account_id, (missing.id,), ()),
                 ("invoice_missing_in_billing", posted.crm_account_id, ("in_1NoSuchBillingInvoice0",), (orphan_erp,)),
+                # The ERP recognises the higher amount's share; the unposted invoice's share is recognised nowhere.
+                ("revenue_mismatch", wrong_amount.crm_account_id, (off.id,), (off_erp,)),
+                ("revenue_mismatch", unposted.crm_account_id, (missing.id,), ()),
             ]
         )
+        (over,) = [m for m in report["mismatches"] if m["kind"] == "revenue_mismatch" and m["erp_ids"] == [off_erp]]
+        share = share_in(Decimal(higher) - Decimal(off.total.amount), *_service(off), period)
+        billed, recognised = Decimal(over["amounts"]["billing"]["amount"]), Decimal(over["amounts"]["erp"]["amount"])
+        assert abs(recognised - billed - share) <= Decimal("0.01")  # the extra 100, ratably: rounding apart
         assert good_erp not in {i for m in report["mismatches"] for i in m["erp_ids"]}
         totals = {t["customer_id"]: (t["billing_count"], t["erp_count"]) for t in report["summary"]["invoice_totals"]}
         assert totals == {
