@@ -50,6 +50,18 @@ class RetryableError(StrataError):
     retry_after: float | None = None
 
 
+class StateUnavailable(RetryableError):
+    """The gateway's own state database is out of reach for now (see :mod:`core.state_outage`)."""
+
+    status = 503
+    problem = "state-unavailable"
+    title = "State unavailable"
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class UpstreamTimeout(RetryableError):
     """The vendor did not answer within the configured deadline."""
 

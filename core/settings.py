@@ -211,6 +211,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     ``http://`` too: partner webhook URLs, clients' ``jwks_uri`` and external issuers'
     ``jwks_uri`` — for a demo or tests on one machine, never in production. Off, each of those
     must be ``https://`` on public addresses only (see :mod:`core.destinations`)."""
+    circuit_open_seconds: int = 30
+    """How long a vendor's circuit stays open after 5 outages in a row before one trial call is
+    let through (1–3600): calls meanwhile fail at once instead of waiting on a vendor that is down."""
     default_sla_seconds: int = 300
     """End-to-end target (accepted → completed, p95) of a workflow ``workflow_sla_seconds`` does not
     name, shown on the operations dashboard (1–604800)."""
@@ -256,6 +259,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         _check_range("port", self.port, 1, 65535)
         _check_range("workers", self.workers, 1, 64)
         _check_range("executor_lease_seconds", self.executor_lease_seconds, 5, 3600)
+        _check_range("circuit_open_seconds", self.circuit_open_seconds, 1, 3600)
         _check_range("token_ttl_seconds", self.token_ttl_seconds, 60, 86400)
         _check_range("idempotency_retention_seconds", self.idempotency_retention_seconds, 60, 604800)
         _check_range("audit_retention_days", self.audit_retention_days, 1, 3650)

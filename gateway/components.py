@@ -18,7 +18,7 @@ import structlog
 from joserfc.jwk import KeySet
 from litestar import Litestar
 
-from apis.system.kit.circuit_breaker import CircuitBreaker
+from apis.system.kit.circuit_breaker import CircuitBreaker, CircuitBreakerConfig
 from apis.system.registry import SystemInputs
 from core.audit import AuditLog, AuditRecord, now
 from core.background import cancel_and_wait
@@ -109,7 +109,8 @@ class Components:
         """The circuit breaker of ``vendor`` in this process (created on first use)."""
         breaker = self.circuit_breakers.get(vendor)
         if breaker is None:
-            breaker = self.circuit_breakers[vendor] = CircuitBreaker(vendor)
+            config = CircuitBreakerConfig(open_seconds=float(self.settings.circuit_open_seconds))
+            breaker = self.circuit_breakers[vendor] = CircuitBreaker(vendor, config)
         return breaker
 
     def circuit_states(self) -> dict[str, tuple[str, float]]:

@@ -18,8 +18,9 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from core.correlation import new_request_id
 from core.echo import shorten
-from core.errors import Forbidden, InvalidInput, RetryableError, StrataError
+from core.errors import Forbidden, InvalidInput, RetryableError, StateUnavailable, StrataError
 from core.problems import PROBLEM_MEDIA_TYPE, generic_problem, problem_body
+from core.state_outage import is_state_outage
 from policies.context import CapturedResponse
 
 logger = structlog.get_logger("strata.errors")
@@ -54,66 +55,10 @@ def _describe(exc: Exception) -> tuple[int, str, str, str, dict[str, str], list[
         detail = exc.detail if exc.status_code < 500 else title
         headers = {key.lower(): value for key, value in (exc.headers or {}).items()}
         return exc.status_code, problem, title, str(detail), headers, None
-    if state_unavailable(exc):
-        detail = "the gateway's state database cannot be reached; retry shortly"
-        return 503, "state-unavailable", "State unavailable", detail, {"retry-after": "1"}, None
+    if is_state_outage(exc):
+        outage = StateUnavailable("the gateway's state database cannot be reached; retry shortly", retry_after=1)
+        return outage.status, outage.problem, outage.title, outage.detail, {"retry-after": "1"}, None
     return 500, "internal-error", "Internal error", "the gateway failed to handle this request", {}, None
-
-
-_SQLITE_BUSY = ("database is locked", "unable to open database")
-
-
-def state_unavailable(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or what caused it) means the state database is out of reach for now.
-
-    A PostgreSQL restart, failover or network cut surfaces as asyncpg's connection errors, a bare
-    ``ConnectionResetError`` from its connect, or SQLAlchemy's invalidated connections and pool
-    time-outs; a SQLite file as "database is locked". Those are 503s with ``Retry-After`` (the
-    request wrote nothing it can keep: each write is one transaction). Other database errors
-    (a missing table, a constraint) stay 500s: retrying them does not help.
-    """
-    from sqlalchemy import exc as sa
-
-    for _ in range(10):  # the chain of causes, bounded
-        if exc is None:
-            return False
-        if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
-            return True
-        if isinstance(exc, sa.DisconnectionError | sa.TimeoutError):
-            return True
-        if isinstance(exc, sa.OperationalError) and any(text in str(exc.orig) for text in _SQLITE_BUSY):
-            return True
-        module = type(exc).__module__
-        if module.startswith("asyncpg") and type(exc).__name__ in _ASYNCPG_UNAVAILABLE:
-            return True
-        if isinstance(exc, ConnectionError | TimeoutError) and _raised_in(exc, "asyncpg"):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-_ASYNCPG_UNAVAILABLE = frozenset(
-    {
-        "CannotConnectNowError",
-        "ConnectionDoesNotExistError",
-        "ConnectionFailureError",
-        "PostgresConnectionError",
-        "AdminShutdownError",
-        "CrashShutdownError",
-        "ServerShutdownError",
-        "TooManyConnectionsError",
-        "InterfaceError",
-    }
-)
-
-
-def _raised_in(exc: BaseException, package: str) -> bool:
-    frame = exc.__traceback__
-    while frame is not None:
-        if f"/{package}/" in frame.tb_frame.f_code.co_filename:
-            return True
-        frame = frame.tb_next
-    return False
 
 
 def exception_to_response(base_uri: str) -> Callable[[Exception, str, str], CapturedResponse]:

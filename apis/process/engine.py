@@ -63,8 +63,9 @@ from dbos._recovery import _recover_workflow  # re-enqueue one pending workflow 
 from dbos._utils import INTERNAL_QUEUE_NAME  # the queue recovery re-enqueues onto
 
 from core.backoff import backoff_delay
-from core.errors import RetryableError
+from core.errors import RetryableError, StateUnavailable
 from core.migrations import SchemaNotCurrent
+from core.state_outage import is_state_outage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -172,8 +173,16 @@ async def step(
     attempt = 1
     while True:
         try:
-            result: R = await DBOS.run_step_async(StepOptions(name=name), func, *args, **kwargs)
-            return result
+            try:
+                result: R = await DBOS.run_step_async(StepOptions(name=name), func, *args, **kwargs)
+                return result
+            except RetryableError:
+                raise
+            except Exception as error:
+                if not is_state_outage(error):
+                    raise
+                # Our state database is briefly out of reach: retried like a vendor's 503.
+                raise StateUnavailable(f"the state database is out of reach ({type(error).__name__})") from error
         except RetryableError as error:
             if attempt >= retry.max_attempts:
                 raise

@@ -9,7 +9,8 @@ engine keeps the failed step for :meth:`~apis.process.engine.WorkflowEngine.repl
 * any other :class:`~core.errors.PermanentError` (the vendor refused our data, a record is
   missing) → ``needs_attention``, owned by the system that refused;
 * :class:`~core.errors.RetryableError` still failing after every attempt → ``failed``
-  (nothing is wrong with the data: replay once the vendor is back);
+  (nothing is wrong with the data: replay once the vendor is back); our own state database out
+  of reach that long (:class:`~core.errors.StateUnavailable`) → ``failed`` with ``state_unavailable``;
 * anything else is a defect → ``failed`` with ``internal_error`` (details in the log only).
 """
 
@@ -25,7 +26,7 @@ from apis.process.events import deterministic_event_id, new_event
 from apis.process.runtime import runtime
 from apis.process.stops import TransactionStopped
 from apis.process.transactions import FAILED, NEEDS_ATTENTION
-from core.errors import BusinessRuleViolation, PermanentError, RetryableError, StrataError
+from core.errors import BusinessRuleViolation, PermanentError, RetryableError, StateUnavailable, StrataError
 
 logger = structlog.get_logger("strata.process")
 R = TypeVar("R")
@@ -49,6 +50,9 @@ async def run_step(
         return await step(name, func, *args, retry=process.step_retry)
     except BusinessRuleViolation as error:
         await _stop(transaction_id, name, NEEDS_ATTENTION, error.code, error.detail, error.owner_system)
+    except StateUnavailable as error:
+        reason = f"the state database still out of reach after {process.step_retry.max_attempts} attempts"
+        await _stop(transaction_id, name, FAILED, "state_unavailable", f"{reason}: {error.detail}", None)
     except RetryableError as error:
         owner = owner_of(error, system)
         reason = f"{owner or 'a vendor'} still failing after {process.step_retry.max_attempts} attempts: {error.detail}"

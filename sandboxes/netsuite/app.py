@@ -50,7 +50,8 @@ class NetSuiteSandbox:
         self._state_dir, self._seed = state_dir, seed
         self._store: Store | None = None
         self._store_lock = threading.Lock()
-        self.tokens = TokenIssuer(clients, token_ttl_seconds)
+        certificates_file = state_dir / "netsuite-certificates.json" if state_dir is not None else None
+        self.tokens = TokenIssuer(clients, token_ttl_seconds, certificates_file=certificates_file)
         self.faults = FaultInjector(render_fault, seed=seed)
         self.concurrency_limit = concurrency_limit
         self.in_flight = 0

@@ -23,10 +23,13 @@ expired). NetSuite's own error texts are not documented; these descriptions are 
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from joserfc import jws, jwt
@@ -104,10 +107,19 @@ class TokenIssuer:
         token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
         *,
         expires_in_as_string: bool = True,
+        certificates_file: Path | None = None,
     ) -> None:
         self.expires_in_as_string = expires_in_as_string
         """Send ``expires_in`` as ``"3600"`` (the default, unverified) or as ``3600``."""
         self._certificates: dict[str, dict[str, Any]] = {}
+        # An uploaded certificate stays until it is removed, as in NetSuite's OAuth 2.0 client
+        # credentials setup: kept in a file beside the account's data, so a restarted sandbox
+        # still verifies the assertions of gateways that uploaded theirs before the restart.
+        self._certificates_file = certificates_file
+        self._uploaded: dict[str, dict[str, str]] = {}
+        if certificates_file is not None and certificates_file.exists():
+            for certificate_id, entry in json.loads(certificates_file.read_text()).items():
+                self.register(entry["client_id"], certificate_id, entry["pem"])
         for client_id, certificates in clients.items():
             for certificate_id, pem in certificates.items():
                 self.register(client_id, certificate_id, pem)
@@ -120,6 +132,12 @@ class TokenIssuer:
         pem = public_pem.encode() if isinstance(public_pem, str) else public_pem
         key: RSAKey | ECKey = ECKey.import_key(pem) if _is_ec(pem) else RSAKey.import_key(pem)
         self._certificates[certificate_id] = {"client_id": client_id, "key": key}
+        self._uploaded[certificate_id] = {"client_id": client_id, "pem": pem.decode()}
+        if self._certificates_file is not None:
+            self._certificates_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = self._certificates_file.with_suffix(".partial")
+            partial.write_text(json.dumps(self._uploaded))
+            os.replace(partial, self._certificates_file)
 
     def token(self, form: dict[str, str], token_url: str) -> dict[str, Any]:
         """The token answer for a form, or :class:`OAuthError`."""

@@ -52,6 +52,8 @@ class Cluster:
     redis_url: str = ""
     gateways: list[GatewayProcess] = field(default_factory=list)
     token: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Settings of every gateway of this cluster, over :data:`GATEWAY_SETTINGS`."""
 
     def start(self, count: int = 1) -> Cluster:
         """Provision the state (schema, keys, one client with every process scope) and start ``count`` gateways."""
@@ -196,6 +198,7 @@ class Cluster:
             "seed_demo": False,
             "public_url": "http://gateway.test",  # one issuer for every process of the cluster
             **GATEWAY_SETTINGS,
+            **self.settings,
             **self.sandboxes.gateway_settings(),
             "executor_id": f"gw-{number}",
         }

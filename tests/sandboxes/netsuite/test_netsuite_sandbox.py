@@ -528,3 +528,25 @@ async def test_location_carries_the_mount_prefix(sandbox: NetSuiteSandbox, pair:
         )
     assert created.status_code == 204
     assert created.headers["location"].startswith(f"{prefix}/services/rest/record/v1/customer/")
+
+
+def test_an_uploaded_certificate_survives_a_restart_of_the_sandbox(tmp_path: Path) -> None:
+    """NetSuite keeps an uploaded certificate until it is removed: a restarted sandbox (a new one on
+    the same state directory) still takes assertions signed with it."""
+    from sandboxes.netsuite import create_netsuite_sandbox, generate_key_pair, make_assertion
+
+    pair = generate_key_pair("cert-kept", "ES256")
+    token_url = "https://sandbox.test/services/rest/auth/oauth2/v1/token"
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": make_assertion(pair, "strata-sandbox", token_url),
+    }
+    first = create_netsuite_sandbox(tmp_path / "state", client_id="strata-sandbox")
+    first.tokens.register("strata-sandbox", pair.certificate_id, pair.public_pem)
+    assert first.tokens.token(form, token_url)["access_token"]
+    restarted = create_netsuite_sandbox(tmp_path / "state", client_id="strata-sandbox")
+    assert restarted.tokens.token(form, token_url)["access_token"]
+    elsewhere = create_netsuite_sandbox(tmp_path / "other", client_id="strata-sandbox")
+    with pytest.raises(Exception, match="certificate"):
+        elsewhere.tokens.token(form, token_url)
