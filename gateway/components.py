@@ -306,6 +306,7 @@ class Components:
                 workflows=workflow_specs(),
                 event_subscribers=experience_event_subscribers,
                 jobs=[*background_jobs(), *experience_background_jobs()],
+                change_rules=lambda: self.governance.subscription_changes,
             )
         app.state.process = process
         # Everything built so far lives as long as the process: move it out of the
