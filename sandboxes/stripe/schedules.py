@@ -216,7 +216,7 @@ def _phase(currency: str, items: list[dict[str, Any]], start: int, end: int, pro
         "description": None,
         "discounts": [],
         "end_date": end,
-        "invoice_settings": None,
+        "invoice_settings": {"account_tax_ids": None, "days_until_due": None, "issuer": {"type": "self"}},
         "items": [
             {"discounts": [], "metadata": {}, "price": i["price"], "quantity": i["quantity"], "tax_rates": []}
             for i in copy.deepcopy(items)

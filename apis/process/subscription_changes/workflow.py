@@ -58,7 +58,7 @@ from apis.process.overrides import overrides_of
 from apis.process.runtime import runtime
 from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
-from apis.process.subscription_changes.plan import CANCELLATIONS, ChangePlan, ChangeRequest, plan_change
+from apis.process.subscription_changes.plan import ChangePlan, ChangeRequest, plan_change
 from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord, transaction_event
 from core.errors import Conflict, NotFound
 
@@ -127,7 +127,7 @@ async def change_billing(transaction_id: str, plan: ChangePlan) -> str | None:
     elif plan.kind == "cancel_at_period_end":
         await billing.set_cancel_at_period_end(plan.subscription_id, True, key=key)
         record = "subscription_cancellation_scheduled"
-    elif plan.effective == "period_end" and _target_differs(plan):
+    elif plan.effective == "period_end" and amendment(plan):
         items = [
             SubscriptionItemInput(price_id=t.price_id, quantity=None if t.metered else t.quantity) for t in plan.target
         ]
@@ -165,10 +165,6 @@ def amendment(plan: ChangePlan) -> list[SubscriptionItemChange]:
     return changes
 
 
-def _target_differs(plan: ChangePlan) -> bool:
-    return bool(amendment(plan))
-
-
 async def change_entitlements(transaction_id: str, plan: ChangePlan) -> None:
     """The tenant's entitlements after the change (none to change when the platform has no tenant)."""
     process = runtime()
@@ -176,7 +172,9 @@ async def change_entitlements(transaction_id: str, plan: ChangePlan) -> None:
     records: list[VendorRecord] = []
     if plan.product_customer_id is not None:
         at_end = plan.effective == "period_end" and plan.period_end is not None
-        active = {e.sku_code: e for e in plan.entitlements}
+        # Only the subscription's products: the tenant's other entitlements belong to other orders.
+        products = {c.product_code for c in plan.current} | {t.product_code for t in plan.target}
+        active = {e.sku_code: e for e in plan.entitlements if e.sku_code in products}
         wanted = {t.product_code: t.quantity for t in plan.target if not t.metered}
         for code, entitlement in active.items():
             quantity = wanted.pop(code, None)
@@ -456,15 +454,10 @@ class Overrides(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """The change date to use instead (e.g. in the open period)."""
 
 
-def _check_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    return overrides_of(Overrides)(raw)
-
-
 SPEC = WorkflowSpec(
     name=WORKFLOW,
     run=subscription_change,
     step_systems=step_systems,
-    check_overrides=_check_overrides,
+    check_overrides=overrides_of(Overrides),
     compensate=compensate,
 )
-__all__ = ["CANCELLATIONS", "SPEC", "WORKFLOW", "subscription_change"]

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import yaml
 
+from apis.canonical import EntitlementGrant
+from core.settings import PROJECT_ROOT
 from tests.apis.process.conftest import OPERATIONS, Process, deal, key
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -337,3 +340,109 @@ async def test_an_onboarding_fee_is_on_the_first_billing_invoice(process: Proces
     assert len(fees) == 1 and fees[0].amount.amount.startswith("7000")  # 2 × 3,500
     order = await state.erp.get_sales_order(sub["sales_order_id"])
     assert len(order.lines) == 2  # and on the ERP order, as before
+
+
+async def test_the_tenants_entitlements_follow_the_change_and_its_other_ones_stay(
+    process: Process, changes: Changes
+) -> None:
+    state = process.gw.app.state
+    tenants = await state.product.list_customers(crm_account_id=None, limit=50, position=None)
+    tenant = next(t for t in tenants.items if t.crm_account_id)
+    account = await state.crm.get_account(tenant.crm_account_id or "")
+    [made] = await process.deals(
+        {
+            "account_id": account.id,
+            "currency": account.currency or "USD",
+            "lines": [{"product_code": "STRATA-CRM-CONNECTOR", "quantity": 2}],
+        }
+    )
+    ordered = await process.settled((await process.submit(made["opportunity_id"]))["transaction"]["id"])
+    assert ordered["state"] == "completed", ordered["exception"]
+    subscription_id = _records(ordered)["subscription"]
+    entitled = await state.product.grant_entitlement(
+        tenant.id,
+        EntitlementGrant(sku_code="STRATA-CRM-CONNECTOR", quantity=2),
+        idempotency_key=f"test-{subscription_id}",
+    )
+    others = {
+        e.id: e.quantity
+        for e in (await state.product.list_entitlements(tenant.id, status="active", limit=100, position=None)).items
+        if e.sku_code != "STRATA-CRM-CONNECTOR"
+    }
+
+    done = await changes.run(
+        {
+            "account_id": tenant.crm_account_id,
+            "subscription_id": subscription_id,
+            "kind": "quantity_change",
+            "items": [{"product_code": "STRATA-CRM-CONNECTOR", "quantity": 6}],
+        }
+    )
+    assert done["state"] == "completed", done
+    assert (await state.product.get_entitlement(entitled.id)).quantity == 6
+    after = await state.product.list_entitlements(tenant.id, status="active", limit=100, position=None)
+    assert {e.id: e.quantity for e in after.items if e.sku_code != "STRATA-CRM-CONNECTOR"} == others
+
+    cancelled = await changes.run(
+        {"account_id": tenant.crm_account_id, "subscription_id": subscription_id, "kind": "cancel_at_period_end"}
+    )
+    assert cancelled["state"] == "completed", cancelled
+    ending = await state.product.get_entitlement(entitled.id)
+    period_end = (await state.billing.get_subscription(subscription_id)).items[0].current_period_end
+    assert ending.status == "active" and ending.ends_at == period_end
+
+
+async def test_changes_that_are_not_what_they_say_or_name_unknown_products_stop_before_any_write(
+    process: Process, changes: Changes
+) -> None:
+    sub = await changes.subscribed("Bad Changes Ltd", "STRATA-CORE", "STRATA-ERP-CONNECTOR")
+    base = {"account_id": sub["account_id"], "subscription_id": sub["subscription_id"]}
+    before = await writes(process)
+    for kind, items, code in (
+        ("upgrade", [("STRATA-CORE", 2)], "change_not_an_upgrade"),
+        (
+            "downgrade",
+            [("STRATA-CORE", 2), ("STRATA-ERP-CONNECTOR", 2), ("STRATA-CRM-CONNECTOR", 1)],
+            "change_not_a_downgrade",
+        ),
+        ("quantity_change", [("STRATA-CORE", 2), ("STRATA-ERP-CONNECTOR", 2)], "change_changes_nothing"),
+        ("quantity_change", [("STRATA-CORE", 3)], "change_not_a_quantity_change"),
+        ("upgrade", [("STRATA-TELEPORTER", 1)], "product_unmapped"),
+        ("upgrade", [("STRATA-ONBOARDING", 1)], "product_unmapped"),
+    ):
+        body = {**base, "kind": kind, "items": [{"product_code": c, "quantity": q} for c, q in items]}
+        stopped = await changes.run(body)
+        assert stopped["state"] == "needs_attention", (kind, stopped)
+        assert stopped["exception"]["reason_code"] == code, (kind, stopped["exception"])
+    assert await writes(process) == before
+
+
+async def test_the_governance_rule_decides_when_a_change_takes_effect_and_reloads(
+    process: Process, changes: Changes
+) -> None:
+    gw = process.gw
+    admin = await gw.bearer("gateway:governance:admin", tier="internal")
+    document = dict(yaml.safe_load((PROJECT_ROOT / "contracts" / "governance.yaml").read_text()))
+    wrong = {**document, "subscription_changes": {"downgrade": {"effective": "period_end", "proration": "prorate"}}}
+    refused = await gw.client.put("/gateway/v1/governance", json=wrong, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert "subscription_changes.downgrade" in refused.text
+
+    sub = await changes.subscribed("Fewer Seats Now Inc", "STRATA-CORE")
+    at_once = {**document, "subscription_changes": {"quantity_decrease": {"effective": "immediately"}}}
+    assert (await gw.client.put("/gateway/v1/governance", json=at_once, headers=admin)).status_code == 200
+    try:
+        done = await changes.run(
+            {
+                "account_id": sub["account_id"],
+                "subscription_id": sub["subscription_id"],
+                "kind": "quantity_change",
+                "items": [{"product_code": "STRATA-CORE", "quantity": 1}],
+            }
+        )
+    finally:
+        restored = await gw.client.put("/gateway/v1/governance", json=document, headers=admin)
+        assert restored.status_code == 200, restored.text
+    assert done["state"] == "completed", done
+    subscription = await gw.app.state.billing.get_subscription(sub["subscription_id"])
+    assert [i.quantity for i in subscription.items] == [1] and subscription.schedule_id is None
