@@ -34,7 +34,7 @@ exactly-once; changes of entitlements set absolute values (a repeat changes noth
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -165,59 +165,89 @@ def amendment(plan: ChangePlan) -> list[SubscriptionItemChange]:
     return changes
 
 
+class EntitlementAction(NamedTuple):
+    """One write at the product platform: revoke or change an entitlement, or grant a SKU."""
+
+    verb: Literal["revoke", "change", "grant"]
+    target: str
+    """The entitlement (revoke, change) or the SKU code (grant)."""
+    change: EntitlementChange | None = None
+    quantity: int = 0
+
+
+def entitlement_actions(plan: ChangePlan) -> list[EntitlementAction]:
+    """What the change does to the tenant's entitlements of the subscription's products.
+
+    At once: quantities set, new SKUs granted, dropped ones revoked. At the period's end (a
+    downgrade, a renewal, a cancellation): the current entitlement ends with the period and the
+    new quantity is a grant that starts then; a renewal extends an entitlement that has an end by
+    one more term. The tenant's other entitlements belong to other orders and are left alone.
+    """
+    if plan.product_customer_id is None:
+        return []
+    at_end = plan.effective == "period_end" and plan.period_end is not None
+    products = {c.product_code for c in plan.current} | {t.product_code for t in plan.target}
+    active = {e.sku_code: e for e in plan.entitlements if e.sku_code in products}
+    wanted = {t.product_code: t.quantity for t in plan.target if not t.metered}
+    actions: list[EntitlementAction] = []
+    for code, entitlement in active.items():
+        quantity = wanted.pop(code, None)
+        if plan.kind == "cancel_immediately" or (quantity is None and not at_end):
+            actions.append(EntitlementAction("revoke", entitlement.id))
+        elif quantity is None or plan.kind == "cancel_at_period_end":
+            actions.append(EntitlementAction("change", entitlement.id, EntitlementChange(ends_at=plan.period_end)))
+        elif plan.kind == "renewal" and quantity == entitlement.quantity:
+            if entitlement.ends_at is not None:
+                actions.append(
+                    EntitlementAction("change", entitlement.id, EntitlementChange(ends_at=_next_term_end(plan)))
+                )
+        elif quantity == entitlement.quantity:
+            continue
+        elif at_end:  # the new quantity from the period's end: this one ends, a new one starts
+            actions.append(EntitlementAction("change", entitlement.id, EntitlementChange(ends_at=plan.period_end)))
+            wanted[code] = quantity
+        else:
+            actions.append(EntitlementAction("change", entitlement.id, EntitlementChange(quantity=quantity)))
+    actions.extend(EntitlementAction("grant", code, quantity=quantity) for code, quantity in wanted.items())
+    return actions
+
+
+def _next_term_end(plan: ChangePlan) -> dt.datetime | None:
+    """The end of the term after this one (as long as the current period)."""
+    if plan.period_start is None or plan.period_end is None:
+        return None
+    return plan.period_end + (plan.period_end - plan.period_start)
+
+
 async def change_entitlements(transaction_id: str, plan: ChangePlan) -> None:
-    """The tenant's entitlements after the change (none to change when the platform has no tenant)."""
+    """Apply :func:`entitlement_actions` (none when the product platform has no tenant for the account)."""
     process = runtime()
     product = process.product
     records: list[VendorRecord] = []
-    if plan.product_customer_id is not None:
-        at_end = plan.effective == "period_end" and plan.period_end is not None
-        # Only the subscription's products: the tenant's other entitlements belong to other orders.
-        products = {c.product_code for c in plan.current} | {t.product_code for t in plan.target}
-        active = {e.sku_code: e for e in plan.entitlements if e.sku_code in products}
-        wanted = {t.product_code: t.quantity for t in plan.target if not t.metered}
-        for code, entitlement in active.items():
-            quantity = wanted.pop(code, None)
-            if plan.kind == "cancel_immediately" or (quantity is None and not at_end):
-                key = f"{transaction_id}:revoke:{entitlement.id}"
-                await product.revoke_entitlement(
-                    entitlement.id, EntitlementRevoke(reason=f"Strata {transaction_id}"), idempotency_key=key
-                )
-            elif plan.kind == "renewal":
-                if entitlement.ends_at is None and quantity in (None, entitlement.quantity):
-                    continue
-                await product.change_entitlement(entitlement.id, _renewed(plan, entitlement.quantity, quantity))
-            elif quantity is None or plan.kind == "cancel_at_period_end":
-                await product.change_entitlement(entitlement.id, EntitlementChange(ends_at=plan.period_end))
-            elif quantity == entitlement.quantity:
-                continue
-            elif at_end:  # the new quantity from the period's end: this one ends, a new one starts
-                await product.change_entitlement(entitlement.id, EntitlementChange(ends_at=plan.period_end))
-                wanted[code] = quantity
-            else:
-                await product.change_entitlement(entitlement.id, EntitlementChange(quantity=quantity))
-            records.append(VendorRecord(system=product.vendor, object="entitlement", id=entitlement.id))
-        for code, quantity in wanted.items():
+    for action in entitlement_actions(plan):
+        if action.verb == "revoke":
+            await product.revoke_entitlement(
+                action.target,
+                EntitlementRevoke(reason=f"Strata {transaction_id}"),
+                idempotency_key=f"{transaction_id}:revoke:{action.target}",
+            )
+            records.append(VendorRecord(system=product.vendor, object="entitlement", id=action.target))
+        elif action.verb == "change" and action.change is not None:
+            await product.change_entitlement(action.target, action.change)
+            records.append(VendorRecord(system=product.vendor, object="entitlement", id=action.target))
+        elif plan.product_customer_id is not None:
             granted = await product.grant_entitlement(
                 plan.product_customer_id,
                 EntitlementGrant(
-                    sku_code=code,
-                    quantity=quantity,
+                    sku_code=action.target,
+                    quantity=action.quantity,
                     starts_at=plan.period_end if plan.effective == "period_end" else None,
                     source_ref=plan.opportunity_id or transaction_id,
                 ),
-                idempotency_key=f"{transaction_id}:grant:{code}",
+                idempotency_key=f"{transaction_id}:grant:{action.target}",
             )
             records.append(VendorRecord(system=product.vendor, object="entitlement_granted", id=granted.id))
     await process.transactions.advance(transaction_id, "entitled", step="change_entitlements", records=records)
-
-
-def _renewed(plan: ChangePlan, had: int, quantity: int | None) -> EntitlementChange:
-    """A renewed entitlement runs one more term (as long as the current period) with the new quantity."""
-    end = None
-    if plan.period_start is not None and plan.period_end is not None:
-        end = plan.period_end + (plan.period_end - plan.period_start)
-    return EntitlementChange(quantity=quantity if quantity not in (None, had) else None, ends_at=end)
 
 
 async def create_change_order(transaction_id: str, plan: ChangePlan) -> str | None:

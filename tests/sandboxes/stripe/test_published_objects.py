@@ -36,6 +36,10 @@ ENVELOPES = {
     "list": {"object", "url", "has_more", "data"},
     "search_result": {"object", "url", "has_more", "data", "next_page", "total_count"},
 }
+SCHEDULE_PHASE_NULLS = (
+    "application_fee_percent", "billing_cycle_anchor", "collection_method", "default_payment_method", "description",
+    "on_behalf_of", "transfer_data", "trial_end", "invoice_settings.account_tax_ids", "invoice_settings.days_until_due",
+)  # fmt: skip
 UNCHECKED = frozenset(
     {
         "billing.meter.event_time_window",  # billing meters came after 2023
@@ -45,21 +49,7 @@ UNCHECKED = frozenset(
         "line_item.pricing.unit_amount_decimal",  # line_item.pricing came after 2023
         "price.recurring.meter",  # meter-based prices came after 2023
         # Null in the sandbox's schedule phases; the 2023 field list does not look inside arrays.
-        *(
-            f"subscription_schedule.phases.{name}"
-            for name in (
-                "application_fee_percent",
-                "billing_cycle_anchor",
-                "collection_method",
-                "default_payment_method",
-                "description",
-                "on_behalf_of",
-                "transfer_data",
-                "trial_end",
-                "invoice_settings.account_tax_ids",
-                "invoice_settings.days_until_due",
-            )
-        ),  # fmt: skip
+        *(f"subscription_schedule.phases.{name}" for name in SCHEDULE_PHASE_NULLS),
     }
 )
 """Fields whose example value is null and which the 2023 description lacks: types unchecked."""

@@ -246,7 +246,10 @@ async def test_submitting_needs_the_scope_and_a_well_formed_change(process: Proc
     client = process.gw.client
     body = {"account_id": "001000000000001AAA", "subscription_id": "sub_abc", "kind": "cancel_immediately"}
     assert (await client.post(CHANGES, json=body, headers={"Idempotency-Key": key()})).status_code == 401
-    for headers in (process.submitter, process.reader):  # quote-to-cash's scope is not this API's
+    # A partner- or customer-bound client never reaches a process API, whatever scopes it holds.
+    partner = await process.gw.bearer("process:subscription-changes:write", partner_id="partner-northwind")
+    customer = await process.gw.bearer("process:subscription-changes:write", customer_id="cus_01JBOUND0000000000000000")
+    for headers in (process.submitter, process.reader, partner, customer):  # quote-to-cash's scope is not this API's
         forbidden = await client.post(CHANGES, json=body, headers={**headers, "Idempotency-Key": key()})
         assert forbidden.status_code == 403, forbidden.text
     for wrong, pointer in (
