@@ -230,6 +230,8 @@ class SubscriptionSchedule(msgspec.Struct, frozen=True, kw_only=True):
     """``active``, ``not_started``, ``completed``, ``released`` or ``canceled``."""
     phases: list[SchedulePhase]
     """The phases, in order; the first is the current one."""
+    external_id: str | None = None
+    """Strata's id it was created with (the transaction of the change), ``None`` for one made outside Strata."""
 
 
 class SubscriptionCancel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

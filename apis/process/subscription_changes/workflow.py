@@ -131,7 +131,10 @@ async def change_billing(transaction_id: str, plan: ChangePlan) -> str | None:
         items = [
             SubscriptionItemInput(price_id=t.price_id, quantity=None if t.metered else t.quantity) for t in plan.target
         ]
-        schedule_id = (await billing.schedule_at_period_end(plan.subscription_id, items, key=key)).id
+        scheduled = await billing.schedule_at_period_end(
+            plan.subscription_id, items, key=key, external_id=transaction_id
+        )
+        schedule_id = scheduled.id
         record = "subscription_schedule"
     elif plan.kind == "renewal":
         if plan.cancel_at_period_end:
@@ -364,8 +367,32 @@ async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any
             undone.append(entry)
         else:
             kept.append({**entry, "reason": refused})
+    if plan is not None and not any(u["object"] == "subscription_schedule" for u in undone):
+        # A schedule created by a change_billing that failed after it (setting its phases) is in no
+        # record; it carries this transaction's id in its metadata.
+        leftover = await run_step(
+            transaction_id,
+            "compensation:release_leftover_schedule",
+            runtime().billing.vendor,
+            _release_leftover_schedule,
+            transaction_id,
+            plan,
+        )
+        if leftover is not None:
+            undone.append({"system": runtime().billing.vendor, "object": "subscription_schedule", "id": leftover})
     await run_step(transaction_id, "compensation:record", None, _record_compensation, transaction_id, undone, kept)
     return {"undone": undone, "kept": kept}
+
+
+async def _release_leftover_schedule(transaction_id: str, plan: ChangePlan) -> str | None:
+    billing = runtime().billing
+    subscription = await billing.get_subscription(plan.subscription_id)
+    if subscription.schedule_id is None or subscription.status == "canceled":
+        return None
+    if (await billing.get_schedule(subscription.schedule_id)).external_id != transaction_id:
+        return None  # another change's
+    await billing.release_schedule(subscription.schedule_id, key=f"{transaction_id}:compensation:leftover_schedule")
+    return subscription.schedule_id
 
 
 async def _records(transaction_id: str) -> list[VendorRecord]:

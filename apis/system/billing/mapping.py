@@ -232,6 +232,7 @@ def to_schedule(obj: dict[str, Any]) -> SubscriptionSchedule:
             )
             for phase in phases
         ],
+        external_id=_external_id(obj),
     )
 
 

@@ -316,18 +316,22 @@ class BillingService:
         return m.to_subscription(await self.connector.post(path, {"cancel_at_period_end": cancel}, idempotency_key=key))
 
     async def schedule_at_period_end(
-        self, subscription_id: str, items: list[SubscriptionItemInput], *, key: str
+        self, subscription_id: str, items: list[SubscriptionItemInput], *, key: str, external_id: str | None = None
     ) -> SubscriptionSchedule:
         """Replace the subscription's items with ``items`` when its current period ends (a Stripe
         subscription schedule: the current phase as it is, then one period of ``items``, then released,
         so the subscription runs on with ``items``). Nothing is charged before the period ends.
+        ``external_id`` (e.g. the transaction of the change) is kept in the schedule's metadata.
 
         Two writes, each with its own key derived from ``key``: a re-run finds the schedule its first
         run created (Stripe replays the create) and sets the same phases again.
         """
         created = await self.connector.post(
             "/v1/subscription_schedules",
-            {"from_subscription": checked_id(subscription_id, "subscription")},
+            {
+                "from_subscription": checked_id(subscription_id, "subscription"),
+                "metadata": {m.EXTERNAL_ID_KEY: external_id} if external_id else None,
+            },
             idempotency_key=f"{key}:create",
         )
         schedule = m.to_schedule(created)

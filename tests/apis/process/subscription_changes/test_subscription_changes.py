@@ -449,3 +449,34 @@ async def test_the_governance_rule_decides_when_a_change_takes_effect_and_reload
     assert done["state"] == "completed", done
     subscription = await gw.app.state.billing.get_subscription(sub["subscription_id"])
     assert [i.quantity for i in subscription.items] == [1] and subscription.schedule_id is None
+
+
+async def test_a_schedule_left_by_a_failed_billing_change_is_released_by_compensation(
+    process: Process, changes: Changes
+) -> None:
+    sub = await changes.subscribed("Half Scheduled Ltd", "STRATA-CORE", "STRATA-ERP-CONNECTOR")
+    rule = {"kind": "status", "status": 400, "method": "POST", "path_prefix": "/v1/subscription_schedules/"}
+    assert (await process.gw.client.post("/sandbox/stripe/_control/faults", json=rule)).status_code == 201
+    try:
+        stopped = await changes.run(
+            {
+                "account_id": sub["account_id"],
+                "subscription_id": sub["subscription_id"],
+                "kind": "downgrade",
+                "items": [{"product_code": "STRATA-CORE", "quantity": 2}],
+            }
+        )
+    finally:
+        await process.gw.client.delete("/sandbox/stripe/_control/faults")
+    assert stopped["state"] == "needs_attention", stopped
+    assert stopped["exception"]["failed_step"] == "change_billing"
+    billing = process.gw.app.state.billing
+    assert (await billing.get_subscription(sub["subscription_id"])).schedule_id is not None  # created, phases refused
+
+    response = await process.gw.client.post(
+        f"{OPERATIONS}/exceptions/{stopped['id']}/compensate", json={"reason": "retry later"}, headers=process.operator
+    )
+    assert response.status_code == 202, response.text
+    compensated = await process.settled(stopped["id"], not_state="needs_attention")
+    assert compensated["state"] == "compensated", compensated
+    assert (await billing.get_subscription(sub["subscription_id"])).schedule_id is None
