@@ -129,16 +129,7 @@ async def plan_change(process: ProcessRuntime, request: ChangeRequest) -> Change
         BusinessRuleViolation: the first broken rule.
     """
     crm = process.crm.vendor
-    wanted = [(str(i["product_code"]), int(i["quantity"])) for i in request.items or []]
-    kind = request.kind
-    change_date = dt.date.fromisoformat(request.effective_date) if request.effective_date else None
-    account_id = request.account_id
-    if request.opportunity_id is not None:
-        opportunity = await _opportunity(process, request.opportunity_id)
-        account_id = opportunity.account_id
-        wanted = [(line.product_code or "", _units(line.quantity)) for line in opportunity.lines or []]
-        kind = "renewal" if opportunity.deal_type == "renewal" else None
-        change_date = change_date or opportunity.close_date
+    account_id, wanted, kind, change_date = await _asked(process, request)
     if account_id is None:
         raise _broken("account_missing", "The change names no CRM account", crm, "/account_id")
     try:
@@ -191,6 +182,20 @@ async def plan_change(process: ProcessRuntime, request: ChangeRequest) -> Change
         recurring_before=format(before, "f"),
         recurring_after=format(Decimal(0) if kind in CANCELLATIONS else after, "f"),
     )
+
+
+async def _asked(
+    process: ProcessRuntime, request: ChangeRequest
+) -> tuple[str | None, list[tuple[str, int]], str | None, dt.date | None]:
+    """(account, products and units after the change, kind, change date): the request's, or its opportunity's."""
+    change_date = dt.date.fromisoformat(request.effective_date) if request.effective_date else None
+    if request.opportunity_id is None:
+        wanted = [(str(i["product_code"]), int(i["quantity"])) for i in request.items or []]
+        return request.account_id, wanted, request.kind, change_date
+    opportunity = await _opportunity(process, request.opportunity_id)
+    wanted = [(line.product_code or "", _units(line.quantity)) for line in opportunity.lines or []]
+    kind = "renewal" if opportunity.deal_type == "renewal" else None  # an amendment's kind is what it does
+    return opportunity.account_id, wanted, kind, change_date or opportunity.close_date
 
 
 async def _opportunity(process: ProcessRuntime, opportunity_id: str) -> Any:
