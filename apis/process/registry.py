@@ -21,7 +21,7 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     from apis.process.ledger.invoice_to_ledger import SPEC as INVOICE_TO_LEDGER
     from apis.process.ledger.payment_to_cash import SPEC as PAYMENT_TO_CASH
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
-    from apis.process.subscription_changes.workflow import SPEC as SUBSCRIPTION_CHANGES
+    from apis.process.subscription_changes.spec import SPEC as SUBSCRIPTION_CHANGES
     from apis.process.usage_to_billing.workflow import SPEC as USAGE_TO_BILLING
 
     return {
