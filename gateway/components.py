@@ -331,6 +331,7 @@ class Components:
                     *experience_background_jobs(),
                     business_alerts(alert_rules, self.circuit_states),
                 ],
+                change_rules=lambda: self.governance.subscription_changes,
             )
         app.state.process = process
         # Everything built so far lives as long as the process: move it out of the

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -147,6 +147,39 @@ class CorsConfig(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True)
     """Seconds a browser may cache a preflight answer (``Access-Control-Max-Age``, 0..86400)."""
 
 
+class ChangeRule(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """When one kind of subscription change takes effect, and how it is charged."""
+
+    effective: Literal["immediately", "period_end"]
+    """``immediately`` (the billing subscription changes now) or ``period_end`` (a billing
+    subscription schedule changes it when the current period ends; nothing is prorated)."""
+    proration: Literal["prorate", "prorate_and_invoice", "none"] = "none"
+    """For an immediate change: the difference for the rest of the period on the next invoice
+    (``prorate``), invoiced at once (``prorate_and_invoice``), or not charged (``none``)."""
+
+    def __post_init__(self) -> None:
+        if self.effective == "period_end" and self.proration != "none":
+            raise ValueError(
+                f"proration: {self.proration!r} with effective: period_end; a change at the period's end "
+                "has nothing to prorate (use none)"
+            )
+
+
+class SubscriptionChangeRules(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The business rule of ``/process/subscription-changes/v1``: per kind of change, when and how it is charged."""
+
+    upgrade: ChangeRule = ChangeRule(effective="immediately", proration="prorate_and_invoice")
+    """A change that raises the recurring amount with other products (a higher plan)."""
+    quantity_increase: ChangeRule = ChangeRule(effective="immediately", proration="prorate")
+    """More units of the same products."""
+    downgrade: ChangeRule = ChangeRule(effective="period_end")
+    """A change that lowers the recurring amount with other products."""
+    quantity_decrease: ChangeRule = ChangeRule(effective="period_end")
+    """Fewer units of the same products."""
+    credit_immediate_cancellation: bool = True
+    """Whether a cancellation that takes effect at once credits the unused time of the period."""
+
+
 class Governance(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The whole governance file."""
 
@@ -161,6 +194,8 @@ class Governance(_Config, frozen=True, forbid_unknown_fields=True, kw_only=True)
     """CORS allowlist per API version; an API not listed gets no CORS headers at all."""
     alerts: AlertsConfig = AlertsConfig()
     """Business alert rules (:mod:`policies.alert_rules`)."""
+    subscription_changes: SubscriptionChangeRules = SubscriptionChangeRules()
+    """When subscription changes take effect and how they are prorated (see :class:`SubscriptionChangeRules`)."""
 
     def limits_for(self, client_id: str, tier: str | None) -> tuple[str, ...]:
         """The limits that apply to a client: its override, else its tier's."""

@@ -156,6 +156,8 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     external_id: str | None
     """Strata's id it was created with (:attr:`SubscriptionCreate.external_id`: e.g. the order's
     opportunity), ``None`` for one created outside Strata."""
+    schedule_id: str | None = None
+    """The schedule that holds its later changes (:class:`SubscriptionSchedule`), if one does."""
 
 
 class SubscriptionItemInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -180,6 +182,8 @@ class SubscriptionCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     """Payment term of sent invoices."""
     external_id: str | None = None
     """Strata's id of the subscription (e.g. the order it came from)."""
+    one_time_items: list[SubscriptionItemInput] = []
+    """One-time prices (e.g. an onboarding fee) charged on the subscription's first invoice."""
 
 
 class SubscriptionItemChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -202,6 +206,32 @@ class SubscriptionAmend(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     """The changes."""
     proration: ProrationMode = "prorate"
     """How the change is charged."""
+
+
+class SchedulePhase(msgspec.Struct, frozen=True, kw_only=True):
+    """One phase of a subscription schedule: these items from ``start`` to ``end``."""
+
+    start: dt.datetime
+    """When the phase begins (UTC)."""
+    end: dt.datetime | None
+    """When it ends (UTC)."""
+    items: list[SubscriptionItemInput]
+    """The prices and quantities of the phase."""
+
+
+class SubscriptionSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """Changes of a subscription that take effect later (e.g. a downgrade at the period's end)."""
+
+    id: str
+    """Id of the schedule."""
+    subscription_id: str | None
+    """The subscription it changes (``None`` once released)."""
+    status: str
+    """``active``, ``not_started``, ``completed``, ``released`` or ``canceled``."""
+    phases: list[SchedulePhase]
+    """The phases, in order; the first is the current one."""
+    external_id: str | None = None
+    """Strata's id it was created with (the transaction of the change), ``None`` for one made outside Strata."""
 
 
 class SubscriptionCancel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -30,6 +30,8 @@ CustomerBillingStatus = Literal["prospect", "active", "past_due", "suspended", "
 """Where a customer stands with billing."""
 
 OpportunityBillingStatus = Literal["not_invoiced", "pending", "invoiced", "paid", "failed"]
+DealType = Literal["new_business", "amendment", "renewal"]
+"""What a deal sells: a new subscription, a change of one the customer has, or its next term."""
 """How far a won opportunity has travelled through billing (written back by quote-to-cash)."""
 
 
@@ -133,6 +135,8 @@ class Opportunity(msgspec.Struct, frozen=True, kw_only=True):
     """The Strata partner id the deal is attributed to (a partner-registered deal); ``None``: direct."""
     description: str | None = None
     """Free-text description of the deal (a registered deal's product and notes)."""
+    deal_type: DealType | None = None
+    """New business, or an amendment or renewal of a subscription the customer has; ``None``: not said."""
 
 
 class CustomerUpsert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -406,6 +406,13 @@ class WorkflowEngine:
             for record in records
         ]
 
+    async def step_output(self, workflow_id: str, step_name: str) -> Any:
+        """What the last successful run of ``step_name`` returned (``None`` if it never succeeded):
+        compensation reads what a workflow saw before it wrote, e.g. a subscription's items."""
+        records = await DBOS.list_workflow_steps_async(workflow_id)
+        found = [r for r in records if r["function_name"] == step_name and r["error"] is None]
+        return found[-1]["output"] if found else None
+
     async def replay(self, workflow_id: str, from_step: str | None = None) -> None:
         """Re-run a finished workflow from the first attempt of ``from_step`` (default: the
         first step that failed), keeping its id and the results of the steps before. A workflow

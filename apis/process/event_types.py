@@ -50,6 +50,49 @@ class ContractActivated(msgspec.Struct, frozen=True, kw_only=True):
     """When provisioning finished, RFC 3339 UTC."""
 
 
+class SubscriptionChangeItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A product of a subscription and its units (``None``: metered)."""
+
+    product_code: str
+    quantity: int | None
+
+
+class SubscriptionChanged(msgspec.Struct, frozen=True, kw_only=True):
+    """``strata.subscription.changed``: a subscription was upgraded, downgraded, renewed or cancelled."""
+
+    transaction_id: str
+    """The business transaction (workflow) id."""
+    subscription_id: str
+    """The billing subscription changed."""
+    crm_account_id: str
+    """The customer's CRM account id."""
+    opportunity_id: str | None
+    """The amendment or renewal opportunity; ``None`` for a direct request."""
+    kind: str
+    """``upgrade``, ``downgrade``, ``quantity_change``, ``renewal``, ``cancel_at_period_end`` or
+    ``cancel_immediately``."""
+    rule: str
+    """The governance rule applied (e.g. ``quantity_decrease``)."""
+    effective: str
+    """``immediately`` or ``period_end``."""
+    effective_at: str
+    """When it takes effect, RFC 3339 UTC."""
+    proration: str
+    """``prorate``, ``prorate_and_invoice`` or ``none``."""
+    items_before: list[SubscriptionChangeItem]
+    """The products before the change."""
+    items_after: list[SubscriptionChangeItem]
+    """The products after it (empty for a cancellation)."""
+    recurring_before: Money
+    """The recurring amount per period before."""
+    recurring_after: Money
+    """The recurring amount per period after."""
+    schedule_id: str | None
+    """The billing schedule holding a change at the period's end."""
+    sales_order_id: str | None
+    """The ERP change order, when the change adds anything."""
+
+
 class TransactionNeedsAttention(msgspec.Struct, frozen=True, kw_only=True):
     """``strata.transaction.needs_attention``: a transaction failed permanently and waits for an operator."""
 
@@ -317,6 +360,9 @@ class EventType(NamedTuple):
 EVENT_TYPES: dict[str, EventType] = {
     "strata.contract.activated": EventType(
         ContractActivated, "Quote-to-cash finished provisioning a won opportunity.", "contract"
+    ),
+    "strata.subscription.changed": EventType(
+        SubscriptionChanged, "A subscription was upgraded, downgraded, renewed or cancelled.", "subscription"
     ),
     "strata.transaction.needs_attention": EventType(
         TransactionNeedsAttention, "A transaction failed permanently and waits for an operator.", "transaction"

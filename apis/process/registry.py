@@ -21,11 +21,20 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     from apis.process.ledger.invoice_to_ledger import SPEC as INVOICE_TO_LEDGER
     from apis.process.ledger.payment_to_cash import SPEC as PAYMENT_TO_CASH
     from apis.process.quote_to_cash.workflow import SPEC as QUOTE_TO_CASH
+    from apis.process.subscription_changes.spec import SPEC as SUBSCRIPTION_CHANGES
     from apis.process.usage_to_billing.workflow import SPEC as USAGE_TO_BILLING
 
     return {
         spec.name: spec
-        for spec in (QUOTE_TO_CASH, INVOICE_TO_LEDGER, PAYMENT_TO_CASH, CUSTOMER_SYNC, CATALOG_SYNC, USAGE_TO_BILLING)
+        for spec in (
+            QUOTE_TO_CASH,
+            INVOICE_TO_LEDGER,
+            PAYMENT_TO_CASH,
+            CUSTOMER_SYNC,
+            CATALOG_SYNC,
+            USAGE_TO_BILLING,
+            SUBSCRIPTION_CHANGES,
+        )
     }
 
 
@@ -50,6 +59,15 @@ def process_routers() -> list[Any]:
     from apis.process.operations.routes import router as operations
     from apis.process.quote_to_cash.routes import router as quote_to_cash
     from apis.process.reconciliation.routes import router as reconciliation  # registers its workflow too
+    from apis.process.subscription_changes.routes import router as subscription_changes
     from apis.process.usage_to_billing.routes import router as usage_to_billing
 
-    return [quote_to_cash, operations, reconciliation, customer_sync, catalog_sync, usage_to_billing]
+    return [
+        quote_to_cash,
+        operations,
+        reconciliation,
+        customer_sync,
+        catalog_sync,
+        usage_to_billing,
+        subscription_changes,
+    ]

@@ -30,6 +30,7 @@ from apis.process.stops import QuietStops
 from apis.process.transactions import TransactionStore
 from apis.process.workflow_versions import COMPATIBLE_WORKFLOW_VERSIONS, WORKFLOW_VERSION
 from apis.process.xref import XrefStore
+from policies.governance import SubscriptionChangeRules
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -112,6 +113,8 @@ class ProcessRuntime:
         """The outbox relay of this process, once the event delivery job runs."""
         self.event_subscribers: EventSubscribers = no_event_subscribers
         """Outbox subscribers besides the data platform (see :func:`start_runtime`)."""
+        self.change_rules: Callable[[], SubscriptionChangeRules] = SubscriptionChangeRules
+        """The governance file's subscription-change rules as they are now (they reload with it)."""
         self.erp_system = self.erp.vendor
         """Name of the ERP in lineage and cross-references (a key of ``ERP_VENDORS``, e.g. ``sap-s4hana``)."""
         self.master_data = MasterDataCache(settings.master_data_ttl_seconds)
@@ -159,6 +162,7 @@ async def start_runtime(
     workflows: Mapping[str, WorkflowSpec],
     event_subscribers: EventSubscribers = no_event_subscribers,
     jobs: Sequence[BackgroundJob] = (),
+    change_rules: Callable[[], SubscriptionChangeRules] = SubscriptionChangeRules,
 ) -> ProcessRuntime:
     """Build the runtime, register the workflows and launch the engine (recovering this
     executor's pending workflows, which then run against this runtime).
@@ -171,6 +175,7 @@ async def start_runtime(
             modules imported before the engine launches: DBOS registers workflows at import).
         event_subscribers: outbox subscribers of the layers above, besides the data platform.
         jobs: every background loop to run (the process layer's own and those of the layers above).
+        change_rules: the governance file's subscription-change rules, read when a change is planned.
     """
     global _current
     lease = await ExecutorLease.claim(
@@ -179,6 +184,7 @@ async def start_runtime(
     process = ProcessRuntime(settings, engine, services, executor_id=lease.executor_id)
     process.lease = lease
     process.event_subscribers = event_subscribers
+    process.change_rules = change_rules
     process.workflows = dict(workflows)
     _current = process
     logging.getLogger("dbos").addFilter(QuietStops())

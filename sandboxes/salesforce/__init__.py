@@ -54,6 +54,11 @@ Choices where Salesforce's behaviour could not be verified from a primary source
   means a direct (unattributed) record. The seed attributes a few accounts and their
   opportunities to ``partner-northwind`` and ``partner-contoso`` (see
   :data:`sandboxes.salesforce.seed.PARTNER_ACCOUNTS`) and leaves the rest direct.
+* Opportunity ``Type`` is an unrestricted picklist here. A new org's standard values are
+  ``New Customer`` and ``Existing Customer - Upgrade|Replacement|Downgrade``; ``Amendment``,
+  ``Renewal`` and ``New Business``, which subscription sellers commonly add (and what the
+  subscription-changes process reads), are GUESSED: no published artefact lists them.
+  ``POST /_control/won-deals`` takes ``type`` per deal.
 * API usage counts data calls (not token calls); a composite request counts once.
 * API usage is not persisted; records are (JSON file under ``state_dir``).
 """

@@ -45,6 +45,8 @@ class Deal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     close_date: dt.date | None = None
     name: str | None = None
     stage: str = "Closed Won"
+    type: str | None = None
+    """Opportunity ``Type`` (e.g. ``Renewal``, ``Amendment``); none for a new deal."""
 
 
 def create_won_deals(store: Store, body: bytes) -> list[dict[str, str]]:
@@ -67,6 +69,7 @@ def create_won_deals(store: Store, body: bytes) -> list[dict[str, str]]:
                     "Probability": 100.0 if deal.stage == "Closed Won" else 50.0,
                     "CloseDate": (deal.close_date or dt.datetime.now(dt.UTC).date()).isoformat(),
                     "CurrencyIsoCode": deal.currency,
+                    "Type": deal.type,
                 },
             )
             total = 0.0

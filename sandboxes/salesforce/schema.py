@@ -132,6 +132,7 @@ SOBJECTS: dict[str, SObject] = {
                 Strata_Id__c=STRING,
                 Description=TEXTAREA,
                 Partner_Id__c=STRING,
+                Type=PICKLIST,
             ),
             required=("Name", "StageName", "CloseDate"),
             lookups={"AccountId": "Account"},

@@ -34,9 +34,12 @@ Simulated, in Stripe's own dialect (never problem+json):
   …), never metadata.
 * Resources: customers (CRUD, ``email`` and ``created`` filters), products, prices (``lookup_keys[]``,
   ``product``, ``currency`` filters), subscriptions (create with ``items[]``,
-  ``collection_method``, ``days_until_due``; update items/quantities/prices with
+  ``collection_method``, ``days_until_due``, ``add_invoice_items[]`` (one-time prices on the
+  first invoice); update items/quantities/prices with
   ``proration_behavior`` ``create_prorations|none|always_invoice``; cancel with DELETE,
-  optionally ``prorate``/``invoice_now``), invoices (create from pending items, list, get,
+  optionally ``prorate``/``invoice_now``), subscription schedules
+  (:mod:`sandboxes.stripe.schedules`: create ``from_subscription``, get, update ``phases[]`` and
+  ``end_behavior``, ``release``, ``cancel``), invoices (create from pending items, list, get,
   lines, ``finalize``, ``void``, ``pay`` with ``paid_out_of_band`` or a payment method),
   invoice items, credit notes (amount or lines; pre-payment on open invoices lowers
   ``amount_remaining``, post-payment on paid ones; ``void``), payment intents (create,
@@ -76,6 +79,10 @@ Choices where Stripe's documentation is silent or could not be checked here:
   (validation before execution) are not stored, so a corrected retry with the same key works.
 * DELETE of an already canceled subscription answers it unchanged (idempotent), rather than
   an error.
+* ``add_invoice_items`` with a recurring price → 400 (message guessed); subscription schedule
+  errors and their codes (``subscription_schedule_already_exists``, ``schedule_not_active``), and
+  a last phase's end from ``iterations`` (see :mod:`sandboxes.stripe.schedules`). The shapes are
+  the 2023-08-16 spec's (``phases[][iterations]``; newer versions also offer ``duration``).
 * Subscriptions become ``active`` at once. With ``charge_automatically`` the first invoice is
   finalized and charged to the default payment method, or the subscription is ``incomplete``;
   with ``send_invoice`` the first invoice stays a draft for the caller to finalize.

@@ -12,6 +12,7 @@ from sandboxes.stripe import invoices as inv
 from sandboxes.stripe import meters as me
 from sandboxes.stripe import params as p
 from sandboxes.stripe import payments as pay
+from sandboxes.stripe import schedules as sc
 from sandboxes.stripe import subscriptions as su
 from sandboxes.stripe import webhook_endpoints as we
 from sandboxes.stripe.account import Account
@@ -82,6 +83,11 @@ def build_routes(charge_invoice: Callable[[dict[str, Any], str], None]) -> list[
     def create_subscription(a: Account, i: tuple[str, ...], q: dict[str, Any]) -> dict[str, Any]:
         return su.create_subscription(a, q, charge_invoice)
 
+    def cancel_schedule(a: Account, i: tuple[str, ...], q: dict[str, Any]) -> dict[str, Any]:
+        return sc.cancel_schedule(
+            a, i[0], q, lambda subscription_id, rest: su.cancel_subscription(a, subscription_id, rest)
+        )
+
     table: list[tuple[str, str, Handler]] = [
         ("POST", "/v1/customers", lambda a, i, q: cu.create_customer(a, q)),
         ("GET", "/v1/customers", lambda a, i, q: cu.list_customers(a, q)),
@@ -102,6 +108,11 @@ def build_routes(charge_invoice: Callable[[dict[str, Any], str], None]) -> list[
         ("GET", f"/v1/subscriptions/{ID}", _get("subscription")),
         ("POST", f"/v1/subscriptions/{ID}", lambda a, i, q: su.update_subscription(a, i[0], q)),
         ("DELETE", f"/v1/subscriptions/{ID}", lambda a, i, q: su.cancel_subscription(a, i[0], q)),
+        ("POST", "/v1/subscription_schedules", lambda a, i, q: sc.create_schedule(a, q)),
+        ("GET", f"/v1/subscription_schedules/{ID}", _get("subscription_schedule", "schedule")),
+        ("POST", f"/v1/subscription_schedules/{ID}", lambda a, i, q: sc.update_schedule(a, i[0], q)),
+        ("POST", f"/v1/subscription_schedules/{ID}/release", lambda a, i, q: sc.release_schedule(a, i[0], q)),
+        ("POST", f"/v1/subscription_schedules/{ID}/cancel", cancel_schedule),
         ("POST", "/v1/invoices", lambda a, i, q: inv.create_invoice(a, q)),
         ("GET", "/v1/invoices", lambda a, i, q: inv.list_invoices(a, q)),
         ("GET", f"/v1/invoices/{ID}", _get("invoice")),

@@ -26,6 +26,7 @@ PREFIXES = {
     "price": "price",
     "subscription": "sub",
     "subscription_item": "si",
+    "subscription_schedule": "sub_sched",
     "invoice": "in",
     "line_item": "il",
     "invoiceitem": "ii",
@@ -127,7 +128,8 @@ class Store(JsonStateFile):
 
     def find(self, object_id: str) -> dict[str, Any] | None:
         """Any object by id (its prefix names the kind), for ``expand``."""
-        kind = KIND_OF_PREFIX.get(object_id.split("_", 1)[0])
+        prefix = "sub_sched" if object_id.startswith("sub_sched_") else object_id.split("_", 1)[0]
+        kind = KIND_OF_PREFIX.get(prefix)
         return self.objects.get(kind, {}).get(object_id) if kind else None
 
     def newest_first(self, kind: str) -> list[dict[str, Any]]:

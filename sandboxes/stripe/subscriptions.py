@@ -14,7 +14,10 @@ from sandboxes.stripe.lists import page
 from sandboxes.stripe.store import new_id
 
 PRORATION = ("create_prorations", "none", "always_invoice")
+MAX_ADD_INVOICE_ITEMS = 20
+"""``add_invoice_items``: "You may pass up to 20 items" (the spec's description)."""
 CREATE_PARAMS = (
+    "add_invoice_items",
     "customer",
     "items",
     "collection_method",
@@ -132,6 +135,7 @@ def create_subscription(account: Account, params: dict[str, Any], pay: Any) -> d
         "latest_invoice": None,
         "livemode": False,
         "metadata": p.metadata({}, params),
+        "schedule": None,
         "start_date": now,
         "status": "active",
     }
@@ -168,6 +172,7 @@ def create_subscription(account: Account, params: dict[str, Any], pay: Any) -> d
                 },
             )
         )
+    _add_invoice_items(account, invoice, subscription, p.items(params, "add_invoice_items"))
     inv.recompute(invoice)
     subscription["latest_invoice"] = invoice["id"]
     account.store.add("subscription", subscription)
@@ -187,6 +192,51 @@ def create_subscription(account: Account, params: dict[str, Any], pay: Any) -> d
             else:
                 subscription["status"] = "incomplete"
     return subscription
+
+
+def _add_invoice_items(
+    account: Account, invoice: dict[str, Any], subscription: dict[str, Any], specs: list[dict[str, Any]]
+) -> None:
+    """``add_invoice_items[]``: one-time prices appended to the subscription's first invoice."""
+    if len(specs) > MAX_ADD_INVOICE_ITEMS:
+        raise StripeError(400, "You may pass up to 20 items.", param="add_invoice_items")
+    checked: list[tuple[dict[str, Any], int, dict[str, str]]] = []
+    for index, spec in enumerate(specs):  # every entry checked before anything is stored
+        p.check_known(spec, ("price", "quantity", "metadata"))
+        param = f"add_invoice_items[{index}][price]"
+        price = account.store.get("price", p.text(spec, "price", need=True), param)
+        if price["type"] != "one_time":
+            # GUESSED message: the spec says only "prices and quantities that will generate invoice items".
+            raise StripeError(
+                400,
+                "The price specified is set to `type=recurring` but this field only accepts prices with"
+                " `type=one_time`.",
+                param=param,
+            )
+        if price["currency"] != subscription["currency"]:
+            raise StripeError(400, "All prices on a subscription must have the same currency.", param=param)
+        checked.append((price, p.integer(spec, "quantity", minimum=1, default=1) or 1, p.metadata({}, spec)))
+    now = account.now()
+    for price, quantity, metadata in checked:
+        item = {
+            "id": new_id("invoiceitem"),
+            "object": "invoiceitem",
+            "amount": int(price["unit_amount"] or 0) * quantity,
+            "currency": price["currency"],
+            "customer": subscription["customer"],
+            "date": now,
+            "description": account.store.objects["product"].get(price["product"], {}).get("name"),
+            "invoice": None,
+            "livemode": False,
+            "metadata": metadata,
+            "period": {"start": now, "end": now},
+            "proration": False,
+            "quantity": quantity,
+            "pricing": {"type": "price_details", "price_details": {"price": price["id"], "product": price["product"]}},
+            "subscription": subscription["id"],
+        }
+        account.store.add("invoiceitem", item, count=False)
+    inv.attach_pending_items(account, invoice, subscription["id"])
 
 
 def update_subscription(account: Account, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -127,7 +127,7 @@ async def plan_order(process: ProcessRuntime, opportunity_id: str, overrides: di
     lines = await _plan_lines(process, opportunity, currency, overrides.get("product_codes") or {})
     existing = await _erp_customer(process, account.id)
     entity = await _legal_entity(process, existing, currency)
-    await _check_period(process, order_date)
+    await check_period(process, order_date)
     total = sum((Decimal(line.amount) for line in lines), Decimal(0))
     plan = OrderPlan(
         opportunity_id=opportunity.id,
@@ -249,7 +249,7 @@ async def _plan_lines(
         if not code:
             unmapped.append({"pointer": pointer, "detail": "the line has no product code"})
             continue
-        sku, price, item = await _mapping(process, code, currency)
+        sku, price, item = await product_mapping(process, code, currency)
         missing = [
             name for name, found in (("catalog SKU", sku), ("billing price", price), ("ERP item", item)) if not found
         ]
@@ -285,9 +285,11 @@ async def _plan_lines(
     return planned
 
 
-async def _mapping(
+async def product_mapping(
     process: ProcessRuntime, code: str, currency: str
 ) -> tuple[str | None, tuple[str, str] | None, Item | None]:
+    """A product code's catalog SKU, billing price ``(id, kind)`` in ``currency`` and ERP item
+    (``None`` where missing)."""
     cache = process.master_data
 
     async def sku() -> str | None:
@@ -338,7 +340,9 @@ async def _legal_entity(process: ProcessRuntime, existing: ErpCustomer | None, c
     return sellers[0]
 
 
-async def _check_period(process: ProcessRuntime, day: dt.date) -> None:
+async def check_period(process: ProcessRuntime, day: dt.date) -> None:
+    """Raise ``period_missing`` / ``period_closed`` unless the ERP's accounting period of ``day`` is open."""
+
     async def periods() -> list[Any] | None:
         return list(await process.erp.list_accounting_periods(day.year)) or None
 

@@ -6,7 +6,7 @@ Read top to bottom; each ``run_step`` is one durable step (see :mod:`apis.proces
     quote_tax             tax estimate of the order (a read: still no write)
     sync_erp_customer     match or create the ERP customer (xref, then the ERP) ┐
     sync_billing_customer match or create the billing customer                  ┘ → customer_synced
-    create_subscription   the opportunity's billing subscription, else a new one     → subscription_provisioned
+    create_subscription   the opportunity's subscription, else a new one + one-time fees → subscription_provisioned
     create_sales_order    the ERP sales order (external id = the opportunity)   → ordered
     activate_contract     strata.contract.activated, in the state's transaction
     update_crm            billing status back onto the opportunity              → crm_updated → completed
@@ -196,7 +196,8 @@ async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: st
 
 
 async def create_subscription(transaction_id: str, plan: OrderPlan, customers: Customers) -> str | None:
-    """The billing subscription of the order's recurring and metered lines (``None`` if it has none)."""
+    """The billing subscription of the order's recurring and metered lines, its one-time lines on the
+    first invoice (``None`` if the order has no recurring line: its one-time lines are the ERP order's)."""
     process = runtime()
     items = [
         SubscriptionItemInput(
@@ -208,12 +209,20 @@ async def create_subscription(transaction_id: str, plan: OrderPlan, customers: C
     if not items:
         await process.transactions.advance(transaction_id, "subscription_provisioned", step="create_subscription")
         return None
+    # One-time lines (onboarding fees) go onto the subscription's first invoice, as well as the ERP order.
+    one_time = [
+        SubscriptionItemInput(price_id=line.price_id, quantity=_units(line.quantity))
+        for line in plan.lines
+        if line.price_kind == "one_time"
+    ]
     # One read first: a subscription made for this opportunity by an earlier transaction whose
     # state was lost (a restored backup) carries other keys, and only billing remembers it.
     subscription = await process.billing.find_subscription(
         customers.billing_id, plan.opportunity_id
     ) or await process.billing.create_subscription(
-        SubscriptionCreate(customer_id=customers.billing_id, items=items, external_id=plan.opportunity_id),
+        SubscriptionCreate(
+            customer_id=customers.billing_id, items=items, external_id=plan.opportunity_id, one_time_items=one_time
+        ),
         key=idempotency_key("create_subscription"),
     )
     await process.transactions.advance(

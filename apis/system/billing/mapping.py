@@ -23,8 +23,11 @@ from apis.canonical import (
     BillingProduct,
     Meter,
     Money,
+    SchedulePhase,
     Subscription,
     SubscriptionItem,
+    SubscriptionItemInput,
+    SubscriptionSchedule,
 )
 from core.errors import InvalidInput, UpstreamContractViolation
 
@@ -205,7 +208,38 @@ def to_subscription(obj: dict[str, Any]) -> Subscription:
         canceled_at=unix_time(obj.get("canceled_at")),
         created_at=created_time(obj),
         external_id=_external_id(obj),
+        schedule_id=id_of(obj.get("schedule")),
     )
+
+
+def to_schedule(obj: dict[str, Any]) -> SubscriptionSchedule:
+    """Stripe subscription schedule → SubscriptionSchedule."""
+    phases = required_field(obj, "phases")
+    if not isinstance(phases, list):
+        raise UpstreamContractViolation("Stripe subscription schedule phases is not a list")
+    return SubscriptionSchedule(
+        id=required_field(obj, "id"),
+        subscription_id=id_of(obj.get("subscription")),
+        status=required_field(obj, "status"),
+        phases=[
+            SchedulePhase(
+                start=_required_time(phase, "start_date"),
+                end=unix_time(phase.get("end_date")),
+                items=[
+                    SubscriptionItemInput(price_id=id_of(item.get("price")) or "", quantity=item.get("quantity"))
+                    for item in phase.get("items") or []
+                ],
+            )
+            for phase in phases
+        ],
+        external_id=_external_id(obj),
+    )
+
+
+def _required_time(obj: dict[str, Any], name: str) -> dt.datetime:
+    value = unix_time(required_field(obj, name))
+    assert value is not None  # required_field refuses a missing value
+    return value
 
 
 def _item(obj: dict[str, Any]) -> SubscriptionItem:

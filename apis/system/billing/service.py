@@ -39,6 +39,8 @@ from apis.canonical import (
     SubscriptionAmend,
     SubscriptionCancel,
     SubscriptionCreate,
+    SubscriptionItemInput,
+    SubscriptionSchedule,
     UsageEventCreate,
     UsageSummary,
 )
@@ -48,7 +50,7 @@ from apis.system.kit.link import ApiKey, VendorLink
 from core.cursors import InvalidCursor
 from core.errors import Conflict, InvalidInput, NotFound, UpstreamRejected
 
-_STRIPE_ID = re.compile(r"^[a-z]+_[A-Za-z0-9]{1,64}$")
+_STRIPE_ID = re.compile(r"^[a-z]+(?:_sched)?_[A-Za-z0-9]{1,64}$")  # sub_sched_… for schedules
 IDEMPOTENCY_KEY_SECONDS = 24 * 3600.0
 """How long Stripe replays the first result of an ``Idempotency-Key``."""
 KEY_SAFETY_SECONDS = 3600.0
@@ -255,6 +257,9 @@ class BillingService:
             "collection_method": body.collection_method,
             "days_until_due": body.days_until_due if body.collection_method == "send_invoice" else None,
             "metadata": {m.EXTERNAL_ID_KEY: body.external_id} if body.external_id else None,
+            # One-time charges (onboarding fees) on the first invoice, beside the first period's items.
+            "add_invoice_items": [{"price": item.price_id, "quantity": item.quantity} for item in body.one_time_items]
+            or None,
         }
         created = await self.connector.post(
             "/v1/subscriptions", params, idempotency_key=key, pointer=m.subscription_pointer
@@ -324,6 +329,58 @@ class BillingService:
         path = f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}"
         return m.to_subscription(
             await self.connector.post(path, params, idempotency_key=key, pointer=m.subscription_pointer)
+        )
+
+    async def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, *, key: str) -> Subscription:
+        """End the subscription with its current period (``cancel``), or keep it running after all."""
+        path = f"/v1/subscriptions/{checked_id(subscription_id, 'subscription')}"
+        return m.to_subscription(await self.connector.post(path, {"cancel_at_period_end": cancel}, idempotency_key=key))
+
+    async def schedule_at_period_end(
+        self, subscription_id: str, items: list[SubscriptionItemInput], *, key: str, external_id: str | None = None
+    ) -> SubscriptionSchedule:
+        """Replace the subscription's items with ``items`` when its current period ends (a Stripe
+        subscription schedule: the current phase as it is, then one period of ``items``, then released,
+        so the subscription runs on with ``items``). Nothing is charged before the period ends.
+        ``external_id`` (e.g. the transaction of the change) is kept in the schedule's metadata.
+
+        Two writes, each with its own key derived from ``key``: a re-run finds the schedule its first
+        run created (Stripe replays the create) and sets the same phases again.
+        """
+        created = await self.connector.post(
+            "/v1/subscription_schedules",
+            {
+                "from_subscription": checked_id(subscription_id, "subscription"),
+                "metadata": {m.EXTERNAL_ID_KEY: external_id} if external_id else None,
+            },
+            idempotency_key=f"{key}:create",
+        )
+        schedule = m.to_schedule(created)
+        current = schedule.phases[0]
+        params = {
+            "end_behavior": "release",
+            "proration_behavior": "none",
+            "phases": [
+                {
+                    "items": [{"price": i.price_id, "quantity": i.quantity} for i in current.items],
+                    "start_date": int(current.start.timestamp()),
+                    "end_date": int(current.end.timestamp()) if current.end else None,
+                },
+                {"items": [{"price": i.price_id, "quantity": i.quantity} for i in items], "iterations": 1},
+            ],
+        }
+        path = f"/v1/subscription_schedules/{checked_id(schedule.id, 'schedule')}"
+        return m.to_schedule(await self.connector.post(path, params, idempotency_key=f"{key}:phases"))
+
+    async def release_schedule(self, schedule_id: str, *, key: str) -> SubscriptionSchedule:
+        """Drop a schedule's later phases: the subscription stays as it is now."""
+        path = f"/v1/subscription_schedules/{checked_id(schedule_id, 'schedule')}/release"
+        return m.to_schedule(await self.connector.post(path, {}, idempotency_key=key))
+
+    async def get_schedule(self, schedule_id: str) -> SubscriptionSchedule:
+        """One subscription schedule."""
+        return m.to_schedule(
+            await self.connector.get(f"/v1/subscription_schedules/{checked_id(schedule_id, 'schedule')}")
         )
 
     async def cancel_subscription(self, subscription_id: str, body: SubscriptionCancel) -> Subscription:

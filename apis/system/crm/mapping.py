@@ -42,8 +42,21 @@ CONTACT_FIELDS = [
 ]  # fmt: skip
 OPPORTUNITY_FIELDS = [
     "Id", "Name", "AccountId", "StageName", "Amount", "CurrencyIsoCode", "CloseDate", "Billing_Status__c",
-    "Invoice_Number__c", "Description", PARTNER_FIELD, "CreatedDate", "LastModifiedDate",
+    "Invoice_Number__c", "Description", PARTNER_FIELD, "Type", "CreatedDate", "LastModifiedDate",
 ]  # fmt: skip
+DEAL_TYPES = {
+    "New Customer": "new_business",
+    "New Business": "new_business",
+    "Existing Customer - Upgrade": "amendment",
+    "Existing Customer - Downgrade": "amendment",
+    "Existing Customer - Replacement": "amendment",
+    "Amendment": "amendment",
+    "Renewal": "renewal",
+}
+"""Opportunity ``Type`` → deal type. The first and the ``Existing Customer - …`` values are the
+standard picklist of a new org; ``New Business``, ``Amendment`` and ``Renewal`` are what orgs
+that sell subscriptions commonly add (GUESSED: no published artefact lists them). Any other
+value is ``None``: a deal of no kind we act on."""
 LINE_FIELDS = ["Id", "ProductCode", "Description", "Quantity", "UnitPrice", "TotalPrice", "CurrencyIsoCode"]
 
 STAGES = {
@@ -250,6 +263,7 @@ def to_opportunity(record: dict[str, Any], *, with_lines: bool) -> Opportunity:
         updated_at=_timestamp(record, "LastModifiedDate"),
         partner_id=record.get(PARTNER_FIELD) or None,
         description=record.get("Description"),
+        deal_type=DEAL_TYPES.get(record.get("Type") or ""),  # type: ignore[arg-type]
     )
 
 

@@ -27,6 +27,7 @@ OBJECTS = (
     "billing.meter", "billing.meter_event", "billing.meter_event_summary", "event", "webhook_endpoint",
     "deleted_customer",
     "plan",
+    "subscription_schedule",
 )  # fmt: skip
 HERE = Path(__file__).parent
 
