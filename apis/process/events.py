@@ -11,7 +11,10 @@ updates, partner webhooks), each with a cursor of its own: in ``seq`` order, at 
 a subscriber sees an event again if the process dies between delivery and cursor update, so
 consumers de-duplicate by event id. A subscriber that fails an event is retried with backoff;
 after ``max_attempts`` the event goes to the dead letters (with the error) and the subscriber
-moves on, so one poisoned event does not stop the rest. With several processes on
+moves on, so one poisoned event does not stop the rest. A subscriber whose system is out of
+reach (a refused or cut connection, a time-out, a retryable 5xx: :func:`is_outage`) is not
+failing an event: its cursor stays where it is and the next round tries the same event again,
+however long the outage lasts, so an outage of Redis or a receiver never dead-letters events. With several processes on
 PostgreSQL, a subscriber's cursor row is locked (``FOR UPDATE SKIP LOCKED``) while one process
 delivers a batch, so the processes share subscribers instead of racing on one.
 :meth:`OutboxRelay.purge` drops events every subscriber has received, after the retention.
@@ -41,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.backoff import backoff_delay
 from core.db import insert_ignoring, outbox_cursors, outbox_dead_letters, outbox_events
+from core.errors import RetryableError
 from core.personal_data import mask_personal
 
 logger = structlog.get_logger("strata.events")
@@ -256,7 +260,14 @@ class OutboxRelay:
         for row in rows:
             if subscriber.wants(row.type):
                 event = msgspec.json.decode(row.envelope, type=CloudEvent)
-                error = await self._deliver(subscriber, event)
+                error, outage = await self._deliver(subscriber, event)
+                if outage:
+                    logger.warning(
+                        "subscriber out of reach; its events wait",
+                        subscriber=subscriber.name,
+                        error=(error or "")[:200],
+                    )
+                    break  # the cursor stays before this event: the next round tries it again
                 if error is None:
                     delivered += 1
                 else:
@@ -266,19 +277,20 @@ class OutboxRelay:
         await self._release(subscriber.name)
         return delivered
 
-    async def _deliver(self, subscriber: Subscriber, event: CloudEvent) -> str | None:
-        """Deliver with retries; the last error's text when every attempt failed."""
-        error = ""
+    async def _deliver(self, subscriber: Subscriber, event: CloudEvent) -> tuple[str | None, bool]:
+        """Deliver with retries: (the last error's text when every attempt failed, whether that
+        error was an outage of the subscriber's system rather than a refusal of this event)."""
+        error, outage = "", False
         for attempt in range(self.config.max_attempts):
             try:
                 await subscriber.handler(event)
-                return None
+                return None, False
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error, outage = f"{type(exc).__name__}: {exc}", is_outage(exc)
                 if attempt + 1 < self.config.max_attempts:
                     # No ceiling: max_attempts bounds the pauses (0.2 s doubling 4 times by default).
                     await asyncio.sleep(backoff_delay(attempt, base=self.config.backoff_base_seconds, cap=math.inf))
-        return error
+        return error, outage
 
     async def _claim(self, name: str) -> int | None:
         """Take the subscriber's lease (creating its cursor at 0); its position, or None if held."""
@@ -338,3 +350,22 @@ async def outbox_size(engine: AsyncEngine) -> int:
     """Events currently in the outbox (delivered ones included until purged)."""
     async with engine.connect() as connection:
         return int((await connection.execute(select(func.count()).select_from(outbox_events))).scalar_one())
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a delivery failed because the subscriber's system is out of reach (worth waiting
+    for), not because it refused the event: connection and time-out errors of sockets, Redis and
+    HTTP, and our own retryable errors (a vendor's 5xx or 429 through a connector)."""
+    import httpx
+    import redis.exceptions
+
+    transient = (
+        OSError,
+        TimeoutError,
+        RetryableError,
+        httpx.TransportError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        redis.exceptions.BusyLoadingError,
+    )
+    return isinstance(error, transient)

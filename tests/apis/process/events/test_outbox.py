@@ -64,13 +64,18 @@ async def _publish(engine: AsyncEngine, *events: CloudEvent) -> None:
 
 
 class Recorder:
-    """A subscriber that records what it received, failing the first ``fail`` deliveries of ids."""
+    """A subscriber that records what it received, failing the first ``fail`` deliveries of ids
+    (with ``ConnectionError``: it is out of reach) and refusing every delivery of ``refuse`` ids
+    (with ``ValueError``: the event itself is what it cannot take)."""
 
-    def __init__(self, fail: dict[str, int] | None = None) -> None:
+    def __init__(self, fail: dict[str, int] | None = None, refuse: set[str] | None = None) -> None:
         self.received: list[str] = []
         self.fail = dict(fail or {})
+        self.refuse = set(refuse or ())
 
     async def __call__(self, event: CloudEvent) -> None:
+        if event.id in self.refuse:
+            raise ValueError("the subscriber refuses this event")
         if self.fail.get(event.id, 0) > 0:
             self.fail[event.id] -= 1
             raise ConnectionError("subscriber unreachable")
@@ -125,14 +130,29 @@ async def test_each_subscriber_gets_its_events_in_order_once(engine: AsyncEngine
 
 async def test_a_failing_delivery_is_retried_then_dead_lettered_without_blocking_the_rest(engine: AsyncEngine) -> None:
     await _publish(engine, _event(1), _event(2), _event(3))
-    flaky = Recorder(fail={_event(1).id: 2, _event(2).id: 99})
+    flaky = Recorder(fail={_event(1).id: 2}, refuse={_event(2).id})
     relay = OutboxRelay(engine, [Subscriber(name="crm", handler=flaky)], FAST)
     assert await relay.run_once() == 2
     assert flaky.received == [_event(1).id, _event(3).id]
     async with engine.connect() as connection:
         dead = (await connection.execute(select(outbox_dead_letters))).all()
     assert [(row.subscriber, row.event_id, row.attempts) for row in dead] == [("crm", _event(2).id, 3)]
-    assert "ConnectionError" in dead[0].error
+    assert "ValueError" in dead[0].error
+
+
+async def test_a_subscriber_out_of_reach_holds_its_events_however_long_instead_of_dead_lettering(
+    engine: AsyncEngine,
+) -> None:
+    """Found by the fault suite: a 3 s Redis outage dead-lettered events bound for the stream."""
+    await _publish(engine, _event(1), _event(2), _event(3))
+    down = Recorder(fail={_event(2).id: 7})  # more failures than one round's attempts (3), in a row
+    relay = OutboxRelay(engine, [Subscriber(name="stream", handler=down)], FAST)
+    assert await relay.run_once() == 1  # event 1; event 2 waits, and event 3 behind it (order kept)
+    assert await relay.run_once() == 0
+    assert await relay.run_once() == 2  # back: 2 then 3
+    assert down.received == [_event(1).id, _event(2).id, _event(3).id]
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(outbox_dead_letters))).all() == []
 
 
 async def test_two_relays_share_a_subscriber_without_delivering_twice(engine: AsyncEngine) -> None:
