@@ -6,7 +6,9 @@ and a vendors process. A steady mixed load runs throughout — governed reads (t
 API) and governed writes with an ``Idempotency-Key`` that start quote-to-cash orders — while,
 one after another: Redis is stopped and started again; PostgreSQL is restarted; the vendors'
 process is killed and restarted; one gateway process is killed with SIGKILL for good (its
-workflows are taken over by the other once its executor lease runs out).
+workflows are taken over by the other once its executor lease runs out). (This replaces the
+two-gateways crash test that ran on the shared PostgreSQL and Redis: the same processes, the same
+takeover assertions, and more faults; restart recovery is ``test_durability``'s crash test.)
 
 After the faults, what must hold: no request got a 500 (a backend failure is answered as the
 governance file says: rate limits fail open, idempotency refuses with 503); every accepted
@@ -228,7 +230,9 @@ async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_proc
             missing = await _not_landed(lakes, events, within=30)
             assert not missing, f"{len(missing)} of {len(events)} events never reached the data platform"
 
-            # The killed gateway's workflows were taken over by the live one.
+            # Both processes ran workflows; the killed gateway's were taken over by the live one.
+            executors = Counter([(await cluster.transaction(client, t))["executor_id"] for t in ids])
+            assert set(executors) == {"gw-0", "gw-1"}, executors
             takeovers = [
                 json.loads(line)
                 for line in cluster.gateways[0].log_path.read_text().splitlines()
