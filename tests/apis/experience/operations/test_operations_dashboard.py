@@ -36,6 +36,7 @@ WORKFLOWS = [
     "customer-sync",
     "catalog-sync",
     "usage-to-billing",
+    "subscription-changes",
 ]
 
 
