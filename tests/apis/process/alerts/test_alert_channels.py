@@ -8,6 +8,7 @@ from the Standard Webhooks spec, not from our signing code; e-mail by a local ai
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -32,6 +33,7 @@ from core.settings import SettingsError
 from core.webhook_signing import new_secret
 from gateway.settings import load_settings
 from tests.apis.experience.partner_webhooks.receiver import InvalidSignature, Receiver, verify
+from tests.support.tls_server import TestCA
 
 FIRED = new_event(
     "strata.alert.fired",
@@ -289,3 +291,37 @@ def test_a_wrong_channel_setting_is_refused_by_name(overrides: dict[str, object]
     with pytest.raises(SettingsError, match=key) as refused:
         load_settings(overrides, environ={})
     assert "not-a-secret" not in str(refused.value)
+
+
+async def test_an_email_goes_over_starttls_with_a_login_and_a_wrong_password_is_a_refusal() -> None:
+    ca = TestCA()
+    cert, key = ca.server_files("localhost", ip="127.0.0.1")
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[str, bytes]] = []
+
+    def check(mechanism: str, login: bytes, password: bytes) -> bool:
+        logins.append((mechanism, login))
+        return password == b"s3cret-pass"
+
+    mailbox = Mailbox()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=server_tls,
+        require_starttls=True,  # nothing, not even the login, before STARTTLS
+        auth_callback=check,
+    )
+    controller.start()
+    try:
+        target = _target(controller, starttls=True, username="strata", password="s3cret-pass")
+        await email_handler(target, tls=ca.client_context())(FIRED)
+        assert [m["Message-ID"] for _, m in mailbox.messages] == ["<evt_alert_fired@strata.alerts>"]
+        assert logins and logins[0][1] == b"strata"
+        wrong = msgspec.structs.replace(target, password="wrong")
+        with pytest.raises(AlertChannelRefused, match="535") as refused:
+            await email_handler(wrong, tls=ca.client_context())(RESOLVED)
+        assert "wrong" not in str(refused.value) and len(mailbox.messages) == 1
+    finally:
+        controller.stop()
