@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser run test lint types unit contract-test bench bench-memory image clean
+.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench bench-memory image clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -23,6 +23,28 @@ browser:
 			{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || \
 			echo "make: could not install chromium: the browser tests will skip"; \
 		else echo "make: chromium is not installed (needs root and apt-get): the browser tests will skip"; fi; }
+
+# The Prometheus alerting rules (deploy/prometheus) are unit-tested with promtool, taken out of
+# Debian's `prometheus` package (downloaded, unpacked, nothing installed or started) into
+# .tools/, which git ignores; a promtool on PATH is used as it is. When it cannot be had, the
+# rule tests skip with the reason printed (and fail under CI=true).
+TOOLS := .tools
+PROMTOOL := $(shell command -v promtool 2>/dev/null || echo $(TOOLS)/promtool)
+promtool:
+	@[ -x "$(PROMTOOL)" ] || { \
+		work=$$(mktemp -d) && \
+		( cd "$$work" && apt-get download -q prometheus >/dev/null 2>&1 && dpkg -x prometheus_*.deb unpacked ) && \
+		mkdir -p $(TOOLS) && cp "$$work/unpacked/usr/bin/promtool" $(TOOLS)/promtool && \
+		echo "make: promtool taken from Debian's prometheus package into $(TOOLS)/"; \
+		rm -rf "$$work"; \
+		[ -x "$(PROMTOOL)" ] || echo "make: could not download Debian's prometheus package (apt-get download): the alerting rule tests will skip"; }
+
+alert-rules: promtool
+	@if [ -x "$(PROMTOOL)" ]; then \
+		$(PROMTOOL) check rules deploy/prometheus/strata-alerts.yml && \
+		$(PROMTOOL) test rules deploy/prometheus/tests.yml; \
+	elif [ "$$CI" = true ]; then echo "make: promtool is missing (CI=true: failing)"; exit 1; \
+	else echo "make: promtool is missing: alerting rule tests skipped"; fi
 
 run: install
 	$(RUN) strata serve
@@ -49,7 +71,7 @@ PYTEST_WORKERS ?= 2
 unit: install browser
 	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 
-test: lint types unit
+test: lint types alert-rules unit
 
 # The production image (Dockerfile), built with podman from a Debian base made by mmdebstrap (no
 # registry is reachable here) and smoke-tested. Not part of `make test`: the Dockerfile's lint and

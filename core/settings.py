@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from core.personal_data import PERSONAL_FIELDS
+from core.webhook_signing import is_secret as is_webhook_secret
 
 ENV_PREFIX = "STRATA_"
 DEFAULT_PORT = 8080
@@ -96,7 +97,13 @@ class SettingsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """What every layer reads from its environment, resolved once (vendors' settings excluded)."""
 
-    SECRETS: ClassVar[tuple[str, ...]] = ("master_key", "alert_webhook_url")
+    SECRETS: ClassVar[tuple[str, ...]] = (
+        "master_key",
+        "alert_webhook_url",
+        "alert_webhook_secret",
+        "alert_slack_webhook_url",
+        "alert_smtp_password",
+    )
     """Fields holding secrets: never logged, never echoed."""
 
     mode: Mode = "demo"
@@ -206,6 +213,30 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     destination policy; none when empty. A secret (``STRATA_ALERT_WEBHOOK_URL_FILE`` reads it from
     a file): incoming-webhook URLs carry their credential in the path, so it is not in the
     governance file, which the management API shows."""
+    alert_webhook_secret: str = ""
+    """Signs every alert webhook delivery with Standard Webhooks headers (``webhook-id``,
+    ``webhook-timestamp``, ``webhook-signature``), the partner webhooks' scheme: ``whsec_`` +
+    base64 of 24–64 random bytes. A secret (``STRATA_ALERT_WEBHOOK_SECRET_FILE``); empty = unsigned."""
+    alert_slack_webhook_url: str = ""
+    """A Slack incoming webhook (or a compatible one: Mattermost, Rocket.Chat) business alerts are
+    posted to as ``{"text": ..., "blocks": [...]}``, through the outbound destination policy; none
+    when empty. A secret (``STRATA_ALERT_SLACK_WEBHOOK_URL_FILE``): the URL is the credential."""
+    alert_smtp_host: str = ""
+    """SMTP server business alerts are e-mailed through; none when empty (then ``alert_smtp_from``
+    and ``alert_smtp_to`` are not needed)."""
+    alert_smtp_port: int = 587
+    """Port of the SMTP server (1-65535): 587 for submission with STARTTLS, 25 for a relay."""
+    alert_smtp_from: str = ""
+    """Sender address of alert e-mails."""
+    alert_smtp_to: str = ""
+    """Recipients of alert e-mails, comma-separated (``ops@example.com, erp-team@example.com``)."""
+    alert_smtp_username: str = ""
+    """SMTP login user; empty = no login."""
+    alert_smtp_password: str = ""
+    """SMTP login password, a secret (``STRATA_ALERT_SMTP_PASSWORD_FILE``)."""
+    alert_smtp_starttls: bool = True
+    """Upgrade the SMTP connection with STARTTLS before logging in and sending (refused if the
+    server does not offer it). Only a relay on this machine should go without."""
     allow_loopback_destinations: bool = False
     """Let the gateway send to loopback addresses (127.0.0.0/8, ::1, ``localhost``), over
     ``http://`` too: partner webhook URLs, clients' ``jwks_uri`` and external issuers'
@@ -288,6 +319,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         _check_range("partner_webhook_backoff_max_ms", self.partner_webhook_backoff_max_ms, 1, 86_400_000)
         _check_range("partner_webhook_timeout_seconds", self.partner_webhook_timeout_seconds, 1, 30)
         _check_range("partner_webhook_secret_grace_hours", self.partner_webhook_secret_grace_hours, 0, 168)
+        self._check_alert_channels()
         _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
@@ -327,6 +359,26 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
                     f"trusted_proxies: {text!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8, ::1)"
                 ) from None
         return tuple(networks)
+
+    @property
+    def alert_smtp_recipients(self) -> tuple[str, ...]:
+        """``alert_smtp_to`` as a list of addresses."""
+        return tuple(address.strip() for address in self.alert_smtp_to.split(",") if address.strip())
+
+    def _check_alert_channels(self) -> None:
+        if self.alert_webhook_secret and not is_webhook_secret(self.alert_webhook_secret):
+            # The value is a secret: never echoed.
+            raise SettingsError("alert_webhook_secret: not whsec_ followed by base64 of 24 to 64 bytes")
+        _check_range("alert_smtp_port", self.alert_smtp_port, 1, 65535)
+        if not self.alert_smtp_host:
+            return
+        if "@" not in self.alert_smtp_from:
+            raise SettingsError(f"alert_smtp_from: {self.alert_smtp_from[:100]!r} is not an e-mail address")
+        if not self.alert_smtp_recipients:
+            raise SettingsError("alert_smtp_to: no recipient; comma-separated e-mail addresses are needed")
+        for address in self.alert_smtp_recipients:
+            if "@" not in address:
+                raise SettingsError(f"alert_smtp_to: {address[:100]!r} is not an e-mail address")
 
     @property
     def log_redact_field_names(self) -> frozenset[str]:

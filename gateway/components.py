@@ -95,7 +95,7 @@ class Components:
         self.system_services: dict[str, Service] = {}
         """Each system API's service by its ``state_name`` (see :mod:`apis.system.registry`)."""
         self.http = outbound_client(JWKS_FETCH_TIMEOUT)
-        """Fetches external issuers' key sets and sends alert webhooks, through :mod:`core.destinations` only."""
+        """Fetches external issuers' key sets and sends alert webhooks, via :mod:`core.destinations` only."""
         self.resolve: Resolver = system_resolver
         """Host name → addresses for those fetches (read at each fetch)."""
         self.sandbox_apps: dict[str, Any] = {}
@@ -303,22 +303,18 @@ class Components:
         process = None
         if self.settings.workflows_enabled:
             from apis.experience.registry import experience_background_jobs, experience_event_subscribers
+            from apis.process.alerts.channels import alert_channel_subscribers
             from apis.process.alerts.schedule import business_alerts
-            from apis.process.alerts.webhook import alert_webhook_subscribers
             from apis.process.registry import background_jobs, workflow_specs
             from apis.process.runtime import ProcessRuntime, start_runtime
 
             def alert_rules() -> AlertsConfig:
                 return cast(Governance, app.state.governance).alerts  # the live file: reloads apply
 
-            alert_webhook = alert_webhook_subscribers(
-                self.settings.alert_webhook_url,
-                allow_loopback=self.settings.allow_loopback_destinations,
-                client=self.http,  # closed with the components
-            )
+            alert_channels = alert_channel_subscribers(self.settings, client=self.http)  # closed with the components
 
             def event_subscribers(running: ProcessRuntime) -> list[Subscriber]:
-                return [*experience_event_subscribers(running), *alert_webhook]
+                return [*experience_event_subscribers(running), *alert_channels]
 
             process = await start_runtime(
                 self.settings,

@@ -26,9 +26,17 @@ from gateway.sandbox_credentials import ADMIN_TOKEN, FILE_NAME, SandboxCredentia
 from gateway.settings import Settings, secret_keys, settings_environment
 from gateway.vendors import VENDORS, Vendor
 
-OPTIONAL_SECRETS = frozenset({"data_s3_secret_access_key", "alert_webhook_url"})
+OPTIONAL_SECRETS = frozenset(
+    {
+        "data_s3_secret_access_key",
+        "alert_webhook_url",
+        "alert_webhook_secret",
+        "alert_slack_webhook_url",
+        "alert_smtp_password",
+    }
+)
 """Secrets that may stay empty: boto3 then uses its own credential chain (role, profile, environment);
-without an alert webhook, alerts go to the event stream only."""
+without an alert channel, alerts go to the event stream only (an unsigned webhook, SMTP without login)."""
 
 
 def is_loopback_host(host: str) -> bool:

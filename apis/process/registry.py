@@ -43,13 +43,21 @@ def background_jobs() -> list[BackgroundJob]:
 
     The layers above add theirs: the composition root hands both to ``start_runtime(jobs=...)``.
     """
+    from apis.process.alerts.signal_metrics import signal_metrics
     from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events
     from apis.process.ledger.inbox import consume_inbox
     from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
-    return [deliver_events, transaction_metrics, daily_reconciliation, consume_inbox, scheduled_customer_sync]
+    return [
+        deliver_events,
+        transaction_metrics,
+        signal_metrics,
+        daily_reconciliation,
+        consume_inbox,
+        scheduled_customer_sync,
+    ]
 
 
 def process_routers() -> list[Any]:

@@ -277,12 +277,14 @@ def test_every_secret_can_be_read_from_a_file(tmp_path: Path) -> None:
     secret.write_text("from-a-file\n")
     url = tmp_path / "url-secret"  # a secret that is a URL (an incoming webhook's) must be one
     url.write_text("https://hooks.example.com/from-a-file\n")
+    signing = tmp_path / "signing-secret"  # a Standard Webhooks signing secret must be one
+    signing.write_text("whsec_" + "A" * 44 + "\n")
     settings = load_settings(environ={"STRATA_AVALARA_LICENSE_KEY_FILE": str(secret)})
     assert settings.avalara.license_key == "from-a-file"
     for key in secret_keys(settings):
         if key in ("master_key", "netsuite_private_key"):
             continue  # their own *_file settings read them (a key file's format is theirs to know)
-        file = url if key.endswith("_url") else secret
+        file = url if key.endswith("_url") else signing if key == "alert_webhook_secret" else secret
         resolved = load_settings(environ={f"STRATA_{key.upper()}_FILE": str(file)})
         assert settings_environment(resolved)[f"STRATA_{key.upper()}"] == file.read_text().strip(), key
     with pytest.raises(SettingsError, match="STRATA_AVALARA_LICENSE_KEY and STRATA_AVALARA_LICENSE_KEY_FILE disagree"):

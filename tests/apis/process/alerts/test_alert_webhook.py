@@ -8,7 +8,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from apis.process.alerts.webhook import AlertWebhookFailed, alert_webhook_handler, alert_webhook_subscribers
+from apis.process.alerts.outbound import AlertChannelRefused, AlertChannelUnreachable
+from apis.process.alerts.webhook import alert_webhook_handler, alert_webhook_subscribers
 from apis.process.events import new_event
 from core.destinations import DestinationRefused
 from core.settings import SettingsError
@@ -42,7 +43,7 @@ async def test_an_alert_event_arrives_as_its_cloudevents_envelope(receiver: Rece
 
 async def test_a_webhook_answering_an_error_is_not_delivered_so_the_outbox_retries(receiver: Receiver) -> None:
     receiver.status = 500
-    with pytest.raises(AlertWebhookFailed, match="HTTP 500"):
+    with pytest.raises(AlertChannelUnreachable, match="HTTP 500"):
         await alert_webhook_handler(receiver.url, allow_loopback=True)(EVENT)
 
 
@@ -54,7 +55,7 @@ async def test_a_loopback_url_is_refused_in_production_and_nothing_is_sent(recei
 
 async def test_an_error_does_not_name_the_url(receiver: Receiver) -> None:
     receiver.status = 404
-    with pytest.raises(AlertWebhookFailed) as failed:
+    with pytest.raises(AlertChannelRefused) as failed:
         await alert_webhook_handler(receiver.url, allow_loopback=True)(EVENT)
     assert receiver.path not in str(failed.value)
 
