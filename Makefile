@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench bench-memory image clean
+.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench bench-memory bench-instructions image clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -96,8 +96,16 @@ contract-test: install
 
 # The pipeline's HTTP lines (bare Litestar, pipeline off, governed, token churn, Redis, CRM), the
 # per-policy CPU and the 2 KB request validation (P3); results in bench/results/, see bench/README.md.
+# Then the in-process CPU per request of bare Litestar, pipeline off, governed (memory) and governed
+# (Redis), one request at a time and 64 at once: the figures that hold on a busy machine.
 bench: install
 	$(RUN) python bench/pipeline.py
+	$(RUN) python bench/request_cpu.py
+	$(RUN) python bench/request_cpu.py --concurrency 64
+
+# Instructions per request of the same four lines under valgrind's callgrind (load-independent; ~10 min).
+bench-instructions: install
+	$(RUN) python bench/request_cpu.py --instructions --requests 200
 
 # One governed worker's resident memory: idle, after 10,000 and after 1,000,000 requests (~5-10 min).
 bench-memory: install

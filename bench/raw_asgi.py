@@ -7,6 +7,7 @@ own CPU per request.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -42,16 +43,27 @@ class PingCaller:
             "state": {},
         }
 
-    async def call(self, app: Any, times: int = 1) -> None:
-        """Send the ping ``times`` times (warming caches: token cache, compiled limits, memoised checks)."""
-        for _ in range(times):
-            await app(self._scope(), self._receive, self._send)
+    async def call(self, app: Any, times: int = 1, concurrency: int = 1) -> None:
+        """Send the ping ``times`` times (warming caches: token cache, compiled limits, memoised checks).
 
-    async def cpu_us_per_request(self, app: Any, requests: int, clock: Callable[[], float]) -> float:
+        With ``concurrency`` > 1, that many at once (one task each), as a server with that many
+        connections would: what a pipelined Redis connection needs to batch its round trips.
+        """
+        if concurrency == 1:
+            for _ in range(times):
+                await app(self._scope(), self._receive, self._send)
+            return
+        for start in range(0, times, concurrency):
+            batch = min(concurrency, times - start)
+            await asyncio.gather(*(app(self._scope(), self._receive, self._send) for _ in range(batch)))
+
+    async def cpu_us_per_request(
+        self, app: Any, requests: int, clock: Callable[[], float], concurrency: int = 1
+    ) -> float:
         """CPU µs per request over ``requests`` pings, by ``clock``; every answer must be 200."""
         self.statuses.clear()
         start = clock()
-        await self.call(app, requests)
+        await self.call(app, requests, concurrency)
         elapsed = clock() - start
         assert self.statuses == [200] * requests, self.statuses[:5]
         return elapsed / requests * 1e6

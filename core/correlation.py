@@ -17,7 +17,7 @@ import itertools
 import os
 import re
 from contextvars import ContextVar
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 TRACEPARENT = re.compile(
@@ -48,10 +48,18 @@ class _RandomHex:
     def _reseed(self) -> None:
         self._key = os.urandom(32)
         self._counter = itertools.count()
+        # Keyed states by output size, set up once (the key costs a compression of its own):
+        # a call copies one and hashes the counter into the copy.
+        self._keyed: dict[int, Any] = {}
 
     def __call__(self, nbytes: int) -> str:
         """``nbytes`` (at most 64) random bytes as lower-case hex."""
-        return hashlib.blake2b(next(self._counter).to_bytes(8, "little"), key=self._key, digest_size=nbytes).hexdigest()
+        keyed = self._keyed.get(nbytes)
+        if keyed is None:
+            keyed = self._keyed[nbytes] = hashlib.blake2b(key=self._key, digest_size=nbytes)
+        digest = keyed.copy()
+        digest.update(next(self._counter).to_bytes(8, "little"))
+        return digest.hexdigest()
 
 
 _random_hex = _RandomHex()

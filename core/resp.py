@@ -48,6 +48,11 @@ def encode_command(*args: bytes | str | int) -> bytes:
     return b"".join(parts)
 
 
+def _expire(future: asyncio.Future[Any], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(RedisUnavailable(f"no reply from Redis within {timeout}s"))
+
+
 class PipelinedRedis:
     """One multiplexed RESP connection to the Redis at ``url`` (``redis://[user:pass@]host:port/db``)."""
 
@@ -117,15 +122,23 @@ class PipelinedRedis:
                 future.set_exception(error)
 
     async def _call_on(self, writer: asyncio.StreamWriter, *args: bytes | str | int) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending.append(future)
         writer.write(encode_command(*args))
+        # One timer handle that fails the future, rather than asyncio.timeout() around a
+        # shield(): the same outcome at a third of the cost per call. A timed-out (or
+        # cancelled) future stays queued: its reply, when it comes, is matched and dropped.
+        timer = loop.call_later(self.timeout, _expire, future, self.timeout)
         try:
-            async with asyncio.timeout(self.timeout):
-                return await asyncio.shield(future)
-        except TimeoutError:
-            future.cancel()  # stays queued: its reply, when it comes, is matched and dropped
-            raise RedisUnavailable(f"no reply from Redis within {self.timeout}s") from None
+            return await future
+        finally:
+            timer.cancel()
+
+    @property
+    def connected(self) -> bool:
+        """A connection is open (a call needs no connection set-up first)."""
+        return self._writer is not None
 
     async def call(self, *args: bytes | str | int) -> Any:
         """Send one command and return its reply (one round trip, shared connection)."""
@@ -143,8 +156,11 @@ class PipelinedRedis:
         except RedisReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
-        await self.call("SCRIPT", "LOAD", script)
-        return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+        # Redis lost the script (restart, flush): load it and run it again, both within one more
+        # timeout, so a call that reached Redis answers within twice the timeout in all.
+        async with asyncio.timeout(self.timeout):
+            await self.call("SCRIPT", "LOAD", script)
+            return await self.call("EVALSHA", sha, len(keys), *keys, *args)
 
     async def aclose(self) -> None:
         """Close the connection; pending calls fail with :class:`RedisUnavailable`."""

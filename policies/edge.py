@@ -122,8 +122,13 @@ _X_DASH = (b"x-", b"X-")
 
 def strip_identity_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """``headers`` without any inbound identity header (the same list when there is none)."""
-    if type(headers) is list and not any(name.startswith(_X_DASH) and _is_identity_header(name) for name, _ in headers):
-        return headers
+    if type(headers) is list:
+        # A plain loop, not any() over a generator: this runs on every request.
+        for name, _ in headers:
+            if name.startswith(_X_DASH) and _is_identity_header(name):
+                break
+        else:
+            return headers
     return [(name, value) for name, value in headers if not _is_identity_header(name)]
 
 
@@ -243,12 +248,13 @@ class Edge:
             return
         headers = strip_identity_headers(scope.get("headers", ()))
         scope["headers"] = headers
-        resolved = resolve_client(scope.get("client"), headers, self.config.trusted_proxies)
-        if resolved is not None:
-            scope["client"] = resolved[0]
-            scheme = resolved[1]
-            if scheme:
-                scope["scheme"] = scheme if scope["type"] == "http" else WS_SCHEMES[scheme]
+        if self.config.trusted_proxies:  # no proxy trusted (the default): nothing to resolve
+            resolved = resolve_client(scope.get("client"), headers, self.config.trusted_proxies)
+            if resolved is not None:
+                scope["client"] = resolved[0]
+                scheme = resolved[1]
+                if scheme:
+                    scope["scheme"] = scheme if scope["type"] == "http" else WS_SCHEMES[scheme]
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -351,9 +357,11 @@ def _plain_decorator(no_store: bool, token: bool, hsts: bool) -> Decorate:
         added.append((b"strict-transport-security", HSTS_VALUE))
     frozen = frozenset(replaced)
 
+    fixed = tuple(added)
+
     def decorate(headers: list[tuple[bytes, bytes]], preflight: bool = False) -> list[tuple[bytes, bytes]]:
-        out = [(name, value) for name, value in headers if name.lower() not in frozen]
-        out.extend(added)
+        out = [header for header in headers if header[0].lower() not in frozen]
+        out += fixed
         return out
 
     return decorate

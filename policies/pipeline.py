@@ -55,14 +55,39 @@ ROUTE_OPT_KEY = "strata_route"
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 
 
+_HEADER_NAMES: dict[bytes, str] = {}
+"""Raw header name → lower-case ``str``, for the names seen so far (clients send the same few)."""
+_HEADER_NAMES_MAX = 1024
+"""Beyond this many distinct names (a client inventing them), names are decoded without caching."""
+_NAME_BYTES: dict[str, bytes] = {}
+"""Policy header name → its ``latin-1`` bytes (policies use a handful of fixed names)."""
+
+
+def _header_name(raw_name: bytes) -> str:
+    name = raw_name.decode("latin-1").lower()
+    if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
+        _HEADER_NAMES[raw_name] = name
+    return name
+
+
+def _name_bytes(name: str) -> bytes:
+    encoded = _NAME_BYTES.get(name)
+    if encoded is None:
+        encoded = name.encode("latin-1")
+        if len(_NAME_BYTES) < _HEADER_NAMES_MAX:
+            _NAME_BYTES[name] = encoded
+    return encoded
+
+
 def request_headers(scope: Scope, ctx_state: dict[str, Any]) -> dict[str, str]:
     """Lower-case header map (first value wins); records header size and credential count."""
     headers: dict[str, str] = {}
     size = 0
     authorizations = 0
+    names = _HEADER_NAMES
     for raw_name, raw_value in scope["headers"]:
         size += len(raw_name) + len(raw_value) + 4
-        name = raw_name.decode("latin-1").lower()
+        name = names.get(raw_name) or _header_name(raw_name)
         if name == "authorization":
             authorizations += 1
         if name not in headers:
@@ -225,13 +250,12 @@ class GovernanceMiddleware:
     async def _send(self, response: CapturedResponse, ctx: RequestContext, send: Send) -> None:
         # Policy headers (correlation, rate limit, lifecycle) replace a handler's header of
         # the same name; Link is the exception, as several links may coexist.
-        policy_headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in ctx.response_headers]
-        replaced = {name for name, _ in policy_headers} - {b"link"}
-        headers = [
-            (name, value) for name, value in response.headers if name != b"content-length" and name not in replaced
-        ]
-        headers.extend(policy_headers)
-        headers.extend(SECURITY_HEADERS)
+        policy_headers = [(_name_bytes(name), value.encode("latin-1")) for name, value in ctx.response_headers]
+        replaced = {name for name, _ in policy_headers if name != b"link"}
+        replaced.add(b"content-length")
+        headers = [header for header in response.headers if header[0] not in replaced]
+        headers += policy_headers
+        headers += SECURITY_HEADERS
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body, "more_body": False})
@@ -252,12 +276,11 @@ class GovernanceMiddleware:
         # every log line of the request.
         ids_token = CURRENT.set(ids)
 
+        added = ((b"x-request-id", request_id.encode()), *SECURITY_HEADERS)
+
         async def decorate(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             await send(message)
 
         try:

@@ -34,7 +34,7 @@ from prometheus_client import Counter
 from policies.base import Policy
 from policies.context import Denial, Principal, RequestContext
 from policies.governance import Governance, RateLimitConfig
-from policies.rate_limit_backends import Admission, Limit, RateLimitBackend, parse_limits
+from policies.rate_limit_backends import Admission, Limit, LimitState, RateLimitBackend, parse_limits
 from policies.routes import CompiledRoute
 
 QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded"
@@ -60,12 +60,18 @@ def policy_header(limits: Sequence[Limit]) -> str:
     return ", ".join(f'"{limit.name}";q={limit.amount};w={limit.window}' for limit in limits)
 
 
+def _tightness(state: LimitState) -> tuple[int, int]:
+    """Sort key of the most restrictive limit: least remaining, then the longest wait."""
+    return state.remaining, -state.reset_after
+
+
 def quota_headers(limits: Sequence[Limit], admission: Admission, policy: str | None = None) -> list[tuple[str, str]]:
     """``RateLimit-Policy`` for all limits and ``RateLimit`` for the most restrictive one.
 
     ``policy`` is ``policy_header(limits)`` when the caller has it already.
     """
-    tightest = min(admission.states, key=lambda state: (state.remaining, -state.reset_after))
+    states = admission.states
+    tightest = states[0] if len(states) == 1 else min(states, key=_tightness)
     return [
         ("RateLimit-Policy", policy if policy is not None else policy_header(limits)),
         ("RateLimit", f'"{tightest.limit.name}";r={tightest.remaining};t={tightest.reset_after}'),

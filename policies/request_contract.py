@@ -163,12 +163,22 @@ class OperationValidators:
     responses: dict[str, ResponseValidator] = field(default_factory=dict)
     query_memo: dict[bytes, tuple[dict[str, str], ...]] = field(default_factory=dict)
     """Errors of query strings already checked (see :func:`_query_errors`)."""
+    status_memo: dict[int, ResponseValidator | None] = field(default_factory=dict)
+    """:meth:`response_for` of the statuses seen so far (at most the 500 of HTTP)."""
 
     def response_for(self, status: int) -> ResponseValidator | None:
         """The declared response for a status: exact, then ``4XX``-style, then ``default``."""
-        return (
-            self.responses.get(str(status)) or self.responses.get(f"{status // 100}XX") or self.responses.get("default")
-        )
+        try:
+            return self.status_memo[status]
+        except KeyError:
+            declared = (
+                self.responses.get(str(status))
+                or self.responses.get(f"{status // 100}XX")
+                or self.responses.get("default")
+            )
+            if 100 <= status <= 599:
+                self.status_memo[status] = declared
+            return declared
 
 
 def compile_operation(
