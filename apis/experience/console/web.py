@@ -46,6 +46,10 @@ STATE_LOOK: dict[str, tuple[str, str]] = {
     "held": ("⏸", "warn"),
     "compensated": ("↺", "muted"),
     "dismissed": ("–", "muted"),
+    # business alerts (their status shares the badge)
+    "firing": ("!", "bad"),
+    "pending": ("…", "warn"),
+    "resolved": ("✓", "ok"),
 }
 IN_FLIGHT_LOOK = ("●", "info")
 EXCEPTION_STATES = ("needs_attention", "failed", "held")

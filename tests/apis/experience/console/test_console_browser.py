@@ -132,6 +132,12 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
     assert failed_cell.inner_text() == "1"
     assert page.locator("svg.chart[role=img]").count() == 3
     assert "completed" in page.locator("section[aria-labelledby=recon]").inner_text()
+    # The demo's reconciliation found mismatches: that business alert fires, and the header names the client.
+    assert (
+        page.locator("section[aria-labelledby=firing-alerts] [data-rule=books-disagree] [data-state=firing]").count()
+        == 1
+    )
+    assert page.locator("header .who .client").inner_text() == "demo-operations"
     _shot(page, "02-overview")
 
     # Open it from the overview: the lineage shows where it stopped.
