@@ -1,8 +1,9 @@
-"""The console's business alerts and header, over HTTP against an in-process gateway with the engine.
+"""The console as finance people meet it, over HTTP against an in-process gateway with the engine.
 
 An alert the evaluation raised (an exception older than the rule allows) is listed on the
 alerts page with its rule, severity, status, since and summary, and on the overview while it
 fires; the resolved list does not show it. The header names the operator's client by its name.
+A quote-to-cash exception's row names the customer, the deal and the amount beside its id.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 import pytest_asyncio
+from ulid import ULID
 
 from apis.process.alerts.evaluate import evaluate
 from core.db import process_transactions
 from policies.alert_rules import AlertsConfig
-from tests.apis.process.conftest import FAST_PROCESS_SETTINGS
+from tests.apis.process.conftest import FAST_PROCESS_SETTINGS, _process, deal
 from tests.support.harness import Gateway, running_gateway
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -53,7 +55,7 @@ async def _raise_stale_exception_alert(gw: Gateway) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             process_transactions.insert().values(
-                id="txn_01JCONSOLEALERTS0000000000",
+                id=f"txn_{ULID()}",
                 workflow="quote-to-cash",
                 business_key="opp-console-alerts",
                 state="needs_attention",
@@ -95,3 +97,30 @@ async def test_alerts_page_lists_the_firing_alert_and_the_header_shows_the_clien
     everything = await gw.client.get("/console/alerts?status=%3Cscript%3E")
     assert everything.status_code == 200 and 'data-rule="stale-exceptions"' in everything.text
     assert "<script>" not in everything.text.split("</header>", 1)[1].split("<table", 1)[0]
+
+
+async def test_rows_name_the_customer_the_deal_and_the_amount_even_when_the_order_stopped(gw: Gateway) -> None:
+    process = await _process(gw)
+    [made] = await process.deals(
+        {**deal("Closed Period Papers LLC", close_date="2024-03-15"), "name": "Closed Period Papers - platform"}
+    )
+    submitted = await process.submit(made["opportunity_id"])
+    stopped = await process.settled(submitted["transaction"]["id"])
+    assert stopped["state"] == "needs_attention"
+    # The operations API says what it is about (2 x STRATA-CORE at 1000: 2000 USD) ...
+    assert stopped["about"] == {
+        "customer": "Closed Period Papers LLC",
+        "deal": "Closed Period Papers - platform",
+        "amount": "2000.00",
+        "currency": "USD",
+    }
+    # ... and so does the exceptions page, beside the id.
+    await _signed_in(gw, "Finance operations (rows)")
+    page = await gw.client.get("/console/exceptions")
+    row = re.search(rf'<tr id="row-{stopped["id"]}">(.*?)</tr>', page.text, re.S)
+    assert row, page.text
+    assert "Closed Period Papers LLC" in row.group(1)
+    assert "Closed Period Papers - platform" in row.group(1)
+    assert "2,000.00 USD" in row.group(1)
+    listed = await gw.client.get("/console/transactions")
+    assert "Closed Period Papers LLC" in listed.text
