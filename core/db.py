@@ -189,6 +189,12 @@ process_transactions = Table(
     Column("updated_at", Float, nullable=False),
     Column("attention_since", Float, nullable=True, doc="when it became an exception (its age)"),
     Column("completed_at", Float, nullable=True),
+    Column(
+        "about",
+        Text,
+        nullable=True,
+        doc="what a person knows the transaction by, JSON (customer, deal, amount, currency); see migration 0015",
+    ),
     UniqueConstraint("workflow", "business_key", name="ux_process_transactions_key"),
 )
 Index("ix_process_transactions_created", process_transactions.c.created_at, process_transactions.c.id)

@@ -6,12 +6,20 @@ opportunity the CRM holds through ``POST /process/quote-to-cash/v1/orders``, exa
 integration would, then the report says how each transaction ended. Run it again and it
 submits the same opportunities: each finds its transaction (nothing is created twice).
 
-``reconcile`` (a ``YYYY-MM`` period) then runs a reconciliation of it and waits for the report.
-``with_outage`` adds what an operator must see on a first look at the console: one more won
-deal (a new account) submitted while the billing sandbox answers every subscription create
-with 503, so its transaction ends ``failed`` (``vendor_unavailable``, owner ``stripe``); the
-outage ends with the demo, so a Replay from the console completes it. ``strata serve`` runs
-the demo this way once, on the state it has just seeded (see :mod:`gateway.cli`).
+Only the seeded deals whose ERP accounting period is open are submitted: the seeded ERP
+already holds a sales order for every seeded won deal, and those of closed periods (2024) are
+history booked before Strata, not work for it.
+
+``reconcile`` (a ``YYYY-MM`` period) then runs a reconciliation of it, waits for the report and
+evaluates the business alert rules once at once (the seeded mismatches make ``books-disagree``
+fire), so the console shows a firing alert without waiting for the gateway's next evaluation.
+``with_outage`` adds what an operator must see on a first look at the console: a few more won
+deals entered today that complete, one deliberate exception of each kind that waits to be
+repaired (a missing tax address, an unmapped product, a deal dated in a closed period), and
+one more won deal submitted while the billing sandbox answers every subscription create with
+503, so its transaction ends ``failed`` (``vendor_unavailable``, owner ``stripe``); the outage
+ends with the demo, so a Replay from the console completes it. ``strata serve`` runs the demo
+this way once, on the state it has just seeded (see :mod:`gateway.cli`).
 """
 
 from __future__ import annotations
@@ -66,6 +74,35 @@ OUTAGE_DEAL = {
         {"product_code": "STRATA-CRM-CONNECTOR", "quantity": 2, "unit_price": 1800},
     ],
 }
+
+
+def _story_deal(name: str, website: str, *codes: str, **extra: Any) -> dict[str, Any]:
+    account = {"name": name, "website": website, **extra.pop("account", {})}
+    prices = {"STRATA-CORE": 12000, "STRATA-ERP-CONNECTOR": 2400, "STRATA-CRM-CONNECTOR": 1800}
+    lines = [{"product_code": code, "quantity": 1, "unit_price": prices.get(code, 900)} for code in codes]
+    return {"name": f"{name} - platform", "account": account, "lines": lines, **extra}
+
+
+STORY_DEALS = [
+    _story_deal("Northwind Traders", "northwind-traders.example", "STRATA-CORE", "STRATA-ERP-CONNECTOR"),
+    _story_deal("Contoso Pharmaceuticals", "contoso-pharma.example", "STRATA-CORE"),
+    _story_deal("Tailspin Toys", "tailspin-toys.example", "STRATA-CORE", "STRATA-CRM-CONNECTOR"),
+    _story_deal("Wide World Importers", "wide-world-importers.example", "STRATA-ERP-CONNECTOR"),
+    _story_deal("Adventure Works Cycles", "adventure-works.example", "STRATA-CORE", "STRATA-ERP-CONNECTOR"),
+]
+"""Won deals entered today, in an open period, with mapped products: they complete."""
+EXCEPTION_DEALS = [
+    _story_deal(
+        "Lakeshore Retail GmbH",
+        "lakeshore-retail.example",
+        "STRATA-CORE",
+        account={"country": None, "state": None, "postal_code": None},
+    ),
+    _story_deal("Blue Yonder Airlines", "blue-yonder.example", "STRATA-CORE", "STRATA-TELEPORTER"),
+    _story_deal("Litware Inc", "litware.example", "STRATA-CORE", close_date="2024-12-20"),
+]
+"""One deliberate exception of each kind: no tax address (``tax_address_incomplete``), a product
+no system knows (``product_unmapped``), a deal won in a closed period (``period_closed``)."""
 OUTAGE_FAULT = {"kind": "status", "status": 503, "method": "POST", "path_prefix": "/v1/subscriptions"}
 
 
@@ -100,9 +137,13 @@ async def run_demo(
             headers = {"Authorization": f"Bearer {token}"}
             opportunities = await _closed_won(app, limit)
             echo(f"strata demo: {len(opportunities)} closed-won opportunities in the CRM")
-            outage_opportunity = (
-                await _outage_deal(client, admin_headers(settings, "salesforce")) if with_outage else None
-            )
+            outage_opportunity = None
+            if with_outage:
+                crm_admin = admin_headers(settings, "salesforce")
+                story = await _won_deals(client, crm_admin, STORY_DEALS + EXCEPTION_DEALS)
+                echo(f"strata demo: {len(story)} more won deals entered today, {len(EXCEPTION_DEALS)} with bad data")
+                opportunities += story
+                outage_opportunity = (await _won_deals(client, crm_admin, [OUTAGE_DEAL]))[0]
             started = time.perf_counter()
             report = DemoReport(submitted=len(opportunities))
             ids: dict[str, str] = {}
@@ -123,6 +164,7 @@ async def run_demo(
             report.seconds = time.perf_counter() - started
             if reconcile:
                 echo(f"strata demo: {await _reconcile(client, headers, reconcile, within)}")
+                echo(f"strata demo: {await _evaluate_alerts(app, settings)}")
             for transaction_id, view in views.items():
                 report.states[view["state"]] += 1
                 if view["state"] != "completed" and view.get("exception"):
@@ -134,11 +176,11 @@ async def run_demo(
     return report
 
 
-async def _outage_deal(client: httpx.AsyncClient, admin: dict[str, str]) -> str:
-    """A new won deal in the CRM sandbox (through its control API), for the transaction the outage fails."""
-    response = await client.post("/sandbox/salesforce/_control/won-deals", json=[OUTAGE_DEAL], headers=admin)
+async def _won_deals(client: httpx.AsyncClient, admin: dict[str, str], deals: list[dict[str, Any]]) -> list[str]:
+    """New won deals in the CRM sandbox (through its control API); their opportunity ids."""
+    response = await client.post("/sandbox/salesforce/_control/won-deals", json=deals, headers=admin)
     response.raise_for_status()
-    return str(response.json()[0]["opportunity_id"])
+    return [str(made["opportunity_id"]) for made in response.json()]
 
 
 async def _submit(client: httpx.AsyncClient, headers: dict[str, str], opportunity_id: str) -> dict[str, Any]:
@@ -182,6 +224,28 @@ async def _reconcile(client: httpx.AsyncClient, headers: dict[str, str], period:
     return f"reconciliation of {period}: {run.get('status')}, {run.get('mismatch_count')} mismatches ({run_id})"
 
 
+async def _evaluate_alerts(app: Any, settings: Settings) -> str:
+    """Evaluate the governance file's alert rules now (the period the gateway's schedule would); one line."""
+    from apis.process.alerts.evaluate import evaluate
+    from apis.process.alerts.schedule import period_of
+
+    config = app.state.governance.alerts
+    if not config.rules:
+        return "no business alert rules"
+    now = time.time()
+    targets = settings.workflow_sla_targets
+    outcome = await evaluate(
+        app.state.process.database,
+        config,
+        period=period_of(now, config.evaluate_every_seconds),
+        now=now,
+        sla_target=lambda name: targets.get(name, settings.default_sla_seconds),
+        evaluator="strata-demo",
+    )
+    fired = ", ".join(key.replace("|", " on ") for key in outcome.fired) or "none"
+    return f"business alerts fired: {fired}"
+
+
 async def _token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:
     response = await client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
     response.raise_for_status()
@@ -189,11 +253,19 @@ async def _token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:
 
 
 async def _closed_won(app: Any, limit: int | None) -> list[str]:
+    """The seeded Closed Won opportunities whose ERP accounting period is open (see the module docstring)."""
     found: list[str] = []
     position = None
+    open_days: dict[int, list[tuple[Any, Any]]] = {}
     while True:
         page = await app.state.crm.list_opportunities(stage="closed_won", limit=200, position=position)
-        found += [o.id for o in page.items]
+        for opportunity in page.items:
+            year = opportunity.close_date.year
+            if year not in open_days:
+                periods = await app.state.erp.list_accounting_periods(year)
+                open_days[year] = [(p.start_date, p.end_date) for p in periods if not p.closed]
+            if any(start <= opportunity.close_date <= end for start, end in open_days[year]):
+                found.append(opportunity.id)
         position = page.next_position
         if position is None or (limit is not None and len(found) >= limit):
             return found[:limit] if limit is not None else found

@@ -171,6 +171,7 @@ def _console(state: State, components: Components) -> Console:
         embedded=not settings.public_url,
         token_renew_seconds=settings.console_token_renew_seconds,
         session_max_seconds=settings.console_session_max_seconds,
+        client_name=lambda client_id: getattr(state.oauth.clients.cached(client_id), "name", None),
     )
 
 

@@ -79,6 +79,21 @@ class Transaction(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: float
     attention_since: float | None
     completed_at: float | None
+    about: About | None = None
+    """What a person knows it by, once the workflow has read it."""
+
+
+class About(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a person knows a transaction by (each part when known)."""
+
+    customer: str | None = None
+    """The customer's name, e.g. ``Fabrikam Cloud``."""
+    deal: str | None = None
+    """The deal's name, e.g. ``Fabrikam Cloud - platform``."""
+    amount: str | None = None
+    """Decimal string, e.g. ``"15600.00"``."""
+    currency: str | None = None
+    """ISO 4217, e.g. ``USD``."""
 
 
 class LineageEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +202,15 @@ class TransactionStore:
             rows = (await connection.execute(query.limit(limit + 1))).mappings().all()
         items = [_transaction(row) for row in rows[:limit]]
         return items, Keyset(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+
+    async def describe(self, transaction_id: str, about: About) -> None:
+        """Record what a person knows the transaction by (written again as it is read again)."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(process_transactions)
+                .where(process_transactions.c.id == transaction_id)
+                .values(about=msgspec.json.encode(about).decode())
+            )
 
     async def advance(
         self,
@@ -391,4 +415,5 @@ def _transaction(row: Any) -> Transaction:
         updated_at=row["updated_at"],
         attention_since=row["attention_since"],
         completed_at=row["completed_at"],
+        about=msgspec.json.decode(row["about"], type=About) if row["about"] else None,
     )

@@ -9,7 +9,7 @@ import msgspec
 
 from apis.process.engine import StepRecord
 from apis.process.events import CloudEvent
-from apis.process.transactions import EXCEPTION_STATES, LineageEntry, Transaction, iso
+from apis.process.transactions import EXCEPTION_STATES, About, LineageEntry, Transaction, iso
 
 OPERATIONS_BASE = "/process/operations/v1"
 
@@ -39,6 +39,8 @@ class TransactionView(msgspec.Struct, frozen=True, kw_only=True):
     completed_at: str | None
     exception: ExceptionView | None
     href: str
+    about: About | None = None
+    """What a person knows it by (customer, deal, amount), once the workflow has read it."""
 
 
 class RecordView(msgspec.Struct, frozen=True, kw_only=True):
@@ -184,4 +186,5 @@ def _fields(transaction: Transaction, now: float | None) -> dict[str, Any]:
         "completed_at": iso(transaction.completed_at),
         "exception": exception,
         "href": f"{OPERATIONS_BASE}/transactions/{transaction.id}",
+        "about": transaction.about,
     }

@@ -41,6 +41,7 @@ TRANSACTIONS_COMPLETED_INDEX_REVISION = "0011_transactions_completed"
 CLIENT_GRANTABLE_SCOPES_REVISION = "0012_client_grantable_scopes"
 WORKFLOW_EXECUTORS_REVISION = "0013_workflow_executors"
 BUSINESS_ALERTS_REVISION = "0014_business_alerts"
+TRANSACTION_ABOUT_REVISION = "0015_transaction_about"
 # Key of the PostgreSQL advisory lock serialising upgrades (any constant bigint; "strata" in ASCII).
 ADVISORY_LOCK_KEY = 0x737472617461
 
@@ -107,6 +108,10 @@ def _legacy_revision(connection: Connection) -> str | None:
     inspector = inspect(connection)
     if not inspector.has_table("oauth_clients"):
         return None
+    if inspector.has_table("process_transactions") and "about" in {
+        column["name"] for column in inspector.get_columns("process_transactions")
+    }:
+        return TRANSACTION_ABOUT_REVISION
     if inspector.has_table("business_alerts"):
         return BUSINESS_ALERTS_REVISION
     if inspector.has_table("workflow_executors"):

@@ -25,7 +25,7 @@ import contextlib
 import hmac
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,6 +70,8 @@ class Operator:
 
     session: ConsoleSession
     api: Upstream
+    client_name: str | None = None
+    """The operations client's name (what the header shows), when this process knows it."""
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Answer:
         """``GET`` an API as the operator; an expired or revoked token ends the session."""
@@ -98,6 +100,8 @@ class Console:
     """No public URL is configured: the demo set-up, which the sign-in page explains."""
     token_renew_seconds: float
     session_max_seconds: int
+    client_name: Callable[[str], str | None] = lambda _client_id: None
+    """A client's name by its id, from the OAuth client store's cache (no I/O); None when unknown."""
 
 
 def _client_address(request: Request[Any, Any, Any]) -> tuple[str, int]:
@@ -126,7 +130,7 @@ async def operator(request: Request[Any, Any, Any], console: Console) -> AsyncIt
                 await store.end(session.id)
                 raise SignInRequired("refused")
             session = await store.store_token(session, grant.access_token, grant.expires_in)
-        yield Operator(session, api)
+        yield Operator(session, api, console.client_name(session.client_id))
 
 
 def check_csrf(request: Request[Any, Any, Any], console: Console, session: ConsoleSession, sent: str | None) -> None:

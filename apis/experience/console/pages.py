@@ -1,4 +1,4 @@
-"""The console's pages: overview, transactions (list and detail), exceptions, reconciliation, APIs.
+"""The console's pages: overview, transactions (list and detail), exceptions, alerts, reconciliation, APIs.
 
 Each page is one or a few calls to the gateway's own APIs as the operator
 (:class:`~apis.experience.console.auth.Operator`) rendered server-side. A call the operator's
@@ -37,6 +37,7 @@ def _render(operator_: Operator, template: str, active: str, status: int = 200, 
         status,
         active=active,
         client_id=operator_.session.client_id,
+        client_name=operator_.client_name,
         csrf_token=operator_.session.csrf_token,
         **context,
     )
@@ -68,6 +69,9 @@ async def overview(request: Request[Any, Any, Any], console: NamedDependency[Con
         exceptions = notices.take(
             "Open exceptions", await op.get(f"{OPERATIONS}/exceptions", {"limit": 10}), {"items": []}
         )
+        alerts = notices.take(
+            "Business alerts", await op.get(f"{OPERATIONS}/alerts", {"status": "active", "limit": 10}), {"items": []}
+        )
         charts = _dashboard_charts(dashboard) if dashboard else {}
         return _render(
             op,
@@ -76,6 +80,7 @@ async def overview(request: Request[Any, Any, Any], console: NamedDependency[Con
             dashboard=dashboard,
             charts=charts,
             exceptions=exceptions["items"],
+            alerts=alerts["items"],
             hours=hours,
             notices=notices.lines,
         )
@@ -188,6 +193,32 @@ async def exceptions(request: Request[Any, Any, Any], console: NamedDependency[C
             "exceptions",
             items=found["items"],
             workflow=workflow,
+            next_cursor=found.get("next_cursor"),
+            notices=notices.lines,
+        )
+
+
+ALERT_LISTS = ("active", "firing", "pending", "resolved")
+
+
+@get(f"{BASE}/alerts", include_in_schema=False)
+async def alerts(request: Request[Any, Any, Any], console: NamedDependency[Console]) -> Response[bytes]:
+    """Business alerts, newest first: firing and pending ones, resolved ones, or all."""
+    async with operator(request, console) as op:
+        notices = Notices()
+        listed = request.query_params.get("status", "").strip()
+        listed = listed if listed in ALERT_LISTS else ""  # anything else lists them all
+        params = {"status": listed, "limit": PAGE_SIZE, "cursor": request.query_params.get("cursor", "")}
+        found = notices.take(
+            "Business alerts", await op.get(f"{OPERATIONS}/alerts", params), {"items": [], "next_cursor": None}
+        )
+        return _render(
+            op,
+            "alerts.html",
+            "alerts",
+            items=found["items"],
+            listed=listed,
+            lists=ALERT_LISTS,
             next_cursor=found.get("next_cursor"),
             notices=notices.lines,
         )

@@ -44,6 +44,7 @@ router = Router(
         pages.transactions,
         pages.transaction,
         pages.exceptions,
+        pages.alerts,
         pages.reconciliation,
         pages.start_reconciliation,
         pages.catalogue,

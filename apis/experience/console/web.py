@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ STATE_LOOK: dict[str, tuple[str, str]] = {
     "held": ("⏸", "warn"),
     "compensated": ("↺", "muted"),
     "dismissed": ("–", "muted"),
+    # business alerts (their status shares the badge)
+    "firing": ("!", "bad"),
+    "pending": ("…", "warn"),
+    "resolved": ("✓", "ok"),
 }
 IN_FLIGHT_LOOK = ("●", "info")
 EXCEPTION_STATES = ("needs_attention", "failed", "held")
@@ -91,6 +96,17 @@ def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value < 60 else _age(value)
 
 
+def _money(amount: str | None, currency: str | None) -> str:
+    """A decimal string as people read an amount: ``15,600.00 USD`` (as given when not a number)."""
+    if amount is None:
+        return "—"
+    try:
+        text = f"{Decimal(amount):,.2f}"
+    except InvalidOperation:
+        text = amount
+    return f"{text} {currency}" if currency else text
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "—"
@@ -104,7 +120,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(when=_when, age=_age, ms=_ms, seconds=_seconds)
+    environment.filters.update(when=_when, age=_age, ms=_ms, seconds=_seconds, money=_money)
     environment.globals.update(state_look=state_look, BASE=BASE, EXCEPTION_STATES=EXCEPTION_STATES)
     return environment
 

@@ -22,6 +22,7 @@ set ``order_date`` (e.g. into the open period) and ``product_codes`` (old code â
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,6 +40,7 @@ from apis.canonical import (
     TaxQuoteRequest,
 )
 from apis.process.runtime import ProcessRuntime, runtime
+from apis.process.transactions import About
 from apis.system.tax.service import check_request
 from core.errors import BusinessRuleViolation, InvalidInput, NotFound
 
@@ -81,8 +83,17 @@ class OrderPlan(msgspec.Struct, frozen=True, kw_only=True):
     total: str
 
 
-async def plan_order(process: ProcessRuntime, opportunity_id: str, overrides: dict[str, Any] | None) -> OrderPlan:
+async def plan_order(
+    process: ProcessRuntime,
+    opportunity_id: str,
+    overrides: dict[str, Any] | None,
+    *,
+    described: Callable[[About], Awaitable[None]] | None = None,
+) -> OrderPlan:
     """Read and check the order; see the module docstring.
+
+    ``described`` is told the customer, the deal and its amount as soon as they are read, before
+    any rule can stop the order (so an exception shows who and what it is about).
 
     Raises:
         BusinessRuleViolation: the first broken rule (its ``field_errors`` list every problem of that kind).
@@ -112,6 +123,16 @@ async def plan_order(process: ProcessRuntime, opportunity_id: str, overrides: di
             "account_missing", f"Opportunity {opportunity_id} has no account", process.crm.vendor, "/account_id"
         )
     account = await _account(process, opportunity.account_id)
+    if described is not None:
+        amount = opportunity.amount
+        await described(
+            About(
+                customer=account.name,
+                deal=opportunity.name,
+                amount=amount.amount if amount else None,
+                currency=amount.currency if amount else account.currency,
+            )
+        )
     await _check_hierarchy(process, account)
     currency = (opportunity.amount.currency if opportunity.amount else None) or account.currency
     if not currency:

@@ -119,7 +119,12 @@ async def validate(transaction_id: str, opportunity_id: str) -> OrderPlan:
     """Read the deal and check it (:func:`~apis.process.quote_to_cash.plan.plan_order`)."""
     process = runtime()
     transaction = await process.transactions.get(transaction_id)
-    plan = await plan_order(process, opportunity_id, transaction.overrides if transaction else None)
+    plan = await plan_order(
+        process,
+        opportunity_id,
+        transaction.overrides if transaction else None,
+        described=lambda about: process.transactions.describe(transaction_id, about),
+    )
     await process.transactions.advance(transaction_id, "validated", step="validate", customer_id=plan.account_id)
     return plan
 

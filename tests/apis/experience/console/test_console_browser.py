@@ -132,6 +132,12 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
     assert failed_cell.inner_text() == "1"
     assert page.locator("svg.chart[role=img]").count() == 3
     assert "completed" in page.locator("section[aria-labelledby=recon]").inner_text()
+    # The demo's reconciliation found mismatches: that business alert fires, and the header names the client.
+    assert (
+        page.locator("section[aria-labelledby=firing-alerts] [data-rule=books-disagree] [data-state=firing]").count()
+        == 1
+    )
+    assert page.locator("header .who .client").inner_text() == "demo-operations"
     _shot(page, "02-overview")
 
     # Open it from the overview: the lineage shows where it stopped.
@@ -147,7 +153,12 @@ def test_operator_replays_the_failed_transaction_and_sees_it_complete(
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Exceptions").click()
     page.wait_for_url(f"{gateway.url}/console/exceptions")
     _shot(page, "04-exceptions")
+    # The demo's story: one exception of each kind waits, each row naming customer, deal and amount.
+    reasons = page.locator("table.exceptions tbody .reason-code").all_inner_texts()
+    assert sorted(reasons) == ["period_closed", "product_unmapped", "tax_address_incomplete", "vendor_unavailable"]
     row = page.locator(f"#row-{transaction_id}")
+    assert "Fabrikam Cloud" in row.locator(".about").inner_text()
+    assert "15,600.00 USD" in row.locator(".about").inner_text()
     row.get_by_role("button", name="Replay").click()
     dialog = page.get_by_role("dialog")
     assert dialog.is_visible()
