@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench bench-memory bench-instructions image clean
+.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench bench-memory bench-instructions soak image clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -106,6 +106,11 @@ bench: install
 # Instructions per request of the same four lines under valgrind's callgrind (load-independent; ~10 min).
 bench-instructions: install
 	$(RUN) python bench/request_cpu.py --instructions --requests 200
+
+# Ten minutes of the fault suite's steady load on two gateways (private PostgreSQL and Redis), each
+# gateway's resident memory sampled every 10 s; flat after warm-up is the target (bench/README.md).
+soak: install
+	$(RUN) python bench/soak.py
 
 # One governed worker's resident memory: idle, after 10,000 and after 1,000,000 requests (~5-10 min).
 bench-memory: install
