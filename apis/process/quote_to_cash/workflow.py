@@ -33,20 +33,19 @@ from apis.canonical import (
     BillingStatusPatch,
     DocumentLineInput,
     ErpCustomerUpsert,
-    SalesOrderCancel,
     SalesOrderCreate,
     SubscriptionCancel,
     SubscriptionCreate,
     SubscriptionItemInput,
 )
+from apis.process.compensation import cancel_sales_order, record_compensation
 from apis.process.engine import idempotency_key, workflow
 from apis.process.overrides import overrides_of
 from apis.process.quote_to_cash.plan import OrderPlan, plan_order, tax_request
 from apis.process.runtime import runtime
 from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
-from apis.process.transactions import COMPENSATED, COMPLETED, VendorRecord, transaction_event
-from core.errors import Conflict, NotFound
+from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
 
 WORKFLOW = "quote-to-cash"
 SOURCE = "/strata/process/quote-to-cash"
@@ -364,7 +363,7 @@ async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any
                 transaction_id,
                 "compensation:cancel_sales_order",
                 runtime().erp_system,
-                _cancel_sales_order,
+                cancel_sales_order,
                 transaction_id,
                 record.id,
             )
@@ -373,7 +372,9 @@ async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any
                 undone.append(entry)
             else:
                 kept.append({**entry, "reason": refused})
-    await run_step(transaction_id, "compensation:record", None, _record_compensation, transaction_id, undone, kept)
+    await run_step(
+        transaction_id, "compensation:record", None, record_compensation, transaction_id, WORKFLOW, SOURCE, undone, kept
+    )
     return {"undone": undone, "kept": kept}
 
 
@@ -390,44 +391,8 @@ async def _cancel_subscription(subscription_id: str) -> None:
     await runtime().billing.cancel_subscription(subscription_id, SubscriptionCancel())
 
 
-async def _cancel_sales_order(transaction_id: str, order_id: str) -> str | None:
-    """Cancel the ERP order: None when it is cancelled (or the ERP no longer has it), else the
-    ERP's reason for refusing (the order stays, ``kept``)."""
-    cancel = SalesOrderCancel(reason=f"Strata compensation of {transaction_id}")
-    try:
-        await runtime().erp.cancel_sales_order(order_id, cancel)
-    except Conflict as refused:
-        return refused.detail
-    except NotFound:
-        # Gone already: Business Central's cancel deletes the order, so a re-run of this step after
-        # a crash between the delete and the step's checkpoint finds nothing, which is the goal.
-        return None
-    return None
-
-
 async def _reset_crm(opportunity_id: str) -> None:
     await runtime().crm.patch_opportunity_billing_status(opportunity_id, BillingStatusPatch(billing_status="failed"))
-
-
-async def _record_compensation(transaction_id: str, undone: list[dict[str, str]], kept: list[dict[str, str]]) -> None:
-    process = runtime()
-    transaction = await process.transactions.get(transaction_id)
-    assert transaction is not None
-    event = transaction_event(
-        "strata.transaction.compensated",
-        transaction_id,
-        "compensation",
-        subject=transaction_id,
-        source=SOURCE,
-        data={
-            "transaction_id": transaction_id,
-            "workflow": WORKFLOW,
-            "business_key": transaction.business_key,
-            "undone": undone,
-            "kept": kept,
-        },
-    )
-    await process.transactions.advance(transaction_id, COMPENSATED, step="compensation", events=[event])
 
 
 def step_systems(erp: str) -> dict[str, str | None]:

@@ -8,17 +8,16 @@ from apis.canonical import (
     BillingStatusPatch,
     EntitlementChange,
     EntitlementRevoke,
-    SalesOrderCancel,
     SubscriptionAmend,
     SubscriptionItemChange,
 )
+from apis.process.compensation import cancel_sales_order, record_compensation
 from apis.process.engine import workflow
 from apis.process.runtime import runtime
 from apis.process.steps import run_step
 from apis.process.subscription_changes.plan import ChangePlan
 from apis.process.subscription_changes.workflow import SOURCE, WORKFLOW
-from apis.process.transactions import COMPENSATED, VendorRecord, transaction_event
-from core.errors import Conflict, NotFound
+from apis.process.transactions import VendorRecord
 
 
 @workflow("subscription-changes-compensation")
@@ -63,7 +62,9 @@ async def compensate(compensation_id: str, transaction_id: str) -> dict[str, Any
         )
         if leftover is not None:
             undone.append({"system": runtime().billing.vendor, "object": "subscription_schedule", "id": leftover})
-    await run_step(transaction_id, "compensation:record", None, _record_compensation, transaction_id, undone, kept)
+    await run_step(
+        transaction_id, "compensation:record", None, record_compensation, transaction_id, WORKFLOW, SOURCE, undone, kept
+    )
     return {"undone": undone, "kept": kept}
 
 
@@ -98,14 +99,7 @@ async def _undo(transaction_id: str, record: VendorRecord, plan: ChangePlan | No
     process = runtime()
     key = f"{transaction_id}:compensation:{record.object}:{record.id}"
     if record.object == "sales_order":
-        try:
-            await process.erp.cancel_sales_order(
-                record.id, SalesOrderCancel(reason=f"Strata compensation of {transaction_id}")
-            )
-        except Conflict as refused:
-            return refused.detail
-        except NotFound:
-            return None  # gone already (Business Central deletes an unposted order)
+        return await cancel_sales_order(transaction_id, record.id)
     elif record.object == "entitlement_granted":
         await process.product.revoke_entitlement(
             record.id, EntitlementRevoke(reason=f"Strata compensation of {transaction_id}"), idempotency_key=key
@@ -151,24 +145,3 @@ async def _restore_items(plan: ChangePlan, key: str) -> None:
         await billing.amend_subscription(
             plan.subscription_id, SubscriptionAmend(items=changes, proration=plan.proration), key=key
         )
-
-
-async def _record_compensation(transaction_id: str, undone: list[dict[str, str]], kept: list[dict[str, str]]) -> None:
-    process = runtime()
-    transaction = await process.transactions.get(transaction_id)
-    assert transaction is not None
-    event = transaction_event(
-        "strata.transaction.compensated",
-        transaction_id,
-        "compensation",
-        subject=transaction_id,
-        source=SOURCE,
-        data={
-            "transaction_id": transaction_id,
-            "workflow": WORKFLOW,
-            "business_key": transaction.business_key,
-            "undone": undone,
-            "kept": kept,
-        },
-    )
-    await process.transactions.advance(transaction_id, COMPENSATED, step="compensation", events=[event])
