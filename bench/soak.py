@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.cluster import Cluster  # noqa: E402  (the tests' harness: one way to run a cluster)
 from tests.support.load import Load  # noqa: E402
-from tests.support.private_services import PrivatePostgres, PrivateRedis  # noqa: E402
+from tests.support.private_services import PrivatePostgres  # noqa: E402
 from tests.support.procs import SandboxesProcess  # noqa: E402
+from tests.support.redis_servers import RedisServer  # noqa: E402
 
 DEALS_PER_BATCH = 200
 
@@ -58,7 +59,7 @@ def group_rss_kib(leader: int) -> dict[int, int]:
 
 async def soak(minutes: float, warm_up: float, sample_seconds: float) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="strata-soak-"))
-    postgres, redis = PrivatePostgres().start(), PrivateRedis(root / "redis").start()
+    postgres, redis = PrivatePostgres().start(), RedisServer(root / "redis", persisted=True).start()
     vendors = SandboxesProcess(root / "vendors")
     vendors.start()
     cluster = Cluster(root, vendors, database_url=postgres.url, redis_url=redis.url)

@@ -19,7 +19,8 @@ from tests.support.procs import free_port
 from tests.support.tls_server import TestCA
 
 START_DEADLINE_SECONDS = 10.0
-NOT_PERSISTED = ("--save", "", "--appendonly", "no", "--bind", "127.0.0.1")
+NOT_PERSISTED = ("--save", "", "--appendonly", "no")
+PERSISTED = ("--save", "", "--appendonly", "yes", "--appendfsync", "always")
 
 
 def _bindable(port: int) -> bool:
@@ -39,32 +40,62 @@ def cluster_port() -> int:
             return port
 
 
-@contextmanager
-def redis_server(folder: Path, *args: str, ping: tuple[str, ...] = (), port: int = 0) -> Iterator[int]:
-    """A ``redis-server`` with ``args`` on ``port`` (default: a free one; yielded); stopped on exit."""
-    port = port or free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "redis.log"
-    process = subprocess.Popen(
-        ["redis-server", *NOT_PERSISTED, "--dir", str(folder), *_port_args(port, args), *args],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
+class RedisServer:
+    """A ``redis-server`` of its own on a loopback port that a restart keeps (same URL afterwards).
+
+    ``args`` go on its command line (TLS, cluster); ``persisted`` keeps its data in an append-only
+    file fsync'd at each write, as a production Redis is (streams survive a restart), else nothing
+    is kept; ``ping`` are ``redis-cli`` options for the readiness check (TLS).
+    """
+
+    def __init__(
+        self, folder: Path, *args: str, port: int = 0, ping: tuple[str, ...] = (), persisted: bool = False
+    ) -> None:
+        self.folder, self.args, self.ping = folder, args, ping
+        self.port = port or free_port()
+        self.persistence = PERSISTED if persisted else NOT_PERSISTED
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        """Start it; returns once it answers ``PING`` (raises with its log if it does not)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = self.folder / "redis.log"
+        command = ["redis-server", *self.persistence, "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        process = self.process = subprocess.Popen(
+            [*command, *_port_args(self.port, self.args), *self.args], stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
         _wait_for(
-            lambda: process.poll() is None and _cli(port, *ping, "PING") == "PONG",
-            f"redis-server on {port}",
+            lambda: process.poll() is None and _cli(self.port, *self.ping, "PING") == "PONG",
+            f"redis-server on {self.port}",
             lambda: process.poll() is not None,
             log,
         )
-        yield port
+        return self
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM; killed if it does not exit within 10 s)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@contextmanager
+def redis_server(folder: Path, *args: str, ping: tuple[str, ...] = (), port: int = 0) -> Iterator[int]:
+    """A :class:`RedisServer` with ``args`` on ``port`` (default: a free one; yielded); stopped on exit."""
+    server = RedisServer(folder, *args, port=port, ping=ping)
+    try:
+        yield server.start().port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 def _port_args(port: int, args: tuple[str, ...]) -> tuple[str, ...]:

@@ -36,8 +36,9 @@ import pytest
 from tests.apis.process.test_durability import EXCEPTION_REASONS, assert_once_each, wait_until_held_by
 from tests.support.cluster import OPERATIONS, QUOTE_TO_CASH, Cluster
 from tests.support.load import Load
-from tests.support.private_services import PrivatePostgres, PrivateRedis
+from tests.support.private_services import PrivatePostgres
 from tests.support.procs import SandboxesProcess
+from tests.support.redis_servers import RedisServer
 
 ORDERS = 60
 """Deals made up front; the load submits them one by one (what is not reached stays unsubmitted)."""
@@ -57,8 +58,8 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path / "redis").start()
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis", persisted=True).start()
     try:
         yield server
     finally:
@@ -66,7 +67,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_process_failing_one_at_a_time(
-    tmp_path: Path, private_postgres: PrivatePostgres, private_redis: PrivateRedis
+    tmp_path: Path, private_postgres: PrivatePostgres, private_redis: RedisServer
 ) -> None:
     vendors = SandboxesProcess(tmp_path / "vendors")
     vendors.start()
