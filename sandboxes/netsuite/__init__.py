@@ -47,9 +47,12 @@ Simulated (answers in NetSuite's own formats; never problem+json from us):
   type since start or reset — the seed not counted —, requests, faults injected, concurrency
   refusals), ``expire-tokens``, ``certificates`` (upload a client's public key, as an administrator
   does on the integration record).
-* State (records, async jobs, idempotency keys) is a JSON file under ``state_dir``; issued
-  tokens and registered certificates are not persisted. The state is loaded (or seeded) on first
-  use, not at construction, so mounting the sandbox adds next to nothing to a gateway's start.
+* State (records, async jobs, idempotency keys) is a JSON file under ``state_dir``; uploaded
+  certificates are kept in ``netsuite-certificates.json`` beside it (NetSuite keeps a certificate
+  mapping until it is revoked or expires: Help Center, "OAuth 2.0 Client Credentials (M2M)
+  Setup"); issued tokens are not persisted (a restart expires them, as a revocation would). The
+  state is loaded (or seeded) on first use, not at construction, so mounting the sandbox adds
+  next to nothing to a gateway's start.
 
 Errors are ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorPath"?,
 "o:errorCode"}]}``. Codes used, and why:

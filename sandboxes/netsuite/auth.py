@@ -112,9 +112,11 @@ class TokenIssuer:
         self.expires_in_as_string = expires_in_as_string
         """Send ``expires_in`` as ``"3600"`` (the default, unverified) or as ``3600``."""
         self._certificates: dict[str, dict[str, Any]] = {}
-        # An uploaded certificate stays until it is removed, as in NetSuite's OAuth 2.0 client
-        # credentials setup: kept in a file beside the account's data, so a restarted sandbox
-        # still verifies the assertions of gateways that uploaded theirs before the restart.
+        # An uploaded certificate stays until it is revoked or expires: NetSuite Help Center, "OAuth
+        # 2.0 Client Credentials (M2M) Setup" (a mapping of application, entity, role and certificate,
+        # kept with the account). Kept here in a file beside the account's data, so a restarted
+        # sandbox still verifies the assertions of gateways that uploaded theirs before the restart.
+        # The file and the /_control upload are the sandbox's own (NetSuite's upload is in its UI).
         self._certificates_file = certificates_file
         self._uploaded: dict[str, dict[str, str]] = {}
         if certificates_file is not None and certificates_file.exists():
