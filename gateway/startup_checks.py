@@ -9,7 +9,7 @@ demo world may be left: no sandbox for any vendor the configuration uses (every 
 served, and the ERP of ``erp_vendor``), no secret left empty or at a sandbox's value, no master
 key created on the fly, no plain ``http://`` issuer on a public host, no per-process backend
 (SQLite, in-memory rate limits, in-memory lock-out counters) shared by several workers, no demo
-seeding, no sandbox credentials file.
+seeding, no sandbox credentials file, no alert mail in the clear to another machine.
 
 :func:`startup_problems` only reads settings and files: the CLI prints its lines and exits 2
 before anything starts, and the ASGI factory refuses the same list (:mod:`gateway.asgi`).
@@ -176,6 +176,13 @@ def production_problems(settings: Settings) -> list[str]:
                 f"redis_url: failed-login lock-out counters would be per process with {settings.workers} workers; "
                 "set STRATA_REDIS_URL"
             )
+    if settings.alert_smtp_host and not settings.alert_smtp_starttls and not is_loopback_host(settings.alert_smtp_host):
+        # Alert mails name customers, deals and amounts, and a login would cross in the clear.
+        problems.append(
+            f"alert_smtp_starttls: off for the SMTP server {settings.alert_smtp_host}, which is not on this machine, "
+            "so alert mails (and the SMTP login) would cross the network unencrypted; set "
+            "STRATA_ALERT_SMTP_STARTTLS=true, or relay through an MTA on this machine"
+        )
     if settings.seed_demo:
         problems.append("seed_demo: demo seeding is on; set STRATA_SEED_DEMO=false (or strata serve --no-seed)")
     if settings.sandbox_credentials_file:

@@ -77,6 +77,17 @@ def test_the_production_configuration_passes_every_check(tmp_path: Path) -> None
     assert startup_problems(settings) == []
 
 
+def test_alert_mail_without_starttls_is_allowed_only_to_a_relay_on_this_machine(tmp_path: Path) -> None:
+    env = {**production_environment(tmp_path), "STRATA_ALERT_SMTP_STARTTLS": "false"}
+    env.update(STRATA_ALERT_SMTP_FROM="strata@example.com", STRATA_ALERT_SMTP_TO="ops@example.com")
+    assert startup_problems(load_settings(environ={**env, "STRATA_ALERT_SMTP_HOST": "localhost"})) == []
+    assert startup_problems(load_settings(environ={**env, "STRATA_ALERT_SMTP_HOST": "127.0.0.1"})) == []
+    [problem] = startup_problems(load_settings(environ={**env, "STRATA_ALERT_SMTP_HOST": "10.0.0.25"}))
+    assert problem.startswith("alert_smtp_starttls: off for the SMTP server 10.0.0.25")
+    with_tls = {**env, "STRATA_ALERT_SMTP_HOST": "smtp.example.com", "STRATA_ALERT_SMTP_STARTTLS": "true"}
+    assert startup_problems(load_settings(environ=with_tls)) == []
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -161,6 +172,16 @@ def test_the_production_configuration_passes_every_check(tmp_path: Path) -> None
             {"STRATA_WORKERS": "2", "STRATA_DATABASE_URL": "postgresql+asyncpg://db/strata"},
             "redis_url: failed-login lock-out counters would be per process with 2 workers; set STRATA_REDIS_URL",
             id="memory-lockout-counters-with-workers",
+        ),
+        pytest.param(
+            {
+                "STRATA_ALERT_SMTP_HOST": "smtp.example.com",
+                "STRATA_ALERT_SMTP_STARTTLS": "false",
+                "STRATA_ALERT_SMTP_FROM": "strata@example.com",
+                "STRATA_ALERT_SMTP_TO": "ops@example.com",
+            },
+            "alert_smtp_starttls: off for the SMTP server smtp.example.com, which is not on this machine",
+            id="alert-mail-in-the-clear",
         ),
         pytest.param(
             {"STRATA_SEED_DEMO": None},
