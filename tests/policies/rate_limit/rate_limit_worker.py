@@ -1,10 +1,11 @@
 """One OS process of the cross-process rate-limit test (run by test_rate_limit_cross_process.py).
 
-Usage: python rate_limit_worker.py REDIS_URL KEY_PREFIX CLIENT_ID REQUESTS START_AT LIMIT...
+Usage: python rate_limit_worker.py REDIS_URL KEY_PREFIX CLIENT_ID REQUESTS LIMIT...
 
-Builds a Redis backend, waits until the wall-clock instant START_AT (so every process fires
-at the same moment), fires REQUESTS admissions at once with asyncio, and prints how many
-were accepted as JSON.
+Builds a Redis backend and warms it, prints ``ready``, waits for a line on standard input (the
+test sends it once every process is ready, so a slow interpreter start on a loaded machine
+cannot make one process finish before another begins), fires REQUESTS admissions at once with
+asyncio, and prints how many were accepted as JSON.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import asyncio
 import gc
 import json
 import sys
-import time
 
 from policies.rate_limit_backends import RedisRateLimitBackend, parse_limits
 
 
-async def main(redis_url: str, prefix: str, client_id: str, requests: int, start_at: float, texts: list[str]) -> None:
+async def main(redis_url: str, prefix: str, client_id: str, requests: int, texts: list[str]) -> None:
     backend = RedisRateLimitBackend(redis_url, key_prefix=prefix, socket_timeout=5.0)
     limits = parse_limits(texts)
     # Open the connections and load the script before the start, so the race is only admissions.
@@ -27,12 +27,13 @@ async def main(redis_url: str, prefix: str, client_id: str, requests: int, start
     # not pause one process in the middle of the race (it then loses every admission).
     gc.collect()
     gc.freeze()
-    await asyncio.sleep(max(0.0, start_at - time.time()))
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
     admissions = await asyncio.gather(*(backend.admit(client_id, limits, 1) for _ in range(requests)))
     await backend.aclose()
     print(json.dumps({"accepted": sum(admission.allowed for admission in admissions)}))
 
 
 if __name__ == "__main__":
-    url, key_prefix, client, count, start = sys.argv[1:6]
-    asyncio.run(main(url, key_prefix, client, int(count), float(start), sys.argv[6:]))
+    url, key_prefix, client, count = sys.argv[1:5]
+    asyncio.run(main(url, key_prefix, client, int(count), sys.argv[5:]))
