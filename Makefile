@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench bench-memory bench-instructions soak image clean
+.PHONY: install browser promtool alert-rules run test lint types unit contract-test bench-tools bench bench-latency bench-memory bench-instructions soak image clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -94,17 +94,28 @@ contract-test: install
 		$(if $(TOKEN),-H "Authorization: Bearer $(TOKEN)") --checks $(CHECKS) --exclude-checks $(EXCLUDED_CHECKS) \
 		--max-examples $(EXAMPLES)
 
+# The load generator (wrk) and the instruction counter (valgrind) of the benchmarks, from Debian's
+# packages, installed when missing and this user may (root with apt).
+bench-tools:
+	@for tool in wrk valgrind; do command -v $$tool >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "make: installing Debian's $$tool for the benchmarks"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$tool >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$tool >/dev/null 2>&1; } || \
+			{ echo "make: could not install $$tool"; exit 1; }; \
+		else echo "make: $$tool is missing (Debian package $$tool)"; exit 1; fi; }; done
+
 # The pipeline's HTTP lines (bare Litestar, pipeline off, governed, token churn, Redis, CRM), the
 # per-policy CPU and the 2 KB request validation (P3); results in bench/results/, see bench/README.md.
 # Then the in-process CPU per request of bare Litestar, pipeline off, governed (memory) and governed
 # (Redis), one request at a time and 64 at once: the figures that hold on a busy machine.
-bench: install
+bench: install bench-tools
 	$(RUN) python bench/pipeline.py
 	$(RUN) python bench/request_cpu.py
 	$(RUN) python bench/request_cpu.py --concurrency 64
 
 # Instructions per request of the same four lines under valgrind's callgrind (load-independent; ~10 min).
-bench-instructions: install
+bench-instructions: install bench-tools
 	$(RUN) python bench/request_cpu.py --instructions --requests 200
 
 # Ten minutes of the fault suite's steady load on two gateways (private PostgreSQL and Redis), each
@@ -112,8 +123,12 @@ bench-instructions: install
 soak: install
 	$(RUN) python bench/soak.py
 
+# Governed p99 next to pipeline-off p99 at the same offered rates (paced wrk; ~6 min; a quiet machine).
+bench-latency: install bench-tools
+	$(RUN) python bench/latency.py
+
 # One governed worker's resident memory: idle, after 10,000 and after 1,000,000 requests (~5-10 min).
-bench-memory: install
+bench-memory: install bench-tools
 	$(RUN) python bench/pipeline.py --memory
 
 clean:
