@@ -3,7 +3,7 @@
 #
 # No image registry is reachable from our machines, so the base image is made from Debian's
 # packages (mmdebstrap: bookworm with Python 3.11 and pip) and imported into podman; where a
-# registry is reachable, `podman build .` alone uses the Dockerfile's default base.
+# registry is reachable, `podman build --format docker .` alone uses the Dockerfile's default base.
 # Needs podman and mmdebstrap (installed with apt when missing and this user is root).
 set -eu
 cd "$(dirname "$0")/.."
@@ -33,7 +33,8 @@ if ! podman image exists "$base"; then
 fi
 # chroot isolation: the build's RUN steps need no OCI runtime (where containers cannot set
 # rlimits or cgroups, as on our CI machines, `podman run` fails but this build works).
-podman build --quiet --isolation "${STRATA_BUILD_ISOLATION:-chroot}" --build-arg BASE_IMAGE="$base" --tag "$image" .
+# --format docker: podman's default OCI format has no HEALTHCHECK and drops the Dockerfile's.
+podman build --quiet --format docker --isolation "${STRATA_BUILD_ISOLATION:-chroot}" --build-arg BASE_IMAGE="$base" --tag "$image" .
 
 # Smoke test: production by default (an unconfigured start is refused, exit 2, naming what is
 # missing), not root, and it serves (demo mode on a loopback port of the host). Where podman can
@@ -41,6 +42,10 @@ podman build --quiet --isolation "${STRATA_BUILD_ISOLATION:-chroot}" --build-arg
 # runtime, as on our CI machines) the same commands run in a container's root file system with
 # chroot, with the image's environment and user.
 echo "build-image: smoke test"
+case "$(podman image inspect --format '{{.HealthCheck}}' "$image")" in
+    *health/live*) ;;
+    *) echo "build-image: the image has no HEALTHCHECK on /health/live" >&2; exit 1 ;;
+esac
 port=${STRATA_SMOKE_PORT:-18080}
 if podman run --rm --entrypoint true "$image" >/dev/null 2>&1; then
     uid=$(podman run --rm --entrypoint id "$image" -u)
