@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 from dbos import DBOS
 
+from apis.process import schedules
 from apis.process.reconciliation.schedule import NAME, daily_schedule, due_day
 from apis.process.reconciliation.workflow import daily_workflow_id, previous_month
 from apis.process.runtime import runtime
-from apis.process.schedules import Schedule, apply_schedules, catch_up, schedule_names, tick_workflow_id
+from apis.process.schedules import (
+    Schedule,
+    apply_schedules,
+    catch_up,
+    keep_schedules,
+    schedule_names,
+    tick_workflow_id,
+)
 from gateway.settings import SettingsError, load_settings
 from tests.apis.process.reconciliation.support import RUNS, SCOPES, finished, reconciliation_gateway
 
@@ -122,3 +130,22 @@ async def test_the_engine_fires_the_schedule_in_the_background_and_stops(tmp_pat
         fired = await ticks()
         await asyncio.sleep(1.5)  # the scheduler polls every 0.1 s: a removed schedule no longer fires
         assert await ticks() == fired
+
+
+async def test_a_process_started_after_the_hour_fires_the_days_run_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schedules, "CATCH_UP_DELAY_SECONDS", 0.0)  # the job waits a minute after start-up
+    async with reconciliation_gateway(tmp_path) as gateway:
+        headers = await gateway.bearer(SCOPES)
+        today = dt.datetime.now(dt.UTC).date()
+        # What every process with the engine runs at start-up, with the hour passed (00:00 UTC).
+        starting = keep_schedules(lambda process: {NAME: daily_schedule(0)})
+        await starting(runtime())
+        assert NAME in await schedule_names()
+        await runtime().engine.result(daily_workflow_id(today))
+        await starting(runtime())  # a second process, later: the day's tick ran already
+        apply_schedules({NAME: None})
+        (run,) = (await gateway.client.get(RUNS, headers=headers)).json()["items"]
+        assert (run["trigger"], run["period"]) == ("schedule", previous_month(today))
+        assert await ticks() == [tick_workflow_id(NAME, dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC))]
