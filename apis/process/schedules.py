@@ -3,11 +3,12 @@
 A :class:`Schedule` names a workflow registered with :func:`~apis.process.engine.workflow`
 whose arguments are the tick's time and the schedule's context. Every process with the engine
 applies the schedules its settings ask for when it starts (:func:`keep_schedules`, before it
-serves); the engine
-stores them in its system database and every process's scheduler fires them. A tick's workflow id
-is derived from the schedule's name and the tick (``sched-<name>-<tick>``, DBOS's format:
-:func:`tick_workflow_id`), so however many processes fire a tick, one workflow runs it — the
-engine's own guarantee, where each schedule used to be a loop of ours in every process.
+serves); the engine stores them in its system database and every process's scheduler fires
+them. A tick's workflow id is derived from the schedule's name and the tick
+(``sched-<name>-<tick>``, DBOS's format: :func:`tick_workflow_id`), so however many processes
+fire a tick, one workflow runs it — the engine's own guarantee, where each schedule used to be
+a loop of ours in every process. This module and :mod:`apis.process.engine` are the two that
+speak DBOS; business code names a :class:`Schedule` and a workflow.
 
 A schedule's workflow keeps the business id it had (the reconciliation's
 ``reconciliation:daily:<date>``, the customer sync's ``all:schedule:<slot>``): it starts that
