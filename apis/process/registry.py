@@ -63,6 +63,7 @@ def background_jobs() -> list[BackgroundJob]:
 
 def _import_scheduled_workflows() -> None:
     """Register the scheduled workflows too: a process dequeues any schedule's tick, whatever its settings."""
+    import apis.process.alerts.schedule
     import apis.process.customer_sync.schedule
     import apis.process.reconciliation.schedule  # noqa: F401
 
