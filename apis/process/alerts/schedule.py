@@ -177,8 +177,10 @@ def business_alerts(config: Callable[[], AlertsConfig], circuits: CircuitStates)
     (``config``, read at every tick: a reloaded file applies from the next period) and this
     process's circuit breakers (``circuits``), both handed over by the composition root."""
 
+    # Known before the engine launches: a tick dequeued at once reads these rules.
+    _live.append(config)
+
     async def job(process: ProcessRuntime) -> None:
-        _live.append(config)
         try:
             await alert_reports(process, config, circuits).run_forever()
         finally:
