@@ -18,8 +18,9 @@ import pytest_asyncio
 import yaml
 from sqlalchemy import select
 
-from apis.process.alerts.schedule import alert_reports, alerts_tick, period_of, workflow_id
+from apis.process.alerts.schedule import NAME, alert_reports, alerts_tick, period_of, workflow_id
 from apis.process.runtime import runtime
+from apis.process.schedules import apply_schedules, schedule_names
 from core.db import outbox_events, process_transactions
 from core.errors import UpstreamUnavailable
 from core.settings import PROJECT_ROOT
@@ -49,7 +50,19 @@ async def process(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) 
     """One gateway with the engine, sending alerts to ``receiver`` (loopback allowed for the test)."""
     settings = {**FAST_PROCESS_SETTINGS, "allow_loopback_destinations": True, "alert_webhook_url": receiver.url}
     async with running_gateway(tmp_path_factory.mktemp("alerts"), **settings) as gw:
+        await engine_ticks_off()
         yield await _process(gw)
+
+
+async def engine_ticks_off() -> None:
+    """Remove the engine's alert schedule once the gateway's loop has applied it: the tests fire
+    each period's tick themselves (the engine's ticks at minute boundaries would evaluate the
+    current period first, with whatever rules are live then)."""
+    deadline = time.monotonic() + 10
+    while NAME not in await schedule_names():
+        assert time.monotonic() < deadline, "the alert loop did not apply the schedule"
+        await asyncio.sleep(0.05)
+    apply_schedules({NAME: None})
 
 
 async def use_rules(process: Process, *rules: dict[str, Any]) -> None:
@@ -73,7 +86,11 @@ class Tick:
         """Whether this tick started the period's evaluation."""
         state = self.process.gw.app.state
         reports = alert_reports(
-            runtime(), lambda: state.governance.alerts, state.components.circuit_states, clock=lambda: self.now
+            runtime(),
+            lambda: state.governance.alerts,
+            state.components.circuit_states,
+            apply=lambda schedule: None,  # the engine's schedule stays off (engine_ticks_off)
+            clock=lambda: self.now,
         )
         await reports.tick()
         # The tick's workflow, as the engine's scheduler runs it (here under an id of its own each time).
