@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from core import cadence
 from core.personal_data import PERSONAL_FIELDS
 from core.webhook_signing import is_secret as is_webhook_secret
 
@@ -263,7 +264,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     at least the token lifetime renews on every request)."""
     customer_sync_interval_minutes: int = 0
     """Minutes between scheduled customer syncs of every CRM account (each interval once across
-    every process); 0 = no scheduled sync (runs on demand only)."""
+    every process, on the epoch's boundaries: a divisor of 60, of a day in hours, or a week —
+    see core.cadence); 0 = no scheduled sync (runs on demand only)."""
+    customer_sync_interval_seconds: int = 0
+    """Seconds between scheduled customer syncs, for a cadence under a minute (a divisor of 60;
+    tests use it); when set it replaces ``customer_sync_interval_minutes``. 0 = unset."""
     seed_demo: bool = True
     """Seed demo OAuth clients and sandbox data when the state is empty."""
     master_key: str = ""
@@ -321,6 +326,15 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         _check_range("partner_webhook_secret_grace_hours", self.partner_webhook_secret_grace_hours, 0, 168)
         self._check_alert_channels()
         _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)
+        _check_range("customer_sync_interval_seconds", self.customer_sync_interval_seconds, 0, 59)
+        for key, seconds in (
+            ("customer_sync_interval_minutes", self.customer_sync_interval_minutes * 60),
+            ("customer_sync_interval_seconds", self.customer_sync_interval_seconds),
+        ):
+            problem = cadence.check_every(key, seconds)
+            if problem is not None:
+                allowed = cadence.ALLOWED_MINUTES if key.endswith("minutes") else "the divisors of 60"
+                raise SettingsError(f"{problem}; allowed values are 0 and {allowed}")
         _ = self.trusted_proxy_networks  # validate the CIDR list at start-up
         _ = self.log_redact_field_names  # validate the field list at start-up
         # Every endpoint URL (``*_url``), whoever added it; the two database URLs differ. Each

@@ -27,9 +27,13 @@ from typing import Literal
 
 import msgspec
 
+from core import cadence
+
 AlertSeverity = Literal["warning", "critical"]
 RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_EVALUATE_EVERY_SECONDS = 60
+ALLOWED_EVALUATE_EVERY = "10, 12, 15, 20, 30, 60, 120, 180, 240, 300, 360, 600, 720, 900, 1200, 1800 and 3600"
+"""The evaluation periods a cron can fire on their boundaries (:mod:`core.cadence`), within 10..3600."""
 DEFAULT_REPEAT_EVERY_MINUTES = 60.0
 
 
@@ -127,14 +131,16 @@ class AlertsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Business alerts: the rules, how often they are evaluated, where alerts go besides the event stream."""
 
     evaluate_every_seconds: int = DEFAULT_EVALUATE_EVERY_SECONDS
-    """Length of an evaluation period: the rules are evaluated once per period across all processes."""
+    """Length of an evaluation period: the rules are evaluated once per period across all processes
+    (10..3600, dividing a minute or an hour: :data:`ALLOWED_EVALUATE_EVERY`)."""
     repeat_every_minutes: float = DEFAULT_REPEAT_EVERY_MINUTES
     """A firing alert is announced again this often while it lasts."""
     rules: tuple[AlertRule, ...] = ()
 
     def __post_init__(self) -> None:
-        if not 10 <= self.evaluate_every_seconds <= 3600:
-            raise ValueError("alerts.evaluate_every_seconds: allowed values are 10..3600")
+        if not 10 <= self.evaluate_every_seconds <= 3600 or cadence.check_every("", self.evaluate_every_seconds):
+            # The engine's scheduler fires each period on its boundary: a cron must say it.
+            raise ValueError(f"alerts.evaluate_every_seconds: allowed values are {ALLOWED_EVALUATE_EVERY}")
         if self.repeat_every_minutes <= 0:
             raise ValueError("alerts.repeat_every_minutes: must be positive")
         names = [rule.name for rule in self.rules]

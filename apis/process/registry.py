@@ -3,14 +3,16 @@ an operator's corrected input is checked and how what it did is undone.
 
 The operations API (:mod:`apis.process.operations`) works on any workflow through this
 table; adding a workflow is writing its module and one :class:`~apis.process.spec.WorkflowSpec`.
-The composition root hands :func:`workflow_specs` and :func:`background_jobs` to the runtime.
+The composition root hands :func:`workflow_specs` and :func:`background_jobs` to the runtime;
+:func:`process_schedules` lists the engine's scheduled workflows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from apis.process.runtime import BackgroundJob
+from apis.process.runtime import BackgroundJob, ProcessRuntime
+from apis.process.schedules import Schedules
 from apis.process.spec import WorkflowSpec
 
 
@@ -24,6 +26,7 @@ def workflow_specs() -> dict[str, WorkflowSpec]:
     from apis.process.subscription_changes.spec import SPEC as SUBSCRIPTION_CHANGES
     from apis.process.usage_to_billing.workflow import SPEC as USAGE_TO_BILLING
 
+    _import_scheduled_workflows()
     return {
         spec.name: spec
         for spec in (
@@ -44,20 +47,38 @@ def background_jobs() -> list[BackgroundJob]:
     The layers above add theirs: the composition root hands both to ``start_runtime(jobs=...)``.
     """
     from apis.process.alerts.signal_metrics import signal_metrics
-    from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events
     from apis.process.ledger.inbox import consume_inbox
     from apis.process.metrics import transaction_metrics
-    from apis.process.reconciliation.schedule import daily_reconciliation
+    from apis.process.schedules import keep_schedules
 
     return [
         deliver_events,
         transaction_metrics,
         signal_metrics,
-        daily_reconciliation,
         consume_inbox,
-        scheduled_customer_sync,
+        keep_schedules(process_schedules),
     ]
+
+
+def _import_scheduled_workflows() -> None:
+    """Register the scheduled workflows too: a process dequeues any schedule's tick, whatever its settings."""
+    import apis.process.alerts.schedule
+    import apis.process.customer_sync.schedule
+    import apis.process.reconciliation.schedule  # noqa: F401
+
+
+def process_schedules(process: ProcessRuntime) -> Schedules:
+    """The engine's scheduled workflows as the settings ask for them (``None``: off)."""
+    from apis.process.customer_sync.schedule import NAME as CUSTOMER_SYNC
+    from apis.process.customer_sync.schedule import customer_sync_schedule
+    from apis.process.reconciliation.schedule import NAME as RECONCILIATION
+    from apis.process.reconciliation.schedule import daily_schedule
+
+    return {
+        RECONCILIATION: daily_schedule(process.settings.reconciliation_schedule_hour),
+        CUSTOMER_SYNC: customer_sync_schedule(process.settings),
+    }
 
 
 def process_routers() -> list[Any]:

@@ -1,32 +1,27 @@
-"""The daily reconciliation: every process checks the clock; the engine starts the run once.
+"""The daily reconciliation: a scheduled workflow of the engine, fired once a day across processes.
 
-From ``reconciliation_schedule_hour`` (UTC) on, each process asks the engine once per day to
-start ``reconciliation:daily:<date>`` for the previous month. The workflow id is the same in
-every process, so the engine starts one run however many processes ask (and a process started
-after the hour still starts the day's run if nobody has). The first check comes one interval
-after start-up, not during it: a starting gateway answers requests first.
-
-The workflow facade has no scheduling verb, hence this small loop; it runs where the workflow
-engine runs and stops with it (a background job: :func:`apis.process.registry.background_jobs`).
+At ``reconciliation_schedule_hour`` (UTC) the engine's scheduler fires the tick's workflow
+(:func:`daily_tick`) once however many processes run (:mod:`apis.process.schedules`); it starts
+``reconciliation:daily:<date>`` for the previous month, as the runs were always named. A process
+started after the hour still starts the day's run if no process ran it (the schedule's
+:attr:`~apis.process.schedules.Schedule.catch_up` is the day's tick from the hour on; a day that
+passed with no process running is not run later). ``-1`` turns the schedule off.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import structlog
 
+from apis.process.engine import workflow
 from apis.process.reconciliation.workflow import start_daily
+from apis.process.schedules import Schedule
+from core import cadence
 
-if TYPE_CHECKING:
-    from apis.process.runtime import ProcessRuntime
-
-CHECK_INTERVAL_SECONDS = 60.0
-"""How often the clock is checked."""
+NAME = "reconciliation-daily"
+"""The schedule's name (its ticks' workflow ids are ``sched-reconciliation-daily-<tick>``)."""
 logger = structlog.get_logger("strata.process")
 
 
@@ -36,59 +31,24 @@ def due_day(now: dt.datetime, hour: int) -> dt.date | None:
     return now.date() if 0 <= hour <= now.hour else None
 
 
-class DailySchedule:
-    """Starts the day's run once the hour has come (once per day per process; once per day in all)."""
-
-    def __init__(
-        self,
-        hour: int,
-        start: Callable[[dt.date], Awaitable[bool]] = start_daily,
-        *,
-        interval_seconds: float = CHECK_INTERVAL_SECONDS,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-    ) -> None:
-        self.hour = hour
-        self._start = start
-        self._interval = interval_seconds
-        self._clock = clock
-        self._asked_for: dt.date | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def tick(self) -> bool:
-        """Check the clock once; whether this call started a run."""
-        day = due_day(self._clock(), self.hour)
-        if day is None or day == self._asked_for:
-            return False
-        started = await self._start(day)
-        self._asked_for = day
-        if started:
-            logger.info("daily reconciliation started", day=day.isoformat())
-        return started
-
-    def start(self) -> None:
-        """Run :meth:`tick` every interval in the background."""
-        self._task = asyncio.create_task(self.run_forever(), name="reconciliation-schedule")
-
-    async def stop(self) -> None:
-        """Stop the loop (a run it started goes on in the engine)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def run_forever(self) -> None:
-        """Check the clock every interval until cancelled."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.tick()
-            except Exception:  # the engine or database is away: try again next interval
-                logger.exception("daily reconciliation could not be started")
+@workflow("reconciliation-schedule")
+async def daily_tick(tick: dt.datetime, context: Any) -> bool:
+    """One tick: start the day's run (unless it exists); whether this tick started it."""
+    day = tick.astimezone(dt.UTC).date()
+    started = await start_daily(day)
+    if started:
+        logger.info("daily reconciliation started", day=day.isoformat())
+    return started
 
 
-async def daily_reconciliation(process: ProcessRuntime) -> None:
-    """Background job of every process with the engine: the daily run (none when the hour is -1)."""
-    hour = process.settings.reconciliation_schedule_hour
-    if hour >= 0:
-        await DailySchedule(hour).run_forever()
+def daily_schedule(hour: int, *, cron: str | None = None) -> Schedule | None:
+    """The schedule for ``hour`` (``None``: off). ``cron`` replaces the daily expression (tests
+    fire it every second); a late start still owes the day's tick from ``hour`` on."""
+    if hour < 0:
+        return None
+
+    def owed(now: dt.datetime) -> dt.datetime | None:
+        day = due_day(now, hour)
+        return None if day is None else dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+
+    return Schedule(name=NAME, workflow=daily_tick, cron=cron or cadence.daily(hour), catch_up=owed)

@@ -53,6 +53,7 @@ alerts:
             "twice declared twice",
         ),
         ("evaluate_every_seconds: 1", "evaluate_every_seconds"),
+        ("evaluate_every_seconds: 45", "evaluate_every_seconds"),  # no cron fires on its periods' boundaries
         ("webhook_url: https://hooks.example.com/x", "webhook_url"),  # a secret setting, not governance
     ],
 )

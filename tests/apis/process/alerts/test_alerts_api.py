@@ -7,6 +7,7 @@ to a reader and refusing everyone else.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,8 +18,9 @@ import pytest_asyncio
 import yaml
 from sqlalchemy import select
 
-from apis.process.alerts.schedule import alert_schedule, period_of, workflow_id
+from apis.process.alerts.schedule import NAME, alert_reports, alerts_tick, period_of, workflow_id
 from apis.process.runtime import runtime
+from apis.process.schedules import apply_schedules, schedule_names
 from core.db import outbox_events, process_transactions
 from core.errors import UpstreamUnavailable
 from core.settings import PROJECT_ROOT
@@ -48,7 +50,19 @@ async def process(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) 
     """One gateway with the engine, sending alerts to ``receiver`` (loopback allowed for the test)."""
     settings = {**FAST_PROCESS_SETTINGS, "allow_loopback_destinations": True, "alert_webhook_url": receiver.url}
     async with running_gateway(tmp_path_factory.mktemp("alerts"), **settings) as gw:
+        await engine_ticks_off()
         yield await _process(gw)
+
+
+async def engine_ticks_off() -> None:
+    """Remove the engine's alert schedule once the gateway's loop has applied it: the tests fire
+    each period's tick themselves (the engine's ticks at minute boundaries would evaluate the
+    current period first, with whatever rules are live then)."""
+    deadline = time.monotonic() + 10
+    while NAME not in await schedule_names():
+        assert time.monotonic() < deadline, "the alert loop did not apply the schedule"
+        await asyncio.sleep(0.05)
+    apply_schedules({NAME: None})
 
 
 async def use_rules(process: Process, *rules: dict[str, Any]) -> None:
@@ -60,12 +74,32 @@ async def use_rules(process: Process, *rules: dict[str, Any]) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def schedule(process: Process, now: float) -> Any:
-    """This process's alert schedule as the composition root builds it (live rules, own breakers)."""
-    state = process.gw.app.state
-    return alert_schedule(
-        runtime(), lambda: state.governance.alerts, state.components.circuit_states, clock=lambda: now
-    )
+class Tick:
+    """One period at ``now`` as a gateway process sees it: its loop reports its breakers (the loop
+    the composition root builds: live rules, own breakers), then the engine fires the period's tick."""
+
+    def __init__(self, process: Process, now: float) -> None:
+        self.process = process
+        self.now = now
+
+    async def tick(self) -> bool:
+        """Whether this tick started the period's evaluation."""
+        state = self.process.gw.app.state
+        reports = alert_reports(
+            runtime(),
+            lambda: state.governance.alerts,
+            state.components.circuit_states,
+            apply=lambda schedule: None,  # the engine's schedule stays off (engine_ticks_off)
+            clock=lambda: self.now,
+        )
+        await reports.tick()
+        # The tick's workflow, as the engine's scheduler runs it (here under an id of its own each time).
+        return await alerts_tick(dt.datetime.fromtimestamp(self.now, dt.UTC), 60)
+
+
+def schedule(process: Process, now: float) -> Tick:
+    """This process's alert tick at ``now``."""
+    return Tick(process, now)
 
 
 async def fired_events() -> list[dict[str, Any]]:

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.process.alerts.circuits import report_circuits
 from apis.process.alerts.evaluate import Outcome, evaluate
-from apis.process.alerts.schedule import AlertSchedule, period_of
+from apis.process.alerts.schedule import NAME, AlertReports, alerts_schedule, period_of
 from apis.process.alerts.store import AlertStore
+from apis.process.schedules import Schedule
 from core.db import (
     alert_evaluations,
     create_engine,
@@ -333,26 +334,38 @@ async def test_old_period_claims_are_deleted(sqlite: AsyncEngine) -> None:
     assert periods == [period_of(T0 + 8 * 86_400, EVERY)]
 
 
-async def test_the_schedule_reports_every_tick_and_asks_once_per_period(sqlite: AsyncEngine) -> None:
-    config = rules({"name": "stale", "kind": "exception_age", "older_than_hours": 24})
+async def test_each_process_reports_every_tick_and_the_period_is_evaluated_once(sqlite: AsyncEngine) -> None:
+    config = [rules({"name": "stale", "kind": "exception_age", "older_than_hours": 24})]
     clock = [T0]
     reports: list[float] = []
-    started: list[str] = []
+    applied: list[Schedule | None] = []
 
     async def report(now: float) -> None:
         reports.append(now)
 
-    async def start(period: str, at: float, given: AlertsConfig) -> bool:
-        started.append(period)
-        return (await evaluate(sqlite, given, period=period, now=at, sla_target=lambda workflow: SLA_TARGET)).evaluated
-
-    one = AlertSchedule(lambda: config, report=report, start=start, clock=lambda: clock[0])
-    two = AlertSchedule(lambda: config, report=report, start=start, clock=lambda: clock[0])
-    assert await one.tick() is True
-    assert await one.tick() is False  # the same period: not asked again
-    assert await two.tick() is False  # another process asks; the period is evaluated already
+    one = AlertReports(lambda: config[0], report=report, apply=applied.append, clock=lambda: clock[0])
+    two = AlertReports(lambda: config[0], report=report, apply=applied.append, clock=lambda: clock[0])
+    await one.tick()
+    await one.tick()  # the same rules: the schedule is not applied again
+    await two.tick()  # another process applies what it sees once (the engine's upsert: the same schedule)
     clock[0] += EVERY
-    assert await two.tick() is True
-    assert started == [period_of(T0, EVERY)] * 2 + [period_of(T0 + EVERY, EVERY)]
-    assert len(reports) == 4
-    assert await AlertSchedule(lambda: rules(), report=report, start=start).tick() is False  # no rules, no work
+    await two.tick()
+    assert reports == [T0, T0, T0, T0 + EVERY]
+    assert [(s.name, s.cron, s.context) for s in applied if s is not None] == [(NAME, "0 * * * * *", EVERY)] * 2
+    # The engine fires each period once in all; its evaluation claims the period, so a step run
+    # again (or a second start) evaluates nothing.
+    period = period_of(T0, EVERY)
+    evaluated = [
+        (await evaluate(sqlite, config[0], period=period, now=T0, sla_target=lambda w: SLA_TARGET)).evaluated
+        for _ in range(2)
+    ]
+    assert evaluated == [True, False]
+    # A reloaded file: another period changes the schedule; no rules remove it and report nothing.
+    config[0] = msgspec.convert({**msgspec.to_builtins(config[0]), "evaluate_every_seconds": 30}, AlertsConfig)
+    await one.tick()
+    assert (
+        applied[-1] == alerts_schedule(config[0]) and applied[-1] is not None and applied[-1].cron == "*/30 * * * * *"
+    )
+    config[0] = rules()
+    await one.tick()
+    assert applied[-1] is None and len(reports) == 5

@@ -9,7 +9,8 @@ import pytest
 
 from apis.canonical import ErpCustomerUpsert
 from apis.process.customer_sync.matching import normalise_domain, normalise_name
-from apis.process.customer_sync.schedule import run_due, slot_key
+from apis.process.customer_sync.schedule import NAME, customer_sync_schedule, slot_key
+from apis.process.schedules import schedule_names
 from tests.apis.process.sync.conftest import Sync, events, findings, unique
 from tests.support.harness import problem
 
@@ -191,7 +192,8 @@ async def test_the_schedule_slot_is_one_run_per_interval() -> None:
 
 async def test_the_schedule_is_off_by_default(sync: Sync) -> None:
     assert sync.state.process.settings.customer_sync_interval_minutes == 0
-    assert await run_due(sync.state.process) is False
+    assert customer_sync_schedule(sync.state.process.settings) is None
+    assert NAME not in await schedule_names()  # the engine holds no schedule to fire
 
 
 async def test_every_account_in_one_run_links_each_and_reports_the_ambiguous(sync: Sync) -> None:
