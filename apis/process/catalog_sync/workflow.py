@@ -86,8 +86,11 @@ async def read_erp() -> list[Item]:
     return await every_page(lambda p: erp.list_items(limit=PAGE, position=p))
 
 
-def compare(skus: list[Sku], billing: list[BillingPrice], items: list[Item], erp: str) -> tuple[Report, list[Finding]]:
-    """The report and the findings of one comparison (pure: what the steps read goes in)."""
+def compare(
+    skus: list[Sku], billing: list[BillingPrice], items: list[Item], erp: str, billing_system: str
+) -> tuple[Report, list[Finding]]:
+    """The report and the findings of one comparison (pure: what the steps read and the systems'
+    names go in; no runtime needed)."""
     items_by_code = {item.code: item for item in items}
     findings: list[Finding] = []
     missing_billing: list[str] = []
@@ -119,7 +122,7 @@ def compare(skus: list[Sku], billing: list[BillingPrice], items: list[Item], erp
                 findings.append(
                     Finding(
                         code="price_drift",
-                        subject=f"{sku.code} {runtime().billing.vendor} {price.id}",
+                        subject=f"{sku.code} {billing_system} {price.id}",
                         detail=f"billing price {price.unit_amount.amount}, catalog {wanted.amount} {wanted.currency}",
                     )
                 )
@@ -157,7 +160,7 @@ async def report_findings(
 ) -> Report:
     """Findings in the lineage and ``strata.catalog.synced``, with the state, in the step."""
     process = runtime()
-    report, findings = compare(skus, billing, items, process.erp_system)
+    report, findings = compare(skus, billing, items, process.erp_system, process.billing.vendor)
     await record_findings(transaction_id, WORKFLOW, "report", findings)
     event = transaction_event(
         SYNCED_EVENT,

@@ -107,7 +107,7 @@ def _price(code: str, amount: str, *, active: bool = True) -> BillingPrice:
 
 async def test_a_complete_catalog_with_equal_prices_has_no_findings() -> None:
     item = Item(id="9", code="A", name="A", description=None, unit_price=Money(amount="100", currency="USD"))
-    report, found = compare([_sku("A", "100.00")], [_price("A", "100.00")], [item], "netsuite")
+    report, found = compare([_sku("A", "100.00")], [_price("A", "100.00")], [item], "netsuite", "stripe")
     assert found == []
     assert (report.skus, report.missing_in_billing, report.missing_in_erp, report.price_differences) == (1, [], [], 0)
 
@@ -115,7 +115,7 @@ async def test_a_complete_catalog_with_equal_prices_has_no_findings() -> None:
 async def test_an_archived_price_is_missing_and_another_amount_is_drift() -> None:
     skus = [_sku("A", "100.00"), _sku("B", "50.00")]
     prices = [_price("A", "90.00"), _price("B", "50.00", active=False)]
-    report, found = compare(skus, prices, [], "netsuite")
+    report, found = compare(skus, prices, [], "netsuite", "stripe")
     assert report.missing_in_billing == ["B"] and report.missing_in_erp == ["A", "B"]
     assert [(f.code, f.subject) for f in found if f.code == "price_drift"] == [("price_drift", "A stripe price_a")]
 
