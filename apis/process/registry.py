@@ -46,7 +46,7 @@ def background_jobs() -> list[BackgroundJob]:
     from apis.process.alerts.signal_metrics import signal_metrics
     from apis.process.customer_sync.schedule import scheduled_customer_sync
     from apis.process.event_delivery import deliver_events
-    from apis.process.ledger.inbox import consume_inbox
+    from apis.process.ledger.inbox import stripe_intake
     from apis.process.metrics import transaction_metrics
     from apis.process.reconciliation.schedule import daily_reconciliation
 
@@ -55,7 +55,7 @@ def background_jobs() -> list[BackgroundJob]:
         transaction_metrics,
         signal_metrics,
         daily_reconciliation,
-        consume_inbox,
+        stripe_intake,
         scheduled_customer_sync,
     ]
 
