@@ -132,8 +132,15 @@ class DeliveryQueue:
 
     async def enqueue(self, subscription_id: str, partner_id: str, event: CloudEvent) -> bool:
         """Queue ``event`` for the subscription, due now; False if it was queued before (a relayed duplicate)."""
+        inserted, _ = await self.queue_first(subscription_id, partner_id, event)
+        return inserted
+
+    async def queue_first(self, subscription_id: str, partner_id: str, event: CloudEvent) -> tuple[bool, Owned | None]:
+        """Queue ``event`` for the subscription, due now: whether this call queued it, and its first
+        attempt to enqueue (again, for a duplicate not attempted yet; ``None`` once attempted)."""
         now = time.time()
         delivery_id = f"whd_{ULID()}"
+        owner = new_owner(delivery_id)
         row = {
             "id": delivery_id,
             "subscription_id": subscription_id,
@@ -144,11 +151,14 @@ class DeliveryQueue:
             "status": PENDING,
             "attempts": 0,
             "next_attempt_at": now,
-            "claimed_by": new_owner(delivery_id),
+            "claimed_by": owner,
             "created_at": now,
         }
         async with self._engine.begin() as connection:
-            return await insert_ignoring(connection, _d, row, "subscription_id", "event_id")
+            inserted = await insert_ignoring(connection, _d, row, "subscription_id", "event_id")
+        if inserted:
+            return True, Owned(id=delivery_id, owner=owner, partner_id=partner_id, due_at=now)
+        return False, await self.due(subscription_id, event.id)
 
     async def due(self, subscription_id: str, event_id: str) -> Owned | None:
         """The delivery of ``event_id`` to the subscription if no attempt was made yet: the first

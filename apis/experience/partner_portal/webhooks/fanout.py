@@ -64,8 +64,7 @@ def partner_webhook_fanout(process: ProcessRuntime) -> Subscriber:
         if partner_id is None:
             return
         for subscription_id in await subscriptions.matching(partner_id, event.type, happened_at):
-            await queue.enqueue(subscription_id, partner_id, event)
-            first = await queue.due(subscription_id, event.id)
+            _, first = await queue.queue_first(subscription_id, partner_id, event)
             if first is not None:
                 await enqueue_attempt(process.settings, first)
 

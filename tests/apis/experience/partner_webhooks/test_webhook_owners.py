@@ -153,3 +153,16 @@ async def test_deleting_a_subscription_drops_its_queued_deliveries(engine: Async
         assert delivery.owner is not None
         assert await queue.begin(delivery.id, delivery.owner, lease_seconds=30) is None
     assert await subscriptions.signing_target(subscription_id) is None
+
+
+async def test_a_relayed_duplicate_gets_the_same_first_attempt_until_it_was_attempted(engine: AsyncEngine) -> None:
+    queue, subscription_id = await _queued(engine, 0)
+    event = customer_synced("001x")
+    inserted, first = await queue.queue_first(subscription_id, "partner-x", event)
+    assert inserted and first is not None and first.owner is not None
+    again, same = await queue.queue_first(subscription_id, "partner-x", event)  # the relay hands it over again
+    assert not again and same == first  # enqueued again under the same workflow id: nothing twice
+    claimed = await queue.begin(first.id, first.owner, lease_seconds=30)
+    assert claimed is not None
+    await queue.finish(claimed, _failed(), **FINISH)
+    assert await queue.queue_first(subscription_id, "partner-x", event) == (False, None)
