@@ -290,8 +290,14 @@ async def sweep(process: ProcessRuntime, *, older_than: float) -> int:
 async def partner_webhook_queue(process: ProcessRuntime) -> None:
     """Background job: register the queue (this process's limits), then sweep every :data:`SWEEP_SECONDS`."""
     global _worker
-    await WorkerConfig.from_settings(process.settings).queue.register()
     try:
+        while True:
+            try:
+                await WorkerConfig.from_settings(process.settings).queue.register()
+                break
+            except Exception:  # the database is away at start: attempts wait in the queue meanwhile
+                logger.exception("partner webhook queue not registered; trying again")
+                await asyncio.sleep(1.0)
         while True:
             try:
                 await sweep(process, older_than=time.time() - SWEEP_SECONDS)
