@@ -191,8 +191,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     reconciliation_schedule_hour: int = 2
     """Hour of the day (UTC, 0–23) from which each process starts the daily reconciliation of the
     previous month, once per day across every process; -1 = no daily run."""
-    inbox_poll_ms: int = 500
-    """How often the ledger's inbox consumer reads verified Stripe events and starts their workflows."""
+    inbox_sweep_seconds: int = 60
+    """How often each process with the engine starts the workflows of stored Stripe events whose
+    workflow was not started at intake (stored by a gateway without the engine, or before an
+    upgrade; 1–86,400). Events received by a process with the engine start theirs before the 2xx."""
     ledger_posting_window_minutes: int = 0
     """Invoices post to the ERP at the next multiple of this many minutes after midnight UTC (the
     workflow waits durably until then); 0 = post at once."""
@@ -207,6 +209,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Longest pause between two webhook attempts (1–86,400,000)."""
     partner_webhook_timeout_seconds: int = 5
     """How long a partner's endpoint may take to answer one delivery (1–30)."""
+    partner_webhook_concurrency_per_partner: int = 4
+    """Attempts of one partner's webhook deliveries in flight at once, across every process (1–100):
+    a slow or dead endpoint holds this many of its own partner's slots, never another partner's."""
+    partner_webhook_rate_per_partner: int = 20
+    """Attempts of one partner's webhook deliveries started per second, across every process (1–10,000)."""
     partner_webhook_secret_grace_hours: int = 24
     """After a secret rotation, deliveries are signed with the old secret too for this long (0–168)."""
     alert_webhook_url: str = ""
@@ -310,7 +317,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         _check_range("outbox_retention_hours", self.outbox_retention_hours, 1, 24 * 365)
         _check_range("master_data_ttl_seconds", self.master_data_ttl_seconds, 0, 86_400)
         _check_range("reconciliation_schedule_hour", self.reconciliation_schedule_hour, -1, 23)
-        _check_range("inbox_poll_ms", self.inbox_poll_ms, 10, 600_000)
+        _check_range("inbox_sweep_seconds", self.inbox_sweep_seconds, 1, 86_400)
         _check_range("ledger_posting_window_minutes", self.ledger_posting_window_minutes, 0, 1440)
         _check_range("customer_portal_cache_seconds", self.customer_portal_cache_seconds, 0, 300)
         _check_range("default_sla_seconds", self.default_sla_seconds, 1, 604_800)
@@ -323,6 +330,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         _check_range("partner_webhook_backoff_base_ms", self.partner_webhook_backoff_base_ms, 0, 3_600_000)
         _check_range("partner_webhook_backoff_max_ms", self.partner_webhook_backoff_max_ms, 1, 86_400_000)
         _check_range("partner_webhook_timeout_seconds", self.partner_webhook_timeout_seconds, 1, 30)
+        _check_range("partner_webhook_concurrency_per_partner", self.partner_webhook_concurrency_per_partner, 1, 100)
+        _check_range("partner_webhook_rate_per_partner", self.partner_webhook_rate_per_partner, 1, 10_000)
         _check_range("partner_webhook_secret_grace_hours", self.partner_webhook_secret_grace_hours, 0, 168)
         self._check_alert_channels()
         _check_range("customer_sync_interval_minutes", self.customer_sync_interval_minutes, 0, 7 * 24 * 60)

@@ -32,6 +32,6 @@ def experience_event_subscribers(process: ProcessRuntime) -> list[Subscriber]:
 
 def experience_background_jobs() -> list[BackgroundJob]:
     """Loops the experience APIs run in every process with the engine."""
-    from apis.experience.partner_portal.webhooks.worker import deliver_partner_webhooks
+    from apis.experience.partner_portal.webhooks.worker import partner_webhook_queue
 
-    return [deliver_partner_webhooks]
+    return [partner_webhook_queue]

@@ -48,7 +48,7 @@ def background_jobs() -> list[BackgroundJob]:
     """
     from apis.process.alerts.signal_metrics import signal_metrics
     from apis.process.event_delivery import deliver_events
-    from apis.process.ledger.inbox import consume_inbox
+    from apis.process.ledger.inbox import stripe_intake
     from apis.process.metrics import transaction_metrics
     from apis.process.schedules import keep_schedules
 
@@ -56,7 +56,7 @@ def background_jobs() -> list[BackgroundJob]:
         deliver_events,
         transaction_metrics,
         signal_metrics,
-        consume_inbox,
+        stripe_intake,
         keep_schedules(process_schedules),
     ]
 

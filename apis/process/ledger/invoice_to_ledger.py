@@ -1,6 +1,7 @@
 """Invoice-to-ledger: a finalized billing invoice is taxed and posted to the ERP.
 
-Started by the inbox consumer on ``invoice.finalized`` (business key: the Stripe invoice id).
+Started by the Stripe intake (:mod:`apis.process.ledger.inbox`) on ``invoice.finalized`` (business key:
+the Stripe invoice id).
 Read top to bottom; each ``run_step`` is one durable step::
 
     validate              read the invoice, map customer and lines, check the period  → validated

@@ -1,7 +1,8 @@
 """Payment-to-cash: a paid billing invoice becomes an ERP customer payment applied to its invoice.
 
-Started by the inbox consumer on ``invoice.paid`` (business key ``<invoice id>:paid``); refunds
-and credit notes run under the same workflow, as credit memos (:mod:`apis.process.ledger.credits`).
+Started by the Stripe intake (:mod:`apis.process.ledger.inbox`) on ``invoice.paid`` (business key
+``<invoice id>:paid``); refunds and credit notes run under the same workflow, as credit memos
+(:mod:`apis.process.ledger.credits`).
 Read top to bottom; each ``run_step`` is one durable step::
 
     validate          read the paid invoice, its ERP customer and its opportunity   → validated

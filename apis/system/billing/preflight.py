@@ -21,7 +21,7 @@ VENDOR = "stripe"
 WEBHOOK_PATH = "/system/payments/v1/webhooks/stripe"
 """Where the gateway receives Stripe's webhooks (the payments system API's route)."""
 NEEDED_EVENTS = ("invoice.finalized", "invoice.paid", "charge.refunded", "credit_note.created")
-"""Event types the ledger's inbox consumer acts on (``apis/process/ledger/inbox.py``)."""
+"""Event types the ledger's Stripe intake acts on (``apis/process/ledger/inbox.py``)."""
 PREFLIGHT_CONFIG = StripeConfig(timeout_seconds=10.0, max_retries=0)
 MAX_ENDPOINT_PAGES = 5
 CREATE_ENDPOINT = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 STRIPE = "stripe"
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class _StripeEvent(msgspec.Struct, frozen=True):
     """What the inbox needs of a Stripe event (other members are kept in the raw payload)."""
 
@@ -60,6 +66,10 @@ class PaymentsService:
         self.tolerance_seconds = tolerance_seconds
         self._client = client
         self._pages = BillingService(connector)  # shares its list paging
+        self.on_event: Callable[[VendorEvent], Awaitable[None]] | None = None
+        """Called with every verified event, a redelivery too, before the intake answers (the process
+        layer's inbox installs it to start the event's workflow): the 2xx follows only once it
+        returned, and an error from it is an error answer, which Stripe retries."""
 
     @property
     def vendor(self) -> str:
@@ -187,6 +197,9 @@ class PaymentsService:
             # Signed by Stripe but not an event we can read: refusing makes Stripe retry, which cannot help.
             raise WebhookSignatureInvalid("the signed payload is not a Stripe event") from None
         stored = await self.inbox.store(STRIPE, event.id, event.type, payload)
+        if self.on_event is not None:
+            received = VendorEvent(id=event.id, vendor=STRIPE, type=event.type, received_at=_now(), payload=payload)
+            await self.on_event(received)
         return event.id, stored
 
     async def unprocessed_events(self, *, limit: int = 100) -> list[VendorEvent]:

@@ -17,8 +17,12 @@ the same transaction; every event of every completed order reached the data plat
 dead gateway's workflows were taken over. Printed per phase: requests served, errors by kind,
 p99 latency.
 
-Not covered here (named in the issue's note): partner webhook deliveries under these faults
-(their own suite drives deliveries against a local receiver, without faults).
+Partner webhook deliveries run through every phase too: every deal's account is attributed to
+one partner, whose subscription points at a receiver on 127.0.0.1, so each order's
+partner-visible events become deliveries (attempt workflows on the engine's queue). At the end,
+every such event of every order has reached the receiver (counted by distinct ``webhook-id``,
+as a receiver de-duplicates; the total, duplicates of an attempt cut short by a fault included,
+is printed) and nothing else did.
 """
 
 from __future__ import annotations
@@ -33,6 +37,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
+from apis.experience.partner_portal.webhooks.signing import SecretBox
+from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
+from core.db import create_engine
+from core.master_key import resolve_master_key
+from gateway.settings import load_settings
+from tests.apis.experience.partner_webhooks.receiver import Receiver
 from tests.apis.process.test_durability import EXCEPTION_REASONS, assert_once_each, wait_until_held_by
 from tests.support.cluster import OPERATIONS, QUOTE_TO_CASH, Cluster
 from tests.support.load import Load
@@ -46,6 +57,15 @@ FAULT_SECONDS = 3.0
 """How long each part stays down."""
 RECOVERY_SECONDS = 2.0
 """Load after each part is back, before the next fault."""
+PARTNER = "partner-faults"
+"""The partner every deal's account is attributed to (its webhook receives their events)."""
+WEBHOOK_SETTINGS = {
+    "allow_loopback_destinations": True,
+    "partner_webhook_backoff_base_ms": 200,
+    "partner_webhook_backoff_max_ms": 1000,
+    "partner_webhook_max_attempts": 20,
+}
+"""Deliveries to the local receiver, retried for ~18 s: longer than any fault lasts."""
 
 
 @pytest.fixture
@@ -76,11 +96,14 @@ async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_proc
         vendors,
         database_url=private_postgres.url,
         redis_url=private_redis.url,
-        settings={"circuit_open_seconds": 2},  # the operator's replay below comes after the circuits close
+        # the operator's replay below comes after the circuits close
+        settings={"circuit_open_seconds": 2, **WEBHOOK_SETTINGS},
     ).start(2)
+    receiver = Receiver().start()
     try:
         async with httpx.AsyncClient(timeout=30) as client:
-            load = Load(cluster, await cluster.deals(client, ORDERS, "Fault"))
+            await _subscribe(cluster, receiver.url)
+            load = Load(cluster, await _attributed(cluster, client, await cluster.deals(client, ORDERS, "Fault")))
             tasks = [asyncio.create_task(load.submit_forever(client)), asyncio.create_task(load.read_forever(client))]
             try:
                 await _phase(load, "steady", None, None)
@@ -89,7 +112,7 @@ async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_proc
                 await _phase(load, "vendors killed", lambda: vendors.stop(crash=True), vendors.start)
                 # gw-1 dies for good while it holds a workflow (vendors answer late for a moment).
                 await cluster.faults(client, [{"kind": "latency", "latency_seconds": 0.2}])
-                held = await cluster.deals(client, 3, "Held")
+                held = await _attributed(cluster, client, await cluster.deals(client, 3, "Held"))
                 await _submit_to(cluster, client, 1, held, load)
                 await wait_until_held_by(cluster, client, {load.accepted[d["opportunity_id"]] for d in held}, "gw-1")
                 await _phase(load, "gateway killed", lambda: cluster.crash(1), None)
@@ -154,14 +177,23 @@ async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_proc
 
             # No event lost: every event of every completed order landed in a data platform lake.
             lakes = [Path(g.state_dir) / "lake" for g in cluster.gateways]
-            events = [
-                event["id"]
+            emitted = [
+                event
                 for transaction_id, view in views.items()
                 if view["state"] == "completed"
                 for event in (await cluster.transaction(client, transaction_id))["events"]
             ]
+            events = [event["id"] for event in emitted]
             missing = await _not_landed(lakes, events, within=30)
             assert not missing, f"{len(missing)} of {len(events)} events never reached the data platform"
+
+            # No webhook delivery lost: each partner-visible event reached the partner's receiver.
+            expected = {event["id"] for event in emitted if event["type"] in PARTNER_EVENT_TYPES}
+            assert expected, "no partner-visible event: the webhook part of the suite proves nothing"
+            arrived = await _delivered(receiver, expected, within=30)
+            total = len(receiver.requests)
+            print(f"fault suite: webhooks {len(expected)} events, {len(arrived)} distinct ids, {total} requests")
+            assert arrived == expected, f"{len(expected - arrived)} of {len(expected)} webhook deliveries never arrived"
 
             # Both processes ran workflows; the killed gateway's were taken over by the live one.
             executors = Counter([(await cluster.transaction(client, t))["executor_id"] for t in ids])
@@ -176,6 +208,40 @@ async def test_two_gateways_under_load_survive_redis_postgres_vendors_and_a_proc
     finally:
         cluster.stop()
         vendors.stop()
+        receiver.close()
+
+
+async def _subscribe(cluster: Cluster, url: str) -> None:
+    """The partner's subscription to every partner-visible event type, written to the shared state."""
+    settings = load_settings(cluster._settings(0), environ={})
+    engine = create_engine(settings.effective_database_url)
+    try:
+        store = SubscriptionStore(engine, SecretBox(resolve_master_key(settings)))
+        await store.create(PARTNER, url, list(PARTNER_EVENT_TYPES), None)
+    finally:
+        await engine.dispose()
+
+
+async def _attributed(cluster: Cluster, client: httpx.AsyncClient, deals: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``deals``, their accounts attributed to :data:`PARTNER` in the CRM."""
+    for deal in deals:
+        patched = await client.patch(
+            f"{cluster.vendor_url('salesforce')}/_control/records/Account/{deal['account_id']}",
+            json={"Partner_Id__c": PARTNER},
+            headers=cluster.sandboxes.admin_headers("salesforce"),
+        )
+        assert patched.status_code == 204, patched.text
+    return deals
+
+
+async def _delivered(receiver: Receiver, expected: set[str], within: float) -> set[str]:
+    """The distinct webhook ids the receiver got, once they cover ``expected`` (or time is up)."""
+    deadline = time.monotonic() + within
+    while True:
+        arrived = {r.headers["webhook-id"] for r in list(receiver.requests)}
+        if expected <= arrived or time.monotonic() > deadline:
+            return arrived
+        await asyncio.sleep(0.2)
 
 
 async def _phase(

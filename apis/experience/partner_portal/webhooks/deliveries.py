@@ -1,4 +1,4 @@
-"""The queue and log of partner webhook deliveries: one row per (subscription, event).
+"""The log of partner webhook deliveries: one row per (subscription, event), and who attempts it.
 
 States::
 
@@ -10,11 +10,15 @@ States::
        │ (retried at next_attempt_at, backoff doubling per attempt)
        └── attempts = max ──▶ dead
 
-A worker *claims* due deliveries (:meth:`DeliveryQueue.claim`): one ``UPDATE … WHERE id IN
-(SELECT … FOR UPDATE SKIP LOCKED LIMIT n)`` stamps them with a claim token and a lease, so
-several processes on PostgreSQL take disjoint batches (on SQLite the statement is atomic on
-its own; the lock clause is not rendered). A worker that dies mid-attempt leaves its claim to
-expire, and the delivery is attempted again: receivers de-duplicate by ``webhook-id``.
+Attempts are workflows on the engine's queue (:mod:`apis.experience.partner_portal.webhooks.worker`).
+A due delivery is *owned* by exactly one attempt workflow: ``claimed_by`` holds that workflow's id
+(``<delivery id>:<random>``, :func:`new_owner`). An attempt sends only while it owns the delivery
+(:meth:`DeliveryQueue.begin`), and a failed attempt hands the delivery to the next attempt's
+workflow in the same write that records it (:meth:`DeliveryQueue.finish`); a redelivery hands it
+to a fresh one, so an attempt of an earlier round that is still waiting in the queue finds it is
+no longer the owner and sends nothing. ``claimed_until`` marks an attempt in flight (a
+redelivery then answers 409); a process that dies mid-attempt leaves its workflow to be
+recovered, which sends again: receivers de-duplicate by ``webhook-id``.
 Each attempt is a row of ``partner_webhook_attempts`` (status code, error, duration).
 """
 
@@ -72,7 +76,7 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):
-    """A delivery a worker holds: what to send, and the token proving the claim."""
+    """A delivery an attempt workflow is sending: what to send, and the workflow (its owner)."""
 
     id: str
     subscription_id: str
@@ -80,6 +84,35 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     payload: bytes
     attempts: int
     token: str
+
+
+class Owned(msgspec.Struct, frozen=True, kw_only=True):
+    """A due delivery and the attempt workflow that owns it."""
+
+    id: str
+    owner: str | None
+    """The owning attempt workflow's id (``None``: a delivery queued before attempts were workflows)."""
+    partner_id: str
+    due_at: float
+
+
+class Finished(msgspec.Struct, frozen=True, kw_only=True):
+    """What became of a delivery after an attempt."""
+
+    status: str
+    next_owner: str | None = None
+    """The next attempt's workflow id (a failed attempt with attempts left)."""
+    retry_in: float = 0.0
+    """Seconds until the next attempt is due."""
+
+
+def new_owner(delivery_id: str) -> str:
+    """A fresh attempt workflow id for the delivery."""
+    return f"{delivery_id}:{uuid.uuid4().hex[:12]}"
+
+
+def _owned(row: Any) -> Owned:
+    return Owned(id=row.id, owner=row.claimed_by, partner_id=row.partner_id, due_at=float(row.next_attempt_at or 0))
 
 
 def _delivery(row: Mapping[Any, Any]) -> Delivery:
@@ -99,9 +132,17 @@ class DeliveryQueue:
 
     async def enqueue(self, subscription_id: str, partner_id: str, event: CloudEvent) -> bool:
         """Queue ``event`` for the subscription, due now; False if it was queued before (a relayed duplicate)."""
+        inserted, _ = await self.queue_first(subscription_id, partner_id, event)
+        return inserted
+
+    async def queue_first(self, subscription_id: str, partner_id: str, event: CloudEvent) -> tuple[bool, Owned | None]:
+        """Queue ``event`` for the subscription, due now: whether this call queued it, and its first
+        attempt to enqueue (again, for a duplicate not attempted yet; ``None`` once attempted)."""
         now = time.time()
+        delivery_id = f"whd_{ULID()}"
+        owner = new_owner(delivery_id)
         row = {
-            "id": f"whd_{ULID()}",
+            "id": delivery_id,
             "subscription_id": subscription_id,
             "partner_id": partner_id,
             "event_id": event.id,
@@ -110,52 +151,60 @@ class DeliveryQueue:
             "status": PENDING,
             "attempts": 0,
             "next_attempt_at": now,
+            "claimed_by": owner,
             "created_at": now,
         }
         async with self._engine.begin() as connection:
-            return await insert_ignoring(connection, _d, row, "subscription_id", "event_id")
+            inserted = await insert_ignoring(connection, _d, row, "subscription_id", "event_id")
+        if inserted:
+            return True, Owned(id=delivery_id, owner=owner, partner_id=partner_id, due_at=now)
+        return False, await self.due(subscription_id, event.id)
 
-    async def claim(self, limit: int, lease_seconds: float) -> list[Claimed]:
-        """Claim up to ``limit`` due deliveries for ``lease_seconds``; disjoint across workers."""
-        now = time.time()
-        token = uuid.uuid4().hex
-        free = or_(_d.c.claimed_until.is_(None), _d.c.claimed_until < now)
-        due = (
-            select(_d.c.id)
-            .where(and_(_d.c.status.in_(_due), _d.c.next_attempt_at <= now, free))
-            .order_by(_d.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    async def due(self, subscription_id: str, event_id: str) -> Owned | None:
+        """The delivery of ``event_id`` to the subscription if no attempt was made yet: the first
+        attempt to enqueue (again: enqueuing is idempotent by its workflow id)."""
+        query = select(_d.c.id, _d.c.claimed_by, _d.c.partner_id, _d.c.next_attempt_at).where(
+            _d.c.subscription_id == subscription_id, _d.c.event_id == event_id, _d.c.status == PENDING,
+            _d.c.attempts == 0,
+        )  # fmt: skip
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return _owned(row) if row is not None and row.claimed_by else None
+
+    async def begin(self, delivery_id: str, owner: str, lease_seconds: float) -> Claimed | None:
+        """Start the attempt of ``owner`` (an attempt workflow's id): what to send, marked in
+        flight for ``lease_seconds``; ``None`` when ``owner`` no longer owns the delivery (it was
+        redelivered, delivered, or deleted with its subscription): nothing is to be sent."""
+        mine = and_(_d.c.id == delivery_id, _d.c.claimed_by == owner, _d.c.status.in_(_due))
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(_d)
-                .where(and_(_d.c.id.in_(due.scalar_subquery()), free))
-                .values(claimed_by=token, claimed_until=now + lease_seconds)
-            )
-            rows = (
+            changed = await connection.execute(update(_d).where(mine).values(claimed_until=time.time() + lease_seconds))
+            if not changed.rowcount:
+                return None
+            row = (
                 await connection.execute(
-                    select(_d.c.id, _d.c.subscription_id, _d.c.event_id, _d.c.payload, _d.c.attempts).where(
-                        _d.c.claimed_by == token
+                    select(_d.c.subscription_id, _d.c.event_id, _d.c.payload, _d.c.attempts).where(
+                        _d.c.id == delivery_id
                     )
                 )
-            ).all()
-        return [
-            Claimed(
-                id=row.id,
-                subscription_id=row.subscription_id,
-                event_id=row.event_id,
-                payload=row.payload.encode(),
-                attempts=row.attempts,
-                token=token,
-            )
-            for row in rows
-        ]
+            ).one()
+        return Claimed(
+            id=delivery_id,
+            subscription_id=row.subscription_id,
+            event_id=row.event_id,
+            payload=row.payload.encode(),
+            attempts=row.attempts,
+            token=owner,
+        )
 
     async def finish(
         self, claimed: Claimed, attempt: Attempt, *, max_attempts: int, backoff_base_ms: int, backoff_max_ms: int
-    ) -> str | None:
-        """Log ``attempt`` and move the delivery on; its new status (``None``: the claim was lost)."""
+    ) -> Finished | None:
+        """Log ``attempt`` and move the delivery on (``None``: the attempt's workflow lost the
+        delivery meanwhile — redelivered or deleted — and nothing is recorded).
+
+        A failed attempt with attempts left hands the delivery to the next attempt's workflow
+        (:attr:`Finished.next_owner`), due after the backoff.
+        """
         async with self._engine.begin() as connection:
             current = (
                 await connection.execute(
@@ -163,7 +212,7 @@ class DeliveryQueue:
                 )
             ).scalar_one_or_none()
             if current is None:
-                return None  # deleted, or redelivered and claimed again, while this attempt ran
+                return None
             await connection.execute(_a.insert().values(delivery_id=claimed.id, **msgspec.structs.asdict(attempt)))
             attempts = int(current) + 1
             values: dict[str, Any] = {
@@ -171,34 +220,42 @@ class DeliveryQueue:
                 "last_status_code": attempt.status_code,
                 "last_error": attempt.error[:500] if attempt.error else None,
                 "last_attempt_at": attempt.at,
-                "claimed_by": None,
                 "claimed_until": None,
             }
+            finished = Finished(status=DELIVERED)
             if attempt.error is None:
                 values |= {"status": DELIVERED, "next_attempt_at": None, "delivered_at": attempt.at}
             elif attempts >= max_attempts:
                 values |= {"status": DEAD, "next_attempt_at": None}
+                finished = Finished(status=DEAD)
             else:
                 pause = backoff_seconds(attempts, backoff_base_ms, backoff_max_ms)
-                values |= {"status": FAILED, "next_attempt_at": attempt.at + pause}
+                finished = Finished(status=FAILED, next_owner=new_owner(claimed.id), retry_in=pause)
+                values |= {"status": FAILED, "next_attempt_at": attempt.at + pause, "claimed_by": finished.next_owner}
             await connection.execute(update(_d).where(_d.c.id == claimed.id).values(**values))
-        return str(values["status"])
+        return finished
 
-    async def next_due_at(self) -> float | None:
-        """When the earliest unclaimed pending or failed delivery is due (``None``: none waits).
-
-        Claimed ones are left out: they are in flight, or their lease runs out at a poll.
-        """
-        unclaimed = or_(_d.c.claimed_until.is_(None), _d.c.claimed_until < time.time())
+    async def stranded(self, *, older_than: float, limit: int = 200) -> list[Owned]:
+        """Deliveries due since before ``older_than`` (epoch seconds) and not in flight: each should
+        have an attempt workflow waiting in the engine's queue; the sweep checks that it does."""
+        free = or_(_d.c.claimed_until.is_(None), _d.c.claimed_until < time.time())
         query = (
-            select(_d.c.next_attempt_at)
-            .where(and_(_d.c.status.in_(_due), unclaimed))
+            select(_d.c.id, _d.c.claimed_by, _d.c.partner_id, _d.c.next_attempt_at)
+            .where(and_(_d.c.status.in_(_due), _d.c.next_attempt_at <= older_than, free))
             .order_by(_d.c.next_attempt_at)
-            .limit(1)
+            .limit(limit)
         )
         async with self._engine.connect() as connection:
-            found = (await connection.execute(query)).scalar_one_or_none()
-        return float(found) if found is not None else None
+            return [_owned(row) for row in (await connection.execute(query)).all()]
+
+    async def hand_over(self, delivery_id: str, owner: str | None, to: str) -> bool:
+        """Give a due delivery to a new attempt workflow ``to`` if ``owner`` still owns it."""
+        owned = _d.c.claimed_by.is_(None) if owner is None else _d.c.claimed_by == owner
+        async with self._engine.begin() as connection:
+            changed = await connection.execute(
+                update(_d).where(and_(_d.c.id == delivery_id, owned, _d.c.status.in_(_due))).values(claimed_by=to)
+            )
+        return bool(changed.rowcount)
 
     async def page(
         self, partner_id: str, subscription_id: str, *, limit: int, position: Keyset | None, status: str | None
@@ -237,8 +294,9 @@ class DeliveryQueue:
             attempts = (await connection.execute(log.order_by(_a.c.id))).mappings().all()
         return _delivery(row), [Attempt(**dict(attempt)) for attempt in attempts]
 
-    async def redeliver(self, partner_id: str, subscription_id: str, delivery_id: str) -> Delivery:
-        """Make the delivery due now with a fresh round of attempts (its log keeps the earlier ones).
+    async def redeliver(self, partner_id: str, subscription_id: str, delivery_id: str, owner: str) -> Delivery:
+        """Make the delivery due now with a fresh round of attempts (its log keeps the earlier ones),
+        owned by the attempt workflow ``owner`` (:func:`new_owner`), which the caller enqueues.
 
         Raises:
             NotFound: no such delivery of this partner's subscription.
@@ -251,7 +309,7 @@ class DeliveryQueue:
             changed = await connection.execute(
                 update(_d)
                 .where(and_(mine, free))
-                .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None)
+                .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_by=owner, claimed_until=None)
             )
             row = (await connection.execute(select(_d).where(mine))).mappings().first()
         if row is None:

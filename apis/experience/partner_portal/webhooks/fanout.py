@@ -6,7 +6,9 @@ customer the event is about and that customer's partner
 subscription of that partner to that event type which existed when the event happened.
 Queuing is idempotent per (subscription, event), so the outbox's at-least-once relay never
 queues an event twice; raising (the CRM is unreachable) makes the relay retry the event.
-Sending is the worker's (:mod:`apis.experience.partner_portal.webhooks.worker`).
+Each queued delivery's first attempt is then put on the engine's queue (again when the relay
+hands the event over again: idempotent by the attempt's workflow id, so a crash between the two
+writes loses nothing). Sending is the worker's (:mod:`apis.experience.partner_portal.webhooks.worker`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from apis.experience.partner_portal.webhooks.audience import (
 from apis.experience.partner_portal.webhooks.deliveries import DeliveryQueue
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import SubscriptionStore
+from apis.experience.partner_portal.webhooks.worker import enqueue_attempt
 from apis.process.events import CloudEvent, Subscriber
 from core.master_key import resolve_master_key
 
@@ -61,6 +64,8 @@ def partner_webhook_fanout(process: ProcessRuntime) -> Subscriber:
         if partner_id is None:
             return
         for subscription_id in await subscriptions.matching(partner_id, event.type, happened_at):
-            await queue.enqueue(subscription_id, partner_id, event)
+            _, first = await queue.queue_first(subscription_id, partner_id, event)
+            if first is not None:
+                await enqueue_attempt(process.settings, first)
 
     return Subscriber(name=SUBSCRIBER_NAME, handler=fan_out, types=PARTNER_EVENT_TYPES)

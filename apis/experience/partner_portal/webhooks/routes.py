@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.canonical import Page
 from apis.experience.partner_portal.webhooks.audience import PARTNER_EVENT_TYPES
-from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery, DeliveryQueue
+from apis.experience.partner_portal.webhooks.deliveries import Attempt, Delivery, DeliveryQueue, new_owner
 from apis.experience.partner_portal.webhooks.signing import SecretBox
 from apis.experience.partner_portal.webhooks.subscriptions import Subscription, SubscriptionStore
+from apis.experience.partner_portal.webhooks.worker import enqueue_redelivery
 from apis.system.http import Limit, decode_body, json_response, page_response
 from apis.system.paging import cursor_position
 from core.cursors import Keyset
@@ -274,7 +275,10 @@ async def redeliver(
     delivery_id: FromPath[str],
 ) -> Response[bytes]:
     """Send the delivery again now, with a fresh round of attempts (a dead one too)."""
-    delivery = await partner_webhooks.deliveries.redeliver(bound_partner(request), webhook_id, delivery_id)
+    partner_id = bound_partner(request)
+    owner = new_owner(delivery_id)
+    delivery = await partner_webhooks.deliveries.redeliver(partner_id, webhook_id, delivery_id, owner)
+    await enqueue_redelivery(delivery.id, partner_id, owner)
     _note(request, f"asked for a redelivery of {delivery_id}")
     return json_response(delivery_view(delivery), 202)
 

@@ -43,7 +43,7 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SigningTarget(msgspec.Struct, frozen=True, kw_only=True):
-    """What a delivery worker needs of a subscription: where to send and the secrets to sign with."""
+    """What a delivery attempt needs of a subscription: where to send and the secrets to sign with."""
 
     url: str
     secrets: list[str]

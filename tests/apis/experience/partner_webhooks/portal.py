@@ -29,8 +29,10 @@ FAST_WEBHOOK_SETTINGS: dict[str, Any] = {
     "partner_webhook_backoff_base_ms": 20,
     "partner_webhook_backoff_max_ms": 100,
     "partner_webhook_timeout_seconds": 2,
+    "partner_webhook_concurrency_per_partner": 2,
 }
-"""Three attempts a few milliseconds apart: a failing endpoint is dead within a second."""
+"""Three attempts a few milliseconds apart: a failing endpoint is dead within a second; two
+attempts of one partner at a time."""
 
 
 @dataclass

@@ -63,7 +63,15 @@ class Receiver:
     """An HTTP server on 127.0.0.1 (its own thread) recording every POST; answers ``status``."""
 
     status: int = 200
+    delay_seconds: float = 0.0
+    """How long each request is held before the answer (a slow receiver; longer than the
+    delivery timeout: a receiver that never answers)."""
     requests: list[Received] = field(default_factory=list)
+    in_flight: int = 0
+    """Requests being held right now."""
+    most_in_flight: int = 0
+    """The most requests held at once so far."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     path: str = field(default_factory=lambda: f"/hooks/{uuid.uuid4().hex}")
     """This receiver's own path: a later receiver on a reused port is not mistaken for it."""
     _server: ThreadingHTTPServer | None = None
@@ -78,6 +86,13 @@ class Receiver:
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 if self.path == receiver.path:
                     receiver.requests.append(Received(self.path, headers, body, time.time()))
+                if receiver.delay_seconds:
+                    with receiver._lock:
+                        receiver.in_flight += 1
+                        receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                    time.sleep(receiver.delay_seconds)
+                    with receiver._lock:
+                        receiver.in_flight -= 1
                 self.send_response(receiver.status)
                 self.send_header("content-length", "2")
                 self.end_headers()

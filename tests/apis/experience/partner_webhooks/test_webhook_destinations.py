@@ -3,7 +3,7 @@
 The DNS answers are the one stand-in here (``answers``/``Counting``): which addresses a
 partner's name resolves to is the partner's DNS, not ours. The machine's own host name, which
 resolves to a loopback or private address on these machines, is the real-DNS case. The
-delivery tests run the real worker (real queue and subscription store on SQLite) against a real
+delivery tests run the real worker's attempt (real delivery log and subscription store on SQLite) against a real
 HTTPS receiver with a test CA (``tests/support/tls_server.py``).
 """
 
@@ -87,15 +87,18 @@ def receiver(ca: TestCA) -> Iterator[TlsServer]:
 async def _deliver_once(
     engine: AsyncEngine, ca: TestCA, url: str, resolve: Resolver, *, allow_loopback: bool
 ) -> tuple[DeliveryQueue, str]:
-    """Subscribe ``url``, queue one event, run one round of the real worker; the queue and subscription id."""
+    """Subscribe ``url``, queue one event, run its first attempt with the real worker; the queue and subscription id."""
     box = SecretBox("x" * 32)
     subscriptions = SubscriptionStore(engine, box)
     subscription, _ = await subscriptions.create("partner-x", url, ["strata.customer.synced"], None)
     queue = DeliveryQueue(engine)
-    assert await queue.enqueue(subscription.id, "partner-x", customer_synced("001x"))
+    event = customer_synced("001x")
+    assert await queue.enqueue(subscription.id, "partner-x", event)
+    first = await queue.due(subscription.id, event.id)
+    assert first is not None and first.owner is not None
     config = WorkerConfig(max_attempts=1, timeout_seconds=5.0, allow_loopback=allow_loopback)
     async with outbound_client(httpx.Timeout(config.timeout_seconds), verify=ca.client_context()) as http:
-        assert await WebhookWorker(queue, subscriptions, http, config, resolve).run_once() == 1
+        assert await WebhookWorker(queue, subscriptions, http, config, resolve).attempt(first.id, first.owner)
     return queue, subscription.id
 
 

@@ -3,7 +3,7 @@
 A test sells a deal through quote-to-cash (customer in CRM, ERP and billing, linked in the
 xref; a subscription with a draft invoice), then finalizes, pays, refunds or credits that
 invoice at the billing system: the sandbox signs and delivers the webhooks to the gateway's
-intake, the inbox consumer starts the ledger workflows, and the test reads the outcome from
+intake, which starts the ledger workflows before answering, and the test reads the outcome from
 the operations API and the vendors.
 """
 
@@ -31,8 +31,9 @@ from tests.support.stripe_gateway import WEBHOOK_PATH, stripe_sandbox
 STRIPE = "/sandbox/stripe"
 CLOSED_DAY = dt.datetime(2024, 3, 15, 12, tzinfo=dt.UTC)
 """A moment in a closed accounting period (the NetSuite sandbox closed every month of 2024)."""
-LEDGER_SETTINGS: dict[str, Any] = {**FAST_PROCESS_SETTINGS, "inbox_poll_ms": 20}
-"""Fast process settings, and an inbox read every 20 ms."""
+LEDGER_SETTINGS: dict[str, Any] = {**FAST_PROCESS_SETTINGS, "inbox_sweep_seconds": 3600}
+"""Fast process settings; no sweep of the inbox after the one at start (the intake starts each
+event's workflow before answering, so the tests wait for no poll)."""
 
 
 @dataclass
