@@ -415,7 +415,9 @@ class WorkflowEngine:
 
     async def replay(self, workflow_id: str, from_step: str | None = None) -> None:
         """Re-run a finished workflow from the first attempt of ``from_step`` (default: the
-        first step that failed), keeping its id and the results of the steps before. A workflow
+        first step whose last attempt failed — a step that failed once and then succeeded on a
+        retry is not it —, or, when none did, the step after the last recorded one), keeping its
+        id and the results of the steps before. A workflow
         of a compatible earlier version is re-run as this version's; one of an incompatible
         version waits for a process of its version.
 
@@ -430,7 +432,7 @@ class WorkflowEngine:
         # in the queue for a process of that version); an incompatible version's keeps its label.
         relabel = self.application_version if found and found.app_version in self.compatible_versions else None
         if from_step is None:
-            index = next((r.index for r in records if r.error is not None), records[-1].index if records else 0)
+            index = _first_failed_for_good(records)
         else:
             index = next((r.index for r in records if r.name == from_step), -1)
             if index < 0:
@@ -444,6 +446,16 @@ class WorkflowEngine:
     async def cancel(self, workflow_id: str) -> None:
         """Stop the workflow at its next step (what it already did stays done)."""
         await DBOS.cancel_workflow_async(workflow_id)
+
+
+def _first_failed_for_good(records: list[StepRecord]) -> int:
+    """The index to rewind to when no step is named: the first attempt of the first step whose
+    last attempt failed; else the one after the last record (the workflow stopped between steps)."""
+    last_attempt = {record.name: record for record in records}
+    for record in records:
+        if last_attempt[record.name].error is not None:
+            return record.index
+    return records[-1].index + 1 if records else 0
 
 
 def migrate_engine_schema(system_database_url: str) -> None:

@@ -144,6 +144,21 @@ async def test_a_permanent_error_fails_at_once_and_replay_after_the_fix_complete
     assert state is not None and state.status == "SUCCESS" and state.workflow_id == key
 
 
+async def test_replay_without_a_step_starts_at_the_step_that_failed_for_good(engine: WorkflowEngine) -> None:
+    key = _unique("q2c:opp-late-failure")
+    # The subscription fails once and succeeds on its retry; then the order fails every attempt.
+    failures[f"{key}:subscription"] = [UpstreamUnavailable("503")]
+    failures[f"{key}:order"] = [UpstreamUnavailable("503") for _ in range(FAST.max_attempts)]
+    await engine.start_once(three_writes, key, key)
+    with pytest.raises(UpstreamUnavailable):
+        await engine.result(key)
+    await engine.replay(key)
+    assert await engine.result(key) == ["customer-created", "subscription-created", "order-created"]
+    # Not rewound to the subscription's failed first attempt: nothing before the order ran again.
+    assert effects[f"{key}:customer"] == 1 and effects[f"{key}:subscription"] == 2
+    assert effects[f"{key}:order"] == FAST.max_attempts + 1
+
+
 async def test_replay_refuses_unknown_workflows_and_steps(engine: WorkflowEngine) -> None:
     with pytest.raises(LookupError):
         await engine.replay(_unique("q2c:never-started"))
