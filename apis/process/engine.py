@@ -174,20 +174,40 @@ async def step(
     while True:
         try:
             try:
-                result: R = await DBOS.run_step_async(StepOptions(name=name), func, *args, **kwargs)
+                result: R = await DBOS.run_step_async(StepOptions(name=name), _classified, func, *args, **kwargs)
                 return result
             except RetryableError:
                 raise
             except Exception as error:
                 if not is_state_outage(error):
                     raise
-                # Our state database is briefly out of reach: retried like a vendor's 503.
-                raise StateUnavailable(f"the state database is out of reach ({type(error).__name__})") from error
+                # The engine's own write of the step's outcome met the outage.
+                raise _state_unavailable(error) from error
         except RetryableError as error:
             if attempt >= retry.max_attempts:
                 raise
             await DBOS.sleep_async(retry.pause(attempt, error.retry_after, _RNG))
             attempt += 1
+
+
+async def _classified(func: Callable[..., Coroutine[Any, Any, R]], *args: Any, **kwargs: Any) -> R:
+    """``func``'s result; our state database briefly out of reach becomes :class:`StateUnavailable`
+    here, inside the step, so that the engine records that (a retryable error) as the attempt's
+    outcome. Recorded raw, a replay would re-raise the bare driver error without the traceback
+    that :func:`is_state_outage` recognises it by, and fail the step as a defect."""
+    try:
+        return await func(*args, **kwargs)
+    except RetryableError:
+        raise
+    except Exception as error:
+        if is_state_outage(error):
+            raise _state_unavailable(error) from error
+        raise
+
+
+def _state_unavailable(error: Exception) -> StateUnavailable:
+    """Our state database is briefly out of reach: retried like a vendor's 503."""
+    return StateUnavailable(f"the state database is out of reach ({type(error).__name__})")
 
 
 def current_workflow_id() -> str:

@@ -159,6 +159,43 @@ async def test_replay_without_a_step_starts_at_the_step_that_failed_for_good(eng
     assert effects[f"{key}:order"] == FAST.max_attempts + 1
 
 
+async def _reads_state(workflow_id: str, dead_port: int) -> str:
+    """Meets a real asyncpg connection refusal on its first run, as a step does while PostgreSQL restarts."""
+    effects[f"{workflow_id}:state"] += 1
+    if effects[f"{workflow_id}:state"] == 1:
+        import asyncpg
+
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{dead_port}/x", timeout=5)
+    return "state-read"
+
+
+@workflow("test-state-outage-then-late-failure")
+async def outage_then_late_failure(workflow_id: str, dead_port: int) -> list[str]:
+    first = await step("state", _reads_state, workflow_id, dead_port, retry=FAST)
+    return [first, await step("order", _write, workflow_id, "order", retry=FAST)]
+
+
+async def test_a_replay_goes_through_a_recorded_state_outage_as_through_a_retry(engine: WorkflowEngine) -> None:
+    """The state database's outage in a step's first attempt is recorded as the retryable error it
+    is: a later replay re-raises what was recorded, and must retry past it again, not fail as a defect."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    key = _unique("q2c:opp-outage-then-late")
+    failures[f"{key}:order"] = [InvalidInput("no such item")]
+    await engine.start_once(outage_then_late_failure, key, key, dead_port)
+    with pytest.raises(InvalidInput):
+        await engine.result(key)
+    steps = await engine.steps(key)
+    assert [(r.name, r.error is None) for r in steps if r.name == "state"] == [("state", False), ("state", True)]
+    assert "StateUnavailable" in (steps[0].error or "")
+    await engine.replay(key, "order")
+    assert await engine.result(key) == ["state-read", "order-created"]
+    assert effects[f"{key}:state"] == 2  # replayed from the record, not run again
+
+
 async def test_replay_refuses_unknown_workflows_and_steps(engine: WorkflowEngine) -> None:
     with pytest.raises(LookupError):
         await engine.replay(_unique("q2c:never-started"))
