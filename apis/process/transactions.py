@@ -25,8 +25,9 @@ import msgspec
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from apis.process.events import CloudEvent, append, deterministic_event_id, new_event
-from apis.process.xref import new_canonical_id
+from apis.process.events import CloudEvent, append, deterministic_event_id, new_event, outbox_row
+from apis.process.step_writes import write_step
+from apis.process.xref import XrefLink, link_in, new_canonical_id
 from core.cursors import Keyset
 from core.db import insert_ignoring, outbox_events, process_lineage, process_transactions
 from core.instants import rfc3339
@@ -221,9 +222,15 @@ class TransactionStore:
         records: Iterable[VendorRecord] = (),
         events: Sequence[CloudEvent] = (),
         customer_id: str | None = None,
+        links: Sequence[XrefLink] = (),
+        about: About | None = None,
     ) -> None:
         """Move to ``state`` after ``step``, recording its vendor records and events in one transaction.
 
+        ``links`` (cross-references the step found or made) and ``about`` go into the same
+        database transaction; a link that contradicts an existing one raises
+        :class:`~core.errors.Conflict` and nothing of the step is recorded. On PostgreSQL the
+        state, the lineage and the outbox rows are one statement (one round trip).
         Clears any exception reason (a replayed transaction that moves on is no longer one).
         """
         now = time.time()
@@ -240,24 +247,28 @@ class TransactionStore:
             values["completed_at"] = now
         if customer_id is not None:
             values["customer_id"] = customer_id
+        if about is not None:
+            values["about"] = msgspec.json.encode(about).decode()
+        lineage = [
+            {
+                "transaction_id": transaction_id,
+                "at": now,
+                "kind": "record",
+                "step": step,
+                "system": record.system,
+                "object": record.object,
+                "vendor_id": record.id,
+                "actor": None,
+                "detail": None,
+                "dedupe_key": f"{transaction_id}|{step}|{record.system}|{record.object}"[:200],
+            }
+            for record in records
+        ]
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(process_transactions).where(process_transactions.c.id == transaction_id).values(**values)
-            )
-            for record in records:
-                row = {
-                    "transaction_id": transaction_id,
-                    "at": now,
-                    "kind": "record",
-                    "step": step,
-                    "system": record.system,
-                    "object": record.object,
-                    "vendor_id": record.id,
-                    "dedupe_key": f"{transaction_id}|{step}|{record.system}|{record.object}"[:200],
-                }
-                await insert_ignoring(connection, process_lineage, row, "dedupe_key")
-            for event in events:
-                await append(connection, event)
+            for link in links:
+                await link_in(connection, link)
+            state_change = update(process_transactions).where(process_transactions.c.id == transaction_id)
+            await write_step(connection, state_change.values(**values), lineage, [outbox_row(e) for e in events])
 
     async def stop(
         self,
