@@ -57,6 +57,7 @@ from tests.support.scratch_postgres import create_database, drop_database, sqlal
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+IDLE_SECONDS = 5.0
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -136,6 +137,11 @@ async def run_quote_to_cash(
             await cluster.wait_until(client, warm_ids, settled=len(warm_ids), within=120)
             gateway_pids = [pid for g in cluster.gateways if g.process for pid in group_pids(g.process.pid)]
             vendor_pids = group_pids(sandboxes.process.pid) if sandboxes.process else []
+            # What the gateways spend with no order in flight (engine and relay polling, leases):
+            # part of every order's CPU below, growing with the run's length, not with its work.
+            idle_from = cpu_seconds(gateway_pids)
+            await asyncio.sleep(IDLE_SECONDS)
+            idle_per_s = (cpu_seconds(gateway_pids) - idle_from) / IDLE_SECONDS
             before = (cpu_seconds(gateway_pids), cpu_seconds(vendor_pids), cpu_seconds(postgres_pids()))
             load = [load_average()]
             if profile is not None:
@@ -144,6 +150,7 @@ async def run_quote_to_cash(
             txns = await cluster.submit_all(client, deals, spread=True)
             views = await cluster.wait_until(client, set(txns.values()), settled=orders, within=600)
             after = (cpu_seconds(gateway_pids), cpu_seconds(vendor_pids), cpu_seconds(postgres_pids()))
+            window = time.time() - started
             load.append(load_average())
     finally:
         for spy in spies:
@@ -168,6 +175,8 @@ async def run_quote_to_cash(
             "vendors": round((after[1] - before[1]) / orders, 4),
             "postgresql": round((after[2] - before[2]) / orders, 4) if database_url else 0.0,
         },
+        "gateway_idle_cpu_s_per_s": round(idle_per_s, 4),
+        "gateway_idle_cpu_s_per_order": round(idle_per_s * window / orders, 4),
     }
 
 
@@ -305,6 +314,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "gateway_cpu_s": _median_of(mine, lambda r: r["cpu_s_per_order"]["gateways"]),
                 "engine_cpu_s": _median_of(mine, lambda r: r["raw_engine_cpu_s_per_workflow"]),
                 "over_engine_cpu_s": _median_of(mine, lambda r: r["over_engine_cpu_s"]),
+                "gateway_idle_cpu_s": _median_of(mine, lambda r: r.get("gateway_idle_cpu_s_per_order", 0.0)),
                 "vendors_cpu_s": _median_of(mine, lambda r: r["cpu_s_per_order"]["vendors"]),
                 "postgresql_cpu_s": _median_of(mine, lambda r: r["cpu_s_per_order"]["postgresql"]),
                 "every_round_over_engine": [r["over_engine_cpu_s"] for r in mine],

@@ -26,7 +26,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.process.events import CloudEvent, append, deterministic_event_id, new_event, outbox_row
-from apis.process.step_writes import write_step
+from apis.process.step_writes import one_row_each, one_statement, write_step
 from apis.process.xref import XrefLink, link_in, new_canonical_id
 from core.cursors import Keyset
 from core.db import insert_ignoring, outbox_events, process_lineage, process_transactions
@@ -264,11 +264,17 @@ class TransactionStore:
             }
             for record in records
         ]
+        state_change = update(process_transactions).where(process_transactions.c.id == transaction_id)
+        rows = [outbox_row(e) for e in events]
+        if not links and self._engine.dialect.name == "postgresql" and one_row_each(lineage, rows):
+            # Nothing to check between statements: the one statement, without BEGIN/COMMIT.
+            async with one_statement(self._engine) as connection:
+                await write_step(connection, state_change.values(**values), lineage, rows)
+            return
         async with self._engine.begin() as connection:
             for link in links:
                 await link_in(connection, link)
-            state_change = update(process_transactions).where(process_transactions.c.id == transaction_id)
-            await write_step(connection, state_change.values(**values), lineage, [outbox_row(e) for e in events])
+            await write_step(connection, state_change.values(**values), lineage, rows)
 
     async def stop(
         self,
@@ -376,7 +382,7 @@ class TransactionStore:
         return {(workflow, state): int(count) for workflow, state, count in rows}
 
     async def _one(self, condition: Any) -> Transaction | None:
-        async with self._engine.connect() as connection:
+        async with one_statement(self._engine) as connection:
             row = (await connection.execute(select(process_transactions).where(condition))).mappings().first()
         return _transaction(row) if row is not None else None
 

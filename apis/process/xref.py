@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ulid import ULID
 
+from apis.process.step_writes import one_statement
 from core.db import insert_ignoring, xrefs
 from core.errors import Conflict
 
@@ -127,7 +128,7 @@ class XrefStore:
         query = select(xrefs.c.vendor_id).where(
             and_(xrefs.c.kind == kind, xrefs.c.canonical_id == canonical_id, xrefs.c.system == system)
         )
-        async with self._engine.connect() as connection:
+        async with one_statement(self._engine) as connection:
             return (await connection.execute(query)).scalar_one_or_none()
 
     async def canonical_id(self, kind: str, system: str, vendor_id: str) -> str | None:
@@ -135,7 +136,7 @@ class XrefStore:
         query = select(xrefs.c.canonical_id).where(
             and_(xrefs.c.kind == kind, xrefs.c.system == system, xrefs.c.vendor_id == vendor_id)
         )
-        async with self._engine.connect() as connection:
+        async with one_statement(self._engine) as connection:
             return (await connection.execute(query)).scalar_one_or_none()
 
     async def links(self, kind: str, canonical_id: str) -> dict[str, str]:

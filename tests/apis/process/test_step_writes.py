@@ -72,6 +72,19 @@ async def test_a_step_records_state_lineage_outbox_link_and_about_once_however_o
     ]
     assert [e.type for e in await transactions.events(transaction.id)] == ["strata.contract.activated"]
     assert await xref.vendor_id("customer", customer, "stripe") == "cus_S1"
+    for _ in range(2):  # one row of each and no link: one statement on PostgreSQL, no BEGIN
+        await transactions.advance(
+            transaction.id,
+            "ordered",
+            step="create_sales_order",
+            records=[VendorRecord(system="netsuite", object="sales_order", id="77")],
+            events=[_event(transaction.id, "create_sales_order")],
+        )
+    lineage = await transactions.lineage(transaction.id)
+    assert [e.vendor_id for e in lineage] == ["cus_S1", "sub_S1", "77"]
+    assert len(await transactions.events(transaction.id)) == 2
+    ordered = await transactions.get(transaction.id)
+    assert ordered is not None and ordered.state == "ordered"
     await transactions.advance(transaction.id, COMPLETED, step="update_crm")
     done = await transactions.get(transaction.id)
     assert done is not None and done.state == COMPLETED and done.completed_at is not None
