@@ -345,12 +345,13 @@ Index("ix_partner_webhook_attempts_delivery", partner_webhook_attempts.c.deliver
 
 
 async def insert_ignoring(connection: AsyncConnection, table: Table, row: dict[str, Any], *keys: str) -> bool:
-    """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL; whether a row was added."""
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite or PostgreSQL (no ``keys``: a conflict on
+    any unique key); whether a row was added."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        statement: Any = pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
+        statement: Any = pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys) or None)
     elif dialect == "sqlite":
-        statement = sqlite_insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
+        statement = sqlite_insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys) or None)
     else:  # pragma: no cover - the gateway runs on SQLite or PostgreSQL only
         raise RuntimeError(f"unsupported database {dialect}")
     result = await connection.execute(statement)

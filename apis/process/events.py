@@ -122,7 +122,12 @@ def new_event(
 
 async def append(connection: AsyncConnection, event: CloudEvent) -> bool:
     """Write ``event`` to the outbox inside the caller's transaction; False if it was there."""
-    row = {
+    return await insert_ignoring(connection, outbox_events, outbox_row(event), "event_id")
+
+
+def outbox_row(event: CloudEvent) -> dict[str, Any]:
+    """The outbox row of ``event`` (its ``event_id`` is unique: a second write of it is ignored)."""
+    return {
         "event_id": event.id,
         "type": event.type,
         "subject": event.subject,
@@ -130,7 +135,6 @@ async def append(connection: AsyncConnection, event: CloudEvent) -> bool:
         "envelope": msgspec.json.encode(event).decode(),
         "created_at": time.time(),
     }
-    return await insert_ignoring(connection, outbox_events, row, "event_id")
 
 
 Handler = Callable[[CloudEvent], Awaitable[None]]

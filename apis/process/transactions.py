@@ -25,8 +25,9 @@ import msgspec
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from apis.process.events import CloudEvent, append, deterministic_event_id, new_event
-from apis.process.xref import new_canonical_id
+from apis.process.events import CloudEvent, append, deterministic_event_id, new_event, outbox_row
+from apis.process.step_writes import one_row_each, one_statement, write_step
+from apis.process.xref import XrefLink, link_in, new_canonical_id
 from core.cursors import Keyset
 from core.db import insert_ignoring, outbox_events, process_lineage, process_transactions
 from core.instants import rfc3339
@@ -221,9 +222,15 @@ class TransactionStore:
         records: Iterable[VendorRecord] = (),
         events: Sequence[CloudEvent] = (),
         customer_id: str | None = None,
+        links: Sequence[XrefLink] = (),
+        about: About | None = None,
     ) -> None:
         """Move to ``state`` after ``step``, recording its vendor records and events in one transaction.
 
+        ``links`` (cross-references the step found or made) and ``about`` go into the same
+        database transaction; a link that contradicts an existing one raises
+        :class:`~core.errors.Conflict` and nothing of the step is recorded. On PostgreSQL the
+        state, the lineage and the outbox rows are one statement (one round trip).
         Clears any exception reason (a replayed transaction that moves on is no longer one).
         """
         now = time.time()
@@ -240,24 +247,34 @@ class TransactionStore:
             values["completed_at"] = now
         if customer_id is not None:
             values["customer_id"] = customer_id
+        if about is not None:
+            values["about"] = msgspec.json.encode(about).decode()
+        lineage = [
+            {
+                "transaction_id": transaction_id,
+                "at": now,
+                "kind": "record",
+                "step": step,
+                "system": record.system,
+                "object": record.object,
+                "vendor_id": record.id,
+                "actor": None,
+                "detail": None,
+                "dedupe_key": f"{transaction_id}|{step}|{record.system}|{record.object}"[:200],
+            }
+            for record in records
+        ]
+        state_change = update(process_transactions).where(process_transactions.c.id == transaction_id)
+        rows = [outbox_row(e) for e in events]
+        if not links and self._engine.dialect.name == "postgresql" and one_row_each(lineage, rows):
+            # Nothing to check between statements: the one statement, without BEGIN/COMMIT.
+            async with one_statement(self._engine) as connection:
+                await write_step(connection, state_change.values(**values), lineage, rows)
+            return
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(process_transactions).where(process_transactions.c.id == transaction_id).values(**values)
-            )
-            for record in records:
-                row = {
-                    "transaction_id": transaction_id,
-                    "at": now,
-                    "kind": "record",
-                    "step": step,
-                    "system": record.system,
-                    "object": record.object,
-                    "vendor_id": record.id,
-                    "dedupe_key": f"{transaction_id}|{step}|{record.system}|{record.object}"[:200],
-                }
-                await insert_ignoring(connection, process_lineage, row, "dedupe_key")
-            for event in events:
-                await append(connection, event)
+            for link in links:
+                await link_in(connection, link)
+            await write_step(connection, state_change.values(**values), lineage, rows)
 
     async def stop(
         self,
@@ -365,7 +382,7 @@ class TransactionStore:
         return {(workflow, state): int(count) for workflow, state, count in rows}
 
     async def _one(self, condition: Any) -> Transaction | None:
-        async with self._engine.connect() as connection:
+        async with one_statement(self._engine) as connection:
             row = (await connection.execute(select(process_transactions).where(condition))).mappings().first()
         return _transaction(row) if row is not None else None
 

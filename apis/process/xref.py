@@ -22,12 +22,14 @@ from __future__ import annotations
 import time
 from typing import Final
 
+import msgspec
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ulid import ULID
 
-from core.db import xrefs
+from apis.process.step_writes import one_statement
+from core.db import insert_ignoring, xrefs
 from core.errors import Conflict
 
 PREFIXES: Final[dict[str, str]] = {
@@ -53,6 +55,61 @@ def new_canonical_id(kind: str) -> str:
     return f"{_prefix(kind)}_{ULID()}"
 
 
+class XrefLink(msgspec.Struct, frozen=True, kw_only=True):
+    """One link to record: ``canonical_id`` is ``vendor_id`` in ``system``."""
+
+    kind: str
+    canonical_id: str
+    system: str
+    vendor_id: str
+
+
+async def link_in(connection: AsyncConnection, link: XrefLink) -> None:
+    """:meth:`XrefStore.link` inside the caller's database transaction (a step records its links
+    with its state change: :meth:`~apis.process.transactions.TransactionStore.advance`).
+
+    Raises:
+        Conflict: as :meth:`XrefStore.link`; the caller's transaction is then rolled back.
+    """
+    row = _row(link.kind, link.canonical_id, link.system, link.vendor_id)
+    # Either unique key may refuse the row: no conflict target, so neither aborts the transaction.
+    if not await insert_ignoring(connection, xrefs, row):
+        await _check_consistent(connection, link.kind, link.canonical_id, link.system, link.vendor_id)
+
+
+def _row(kind: str, canonical_id: str, system: str, vendor_id: str) -> dict[str, object]:
+    if not canonical_id.startswith(f"{_prefix(kind)}_"):
+        raise ValueError(f"{canonical_id!r} is not a canonical {kind} id")
+    return {
+        "kind": kind,
+        "canonical_id": canonical_id,
+        "system": system,
+        "vendor_id": vendor_id,
+        "created_at": time.time(),
+    }
+
+
+async def _check_consistent(
+    connection: AsyncConnection, kind: str, canonical_id: str, system: str, vendor_id: str
+) -> None:
+    c = xrefs.c
+    current = (
+        await connection.execute(
+            select(c.vendor_id).where(c.kind == kind, c.canonical_id == canonical_id, c.system == system)
+        )
+    ).scalar_one_or_none()
+    if current == vendor_id:
+        return  # the same link again: idempotent
+    if current is not None:
+        raise Conflict(f"{canonical_id} is already {current!r} in {system}, not {vendor_id!r}")
+    owner = (
+        await connection.execute(
+            select(c.canonical_id).where(c.kind == kind, c.system == system, c.vendor_id == vendor_id)
+        )
+    ).scalar_one_or_none()
+    raise Conflict(f"{system} {kind} {vendor_id!r} already belongs to {owner}")
+
+
 def _prefix(kind: str) -> str:
     try:
         return PREFIXES[kind]
@@ -71,7 +128,7 @@ class XrefStore:
         query = select(xrefs.c.vendor_id).where(
             and_(xrefs.c.kind == kind, xrefs.c.canonical_id == canonical_id, xrefs.c.system == system)
         )
-        async with self._engine.connect() as connection:
+        async with one_statement(self._engine) as connection:
             return (await connection.execute(query)).scalar_one_or_none()
 
     async def canonical_id(self, kind: str, system: str, vendor_id: str) -> str | None:
@@ -79,7 +136,7 @@ class XrefStore:
         query = select(xrefs.c.canonical_id).where(
             and_(xrefs.c.kind == kind, xrefs.c.system == system, xrefs.c.vendor_id == vendor_id)
         )
-        async with self._engine.connect() as connection:
+        async with one_statement(self._engine) as connection:
             return (await connection.execute(query)).scalar_one_or_none()
 
     async def links(self, kind: str, canonical_id: str) -> dict[str, str]:
@@ -97,20 +154,13 @@ class XrefStore:
             Conflict: the canonical object already has another id in ``system``, or the vendor
                 id already belongs to another canonical object.
         """
-        if not canonical_id.startswith(f"{_prefix(kind)}_"):
-            raise ValueError(f"{canonical_id!r} is not a canonical {kind} id")
-        row = {
-            "kind": kind,
-            "canonical_id": canonical_id,
-            "system": system,
-            "vendor_id": vendor_id,
-            "created_at": time.time(),
-        }
+        row = _row(kind, canonical_id, system, vendor_id)
         try:
             async with self._engine.begin() as connection:
                 await connection.execute(xrefs.insert().values(**row))
         except IntegrityError:
-            await self._check_consistent(kind, canonical_id, system, vendor_id)
+            async with self._engine.connect() as connection:
+                await _check_consistent(connection, kind, canonical_id, system, vendor_id)
 
     async def canonical_id_for(self, kind: str, system: str, vendor_id: str) -> tuple[str, bool]:
         """The canonical id of a vendor object, minted and linked if it has none yet.
@@ -130,12 +180,3 @@ class XrefStore:
                 raise
             return winner, False
         return minted, True
-
-    async def _check_consistent(self, kind: str, canonical_id: str, system: str, vendor_id: str) -> None:
-        current = await self.vendor_id(kind, canonical_id, system)
-        if current == vendor_id:
-            return  # the same link again: idempotent
-        if current is not None:
-            raise Conflict(f"{canonical_id} is already {current!r} in {system}, not {vendor_id!r}")
-        owner = await self.canonical_id(kind, system, vendor_id)
-        raise Conflict(f"{system} {kind} {vendor_id!r} already belongs to {owner}")

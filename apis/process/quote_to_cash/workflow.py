@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from ulid import ULID
 
 from apis.canonical import (
     BillingCustomerCreate,
@@ -45,7 +46,8 @@ from apis.process.quote_to_cash.plan import OrderPlan, plan_order, tax_request
 from apis.process.runtime import runtime
 from apis.process.spec import WorkflowSpec
 from apis.process.steps import run_step
-from apis.process.transactions import COMPLETED, VendorRecord, transaction_event
+from apis.process.transactions import COMPLETED, About, VendorRecord, transaction_event
+from apis.process.xref import XrefLink
 
 WORKFLOW = "quote-to-cash"
 SOURCE = "/strata/process/quote-to-cash"
@@ -117,14 +119,25 @@ async def quote_to_cash(transaction_id: str, opportunity_id: str) -> dict[str, A
 async def validate(transaction_id: str, opportunity_id: str) -> OrderPlan:
     """Read the deal and check it (:func:`~apis.process.quote_to_cash.plan.plan_order`)."""
     process = runtime()
-    transaction = await process.transactions.get(transaction_id)
-    plan = await plan_order(
-        process,
-        opportunity_id,
-        transaction.overrides if transaction else None,
-        described=lambda about: process.transactions.describe(transaction_id, about),
+    transaction = await process.transactions.get(transaction_id)  # the one read of the row a run makes
+    told: list[About] = []
+
+    async def described(about: About) -> None:
+        told.append(about)
+
+    try:
+        plan = await plan_order(
+            process, opportunity_id, transaction.overrides if transaction else None, described=described
+        )
+    except Exception:
+        # A stopped order still shows who and what it is about (written before the stop is); an
+        # order that goes on has it written with its state change, one round trip instead of two.
+        if told:
+            await process.transactions.describe(transaction_id, told[-1])
+        raise
+    await process.transactions.advance(
+        transaction_id, "validated", step="validate", customer_id=plan.account_id, about=told[-1] if told else None
     )
-    await process.transactions.advance(transaction_id, "validated", step="validate", customer_id=plan.account_id)
     return plan
 
 
@@ -142,7 +155,8 @@ async def sync_erp_customer(transaction_id: str, plan: OrderPlan) -> str:
     """
     process = runtime()
     canonical_id = await _canonical_customer(plan)
-    erp_id = await process.xref.vendor_id("customer", canonical_id, process.erp_system) or plan.erp_customer_id
+    linked = await process.xref.vendor_id("customer", canonical_id, process.erp_system)
+    erp_id = linked or plan.erp_customer_id
     if erp_id is None:
         customer, _ = await process.erp.upsert_customer(
             plan.account_id,
@@ -156,12 +170,12 @@ async def sync_erp_customer(transaction_id: str, plan: OrderPlan) -> str:
             ),
         )
         erp_id = customer.id
-    await process.xref.link("customer", canonical_id, process.erp_system, erp_id)
     await process.transactions.advance(
         transaction_id,
         "validated",
         step="sync_erp_customer",
         records=[VendorRecord(system=process.erp_system, object="customer", id=erp_id)],
+        links=_link(canonical_id, process.erp_system, erp_id, linked),
     )
     return erp_id
 
@@ -172,12 +186,12 @@ async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: st
     a retry never makes a second)."""
     process = runtime()
     canonical_id = await _canonical_customer(plan)
-    billing_id = await process.xref.vendor_id("customer", canonical_id, process.billing.vendor)
+    linked = await process.xref.vendor_id("customer", canonical_id, process.billing.vendor)
+    billing_id = linked
     if billing_id is None:
         found = await process.billing.find_existing_customer(plan.account_id)
         billing_id = found.id if found is not None else None
     if billing_id is None:
-        transaction = await process.transactions.get(transaction_id)
         ensured = await process.billing.ensure_customer(
             BillingCustomerCreate(
                 name=plan.account_name,
@@ -186,15 +200,15 @@ async def sync_billing_customer(transaction_id: str, plan: OrderPlan, erp_id: st
                 billing_address=plan.billing_address,
             ),
             key=idempotency_key("sync_billing_customer"),
-            first_attempt=transaction.created_at if transaction is not None else time.time(),
+            first_attempt=await _opened_at(transaction_id),
         )
         billing_id = ensured.id
-    await process.xref.link("customer", canonical_id, process.billing.vendor, billing_id)
     await process.transactions.advance(
         transaction_id,
         "customer_synced",
         step="sync_billing_customer",
         records=[VendorRecord(system=process.billing.vendor, object="customer", id=billing_id)],
+        links=_link(canonical_id, process.billing.vendor, billing_id, linked),
     )
     return Customers(canonical_id=canonical_id, erp_id=erp_id, billing_id=billing_id)
 
@@ -321,6 +335,23 @@ async def _canonical_customer(plan: OrderPlan) -> str:
         return known
     canonical_id, _ = await xref.canonical_id_for("customer", runtime().crm.vendor, plan.account_id)
     return canonical_id
+
+
+def _link(canonical_id: str, system: str, vendor_id: str, linked: str | None) -> list[XrefLink]:
+    """The xref link a step records with its state change (none if the xref had it already)."""
+    if linked == vendor_id:
+        return []
+    return [XrefLink(kind="customer", canonical_id=canonical_id, system=system, vendor_id=vendor_id)]
+
+
+async def _opened_at(transaction_id: str) -> float:
+    """When the transaction was opened: the instant in its id (``txn_<ULID>``, minted as the row was
+    made, so no later than any step's first attempt), without reading the row again."""
+    try:
+        return float(ULID.from_str(transaction_id.removeprefix("txn_")).timestamp)
+    except ValueError:
+        transaction = await runtime().transactions.get(transaction_id)
+        return transaction.created_at if transaction is not None else time.time()
 
 
 def _units(quantity: str) -> int:
