@@ -114,9 +114,11 @@ bench: install bench-tools
 	$(RUN) python bench/request_cpu.py
 	$(RUN) python bench/request_cpu.py --concurrency 64
 
-# Instructions per request of the same four lines under valgrind's callgrind (load-independent; ~10 min).
+# Instructions per request of the same four lines under valgrind's callgrind (load-independent; ~10 min),
+# then of the edge alone around a trivial ASGI app.
 bench-instructions: install bench-tools
 	$(RUN) python bench/request_cpu.py --instructions --requests 200
+	$(RUN) python bench/edge_instructions.py
 
 # Ten minutes of the fault suite's steady load on two gateways (private PostgreSQL and Redis), each
 # gateway's resident memory sampled every 10 s; flat after warm-up is the target (bench/README.md).

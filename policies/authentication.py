@@ -38,7 +38,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from policies.base import Policy
+from policies.base import AWAIT, Deferred, Policy, RequestHookNow
 from policies.context import Denial, Principal, RequestContext
 from policies.governance import AuthenticationConfig, Governance
 from policies.routes import CompiledRoute
@@ -164,6 +164,11 @@ def invalid_request(detail: str) -> Denial:
     )
 
 
+def _cache_key(token: str) -> bytes:
+    """The token cache's key of ``token``: BLAKE2s of it (CPython's own code, no OpenSSL set-up)."""
+    return hashlib.blake2s(token.encode()).digest()
+
+
 class AuthenticationPolicy(Policy):
     """Establish ``ctx.principal`` from a bearer JWT, or deny."""
 
@@ -204,6 +209,38 @@ class AuthenticationPolicy(Policy):
         self.forget_cached()
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
+        token = self._bearer(ctx)
+        if not isinstance(token, str):
+            return token  # the request's denial
+        try:
+            ctx.principal = await self.authenticate(token)
+        except _InvalidToken as exc:
+            ctx.state["auth_failure"] = exc.reason
+            return unauthorized(exc.reason)
+        return None
+
+    def request_hook_now(self) -> RequestHookNow:
+        """:meth:`on_request_now`: a cached token needs no I/O."""
+        return self.on_request_now
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | Deferred | None:
+        """:meth:`on_request` for a token in the cache; :data:`AWAIT` when it must be verified."""
+        token = self._bearer(ctx)
+        if not isinstance(token, str):
+            return token  # the request's denial
+        try:
+            principal = self._cached(_cache_key(token), self.clock())
+        except _InvalidToken as exc:
+            ctx.state["auth_failure"] = exc.reason
+            return unauthorized(exc.reason)
+        if principal is None:
+            return AWAIT  # on_request looks again (a miss now) and verifies
+        ctx.principal = principal
+        return None
+
+    @staticmethod
+    def _bearer(ctx: RequestContext) -> str | Denial:
+        """The request's bearer token, or the denial of a request without exactly one."""
         header = ctx.headers.get("authorization")
         query_token = b"access_token=" in ctx.query_string
         if ctx.state.get("authorization_count", 0) > 1 or (header is not None and query_token):
@@ -216,22 +253,25 @@ class AuthenticationPolicy(Policy):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return unauthorized("the Authorization header is not 'Bearer <token>'", error=None)
-        try:
-            ctx.principal = await self.authenticate(token)
-        except _InvalidToken as exc:
-            ctx.state["auth_failure"] = exc.reason
-            return unauthorized(exc.reason)
-        return None
+        return token
 
-    async def authenticate(self, token: str) -> Principal:
-        """Verify ``token`` and return its principal (cached until ``exp``)."""
-        now = self.clock()
-        digest = hashlib.blake2s(token.encode()).digest()
+    def _cached(self, digest: bytes, now: float) -> Principal | None:
+        """The principal of a cached, unexpired token (by its :func:`_cache_key`) as of now; None
+        when it must be verified."""
         cached = self._cache.get(digest)
         if cached is not None:
             if cached.expires_at is not None and cached.expires_at + self.config.leeway_seconds > now:
                 return self._as_now(cached)
             del self._cache[digest]
+        return None
+
+    async def authenticate(self, token: str) -> Principal:
+        """Verify ``token`` and return its principal (cached until ``exp``)."""
+        now = self.clock()
+        digest = _cache_key(token)
+        cached = self._cached(digest, now)
+        if cached is not None:
+            return cached
         principal = await self._verify(token, now)
         current = self._as_now(principal)  # a refused token is not cached
         self._cache[digest] = principal  # as issued: the client's scopes may come back

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from policies.base import Policy
+from policies.base import Policy, RequestHookNow
 from policies.context import Denial, RequestContext
 from policies.routes import CompiledRoute
 
@@ -34,6 +34,14 @@ class AuthorizationPolicy(Policy):
         return bool(route.security)
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
+        """See :meth:`on_request_now` (no I/O: the pipeline calls that one)."""
+        return self.on_request_now(ctx)
+
+    def request_hook_now(self) -> RequestHookNow:
+        """:meth:`on_request_now`: this hook does no I/O."""
+        return self.on_request_now
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | None:
         principal = ctx.principal
         route = ctx.route
         if principal is None:

@@ -6,10 +6,20 @@ means *continue*, a :class:`~policies.context.Denial` means *stop with this prob
 counts it, ``off`` keeps the policy out of the compiled chain altogether. Whether a policy
 guards a route at all is its own decision (:meth:`Policy.applies_to`), taken once per route
 when the chain is compiled (:mod:`policies.chain`).
+
+Hooks are coroutines, but most do no I/O on most requests, and a coroutine costs more than
+some of them do. A policy may therefore hand the pipeline a **synchronous form** of a hook
+(:meth:`Policy.request_hook_now`, :meth:`Policy.response_hook_now`,
+:meth:`Policy.completion_hook_now`), decided once per route when the chain is compiled. It
+must behave exactly as the coroutine; a synchronous request hook that finds it needs I/O
+after all (a token-cache miss) returns :data:`AWAIT`, and the pipeline then awaits
+:meth:`Policy.on_request` instead, which starts over.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from policies.context import CapturedResponse, Denial, RequestContext
@@ -19,6 +29,20 @@ if TYPE_CHECKING:
     from policies.routes import CompiledRoute
 
 PolicyMode = Literal["enforce", "shadow", "off"]
+
+
+class Deferred(Enum):
+    """What a synchronous request hook returns when the request needs the coroutine after all."""
+
+    AWAIT = "await"
+
+
+AWAIT = Deferred.AWAIT
+"""See :class:`Deferred`: the pipeline awaits :meth:`Policy.on_request` instead."""
+
+RequestHookNow = Callable[[RequestContext], "Denial | Deferred | None"]
+ResponseHookNow = Callable[[RequestContext, CapturedResponse], None]
+CompletionHookNow = Callable[[RequestContext, int], None]
 
 
 class Policy:
@@ -53,6 +77,18 @@ class Policy:
 
     async def on_complete(self, ctx: RequestContext, status: int) -> None:
         """Called once the response is sent or the request denied (audit, metrics, locks)."""
+        return None
+
+    def request_hook_now(self) -> RequestHookNow | None:
+        """The synchronous form of :meth:`on_request` (see the module docstring), or None."""
+        return None
+
+    def response_hook_now(self) -> ResponseHookNow | None:
+        """The synchronous form of :meth:`on_response`, or None."""
+        return None
+
+    def completion_hook_now(self) -> CompletionHookNow | None:
+        """The synchronous form of :meth:`on_complete`, or None."""
         return None
 
     def reconfigure(self, governance: Governance) -> None:

@@ -65,6 +65,10 @@ class Chain:
         route.policies = tuple(policy for policy in applying if policy.has_request_hook)
         route.response_policies = tuple(policy for policy in reversed(applying) if policy.has_response_hook)
         route.completion_policies = tuple(policy for policy in reversed(applying) if policy.has_completion_hook)
+        # The synchronous forms are decided per route too (e.g. the rate limit's, memory backend only).
+        route.request_steps = tuple((policy, policy.request_hook_now()) for policy in route.policies)
+        route.response_steps = tuple((policy, policy.response_hook_now()) for policy in route.response_policies)
+        route.completion_steps = tuple((policy, policy.completion_hook_now()) for policy in route.completion_policies)
 
     def reconfigure(self, governance: Governance) -> None:
         """Hand a new governance document to every policy (hot reload); recompile routes after."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from email.utils import formatdate
 from typing import ClassVar
 
-from policies.base import Policy
+from policies.base import Policy, RequestHookNow
 from policies.context import Denial, RequestContext
 from policies.routes import CompiledRoute, Lifecycle
 
@@ -43,6 +43,14 @@ class LifecyclePolicy(Policy):
         return lifecycle.state != "active" or bool(lifecycle_headers(lifecycle))
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
+        """See :meth:`on_request_now` (no I/O: the pipeline calls that one)."""
+        return self.on_request_now(ctx)
+
+    def request_hook_now(self) -> RequestHookNow:
+        """:meth:`on_request_now`: this hook does no I/O."""
+        return self.on_request_now
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | None:
         lifecycle = ctx.route.api.lifecycle
         headers = lifecycle_headers(lifecycle)
         if lifecycle.state == "retired":

@@ -26,7 +26,7 @@ from prometheus_client import Counter
 
 from core.audit import AuditLog, AuditRecord
 from core.personal_data import scrub_text
-from policies.base import Policy
+from policies.base import CompletionHookNow, Policy
 from policies.context import Denial, RequestContext
 from policies.pii import REVEALED_STATE_KEY
 from policies.request_metrics import REQUEST_METRICS, RequestMetrics
@@ -74,6 +74,14 @@ class ObservePolicy(Policy):
         self.metrics = metrics
 
     async def on_complete(self, ctx: RequestContext, status: int) -> None:
+        """See :meth:`on_complete_now` (no I/O: the pipeline calls that one)."""
+        self.on_complete_now(ctx, status)
+
+    def completion_hook_now(self) -> CompletionHookNow:
+        """:meth:`on_complete_now`: this hook does no I/O."""
+        return self.on_complete_now
+
+    def on_complete_now(self, ctx: RequestContext, status: int) -> None:
         route = ctx.route
         api = route.api
         elapsed = time.perf_counter() - ctx.started_at

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from policies.base import Policy
+from policies.base import Policy, RequestHookNow, ResponseHookNow
 from policies.context import CapturedResponse, Denial, RequestContext
 from policies.pii_filters import personal_filters
 from policies.pii_masks import Plan, apply_plan, mask_plan
@@ -95,6 +95,14 @@ class PiiPolicy(Policy):
         return bool(plans or filters)
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
+        """See :meth:`on_request_now` (no I/O: the pipeline calls that one)."""
+        return self.on_request_now(ctx)
+
+    def request_hook_now(self) -> RequestHookNow:
+        """:meth:`on_request_now`: this hook does no I/O."""
+        return self.on_request_now
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | None:
         filters = self._filters.get(_key(ctx.route))
         if not filters or not ctx.query_string:
             return None
@@ -118,6 +126,14 @@ class PiiPolicy(Policy):
         )
 
     async def on_response(self, ctx: RequestContext, response: CapturedResponse) -> None:
+        """See :meth:`on_response_now` (no I/O: the pipeline calls that one)."""
+        self.on_response_now(ctx, response)
+
+    def response_hook_now(self) -> ResponseHookNow:
+        """:meth:`on_response_now`: this hook does no I/O."""
+        return self.on_response_now
+
+    def on_response_now(self, ctx: RequestContext, response: CapturedResponse) -> None:
         plans = self._plans.get(_key(ctx.route))
         if not plans or not response.body:
             return

@@ -11,7 +11,8 @@ root (``gateway.chain``, see :mod:`policies.chain`) — no priorities spread ove
 middleware stack per route, so ``scope["route_handler"].opt["strata_route"]`` carries the
 route's :class:`~policies.routes.CompiledRoute`, compiled once at start-up (its request,
 response and completion policies); a route without one (OAuth, docs, metrics, sandboxes)
-only gets correlation and the security headers.
+only gets correlation: its request id is echoed, with the security headers, by the edge's one
+send wrapper (:data:`EDGE_RESPONSE_HEADERS`), so the response's start message is copied once.
 
 Handler exceptions are turned into problems *inside* the pipeline, so response policies,
 audit and metrics see them like any other response.
@@ -34,6 +35,7 @@ import structlog
 
 from core.correlation import CURRENT, correlation_ids
 from core.problems import problem_body
+from policies.base import AWAIT
 from policies.context import CONTEXT_STATE_KEY, CapturedResponse, Denial, RequestContext, read_body
 from policies.correlation import correlate
 from policies.routes import CompiledRoute
@@ -52,6 +54,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ExceptionMapper = Callable[[Exception, str, str], CapturedResponse]
 
 ROUTE_OPT_KEY = "strata_route"
+EDGE_RESPONSE_HEADERS = "strata.edge_response_headers"
+"""Scope key: raw headers the edge (:class:`policies.edge.Edge`) appends to the response, before its
+own, when the request took the ungoverned path (the request id the pipeline chose)."""
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 
 
@@ -140,7 +145,26 @@ class GovernanceMiddleware:
         handler = scope.get("route_handler")
         route: CompiledRoute | None = handler.opt.get(ROUTE_OPT_KEY) if handler is not None else None
         if route is None:
-            await self._ungoverned(scope, receive, send)
+            # Routes outside the contracts: the request id (echoed by the edge) and the security
+            # headers (the edge's) only, no span; inline, as a coroutine less counts here.
+            incoming = incoming_traceparent = None
+            for raw_name, value in scope["headers"]:
+                name = raw_name.lower()
+                if name == b"x-request-id" and incoming is None:
+                    incoming = value.decode("latin-1")
+                elif name == b"traceparent" and incoming_traceparent is None:
+                    incoming_traceparent = value.decode("latin-1")
+            ids = correlation_ids(incoming, incoming_traceparent)
+            scope.setdefault("state", {})["request_id"] = ids[0]
+            # The edge's one send wrapper appends these to the response's headers (before its
+            # own): no second wrapper copying the start message. The traceparent is not echoed
+            # here (these routes answer as before), but it is in every log line of the request.
+            scope[EDGE_RESPONSE_HEADERS] = ((b"x-request-id", ids[0].encode()),)
+            ids_token = CURRENT.set(ids)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                CURRENT.reset(ids_token)
             return
         state: dict[str, Any] = {}
         client = scope.get("client")
@@ -173,9 +197,12 @@ class GovernanceMiddleware:
             response = await self._run(ctx, scope, send, tracer)
             status = response.status if response is not None else ctx.state.get("streamed_status", 500)
         finally:
-            for policy in route.completion_policies:
+            for policy, complete_now in route.completion_steps:
                 try:  # not spanned: audit and metrics cost less than a span would
-                    await policy.on_complete(ctx, status)
+                    if complete_now is not None:
+                        complete_now(ctx, status)
+                    else:
+                        await policy.on_complete(ctx, status)
                 except Exception:  # completion hooks (audit, metrics) never fail a request
                     logger.exception("on_complete of %s failed", policy.name)
             CURRENT.reset(ids_token)
@@ -186,11 +213,15 @@ class GovernanceMiddleware:
         self, ctx: RequestContext, scope: Scope, send: Send, tracer: Tracer | None
     ) -> CapturedResponse | None:
         route = ctx.route
-        for policy in route.policies:
-            if tracer is None:
-                denial = await policy.on_request(ctx)
-            else:
+        for policy, request_now in route.request_steps:
+            if tracer is not None:
                 denial = await traced_hook(tracer, policy.name, "request", policy.on_request(ctx))
+            elif request_now is not None:
+                # The hook's synchronous form (no coroutine); AWAIT: it needs I/O after all.
+                outcome = request_now(ctx)
+                denial = await policy.on_request(ctx) if outcome is AWAIT else outcome
+            else:
+                denial = await policy.on_request(ctx)
             if denial is None:
                 continue
             if policy.mode == "shadow":
@@ -207,12 +238,16 @@ class GovernanceMiddleware:
         if not ctx.body_read:
             await self._read_remaining_body(ctx)
         response = await self._call_handler(ctx, scope)
-        for policy in route.response_policies:
-            if tracer is None:
-                await policy.on_response(ctx, response)
-            else:
+        for policy, response_now in route.response_steps:
+            if tracer is not None:
                 await traced_hook(tracer, policy.name, "response", policy.on_response(ctx, response))
-        await self._send(response, ctx, send)
+            elif response_now is not None:
+                response_now(ctx, response)
+            else:
+                await policy.on_response(ctx, response)
+        # Not through _send: a coroutine less on every governed response.
+        await send(start_message(response, ctx))
+        await send({"type": "http.response.body", "body": response.body, "more_body": False})
         return response
 
     async def _read_remaining_body(self, ctx: RequestContext) -> None:
@@ -247,43 +282,22 @@ class GovernanceMiddleware:
         captured.body = b"".join(chunks)
         return captured
 
-    async def _send(self, response: CapturedResponse, ctx: RequestContext, send: Send) -> None:
-        # Policy headers (correlation, rate limit, lifecycle) replace a handler's header of
-        # the same name; Link is the exception, as several links may coexist.
-        policy_headers = [(_name_bytes(name), value.encode("latin-1")) for name, value in ctx.response_headers]
-        replaced = {name for name, _ in policy_headers if name != b"link"}
-        replaced.add(b"content-length")
-        headers = [header for header in response.headers if header[0] not in replaced]
-        headers += policy_headers
-        headers += SECURITY_HEADERS
-        headers.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    @staticmethod
+    async def _send(response: CapturedResponse, ctx: RequestContext, send: Send) -> None:
+        """Send ``response`` with the policies' headers (see :func:`start_message`)."""
+        await send(start_message(response, ctx))
         await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
-    async def _ungoverned(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Routes outside the contracts: request id and security headers only (no span)."""
-        incoming = incoming_traceparent = None
-        for raw_name, value in scope["headers"]:
-            name = raw_name.lower()
-            if name == b"x-request-id" and incoming is None:
-                incoming = value.decode("latin-1")
-            elif name == b"traceparent" and incoming_traceparent is None:
-                incoming_traceparent = value.decode("latin-1")
-        ids = correlation_ids(incoming, incoming_traceparent)
-        request_id = ids[0]
-        scope.setdefault("state", {})["request_id"] = request_id
-        # The traceparent is not echoed here (these routes answer as before), but it is in
-        # every log line of the request.
-        ids_token = CURRENT.set(ids)
 
-        added = ((b"x-request-id", request_id.encode()), *SECURITY_HEADERS)
-
-        async def decorate(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *added]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, decorate)
-        finally:
-            CURRENT.reset(ids_token)
+def start_message(response: CapturedResponse, ctx: RequestContext) -> Message:
+    """The ``http.response.start`` message of ``response``, with the policies' headers."""
+    # Policy headers (correlation, rate limit, lifecycle) replace a handler's header of
+    # the same name; Link is the exception, as several links may coexist.
+    policy_headers = [(_name_bytes(name), value.encode("latin-1")) for name, value in ctx.response_headers]
+    replaced = {name for name, _ in policy_headers if name != b"link"}
+    replaced.add(b"content-length")
+    headers = [header for header in response.headers if header[0] not in replaced]
+    headers += policy_headers
+    headers += SECURITY_HEADERS
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    return {"type": "http.response.start", "status": response.status, "headers": headers}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from policies.base import Policy
+from policies.base import Policy, RequestHookNow
 from policies.context import Denial, RequestContext
 from policies.governance import Governance, PreAuthLimitConfig
 from policies.rate_limit import quota_exceeded
@@ -38,6 +38,14 @@ class PreAuthLimitPolicy(Policy):
         self.config, self.mode, self.limits = config, config.mode, parse_limits(config.limits)
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
+        """See :meth:`on_request_now` (no I/O: the pipeline calls that one)."""
+        return self.on_request_now(ctx)
+
+    def request_hook_now(self) -> RequestHookNow:
+        """:meth:`on_request_now`: this hook does no I/O."""
+        return self.on_request_now
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | None:
         """Admit the request for its source address or deny it with 429."""
         if self.mode == "off" or not self.limits:
             return None

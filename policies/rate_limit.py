@@ -31,10 +31,17 @@ from typing import ClassVar
 import structlog
 from prometheus_client import Counter
 
-from policies.base import Policy
+from policies.base import Policy, RequestHookNow
 from policies.context import Denial, Principal, RequestContext
 from policies.governance import Governance, RateLimitConfig
-from policies.rate_limit_backends import Admission, Limit, LimitState, RateLimitBackend, parse_limits
+from policies.rate_limit_backends import (
+    Admission,
+    Limit,
+    LimitState,
+    MemoryRateLimitBackend,
+    RateLimitBackend,
+    parse_limits,
+)
 from policies.routes import CompiledRoute
 
 QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded"
@@ -161,6 +168,34 @@ class RateLimitPolicy(Policy):
             metered_admission = await self.backend.admit(principal.client_id, metered, ctx.route.rate_cost)
         except Exception as exc:  # any backend failure is an on_backend_error decision
             return self._backend_failed(ctx, exc)
+        return self._decide(ctx, principal, limits, policy, metered_admission)
+
+    def request_hook_now(self) -> RequestHookNow | None:
+        """:meth:`on_request_now` with the in-memory backend (no I/O); Redis needs the coroutine."""
+        return self.on_request_now if isinstance(self.backend, MemoryRateLimitBackend) else None
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | None:
+        """:meth:`on_request` with the in-memory backend's synchronous admission."""
+        principal = ctx.principal
+        if self.mode == "off" or principal is None:
+            return None
+        backend = self.backend
+        assert isinstance(backend, MemoryRateLimitBackend)  # see request_hook_now
+        limits, metered, policy = self._metered(self.limit_texts(principal))
+        try:
+            metered_admission = backend.admit_now(principal.client_id, metered, ctx.route.rate_cost)
+        except Exception as exc:  # as in on_request
+            return self._backend_failed(ctx, exc)
+        return self._decide(ctx, principal, limits, policy, metered_admission)
+
+    def _decide(
+        self,
+        ctx: RequestContext,
+        principal: Principal,
+        limits: tuple[Limit, ...],
+        policy: str,
+        metered_admission: Admission,
+    ) -> Denial | None:
         if not limits:
             return None
         admission = Admission(metered_admission.allowed, metered_admission.states[:-1])

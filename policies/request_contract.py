@@ -25,7 +25,7 @@ import jsonschema_rs
 import msgspec
 
 from core.echo import MAX_ECHO_CHARS, shorten
-from policies.base import Policy
+from policies.base import Policy, RequestHookNow
 from policies.context import Denial, RequestContext
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -259,6 +259,14 @@ class RequestContractPolicy(Policy):
         self.mode = mode  # type: ignore[assignment]
 
     async def on_request(self, ctx: RequestContext) -> Denial | None:
+        """See :meth:`on_request_now` (no I/O: the pipeline calls that one)."""
+        return self.on_request_now(ctx)
+
+    def request_hook_now(self) -> RequestHookNow:
+        """:meth:`on_request_now`: this hook does no I/O."""
+        return self.on_request_now
+
+    def on_request_now(self, ctx: RequestContext) -> Denial | None:
         validators: OperationValidators = ctx.route.validators
         errors = list(_query_errors(validators, ctx.query_string))
         for parameter in validators.parameters:

@@ -16,7 +16,7 @@ import structlog
 from prometheus_client import Counter
 
 from core.problems import problem_body
-from policies.base import Policy
+from policies.base import Policy, ResponseHookNow
 from policies.context import CapturedResponse, RequestContext
 from policies.request_contract import SEQUENCE_MEDIA_TYPES, OperationValidators, body_errors
 from policies.request_limits import media_type
@@ -80,6 +80,14 @@ class ResponseContractPolicy(Policy):
         self.problem_base_uri = problem_base_uri
 
     async def on_response(self, ctx: RequestContext, response: CapturedResponse) -> None:
+        """See :meth:`on_response_now` (no I/O: the pipeline calls that one)."""
+        self.on_response_now(ctx, response)
+
+    def response_hook_now(self) -> ResponseHookNow:
+        """:meth:`on_response_now`: this hook does no I/O."""
+        return self.on_response_now
+
+    def on_response_now(self, ctx: RequestContext, response: CapturedResponse) -> None:
         violations = response_violations(ctx.route.validators, response)
         if not violations:
             return

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from policies.base import Policy
+    from policies.base import CompletionHookNow, Policy, RequestHookNow, ResponseHookNow
 
 IdempotencyMode = Literal["required", "optional", "none"]
 LifecycleState = Literal["active", "deprecated", "retired"]
@@ -74,6 +74,12 @@ class CompiledRoute:
     """Response hooks, in running order."""
     completion_policies: tuple[Policy, ...] = ()
     """Completion hooks (audit, metrics, releasing locks), in running order."""
+    request_steps: tuple[tuple[Policy, RequestHookNow | None], ...] = ()
+    """``policies`` with the synchronous form of each one's hook, where it has one."""
+    response_steps: tuple[tuple[Policy, ResponseHookNow | None], ...] = ()
+    """``response_policies`` with the synchronous form of each one's hook, where it has one."""
+    completion_steps: tuple[tuple[Policy, CompletionHookNow | None], ...] = ()
+    """``completion_policies`` with the synchronous form of each one's hook, where it has one."""
 
     @property
     def label(self) -> str:
