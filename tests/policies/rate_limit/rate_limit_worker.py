@@ -17,6 +17,9 @@ import sys
 
 from policies.rate_limit_backends import RedisRateLimitBackend, parse_limits
 
+WAVES = 40
+PAUSE_SECONDS = 0.005
+
 
 async def main(redis_url: str, prefix: str, client_id: str, requests: int, texts: list[str]) -> None:
     backend = RedisRateLimitBackend(redis_url, key_prefix=prefix, socket_timeout=5.0)
@@ -29,7 +32,14 @@ async def main(redis_url: str, prefix: str, client_id: str, requests: int, texts
     gc.freeze()
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)
-    admissions = await asyncio.gather(*(backend.admit(client_id, limits, 1) for _ in range(requests)))
+    # In waves over ~0.2 s rather than all at once: 300 pipelined admissions take a few
+    # milliseconds, less than one process can lag the other in waking up on a busy machine, and
+    # then one process takes every admission before the other sends its first.
+    admissions = []
+    for wave in range(WAVES):
+        share = requests // WAVES + (1 if wave < requests % WAVES else 0)
+        admissions += await asyncio.gather(*(backend.admit(client_id, limits, 1) for _ in range(share)))
+        await asyncio.sleep(PAUSE_SECONDS)
     await backend.aclose()
     print(json.dumps({"accepted": sum(admission.allowed for admission in admissions)}))
 

@@ -32,15 +32,17 @@ async def test_one_holder_at_a_time_and_a_waiter_gives_up(store: IdempotencyStor
 
 async def test_a_waiter_gets_the_lease_once_the_holder_is_done(store: IdempotencyStore) -> None:
     order: list[str] = []
+    held = asyncio.Event()
 
     async def hold(name: str, seconds: float) -> None:
         async with domain_lock(store, "fabrikam.com"):
             order.append(f"{name} in")
+            held.set()
             await asyncio.sleep(seconds)
             order.append(f"{name} out")
 
     first = asyncio.create_task(hold("first", 0.1))
-    await asyncio.sleep(0.02)
+    await held.wait()  # the holder has the lease (on a Redis Cluster its first round trips take longer)
     await asyncio.gather(first, hold("second", 0))
     assert order == ["first in", "first out", "second in", "second out"]
 

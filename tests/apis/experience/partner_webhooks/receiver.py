@@ -66,6 +66,9 @@ class Receiver:
     delay_seconds: float = 0.0
     """How long each request is held before the answer (a slow receiver; longer than the
     delivery timeout: a receiver that never answers)."""
+    gate: threading.Event | None = None
+    """When given, each held request also waits until the gate is open (at most 30 s): work
+    handed out before the gate opens stays in flight."""
     requests: list[Received] = field(default_factory=list)
     in_flight: int = 0
     """Requests being held right now."""
@@ -90,6 +93,8 @@ class Receiver:
                     with receiver._lock:
                         receiver.in_flight += 1
                         receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                    if receiver.gate is not None:
+                        receiver.gate.wait(30)
                     time.sleep(receiver.delay_seconds)
                     with receiver._lock:
                         receiver.in_flight -= 1

@@ -10,6 +10,7 @@ more than the per-partner limit, although two processes could each run that many
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from tests.support.procs import SandboxesProcess
 
 pytestmark = pytest.mark.postgres
 PER_PARTNER = 2
-EACH = 6
+EACH = 12
 """Deliveries per partner."""
 
 
@@ -92,12 +93,16 @@ async def _attempt_executors(database_url: str) -> set[str]:
 async def test_two_processes_keep_each_partners_limit_and_deliver_everything_once(
     tmp_path: Path, sandboxes: SandboxesProcess, postgres_url: str
 ) -> None:
-    receivers = {partner: Receiver(delay_seconds=0.4).start() for partner in ("partner-x", "partner-y")}
+    # The receivers hold everything until both gateways are up: the process that starts first can
+    # take only the per-partner limit before the other is there to compete for the rest.
+    gate = threading.Event()
+    receivers = {partner: Receiver(delay_seconds=0.4, gate=gate).start() for partner in ("partner-x", "partner-y")}
     settings = {**FAST_WEBHOOK_SETTINGS, "partner_webhook_concurrency_per_partner": PER_PARTNER}
     cluster = Cluster(tmp_path, sandboxes, database_url=postgres_url, settings=settings)
     try:
         events = _queue_before_start(cluster, receivers)
-        cluster.start(2)
+        cluster.start(2)  # returns once both gateways answer
+        gate.set()
         deadline = time.monotonic() + 60
         for partner, receiver in receivers.items():
             while {r.headers["webhook-id"] for r in list(receiver.requests)} != events[partner]:
@@ -109,6 +114,7 @@ async def test_two_processes_keep_each_partners_limit_and_deliver_everything_onc
             assert receiver.most_in_flight == PER_PARTNER, (partner, receiver.most_in_flight)
         assert await _attempt_executors(postgres_url) == {"gw-0", "gw-1"}  # both processes ran attempts
     finally:
+        gate.set()
         cluster.stop()
         for receiver in receivers.values():
             receiver.close()
