@@ -58,16 +58,18 @@ lint: install
 types: install
 	$(RUN) mypy
 
-# The suite runs on pytest-xdist workers, one per core of the 2-core CI machine
-# (PYTEST_WORKERS=0: one process, no xdist). --dist worksteal hands each worker half of the
-# tests in collection order (a module's tests mostly stay together, so its module-scoped
-# fixtures start once) and lets an idle worker take over the other's remaining tests. Not
-# loadscope/loadfile/loadgroup: they track tests by node id, and schemathesis gives every
-# operation of one contract the same node id, so all but one would silently not run.
+# The suite runs on 3 pytest-xdist workers on the 2-core CI machine: many tests wait on gateway
+# and vendor subprocesses, so a third worker fills the cores (2026-12-07, same code, quiet
+# machine: 2 workers 916-941 s, 3 workers 830 s; PYTEST_WORKERS=0: one process, no xdist).
+# --dist worksteal hands each worker its share of the tests in collection order (a module's tests
+# mostly stay together, so its module-scoped fixtures start once) and lets an idle worker take
+# over another's remaining tests. Not loadscope/loadfile/loadgroup: they track tests by node id,
+# and schemathesis gives every operation of one contract the same node id, so all but one would
+# silently not run.
 # Byte code is written (the machine's environment may say PYTHONDONTWRITEBYTECODE=1): without
 # it every worker and every gateway subprocess a test starts compiles its imports from source.
 # --durations: every run names its slowest tests, to keep the suite inside its 15-minute budget.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 unit: install browser
 	PYTHONDONTWRITEBYTECODE= $(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 
