@@ -19,6 +19,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -111,6 +112,14 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 def any_redis_url(request: pytest.FixtureRequest) -> str:
     """Each kind of Redis deployment for real: the shared server, a private one over TLS, a private Cluster."""
     return str(request.getfixturevalue(f"{request.param.replace('-', '_')}_url"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each state database for real: a SQLite file in the test's folder, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

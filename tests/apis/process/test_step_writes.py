@@ -3,8 +3,7 @@ all of it or none of it, and the same rows once however often the step runs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -16,14 +15,6 @@ from apis.process.xref import XrefLink, XrefStore, new_canonical_id
 from core.db import create_engine, outbox_events
 from core.errors import Conflict
 from core.migrations import create_schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,14 +11,6 @@ from apis.process.xref import XrefStore, new_canonical_id
 from core.db import create_engine
 from core.errors import Conflict
 from core.migrations import create_schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -22,14 +21,6 @@ from core.db import create_engine, partner_webhook_deliveries
 from core.errors import Conflict
 from core.migrations import create_schema
 from tests.apis.experience.partner_webhooks.portal import customer_synced
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database: SQLite in the test's folder, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

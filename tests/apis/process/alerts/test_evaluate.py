@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,6 @@ T0 = 1_796_000_000.0  # 2026-11-30T…Z: a fixed instant; every evaluation is gi
 EVERY = 60
 HOUR = 3600.0
 SLA_TARGET = 300
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'strata.db'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
 
 
 async def _migrated(url: str) -> AsyncIterator[AsyncEngine]:

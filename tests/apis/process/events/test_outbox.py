@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -26,14 +25,6 @@ from core.db import create_engine, outbox_dead_letters
 from core.migrations import create_schema
 
 FAST = RelayConfig(poll_seconds=0.01, max_attempts=3, backoff_base_seconds=0.001, retention_seconds=0)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
